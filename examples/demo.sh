@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The sample practice: Riverside Social Work Practice, founded, staffed, its books kept,
+# a period closed and every member's profit-share statement printed.
+# Run by `make demo`; everything is written under examples/out/ (recreated each run).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="$here/out"
+rm -rf "$out" && mkdir -p "$out"
+export SWP_DB="$out/riverside.db"
+export SWP_TODAY=2026-04-30   # the sample's "today", so the demo prints the same every time
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+
+say swp init "Riverside Social Work Practice" --local-authority "Leeds City Council" \
+    --set sharing.method=equal:50,hours:50
+# Founding: practitioners first (they must always be more than half of the members).
+say swp member add ann --name "Ann Achebe" --role practitioner --employed-since 2024-04-01 --hours 37.5 --pay 41000 --registration SW100001
+say swp member add bea --name "Bea Brown" --role practitioner --employed-since 2024-04-01 --hours 30 --pay 33000 --registration SW100002
+say swp member add cal --name "Cal Chen" --role practitioner --employed-since 2025-09-01 --hours 22.5 --pay 24000 --registration SW100003
+say swp member add mo --name "Mo Malik" --role manager --employed-since 2024-04-01 --hours 37.5 --pay 36000
+export SWP_AS=mo   # from now on the business manager acts
+say swp member add sam --name "Sam Singh" --role staff --employed-since 2025-06-01 --hours 16 --pay 12500
+say swp member update bea --effective 2025-10-01 --hours 37.5
+say swp member list
+say swp practice show
+echo
+echo "The takeover guard at work (each is refused with exit 3 and written to the audit log):"
+say swp member add acme --name "Acme Care Ltd" --role practitioner --employed-since 2025-01-01 --hours 37.5 || true
+say swp member transfer ann --to "Acme Care Ltd" || true
+say swp audit verify

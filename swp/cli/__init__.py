@@ -1,0 +1,140 @@
+"""The `swp` command: the root app, its global options, and the one place errors become exit
+codes (SPEC section 3). Each noun is a sub-app in its own module."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from swp.cli._common import State, state
+
+_json_requested = False  # set by the root callback, read when an error is reported
+
+
+class SwpGroup(TyperGroup):
+    """Runs the command and maps every failure to one stderr line and its exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra: Any):  # noqa: ANN001
+        global _json_requested
+        from typer._click import exceptions as click_exc
+
+        from swp.errors import EXIT_INPUT, EXIT_USAGE, SwpError
+
+        _json_requested = False
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        try:
+            rv = super().main(args=argv, prog_name=prog_name or "swp", complete_var=complete_var,
+                              standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except SwpError as exc:
+            _report(exc.message, exc.exit_code, exc.clause, exc.payload)
+            code = exc.exit_code
+        except click_exc.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            _report(f"{exc.format_message()}{hint}", EXIT_USAGE, None)
+            code = EXIT_USAGE
+        except click_exc.ClickException as exc:
+            _report(exc.format_message(), exc.exit_code, None)
+            code = exc.exit_code
+        except click_exc.Abort:
+            _report("aborted", EXIT_INPUT, None)
+            code = EXIT_INPUT
+        except KeyboardInterrupt:
+            _report("interrupted; nothing was changed by the unfinished command", 130, None)
+            code = 130
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+            if debug:
+                raise
+            name = type(exc).__name__
+            _report(f"unexpected error ({name}: {exc}); run again with --debug for the full "
+                    "trace, and please report it", EXIT_INPUT, None)
+            code = EXIT_INPUT
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _report(message: str, code: int, clause: str | None, payload: dict | None = None) -> None:
+    from swp import render
+
+    first_line = message.strip().splitlines()[0] if message.strip() else "error"
+    render.error(first_line, exit_code=code, clause=clause, json_mode=_json_requested,
+                 payload=payload)
+
+
+app = typer.Typer(
+    cls=SwpGroup,
+    name="swp",
+    help="Run an employee-owned social work practice: members, ledger, profit-sharing, rules.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from swp import __version__
+
+        typer.echo(f"swp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: str = typer.Option(None, "--db", envvar="SWP_DB", show_default="swp.db",
+                           help="Database: a SQLite file path or a URL (postgresql+psycopg://...)."),
+    actor: str = typer.Option(None, "--as", envvar="SWP_AS", metavar="HANDLE",
+                              help="The acting member."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full trace of an unexpected error."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """swp: the co-operative toolkit of an employee-owned social work practice.
+
+    Example: swp --db practice.db member list
+    """
+    global _json_requested
+    _json_requested = json_output
+    ctx.obj = State(db=db, actor=actor, json=json_output, debug=debug)
+    del version
+
+
+def _register() -> None:
+    from swp.cli import (
+        audit,
+        contracts,
+        database,
+        finance,
+        governance,
+        integrity,
+        ledger,
+        members,
+        partners,
+        practice,
+        sharing,
+    )
+
+    for module in (practice, members, ledger, sharing, governance, contracts, partners,
+                   finance, audit, integrity, database):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()
+
+
+__all__ = ["app", "main", "state"]

@@ -1,0 +1,34 @@
+"""ISO dates (YYYY-MM-DD) only."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date(text: str, *, what: str = "date") -> date:
+    from swp.errors import InputError
+
+    raw = text.strip() if isinstance(text, str) else ""
+    if not _ISO.match(raw):
+        raise InputError(f"not a {what}: {text!r}; dates are written YYYY-MM-DD, e.g. 2026-04-01")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InputError(f"no such {what}: {text!r} is not a day of the calendar") from None
+
+
+def parse_month_day(text: str) -> str:
+    """A fiscal year start such as 04-01."""
+    from swp.errors import InputError
+
+    raw = text.strip()
+    if not re.match(r"^\d{2}-\d{2}$", raw):
+        raise InputError(f"not a month and day: {text!r}; write MM-DD, e.g. 04-01")
+    try:
+        date.fromisoformat(f"2000-{raw}")  # 2000 is a leap year: 02-29 is allowed
+    except ValueError:
+        raise InputError(f"no such day of the year: {text!r}") from None
+    return raw

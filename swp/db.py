@@ -1,0 +1,316 @@
+"""The database layer: where the practice lives, how it is opened, one transaction per command.
+
+SQLite (one file, the default) and PostgreSQL (a URL) are both supported. Nothing here runs
+at import time: an engine is made only when a command needs the database.
+
+SQLite connections set and check `foreign_keys=ON`, `journal_mode=WAL`, `synchronous=FULL`
+and `busy_timeout`. pysqlite's own transaction handling is switched off (as SQLAlchemy's
+SQLite dialect docs describe) and swp emits `BEGIN` itself: `BEGIN IMMEDIATE` for commands
+that write, so a writer takes the lock before it reads what it decides on.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from swp.errors import DatabaseError
+
+DEFAULT_DB = "swp.db"
+BUSY_TIMEOUT_MS = 10_000
+# Every Alembic revision this code knows, oldest first. A test checks it against the scripts.
+KNOWN_REVISIONS = ("0001",)
+HEAD_REVISION = KNOWN_REVISIONS[-1]
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a practice's database is: a SQLite file path, or a server URL."""
+
+    url: str
+    path: Path | None  # the SQLite file, when it is one
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @property
+    def display(self) -> str:
+        if self.path is not None:
+            return str(self.path)
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+
+def resolve(db: str | None) -> Target:
+    """`--db` / SWP_DB: a path (SQLite) or a database URL; default swp.db here."""
+    raw = db or DEFAULT_DB
+    if "\x00" in raw:
+        raise DatabaseError("the database path contains a NUL byte")
+    if "://" in raw:
+        if raw.startswith("sqlite:///"):
+            path = Path(raw[len("sqlite:///") :]).expanduser().absolute()
+            return Target(f"sqlite:///{path}", path)
+        return Target(raw, None)
+    path = Path(raw).expanduser().absolute()
+    return Target(f"sqlite:///{path}", path)
+
+
+def _is_sqlite_file(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(16) == SQLITE_HEADER
+
+
+def check_file(target: Target, *, creating: bool = False) -> None:
+    """Refuse, before touching anything, a database swp cannot or must not open."""
+    if target.path is None:
+        return
+    path = target.path
+    if not path.parent.is_dir():
+        raise DatabaseError(f"no such folder: {path.parent}")
+    if creating:
+        if path.exists() and path.stat().st_size > 0:
+            raise DatabaseError(f"{path} already exists; a practice is set up once")
+        return
+    if not path.exists():
+        raise DatabaseError(f"no practice at {path}: set one up with 'swp init', or pass --db")
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database")
+    try:
+        if path.stat().st_size == 0 or not _is_sqlite_file(path):
+            raise DatabaseError(f"{path} is not an swp database (not an SQLite file)")
+    except PermissionError:
+        raise DatabaseError(f"cannot read {path}: permission denied") from None
+    if not _has_swp_schema(path):
+        raise DatabaseError(f"{path} is not an swp practice (another program's database?)")
+
+
+def _has_swp_schema(path: Path) -> bool:
+    """Look, read-only and changing nothing (not even the journal mode), for swp's schema."""
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    except sqlite3.Error:
+        raise DatabaseError(f"cannot open {path}") from None
+    try:
+        row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                           "AND name IN ('alembic_version', 'practice')").fetchall()
+        return len(row) == 2
+    except sqlite3.DatabaseError:
+        raise DatabaseError(f"{path} is not an swp database (damaged or not SQLite)") from None
+    finally:
+        conn.close()
+
+
+def create_file(path: Path) -> None:
+    """Create an empty SQLite file readable by its owner only (0600)."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def make_engine(target: Target):
+    """An engine for the target; SQLite connections get swp's pragmas and explicit BEGIN."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool
+
+    if not target.is_sqlite:
+        engine = create_engine(target.url, poolclass=NullPool)
+
+        @event.listens_for(engine, "begin")
+        def _pg_begin(conn):  # noqa: ANN001
+            if conn.get_execution_options().get("swp_write"):
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+
+        return engine
+
+    engine = create_engine(
+        target.url,
+        poolclass=NullPool,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.isolation_level = None  # swp issues BEGIN itself
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            mode = cursor.fetchone()[0]
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys")
+            fks = cursor.fetchone()[0]
+            cursor.execute("PRAGMA synchronous")
+            sync = cursor.fetchone()[0]
+            cursor.execute("PRAGMA busy_timeout")
+            busy = cursor.fetchone()[0]
+        finally:
+            cursor.close()
+        if mode != "wal" or fks != 1 or sync != 2 or busy < 5000:
+            raise DatabaseError(
+                f"the database did not accept swp's settings (journal={mode}, "
+                f"foreign_keys={fks}, synchronous={sync}, busy_timeout={busy})"
+            )
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):  # noqa: ANN001
+        write = conn.get_execution_options().get("swp_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def schema_revision(conn) -> str | None:  # noqa: ANN001
+    """The Alembic revision of an open database, or None if it is not an swp database."""
+    from sqlalchemy import inspect, text
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return row[0] if row else None
+
+
+def check_schema(conn, target: Target) -> None:  # noqa: ANN001
+    revision = schema_revision(conn)
+    if revision is None:
+        raise DatabaseError(f"{target.display} is not an swp practice (another program's database?)")
+    if revision not in KNOWN_REVISIONS:
+        raise DatabaseError(
+            f"{target.display} was written by a newer swp (schema {revision}); upgrade swp"
+        )
+    if revision != HEAD_REVISION:
+        raise DatabaseError(
+            f"{target.display} has an older schema ({revision}); run 'swp db upgrade' first"
+        )
+
+
+def alembic_config(connection):  # noqa: ANN001
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "swp:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(connection, revision: str = "head") -> None:  # noqa: ANN001
+    """Bring the schema to `revision` inside the caller's transaction."""
+    from alembic import command
+
+    command.upgrade(alembic_config(connection), revision)
+
+
+_MESSAGES = (
+    ("database is locked", "the database is busy (another swp is writing); try again"),
+    ("database or disk is full", "the disk is full; nothing was written"),
+    ("disk i/o error", "the disk failed while writing; nothing was written"),
+    ("readonly database", "the database is read-only; nothing was written"),
+    ("unable to open database", "cannot open the database file"),
+    ("file is not a database", "the file is not an swp database"),
+    ("file is encrypted or is not a database", "the file is not an swp database"),
+)
+
+
+def translate(exc: Exception) -> DatabaseError:
+    """Turn a driver error into one clear line."""
+    text = str(getattr(exc, "orig", exc)).strip()
+    lowered = text.lower()
+    for needle, message in _MESSAGES:
+        if needle in lowered:
+            return DatabaseError(message)
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return DatabaseError(f"the database refused the change: {first}")
+
+
+class Database:
+    """An opened target. Use `transaction()` for one unit of work."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = make_engine(self.target)
+        return self._engine
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @contextmanager
+    def connect(self, *, write: bool) -> Iterator[Any]:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(swp_write=write)
+                yield conn
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+
+    @contextmanager
+    def transaction(self, *, write: bool, check: bool = True) -> Iterator[Any]:
+        """One transaction as a SQLModel Session; commits on success, rolls back on any error."""
+        from sqlalchemy.exc import DBAPIError
+        from sqlmodel import Session
+
+        with self.connect(write=write) as conn:
+            try:
+                with conn.begin():
+                    if check:
+                        check_schema(conn, self.target)
+                    session = Session(bind=conn, expire_on_commit=False, autoflush=True)
+                    try:
+                        yield session
+                        session.flush()
+                    finally:
+                        session.close()
+            except DBAPIError as exc:
+                raise translate(exc) from exc
+
+    def run(self, fn: Callable[[Any], T], *, write: bool) -> T:
+        """Run fn(session) in one transaction; retried on a PostgreSQL serialization failure."""
+        attempts = 5 if not self.target.is_sqlite else 1
+        for attempt in range(attempts):
+            try:
+                with self.transaction(write=write) as session:
+                    return fn(session)
+            except DatabaseError as exc:
+                cause = exc.__cause__
+                code = getattr(getattr(cause, "orig", None), "sqlstate", None)
+                if code in ("40001", "40P01") and attempt + 1 < attempts:
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def open_database(db: str | None) -> Database:
+    target = resolve(db)
+    check_file(target)
+    return Database(target)
+
+
+def lock_for_append(session, table: str) -> None:  # noqa: ANN001
+    """Serialise appends to a chained table. SQLite's BEGIN IMMEDIATE already has; PostgreSQL
+    takes a transaction-scoped advisory lock named after the table."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": table})

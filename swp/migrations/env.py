@@ -1,0 +1,23 @@
+"""Alembic environment. swp always hands Alembic an open connection (see swp.db)."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import swp.models  # noqa: F401  (registers every table on SQLModel.metadata)
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only for `alembic revision --autogenerate`
+    from sqlalchemy import create_engine
+
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    connection = engine.connect()
+
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    render_as_batch=True,
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

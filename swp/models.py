@@ -1,0 +1,264 @@
+"""Every table of a practice's database, in one module (SQLModel over SQLAlchemy).
+
+Money columns are integers (pence); there is no float or NUMERIC column anywhere.
+Weekly hours are whole hundredths of an hour (`hours_hundredths`: 37.5 h -> 3750).
+Append-only tables (ledger_entry, vote, period, allocation, audit_event) are protected by
+triggers created in the migrations. The schema itself is created only by Alembic
+(swp/migrations); these classes describe it for queries.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+EMPLOYEE_ROLES = ("practitioner", "manager", "staff")
+BODY_KINDS = ("mutual", "charity", "cic", "local-authority", "company", "members")
+ASSET_LOCKED_KINDS = ("mutual", "charity", "cic")
+
+
+class Practice(SQLModel, table=True):
+    __tablename__ = "practice"
+    __table_args__ = (CheckConstraint("id = 1", name="one_practice"),)
+    id: int = Field(default=1, primary_key=True)
+    name: str
+    local_authority: str
+    fiscal_year_start: str = "04-01"  # MM-DD
+    founded_at: datetime
+    status: str = "active"  # active | merging | dissolving: decided by a passed resolution
+    status_detail: str | None = None
+
+
+class Clause(SQLModel, table=True):
+    """One clause of the constitution. Entrenched rows can never be updated or deleted."""
+
+    __tablename__ = "clause"
+    name: str = Field(primary_key=True)
+    value: str
+    entrenched: bool = False
+    changed_by: str | None = None  # 'ordinary' | 'special' | None (entrenched)
+
+
+class Member(SQLModel, table=True):
+    """A member-owner: a person employed by the practice. Role/hours/pay live in MemberFact."""
+
+    __tablename__ = "member"
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(unique=True)
+    name: str
+    employed_since: date
+    left_on: date | None = None  # last day of membership, inclusive
+    leave_reason: str | None = None
+    registration: str | None = None  # professional registration number (practitioners)
+    admitted_at: datetime
+
+
+class MemberFact(SQLModel, table=True):
+    """The history of a member's role, weekly hours and annual pay, by effective date."""
+
+    __tablename__ = "member_fact"
+    __table_args__ = (
+        UniqueConstraint("member_id", "effective", name="one_fact_per_day"),
+        CheckConstraint(
+            "role IN ('practitioner', 'manager', 'staff')", name="employee_roles_only"
+        ),
+        CheckConstraint("hours_hundredths >= 0", name="hours_not_negative"),
+        CheckConstraint("pay_pence >= 0", name="pay_not_negative"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    effective: date
+    role: str
+    hours_hundredths: int
+    pay_pence: int = 0
+
+
+class Contract(SQLModel, table=True):
+    __tablename__ = "contract"
+    __table_args__ = (
+        CheckConstraint("value_pence > 0", name="contract_value_positive"),
+        CheckConstraint(
+            "outcome_percent >= 0 AND outcome_percent <= 100", name="outcome_percent_range"
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True)
+    authority: str
+    value_pence: int
+    start: date
+    end: date
+    outcome_percent: int = 0
+    description: str | None = None
+    created_at: datetime
+
+
+class Partner(SQLModel, table=True):
+    __tablename__ = "partner"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('mutual', 'charity', 'cic', 'local-authority', 'company', 'members')",
+            name="partner_kind",
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    kind: str
+    created_at: datetime
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One balanced double entry: `amount_pence` debited to `debit` and credited to `credit`.
+
+    kind: income | expense | loan. A reversal has the opposite sign and `reverses` set.
+    Append-only: corrections are reversing entries.
+    """
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        CheckConstraint("amount_pence <> 0", name="amount_not_zero"),
+        CheckConstraint("kind IN ('income', 'expense', 'loan')", name="entry_kind"),
+        CheckConstraint("debit <> credit", name="two_accounts"),
+        Index("ix_ledger_entry_date_cover", "date", "kind", "category", "amount_pence"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    date: date
+    kind: str
+    amount_pence: int
+    category: str
+    debit: str
+    credit: str
+    memo: str | None = None
+    ref: str | None = Field(default=None, unique=True)
+    reverses: int | None = Field(default=None, foreign_key="ledger_entry.id", unique=True)
+    contract_id: int | None = Field(default=None, foreign_key="contract.id", index=True)
+    partner_id: int | None = Field(default=None, foreign_key="partner.id")
+    measure: str | None = None  # outcome measure, for outcome payments
+    recorded_at: datetime
+
+
+class SharedCost(SQLModel, table=True):
+    """A cost shared with a partner: the practice's part is a ledger expense."""
+
+    __tablename__ = "shared_cost"
+    __table_args__ = (
+        CheckConstraint("our_percent >= 0 AND our_percent <= 100", name="our_percent_range"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    partner_id: int = Field(foreign_key="partner.id")
+    date: date
+    total_pence: int
+    our_percent: int
+    our_pence: int
+    partner_pence: int
+    memo: str | None = None
+
+
+class Loan(SQLModel, table=True):
+    """Borrowed money: a liability, never income, never with control rights."""
+
+    __tablename__ = "loan"
+    __table_args__ = (CheckConstraint("amount_pence > 0", name="loan_positive"),)
+    id: int | None = Field(default=None, primary_key=True)
+    lender: str
+    amount_pence: int
+    date: date
+    rate_basis_points: int | None = None  # 4.5% -> 450
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+
+
+class Period(SQLModel, table=True):
+    """A closed sharing period. Append-only: once closed it is locked."""
+
+    __tablename__ = "period"
+    __table_args__ = (CheckConstraint("start <= \"end\"", name="period_dates"),)
+    id: int | None = Field(default=None, primary_key=True)
+    label: str = Field(unique=True)
+    start: date
+    end: date
+    income_pence: int
+    expenses_pence: int
+    net_pence: int
+    reserve_pence: int  # added to the reserve (surplus) or drawn from it (negative, deficit)
+    distributable_pence: int  # shared among members; negative for a deficit share
+    method: str
+    fingerprint: str
+    closed_at: datetime
+    closed_by: str | None = None
+
+
+class Allocation(SQLModel, table=True):
+    """One member's allocation in a closed period. Append-only."""
+
+    __tablename__ = "allocation"
+    __table_args__ = (UniqueConstraint("period_id", "member_id", name="one_allocation"),)
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    amount_pence: int  # share of the distributable pool (negative: share of a deficit)
+    carried_in_pence: int = 0  # deficit brought forward and set against this allocation (<= 0)
+    payable_pence: int = 0  # what is paid out now (>= 0)
+    carried_out_pence: int = 0  # deficit still owed after this period (<= 0)
+    basis: str = "{}"  # JSON: days, hours, pay, service and weights as used
+
+
+class Proposal(SQLModel, table=True):
+    __tablename__ = "proposal"
+    __table_args__ = (
+        CheckConstraint("kind IN ('ordinary', 'special')", name="proposal_kind"),
+        CheckConstraint(
+            "action IN ('amend', 'expel', 'merge', 'dissolve')", name="proposal_action"
+        ),
+        CheckConstraint("status IN ('open', 'passed', 'failed')", name="proposal_status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    kind: str
+    action: str
+    clause: str | None = None
+    value: str | None = None
+    target: str | None = None  # member handle (expel) or body name (merge, dissolve)
+    target_kind: str | None = None  # body kind (merge, dissolve)
+    proposed_by: str | None = None
+    created_at: datetime
+    status: str = "open"
+    closed_at: datetime | None = None
+    yes: int | None = None
+    no: int | None = None
+    abstain: int | None = None
+    quorum_met: bool | None = None
+
+
+class Vote(SQLModel, table=True):
+    """A vote. Append-only: changing a vote appends a new version; the highest counts."""
+
+    __tablename__ = "vote"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "member_id", "version", name="one_vote_per_version"),
+        CheckConstraint("choice IN ('yes', 'no', 'abstain')", name="vote_choice"),
+        CheckConstraint("version >= 1", name="vote_version"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    version: int = 1
+    choice: str
+    cast_at: datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """The append-only, hash-chained log of every change and every refusal."""
+
+    __tablename__ = "audit_event"
+    seq: int = Field(primary_key=True)
+    at: str  # ISO-8601 UTC timestamp, as hashed
+    actor: str | None = None
+    os_user: str
+    command: str
+    args: str  # canonical JSON
+    outcome: str  # 'ok' | 'refused'
+    detail: str | None = None
+    prev_hash: str
+    hash: str

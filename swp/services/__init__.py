@@ -1,0 +1,1 @@
+"""Domain services: each function takes a session, returns plain results, raises typed errors."""

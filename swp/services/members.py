@@ -1,0 +1,189 @@
+"""The member register: admissions, changes of role/hours/pay (kept as history), leaving."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from swp import rules
+from swp.clock import now, today
+from swp.errors import InputError, PreconditionError, RuleViolation
+from swp.models import Allocation, Member, MemberFact, Period
+from swp.services.practice import load_clauses
+from swp.services.roles import current_members, find_member, latest_facts, require_manager
+
+_HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class MemberView:
+    handle: str
+    name: str
+    role: str
+    hours_hundredths: int
+    pay_pence: int
+    employed_since: date
+    left_on: date | None
+    registration: str | None
+    active: bool
+
+    def as_json(self) -> dict:
+        return {
+            "handle": self.handle, "name": self.name, "role": self.role,
+            "hours": rules.format_hours(self.hours_hundredths), "pay_pence": self.pay_pence,
+            "employed_since": self.employed_since.isoformat(),
+            "left_on": self.left_on.isoformat() if self.left_on else None,
+            "active": self.active,
+        }
+
+
+@dataclass(frozen=True)
+class FactView:
+    effective: date
+    role: str
+    hours_hundredths: int
+    pay_pence: int
+
+
+def _view(member: Member, fact: MemberFact, on: date) -> MemberView:
+    active = member.left_on is None or member.left_on >= on
+    return MemberView(member.handle, member.name, fact.role, fact.hours_hundredths,
+                      fact.pay_pence, member.employed_since, member.left_on,
+                      member.registration, active)
+
+
+def roster(session) -> list[rules.Person]:
+    """The current members as the rules see them (latest facts)."""
+    members = current_members(session)
+    facts = latest_facts(session, [m.id for m in members])
+    return [rules.Person(m.handle, m.name, facts[m.id].role, facts[m.id].hours_hundredths,
+                         m.employed_since, m.left_on) for m in members]
+
+
+def check_handle(handle: str) -> str:
+    if not _HANDLE.match(handle or ""):
+        raise InputError(f"not a handle: {handle!r}; use 1-32 lower-case letters, digits, . _ -")
+    return handle
+
+
+def admit(session, *, actor: str | None, handle: str, name: str, role: str,
+          employed_since: date, hours_hundredths: int, pay_pence: int = 0,
+          registration: str | None = None) -> MemberView:
+    """Admit an employee as a member, if every rule allows it (else RuleViolation, exit 3)."""
+    require_manager(session, actor, "managing members")
+    check_handle(handle)
+    if not name.strip():
+        raise InputError("a member needs a name (--name)")
+    clauses = load_clauses(session)
+    candidate = rules.Person(handle, name.strip(), role.strip().lower(), hours_hundredths,
+                             employed_since)
+    rules.refuse(rules.admission_violations(clauses, roster(session), candidate))
+    existing = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
+    if existing is not None:
+        raise PreconditionError(f"the handle {handle!r} is taken (by {existing.name}); "
+                                "a membership is never reused or inherited")
+    member = Member(handle=handle, name=name.strip(), employed_since=employed_since,
+                    registration=registration, admitted_at=now())
+    session.add(member)
+    session.flush()
+    fact = MemberFact(member_id=member.id, effective=employed_since, role=candidate.role,
+                      hours_hundredths=hours_hundredths, pay_pence=pay_pence)
+    session.add(fact)
+    session.flush()
+    return _view(member, fact, today())
+
+
+def list_members(session, *, include_former: bool = False) -> list[MemberView]:
+    on = today()
+    query = select(Member).order_by(Member.handle)
+    members = list(session.execute(query).scalars())
+    facts = latest_facts(session)
+    views = [_view(m, facts[m.id], on) for m in members]
+    return views if include_former else [v for v in views if v.active]
+
+
+def show(session, handle: str) -> tuple[MemberView, list[FactView]]:
+    member = find_member(session, handle)
+    history = list(session.execute(
+        select(MemberFact).where(MemberFact.member_id == member.id).order_by(MemberFact.effective)
+    ).scalars())
+    return (_view(member, history[-1], today()),
+            [FactView(f.effective, f.role, f.hours_hundredths, f.pay_pence) for f in history])
+
+
+def _last_closed_end(session, member_id: int) -> date | None:
+    row = session.execute(
+        select(Period.end).join(Allocation, Allocation.period_id == Period.id)
+        .where(Allocation.member_id == member_id).order_by(Period.end.desc()).limit(1)
+    ).first()
+    return row[0] if row else None
+
+
+def update(session, *, actor: str | None, handle: str, effective: date,
+           hours_hundredths: int | None = None, pay_pence: int | None = None,
+           role: str | None = None) -> MemberView:
+    """Record a change of hours, pay or role from `effective` on (a new history row)."""
+    require_manager(session, actor, "managing members")
+    if hours_hundredths is None and pay_pence is None and role is None:
+        raise InputError("nothing to change: give --hours, --pay or --role")
+    member = find_member(session, handle)
+    if member.left_on is not None:
+        raise PreconditionError(f"{handle} left on {member.left_on}; a former member cannot change")
+    if effective < member.employed_since:
+        raise InputError(f"{effective} is before {handle} was employed ({member.employed_since})")
+    closed_end = _last_closed_end(session, member.id)
+    if closed_end is not None and effective <= closed_end:
+        raise PreconditionError(f"{effective} falls in a closed period (closed to {closed_end}); "
+                                "changes take effect after it")
+    history = list(session.execute(
+        select(MemberFact).where(MemberFact.member_id == member.id).order_by(MemberFact.effective)
+    ).scalars())
+    if any(f.effective == effective for f in history):
+        raise PreconditionError(f"{handle} already has a change effective on {effective}")
+    later = [f for f in history if f.effective > effective]
+    if later:
+        raise PreconditionError(f"{handle} already has a change effective on {later[-1].effective}; "
+                                "record changes in date order")
+    base = history[-1]
+    new_role = role.strip().lower() if role is not None else base.role
+    new_hours = hours_hundredths if hours_hundredths is not None else base.hours_hundredths
+    new_pay = pay_pence if pay_pence is not None else base.pay_pence
+    changed = rules.Person(member.handle, member.name, new_role, new_hours,
+                           member.employed_since, member.left_on)
+    rules.refuse(rules.change_violations(load_clauses(session), roster(session), changed))
+    fact = MemberFact(member_id=member.id, effective=effective, role=new_role,
+                      hours_hundredths=new_hours, pay_pence=new_pay)
+    session.add(fact)
+    session.flush()
+    return _view(member, fact, today())
+
+
+def leave(session, *, actor: str | None, handle: str, on: date,
+          reason: str | None = None) -> MemberView:
+    """End a membership (the last day, inclusive). A member may always leave."""
+    require_manager(session, actor, "managing members")
+    member = find_member(session, handle)
+    if member.left_on is not None:
+        raise PreconditionError(f"{handle} already left on {member.left_on}")
+    if on < member.employed_since:
+        raise InputError(f"{on} is before {handle} was employed ({member.employed_since})")
+    closed_end = _last_closed_end(session, member.id)
+    if closed_end is not None and on < closed_end:
+        raise PreconditionError(f"{handle} was counted as a member to {closed_end} in a closed "
+                                "period; the leaving date must be on or after it")
+    member.left_on = on
+    member.leave_reason = reason
+    session.add(member)
+    session.flush()
+    facts = latest_facts(session, [member.id])
+    return _view(member, facts[member.id], today())
+
+
+def transfer(session, *, handle: str, to: str) -> None:
+    """Always refused: a membership cannot be transferred, sold, lent or inherited."""
+    raise RuleViolation("non-transferable",
+                        f"the membership of {handle} cannot be transferred to {to}; it ends when "
+                        "their employment ends")

@@ -1,0 +1,149 @@
+"""Founding a practice and describing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from swp import rules
+from swp.clock import now
+from swp.db import Database, check_file, create_file, migrate, resolve, schema_revision
+from swp.errors import DatabaseError, InputError, NotFound
+from swp.models import Clause, Period, Practice
+from swp.services import audit
+from swp.services.roles import current_members, latest_facts
+
+
+def founding_clauses(settings: list[str]) -> dict[str, str]:
+    """Defaults with `--set CLAUSE=VALUE` applied: unknown or bad values exit 1, entrenched 3."""
+    values = {spec.name: spec.default for spec in rules.CLAUSES.values()}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"--set takes CLAUSE=VALUE, not {item!r}")
+        values[name.strip()] = rules.clause_value(name.strip(), value)
+    return values
+
+
+def load_clauses(session) -> dict[str, str]:
+    return {row.name: row.value for row in session.execute(select(Clause)).scalars()}
+
+
+def get_practice(session) -> Practice:
+    practice = session.get(Practice, 1)
+    if practice is None:
+        raise NotFound("the database has no practice; set one up with 'swp init'")
+    return practice
+
+
+def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: str,
+         settings: list[str], actor: str | None, args: dict[str, Any]) -> dict[str, Any]:
+    """Create the database, its schema and the founding constitution, in one transaction."""
+    from swp.dates import parse_month_day
+
+    if not name.strip():
+        raise InputError("the practice needs a name")
+    if not local_authority.strip():
+        raise InputError("the practice needs its local authority (--local-authority)")
+    fiscal = parse_month_day(fiscal_year_start)
+    clauses = founding_clauses(settings)  # validated before anything is created
+
+    target = resolve(db)
+    check_file(target, creating=True)
+    created = False
+    if target.path is not None and not target.path.exists():
+        create_file(target.path)
+        created = True
+    database = Database(target)
+    try:
+        with database.transaction(write=True, check=False) as session:
+            if schema_revision(session.connection()) is not None:
+                raise DatabaseError(f"{target.display} already holds a practice")
+            migrate(session.connection())
+            session.add(Practice(name=name.strip(), local_authority=local_authority.strip(),
+                                 fiscal_year_start=fiscal, founded_at=now()))
+            for spec in rules.CLAUSES.values():
+                session.add(Clause(name=spec.name, value=clauses[spec.name],
+                                   entrenched=spec.entrenched, changed_by=spec.changed_by))
+            session.flush()
+            audit.append(session, command="init", args=args, actor=actor)
+    except BaseException:
+        database.dispose()
+        if created and target.path is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                extra = target.path.with_name(target.path.name + suffix)
+                if extra.exists():
+                    extra.unlink()
+        raise
+    database.dispose()
+    return {"practice": name.strip(), "local_authority": local_authority.strip(),
+            "fiscal_year_start": fiscal, "database": target.display,
+            "clauses": {k: v for k, v in clauses.items() if not rules.CLAUSES[k].entrenched}}
+
+
+def upgrade(db: str | None, *, actor: str | None, args: dict[str, Any]) -> dict[str, Any]:
+    """`swp db upgrade`: migrate an existing practice's schema to this swp's head."""
+    from swp.db import HEAD_REVISION, KNOWN_REVISIONS, open_database
+
+    database = open_database(db)
+    try:
+        with database.transaction(write=True, check=False) as session:
+            before = schema_revision(session.connection())
+            if before is None:
+                raise DatabaseError(f"{database.target.display} is not an swp practice")
+            if before not in KNOWN_REVISIONS:
+                raise DatabaseError(f"{database.target.display} was written by a newer swp "
+                                    f"(schema {before}); upgrade swp")
+            if before != HEAD_REVISION:
+                migrate(session.connection())
+                audit.append(session, command="db upgrade", args=args, actor=actor)
+    finally:
+        database.dispose()
+    return {"from": before, "to": HEAD_REVISION, "changed": before != HEAD_REVISION}
+
+
+@dataclass(frozen=True)
+class PracticeSummary:
+    name: str
+    local_authority: str
+    fiscal_year_start: str
+    status: str
+    members: int
+    practitioners: int
+    cap: int
+    equal_say: str
+    reserve_pence: int
+    closed_periods: int
+    last_closed: str | None
+    open_from: str | None
+    audit_seq: int
+    audit_head: str
+    member_handles: list[str] = field(default_factory=list)
+
+
+def show(session) -> PracticeSummary:
+    practice = get_practice(session)
+    clauses = load_clauses(session)
+    members = current_members(session)
+    facts = latest_facts(session, [m.id for m in members])
+    practitioners = sum(1 for m in members if facts[m.id].role == "practitioner")
+    reserve = session.execute(select(func.coalesce(func.sum(Period.reserve_pence), 0))).scalar_one()
+    last = session.execute(select(Period).order_by(Period.end.desc()).limit(1)).scalar_one_or_none()
+    closed = session.execute(select(func.count()).select_from(Period)).scalar_one()
+    seq, head_hash = audit.head(session)
+    n = len(members)
+    from datetime import timedelta
+
+    return PracticeSummary(
+        name=practice.name, local_authority=practice.local_authority,
+        fiscal_year_start=practice.fiscal_year_start, status=practice.status,
+        members=n, practitioners=practitioners, cap=int(clauses["membership.max-members"]),
+        equal_say=f"1/{n}" if n else "-", reserve_pence=int(reserve), closed_periods=closed,
+        last_closed=last.label if last else None,
+        open_from=(last.end + timedelta(days=1)).isoformat() if last else None,
+        audit_seq=seq, audit_head=head_hash,
+        member_handles=[m.handle for m in members],
+    )
+

@@ -1,0 +1,168 @@
+"""The foundation: init, practice show, db upgrade, exit codes, one-line errors, --json."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+from tests.conftest import audit_rows, snapshot
+
+
+def test_init_creates_a_private_database_with_the_founding_constitution(swp, db):
+    run = swp.ok("init", "Riverside", "--local-authority", "Leeds City Council",
+                 "--set", "sharing.method=equal:50,hours:50", "--set", "sharing.reserve-percent=25")
+    assert "Founded Riverside" in run.out
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+    with sqlite3.connect(db) as conn:
+        clauses = dict(conn.execute("SELECT name, value FROM clause"))
+    assert clauses["sharing.method"] == "equal:50,hours:50"
+    assert clauses["sharing.reserve-percent"] == "25"
+    assert clauses["no-share-issuance"] == "on"
+    assert [e["command"] for e in audit_rows(db)] == ["init"]
+
+
+def test_init_json(swp):
+    run = swp.ok("init", "Riverside", "--local-authority", "Leeds", json=True)
+    assert run.json["practice"] == "Riverside"
+    assert run.json["clauses"]["membership.max-members"] == "50"
+
+
+def test_init_refuses_an_entrenched_clause_with_exit_3_and_creates_nothing(swp, db):
+    run = swp("init", "Riverside", "--local-authority", "Leeds", "--set", "asset-lock=off")
+    assert run.code == 3
+    assert run.err.strip() == ("swp: refused by clause asset-lock: asset-lock is entrenched: "
+                               "no resolution can change it")
+    assert not os.path.exists(db)
+
+
+def test_init_refuses_unknown_clause_and_bad_value_with_exit_1(swp, db):
+    run = swp("init", "R", "--local-authority", "L", "--set", "membership.colour=blue")
+    assert run.code == 1 and "no such clause: 'membership.colour'" in run.err
+    run = swp("init", "R", "--local-authority", "L", "--set", "sharing.method=equal:60,hours:30")
+    assert run.code == 1 and "must add up to 100" in run.err
+    run = swp("init", "R", "--local-authority", "L", "--set", "membership.max-members=many")
+    assert run.code == 1 and "not a whole number" in run.err
+    run = swp("init", "R", "--local-authority", "L", "--fiscal-year-start", "13-01")
+    assert run.code == 1 and "no such day of the year" in run.err
+    assert not os.path.exists(db)
+
+
+def test_init_twice_is_refused_and_keeps_the_practice(swp, db):
+    swp.ok("init", "Riverside", "--local-authority", "Leeds")
+    before = snapshot(db)
+    run = swp("init", "Other", "--local-authority", "York")
+    assert run.code == 1 and "already exists" in run.err
+    assert snapshot(db) == before
+
+
+def test_practice_show(practice):
+    run = practice.ok("practice", "show")
+    assert "Riverside Social Work Practice" in run.out
+    assert "5 of at most 50" in run.out
+    assert "1/5" in run.out
+    data = practice.ok("practice", "show", json=True).json
+    assert data["members"] == 5 and data["practitioners"] == 3
+    assert data["equal_say"] == "1/5" and data["reserve_pence"] == 0
+    assert data["audit_events"] == 6 and len(data["audit_head"]) == 64
+
+
+def test_commands_on_a_missing_database_exit_1_and_create_nothing(swp, db):
+    run = swp("member", "list")
+    assert run.code == 1
+    assert run.err.startswith("swp: no practice at") and run.err.count("\n") == 1
+    assert not os.path.exists(db)
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(swp, db):
+    with open(db, "w") as handle:
+        handle.write("date,amount\n2026-01-01,5\n")
+    run = swp("member", "list")
+    assert run.code == 1 and "not an swp database" in run.err
+    with open(db) as handle:
+        assert handle.read() == "date,amount\n2026-01-01,5\n"
+
+
+def test_another_programs_sqlite_file_is_refused_untouched(swp, db):
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)")
+    before = open(db, "rb").read()
+    run = swp("member", "list")
+    assert run.code == 1 and "not an swp practice" in run.err
+    assert open(db, "rb").read() == before
+
+
+def test_a_newer_schema_is_refused_untouched(practice, db):
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    before = snapshot(db, skip=())
+    run = practice("member", "list")
+    assert run.code == 1 and "newer swp" in run.err
+    run = practice("db", "upgrade")
+    assert run.code == 1 and "newer swp" in run.err
+    assert snapshot(db, skip=()) == before
+
+
+def test_db_upgrade_on_a_current_database_changes_nothing(practice, db):
+    before = snapshot(db, skip=())
+    run = practice.ok("db", "upgrade")
+    assert "up to date" in run.out
+    assert snapshot(db, skip=()) == before
+
+
+def test_known_revisions_match_the_migration_scripts():
+    from alembic.script import ScriptDirectory
+
+    from swp.db import HEAD_REVISION, KNOWN_REVISIONS, alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config(None))
+    assert scripts.get_current_head() == HEAD_REVISION
+    chain = [rev.revision for rev in scripts.walk_revisions()]
+    assert list(reversed(chain)) == list(KNOWN_REVISIONS)
+
+
+def test_usage_error_is_exit_2_with_one_line(practice):
+    run = practice("member", "add", "zed")
+    assert run.code == 2
+    assert run.err.count("\n") == 1 and "Missing option" in run.err
+    run = practice("frobnicate")
+    assert run.code == 2 and "No such command" in run.err
+
+
+def test_json_error_envelope(practice):
+    run = practice("member", "show", "nobody", json=True)
+    assert run.code == 1
+    assert run.json == {"error": {"code": 1, "message": "no member with handle 'nobody'",
+                                  "clause": None}}
+    assert run.err == "swp: no member with handle 'nobody'\n"
+
+
+def test_version(swp):
+    run = swp.ok("--version")
+    assert run.out.startswith("swp ")
+
+
+def test_connection_pragmas(db):
+    from swp.db import Database, resolve
+    from swp.services import practice
+
+    practice.init(db, name="R", local_authority="L", fiscal_year_start="04-01", settings=[],
+                  actor=None, args={})
+    database = Database(resolve(db))
+    with database.connect(write=False) as conn:
+        pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                   for name in ("foreign_keys", "journal_mode", "synchronous", "busy_timeout")}
+    database.dispose()
+    assert pragmas == {"foreign_keys": 1, "journal_mode": "wal", "synchronous": 2,
+                       "busy_timeout": 10000}
+
+
+def test_help_imports_no_database_or_validation_library():
+    import subprocess
+    import sys
+
+    code = ("import sys; from swp.cli import app; "
+            "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'pydantic', 'alembic', 'fpdf') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
