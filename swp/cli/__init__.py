@@ -112,11 +112,13 @@ def root(
 def _register() -> None:
     from swp.cli import (
         audit,
+        backup,
+        check,
         contracts,
         database,
+        export,
         finance,
         governance,
-        integrity,
         ledger,
         members,
         partners,
@@ -124,8 +126,9 @@ def _register() -> None:
         sharing,
     )
 
+    # one module per noun; each adds its commands (kept in this order in --help)
     for module in (practice, members, ledger, sharing, governance, contracts, partners,
-                   finance, audit, integrity, database):
+                   finance, check, audit, export, backup, database):
         module.register(app)
 
 
