@@ -247,7 +247,9 @@ def admission_violations(
         found.append(Violation("membership.max-members",
                                f"the practice is at its cap of {cap} members"))
     holds, practitioners, total = _majority_holds([*roster, candidate])
-    if not holds:
+    # a practitioner's admission never weakens the frontline: allowed even while the
+    # majority is lost (it is how the majority is restored)
+    if not holds and candidate.role != "practitioner":
         found.append(Violation("frontline-majority",
                                f"admitting {candidate.handle} as {candidate.role} would leave "
                                f"{practitioners} practitioners among {total} members (must be more "
@@ -260,9 +262,15 @@ def change_violations(
 ) -> list[Violation]:
     """Every reason a member's new role or hours may not take effect."""
     others = [p for p in roster if p.handle != changed.handle]
+    before = next((p for p in roster if p.handle == changed.handle), None)
     found = person_violations(clauses, changed)
     holds, practitioners, total = _majority_holds([*others, changed])
-    if not holds:
+    # only a practitioner ceasing to be one can weaken the frontline; a change that leaves
+    # the ratio as it was (staff to manager, new hours) is not refused for a majority lost
+    # earlier by someone leaving
+    leaves_frontline = (before is None or before.role == "practitioner") and \
+        changed.role != "practitioner"
+    if not holds and leaves_frontline:
         found.append(Violation("frontline-majority",
                                f"this change would leave {practitioners} practitioners among "
                                f"{total} members (must be more than half)"))

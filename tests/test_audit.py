@@ -1,0 +1,82 @@
+"""The audit chain: one event per change, refusals recorded, tampering found (exit 4)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import audit_rows
+
+
+def test_every_change_appends_one_chained_event(practice, db):
+    events = audit_rows(db)
+    assert [e["command"] for e in events] == ["init"] + ["member add"] * 5
+    assert [e["seq"] for e in events] == [1, 2, 3, 4, 5, 6]
+    assert events[0]["prev_hash"] == "0" * 64
+    for earlier, later in zip(events, events[1:], strict=False):
+        assert later["prev_hash"] == earlier["hash"]
+    assert events[-1]["actor"] == "mo"
+    assert ":" in events[-1]["os_user"]
+    assert '"handle":"sam"' in events[-1]["args"]
+
+
+def test_reads_append_nothing(practice, db):
+    before = len(audit_rows(db))
+    practice.ok("member", "list")
+    practice.ok("practice", "show")
+    practice.ok("audit", "log")
+    assert len(audit_rows(db)) == before
+
+
+def test_audit_log_and_verify(practice):
+    log = practice.ok("audit", "log", json=True).json["events"]
+    assert len(log) == 6 and log[0]["command"] == "init"
+    verify = practice.ok("audit", "verify", json=True).json
+    assert verify == {"ok": True, "events": 6, "first_bad": None}
+
+
+def test_the_database_refuses_to_update_or_delete_audit_events(practice, db):
+    with sqlite3.connect(db) as conn:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE audit_event SET actor = 'eve' WHERE seq = 2")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM audit_event WHERE seq = 6")
+
+
+def test_an_event_edited_behind_swps_back_is_found(practice, db):
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER audit_event_append_only_update")
+        conn.execute("UPDATE audit_event SET args = replace(args, 'sam', 'eve') WHERE seq = 6")
+        conn.execute("UPDATE audit_event SET actor = 'eve' WHERE seq = 3")
+    run = practice("audit", "verify")
+    assert run.code == 4
+    assert run.err == ("swp: audit chain broken at event 3: its content does not match its "
+                       "hash\n")
+    data = practice("audit", "verify", json=True)
+    assert data.code == 4
+    assert data.json["ok"] is False and data.json["first_bad"] == 3
+    assert data.json["error"]["code"] == 4
+
+
+def test_a_deleted_event_is_found(practice, db):
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER audit_event_append_only_delete")
+        conn.execute("DELETE FROM audit_event WHERE seq = 4")
+    run = practice("audit", "verify")
+    assert run.code == 4 and "event 4 is missing" in run.err
+
+
+def test_a_rehashed_event_still_breaks_the_next_link(practice, db):
+    from swp.services.audit import event_hash
+
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        conn.execute("DROP TRIGGER audit_event_append_only_update")
+        row = dict(conn.execute("SELECT * FROM audit_event WHERE seq = 2").fetchone())
+        row["actor"] = "eve"
+        conn.execute("UPDATE audit_event SET actor = 'eve', hash = ? WHERE seq = 2",
+                     (event_hash(row),))
+    run = practice("audit", "verify")
+    assert run.code == 4
+    assert "event 3: its link to the previous event is broken" in run.err
