@@ -75,6 +75,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: Typer's Rich help imports ~60 ms of modules
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -130,6 +131,15 @@ def _register() -> None:
     for module in (practice, members, ledger, sharing, governance, contracts, partners,
                    finance, check, audit, export, backup, database):
         module.register(app)
+    _plain_help(app)
+
+
+def _plain_help(typer_app: typer.Typer) -> None:
+    """Every sub-app prints plain help, so that `swp ... --help` stays fast."""
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            group.typer_instance.rich_markup_mode = None
+            _plain_help(group.typer_instance)
 
 
 _register()
