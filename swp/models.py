@@ -225,6 +225,7 @@ class Proposal(SQLModel, table=True):
     created_at: datetime
     status: str = "open"
     closed_at: datetime | None = None
+    closed_on: date | None = None  # the practice's date of the close (membership is by day)
     yes: int | None = None
     no: int | None = None
     abstain: int | None = None
@@ -246,6 +247,7 @@ class Vote(SQLModel, table=True):
     version: int = 1
     choice: str
     cast_at: datetime
+    cast_on: date  # the practice's date of the vote: a member who left before it has no vote
 
 
 class AuditEvent(SQLModel, table=True):

@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('closed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('closed_on', sa.Date(), nullable=True),
     sa.Column('yes', sa.Integer(), nullable=True),
     sa.Column('no', sa.Integer(), nullable=True),
     sa.Column('abstain', sa.Integer(), nullable=True),
@@ -194,6 +195,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('choice', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('cast_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('cast_on', sa.Date(), nullable=False),
     sa.CheckConstraint("choice IN ('yes', 'no', 'abstain')", name='vote_choice'),
     sa.CheckConstraint('version >= 1', name='vote_version'),
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], ),
@@ -271,7 +273,7 @@ def downgrade() -> None:
 # Append-only records: the database itself refuses UPDATE and DELETE on them.
 APPEND_ONLY = ("audit_event", "ledger_entry", "vote", "period", "allocation", "member_fact")
 # Rows that may change but never disappear.
-NO_DELETE = ("member", "proposal", "contract", "partner", "loan", "shared_cost", "practice")
+NO_DELETE = ("member", "proposal", "contract", "partner", "loan", "shared_cost", "practice", "clause")
 
 # (name, table, event, condition, message); condition is SQL over NEW/OLD shared by both dialects
 CONDITIONAL = (
@@ -292,6 +294,44 @@ CONDITIONAL = (
     ("vote_open_only", "vote", "INSERT",
      "EXISTS (SELECT 1 FROM proposal p WHERE p.id = NEW.proposal_id AND p.status <> 'open')",
      "the proposal is closed"),
+    # one-member-one-vote: a former member has no vote; a changed vote takes the next version
+    ("vote_members_only", "vote", "INSERT",
+     "EXISTS (SELECT 1 FROM member m WHERE m.id = NEW.member_id AND m.left_on IS NOT NULL"
+     " AND m.left_on < NEW.cast_on)",
+     "one-member-one-vote: a former member has no vote"),
+    ("vote_next_version", "vote", "INSERT",
+     "NEW.version <> 1 + COALESCE((SELECT MAX(v.version) FROM vote v WHERE v.proposal_id ="
+     " NEW.proposal_id AND v.member_id = NEW.member_id), 0)",
+     "one-member-one-vote: a changed vote replaces the last one (the next version)"),
+    # a closed proposal's result is final
+    ("proposal_closed_final", "proposal", "UPDATE", "OLD.status <> 'open'",
+     "a closed proposal cannot be changed"),
+    # no resolution may amend an entrenched clause, merge with or dissolve to a body that is
+    # not asset-locked (the takeover guard, SPEC section 6 items 5 to 7)
+    ("proposal_entrenched_insert", "proposal", "INSERT",
+     "NEW.action = 'amend' AND EXISTS (SELECT 1 FROM clause c WHERE c.name = NEW.clause AND c.entrenched)",
+     "an entrenched clause cannot be amended"),
+    ("proposal_entrenched_update", "proposal", "UPDATE",
+     "NEW.action = 'amend' AND EXISTS (SELECT 1 FROM clause c WHERE c.name = NEW.clause AND c.entrenched)",
+     "an entrenched clause cannot be amended"),
+    ("proposal_asset_lock_insert", "proposal", "INSERT",
+     "NEW.action IN ('merge', 'dissolve') AND (NEW.target_kind IS NULL"
+     " OR NEW.target_kind NOT IN ('mutual', 'charity', 'cic'))",
+     "no-demutualisation and asset-lock: only an asset-locked body"),
+    ("proposal_asset_lock_update", "proposal", "UPDATE",
+     "NEW.action IN ('merge', 'dissolve') AND (NEW.target_kind IS NULL"
+     " OR NEW.target_kind NOT IN ('mutual', 'charity', 'cic'))",
+     "no-demutualisation and asset-lock: only an asset-locked body"),
+    # non-transferable: a membership keeps its holder and start, and once ended stays ended
+    ("member_not_transferable", "member", "UPDATE",
+     "NEW.handle <> OLD.handle OR NEW.employed_since <> OLD.employed_since"
+     " OR (OLD.left_on IS NOT NULL AND (NEW.left_on IS NULL OR NEW.left_on <> OLD.left_on))",
+     "non-transferable: a membership cannot be transferred or revived"),
+    # employees-only: no role/hours row below the minimum weekly hours
+    ("member_fact_min_hours", "member_fact", "INSERT",
+     "NEW.hours_hundredths < ROUND(CAST((SELECT c.value FROM clause c"
+     " WHERE c.name = 'membership.min-hours') AS REAL) * 100)",
+     "employees-only: below the minimum weekly hours"),
 )
 
 
