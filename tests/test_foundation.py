@@ -166,3 +166,41 @@ def test_help_imports_no_database_or_validation_library():
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_unexpected_error_is_one_line_with_a_hint_and_a_trace_only_with_debug(
+        practice, monkeypatch):
+    from typer.testing import CliRunner
+
+    from swp.cli import app
+    from swp.services import members
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("the sky fell")
+
+    monkeypatch.setattr(members, "list_members", broken)
+    result = CliRunner().invoke(app, ["--db", practice.db, "member", "list"])
+    assert result.exit_code == 1
+    assert result.stderr == ("swp: unexpected error (ZeroDivisionError: the sky fell); run again "
+                             "with --debug for the full trace, and please report it\n")
+    assert "Traceback" not in result.stdout + result.stderr
+    result = CliRunner().invoke(app, ["--db", practice.db, "--debug", "member", "list"])
+    assert isinstance(result.exception, ZeroDivisionError)
+
+
+def test_python_dash_m_swp(practice):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "swp", "--db", practice.db, "member", "list",
+                          "--json"], capture_output=True, text=True)
+    assert out.returncode == 2  # --json is a global option: it goes before the command
+    out = subprocess.run([sys.executable, "-m", "swp", "--db", practice.db, "--json", "member",
+                          "list"], capture_output=True, text=True, env={**os.environ})
+    assert out.returncode == 0, out.stderr
+    assert '"handle": "ann"' in out.stdout
+
+
+def test_a_command_group_alone_prints_its_help(swp):
+    run = swp("member")
+    assert run.code == 0 and "Usage: swp member" in run.out and "add" in run.out

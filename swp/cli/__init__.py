@@ -35,6 +35,9 @@ class SwpGroup(TyperGroup):
         except SwpError as exc:
             _report(exc.message, exc.exit_code, exc.clause, exc.payload)
             code = exc.exit_code
+        except click_exc.NoArgsIsHelpError as exc:  # `swp` or `swp member` alone: the help
+            sys.stdout.write(exc.format_message() + "\n")
+            code = 0
         except click_exc.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
             _report(f"{exc.format_message()}{hint}", EXIT_USAGE, None)
@@ -42,7 +45,7 @@ class SwpGroup(TyperGroup):
         except click_exc.ClickException as exc:
             _report(exc.format_message(), exc.exit_code, None)
             code = exc.exit_code
-        except click_exc.Abort:
+        except typer.Abort:
             _report("aborted", EXIT_INPUT, None)
             code = EXIT_INPUT
         except KeyboardInterrupt:
