@@ -1,0 +1,239 @@
+"""Partners that share administration costs: the split to the penny, the expense recorded,
+the refusals, and that a partner gains no member, vote or claim on assets."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.conftest import audit_rows, snapshot
+
+NORTHSIDE = "Northside Social Work Practice"
+
+
+@pytest.fixture
+def partnered(practice):
+    practice.ok("partner", "add", NORTHSIDE, "--kind", "mutual", as_="mo")
+    return practice
+
+
+def shared_costs(db):
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT entry_id, partner_id, date, total_pence, our_percent, "
+                            "our_pence, partner_pence, memo FROM shared_cost ORDER BY id").fetchall()
+
+
+def expenses(db):
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT id, kind, amount_pence, category, debit, credit, partner_id, "
+                            "memo FROM ledger_entry ORDER BY id").fetchall()
+
+
+# --- partners ------------------------------------------------------------------------------
+
+
+def test_add_and_list_partners(practice, db):
+    run = practice.ok("partner", "add", NORTHSIDE, "--kind", "mutual", as_="mo")
+    assert run.out == (f"Added partner {NORTHSIDE} (mutual): it shares costs, never "
+                       "ownership.\n")
+    data = practice.ok("partner", "add", "Leeds Payroll Services Ltd", "--kind", "company",
+                       as_="mo", json=True).json
+    assert data == {"partner": {"name": "Leeds Payroll Services Ltd", "kind": "company",
+                                "asset_locked": False, "shared_costs": 0, "total_pence": 0,
+                                "our_pence": 0, "partner_pence": 0}}
+    listed = practice.ok("partner", "list", json=True).json["partners"]
+    assert [(p["name"], p["kind"], p["asset_locked"]) for p in listed] == [
+        ("Leeds Payroll Services Ltd", "company", False), (NORTHSIDE, "mutual", True)]
+    assert [e["command"] for e in audit_rows(db)[-2:]] == ["partner add", "partner add"]
+
+
+@pytest.mark.parametrize("kind", ["mutual", "charity", "cic", "local-authority", "company",
+                                  "CIC"])
+def test_every_kind_of_organisation_may_be_a_partner(practice, kind):
+    data = practice.ok("partner", "add", "Partner", "--kind", kind, as_="mo", json=True).json
+    assert data["partner"]["kind"] == kind.lower()
+
+
+def test_a_partner_gains_no_member_vote_or_claim_on_assets(practice, db):
+    def people_and_power():
+        tables = snapshot(db)
+        return {name: tables[name] for name in ("member", "member_fact", "vote", "proposal",
+                                                "allocation", "period", "clause", "practice")}
+
+    before = people_and_power()
+    practice.ok("partner", "add", "Big Care Holdings plc", "--kind", "company", as_="mo")
+    practice.ok("partner", "cost", "Big Care Holdings plc", "1000", "--date", "2026-05-31",
+                "--our-percent", "50", "--memo", "Shared office", as_="mo")
+    assert people_and_power() == before
+    shown = practice.ok("practice", "show", json=True).json
+    assert shown["members"] == 5 and shown["equal_say"] == "1/5"
+
+
+def test_kind_members_is_refused_with_exit_1(practice, db):
+    before = snapshot(db)
+    run = practice("partner", "add", "The Members", "--kind", "members", as_="mo")
+    assert run.code == 1
+    assert run.err == ("swp: a partner is an organisation that shares costs with the practice; "
+                       "'members' is not one (it is a kind of recipient, for proposals)\n")
+    run = practice("partner", "add", "Acme", "--kind", "investor", as_="mo")
+    assert run.code == 1
+    assert run.err == ("swp: not a kind of partner: 'investor'; one of mutual, charity, cic, "
+                       "local-authority, company\n")
+    assert snapshot(db) == before
+
+
+def test_a_duplicate_partner_is_exit_1(partnered, db):
+    before = snapshot(db)
+    run = partnered("partner", "add", NORTHSIDE.upper(), "--kind", "charity", as_="mo")
+    assert run.code == 1
+    assert run.err == f"swp: a partner named {NORTHSIDE!r} already exists\n"
+    assert snapshot(db) == before
+
+
+def test_managing_partners_needs_the_manager(practice, db):
+    before = snapshot(db)
+    run = practice("partner", "add", NORTHSIDE, "--kind", "mutual")
+    assert run.code == 1
+    assert run.err == "swp: managing partners needs --as a current manager (mo)\n"
+    assert snapshot(db) == before
+
+
+def test_partner_list_when_there_are_none(practice):
+    assert "No partners yet" in practice.ok("partner", "list").out
+    assert practice.ok("partner", "list", json=True).json == {"partners": []}
+
+
+# --- shared costs --------------------------------------------------------------------------
+
+
+def test_a_shared_cost_records_only_the_practices_part_as_an_expense(partnered, db):
+    run = partnered.ok("partner", "cost", NORTHSIDE, "1200.01", "--date", "2026-05-31",
+                       "--our-percent", "40", "--memo", "Payroll bureau, May", as_="mo")
+    assert run.out == (f"Shared £1,200.01 with {NORTHSIDE} on 2026-05-31: our part £480.00 "
+                       "(40%) recorded as expense #1 in shared-admin; their part £720.01 is "
+                       "theirs to pay, not our cost.\n")
+    assert expenses(db) == [(1, "expense", 48_000, "shared-admin", "expenses:shared-admin",
+                             "assets:bank", 1, f"Payroll bureau, May (shared with {NORTHSIDE})")]
+    assert shared_costs(db) == [(1, 1, "2026-05-31", 120_001, 40, 48_000, 72_001,
+                                 "Payroll bureau, May")]
+    assert audit_rows(db)[-1]["command"] == "partner cost"
+
+
+def test_a_shared_cost_in_json(partnered):
+    data = partnered.ok("partner", "cost", "northside social work practice", "£1,000.01",
+                        "--date", "2026-05-31", "--our-percent", "50", "--memo", "Office",
+                        as_="mo", json=True).json
+    assert data == {"entry": 1, "partner": NORTHSIDE, "date": "2026-05-31",
+                    "total_pence": 100_001, "our_percent": 50, "our_pence": 50_001,
+                    "partner_pence": 50_000, "memo": "Office"}
+
+
+@pytest.mark.parametrize("amount, percent, ours, theirs", [
+    ("1200.01", "40", 48_000, 72_001),    # 48000.4 / 72000.6: the larger remainder wins
+    ("1200.01", "60", 72_001, 48_000),
+    ("0.05", "50", 3, 2),                 # a tie: the practice takes the odd penny
+    ("0.05", "10", 1, 4),                 # 0.5 / 4.5 is a tie too: the practice's penny
+    ("1000.01", "50", 50_001, 50_000),
+    ("0.10", "33", 3, 7),                 # 3.3 / 6.7
+    ("0.02", "99", 2, 0),                 # 1.98 / 0.02: the whole of it is ours
+    ("333.33", "100", 33_333, 0),
+    ("999999.99", "1", 1_000_000, 98_999_999),  # 999999.9999 rounds up
+])
+def test_the_split_of_a_shared_cost_to_the_penny(partnered, db, amount, percent, ours, theirs):
+    data = partnered.ok("partner", "cost", NORTHSIDE, amount, "--date", "2026-05-31",
+                        "--our-percent", percent, "--memo", "m", as_="mo", json=True).json
+    assert (data["our_pence"], data["partner_pence"]) == (ours, theirs)
+    assert ours + theirs == data["total_pence"]
+    assert expenses(db)[-1][2] == ours
+
+
+def test_partner_list_totals_the_shared_costs(partnered):
+    for amount, percent in (("1200.01", "40"), ("0.05", "50"), ("300", "100")):
+        partnered.ok("partner", "cost", NORTHSIDE, amount, "--date", "2026-05-31",
+                     "--our-percent", percent, "--memo", "m", as_="mo")
+    listed = partnered.ok("partner", "list", json=True).json["partners"]
+    assert listed == [{"name": NORTHSIDE, "kind": "mutual", "asset_locked": True,
+                       "shared_costs": 3, "total_pence": 150_006, "our_pence": 78_003,
+                       "partner_pence": 72_003}]
+    out = partnered.ok("partner", "list").out
+    assert "£1,500.06" in out and "£780.03" in out and "£720.03" in out
+
+
+def test_a_reversed_shared_cost_no_longer_counts(partnered, db):
+    partnered.ok("partner", "cost", NORTHSIDE, "100", "--date", "2026-05-31",
+                 "--our-percent", "40", "--memo", "entered twice", as_="mo")
+    partnered.ok("partner", "cost", NORTHSIDE, "100", "--date", "2026-05-31",
+                 "--our-percent", "40", "--memo", "office", as_="mo")
+    with sqlite3.connect(db) as conn:  # the reversal, as the ledger writes it
+        conn.execute(
+            "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, memo, "
+            "reverses, partner_id, recorded_at) SELECT date, kind, -amount_pence, category, "
+            "debit, credit, 'reversal', id, partner_id, recorded_at FROM ledger_entry "
+            "WHERE id = 1")
+    listed = partnered.ok("partner", "list", json=True).json["partners"][0]
+    assert (listed["shared_costs"], listed["our_pence"], listed["partner_pence"]) == \
+        (1, 4_000, 6_000)
+
+
+@pytest.mark.parametrize("percent, message", [
+    ("101", "swp: --our-percent must be from 0 to 100, not '101'"),
+    ("-5", "swp: --our-percent must be from 0 to 100, not '-5'"),
+    ("40.5", "swp: --our-percent must be a whole percentage from 0 to 100, not '40.5'"),
+    ("forty", "swp: --our-percent must be a whole percentage from 0 to 100, not 'forty'"),
+    ("0", f"swp: the practice's part of £1,200.01 at 0% is £0.00: nothing to record (the cost "
+          f"is {NORTHSIDE}'s)"),
+])
+def test_a_percentage_outside_0_to_100_is_exit_1_and_changes_nothing(partnered, db, percent,
+                                                                      message):
+    before = snapshot(db)
+    events = len(audit_rows(db))
+    run = partnered("partner", "cost", NORTHSIDE, "1200.01", "--date", "2026-05-31",
+                    "--our-percent", percent, "--memo", "m", as_="mo")
+    assert run.code == 1
+    assert run.err == message + "\n"
+    assert snapshot(db) == before
+    assert len(audit_rows(db)) == events
+
+
+def test_a_percentage_may_be_written_with_a_percent_sign(partnered):
+    data = partnered.ok("partner", "cost", NORTHSIDE, "10", "--date", "2026-05-31",
+                        "--our-percent", "25%", "--memo", "m", as_="mo", json=True).json
+    assert (data["our_percent"], data["our_pence"]) == (25, 250)
+
+
+def test_an_unknown_partner_is_exit_1(partnered, db):
+    before = snapshot(db)
+    run = partnered("partner", "cost", "Southside", "100", "--date", "2026-05-31",
+                    "--our-percent", "50", "--memo", "m", as_="mo")
+    assert run.code == 1
+    assert run.err == "swp: no partner named 'Southside'; 'swp partner list' lists them\n"
+    assert snapshot(db) == before
+
+
+def test_a_shared_cost_needs_a_memo_and_the_manager(partnered, db):
+    before = snapshot(db)
+    run = partnered("partner", "cost", NORTHSIDE, "100", "--date", "2026-05-31",
+                    "--our-percent", "50", "--memo", " ", as_="mo")
+    assert run.code == 1
+    assert run.err == "swp: a shared cost needs a memo saying what it was (--memo)\n"
+    run = partnered("partner", "cost", NORTHSIDE, "100", "--date", "2026-05-31",
+                    "--our-percent", "50", "--memo", "m", as_="bea")
+    assert run.code == 1
+    assert run.err == "swp: recording shared costs needs --as a current manager; 'bea' is not one\n"
+    assert snapshot(db) == before
+
+
+@given(st.integers(min_value=1, max_value=10**12), st.integers(min_value=0, max_value=100))
+def test_the_split_always_adds_up_and_is_within_a_penny_of_exact(total, percent):
+    from swp.services.partners import split_cost
+
+    ours, theirs = split_cost(total, percent)
+    assert ours + theirs == total
+    assert ours >= 0 and theirs >= 0
+    exact_ours = total * percent  # in hundredths of a penny
+    assert abs(ours * 100 - exact_ours) < 100
+    if exact_ours % 100 == 50:  # a tie: the practice takes the odd penny
+        assert ours * 100 == exact_ours + 50
