@@ -1,9 +1,194 @@
-"""Not yet built: see the open issues."""
+"""`swp period` and `swp statement`: sharing profits and expenses, and telling each member."""
 
 from __future__ import annotations
 
 import typer
 
+from swp.cli._common import call, day, emit, money, state
+
+period_app = typer.Typer(help="Sharing periods: preview, close (and lock), list.",
+                         no_args_is_help=True)
+
+FORMAT_HELP = "text, md, html, pdf, csv or json."
+
+
+def _sharing_view(result, *, closed: bool):  # noqa: ANN001
+    """A worked-out period for people: the figures, then one row per member."""
+    from rich.console import Group
+
+    from swp import render
+
+    if result.net_pence >= 0:
+        reserve = (f"reserve ({result.reserve_percent}%)", money(result.reserve_pence))
+        pool = ("distributable pool", money(result.distributable_pence))
+    else:
+        reserve = ("met from the reserve", f"{money(-result.reserve_pence)} "
+                   f"(of {money(result.reserve_before_pence)} held)")
+        pool = ("deficit shared", money(result.distributable_pence))
+    title = (f"Period {result.label}" if result.label else "Preview") + \
+        f": {result.start} to {result.end}" + (" (closed and locked)" if closed else " (nothing changed)")
+    items = [("income", money(result.income_pence)), ("expenses", money(result.expenses_pence)),
+             ("net", money(result.net_pence)), reserve, pool, ("method", result.method),
+             ("entries", f"{result.entries:,}")]
+    if result.fingerprint:
+        items.append(("fingerprint", result.fingerprint))
+    bases = [s.basis for s in result.slices]
+
+    columns = ["member", "days", *[f"{b} weight" for b in bases if b != "equal"],
+               *[f"{b} part" for b in bases], "amount", "brought fwd", "payable", "carried fwd"]
+    rows = [(s.member, s.days, *[f"{s.weights[b]:,}" for b in bases if b != "equal"],
+             *[money(s.parts[b]) for b in bases], money(s.amount_pence), money(s.carried_in_pence),
+             money(s.payable_pence), money(s.carried_out_pence)) for s in result.shares]
+    rows.append(("total", "", *["" for b in bases if b != "equal"],
+                 *[money(s.pence) for s in result.slices], money(result.distributable_pence),
+                 "", money(sum(s.payable_pence for s in result.shares)), ""))
+    parts = [render.pairs(title, items),
+             render.table("Allocations", columns, rows, right=columns[1:])]
+    if result.entries_before:
+        parts.append(f"Note: {result.entries_before:,} income or expense entries are dated before "
+                     f"{result.start}; they belong to no period and are never shared.")
+    return Group(*parts)
+
+
+@period_app.command("preview")
+def preview(
+    ctx: typer.Context,
+    start: str = typer.Option(..., "--start", metavar="DATE", help="First day of the period."),
+    end: str = typer.Option(..., "--end", metavar="DATE", help="Last day of the period (inclusive)."),
+    method: str = typer.Option(None, "--method", metavar="METHOD",
+                               help="What-if: share by this method instead of sharing.method "
+                                    "(equal, hours, pay, service or a blend such as equal:50,hours:50)."),
+) -> None:
+    """Show what closing a period would allocate to each member, changing nothing.
+
+    Example: swp period preview --start 2026-01-01 --end 2026-03-31
+    """
+    from swp.services import sharing
+
+    first, last = day(start, "start date"), day(end, "end date")
+    result = call(ctx, lambda s: sharing.compute(s, start=first, end=last, method=method), write=False)
+    emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=False))
+
+
+@period_app.command("close")
+def close(
+    ctx: typer.Context,
+    label: str = typer.Argument(..., help="The period's name, e.g. 2026-Q1 or 2025-26."),
+    start: str = typer.Option(..., "--start", metavar="DATE", help="First day of the period."),
+    end: str = typer.Option(..., "--end", metavar="DATE", help="Last day of the period (inclusive)."),
+) -> None:
+    """Close a period: record each member's allocation and lock the period's entries.
+
+    Example: swp --as mo period close 2026-Q1 --start 2026-01-01 --end 2026-03-31
+    """
+    from swp.services import sharing
+
+    first, last = day(start, "start date"), day(end, "end date")
+    name = sharing.check_label(label)
+    actor = state(ctx).actor
+    result = call(ctx, lambda s: sharing.close(s, actor=actor, label=name, start=first, end=last),
+                  args=sharing.close_args(name, first, last))
+    emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=True))
+
+
+@period_app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List the closed periods, oldest first, and the general reserve.
+
+    Example: swp period list
+    """
+    from rich.console import Group
+
+    from swp import render
+    from swp.services import sharing
+
+    views, reserve = call(ctx, sharing.list_periods, write=False)
+    columns = ["label", "start", "end", "net", "reserve", "pool", "method", "members",
+               "fingerprint"]
+    rows = [(v.label, v.start, v.end, money(v.net_pence), money(v.reserve_pence),
+             money(v.distributable_pence), v.method, v.members, v.fingerprint[:10])
+            for v in views]
+    emit(ctx, {"periods": [v.as_json() for v in views], "reserve_pence": reserve},
+         lambda: Group(render.table("Closed periods", columns, rows,
+                                    right=["net", "reserve", "pool", "members"]),
+                       f"General reserve: {money(reserve)}") if views else
+         f"No period is closed yet. General reserve: {money(reserve)}.")
+
+
+def statement(
+    ctx: typer.Context,
+    label: str = typer.Argument(..., help="The closed period, e.g. 2026-Q1."),
+    member: str = typer.Option(None, "--member", metavar="HANDLE",
+                               help="One member's statement (default: every member's)."),
+    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help=FORMAT_HELP),
+    output: str = typer.Option(None, "--output", "-o", metavar="PATH",
+                               help="Write to this file, or to this folder one file per member."),
+    force: bool = typer.Option(False, "--force", help="Replace files that already exist."),
+) -> None:
+    """Print or write profit-share statements for a closed period.
+
+    Without --member, every member's. With --output: one file; a folder (an existing one, a
+    path ending in '/', or a path with no extension) gets one file per member. A manager
+    issues anyone's statement; a member may see their own (--as HANDLE --member HANDLE).
+
+    Example: swp --as mo statement 2026-Q1 --member ann --format pdf --output ann-2026-Q1.pdf
+    """
+    import sys
+    from pathlib import Path
+
+    from swp import reports
+    from swp.errors import InputError
+    from swp.reports import output as out
+    from swp.services import sharing
+
+    fmt = fmt.strip().lower()
+    if fmt not in reports.FORMATS:
+        raise InputError(f"not a statement format: {fmt!r}; use {FORMAT_HELP}")
+    name = sharing.check_label(label)
+    st = state(ctx)
+    found = call(ctx, lambda s: sharing.statements(s, actor=st.actor, label=name, member=member),
+                 write=False)
+    one = member is not None
+    payload = found[0].as_json() if one else {"statements": [s.as_json() for s in found]}
+    ext = reports.EXTENSIONS[fmt]
+
+    if output is None:
+        if st.json:
+            emit(ctx, payload)
+            return
+        if fmt == "pdf":
+            raise InputError("a PDF is written to a file: add --output PATH")
+        text = reports.render(found, fmt, one=one)
+        sys.stdout.write(text if isinstance(text, str) else text.decode())
+        return
+
+    path = Path(output).expanduser()
+    per_member = not one and (path.is_dir() or output.endswith(("/", "\\")) or
+                              (not path.exists() and path.suffix == ""))
+    if per_member:
+        names = [f"{name}-{s.member}.{ext}" for s in found]
+        targets = out.plan_targets(output, names, folder=True)
+        files = []
+        for target, each in zip(targets, found, strict=True):
+            data = reports.render([each], fmt, one=True)
+            files.append((target, data if isinstance(data, bytes) else data.encode("utf-8")))
+        out.write_files(files, force=force, make_folder=path)
+    else:
+        default = f"{name}-{found[0].member}.{ext}" if one else f"{name}-statements.{ext}"
+        targets = out.plan_targets(output, [default], folder=False)
+        data = reports.render(found, fmt, one=one)
+        files = [(targets[0], data if isinstance(data, bytes) else data.encode("utf-8"))]
+        out.write_files(files, force=force)
+    written = [str(target) for target, _ in files]
+    if one:
+        payload["file"] = written[0]
+    else:
+        payload["files"] = written
+    emit(ctx, payload, lambda: "\n".join(
+        [f"Wrote {len(found)} statement{'s' if len(found) != 1 else ''} ({fmt}) for period {name}:",
+         *[f"  {w}" for w in written]]))
+
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.add_typer(period_app, name="period")
+    app.command("statement")(statement)

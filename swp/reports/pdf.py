@@ -1,0 +1,196 @@
+"""PDF statements (fpdf2): one A4 page per member, what a business manager hands a member.
+
+The built-in Helvetica is used, so the file needs no font on the machine that makes it;
+its character set is Latin-1 (which has £), and any other character in a name is printed
+as its nearest Latin-1 letter (Łukasz -> Lukasz) rather than failing. So that everything fits
+on one page, a period with more than MAX_CATEGORIES income (or expense) categories shows the
+largest ones and sums the rest into one line; the totals are always exact.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+
+from swp.money import format_pence
+from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Line, Statement
+from swp.rules import format_hours
+
+MAX_CATEGORIES = 8
+MAX_HISTORY = 8
+BLUE = (31, 78, 121)
+GREY = (90, 90, 90)
+PALE = (238, 243, 248)
+
+
+def latin1(text: object) -> str:
+    """Text the core fonts can print: Latin-1 as is, anything else by its nearest letters."""
+    value = str(text)
+    try:
+        value.encode("latin-1")
+        return value
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for char in value:
+        try:
+            char.encode("latin-1")
+            out.append(char)
+        except UnicodeEncodeError:
+            plain = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
+            out.append({"Ł": "L", "ł": "l", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"',
+                        "”": '"'}.get(char, plain or "?"))
+    return "".join(out)
+
+
+def _folded(lines: Sequence[Line]) -> list[tuple[str, int]]:
+    if len(lines) <= MAX_CATEGORIES:
+        return [(line.category, line.pence) for line in lines]
+    ranked = sorted(lines, key=lambda line: (-abs(line.pence), line.category))
+    kept = {line.category for line in ranked[:MAX_CATEGORIES - 1]}
+    rest = [line for line in lines if line.category not in kept]
+    rows = [(line.category, line.pence) for line in lines if line.category in kept]
+    rows.append((f"{len(rest)} other categories", sum(line.pence for line in rest)))
+    return rows
+
+
+class _Page:
+    def __init__(self, pdf):  # noqa: ANN001
+        self.pdf = pdf
+
+    def heading(self, text: str) -> None:
+        pdf = self.pdf
+        pdf.ln(2.5)
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.set_text_color(*BLUE)
+        pdf.cell(0, 6, latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_font("Helvetica", "", 9)
+
+    def note(self, text: str, size: float = 8) -> None:
+        pdf = self.pdf
+        pdf.ln(0.8)
+        pdf.set_font("Helvetica", "", size)
+        pdf.set_text_color(*GREY)
+        pdf.multi_cell(0, 3.8, latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_font("Helvetica", "", 9)
+
+    def table(self, headers: Sequence[str] | None, rows: Sequence[Sequence[object]],
+              widths: Sequence[float], right: set[int], bold_rows: set[int] = frozenset()) -> None:
+        from fpdf.fonts import FontFace
+
+        pdf = self.pdf
+        pdf.set_font("Helvetica", "", 9)
+        aligns = tuple("RIGHT" if i in right else "LEFT" for i in range(len(widths)))
+        bold = FontFace(emphasis="BOLD", fill_color=PALE)
+        with pdf.table(col_widths=widths, width=sum(widths), align="LEFT", text_align=aligns,
+                       line_height=4.6, first_row_as_headings=headers is not None,
+                       headings_style=FontFace(emphasis="BOLD", fill_color=PALE),
+                       borders_layout="HORIZONTAL_LINES", padding=(0.4, 1.2)) as table:
+            if headers is not None:
+                row = table.row()
+                for cell in headers:
+                    row.cell(latin1(cell))
+            for index, values in enumerate(rows):
+                row = table.row(style=bold if index in bold_rows else None)
+                for cell in values:
+                    row.cell(latin1(cell))
+
+
+def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
+    page = _Page(pdf)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 15)
+    pdf.set_text_color(*BLUE)
+    pdf.cell(0, 7, latin1(st.practice), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 12)
+    pdf.cell(0, 6, "Profit-share statement", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_draw_color(*BLUE)
+    pdf.set_line_width(0.6)
+    pdf.line(pdf.l_margin, pdf.get_y() + 1, pdf.w - pdf.r_margin, pdf.get_y() + 1)
+    pdf.set_line_width(0.2)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(3)
+    closed = f"{st.closed_on}" + (f" by {st.closed_by}" if st.closed_by else "")
+    for label, value in (("Member", f"{st.name} ({st.member})"),
+                         ("Period", f"{st.period}: {st.start} to {st.end}"),
+                         ("Closed", closed),
+                         ("Local authority", st.local_authority)):
+        pdf.set_font("Helvetica", "B", 9.5)
+        pdf.cell(32, 5, latin1(label))
+        pdf.set_font("Helvetica", "", 9.5)
+        pdf.cell(0, 5, latin1(value), new_x="LMARGIN", new_y="NEXT")
+
+    page.heading("The practice's result for the period")
+    rows: list[tuple[str, str]] = []
+    bold: set[int] = set()
+    for category, pence in _folded(st.income):
+        rows.append((f"Income: {category}", format_pence(pence)))
+    bold.add(len(rows))
+    rows.append(("Total income", format_pence(st.income_pence)))
+    for category, pence in _folded(st.expenses):
+        rows.append((f"Expenses: {category}", format_pence(pence)))
+    bold.add(len(rows))
+    rows.append(("Total expenses", format_pence(st.expenses_pence)))
+    for label, pence in st.result_lines():
+        if label.startswith(("Distributable", "Deficit shared", "Net")):
+            bold.add(len(rows))
+        rows.append((label, format_pence(pence)))
+    page.table(None, rows, (138, 40), {1}, bold)
+
+    page.heading("How your share was worked out")
+    probation = f" (after {st.probation_days} days' probation)" if st.probation_days else ""
+    pdf.cell(0, 5, latin1(f"Method: {st.method}.  Days counted: {st.days}{probation}."),
+             new_x="LMARGIN", new_y="NEXT")
+    page.table(["basis", "%", "slice", "your weight", "total weight", "your part"],
+               [(b.basis, b.percent, format_pence(b.slice_pence), f"{b.weight:,}",
+                 f"{b.total_weight:,}", format_pence(b.part_pence)) for b in st.basis],
+               (24, 14, 32, 40, 38, 30), {1, 2, 3, 4, 5})
+    page.note("; ".join(f"{b.basis}: {BASIS_NAMES[b.basis]}, weight = {WEIGHT_UNITS[b.basis]}"
+                        for b in st.basis) + ".")
+    pdf.ln(1.5)
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.cell(0, 5, "Your days in the period", new_x="LMARGIN", new_y="NEXT")
+    history = list(st.history)
+    shown = history[:MAX_HISTORY]
+    page.table(["from", "to", "days", "role", "hours", "pay", "service"],
+               [(h.start, h.end, h.days, h.role, format_hours(h.hours_hundredths),
+                 format_pence(h.pay_pence), h.service) for h in shown],
+               (26, 26, 16, 34, 22, 32, 22), {2, 4, 5, 6})
+    if len(history) > MAX_HISTORY:
+        page.note(f"... and {len(history) - MAX_HISTORY} more stretches (see the text or HTML statement).")
+
+    page.heading("Your share")
+    lines = st.share_lines()
+    page.table(None, lines, (138, 40), {1},
+               {i for i, (label, _) in enumerate(lines) if label.startswith(("Your allocation", "Payable"))})
+
+    pdf.ln(4)
+    page.note(f"Fingerprint (SHA-256 of the period as closed): {st.fingerprint}", 7.5)
+    page.note(f"The fingerprint {st.verification}. It ties this statement to the books: "
+              f"'swp statement {st.period} --member {st.member}' prints the same one.", 7.5)
+
+
+def render_many(statements: Sequence[Statement]) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_margins(16, 14, 16)
+    pdf.set_auto_page_break(auto=True, margin=12)
+    first = statements[0]
+    pdf.set_title(latin1(first.title if len(statements) == 1 else
+                         f"Profit-share statements, period {first.period}"))
+    pdf.set_author(latin1(first.practice))
+    pdf.set_creator("swp")
+    # the same statement makes the same file: date it by the close, not by the clock
+    pdf.set_creation_date(datetime.combine(first.closed_on, time(0, 0), tzinfo=UTC))
+    for st in statements:
+        _statement_page(pdf, st)
+    return bytes(pdf.output())
+
+
+def render(st: Statement) -> bytes:
+    return render_many([st])

@@ -1,0 +1,196 @@
+"""The profit-share statement: one frozen data object, built by swp.services.sharing from a
+closed period, and printed by one writer per format (text, md, html, pdf, csv, json).
+
+Money is integer pence throughout; `Decimal` appears only when a writer prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from swp.money import format_pence
+
+BASIS_NAMES = {
+    "equal": "equal shares",
+    "hours": "contracted hours",
+    "pay": "annual pay",
+    "service": "years of service",
+}
+# What one unit of weight is, per basis (a weight is the sum over the days counted).
+WEIGHT_UNITS = {
+    "equal": "days",
+    "hours": "weekly hours (in hundredths) x days",
+    "pay": "annual pay (in pence) x days",
+    "service": "(whole years + 1) x days",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    category: str
+    pence: int
+
+
+@dataclass(frozen=True)
+class BasisRow:
+    """One slice of the pool and the member's part of it."""
+
+    basis: str
+    percent: int
+    slice_pence: int
+    weight: int
+    total_weight: int
+    part_pence: int
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """A stretch of the member's days in the period with the facts then in force."""
+
+    start: date
+    end: date
+    days: int
+    role: str
+    hours_hundredths: int
+    pay_pence: int
+    service: int
+
+
+def share_basis_points(amount: int, pool: int) -> int:
+    """amount / pool in hundredths of a percent, rounded half away from zero (0 if no pool)."""
+    if pool == 0:
+        return 0
+    num, den = abs(amount) * 10000, abs(pool)
+    value = (2 * num + den) // (2 * den)
+    return value if (amount >= 0) == (pool > 0) else -value
+
+
+def percent_text(basis_points: int) -> str:
+    sign = "-" if basis_points < 0 else ""
+    whole, part = divmod(abs(basis_points), 100)
+    return f"{sign}{whole}.{part:02d}%"
+
+
+@dataclass(frozen=True)
+class Statement:
+    practice: str
+    local_authority: str
+    period: str
+    start: date
+    end: date
+    closed_on: date
+    closed_by: str | None
+    member: str
+    name: str
+    income: tuple[Line, ...]
+    expenses: tuple[Line, ...]
+    income_pence: int
+    expenses_pence: int
+    net_pence: int
+    reserve_pence: int  # > 0 put into the reserve; < 0 drawn from it for a deficit
+    reserve_balance_pence: int  # the general reserve after this period
+    distributable_pence: int
+    method: str
+    days: int
+    probation_days: int
+    basis: tuple[BasisRow, ...]
+    history: tuple[HistoryRow, ...]
+    amount_pence: int
+    carried_in_pence: int
+    payable_pence: int
+    carried_out_pence: int
+    year_start: date
+    year_to_date_pence: int
+    fingerprint: str
+    fingerprint_verified: bool | None
+
+    # --- derived figures, the same for every writer ---
+
+    @property
+    def share_basis_points(self) -> int:
+        return share_basis_points(self.amount_pence, self.distributable_pence)
+
+    @property
+    def share_percent(self) -> str:
+        """e.g. '13.04%'."""
+        return percent_text(self.share_basis_points)
+
+    @property
+    def is_deficit(self) -> bool:
+        return self.net_pence < 0
+
+    @property
+    def title(self) -> str:
+        return f"Profit-share statement: {self.name} ({self.member}), period {self.period}"
+
+    @property
+    def verification(self) -> str:
+        if self.fingerprint_verified is True:
+            return "matches the books as closed"
+        if self.fingerprint_verified is False:
+            return "DOES NOT MATCH the books: something covered by it changed after the close"
+        return "cannot be checked: the close is not in the audit log"
+
+    def result_lines(self) -> list[tuple[str, int]]:
+        """The practice's result for the period, as (label, pence) rows after the categories."""
+        rows = [("Net surplus" if self.net_pence >= 0 else "Net deficit", self.net_pence)]
+        if self.net_pence >= 0:
+            rows.append(("Put into the general reserve (asset-locked)", self.reserve_pence))
+            rows.append(("Distributable pool", self.distributable_pence))
+        else:
+            rows.append(("Met from the general reserve", -self.reserve_pence))
+            rows.append(("Deficit shared among members", self.distributable_pence))
+        rows.append(("General reserve after this period", self.reserve_balance_pence))
+        return rows
+
+    def share_lines(self) -> list[tuple[str, str]]:
+        """The member's share, as (label, printed value) rows."""
+        return [
+            ("Share of the pool", self.share_percent),
+            ("Your allocation", format_pence(self.amount_pence)),
+            ("Deficit brought forward", format_pence(self.carried_in_pence)),
+            ("Payable to you now", format_pence(self.payable_pence)),
+            ("Deficit carried forward", format_pence(self.carried_out_pence)),
+            (f"Year to date (from {self.year_start.isoformat()})", format_pence(self.year_to_date_pence)),
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "name": self.name,
+            "period": self.period,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "practice": self.practice,
+            "local_authority": self.local_authority,
+            "closed_on": self.closed_on.isoformat(),
+            "closed_by": self.closed_by,
+            "income_pence": self.income_pence,
+            "expenses_pence": self.expenses_pence,
+            "income_by_category": {line.category: line.pence for line in self.income},
+            "expenses_by_category": {line.category: line.pence for line in self.expenses},
+            "net_pence": self.net_pence,
+            "reserve_pence": self.reserve_pence,
+            "reserve_balance_pence": self.reserve_balance_pence,
+            "distributable_pence": self.distributable_pence,
+            "method": self.method,
+            "days": self.days,
+            "probation_days": self.probation_days,
+            "basis": [{"basis": b.basis, "percent": b.percent, "slice_pence": b.slice_pence,
+                       "weight": b.weight, "total_weight": b.total_weight,
+                       "part_pence": b.part_pence} for b in self.basis],
+            "history": [{"from": h.start.isoformat(), "to": h.end.isoformat(), "days": h.days,
+                         "role": h.role, "hours_hundredths": h.hours_hundredths,
+                         "pay_pence": h.pay_pence, "service": h.service} for h in self.history],
+            "amount_pence": self.amount_pence,
+            "share_percent": self.share_basis_points / 100,
+            "carried_in_pence": self.carried_in_pence,
+            "payable_pence": self.payable_pence,
+            "carried_out_pence": self.carried_out_pence,
+            "year_start": self.year_start.isoformat(),
+            "year_to_date_pence": self.year_to_date_pence,
+            "fingerprint": self.fingerprint,
+            "fingerprint_verified": self.fingerprint_verified,
+        }
