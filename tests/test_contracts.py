@@ -379,3 +379,65 @@ def test_base_and_outcome_always_add_up_to_the_value(value, percent):
     base, outcome = split_value(value, percent)
     assert base + outcome == value
     assert abs(outcome * 100 - value * percent) <= 100  # within a penny of exact
+
+
+# --- hooks for the ledger (`ledger income --contract`) and `swp check` ----------------------
+
+
+def _in_practice(db, fn, *, write=False):
+    from swp.db import open_database
+
+    database = open_database(db)
+    try:
+        return database.run(fn, write=write)
+    finally:
+        database.dispose()
+
+
+def test_link_income_applies_the_same_caps_as_the_contract_commands(practice, db):
+    from datetime import date
+
+    from swp.errors import InputError, NotFound, PreconditionError
+    from swp.services.contracts import link_income
+
+    add_contract(practice, value="100", outcome="40")  # base 60, outcome 40
+    may = date(2026, 5, 1)
+
+    def link(**kw):
+        args = {"ref": "lcc-1", "category": "contracts", "amount_pence": 6000, "day": may}
+        return _in_practice(db, lambda s: link_income(s, **{**args, **kw}))
+
+    assert link() == 1
+    assert link(category="outcome-payments", amount_pence=4000, measure="m") == 1
+    with pytest.raises(PreconditionError, match="£60.00 is left to invoice"):
+        link(amount_pence=6001)
+    with pytest.raises(PreconditionError, match="£40.00 is left to claim"):
+        link(category="outcome-payments", amount_pence=4001, measure="m")
+    with pytest.raises(InputError, match="needs the measure"):
+        link(category="outcome-payments", amount_pence=1)
+    with pytest.raises(InputError, match="must be in the category contracts or "
+                                         "outcome-payments, not 'grants'"):
+        link(category="grants")
+    with pytest.raises(InputError, match="before contract LCC-1 starts"):
+        link(day=date(2026, 3, 31))
+    with pytest.raises(NotFound):
+        link(ref="NOPE")
+
+
+def test_violations_reports_contracts_with_another_authority_while_the_clause_is_on(swp, db):
+    from swp.services.contracts import violations
+
+    swp.ok("init", "Riverside", "--local-authority", LA,
+           "--set", "contracts.own-authority-only=off")
+    swp.ok("contract", "add", "YORK-1", "--authority", "City of York Council", "--value", "1",
+           "--start", "2026-04-01", "--end", "2027-03-31")
+    swp.ok("contract", "add", "LCC-1", "--authority", LA, "--value", "1",
+           "--start", "2026-04-01", "--end", "2027-03-31")
+    assert _in_practice(db, violations) == []
+    with sqlite3.connect(db) as conn:  # as a passed special resolution would
+        conn.execute("UPDATE clause SET value = 'on' WHERE name = 'contracts.own-authority-only'")
+    found = _in_practice(db, violations)
+    assert [(v.clause, v.message) for v in found] == [
+        ("contracts.own-authority-only",
+         "contract YORK-1: 'City of York Council' is not the practice's own local authority "
+         "(Leeds City Council)")]

@@ -268,16 +268,14 @@ def _check_date(contract: Contract, day: date, what: str) -> None:
                          f"({contract.start})")
 
 
-def _receive(session, *, actor: str | None, ref: str, amount_pence: int, day: date,
-             category: str, measure: str | None, memo: str | None) -> Payment:
-    require_manager(session, actor, "managing contracts")
+def _check_payment(session, contract: Contract, *, category: str, amount_pence: int,
+                   day: date) -> None:
+    """Refuse (exit 1) a payment before the contract starts or past its part of the value."""
     if amount_pence <= 0:
         raise InputError("the amount must be more than zero")
-    contract = find_contract(session, ref)
     what = "an invoice" if category == INVOICE_CATEGORY else "an outcome payment"
     _check_date(contract, day, what)
-    entries = _entries(session, [contract.id])[contract.id]
-    view = _view(contract, entries, today())
+    view = _view(contract, _entries(session, [contract.id])[contract.id], today())
     if category == INVOICE_CATEGORY:
         part, done, left = view.base_pence, view.invoiced_pence, view.invoice_left_pence
         if amount_pence > left:
@@ -292,6 +290,34 @@ def _receive(session, *, actor: str | None, ref: str, amount_pence: int, day: da
                 f"an outcome payment of {format_pence(amount_pence)} would take contract "
                 f"{contract.ref} past its outcome part of {format_pence(part)} (received so "
                 f"far {format_pence(done)}); {format_pence(max(left, 0))} is left to claim")
+
+
+def link_income(session, *, ref: str, category: str, amount_pence: int, day: date,
+                measure: str | None = None) -> int:
+    """For `ledger income --contract REF`: the contract's id, once the income is known to fit.
+
+    Income linked to a contract must be in `contracts` (an invoice) or `outcome-payments` (with
+    a measure), and within that part of the value, exactly as `contract invoice` and
+    `contract outcome` require; anything else is exit 1.
+    """
+    contract = find_contract(session, ref)
+    category = (category or "").strip().lower()
+    if category not in (INVOICE_CATEGORY, OUTCOME_CATEGORY):
+        raise InputError(f"income linked to contract {contract.ref} must be in the category "
+                         f"{INVOICE_CATEGORY} or {OUTCOME_CATEGORY}, not {category!r}")
+    if category == OUTCOME_CATEGORY and not (measure or "").strip():
+        raise InputError("an outcome payment needs the measure it was paid for (--measure)")
+    _check_payment(session, contract, category=category, amount_pence=amount_pence, day=day)
+    return contract.id
+
+
+def _receive(session, *, actor: str | None, ref: str, amount_pence: int, day: date,
+             category: str, measure: str | None, memo: str | None) -> Payment:
+    require_manager(session, actor, "managing contracts")
+    if amount_pence <= 0:
+        raise InputError("the amount must be more than zero")
+    contract = find_contract(session, ref)
+    _check_payment(session, contract, category=category, amount_pence=amount_pence, day=day)
     recorded = ledger.record(session, actor=actor, kind="income", amount_pence=amount_pence,
                              day=day, category=category, memo=memo, contract_id=contract.id,
                              measure=measure)
@@ -314,3 +340,17 @@ def outcome(session, *, actor: str | None, ref: str, amount_pence: int, day: dat
         raise InputError("an outcome payment needs the measure it was paid for (--measure)")
     return _receive(session, actor=actor, ref=ref, amount_pence=amount_pence, day=day,
                     category=OUTCOME_CATEGORY, measure=measure, memo=memo)
+
+
+def violations(session) -> list[rules.Violation]:
+    """For `swp check`: every contract with another authority while own-authority-only is on
+    (one written past the guard, or left from a time the clause was off)."""
+    practice = get_practice(session)
+    clauses = load_clauses(session)
+    found: list[rules.Violation] = []
+    for contract in session.execute(select(Contract).order_by(Contract.ref)).scalars():
+        for violation in rules.authority_violations(clauses, practice.local_authority,
+                                                    contract.authority):
+            found.append(rules.Violation(violation.clause,
+                                         f"contract {contract.ref}: {violation.message}"))
+    return found
