@@ -36,7 +36,7 @@ from sqlalchemy import and_, func, or_, select
 
 from swp import rules
 from swp.clock import now, today
-from swp.errors import InputError, NotFound, PermissionDenied, PreconditionError, RuleViolation
+from swp.errors import CheckFailed, InputError, NotFound, PermissionDenied, PreconditionError, RuleViolation
 from swp.models import Allocation, AuditEvent, LedgerEntry, Member, MemberFact, Period, Practice
 from swp.money import allocate, format_pence
 from swp.services import audit
@@ -645,6 +645,10 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
     practice: Practice = get_practice(session)
     _, categories = period_totals(session, period.start, period.end)
     verified = verify_period(session, period)
+    if verified is False:
+        raise CheckFailed(f"the books no longer match the fingerprint of period {label}: something "
+                          "it covers was changed after the close; no statement is issued "
+                          "('swp audit verify' and 'swp check' say more)")
     year_start = fiscal_year_start(practice.fiscal_year_start, period.end)
     ytd = dict(session.execute(
         select(Allocation.member_id, func.sum(Allocation.amount_pence))
