@@ -2,9 +2,12 @@
 
 The built-in Helvetica is used, so the file needs no font on the machine that makes it;
 its character set is Latin-1 (which has £), and any other character in a name is printed
-as its nearest Latin-1 letter (Łukasz -> Lukasz) rather than failing. So that everything fits
-on one page, a period with more than MAX_CATEGORIES income (or expense) categories shows the
-largest ones and sums the rest into one line; the totals are always exact.
+as its nearest Latin-1 letter (Łukasz -> Lukasz) rather than failing.
+
+So that everything fits on one page, a period with more than CATEGORY_ROWS income and expense
+categories together shows the largest ones and sums the rest into one line ("N other
+categories"), and a member with more than MAX_HISTORY stretches of changing facts gets a note
+instead of the rest; the totals are always exact, and the other formats show everything.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from swp.money import format_pence
 from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Line, Statement
 from swp.rules import format_hours
 
-MAX_CATEGORIES = 8
-MAX_HISTORY = 8
+CATEGORY_ROWS = 12  # income and expense category rows together, so that a page always suffices
+MAX_HISTORY = 4
 BLUE = (31, 78, 121)
 GREY = (90, 90, 90)
 PALE = (238, 243, 248)
@@ -44,11 +47,23 @@ def latin1(text: object) -> str:
     return "".join(out)
 
 
-def _folded(lines: Sequence[Line]) -> list[tuple[str, int]]:
-    if len(lines) <= MAX_CATEGORIES:
+def quotas(income: int, expenses: int, rows: int = CATEGORY_ROWS) -> tuple[int, int]:
+    """How many rows the income and the expense categories get (each at least 2)."""
+    if income + expenses <= rows:
+        return income, expenses
+    half = rows // 2
+    if income <= half:
+        return income, rows - income
+    if expenses <= rows - half:
+        return rows - expenses, expenses
+    return half, rows - half
+
+
+def _folded(lines: Sequence[Line], quota: int) -> list[tuple[str, int]]:
+    if len(lines) <= quota:
         return [(line.category, line.pence) for line in lines]
     ranked = sorted(lines, key=lambda line: (-abs(line.pence), line.category))
-    kept = {line.category for line in ranked[:MAX_CATEGORIES - 1]}
+    kept = {line.category for line in ranked[:quota - 1]}
     rest = [line for line in lines if line.category not in kept]
     rows = [(line.category, line.pence) for line in lines if line.category in kept]
     rows.append((f"{len(rest)} other categories", sum(line.pence for line in rest)))
@@ -86,9 +101,9 @@ class _Page:
         aligns = tuple("RIGHT" if i in right else "LEFT" for i in range(len(widths)))
         bold = FontFace(emphasis="BOLD", fill_color=PALE)
         with pdf.table(col_widths=widths, width=sum(widths), align="LEFT", text_align=aligns,
-                       line_height=4.6, first_row_as_headings=headers is not None,
+                       line_height=4.2, first_row_as_headings=headers is not None,
                        headings_style=FontFace(emphasis="BOLD", fill_color=PALE),
-                       borders_layout="HORIZONTAL_LINES", padding=(0.4, 1.2)) as table:
+                       borders_layout="HORIZONTAL_LINES", padding=(0.3, 1.2)) as table:
             if headers is not None:
                 row = table.row()
                 for cell in headers:
@@ -104,7 +119,7 @@ def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
     pdf.set_text_color(*BLUE)
-    pdf.cell(0, 7, latin1(st.practice), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 7, latin1(st.practice), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 12)
     pdf.cell(0, 6, "Profit-share statement", new_x="LMARGIN", new_y="NEXT")
     pdf.set_draw_color(*BLUE)
@@ -127,11 +142,12 @@ def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
     page.heading("The practice's result for the period")
     rows: list[tuple[str, str]] = []
     bold: set[int] = set()
-    for category, pence in _folded(st.income):
+    income_rows, expense_rows = quotas(len(st.income), len(st.expenses))
+    for category, pence in _folded(st.income, income_rows):
         rows.append((f"Income: {category}", format_pence(pence)))
     bold.add(len(rows))
     rows.append(("Total income", format_pence(st.income_pence)))
-    for category, pence in _folded(st.expenses):
+    for category, pence in _folded(st.expenses, expense_rows):
         rows.append((f"Expenses: {category}", format_pence(pence)))
     bold.add(len(rows))
     rows.append(("Total expenses", format_pence(st.expenses_pence)))

@@ -1,0 +1,78 @@
+"""The PDF writer on its own: always one page per member, however many categories and changes,
+with exact totals; and each writer copes with a deficit statement."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from pypdf import PdfReader
+
+from swp import reports
+from swp.money import format_pence
+from swp.reports.pdf import CATEGORY_ROWS, quotas
+from swp.reports.statement import BasisRow, HistoryRow, Line, Statement
+
+
+def crowded(**changes) -> Statement:
+    income = tuple(Line(f"income-source-{i:02d}", 100_000 + i) for i in range(25))
+    expenses = tuple(Line(f"expense-heading-{i:02d}", 150_000 + i) for i in range(30))
+    history = tuple(HistoryRow(date(2025, 4, 1) + timedelta(days=10 * i), date(2025, 4, 10) + timedelta(days=10 * i),
+                               10, "practitioner", 3000 + i, 3_000_000, 2) for i in range(20))
+    fields = dict(
+        practice="The Very Long Named Riverside and Holbeck Social Work Practice Co-operative",
+        local_authority="Leeds City Council", period="2025-26", start=date(2025, 4, 1),
+        end=date(2026, 3, 31), closed_on=date(2026, 4, 2), closed_by="mo", member="ann",
+        name="Annabel Achebe-Worthington-Smythe", income=income, expenses=expenses,
+        income_pence=sum(x.pence for x in income), expenses_pence=sum(x.pence for x in expenses),
+        net_pence=-2_000_135,
+        reserve_pence=-765_568, reserve_balance_pence=0, distributable_pence=-1_234_567,
+        method="equal:25,hours:25,pay:25,service:25", days=200, probation_days=90,
+        basis=tuple(BasisRow(b, 25, -308_642, 200, 1_000, -61_728) for b in ("equal", "hours", "pay", "service")),
+        history=history, amount_pence=-246_912, carried_in_pence=-10_000, payable_pence=0,
+        carried_out_pence=-256_912, year_start=date(2025, 4, 1), year_to_date_pence=-246_912,
+        fingerprint="f" * 64, fingerprint_verified=True)
+    fields.update(changes)
+    return Statement(**fields)
+
+
+def test_a_crowded_deficit_statement_is_still_one_page_with_exact_totals():
+    st = crowded()
+    data = reports.render([st], "pdf", one=True)
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert format_pence(st.income_pence) in text and format_pence(st.expenses_pence) in text
+    assert "other categories" in text and "16 more stretches" in text
+    assert "Deficit shared among members" in text and format_pence(-246_912) in text
+    many = reports.render([st, crowded(member="bea", name="Bea Brown")], "pdf", one=False)
+    assert len(PdfReader(io.BytesIO(many)).pages) == 2
+
+
+def test_folded_categories_keep_the_total():
+    from swp.reports.pdf import _folded
+
+    st = crowded()
+    rows = _folded(st.expenses, 6)
+    assert len(rows) == 6 and sum(p for _, p in rows) == st.expenses_pence
+    assert rows[-1][0] == "25 other categories"
+
+
+def test_quotas_share_the_rows():
+    assert quotas(3, 4) == (3, 4)
+    assert quotas(2, 30) == (2, CATEGORY_ROWS - 2)
+    assert quotas(30, 3) == (CATEGORY_ROWS - 3, 3)
+    assert sum(quotas(30, 30)) == CATEGORY_ROWS
+
+
+def test_every_writer_handles_a_deficit_statement():
+    st = crowded(income=(Line("contracts", 1),), expenses=(Line("rent", 2),))
+    for fmt in reports.FORMATS:
+        out = reports.render([st], fmt, one=True)
+        text = out.decode("latin-1") if isinstance(out, bytes) else out
+        if fmt == "pdf":
+            text = PdfReader(io.BytesIO(out)).pages[0].extract_text()
+        if fmt in ("csv", "json"):
+            assert "-246912" in text.replace(" ", "")
+        else:
+            assert format_pence(-246_912) in text.replace("&#x27;", "'"), fmt
