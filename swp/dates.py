@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # ASCII digits only
 
 
 def parse_date(text: str, *, what: str = "date") -> date:
@@ -25,7 +25,7 @@ def parse_month_day(text: str) -> str:
     from swp.errors import InputError
 
     raw = text.strip()
-    if not re.match(r"^\d{2}-\d{2}$", raw):
+    if not re.match(r"[0-9]{2}-[0-9]{2}\Z", raw):
         raise InputError(f"not a month and day: {text!r}; write MM-DD, e.g. 04-01")
     try:
         date.fromisoformat(f"2000-{raw}")  # 2000 is a leap year: 02-29 is allowed

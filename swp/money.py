@@ -1,4 +1,4 @@
-"""Money: integer pence everywhere; Decimal only while parsing and printing.
+"""Money: integer pence everywhere; Decimal only for printing pounds in exports.
 
 `allocate` is the one split used for every share (SPEC section 5): largest remainder,
 pennies left over go to the largest remainders, ties broken by key (member handle).
@@ -8,28 +8,37 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-_AMOUNT = re.compile(r"^£?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$")
+# ASCII digits only (\d would let other scripts' digits through); \Z, not $, so that a trailing
+# newline is not quietly accepted.
+_AMOUNT = re.compile(r"£?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?\Z")
 
 AMOUNT_HELP = "a valid amount looks like 12500, 12500.5, 12,500.50 or £12,500.50"
+# The largest single amount swp accepts: £20,000,000.00. A small practice never sees more in one
+# entry, and it fits the INTEGER money columns on PostgreSQL too (32 bits: up to £21,474,836.47).
+MAX_PENCE = 2_000_000_000
 
 
 def parse_amount(text: str, *, allow_zero: bool = False) -> int:
-    """Parse a user's amount into whole pence. Refuses signs, words, exponents, >2 decimals."""
+    """Parse a user's amount into whole pence. Refuses signs, words, exponents, >2 decimals.
+
+    Accepted: `12500`, `12500.5`, `12,500.50`, `£12,500.50` (commas only as thousands
+    separators, in groups of three). Zero only with `allow_zero`; never above MAX_PENCE.
+    """
     from swp.errors import InputError
 
     raw = text.strip() if isinstance(text, str) else ""
     if not raw or not _AMOUNT.match(raw):
         raise InputError(f"not an amount: {text!r}; {AMOUNT_HELP}")
-    digits = raw.lstrip("£").replace(",", "")
-    try:
-        value = Decimal(digits)
-    except InvalidOperation:  # pragma: no cover - the pattern already excludes these
-        raise InputError(f"not an amount: {text!r}; {AMOUNT_HELP}") from None
-    pence = int(value * 100)
+    whole, _, part = raw.lstrip("£").replace(",", "").partition(".")
+    if len(whole.lstrip("0")) > len(str(MAX_PENCE // 100)):
+        raise InputError(f"the amount is too large: {text[:40]!r}; at most {format_pence(MAX_PENCE)}")
+    pence = int(whole) * 100 + int(part.ljust(2, "0"))  # exact integer arithmetic
     if pence == 0 and not allow_zero:
-        raise InputError(f"the amount must be more than zero: {text!r}")
+        raise InputError(f"the amount must be more than zero: {text!r}; {AMOUNT_HELP}")
+    if pence > MAX_PENCE:
+        raise InputError(f"the amount is too large: {text!r}; at most {format_pence(MAX_PENCE)}")
     return pence
 
 
