@@ -129,3 +129,45 @@ def practice(swp) -> Swp:
 
 def pytest_report_header(config):
     return f"swp tests; SWP_TODAY pinned to {TODAY}; cwd {os.getcwd()}"
+
+
+# --- added with the ledger: many fresh practices, cheaply -----------------------------------
+
+def _found_riverside(swp: Swp) -> Swp:
+    """The same practice as the `practice` fixture (five members, manager mo)."""
+    swp.ok("init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council")
+    for handle, name, role, since, hours, pay in (
+            ("ann", "Ann Achebe", "practitioner", "2024-04-01", "37.5", "40000"),
+            ("bea", "Bea Brown", "practitioner", "2024-04-01", "30", "32000"),
+            ("cal", "Cal Chen", "practitioner", "2025-01-01", "20", "22000"),
+            ("mo", "Mo Malik", "manager", "2024-04-01", "37.5", "36000"),
+            ("sam", "Sam Singh", "staff", "2025-06-01", "16", "12000")):
+        swp.ok("member", "add", handle, "--name", name, "--role", role, "--employed-since", since,
+               "--hours", hours, "--pay", pay, as_="mo" if handle == "sam" else None)
+    return swp
+
+
+@pytest.fixture(scope="session")
+def practice_template(tmp_path_factory) -> str:
+    """A practice like `practice`, founded once per session. Tests that need many fresh
+    practices (property tests) copy it with `copy_practice` instead of founding each one."""
+    path = str(tmp_path_factory.mktemp("template") / "practice.db")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SWP_TODAY", TODAY)
+        mp.delenv("SWP_DB", raising=False)
+        mp.delenv("SWP_AS", raising=False)
+        _found_riverside(Swp(path))
+    return path
+
+
+def copy_practice(template: str, dest: str) -> Swp:
+    """A consistent copy of a practice database (SQLite's backup API, WAL and all)."""
+    import sqlite3
+
+    source, target = sqlite3.connect(template), sqlite3.connect(dest)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return Swp(dest)

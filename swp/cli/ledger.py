@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import amount, call, day, emit, money
+from swp.cli._common import amount, call, day, emit, money, state
 
 ledger_app = typer.Typer(help="The books: income, expenses, reversals, imports.",
                          no_args_is_help=True)
+
+# A progress bar is worth showing (on a terminal) for files above this size.
+PROGRESS_BYTES = 256 * 1024
 
 
 def _record(ctx: typer.Context, kind: str, amount_text: str, date_text: str, category: str,
@@ -16,14 +19,22 @@ def _record(ctx: typer.Context, kind: str, amount_text: str, date_text: str, cat
 
     pence = amount(amount_text)
     when = day(date_text)
-    actor = ctx.find_root().obj.actor
+    actor = state(ctx).actor
     entry = call(ctx, lambda s: ledger.record(s, actor=actor, kind=kind, amount_pence=pence,
                                               day=when, category=category, memo=memo))
     emit(ctx, {"entry": entry.id},
          lambda: f"Recorded {kind} #{entry.id}: {money(entry.amount_pence)} {entry.category} on {when}.")
 
 
-@ledger_app.command("income")
+def _range(start: str | None, end: str | None):
+    return (day(start, "--from date") if start else None, day(end, "--to date") if end else None)
+
+
+# "-5" must reach the amount check (exit 1, saying what a valid amount is), not read as an option
+_AMOUNT_FIRST = {"ignore_unknown_options": True}
+
+
+@ledger_app.command("income", context_settings=_AMOUNT_FIRST)
 def income(
     ctx: typer.Context,
     amount_text: str = typer.Argument(..., metavar="AMOUNT", help="e.g. 12500 or £12,500.50"),
@@ -38,7 +49,7 @@ def income(
     _record(ctx, "income", amount_text, date, category, memo)
 
 
-@ledger_app.command("expense")
+@ledger_app.command("expense", context_settings=_AMOUNT_FIRST)
 def expense(
     ctx: typer.Context,
     amount_text: str = typer.Argument(..., metavar="AMOUNT", help="e.g. 950 or £950.00"),
@@ -51,6 +62,169 @@ def expense(
     Example: swp ledger expense 950 --date 2026-04-01 --category rent --memo "April rent"
     """
     _record(ctx, "expense", amount_text, date, category, memo)
+
+
+@ledger_app.command("list")
+def list_(
+    ctx: typer.Context,
+    start: str = typer.Option(None, "--from", metavar="DATE", help="First day (inclusive)."),
+    end: str = typer.Option(None, "--to", metavar="DATE", help="Last day (inclusive)."),
+    category: str = typer.Option(None, "--category", help="Only this category."),
+) -> None:
+    """List ledger entries in date order; reversals show a negative amount.
+
+    Loans appear with type 'loan': borrowed money, never income.
+
+    Example: swp ledger list --from 2025-04-01 --to 2026-03-31 --category rent
+    """
+    from swp import render
+    from swp.services import ledger
+
+    first, last = _range(start, end)
+    entries = call(ctx, lambda s: ledger.list_entries(s, start=first, end=last, category=category),
+                   write=False)
+
+    def note(e) -> str:  # noqa: ANN001
+        if e.reverses is not None:
+            return f"reverses #{e.reverses}"
+        if e.reversed_by is not None:
+            return f"reversed by #{e.reversed_by}"
+        return ""
+
+    def human():
+        if not entries:
+            return "No entries."
+        return render.table(
+            "Ledger", ["id", "date", "type", "amount", "category", "memo", "ref", "note"],
+            [(e.id, e.date, e.kind, money(e.amount_pence), e.category, e.memo, e.ref, note(e))
+             for e in entries], right=["id", "amount"])
+
+    emit(ctx, {"entries": [e.as_json() for e in entries]}, human)
+
+
+@ledger_app.command("balance")
+def balance(
+    ctx: typer.Context,
+    start: str = typer.Option(None, "--from", metavar="DATE", help="First day (inclusive)."),
+    end: str = typer.Option(None, "--to", metavar="DATE", help="Last day (inclusive)."),
+) -> None:
+    """Show income, expenses and net, in total and by category (loans are not income).
+
+    Example: swp ledger balance --from 2025-04-01 --to 2026-03-31
+    """
+    from swp import render
+    from swp.services import ledger
+
+    first, last = _range(start, end)
+    result = call(ctx, lambda s: ledger.balance(s, start=first, end=last), write=False)
+
+    def human():
+        from rich.console import Group
+
+        span = f"{first or 'the start'} to {last or 'the end'}" if (first or last) else "all dates"
+        totals = [("income", money(result.income_pence)),
+                  ("expenses", money(result.expenses_pence)),
+                  ("net", money(result.net_pence))]
+        if result.loans_pence:
+            totals.append(("loans (not income)", money(result.loans_pence)))
+        rows = [("income", c, money(p)) for c, p in result.income_by_category.items()]
+        rows += [("expense", c, money(p)) for c, p in result.expenses_by_category.items()]
+        parts = [render.pairs(f"Balance, {span}", totals)]
+        if rows:
+            parts.append(render.table("By category", ["type", "category", "amount"], rows,
+                                      right=["amount"]))
+        return Group(*parts)
+
+    emit(ctx, result.as_json(), human)
+
+
+@ledger_app.command("reverse")
+def reverse(
+    ctx: typer.Context,
+    entry: str = typer.Argument(..., metavar="ENTRY", help="The entry's id, from 'swp ledger list'."),
+    reason: str = typer.Option(..., "--reason", help="Why it is reversed (kept in the books)."),
+    date: str = typer.Option(None, "--date", metavar="DATE",
+                             help="Date of the reversal; the original entry's date if not given."),
+) -> None:
+    """Cancel an entry by recording its reversal (an entry is never edited or deleted).
+
+    An entry can be reversed once; a reversal cannot itself be reversed (record the entry
+    again instead); nothing dated inside a closed period can be reversed.
+
+    Example: swp ledger reverse 12 --reason "entered twice"
+    """
+    from swp.services import ledger
+
+    entry_id = ledger.parse_entry_id(entry)
+    when = day(date) if date else None
+    actor = state(ctx).actor
+    result = call(ctx, lambda s: ledger.reverse(s, actor=actor, entry_id=entry_id, reason=reason,
+                                                day=when))
+    emit(ctx, {"entry": result.id, "reverses": result.reverses},
+         lambda: (f"Reversed #{result.reverses} with #{result.id}: {money(result.amount_pence)} "
+                  f"{result.kind} {result.category} on {result.date}."))
+
+
+@ledger_app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: str = typer.Argument(..., metavar="FILE.csv",
+                               help="CSV with the header date,type,amount,category,memo,ref."),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="Check every row and report what would be added; write nothing."),
+) -> None:
+    """Import a bank export: the whole file or nothing.
+
+    The first bad row stops the import with its line number, and nothing is written. Rows
+    whose ref is already in the books with the same values are skipped (so importing a file
+    again adds nothing); the same ref with different values is an error.
+
+    Example: swp ledger import examples/riverside-ledger.csv --dry-run
+    """
+    import os
+    import sys
+
+    from swp.services import ledger
+
+    st = state(ctx)
+    args = {"file": file, "dry_run": dry_run}  # the file's sha256 is added once it is read
+
+    def run(progress=None):  # noqa: ANN001
+        def work(session):
+            summary = ledger.import_csv(session, file, actor=st.actor, dry_run=dry_run,
+                                        progress=progress)
+            args["sha256"] = summary.sha256
+            return summary
+
+        return call(ctx, work, write=not dry_run, args=args)
+
+    try:
+        size = os.path.getsize(file)
+    except OSError:
+        size = 0  # the service names the problem
+    if sys.stdout.isatty() and not st.json and size >= PROGRESS_BYTES:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from swp.render import console
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                      TimeRemainingColumn(), console=console(), transient=True) as bar:
+            task = bar.add_task("Checking" if dry_run else "Importing", total=size)
+            summary = run(lambda done, total: bar.update(task, completed=done, total=total))
+    else:
+        summary = run()
+
+    def human() -> str:
+        totals = (f"income {money(summary.income_pence)}, expenses "
+                  f"{money(summary.expenses_pence)}, net {money(summary.net_pence)}")
+        if dry_run:
+            return (f"Dry run of {summary.file}: {summary.rows} rows; {summary.added} would be "
+                    f"added, {summary.skipped} skipped (already in the books); {totals}. "
+                    "Nothing was written.")
+        return (f"Imported {summary.file}: {summary.rows} rows; {summary.added} added, "
+                f"{summary.skipped} skipped (already in the books); added {totals}.")
+
+    emit(ctx, summary.as_json(), human)
 
 
 def register(app: typer.Typer) -> None:

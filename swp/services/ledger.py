@@ -3,24 +3,41 @@
 Each entry debits one account and credits another by the same amount (so debits always equal
 credits): income debits `assets:bank` and credits `income:<category>`; an expense debits
 `expenses:<category>` and credits `assets:bank`; a loan debits `assets:bank` and credits
-`liabilities:loans:<lender>`. A reversal is an entry of the opposite sign with `reverses` set.
+`liabilities:loans:<lender>`.
+
+A reversal is a new entry with the same kind, category and accounts as the original, the
+negated amount, and `reverses` set to the original's id (a UNIQUE column: an entry can be
+reversed once). It is dated the original's day unless told otherwise, so the pair nets to
+zero in every period that holds the original.
+
+Totals are SQL aggregates (SUM ... GROUP BY); imports are Core `executemany` in batches. Loans
+are borrowed money, not income: they never count in income or expense totals.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import os
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, text
 
 from swp.clock import now
-from swp.errors import InputError, PreconditionError
+from swp.dates import parse_date
+from swp.errors import InputError, NotFound, PreconditionError
 from swp.models import LedgerEntry, Period
+from swp.money import MAX_PENCE, format_pence, parse_amount
 from swp.services.roles import require_manager
 
 BANK = "assets:bank"
+KINDS = ("income", "expense", "loan")
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_ENTRY_ID = re.compile(r"#?([0-9]{1,18})\Z")
 
 
 def check_category(category: str) -> str:
@@ -56,6 +73,16 @@ def ensure_open(session, day: date) -> None:
                                 f"({period.start} to {period.end}); corrections go into an open period")
 
 
+def _clean_text(value: str | None) -> str | None:
+    """Memos and refs: surrounding space dropped, empty means none."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+# --- recording ---------------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class Recorded:
     id: int
@@ -75,8 +102,12 @@ def record(session, *, actor: str | None, kind: str, amount_pence: int, day: dat
         require_manager(session, actor, "recording ledger entries")
     if amount_pence <= 0:
         raise InputError("the amount must be more than zero")
+    if amount_pence > MAX_PENCE:
+        raise InputError(f"the amount is too large: at most {format_pence(MAX_PENCE)}")
     category = check_category(category)
     ensure_open(session, day)
+    memo = _clean_text(memo)
+    ref = _clean_text(ref)
     if ref is not None:
         existing = session.execute(select(LedgerEntry.id).where(LedgerEntry.ref == ref)).first()
         if existing:
@@ -88,3 +119,457 @@ def record(session, *, actor: str | None, kind: str, amount_pence: int, day: dat
     session.add(entry)
     session.flush()
     return Recorded(entry.id, day, kind, amount_pence, category)
+
+
+# --- reversing ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reversal:
+    id: int
+    reverses: int
+    date: date
+    kind: str
+    amount_pence: int  # negative for a reversed income or expense
+    category: str
+
+
+def parse_entry_id(text: str) -> int:
+    """An entry number as a user writes it: `12` or `#12`."""
+    match = _ENTRY_ID.match((text or "").strip())
+    if not match or int(match.group(1)) == 0:
+        raise InputError(f"not an entry number: {text!r}; use the id from 'swp ledger list', e.g. 12")
+    return int(match.group(1))
+
+
+def reverse(session, *, actor: str | None, entry_id: int, reason: str,
+            day: date | None = None, check_role: bool = True) -> Reversal:
+    """Cancel an entry by appending its reversal (the entry itself is never changed).
+
+    Refused: an entry that does not exist, one already reversed, a reversal (record the entry
+    again instead), and any entry or reversal dated inside a closed period.
+    """
+    if check_role:
+        require_manager(session, actor, "reversing ledger entries")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("a reversal needs a reason (--reason), e.g. \"entered twice\"")
+    original = session.get(LedgerEntry, entry_id)
+    if original is None:
+        raise NotFound(f"no ledger entry #{entry_id}")
+    if original.reverses is not None:
+        raise PreconditionError(f"entry #{entry_id} is itself the reversal of #{original.reverses}; "
+                                "to restore that entry, record it again")
+    already = session.execute(
+        select(LedgerEntry.id).where(LedgerEntry.reverses == entry_id)).scalar_one_or_none()
+    if already is not None:
+        raise PreconditionError(f"entry #{entry_id} was already reversed by #{already}")
+    period = closed_period_containing(session, original.date)
+    if period is not None:
+        raise PreconditionError(
+            f"entry #{entry_id} is dated {original.date}, inside the closed period {period.label} "
+            f"({period.start} to {period.end}); it cannot be reversed: record a correcting entry "
+            "in an open period instead")
+    when = day or original.date
+    if when < original.date:
+        raise InputError(f"a reversal cannot be dated before the entry it reverses ({original.date})")
+    ensure_open(session, when)
+    entry = LedgerEntry(
+        date=when, kind=original.kind, amount_pence=-original.amount_pence,
+        category=original.category, debit=original.debit, credit=original.credit,
+        memo=f"reversal of #{entry_id}: {reason}", ref=None, reverses=entry_id,
+        contract_id=original.contract_id, partner_id=original.partner_id,
+        measure=original.measure, recorded_at=now())
+    session.add(entry)
+    session.flush()
+    return Reversal(entry.id, entry_id, when, entry.kind, entry.amount_pence, entry.category)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    date: date
+    kind: str
+    amount_pence: int
+    category: str
+    memo: str | None
+    ref: str | None
+    reverses: int | None
+    reversed_by: int | None
+    debit: str
+    credit: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "date": self.date.isoformat(), "type": self.kind,
+                "amount_pence": self.amount_pence, "category": self.category, "memo": self.memo,
+                "ref": self.ref, "reverses": self.reverses, "reversed_by": self.reversed_by}
+
+
+def _range_clauses(table, start: date | None, end: date | None) -> list:
+    if start and end and start > end:
+        raise InputError(f"--from {start} is after --to {end}")
+    clauses = []
+    if start is not None:
+        clauses.append(table.c.date >= start)
+    if end is not None:
+        clauses.append(table.c.date <= end)
+    return clauses
+
+
+def list_entries(session, *, start: date | None = None, end: date | None = None,
+                 category: str | None = None, kind: str | None = None) -> list[EntryView]:
+    """Entries in date order (then id), with the id of any reversal of each."""
+    table = LedgerEntry.__table__
+    reversal = table.alias("reversal")
+    query = (
+        select(table.c.id, table.c.date, table.c.kind, table.c.amount_pence, table.c.category,
+               table.c.memo, table.c.ref, table.c.reverses, reversal.c.id, table.c.debit,
+               table.c.credit)
+        .select_from(table.outerjoin(reversal, reversal.c.reverses == table.c.id))
+        .where(*_range_clauses(table, start, end))
+        .order_by(table.c.date, table.c.id)
+    )
+    if category is not None:
+        query = query.where(table.c.category == check_category(category))
+    if kind is not None:
+        if kind not in KINDS:
+            raise InputError(f"not an entry type: {kind!r} (income, expense or loan)")
+        query = query.where(table.c.kind == kind)
+    return [EntryView(*row) for row in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Totals over a date range. Loans are not income, so they are counted apart."""
+
+    start: date | None
+    end: date | None
+    income_pence: int
+    expenses_pence: int
+    income_by_category: dict[str, int] = field(default_factory=dict)
+    expenses_by_category: dict[str, int] = field(default_factory=dict)
+    loans_pence: int = 0
+    entries: int = 0
+
+    @property
+    def net_pence(self) -> int:
+        return self.income_pence - self.expenses_pence
+
+    @property
+    def by_category(self) -> dict[str, int]:
+        """Each category's part of the net: income positive, expenses negative (they add up to
+        net_pence even when one word is used for both income and expenses)."""
+        out: dict[str, int] = dict(self.income_by_category)
+        for category, pence in self.expenses_by_category.items():
+            out[category] = out.get(category, 0) - pence
+        return dict(sorted(out.items()))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": self.start.isoformat() if self.start else None,
+            "to": self.end.isoformat() if self.end else None,
+            "income_pence": self.income_pence, "expenses_pence": self.expenses_pence,
+            "net_pence": self.net_pence, "by_category": self.by_category,
+            "income_by_category": self.income_by_category,
+            "expenses_by_category": self.expenses_by_category,
+            "loans_pence": self.loans_pence, "entries": self.entries,
+        }
+
+
+def balance(session, *, start: date | None = None, end: date | None = None) -> Balance:
+    """Income, expenses and net, and each by category: one SUM ... GROUP BY in the database."""
+    table = LedgerEntry.__table__
+    query = (
+        select(table.c.kind, table.c.category, func.sum(table.c.amount_pence), func.count())
+        .where(*_range_clauses(table, start, end))
+        .group_by(table.c.kind, table.c.category)
+        .order_by(table.c.kind, table.c.category)
+    )
+    income: dict[str, int] = {}
+    expenses: dict[str, int] = {}
+    loans = 0
+    entries = 0
+    for kind, category, total, count in session.execute(query):
+        entries += count
+        total = int(total or 0)
+        if kind == "income":
+            income[category] = total
+        elif kind == "expense":
+            expenses[category] = total
+        else:
+            loans += total
+    return Balance(start, end, sum(income.values()), sum(expenses.values()), income, expenses,
+                   loans, entries)
+
+
+def account_balances(session) -> dict[str, tuple[int, int]]:
+    """Every account's (debits, credits) in pence, from SQL aggregates. The sum of all debits
+    equals the sum of all credits: each entry posts its amount once on each side."""
+    table = LedgerEntry.__table__
+    out: dict[str, list[int]] = {}
+    debits = select(table.c.debit, func.sum(table.c.amount_pence)).group_by(table.c.debit)
+    credits = select(table.c.credit, func.sum(table.c.amount_pence)).group_by(table.c.credit)
+    for account, total in session.execute(debits):
+        out.setdefault(account, [0, 0])[0] += int(total)
+    for account, total in session.execute(credits):
+        out.setdefault(account, [0, 0])[1] += int(total)
+    return {account: (d, c) for account, (d, c) in sorted(out.items())}
+
+
+# --- importing a bank export -------------------------------------------------------------
+
+IMPORT_HEADER = ("date", "type", "amount", "category", "memo", "ref")
+IMPORT_KINDS = ("income", "expense")
+BATCH_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    file: str
+    rows: int  # data rows read (blank lines not counted)
+    added: int
+    skipped: int  # already in the books with the same values
+    income_pence: int  # of the rows added
+    expenses_pence: int
+    dry_run: bool
+    sha256: str
+
+    @property
+    def net_pence(self) -> int:
+        return self.income_pence - self.expenses_pence
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "rows": self.rows, "added": self.added,
+                "skipped": self.skipped, "income_pence": self.income_pence,
+                "expenses_pence": self.expenses_pence, "net_pence": self.net_pence,
+                "dry_run": self.dry_run, "sha256": self.sha256}
+
+
+class _Reader:
+    """Decodes a binary file line by line (so memory stays flat), counting bytes read for a
+    progress bar and hashing what was read for the audit log."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.done = 0
+        self.digest = hashlib.sha256()
+        self.line = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self.handle:
+            self.line += 1
+            self.done += len(raw)
+            self.digest.update(raw)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"line {self.line}: not UTF-8 text; save the file as CSV UTF-8") from None
+            if self.line == 1:
+                text = text.removeprefix("\ufeff")
+            yield text
+
+
+def _header_positions(row: list[str] | None) -> list[int]:
+    expected = ",".join(IMPORT_HEADER)
+    if row is None:
+        raise InputError(f"line 1: the file is empty; the first line must be the header {expected}")
+    names = [cell.strip().lower() for cell in row]
+    if sorted(names) != sorted(IMPORT_HEADER):
+        raise InputError(f"line 1: the header must be {expected} (found {','.join(names)[:120]})")
+    return [names.index(name) for name in IMPORT_HEADER]
+
+
+_category_seen: dict[str, str] = {}
+
+
+def _category(text: str) -> str:
+    """check_category, remembered (an import repeats a handful of categories many times)."""
+    value = _category_seen.get(text)
+    if value is None:
+        value = check_category(text)
+        if len(_category_seen) < 1000:
+            _category_seen[text] = value
+    return value
+
+
+def _parse_row(cells: list[str], positions: list[int], line: int,
+               recorded_at: Any) -> dict[str, Any]:
+    if len(cells) != len(IMPORT_HEADER):
+        raise InputError(f"line {line}: expected {len(IMPORT_HEADER)} fields "
+                         f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
+    date_text, kind, amount_text, category, memo, ref = (cells[i] for i in positions)
+    try:
+        day = parse_date(date_text)
+        kind = kind.strip().lower()
+        if kind not in IMPORT_KINDS:
+            raise InputError(f"not a type: {kind!r}; the type is income or expense")
+        pence = parse_amount(amount_text)
+        category = _category(category)
+    except InputError as exc:
+        raise InputError(f"line {line}: {exc.message}") from None
+    ref = ref.strip()
+    if not ref:
+        raise InputError(f"line {line}: the ref is empty; every row needs its bank reference, "
+                         "so that importing the same file again adds nothing")
+    debit, credit = accounts(kind, category)
+    return {"date": day, "kind": kind, "amount_pence": pence, "category": category,
+            "debit": debit, "credit": credit, "memo": memo.strip() or None, "ref": ref,
+            "recorded_at": recorded_at}
+
+
+def _key(values: Any) -> tuple:
+    """What must match for a row to count as already imported."""
+    return (values["date"], values["kind"], values["amount_pence"], values["category"],
+            values["memo"])
+
+
+def _describe(key: tuple) -> str:
+    day, kind, pence, category, _memo = key
+    return f"{day} {kind} {format_pence(pence)} {category}"
+
+
+class _Importer:
+    def __init__(self, session, *, periods: list[tuple[date, date, str]]):
+        self.session = session
+        self.periods = periods
+        self.recorded_at = now()
+        self.added = 0
+        self.skipped = 0
+        self.income = 0
+        self.expenses = 0
+
+    def settle(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        """Check a batch against the books (refs, closed periods), then insert its new rows
+        with one executemany. Raises on the first bad row, in file order."""
+        if not batch:
+            return
+        table = LedgerEntry.__table__
+        refs = list({values["ref"] for _, values in batch})
+        known: dict[str, tuple[int, tuple]] = {}
+        query = select(table.c.id, table.c.ref, table.c.date, table.c.kind, table.c.amount_pence,
+                       table.c.category, table.c.memo).where(table.c.ref.in_(refs))
+        for row in self.session.execute(query).mappings():
+            known[row["ref"]] = (row["id"], _key(row))
+        seen: dict[str, tuple[int, tuple]] = {}
+        fresh: list[dict[str, Any]] = []
+        for line, values in batch:
+            ref = values["ref"]
+            key = _key(values)
+            if ref in known:
+                entry_id, existing = known[ref]
+                if existing != key:
+                    raise InputError(f"line {line}: ref {ref!r} is already entry #{entry_id} "
+                                     f"({_describe(existing)}) with different values "
+                                     f"({_describe(key)})")
+                self.skipped += 1
+                continue
+            if ref in seen:
+                first_line, first = seen[ref]
+                if first != key:
+                    raise InputError(f"line {line}: ref {ref!r} is also on line {first_line} "
+                                     "with different values")
+                self.skipped += 1
+                continue
+            day = values["date"]
+            for start, end, label in self.periods:
+                if start <= day <= end:
+                    raise InputError(f"line {line}: {day} is inside the closed period "
+                                     f"{label} ({start} to {end}); corrections go into an open period")
+            seen[ref] = (line, key)
+            fresh.append(values)
+            if values["kind"] == "income":
+                self.income += values["amount_pence"]
+            else:
+                self.expenses += values["amount_pence"]
+        if fresh:
+            self.session.execute(insert(table), fresh)
+            self.added += len(fresh)
+
+
+def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
+               progress: Callable[[int, int], None] | None = None,
+               check_role: bool = True) -> ImportSummary:
+    """Import a bank export (CSV, header date,type,amount,category,memo,ref) whole or not at all.
+
+    The file is read once, a line at a time; rows go in with executemany in batches inside
+    the caller's transaction, so a bad row (reported with its line number) leaves nothing
+    behind. A row whose ref is already in the books with the same values is skipped; the same
+    ref with different values is an error. A dry run does all of it, then rolls it back.
+    `progress(bytes_done, bytes_total)` is called as the file is read.
+    """
+    if check_role:
+        require_manager(session, actor, "importing ledger entries")
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        if os.path.isdir(path):  # some platforms open folders without complaint
+            raise InputError(f"{path} is a folder, not a CSV file")
+        total = os.fstat(handle.fileno()).st_size
+        periods = [(row.start, row.end, row.label) for row in
+                   session.execute(select(Period.start, Period.end, Period.label))]
+        if session.get_bind().dialect.name == "sqlite":
+            # a bigger page cache for this command's connection: indexes grow fast on import
+            session.execute(text("PRAGMA cache_size = -32768"))
+        importer = _Importer(session, periods=periods)
+        source = _Reader(handle)
+        savepoint = session.begin_nested() if dry_run else None
+        try:
+            rows = _import_rows(importer, source, progress, total)
+        finally:
+            if savepoint is not None:
+                savepoint.rollback()
+    if progress is not None:
+        progress(total, total)
+    return ImportSummary(os.path.basename(path), rows, importer.added, importer.skipped,
+                         importer.income, importer.expenses, dry_run, source.digest.hexdigest())
+
+
+def _import_rows(importer: _Importer, source: _Reader,
+                 progress: Callable[[int, int], None] | None, total: int) -> int:
+    reader = csv.reader(source, strict=True)
+    try:
+        positions = _header_positions(next(reader, None))
+    except csv.Error as exc:
+        raise InputError(f"line 1: not valid CSV ({exc})") from None
+    batch: list[tuple[int, dict[str, Any]]] = []
+    rows = 0
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            importer.settle(batch)  # an earlier bad row is reported first
+            raise InputError(f"line {line}: not valid CSV ({exc})") from None
+        if not cells or all(not cell.strip() for cell in cells):
+            continue  # blank line
+        rows += 1
+        try:
+            batch.append((line, _parse_row(cells, positions, line, importer.recorded_at)))
+        except InputError:
+            importer.settle(batch)
+            raise
+        if len(batch) >= BATCH_ROWS:
+            importer.settle(batch)
+            batch = []
+            if progress is not None:
+                progress(source.done, total)
+    importer.settle(batch)
+    if rows == 0:
+        raise InputError("the file has a header but no rows; nothing to import")
+    return rows
+
+
+def iter_rows(session, *, batch: int = 2000) -> Iterable[Any]:
+    """Every entry (all columns) in date order, streamed from the database."""
+    table = LedgerEntry.__table__
+    query = select(table).order_by(table.c.date, table.c.id).execution_options(yield_per=batch)
+    yield from session.execute(query)

@@ -1,0 +1,303 @@
+"""`swp ledger import`: a bank export goes in whole or not at all."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import audit_rows, copy_practice, snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "riverside-ledger.csv"
+HEADER = "date,type,amount,category,memo,ref\n"
+
+
+def write(tmp_path, text: str, name: str = "bank.csv") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def good_rows(n: int, start: int = 0) -> str:
+    return "".join(
+        f"2026-04-{1 + i % 28:02d},{'income' if i % 3 == 0 else 'expense'},{100 + i}.{i % 100:02d},"
+        f"{'contracts' if i % 3 == 0 else 'rent'},row {i},R{i}\n" for i in range(start, start + n))
+
+
+def entries(db) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT date, kind, amount_pence, category, memo, ref, debit, credit "
+                            "FROM ledger_entry ORDER BY id").fetchall()
+    conn.close()
+    return rows
+
+
+def test_the_sample_bank_export_imports_with_a_surplus(practice, db):
+    run = practice.ok("ledger", "import", str(SAMPLE), as_="mo", json=True)
+    summary = run.json
+    assert summary["added"] == summary["rows"] > 150 and summary["skipped"] == 0
+    assert summary["dry_run"] is False and len(summary["sha256"]) == 64
+    balance = practice.ok("ledger", "balance", "--from", "2025-04-01", "--to", "2026-03-31",
+                          json=True).json
+    assert balance["net_pence"] > 0  # a surplus to share
+    assert (balance["income_pence"], balance["expenses_pence"]) == (summary["income_pence"],
+                                                                    summary["expenses_pence"])
+    assert {"contracts", "outcome-payments"} <= set(balance["income_by_category"])
+    assert {"rent", "salaries", "training"} <= set(balance["expenses_by_category"])
+    dates = [e["date"] for e in practice.ok("ledger", "list", json=True).json["entries"]]
+    assert min(dates) >= "2025-04-01" and max(dates) <= "2026-03-31"
+    event = audit_rows(db)[-1]
+    assert event["command"] == "ledger import" and summary["sha256"] in event["args"]
+
+
+def test_import_summary_for_people(practice, tmp_path):
+    path = write(tmp_path, HEADER + "2026-04-01,income,100,contracts,April,A1\n"
+                 "2026-04-02,expense,40.50,rent,,A2\n")
+    run = practice.ok("ledger", "import", path, as_="mo")
+    assert run.out == ("Imported bank.csv: 2 rows; 2 added, 0 skipped (already in the books); "
+                       "added income £100.00, expenses £40.50, net £59.50.\n")
+    assert entries(practice.db) == [
+        ("2026-04-01", "income", 10000, "contracts", "April", "A1", "assets:bank", "income:contracts"),
+        ("2026-04-02", "expense", 4050, "rent", None, "A2", "expenses:rent", "assets:bank"),
+    ]
+
+
+def test_reimport_adds_nothing(practice, db):
+    practice.ok("ledger", "import", str(SAMPLE), as_="mo")
+    before = snapshot(db)
+    again = practice.ok("ledger", "import", str(SAMPLE), as_="mo", json=True).json
+    assert again["added"] == 0 and again["skipped"] == again["rows"]
+    assert (again["income_pence"], again["expenses_pence"]) == (0, 0)
+    assert snapshot(db) == before
+
+
+def test_an_overlapping_export_adds_only_the_new_rows(practice, tmp_path):
+    practice.ok("ledger", "import", write(tmp_path, HEADER + good_rows(10), "a.csv"), as_="mo")
+    run = practice.ok("ledger", "import", write(tmp_path, HEADER + good_rows(15, start=5), "b.csv"),
+                      as_="mo", json=True)
+    assert (run.json["added"], run.json["skipped"]) == (10, 5)
+    assert len(entries(practice.db)) == 20
+
+
+def test_dry_run_writes_nothing_not_even_an_audit_event(practice, db):
+    before = snapshot(db, skip=())
+    run = practice.ok("ledger", "import", str(SAMPLE), "--dry-run", as_="mo", json=True)
+    assert run.json["dry_run"] is True and run.json["added"] == run.json["rows"] > 150
+    assert snapshot(db, skip=()) == before
+    human = practice.ok("ledger", "import", str(SAMPLE), "--dry-run", as_="mo").out
+    assert human.startswith("Dry run of riverside-ledger.csv:") and "Nothing was written." in human
+    assert snapshot(db, skip=()) == before
+
+
+def test_dry_run_reports_a_bad_row_too(practice, db, tmp_path):
+    path = write(tmp_path, HEADER + good_rows(3) + "2026-04-31,income,5,contracts,,BAD\n")
+    before = snapshot(db, skip=())
+    run = practice("ledger", "import", path, "--dry-run", as_="mo")
+    assert run.code == 1
+    assert run.err == "swp: line 5: no such date: '2026-04-31' is not a day of the calendar\n"
+    assert snapshot(db, skip=()) == before
+
+
+def test_dry_run_counts_what_a_real_import_would_skip(practice, tmp_path):
+    practice.ok("ledger", "import", write(tmp_path, HEADER + good_rows(4), "a.csv"), as_="mo")
+    path = write(tmp_path, HEADER + good_rows(6) + good_rows(2), "b.csv")
+    dry = practice.ok("ledger", "import", path, "--dry-run", as_="mo", json=True).json
+    real = practice.ok("ledger", "import", path, as_="mo", json=True).json
+    assert (dry["added"], dry["skipped"]) == (real["added"], real["skipped"]) == (2, 6)
+
+
+BAD_ROWS = [
+    ("2026-02-30,income,5,contracts,,X", "no such date: '2026-02-30' is not a day of the calendar"),
+    ("30/04/2026,income,5,contracts,,X", "not a date: '30/04/2026'"),
+    ("2026-04-01,refund,5,contracts,,X", "not a type: 'refund'; the type is income or expense"),
+    ("2026-04-01,loan,5,loans,,X", "not a type: 'loan'"),
+    ("2026-04-01,income,12.345,contracts,,X", "not an amount: '12.345'"),
+    ("2026-04-01,income,-5,contracts,,X", "not an amount: '-5'"),
+    ("2026-04-01,income,1e5,contracts,,X", "not an amount: '1e5'"),
+    ("2026-04-01,income,,contracts,,X", "not an amount: ''"),
+    ("2026-04-01,income,0,contracts,,X", "the amount must be more than zero"),
+    ("2026-04-01,income,5,office rent,,X", "not a category: 'office rent'"),
+    ("2026-04-01,income,5,contracts,,", "the ref is empty"),
+    ("2026-04-01,income,5,contracts", "expected 6 fields (date,type,amount,category,memo,ref), found 4"),
+    ("2026-04-01,income,5,contracts,,X,extra", "expected 6 fields"),
+    ('2026-04-01,income,5,contracts,"unclosed,X', "not valid CSV"),
+]
+
+
+@pytest.mark.parametrize(("row", "reason"), BAD_ROWS)
+def test_a_bad_row_stops_the_import_with_its_line_and_reason(practice, db, tmp_path, row, reason):
+    path = write(tmp_path, HEADER + good_rows(5) + row + "\n" + good_rows(3, start=5))
+    before = snapshot(db)
+    events = len(audit_rows(db))
+    run = practice("ledger", "import", path, as_="mo")
+    assert run.code == 1
+    assert run.err.startswith(f"swp: line 7: {reason}"), run.err
+    assert run.err.count("\n") == 1 and run.out == ""
+    assert snapshot(db) == before and len(audit_rows(db)) == events
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(good_before=st.integers(0, 2500), bad=st.sampled_from(BAD_ROWS), blank_lines=st.integers(0, 2))
+def test_a_bad_row_at_any_line_writes_nothing_and_names_the_line(
+        practice_template, tmp_path_factory, good_before, bad, blank_lines):
+    folder = tmp_path_factory.mktemp("bad")
+    swp = copy_practice(practice_template, str(folder / "practice.db"))
+    text = HEADER + "\n" * blank_lines + good_rows(good_before) + bad[0] + "\n" + good_rows(50, start=good_before)
+    path = write(folder, text)
+    before = snapshot(swp.db)
+    run = swp("ledger", "import", path, as_="mo")
+    line = 1 + blank_lines + good_before + 1
+    assert run.code == 1
+    assert run.err.startswith(f"swp: line {line}: {bad[1]}"), run.err
+    assert snapshot(swp.db) == before
+
+
+def test_the_same_ref_with_different_values_is_an_error(practice, db, tmp_path):
+    practice.ok("ledger", "import", write(tmp_path, HEADER + good_rows(3), "a.csv"), as_="mo")
+    before = snapshot(db)
+    changed = HEADER + good_rows(1, start=3) + "2026-04-02,expense,999.00,rent,row 1,R1\n"
+    run = practice("ledger", "import", write(tmp_path, changed, "b.csv"), as_="mo")
+    assert run.code == 1
+    assert run.err == ("swp: line 3: ref 'R1' is already entry #2 (2026-04-02 expense £101.01 rent) "
+                       "with different values (2026-04-02 expense £999.00 rent)\n")
+    assert snapshot(db) == before
+
+
+def test_a_ref_twice_in_one_file(practice, db, tmp_path):
+    same = HEADER + "2026-04-01,income,5,contracts,x,D1\n" * 2
+    run = practice.ok("ledger", "import", write(tmp_path, same, "same.csv"), as_="mo", json=True)
+    assert (run.json["added"], run.json["skipped"]) == (1, 1)
+    before = snapshot(db)
+    differ = HEADER + "2026-04-01,income,5,contracts,x,D2\n2026-04-01,income,6,contracts,x,D2\n"
+    run = practice("ledger", "import", write(tmp_path, differ, "differ.csv"), as_="mo")
+    assert run.code == 1
+    assert run.err == "swp: line 3: ref 'D2' is also on line 2 with different values\n"
+    assert snapshot(db) == before
+
+
+def test_a_ref_recorded_by_hand_with_other_values_blocks_the_row(practice, db, tmp_path):
+    """Refs are unique per practice, whoever recorded them."""
+    from datetime import date
+
+    from swp.services import ledger
+    from swp.services.uow import perform
+
+    perform(db, lambda s: ledger.record(s, actor="mo", kind="income", amount_pence=500,
+                                        day=date(2026, 4, 1), category="contracts", ref="INV-9"),
+            write=True, command="test", args={}, actor="mo")
+    run = practice("ledger", "import", write(tmp_path, HEADER + "2026-04-01,income,5,grants,,INV-9\n"),
+                   as_="mo")
+    assert run.code == 1 and "ref 'INV-9' is already entry #1" in run.err
+
+
+def test_a_row_in_a_closed_period_is_refused_but_an_imported_one_is_skipped(practice, db, tmp_path):
+    first = write(tmp_path, HEADER + "2025-06-01,income,5,contracts,,P1\n", "first.csv")
+    practice.ok("ledger", "import", first, as_="mo")
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
+                     "net_pence, reserve_pence, distributable_pence, method, fingerprint, closed_at) "
+                     "VALUES ('2025-26', '2025-04-01', '2026-03-31', 0, 0, 0, 0, 0, 'equal', 't', "
+                     "'2026-06-01 00:00:00')")
+    conn.close()
+    again = practice.ok("ledger", "import", first, as_="mo", json=True).json
+    assert (again["added"], again["skipped"]) == (0, 1)
+    before = snapshot(db)
+    late = write(tmp_path, HEADER + "2026-04-01,income,5,contracts,,P2\n2026-01-05,expense,5,rent,,P3\n")
+    run = practice("ledger", "import", late, as_="mo")
+    assert run.code == 1
+    assert run.err == ("swp: line 3: 2026-01-05 is inside the closed period 2025-26 (2025-04-01 to "
+                       "2026-03-31); corrections go into an open period\n")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "swp: line 1: the file is empty; the first line must be the header date,type,amount,category,memo,ref\n"),
+    (b"date,type,amount,category,memo\n2026-04-01,income,5,x,y\n",
+     "swp: line 1: the header must be date,type,amount,category,memo,ref (found date,type,amount,category,memo)\n"),
+    (b"Date,Amount,Description\n", "swp: line 1: the header must be date,type,amount,category,memo,ref "
+                                   "(found date,amount,description)\n"),
+    (HEADER.encode(), "swp: the file has a header but no rows; nothing to import\n"),
+    (HEADER.encode() + b"2026-04-01,income,5,contracts,caf\xe9,R1\n",
+     "swp: line 2: not UTF-8 text; save the file as CSV UTF-8\n"),
+])
+def test_files_that_are_not_a_bank_export(practice, db, tmp_path, content, message):
+    path = tmp_path / "file.csv"
+    path.write_bytes(content)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert (run.code, run.err) == (1, message)
+    assert snapshot(db) == before
+
+
+def test_header_in_any_order_with_a_byte_order_mark_and_windows_line_ends(practice, tmp_path):
+    text = "\ufeffRef, Memo ,Category,Amount,Type,Date\r\nW1,\"rent, May\",rent,\"£1,850.00\",Expense,2026-05-01\r\n"
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode("utf-8"))
+    practice.ok("ledger", "import", str(path), as_="mo")
+    assert entries(practice.db) == [("2026-05-01", "expense", 185000, "rent", "rent, May", "W1",
+                                     "expenses:rent", "assets:bank")]
+
+
+def test_a_missing_file_or_a_folder(practice, tmp_path):
+    run = practice("ledger", "import", str(tmp_path / "nope.csv"), as_="mo")
+    assert (run.code, run.err) == (1, f"swp: no such file: {tmp_path / 'nope.csv'}\n")
+    run = practice("ledger", "import", str(tmp_path), as_="mo")
+    assert run.code == 1 and "is a folder" in run.err
+
+
+def test_importing_needs_a_manager(practice, db):
+    before = snapshot(db)
+    run = practice("ledger", "import", str(SAMPLE), as_="cal")
+    assert run.code == 1
+    assert run.err == "swp: importing ledger entries needs --as a current manager; 'cal' is not one\n"
+    assert snapshot(db) == before
+
+
+def test_the_service_reports_progress(practice, db, tmp_path):
+    from swp.db import open_database
+    from swp.services import ledger
+
+    path = write(tmp_path, HEADER + good_rows(2500))
+    seen: list[tuple[int, int]] = []
+    database = open_database(db)
+    try:
+        summary = database.run(lambda s: ledger.import_csv(s, path, actor="mo",
+                                                           progress=lambda d, t: seen.append((d, t))),
+                               write=True)
+    finally:
+        database.dispose()
+    size = Path(path).stat().st_size
+    assert summary.added == 2500
+    assert len(seen) >= 3 and seen[-1] == (size, size)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_a_hundred_thousand_rows_import_in_one_transaction(practice, db, tmp_path):
+    rows = 100_000
+    path = tmp_path / "year.csv"
+    income = expenses = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(HEADER)
+        for i in range(rows):
+            pence = 100 + i % 9_999
+            kind = "income" if i % 4 == 0 else "expense"
+            if kind == "income":
+                income += pence
+            else:
+                expenses += pence
+            handle.write(f"2026-{4 + i % 9:02d}-{1 + i % 28:02d},{kind},{pence // 100}.{pence % 100:02d},"
+                         f"cat-{i % 17},entry {i},B{i:07d}\n")
+    events = len(audit_rows(db))
+    started = time.perf_counter()
+    run = practice.ok("ledger", "import", str(path), as_="mo", json=True)
+    elapsed = time.perf_counter() - started
+    assert run.json["added"] == rows
+    assert len(audit_rows(db)) == events + 1  # one command, one transaction, one event
+    balance = practice.ok("ledger", "balance", json=True).json
+    assert (balance["income_pence"], balance["expenses_pence"]) == (income, expenses)
+    assert elapsed < 60, f"100,000 rows took {elapsed:.1f} s"
