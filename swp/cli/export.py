@@ -1,9 +1,57 @@
-"""Not yet built: see the open issues."""
+"""`swp export`: the books in a form an accountant's tools read (beancount, CSV, JSON)."""
 
 from __future__ import annotations
 
 import typer
 
+from swp.cli._common import call, emit, state
+
+FORMATS = ("beancount", "csv", "json")
+
+
+def export(
+    ctx: typer.Context,
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="beancount, csv or json."),
+    output: str = typer.Option(None, "--output", "-o", metavar="PATH",
+                               help="Write to this file (whole or not at all); stdout if not given."),
+    force: bool = typer.Option(False, "--force", help="Replace --output if it already exists."),
+) -> None:
+    """Export the whole ledger for an accountant: beancount, CSV or JSON.
+
+    The beancount file passes bean-check and its totals equal 'swp ledger balance'. CSV
+    amounts are plain numbers in pounds; text that a spreadsheet would run as a formula is
+    neutralised with a leading quote. An existing --output file is replaced only with --force.
+
+    Example: swp export beancount --output riverside.beancount
+    """
+    fmt = fmt.strip().lower()
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of beancount, csv, json", param_hint="FORMAT")
+    import io
+    import sys
+
+    from swp.services import exporting
+
+    if output is not None:
+        exporting.check_target(output, force=force)  # refuse before reading the books
+
+        def to_file(session):
+            with exporting.atomic_output(output, force=force) as handle:
+                return exporting.write(session, fmt, handle)
+
+        result = call(ctx, to_file, write=False)
+        emit(ctx, {"format": fmt, "output": output, "entries": result.entries},
+             lambda: f"Exported {result.entries} entries as {fmt} to {output}.")
+        return
+
+    buffer = io.StringIO()
+    result = call(ctx, lambda s: exporting.write(s, fmt, buffer), write=False)
+    if state(ctx).json:
+        emit(ctx, {"format": fmt, "output": None, "entries": result.entries,
+                   "content": buffer.getvalue()})
+    else:
+        sys.stdout.write(buffer.getvalue())
+
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.command("export")(export)

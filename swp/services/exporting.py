@@ -1,0 +1,245 @@
+"""Handing the books to an accountant: beancount, CSV or JSON, streamed from the database.
+
+- beancount: one `open` per account (on the day it is first used) and one balanced
+  transaction per entry. `bean-check` accepts it, and its Income and Expenses totals equal
+  `swp ledger balance`.
+- CSV: one row per entry; amounts are plain numbers in pounds (`-950.00` for a reversal), and
+  every text cell that a spreadsheet would run as a formula (starting `=`, `+`, `-`, `@`, a
+  tab or a carriage return) is neutralised with a leading single quote.
+- JSON: one object with the practice, the balance and every entry (amounts in pence).
+
+`atomic_output` writes a file whole or not at all: a temporary file in the same folder,
+renamed into place once complete, never replacing an existing file unless asked to.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, select, union_all
+
+from swp.errors import InputError
+from swp.models import LedgerEntry, Practice
+from swp.money import pence_to_decimal
+from swp.services import ledger
+
+FORMATS = ("beancount", "csv", "json")
+CURRENCY = "GBP"
+CSV_COLUMNS = ("id", "date", "type", "amount", "category", "memo", "ref", "reverses", "debit",
+               "credit")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ROOTS = {"assets": "Assets", "liabilities": "Liabilities", "equity": "Equity",
+          "income": "Income", "expenses": "Expenses"}
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class Exported:
+    format: str
+    entries: int
+
+
+def write(session, fmt: str, out: IO[str]) -> Exported:
+    """Write the whole ledger to `out` in `fmt` (beancount, csv or json)."""
+    if fmt not in FORMATS:
+        raise InputError(f"not an export format: {fmt!r}; choose beancount, csv or json")
+    writer = {"beancount": write_beancount, "csv": write_csv, "json": write_json}[fmt]
+    return Exported(fmt, writer(session, out))
+
+
+# --- beancount ---------------------------------------------------------------------------
+
+def _component(text: str) -> str:
+    name = _NOT_IN_NAME.sub("-", text).strip("-") or "X"
+    return name[0].upper() + name[1:]
+
+
+class AccountNames:
+    """swp account (`income:contracts`) -> beancount account (`Income:Contracts`), distinct."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._used: set[str] = set()
+
+    def __call__(self, account: str) -> str:
+        if account in self._names:
+            return self._names[account]
+        root, *rest = account.split(":")
+        parts = [_ROOTS.get(root.lower())] if root.lower() in _ROOTS else ["Equity", _component(root)]
+        parts += [_component(part) for part in rest] or ["General"]
+        name = ":".join(parts)
+        candidate, n = name, 1
+        while candidate in self._used:  # two swp accounts that spell the same: keep them apart
+            n += 1
+            candidate = f"{name}-{n}"
+        self._names[account] = candidate
+        self._used.add(candidate)
+        return candidate
+
+
+def _quote(text: str) -> str:
+    text = _CONTROL.sub(" ", text)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _amount(pence: int) -> str:
+    return f"{pence_to_decimal(pence)} {CURRENCY}"
+
+
+def _first_use(session) -> list[tuple[str, Any]]:
+    """Each account and the first day it is used (SQL aggregate)."""
+    table = LedgerEntry.__table__
+    sides = union_all(select(table.c.debit.label("account"), table.c.date),
+                      select(table.c.credit.label("account"), table.c.date)).subquery()
+    query = select(sides.c.account, func.min(sides.c.date)).group_by(sides.c.account)
+    return sorted((account, first) for account, first in session.execute(query))
+
+
+def _practice(session) -> tuple[str, str]:
+    row = session.execute(select(Practice.name, Practice.local_authority)).first()
+    return (row[0], row[1]) if row else ("swp practice", "")
+
+
+def write_beancount(session, out: IO[str]) -> int:
+    name, _authority = _practice(session)
+    names = AccountNames()
+    out.write(f"; The books of {_CONTROL.sub(' ', name)}, exported by swp.\n")
+    out.write("; Check with: bean-check FILE. Amounts in pounds; each entry is one transaction.\n")
+    out.write(f"option \"title\" {_quote(name)}\n")
+    out.write(f"option \"operating_currency\" \"{CURRENCY}\"\n\n")
+    opens = sorted((first, names(account), account) for account, first in _first_use(session))
+    for first, beancount_name, _account in opens:
+        out.write(f"{first.isoformat()} open {beancount_name} {CURRENCY}\n")
+    count = 0
+    for row in ledger.iter_rows(session):
+        narration = row.memo or f"{row.kind} {row.category}"
+        out.write(f"\n{row.date.isoformat()} * {_quote(narration)}\n")
+        out.write(f"  swp-id: \"{row.id}\"\n")
+        out.write(f"  type: \"{row.kind}\"\n")
+        out.write(f"  category: {_quote(row.category)}\n")
+        if row.ref is not None:
+            out.write(f"  ref: {_quote(row.ref)}\n")
+        if row.reverses is not None:
+            out.write(f"  reverses: \"{row.reverses}\"\n")
+        out.write(f"  {names(row.debit)}  {_amount(row.amount_pence)}\n")
+        out.write(f"  {names(row.credit)}  {_amount(-row.amount_pence)}\n")
+        count += 1
+    return count
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+def neutralise(cell: str | None) -> str:
+    """A text cell a spreadsheet would run as a formula gets a leading single quote."""
+    if cell is None:
+        return ""
+    stripped = cell.lstrip(" ")
+    if stripped.startswith(_FORMULA_START) or cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def write_csv(session, out: IO[str]) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for row in ledger.iter_rows(session):
+        writer.writerow([
+            row.id, row.date.isoformat(), neutralise(row.kind),
+            str(pence_to_decimal(row.amount_pence)),  # a number, never neutralised
+            neutralise(row.category), neutralise(row.memo), neutralise(row.ref),
+            "" if row.reverses is None else row.reverses,
+            neutralise(row.debit), neutralise(row.credit),
+        ])
+        count += 1
+    return count
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+def write_json(session, out: IO[str]) -> int:
+    name, authority = _practice(session)
+    totals = ledger.balance(session)
+    head = {"practice": {"name": name, "local_authority": authority},
+            "currency": CURRENCY, "balance": totals.as_json()}
+    out.write(json.dumps(head, ensure_ascii=False, indent=2)[:-2] + ',\n  "entries": [')
+    count = 0
+    for row in ledger.iter_rows(session):
+        entry = {"id": row.id, "date": row.date.isoformat(), "type": row.kind,
+                 "amount_pence": row.amount_pence, "category": row.category, "memo": row.memo,
+                 "ref": row.ref, "reverses": row.reverses, "debit": row.debit,
+                 "credit": row.credit}
+        out.write(("," if count else "") + "\n    " + json.dumps(entry, ensure_ascii=False))
+        count += 1
+    out.write("\n  ]\n}\n" if count else "]\n}\n")
+    return count
+
+
+# --- writing a file safely ---------------------------------------------------------------
+
+def check_target(path: str, *, force: bool) -> Path:
+    """Refuse early (before any work) a target that cannot or must not be written."""
+    target = Path(path).expanduser()
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"no such folder: {folder}")
+    if target.is_dir():
+        raise InputError(f"{target} is a folder; give a file name")
+    if target.exists() and not force:
+        raise InputError(f"{target} already exists; pass --force to replace it")
+    return target
+
+
+@contextmanager
+def atomic_output(path: str, *, force: bool) -> Iterator[IO[str]]:
+    """Yield a text file that appears at `path` only once it is complete.
+
+    A temporary file is written in the same folder, flushed to disk, then linked (or, with
+    force, renamed) into place. An existing file is never replaced unless `force`. On any
+    error the temporary file is removed and `path` is untouched.
+    """
+    target = check_target(path, force=force)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if force:
+            os.replace(temp, target)
+        else:
+            try:
+                os.link(temp, target)  # fails if the target appeared meanwhile: never clobbers
+            except FileExistsError:
+                raise InputError(f"{target} already exists; pass --force to replace it") from None
+            except OSError:  # a filesystem without hard links
+                if target.exists():
+                    raise InputError(f"{target} already exists; pass --force to replace it") from None
+                os.replace(temp, target)
+        _fsync_folder(target.parent)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
