@@ -229,3 +229,19 @@ def test_names_beyond_latin_1_print_in_the_pdf(swp, tmp_path):
     _, text = pdf_text(target)
     assert "Lucja Wróbel (lu)" in text and "£80.00" in text
     assert re.search(r"Łucja Wróbel", swp.ok("statement", "2026-Q1", "--member", "lu").out)
+
+
+def test_fingerprint_problems_for_swp_check(closed, db):
+    from swp.db import open_database
+    from swp.services.sharing import fingerprint_problems
+
+    database = open_database(db)
+    try:
+        assert database.run(fingerprint_problems, write=False) == []
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TRIGGER period_append_only_update")
+            conn.execute("UPDATE period SET distributable_pence = distributable_pence + 1")
+        problems = database.run(fingerprint_problems, write=False)
+    finally:
+        database.dispose()
+    assert len(problems) == 1 and "period 2026-Q1" in problems[0]

@@ -567,13 +567,16 @@ def _close_head(session, period: Period) -> str | None:
     return row[0] if row else None
 
 
-def verify_period(session, period: Period) -> bool | None:
+def verify_period(session, period: Period,
+                  categories: Sequence[CategoryTotal] | None = None) -> bool | None:
     """Recompute the fingerprint from the books as they are now: True if it still matches,
-    False if anything it covers changed, None if the close is not in the audit log."""
+    False if anything it covers changed, None if the close is not in the audit log.
+    `categories`: the period's totals by category, if the caller has just summed them."""
     head_hash = _close_head(session, period)
     if head_hash is None:
         return None
-    _, categories = period_totals(session, period.start, period.end)
+    if categories is None:
+        _, categories = period_totals(session, period.start, period.end)
     rows = session.execute(
         select(Member.handle, Allocation.amount_pence, Allocation.carried_in_pence,
                Allocation.payable_pence, Allocation.carried_out_pence, Allocation.basis)
@@ -644,7 +647,7 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
 
     practice: Practice = get_practice(session)
     _, categories = period_totals(session, period.start, period.end)
-    verified = verify_period(session, period)
+    verified = verify_period(session, period, categories)
     if verified is False:
         raise CheckFailed(f"the books no longer match the fingerprint of period {label}: something "
                           "it covers was changed after the close; no statement is issued "
@@ -684,3 +687,17 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
             year_to_date_pence=int(ytd.get(member_id, 0)),
             fingerprint=period.fingerprint, fingerprint_verified=verified))
     return result
+
+
+def fingerprint_problems(session) -> list[str]:
+    """For `swp check`: every closed period whose books no longer match its fingerprint."""
+    problems = []
+    for period in session.execute(select(Period).order_by(Period.start)).scalars():
+        verified = verify_period(session, period)
+        if verified is False:
+            problems.append(f"period {period.label} ({period.start} to {period.end}) no longer matches "
+                            "its fingerprint: something it covers changed after the close")
+        elif verified is None:
+            problems.append(f"period {period.label} has no close in the audit log to check its "
+                            "fingerprint against")
+    return problems
