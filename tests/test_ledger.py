@@ -10,6 +10,14 @@ from hypothesis import strategies as st
 
 from tests.conftest import audit_rows, copy_practice, snapshot
 
+
+@pytest.fixture
+def practice(practice_template, db):
+    """The conftest `practice` (five members, manager mo), copied from one founded once per
+    session instead of founded afresh for every test."""
+    return copy_practice(practice_template, db)
+
+
 ENTRY_KEYS = {"id", "date", "type", "amount_pence", "category", "memo", "ref", "reverses",
               "reversed_by"}
 
@@ -202,6 +210,7 @@ def test_loans_are_not_income(practice, db):
     assert "loans" not in data["by_category"]
     listed = practice.ok("ledger", "list", json=True).json["entries"]
     assert [(e["id"], e["type"]) for e in listed] == [(1, "income"), (entry, "loan")]
+    assert all(set(e) == ENTRY_KEYS for e in listed)
     assert "loans (not income)" in practice.ok("ledger", "balance").out
 
 
