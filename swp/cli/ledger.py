@@ -44,7 +44,7 @@ def income(
 ) -> None:
     """Record income received.
 
-    Example: swp ledger income 12500 --date 2026-04-30 --category contracts --memo "April invoice"
+    Example: swp --as mo ledger income 12500 --date 2026-04-30 --category contracts --memo "April invoice"
     """
     _record(ctx, "income", amount_text, date, category, memo)
 
@@ -59,7 +59,7 @@ def expense(
 ) -> None:
     """Record an expense paid.
 
-    Example: swp ledger expense 950 --date 2026-04-01 --category rent --memo "April rent"
+    Example: swp --as mo ledger expense 950 --date 2026-04-01 --category rent --memo "April rent"
     """
     _record(ctx, "expense", amount_text, date, category, memo)
 
@@ -151,7 +151,7 @@ def reverse(
     An entry can be reversed once; a reversal cannot itself be reversed (record the entry
     again instead); nothing dated inside a closed period can be reversed.
 
-    Example: swp ledger reverse 12 --reason "entered twice"
+    Example: swp --as mo ledger reverse 12 --reason "entered twice"
     """
     from swp.services import ledger
 
@@ -179,7 +179,7 @@ def import_(
     whose ref is already in the books with the same values are skipped (so importing a file
     again adds nothing); the same ref with different values is an error.
 
-    Example: swp ledger import examples/riverside-ledger.csv --dry-run
+    Example: swp --as mo ledger import examples/riverside-ledger.csv --dry-run
     """
     import os
     import sys
