@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The sample practice: Riverside Social Work Practice, founded, staffed, its books kept,
-# a period closed and every member's profit-share statement printed.
+# a period closed and every member's profit-share statement printed (text on the screen, PDF and
+# HTML files under examples/out/statements/).
 # Run by `make demo`; everything is written under examples/out/ (recreated each run).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -26,4 +27,20 @@ echo
 echo "The takeover guard at work (each is refused with exit 3 and written to the audit log):"
 say swp member add acme --name "Acme Care Ltd" --role practitioner --employed-since 2025-01-01 --hours 37.5 || true
 say swp member transfer ann --to "Acme Care Ltd" || true
+
+echo
+echo "The books: a year of bank lines imported from a CSV (the whole file or nothing)."
+say swp ledger import "$here/riverside-ledger.csv"
+say swp ledger balance --from 2025-04-01 --to 2026-03-31
+echo
+echo "Sharing the year 2025-26 by the constitution's method (equal:50,hours:50):"
+say swp period preview --start 2025-04-01 --end 2026-03-31
+say swp period close 2025-26 --start 2025-04-01 --end 2026-03-31
+say swp period list
+say swp statement 2025-26 --member cal
+say swp statement 2025-26 --format pdf --output "$out/statements"
+say swp statement 2025-26 --format html --output "$out/statements"
+echo
+echo "The period is locked: an entry dated inside it is refused (exit 1); corrections go into an open period."
+say swp ledger income 100 --date 2026-03-31 --category contracts || true
 say swp audit verify

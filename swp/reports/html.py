@@ -42,7 +42,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: se
         cells = "".join(f'<td{" class=n" if i in numeric else ""}>{escape(str(c))}</td>'
                         for i, c in enumerate(row))
         body.append(f'<tr{f" class={cls}" if cls else ""}>{cells}</tr>')
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return f"<table>{thead}<tbody>{''.join(body)}</tbody></table>"
 
 
 def section(st: Statement) -> str:
