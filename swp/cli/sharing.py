@@ -15,6 +15,7 @@ FORMAT_HELP = "text, md, html, pdf, csv or json."
 def _sharing_view(result, *, closed: bool):  # noqa: ANN001
     """A worked-out period for people: the figures, then one row per member."""
     from rich.console import Group
+    from rich.text import Text
 
     from swp import render
 
@@ -42,7 +43,7 @@ def _sharing_view(result, *, closed: bool):  # noqa: ANN001
     rows.append(("total", "", *["" for b in bases if b != "equal"],
                  *[money(s.pence) for s in result.slices], money(result.distributable_pence),
                  "", money(sum(s.payable_pence for s in result.shares)), ""))
-    parts = [render.pairs(title, items),
+    parts = [Text(title, style="bold"), render.pairs(None, items),
              render.table("Allocations", columns, rows, right=columns[1:])]
     if result.entries_before:
         parts.append(f"Note: {result.entries_before:,} income or expense entries are dated before "
