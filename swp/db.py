@@ -6,7 +6,9 @@ at import time: an engine is made only when a command needs the database.
 SQLite connections set and check `foreign_keys=ON`, `journal_mode=WAL`, `synchronous=FULL`
 and `busy_timeout`. pysqlite's own transaction handling is switched off (as SQLAlchemy's
 SQLite dialect docs describe) and swp emits `BEGIN` itself: `BEGIN IMMEDIATE` for commands
-that write, so a writer takes the lock before it reads what it decides on.
+that write, so a writer takes the lock before it reads what it decides on. A writer waits up to
+the busy timeout (10 s; SWP_BUSY_TIMEOUT_MS changes it) for another to finish, then gives up
+with one clear line. Driver errors become one line each (`translate`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,28 @@ from typing import Any, TypeVar
 from swp.errors import DatabaseError
 
 DEFAULT_DB = "swp.db"
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # how long a command waits for another writer before giving up
+# SWP_BUSY_TIMEOUT_MS overrides it (an operator's or a test's choice), within these bounds
+BUSY_TIMEOUT_RANGE = (100, 3_600_000)
 # Every Alembic revision this code knows, oldest first. A test checks it against the scripts.
 KNOWN_REVISIONS = ("0001",)
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 T = TypeVar("T")
+
+
+def busy_timeout_ms() -> int:
+    """How long (ms) a command waits for a lock held by another writer: 10 s, or
+    SWP_BUSY_TIMEOUT_MS (from 100 ms to an hour) when set."""
+    raw = os.environ.get("SWP_BUSY_TIMEOUT_MS", "").strip()
+    if not raw:
+        return BUSY_TIMEOUT_MS
+    low, high = BUSY_TIMEOUT_RANGE
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise DatabaseError(f"SWP_BUSY_TIMEOUT_MS must be a whole number of milliseconds from {low} "
+                            f"to {high}, not {raw[:20]!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,25 @@ def _is_sqlite_file(path: Path) -> bool:
         return handle.read(16) == SQLITE_HEADER
 
 
+def _is_truncated(path: Path) -> bool:
+    """Is the file shorter than its own header says (a damaged copy)? Read from the header
+    alone, so that nothing (not even a -wal or -shm file) is created beside a damaged file.
+    Not judged while a -wal file holds frames: a checkpoint cut short by a crash can leave the
+    file short until SQLite replays the WAL, which it does on the next open."""
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return False
+    with open(path, "rb") as handle:
+        header = handle.read(100)
+    if len(header) < 100:
+        return True
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = header[24:28] == header[92:96] and pages > 0  # the size field is kept up to date
+    return valid and path.stat().st_size < pages * page_size
+
+
 def check_file(target: Target, *, creating: bool = False) -> None:
     """Refuse, before touching anything, a database swp cannot or must not open."""
     if target.path is None:
@@ -78,7 +114,7 @@ def check_file(target: Target, *, creating: bool = False) -> None:
     if not path.parent.is_dir():
         raise DatabaseError(f"no such folder: {path.parent}")
     if creating:
-        if path.exists() and path.stat().st_size > 0:
+        if path.exists() and path.stat().st_size > 0 and not _is_empty_sqlite(path):
             raise DatabaseError(f"{path} already exists; a practice is set up once")
         return
     if not path.exists():
@@ -88,6 +124,9 @@ def check_file(target: Target, *, creating: bool = False) -> None:
     try:
         if path.stat().st_size == 0 or not _is_sqlite_file(path):
             raise DatabaseError(f"{path} is not an swp database (not an SQLite file)")
+        if _is_truncated(path):
+            raise DatabaseError(f"{path} is damaged (shorter than it should be); restore the last "
+                                "backup (docs/operations.md)")
     except PermissionError:
         raise DatabaseError(f"cannot read {path}: permission denied") from None
     if not _has_swp_schema(path):
@@ -109,6 +148,26 @@ def _has_swp_schema(path: Path) -> bool:
         return len(row) == 2
     except sqlite3.DatabaseError:
         raise DatabaseError(f"{path} is not an swp database (damaged or not SQLite)") from None
+    finally:
+        conn.close()
+
+
+def _is_empty_sqlite(path: Path) -> bool:
+    """An SQLite file with nothing in it at all: what an `swp init` killed before its one
+    transaction committed leaves behind. `swp init` may use it; anything else is refused."""
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        if path.is_dir() or not _is_sqlite_file(path):
+            return False
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    except (OSError, sqlite3.Error):
+        return False
+    try:
+        return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    except sqlite3.Error:
+        return False
     finally:
         conn.close()
 
@@ -135,10 +194,11 @@ def make_engine(target: Target):
 
         return engine
 
+    busy_ms = busy_timeout_ms()
     engine = create_engine(
         target.url,
         poolclass=NullPool,
-        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={"timeout": busy_ms / 1000},
     )
 
     @event.listens_for(engine, "connect")
@@ -146,7 +206,7 @@ def make_engine(target: Target):
         dbapi_connection.isolation_level = None  # swp issues BEGIN itself
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
             mode = cursor.fetchone()[0]
@@ -159,7 +219,7 @@ def make_engine(target: Target):
             busy = cursor.fetchone()[0]
         finally:
             cursor.close()
-        if mode != "wal" or fks != 1 or sync != 2 or busy < 5000:
+        if mode != "wal" or fks != 1 or sync != 2 or busy != busy_ms:
             raise DatabaseError(
                 f"the database did not accept swp's settings (journal={mode}, "
                 f"foreign_keys={fks}, synchronous={sync}, busy_timeout={busy})"
@@ -214,14 +274,28 @@ def migrate(connection, revision: str = "head") -> None:  # noqa: ANN001
 
 
 _MESSAGES = (
-    ("database is locked", "the database is busy (another swp is writing); try again"),
+    ("database is locked", "the database is busy: another swp command (or program) is writing "
+                           "to it and did not finish within {busy}; nothing was written, try again"),
+    ("database table is locked", "the database is busy: another swp command (or program) is "
+                                 "writing to it; nothing was written, try again"),
     ("database or disk is full", "the disk is full; nothing was written"),
     ("disk i/o error", "the disk failed while writing; nothing was written"),
     ("readonly database", "the database is read-only; nothing was written"),
-    ("unable to open database", "cannot open the database file"),
+    ("unable to open database", "cannot open the database file (swp needs to read it and to "
+                                "create its -wal and -shm files in the same folder)"),
+    ("database disk image is malformed", "the database file is damaged; restore the last backup "
+                                         "(docs/operations.md)"),
     ("file is not a database", "the file is not an swp database"),
     ("file is encrypted or is not a database", "the file is not an swp database"),
 )
+
+
+def _waited() -> str:
+    try:
+        ms = busy_timeout_ms()
+    except DatabaseError:
+        ms = BUSY_TIMEOUT_MS
+    return f"{ms / 1000:g} s"
 
 
 def translate(exc: Exception) -> DatabaseError:
@@ -230,7 +304,7 @@ def translate(exc: Exception) -> DatabaseError:
     lowered = text.lower()
     for needle, message in _MESSAGES:
         if needle in lowered:
-            return DatabaseError(message)
+            return DatabaseError(message.format(busy=_waited()))
     first = text.splitlines()[0] if text else type(exc).__name__
     return DatabaseError(f"the database refused the change: {first}")
 

@@ -1,0 +1,220 @@
+"""Safe output files (swp/files.py): atomic, private, never clobbering, never through a link,
+never outside the folder asked for; and hostile names and paths at the CLI."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import os
+import stat
+
+import pytest
+
+from swp import files
+from swp.errors import InputError, PreconditionError, SwpError
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def leftovers(folder) -> list[str]:
+    return [name for name in os.listdir(folder) if name.endswith(".tmp")]
+
+
+# --- the helper ---------------------------------------------------------------------------------
+
+def test_write_is_private_and_leaves_no_temporary_file(tmp_path):
+    old = os.umask(0o000)  # even a permissive umask gives 0600
+    try:
+        path = files.write_text(tmp_path / "out.txt", "hello\n")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "hello\n"
+    assert mode(path) == 0o600
+    assert leftovers(tmp_path) == []
+
+
+def test_an_existing_file_is_kept_without_force_and_replaced_with_it(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("precious")
+    with pytest.raises(PreconditionError, match="already exists; pass --force"):
+        files.write_text(target, "new")
+    assert target.read_text() == "precious"
+    files.write_text(target, "new", force=True)
+    assert target.read_text() == "new" and mode(target) == 0o600
+    assert leftovers(tmp_path) == []
+
+
+def test_a_file_that_appears_meanwhile_is_never_clobbered(tmp_path):
+    target = tmp_path / "race.txt"
+    with pytest.raises(PreconditionError, match="already exists"):
+        with files.atomic_open(target) as handle:
+            handle.write("mine")
+            target.write_text("someone else's")  # created after the check, before the link
+    assert target.read_text() == "someone else's"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failure_while_writing_leaves_nothing(tmp_path):
+    target = tmp_path / "half.txt"
+    with pytest.raises(RuntimeError):
+        with files.atomic_open(target) as handle:
+            handle.write("half of it")
+            raise RuntimeError("boom")
+    assert not target.exists() and leftovers(tmp_path) == []
+
+
+def test_a_full_disk_is_one_clear_line_and_leaves_nothing(tmp_path, monkeypatch):
+    target = tmp_path / "full.txt"
+    with pytest.raises(SwpError, match=r"^the disk is full; nothing was written to .*full\.txt$"):
+        with files.atomic_open(target) as handle:
+            handle.write("x")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert not target.exists() and leftovers(tmp_path) == []
+
+    def no_space(*_args, **_kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", no_space)
+    with pytest.raises(SwpError, match="the disk is full"):
+        files.write_bytes(target, b"data")
+    assert not target.exists() and leftovers(tmp_path) == []
+
+
+def test_a_symbolic_link_at_the_destination_is_refused_even_with_force(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not touch")
+    link = tmp_path / "link.txt"
+    link.symlink_to(victim)
+    for force in (False, True):
+        with pytest.raises(PreconditionError, match="symbolic link"):
+            files.write_text(link, "evil", force=force)
+    dangling = tmp_path / "dangling.txt"
+    dangling.symlink_to(tmp_path / "nowhere.txt")
+    with pytest.raises(PreconditionError, match="symbolic link"):
+        files.write_text(dangling, "evil", force=True)
+    assert victim.read_text() == "do not touch"
+    assert not (tmp_path / "nowhere.txt").exists()
+    assert link.is_symlink() and dangling.is_symlink()
+
+
+def test_a_link_planted_after_the_check_is_not_written_through(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not touch")
+    target = tmp_path / "out.txt"
+    for force in (False, True):
+        with pytest.raises(PreconditionError):
+            with files.atomic_open(target, force=force) as handle:
+                handle.write("evil")
+                target.symlink_to(victim)
+        assert victim.read_text() == "do not touch"
+        target.unlink()
+
+
+@pytest.mark.parametrize("bad", ["out\x00.txt", "\x00", "a/\x00/b"])
+def test_nul_bytes_in_a_path_are_refused(tmp_path, bad):
+    with pytest.raises(InputError, match="NUL byte"):
+        files.write_text(str(tmp_path) + "/" + bad, "x")
+    assert os.listdir(tmp_path) == []
+
+
+def test_paths_the_user_gives_are_theirs_dotdot_and_absolute(tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    files.write_text("../up.txt", "up")
+    assert (tmp_path / "up.txt").read_text() == "up"
+    files.write_text(str(tmp_path / "abs.txt"), "abs")
+    assert (tmp_path / "abs.txt").read_text() == "abs"
+
+
+def test_missing_folder_folder_target_and_empty_path(tmp_path):
+    with pytest.raises(InputError, match="no such folder"):
+        files.write_text(tmp_path / "missing" / "x.txt", "x")
+    with pytest.raises(InputError, match="is a folder"):
+        files.write_text(tmp_path, "x", force=True)
+    with pytest.raises(InputError, match="empty"):
+        files.write_text("  ", "x")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "..", ".", "", "a/b.txt", "/etc/passwd",
+                                  "..\\x.txt", "x\x00.txt", "line\nbreak.txt", "tab\t.txt"])
+def test_names_made_from_data_never_leave_the_folder(tmp_path, name):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(InputError):
+        files.inside(folder, name)
+
+
+def test_plain_names_made_from_data_stay_inside(tmp_path):
+    for name in ("2026-Q1-ann.pdf", "..hidden-but-plain", "£-and-ünïcode.txt", "a..b"):
+        assert files.inside(tmp_path, name) == tmp_path / name
+
+
+def test_write_many_is_all_or_nothing(tmp_path):
+    folder = files.make_folder(tmp_path / "statements")
+    assert mode(folder) == 0o700
+    (folder / "b.txt").write_text("old b")
+    with pytest.raises(PreconditionError, match="b.txt already exists"):
+        files.write_many([(folder / "a.txt", b"a"), (folder / "b.txt", b"b")])
+    assert sorted(os.listdir(folder)) == ["b.txt"]
+    files.write_many([(folder / "a.txt", b"a"), (folder / "b.txt", b"b")], force=True)
+    assert (folder / "a.txt").read_bytes() == b"a" and (folder / "b.txt").read_bytes() == b"b"
+    assert mode(folder / "a.txt") == mode(folder / "b.txt") == 0o600
+    with pytest.raises(InputError, match="same name"):
+        files.write_many([(folder / "c.txt", b"1"), (folder / "c.txt", b"2")])
+
+
+def test_write_many_removes_what_it_added_when_a_later_name_fails(tmp_path, monkeypatch):
+    real = files.publish
+    calls = []
+
+    def flaky(temp, target, *, force):
+        calls.append(target)
+        if len(calls) == 2:
+            raise PreconditionError(f"{target} already exists; pass --force to replace it")
+        real(temp, target, force=force)
+
+    monkeypatch.setattr(files, "publish", flaky)
+    with pytest.raises(PreconditionError):
+        files.write_many([(tmp_path / "a.txt", b"a"), (tmp_path / "b.txt", b"b")])
+    assert os.listdir(tmp_path) == []
+
+
+# --- at the command line -------------------------------------------------------------------------
+
+@pytest.fixture
+def books(practice):
+    practice.ok("ledger", "income", "100", "--date", "2026-04-01", "--category", "grants",
+                "--memo", "=HYPERLINK(\"http://evil.example\",\"click\")", as_="mo")
+    for memo in ("+44 20 7946 0000", "-1+1", "@SUM(A1:A9)", "\tcmd", " =1+1", "plain memo"):
+        practice.ok("ledger", "expense", "1", "--date", "2026-04-02", "--category", "misc",
+                    "--memo", memo, as_="mo")
+    return practice
+
+
+def test_csv_export_neutralises_formula_looking_memos(books, tmp_path):
+    out = tmp_path / "books.csv"
+    books.ok("export", "csv", "--output", str(out))
+    assert mode(out) == 0o600
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    memos = sorted(row["memo"] for row in rows)
+    # swp keeps memos without surrounding space ("\tcmd" is stored as "cmd")
+    assert memos == sorted(["'=HYPERLINK(\"http://evil.example\",\"click\")", "'+44 20 7946 0000",
+                            "'-1+1", "'@SUM(A1:A9)", "cmd", "'=1+1", "plain memo"])
+    for row in rows:
+        float(row["amount"])  # amounts stay plain numbers a spreadsheet can add
+
+
+def test_export_to_dotdot_and_absolute_paths_is_the_users_choice(books, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    books.ok("export", "json", "--output", "../books.json")
+    assert (tmp_path / "books.json").exists() and mode(tmp_path / "books.json") == 0o600
+    books.ok("export", "csv", "--output", str(tmp_path / "abs.csv"))
+    assert mode(tmp_path / "abs.csv") == 0o600
+    assert leftovers(tmp_path) == [] and leftovers(work) == []
