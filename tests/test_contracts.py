@@ -441,3 +441,32 @@ def test_violations_reports_contracts_with_another_authority_while_the_clause_is
         ("contracts.own-authority-only",
          "contract YORK-1: 'City of York Council' is not the practice's own local authority "
          "(Leeds City Council)")]
+
+
+def test_ledger_income_with_contract_links_the_entry_within_the_caps(practice, db):
+    add_contract(practice, value="100", outcome="40")  # base 60, outcome 40
+    run = practice.ok("ledger", "income", "60", "--date", "2026-05-01", "--category",
+                      "contracts", "--contract", "LCC-1", json=True, as_="mo")
+    entry = run.json["entry"]
+    practice.ok("ledger", "income", "40", "--date", "2026-05-02", "--category",
+                "outcome-payments", "--contract", "LCC-1", "--measure", "placements held",
+                as_="mo")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT contract_id FROM ledger_entry WHERE id = ?",
+                            (entry,)).fetchone() == (1,)
+    shown = practice.ok("contract", "show", "LCC-1", json=True).json["contract"]
+    assert shown["invoiced_pence"] == 6000 and shown["outcome_received_pence"] == 4000
+    for args, message in [
+        (("0.01", "--category", "contracts"), "£0.00 is left to invoice"),
+        (("1", "--category", "grants"), "must be in the category contracts or outcome-payments"),
+        (("1", "--category", "contracts", "--contract", "NOPE"), "no contract"),
+    ]:
+        extra = () if "--contract" in args else ("--contract", "LCC-1")
+        before = snapshot(db)
+        run = practice("ledger", "income", args[0], "--date", "2026-05-03", *args[1:], *extra,
+                       as_="mo")
+        assert run.code == 1 and message in run.err, run.err
+        assert snapshot(db) == before
+    run = practice("ledger", "income", "5", "--date", "2026-05-03", "--category", "grants",
+                   "--measure", "x", as_="mo")
+    assert run.code == 1 and "--measure goes with --contract" in run.err

@@ -14,14 +14,23 @@ PROGRESS_BYTES = 256 * 1024
 
 
 def _record(ctx: typer.Context, kind: str, amount_text: str, date_text: str, category: str,
-            memo: str | None) -> None:
-    from swp.services import ledger
+            memo: str | None, contract: str | None = None, measure: str | None = None) -> None:
+    from swp.services import contracts, ledger
 
     pence = amount(amount_text)
     when = day(date_text)
     actor = state(ctx).actor
-    entry = call(ctx, lambda s: ledger.record(s, actor=actor, kind=kind, amount_pence=pence,
-                                              day=when, category=category, memo=memo))
+    if contract is not None:
+        entry = call(ctx, lambda s: contracts.linked_income(
+            s, actor=actor, ref=contract, category=category, amount_pence=pence, day=when,
+            memo=memo, measure=measure))
+    else:
+        if measure is not None:
+            from swp.errors import InputError
+
+            raise InputError("--measure goes with --contract (an outcome payment)")
+        entry = call(ctx, lambda s: ledger.record(s, actor=actor, kind=kind, amount_pence=pence,
+                                                  day=when, category=category, memo=memo))
     emit(ctx, {"entry": entry.id},
          lambda: f"Recorded {kind} #{entry.id}: {money(entry.amount_pence)} {entry.category} on {when}.")
 
@@ -41,12 +50,16 @@ def income(
     date: str = typer.Option(..., "--date", metavar="DATE"),
     category: str = typer.Option(..., "--category", help="e.g. contracts, grants."),
     memo: str = typer.Option(None, "--memo"),
+    contract: str = typer.Option(None, "--contract", metavar="REF",
+                                 help="The contract this is paid under (category contracts or "
+                                      "outcome-payments; within that part of its value)."),
+    measure: str = typer.Option(None, "--measure", help="With --contract, for an outcome payment."),
 ) -> None:
-    """Record income received.
+    """Record income received (optionally against a contract with the local authority).
 
-    Example: swp --as mo ledger income 12500 --date 2026-04-30 --category contracts --memo "April invoice"
+    Example: swp --as mo ledger income 12500 --date 2026-04-30 --category contracts --contract LCC-1 --memo "April invoice"
     """
-    _record(ctx, "income", amount_text, date, category, memo)
+    _record(ctx, "income", amount_text, date, category, memo, contract, measure)
 
 
 @ledger_app.command("expense", context_settings=_AMOUNT_FIRST)

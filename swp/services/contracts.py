@@ -311,6 +311,16 @@ def link_income(session, *, ref: str, category: str, amount_pence: int, day: dat
     return contract.id
 
 
+def linked_income(session, *, actor: str | None, ref: str, category: str, amount_pence: int,
+                  day: date, memo: str | None = None, measure: str | None = None):
+    """`ledger income --contract REF`: income recorded against a contract, within its parts."""
+    require_manager(session, actor, "recording ledger entries")
+    contract_id = link_income(session, ref=ref, category=category, amount_pence=amount_pence,
+                              day=day, measure=measure)
+    return ledger.record(session, actor=actor, kind="income", amount_pence=amount_pence, day=day,
+                         category=category, memo=memo, contract_id=contract_id, measure=measure)
+
+
 def _receive(session, *, actor: str | None, ref: str, amount_pence: int, day: date,
              category: str, measure: str | None, memo: str | None) -> Payment:
     require_manager(session, actor, "managing contracts")
