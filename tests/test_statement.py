@@ -245,3 +245,18 @@ def test_fingerprint_problems_for_swp_check(closed, db):
     finally:
         database.dispose()
     assert len(problems) == 1 and "period 2026-Q1" in problems[0]
+
+
+def test_contract_income_and_outcome_payments_appear_apart(practice, tmp_path):
+    practice.ok("contract", "add", "LCC-7", "--authority", "Leeds City Council", "--value", "100000",
+                "--start", "2026-01-01", "--end", "2026-12-31", "--outcome-percent", "20", as_="mo")
+    practice.ok("contract", "invoice", "LCC-7", "8000", "--date", "2026-01-31", as_="mo")
+    practice.ok("contract", "outcome", "LCC-7", "1500", "--date", "2026-03-31",
+                "--measure", "placements stable for 6 months", as_="mo")
+    practice.ok("period", "close", "2026-Q1", *Q1, as_="mo")
+    data = practice.ok("statement", "2026-Q1", "--member", "ann", as_="mo", json=True).json
+    assert data["income_by_category"] == {"contracts": 800_000, "outcome-payments": 150_000}
+    practice.ok("statement", "2026-Q1", "--member", "ann", "--format", "pdf", "--output",
+                str(tmp_path / "ann.pdf"), as_="mo")
+    _, text = pdf_text(tmp_path / "ann.pdf")
+    assert "Income: contracts £8,000.00" in text and "Income: outcome-payments £1,500.00" in text
