@@ -209,6 +209,23 @@ def test_csv_export_neutralises_formula_looking_memos(books, tmp_path):
         float(row["amount"])  # amounts stay plain numbers a spreadsheet can add
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json", "beancount"])
+def test_exports_refuse_links_nul_and_existing_files(books, tmp_path, fmt):
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    link = tmp_path / f"link.{fmt}"
+    link.symlink_to(victim)
+    for args in ([], ["--force"]):
+        run = books("export", fmt, "--output", str(link), *args)
+        assert run.code == 1 and run.err.count("\n") == 1, run.err
+    assert victim.read_text() == "keep"
+    run = books("export", fmt, "--output", str(tmp_path / "a\x00b"))
+    assert run.code in (1, 2) and "NUL" in run.err and run.err.count("\n") == 1, run.err
+    assert sorted(os.listdir(tmp_path)) == sorted(["victim.txt", f"link.{fmt}"])
+
+
 def test_export_to_dotdot_and_absolute_paths_is_the_users_choice(books, tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()

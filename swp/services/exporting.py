@@ -8,25 +8,24 @@
   tab or a carriage return) is neutralised with a leading single quote.
 - JSON: one object with the practice, the balance and every entry (amounts in pence).
 
-`atomic_output` writes a file whole or not at all: a temporary file in the same folder,
-renamed into place once complete, never replacing an existing file unless asked to.
+`atomic_output` writes a file whole or not at all (swp.files): a temporary file in the same
+folder, renamed into place once complete, mode 0600, never replacing an existing file unless
+asked to and never writing through a symbolic link.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import func, select, union_all
 
+from swp import files
 from swp.errors import InputError
 from swp.models import LedgerEntry, Practice
 from swp.money import pence_to_decimal
@@ -188,58 +187,12 @@ def write_json(session, out: IO[str]) -> int:
 # --- writing a file safely ---------------------------------------------------------------
 
 def check_target(path: str, *, force: bool) -> Path:
-    """Refuse early (before any work) a target that cannot or must not be written."""
-    target = Path(path).expanduser()
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"no such folder: {folder}")
-    if target.is_dir():
-        raise InputError(f"{target} is a folder; give a file name")
-    if target.exists() and not force:
-        raise InputError(f"{target} already exists; pass --force to replace it")
-    return target
+    """Refuse early (before any work) a target that cannot or must not be written: a missing
+    folder, a folder, a symbolic link, or an existing file without `force` (swp.files)."""
+    return files.check_path(path, force=force)
 
 
-@contextmanager
-def atomic_output(path: str, *, force: bool) -> Iterator[IO[str]]:
-    """Yield a text file that appears at `path` only once it is complete.
-
-    A temporary file is written in the same folder, flushed to disk, then linked (or, with
-    force, renamed) into place. An existing file is never replaced unless `force`. On any
-    error the temporary file is removed and `path` is untouched.
-    """
-    target = check_target(path, force=force)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        if force:
-            os.replace(temp, target)
-        else:
-            try:
-                os.link(temp, target)  # fails if the target appeared meanwhile: never clobbers
-            except FileExistsError:
-                raise InputError(f"{target} already exists; pass --force to replace it") from None
-            except OSError:  # a filesystem without hard links
-                if target.exists():
-                    raise InputError(f"{target} already exists; pass --force to replace it") from None
-                os.replace(temp, target)
-        _fsync_folder(target.parent)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-
-
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def atomic_output(path: str, *, force: bool) -> AbstractContextManager[IO[str]]:
+    """A text file (mode 0600) that appears at `path` only once it is complete; an existing
+    file is never replaced unless `force`, a symbolic link never (swp.files.atomic_open)."""
+    return files.atomic_open(path, force=force, encoding="utf-8", newline="")
