@@ -348,3 +348,236 @@ def refuse(violations: Iterable[Violation]) -> None:
         first = violations[0]
         more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
         raise RuleViolation(first.clause, first.message + more)
+
+
+# --- resolutions and votes (SPEC sections 6 and 8) ----------------------------------------
+
+PROPOSAL_KINDS = ("ordinary", "special")
+PROPOSAL_ACTIONS = ("amend", "expel", "merge", "dissolve")
+VOTE_CHOICES = ("yes", "no", "abstain")
+
+
+def kind_needed(action: str, clause: str | None = None) -> str:
+    """The kind of resolution an action needs.
+
+    An amendment needs the kind its clause names (SPEC section 2). Expelling a member, a
+    merger and a dissolution end someone's membership or the practice as it is: they always
+    need a special resolution.
+    """
+    if action == "amend":
+        spec = CLAUSES.get(clause or "")
+        if spec is not None and spec.changed_by is not None:
+            return spec.changed_by
+    return "special"
+
+
+def kind_suffices(kind: str, needed: str) -> bool:
+    """A special resolution may do whatever an ordinary one may; not the other way round."""
+    return kind == needed or (kind == "special" and needed == "ordinary")
+
+
+def proposal_violations(*, action: str, clause: str | None = None, target: str | None = None,
+                        target_kind: str | None = None) -> list[Violation]:
+    """What no resolution may do, however large (SPEC section 6, items 5 to 7).
+
+    Amending an entrenched clause; merging with (or converting into, or transferring the
+    business to) a body that is not asset-locked; dissolving with the residual assets going
+    anywhere but an asset-locked body. An unknown body kind is bad input (InputError).
+    """
+    if action == "amend":
+        spec = CLAUSES.get(clause or "")
+        if spec is not None and spec.entrenched:
+            return [Violation(spec.name, f"{spec.name} is entrenched: no resolution can change it")]
+        return []
+    if action in ("merge", "dissolve"):
+        purpose = "merge" if action == "merge" else "dissolve"
+        return body_violations(target_kind or "", purpose=purpose, name=target or "?")
+    return []
+
+
+def amendment_violations(clauses: Mapping[str, str], roster: Iterable[Person], name: str,
+                         value: str) -> list[Violation]:
+    """Would the practice as it stands break its constitution once `name` is `value`?
+
+    Raising the minimum hours above a member's contracted hours, or lowering the cap below
+    the number of members, would leave the practice in breach the moment it passed: change
+    the members first (their hours, or who is a member), then the clause.
+    """
+    roster = list(roster)
+    found = []
+    if name == "membership.min-hours":
+        old, new = parse_hours(clauses.get(name, "8")), parse_hours(value)
+        for person in roster:
+            if new > person.hours_hundredths >= old:
+                found.append(Violation("employees-only",
+                                       f"a minimum of {format_hours(new)} hours would leave "
+                                       f"{person.handle} ({format_hours(person.hours_hundredths)} "
+                                       "hours a week) below it; change their hours first"))
+    if name == "membership.max-members":
+        old_cap, new_cap = int(clauses.get(name, "50")), int(value)
+        if new_cap < len(roster) <= old_cap:
+            found.append(Violation("membership.max-members",
+                                   f"a cap of {new_cap} is below the {len(roster)} members the "
+                                   "practice has"))
+    return found
+
+
+def expulsion_violations(roster: Iterable[Person], handle: str) -> list[Violation]:
+    """Expelling a practitioner may not leave practitioners at half or fewer (item 10).
+
+    A member may always leave their employment (`member leave`); an expulsion by the other
+    members is a change to the membership, guarded like an admission or a change of role.
+    """
+    roster = list(roster)
+    target = next((p for p in roster if p.handle == handle), None)
+    if target is None or target.role != "practitioner":
+        return []
+    rest = [p for p in roster if p.handle != handle]
+    holds, practitioners, total = _majority_holds(rest)
+    if rest and not holds:
+        return [Violation("frontline-majority",
+                          f"expelling {handle} would leave {practitioners} practitioners among "
+                          f"{total} members (must be more than half)")]
+    return []
+
+
+def vote_violations(voter: str, member: Person | None, *, on: date, weight: int = 1,
+                    for_handle: str | None = None) -> list[Violation]:
+    """One member, one vote (item 4): only a current member votes, once, for themselves.
+
+    A second vote by the same member is not refused here: it replaces their earlier vote
+    (a changed vote), and only the latest counts.
+    """
+    found: list[Violation] = []
+    if member is None:
+        found.append(Violation("one-member-one-vote",
+                               f"{voter!r} is not a member of the practice; only members vote"))
+    elif member.left_on is not None and member.left_on < on:
+        found.append(Violation("one-member-one-vote",
+                               f"{voter} left the practice on {member.left_on}; a former member "
+                               "has no vote"))
+    if weight != 1:
+        found.append(Violation("one-member-one-vote",
+                               f"every member has exactly one vote; a vote cannot weigh {weight}"))
+    if for_handle is not None and for_handle != voter:
+        found.append(Violation("one-member-one-vote",
+                               f"{voter} cannot vote for {for_handle}: no proxy votes, each member "
+                               "casts their own one vote"))
+    return found
+
+
+@dataclass(frozen=True)
+class Tally:
+    yes: int = 0
+    no: int = 0
+    abstain: int = 0
+
+    @property
+    def voters(self) -> int:
+        return self.yes + self.no + self.abstain
+
+
+def tally(choices: Iterable[str]) -> Tally:
+    """Count one choice per member (the caller passes each member's latest vote only)."""
+    counts = {"yes": 0, "no": 0, "abstain": 0}
+    for choice in choices:
+        counts[choice] += 1
+    return Tally(**counts)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    quorum_met: bool
+    quorum_needed: int  # voters needed (abstentions count)
+    threshold_met: bool
+    percent: int  # the threshold applied
+    passed: bool
+
+
+def quorum_needed(clauses: Mapping[str, str], electorate: int) -> int:
+    """quorum-percent of current members, rounded up, and never fewer than 2."""
+    percent = int(clauses.get("governance.quorum-percent", "50"))
+    return max(2, -(-percent * electorate // 100))
+
+
+def decide(clauses: Mapping[str, str], kind: str, counts: Tally, electorate: int) -> Outcome:
+    """Quorum and threshold (SPEC section 8), in whole-number arithmetic.
+
+    Quorum: voters (abstentions count) reach quorum-percent of the current members, and at
+    least 2. Ordinary: yes MORE than ordinary-percent of yes+no (so a tie fails). Special: yes
+    AT LEAST special-percent of yes+no. Abstentions count toward the quorum only; with no yes
+    or no votes at all nothing passes.
+    """
+    needed = quorum_needed(clauses, electorate)
+    quorum_met = counts.voters >= needed
+    decisive = counts.yes + counts.no
+    if kind == "ordinary":
+        percent = int(clauses.get("governance.ordinary-percent", "50"))
+        threshold = decisive > 0 and counts.yes * 100 > percent * decisive
+    else:
+        percent = int(clauses.get("governance.special-percent", "75"))
+        threshold = decisive > 0 and counts.yes * 100 >= percent * decisive
+    return Outcome(quorum_met, needed, threshold, percent, quorum_met and threshold)
+
+
+# --- what `swp check` looks for beyond the members -----------------------------------------
+
+_SHARE_WORDS = {"share", "shares", "shareholder", "shareholders", "shareholding", "stock",
+                "stocks", "stockholder", "equity", "equities"}
+_SHARE_COLUMN_WORDS = _SHARE_WORDS - {"share"}
+_CONTROL_COLUMNS = {"share_class", "share_capital", "share_count", "voting_rights", "board_seat",
+                    "equity_conversion", "lender_votes"}
+
+
+def schema_violations(tables: Mapping[str, Iterable[str]]) -> list[Violation]:
+    """No table or column that could hold shares or a lender's control (items 1 and 8).
+
+    A table named like shares/share_register/equity, or a column such as share_class,
+    voting_rights or board_seat, is a place where share capital or control could be kept.
+    """
+    found = []
+    for table, columns in sorted(tables.items()):
+        if set(re.split(r"[_\W]+", table.lower())) & _SHARE_WORDS:
+            found.append(Violation("no-share-issuance", f"the database has a table {table!r}: "
+                                   "the practice has no share capital of any kind"))
+        for column in columns:
+            name = column.lower()
+            words = set(re.split(r"[_\W]+", name))
+            if name in _CONTROL_COLUMNS or words & _SHARE_COLUMN_WORDS:
+                found.append(Violation("no-share-issuance", f"the database has a column "
+                                       f"{table}.{column}: no shares, and no control rights for outsiders"))
+    return found
+
+
+def clause_table_violations(rows: Mapping[str, tuple[str, bool, str | None]]) -> list[Violation]:
+    """The constitution as stored: {name: (value, entrenched, changed_by)}.
+
+    Every entrenched clause present, entrenched and "on"; every amendable clause present, not
+    entrenched, changed by the kind in SPEC section 2, with a valid value; nothing unknown.
+    """
+    found = []
+    for spec in CLAUSES.values():
+        row = rows.get(spec.name)
+        if row is None:
+            found.append(Violation(spec.name, f"the clause {spec.name} is missing from the constitution"))
+            continue
+        value, entrenched, changed_by = row
+        if spec.entrenched:
+            if not entrenched or value != "on" or changed_by is not None:
+                found.append(Violation(spec.name, f"the entrenched clause {spec.name} was changed "
+                                       f"(value {value!r}, entrenched {bool(entrenched)})"))
+            continue
+        if entrenched or changed_by != spec.changed_by:
+            found.append(Violation(spec.name, f"{spec.name} must be amendable by a {spec.changed_by} "
+                                   f"resolution, but is stored as entrenched={bool(entrenched)}, "
+                                   f"changed by {changed_by}"))
+        assert spec.parse is not None
+        try:
+            if spec.parse(value) != value:
+                found.append(Violation(spec.name, f"{spec.name} holds {value!r}, not in its "
+                                       f"canonical form {spec.parse(value)!r}"))
+        except InputError as exc:
+            found.append(Violation(spec.name, f"{spec.name} holds a bad value: {exc.message}"))
+    for name in sorted(set(rows) - set(CLAUSES)):
+        found.append(Violation(name, f"the constitution holds an unknown clause {name!r}"))
+    return found

@@ -1,9 +1,252 @@
-"""Not yet built: see the open issues."""
+"""`swp rules`, `swp proposal`, `swp vote` and `swp shares`: the constitution and its
+resolutions, one member one vote, and the share register that must not exist."""
 
 from __future__ import annotations
 
 import typer
 
+from swp.cli._common import call, emit, state
+
+rules_app = typer.Typer(help="The constitution: entrenched and amendable clauses.",
+                        no_args_is_help=True)
+proposal_app = typer.Typer(help="Resolutions: amend a clause, expel a member, merge, dissolve.",
+                           no_args_is_help=True)
+shares_app = typer.Typer(help="There are no shares: every command here is refused (exit 3).",
+                         no_args_is_help=True)
+
+
+@rules_app.command("show")
+def rules_show(ctx: typer.Context) -> None:
+    """Show every clause of the constitution: its value, whether it is entrenched (no resolution
+    can change it), and which kind of resolution amends it.
+
+    Example: swp rules show
+    """
+    from swp.services import governance
+
+    views = call(ctx, governance.clauses, write=False)
+
+    def human():
+        from swp import render
+
+        return render.table("Constitution", ["clause", "value", "entrenched", "changed by", "meaning"],
+                            [(v.name, v.value, "yes" if v.entrenched else "no",
+                              v.changed_by or "no resolution", v.meaning) for v in views])
+
+    emit(ctx, {"clauses": [v.as_json() for v in views]}, human)
+
+
+def _one_action(amend: str | None, expel: str | None, merge_with: str | None,
+                dissolve: bool) -> str:
+    chosen = [name for name, given in (("--amend", amend), ("--expel", expel),
+                                       ("--merge-with", merge_with), ("--dissolve", dissolve))
+              if given]
+    if len(chosen) != 1:
+        raise typer.BadParameter("give exactly one of --amend, --expel, --merge-with, --dissolve"
+                                 + (f" (not {' and '.join(chosen)})" if chosen else ""))
+    return {"--amend": "amend", "--expel": "expel", "--merge-with": "merge",
+            "--dissolve": "dissolve"}[chosen[0]]
+
+
+@proposal_app.command("new")
+def new(
+    ctx: typer.Context,
+    title: str = typer.Option(..., "--title", help="What the members are asked to decide."),
+    kind: str = typer.Option(..., "--kind", metavar="ordinary|special",
+                             help="The kind of resolution (amendments need their clause's kind)."),
+    amend: str = typer.Option(None, "--amend", metavar="CLAUSE=VALUE",
+                              help="Amend an amendable clause."),
+    expel: str = typer.Option(None, "--expel", metavar="HANDLE", help="Expel a member."),
+    merge_with: str = typer.Option(None, "--merge-with", metavar="NAME",
+                                   help="Merge with another body..."),
+    partner_kind: str = typer.Option(None, "--partner-kind", metavar="KIND",
+                                     help="...of this kind (mutual, charity, cic, ...)."),
+    dissolve: bool = typer.Option(False, "--dissolve", help="Dissolve the practice..."),
+    assets_to: str = typer.Option(None, "--assets-to", metavar="NAME",
+                                  help="...passing its residual assets to this body..."),
+    recipient_kind: str = typer.Option(None, "--recipient-kind", metavar="KIND",
+                                       help="...of this kind (mutual, charity, cic, ...)."),
+) -> None:
+    """Propose a resolution (needs --as a current member). Amending an entrenched clause,
+    merging with a company or members, or dissolving to anything but an asset-locked body
+    is refused (exit 3).
+
+    Example: swp --as ann proposal new --title "Room to grow" --kind special --amend membership.max-members=60
+    """
+    from swp.services import governance
+
+    action = _one_action(amend, expel, merge_with, dissolve)
+    clause = value = target = target_kind = None
+    if action == "amend":
+        clause, sep, value = amend.partition("=")
+        if not sep or not clause.strip():
+            raise typer.BadParameter(f"--amend takes CLAUSE=VALUE, not {amend!r}")
+    elif action == "expel":
+        target = expel
+    elif action == "merge":
+        if not partner_kind:
+            raise typer.BadParameter("--merge-with needs --partner-kind")
+        target, target_kind = merge_with, partner_kind
+    else:
+        if not assets_to or not recipient_kind:
+            raise typer.BadParameter("--dissolve needs --assets-to and --recipient-kind")
+        target, target_kind = assets_to, recipient_kind
+    actor = state(ctx).actor
+    view = call(ctx, lambda s: governance.propose(
+        s, actor=actor, title=title, kind=kind, action=action, clause=clause, value=value,
+        target=target, target_kind=target_kind))
+    emit(ctx, {"id": view.id, "proposal": view.as_json()},
+         lambda: f"Proposal #{view.id} ({view.kind}): {view.summary}. Members vote with "
+                 f"'swp --as HANDLE vote {view.id} yes|no|abstain'.")
+
+
+@proposal_app.command("list")
+def list_(ctx: typer.Context,
+          status: str = typer.Option(None, "--status", metavar="open|passed|failed",
+                                     help="Only proposals with this status.")) -> None:
+    """List proposals with their tally (open ones: so far).
+
+    Example: swp proposal list --status open
+    """
+    from swp.services import governance
+
+    views = call(ctx, lambda s: governance.list_proposals(s, status=status), write=False)
+
+    def human():
+        from swp import render
+
+        return render.table("Proposals", ["#", "title", "kind", "proposes", "status", "yes", "no",
+                                          "abstain", "quorum"],
+                            [(v.id, v.title, v.kind, v.summary, v.status, v.tally.yes, v.tally.no,
+                              v.tally.abstain, _quorum_text(v)) for v in views],
+                            right=["#", "yes", "no", "abstain"])
+
+    emit(ctx, {"proposals": [v.as_json() for v in views]}, human)
+
+
+def _quorum_text(view) -> str:  # noqa: ANN001
+    if view.status != "open":
+        return "met" if view.quorum_met else "not met"
+    return f"{view.tally.voters} of {view.quorum_needed} needed"
+
+
+@proposal_app.command("show")
+def show(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """Show a proposal, its votes and the tally so far (and, if open, whether it would pass).
+
+    Example: swp proposal show 1
+    """
+    from swp.services import governance
+
+    view = call(ctx, lambda s: governance.show(s, proposal_id), write=False)
+
+    def human():
+        from rich.console import Group
+
+        from swp import render
+
+        items = [("proposes", view.summary), ("kind", view.kind), ("status", view.status),
+                 ("proposed by", view.proposed_by or "-"),
+                 ("tally", f"yes {view.tally.yes}, no {view.tally.no}, "
+                           f"abstain {view.tally.abstain}")]
+        if view.status == "open":
+            rule = "more than" if view.kind == "ordinary" else "at least"
+            items += [("quorum", f"{view.tally.voters} voted of {view.members} members; "
+                                 f"{view.quorum_needed} needed ({'met' if view.quorum_met else 'not yet'})"),
+                      ("threshold", f"yes {rule} {view.threshold_percent}% of yes+no"),
+                      ("if closed now", "passes" if view.would_pass else "fails")]
+        else:
+            items += [("closed on", view.closed_on),
+                      ("quorum", "met" if view.quorum_met else "not met")]
+        return Group(
+            render.pairs(f"Proposal #{view.id}: {view.title}", items),
+            render.table("Votes (each member's latest)", ["member", "vote", "changes", "cast on"],
+                         [(v.member, v.choice, v.version - 1, v.cast_on) for v in view.votes]))
+
+    emit(ctx, view.as_json(), human)
+
+
+@proposal_app.command("close")
+def close(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """Close a proposal (needs --as a current member): count each current member's latest vote,
+    apply quorum and threshold, and if it passes apply its effect in the same transaction.
+
+    Example: swp --as ann proposal close 1
+    """
+    from swp.services import governance
+
+    actor = state(ctx).actor
+    result = call(ctx, lambda s: governance.close(s, actor=actor, proposal_id=proposal_id))
+
+    def human() -> str:
+        quorum = "quorum met" if result.quorum_met else \
+            f"quorum not met ({result.tally.voters} of {result.quorum_needed} needed)"
+        line = (f"Proposal #{result.id} {result.status}: yes {result.tally.yes}, no "
+                f"{result.tally.no}, abstain {result.tally.abstain}; {quorum}.")
+        return line + (f"\nEffect: {result.effect}." if result.effect else "")
+
+    emit(ctx, result.as_json(), human)
+
+
+def vote(
+    ctx: typer.Context,
+    proposal_id: int = typer.Argument(..., metavar="ID"),
+    choice: str = typer.Argument(..., metavar="yes|no|abstain"),
+    weight: int = typer.Option(1, "--weight", help="Always 1: one member, one vote."),
+    for_handle: str = typer.Option(None, "--for", metavar="HANDLE",
+                                   help="Only yourself: there are no proxy votes."),
+) -> None:
+    """Cast your one vote on an open proposal (needs --as a current member). Voting again
+    changes your vote; only your latest counts. A non-member, a former member, a weighted or
+    a proxy vote is refused (exit 3).
+
+    Example: swp --as ann vote 1 yes
+    """
+    from swp.services import governance
+
+    actor = state(ctx).actor
+    cast = call(ctx, lambda s: governance.vote(s, actor=actor, proposal_id=proposal_id,
+                                               choice=choice, weight=weight,
+                                               for_handle=for_handle))
+    emit(ctx, cast.as_json(),
+         lambda: f"{cast.member} votes {cast.choice} on proposal #{cast.proposal}"
+                 + (f" (changed from {cast.replaced})." if cast.replaced else "."))
+
+
+def _refuse_shares(action: str, doc: str):  # noqa: ANN202
+    def command(ctx: typer.Context,
+                args: list[str] = typer.Argument(None, metavar="...",
+                                                 help="Anything: it is refused all the same.")) -> None:
+        from swp.errors import DatabaseError
+        from swp.services import governance
+
+        given = [*(args or []), *ctx.args]
+        try:
+            call(ctx, lambda s: governance.shares(action), args={"args": given})
+        except DatabaseError:
+            governance.shares(action)  # refused all the same, with no practice to log it in
+
+    command.__doc__ = doc
+    return command
+
+
+_SHARE_COMMANDS = {
+    "issue": ("issued", "Always refused (exit 3): the practice issues no shares of any class.\n\n"
+                        "Example: swp shares issue 1000 --class A --to \"Acme Care Ltd\""),
+    "sell": ("sold", "Always refused (exit 3): there are no shares to sell.\n\n"
+                     "Example: swp shares sell 100 --to \"Acme Care Ltd\""),
+    "transfer": ("transferred", "Always refused (exit 3): there are no shares to transfer.\n\n"
+                                "Example: swp shares transfer --from ann --to \"Acme Care Ltd\""),
+}
+for _name, (_action, _doc) in _SHARE_COMMANDS.items():
+    shares_app.command(_name, context_settings={"allow_extra_args": True,
+                                                "ignore_unknown_options": True,
+                                                "allow_interspersed_args": False})(
+        _refuse_shares(_action, _doc))
+
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(proposal_app, name="proposal")
+    app.command("vote")(vote)
+    app.add_typer(shares_app, name="shares")

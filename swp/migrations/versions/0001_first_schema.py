@@ -322,11 +322,18 @@ CONDITIONAL = (
      "NEW.action IN ('merge', 'dissolve') AND (NEW.target_kind IS NULL"
      " OR NEW.target_kind NOT IN ('mutual', 'charity', 'cic'))",
      "no-demutualisation and asset-lock: only an asset-locked body"),
-    # non-transferable: a membership keeps its holder and start, and once ended stays ended
+    # non-transferable: a membership keeps its holder and start; once its end is recorded it
+    # may come sooner (an expulsion) but is never removed or put off
     ("member_not_transferable", "member", "UPDATE",
      "NEW.handle <> OLD.handle OR NEW.employed_since <> OLD.employed_since"
-     " OR (OLD.left_on IS NOT NULL AND (NEW.left_on IS NULL OR NEW.left_on <> OLD.left_on))",
+     " OR (OLD.left_on IS NOT NULL AND (NEW.left_on IS NULL OR NEW.left_on > OLD.left_on))",
      "non-transferable: a membership cannot be transferred or revived"),
+    # one-member-one-vote: a leaving date before a vote the member cast would make it a
+    # former member's vote; the last day is on or after their last vote
+    ("member_left_after_votes", "member", "UPDATE",
+     "NEW.left_on IS NOT NULL AND EXISTS (SELECT 1 FROM vote v WHERE v.member_id = NEW.id"
+     " AND v.cast_on > NEW.left_on)",
+     "one-member-one-vote: the member voted after that leaving date"),
     # employees-only: no role/hours row below the minimum weekly hours
     ("member_fact_min_hours", "member_fact", "INSERT",
      "NEW.hours_hundredths < ROUND(CAST((SELECT c.value FROM clause c"

@@ -1,0 +1,495 @@
+"""`swp check`: every invariant of the constitution and the books, in one report.
+
+Each check looks at the database as it is (whatever wrote it: swp, another tool, a restored
+backup) and lists every problem it finds; none stops at the first. The constitution's checks
+reuse the pure rules of `swp.rules`, the same ones the commands ask before they write. Bulk
+checks over the ledger are SQL aggregates, so the report stays quick on large books.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, func, inspect, literal, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
+
+from swp import rules
+from swp.clock import today
+from swp.errors import SwpError
+from swp.models import (
+    Allocation,
+    AuditEvent,
+    Clause,
+    LedgerEntry,
+    Loan,
+    Member,
+    MemberFact,
+    Period,
+    Practice,
+    Proposal,
+    Vote,
+)
+from swp.services import audit
+
+SHOWN = 10  # at most this many offenders are named per kind of problem
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str
+    message: str
+    clause: str | None = None
+
+    def as_json(self) -> dict:
+        return {"check": self.check, "message": self.message, "clause": self.clause}
+
+
+@dataclass(frozen=True)
+class Report:
+    problems: tuple[Problem, ...]
+    checks: tuple[str, ...]
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_json(self) -> dict:
+        return {"ok": self.ok, "problems": [p.as_json() for p in self.problems],
+                "checks": list(self.checks), "skipped": list(self.skipped)}
+
+
+class _Found:
+    """Collects the problems of one check."""
+
+    def __init__(self, check: str):
+        self.check = check
+        self.items: list[Problem] = []
+
+    def add(self, message: str, clause: str | None = None) -> None:
+        self.items.append(Problem(self.check, message, clause))
+
+    def violations(self, found: Iterable[rules.Violation]) -> None:
+        for v in found:
+            self.add(v.message, v.clause)
+
+    def some(self, rows: list, describe: Callable[[object], str], *, total: int | None = None,
+             clause: str | None = None) -> None:
+        for row in rows[:SHOWN]:
+            self.add(describe(row), clause)
+        total = len(rows) if total is None else total
+        if total > SHOWN:
+            self.add(f"... and {total - SHOWN} more like these", clause)
+
+
+def run(session) -> Report:
+    """Run every check; a check that cannot run (unreadable data) is itself a problem."""
+    on = today()
+    checks: list[tuple[str, Callable[[object, _Found], None]]] = [
+        ("constitution", lambda s, f: _constitution(s, f)),
+        ("membership", lambda s, f: _membership(s, f, on)),
+        ("shares", lambda s, f: _shares(s, f)),
+        ("votes", lambda s, f: _votes(s, f)),
+        ("proposals", lambda s, f: _proposals(s, f)),
+        ("ledger", lambda s, f: _ledger(s, f)),
+        ("loans", lambda s, f: _loans(s, f)),
+        ("periods", lambda s, f: _periods(s, f)),
+        ("audit", lambda s, f: _audit(s, f)),
+    ]
+    problems: list[Problem] = []
+    names: list[str] = []
+    skipped: list[str] = []
+    for name, fn in checks:
+        names.append(name)
+        found = _Found(name)
+        try:
+            with session.begin_nested():  # a failing check leaves the others able to run
+                fn(session, found)
+        except (SwpError, SQLAlchemyError, ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            reason = getattr(exc, "message", None) or str(getattr(exc, "orig", None) or exc)
+            found.add(f"could not be checked: {reason.splitlines()[0] if reason else type(exc).__name__}")
+        problems.extend(found.items)
+    if session.get_bind().dialect.name == "sqlite":
+        for name, fn in (("integrity", _integrity), ("foreign-keys", _foreign_keys)):
+            names.append(name)
+            found = _Found(name)
+            fn(session, found)
+            problems.extend(found.items)
+    else:
+        skipped += ["integrity", "foreign-keys"]  # SQLite's own checks; a server keeps its own
+    return Report(tuple(problems), tuple(names), tuple(skipped))
+
+
+# --- the constitution ----------------------------------------------------------------------
+
+
+def _constitution(session, found: _Found) -> None:
+    rows = {c.name: (c.value, bool(c.entrenched), c.changed_by)
+            for c in session.execute(select(Clause)).scalars()}
+    found.violations(rules.clause_table_violations(rows))
+    # an amendable clause changes only by a passed resolution: its value is the last passed
+    # amendment's, or (never amended) the founding value
+    founding = _founding_values(session)
+    passed = session.execute(
+        select(Proposal).where(Proposal.action == "amend", Proposal.status == "passed")
+        .order_by(Proposal.closed_at, Proposal.id)).scalars()
+    last: dict[str, Proposal] = {}
+    for proposal in passed:
+        last[proposal.clause or ""] = proposal
+    for spec in rules.AMENDABLE:
+        if spec.name not in rows:
+            continue
+        value = rows[spec.name][0]
+        if spec.name in last:
+            proposal = last[spec.name]
+            if value != proposal.value:
+                found.add(f"{spec.name} is {value}, but resolution #{proposal.id}, the last to "
+                          f"amend it, set {proposal.value}: it was changed without a resolution",
+                          spec.name)
+        elif founding is not None and value != founding.get(spec.name):
+            found.add(f"{spec.name} is {value}, but it was founded as {founding.get(spec.name)} "
+                      "and no resolution has amended it", spec.name)
+
+
+def _founding_values(session) -> dict[str, str] | None:
+    """The founding constitution, from `swp init`'s audit event (None if it cannot be read)."""
+    from swp.services.practice import founding_clauses
+
+    event = session.execute(
+        select(AuditEvent).where(AuditEvent.command == "init").order_by(AuditEvent.seq).limit(1)
+    ).scalar_one_or_none()
+    if event is None:
+        return None
+    try:
+        settings = json.loads(event.args).get("settings") or []
+        return founding_clauses([str(s) for s in settings])
+    except (ValueError, AttributeError, SwpError):
+        return None
+
+
+# --- the members ---------------------------------------------------------------------------
+
+
+def _membership(session, found: _Found, on: date) -> None:
+    clauses = {c.name: c.value for c in session.execute(select(Clause)).scalars()}
+    members = list(session.execute(select(Member).order_by(Member.handle)).scalars())
+    facts: dict[int, MemberFact] = {}
+    for fact in session.execute(select(MemberFact).order_by(MemberFact.member_id,
+                                                            MemberFact.effective)).scalars():
+        facts[fact.member_id] = fact
+    roster = []
+    for m in members:
+        if m.left_on is not None and m.left_on < m.employed_since:
+            found.add(f"{m.handle} left ({m.left_on}) before they were employed ({m.employed_since})",
+                      "employees-only")
+        if m.id not in facts:
+            found.add(f"{m.handle} has no role or hours recorded: not a known employee",
+                      "employees-only")
+            if rules.looks_like_organisation(m.name):
+                found.add(f"{m.name!r} is an organisation; only employed people can be members",
+                          "employees-only")
+            continue
+        if m.left_on is None or m.left_on >= on:
+            f = facts[m.id]
+            roster.append(rules.Person(m.handle, m.name, f.role, f.hours_hundredths,
+                                       m.employed_since, m.left_on))
+    found.violations(rules.roster_violations(clauses, roster))
+
+
+# --- no shares -----------------------------------------------------------------------------
+
+
+def _shares(session, found: _Found) -> None:
+    conn = session.connection()
+    inspector = inspect(conn)
+    tables = {name: [c["name"] for c in inspector.get_columns(name)]
+              for name in inspector.get_table_names()}
+    found.violations(rules.schema_violations(tables))
+    # categories and accounts: 'share-capital', 'shares', 'equity:...' (not 'shared-admin' or
+    # a member's 'profit-share')
+    segments = {"share", "share-capital", "share-issue", "share-sale", "share-premium"}
+    words = {"shares", "shareholder", "shareholders", "shareholding", "equity", "stock", "stocks"}
+    names = set()
+    for column in (LedgerEntry.category, LedgerEntry.debit, LedgerEntry.credit):
+        names.update(v for (v,) in session.execute(select(column).distinct()))
+    for name in sorted(names):
+        parts = name.lower().replace("_", "-").split(":")
+        tokens = {t for part in parts for t in part.split("-")}
+        if set(parts) & segments or tokens & words:
+            found.add(f"the ledger uses {name!r}: the practice has no share capital of any kind",
+                      "no-share-issuance")
+
+
+# --- votes and proposals -------------------------------------------------------------------
+
+
+def _votes(session, found: _Found) -> None:
+    # one vote per member per proposal: versions 1..n, the highest counting
+    rows = session.execute(
+        select(Vote.proposal_id, Member.handle, func.count(), func.min(Vote.version),
+               func.max(Vote.version))
+        .join(Member, Member.id == Vote.member_id)
+        .group_by(Vote.proposal_id, Member.handle)
+        .having(or_(func.min(Vote.version) != 1, func.max(Vote.version) != func.count()))
+        .order_by(Vote.proposal_id, Member.handle)).all()
+    found.some(rows, lambda r: f"{r[1]} has {r[2]} votes on proposal #{r[0]} numbered "
+                               f"{r[3]} to {r[4]}: a vote was added outside swp (one member, "
+                               "one vote: a changed vote takes the next number)",
+               clause="one-member-one-vote")
+    # only members vote, and only while the proposal is open
+    rows = session.execute(
+        select(Vote.proposal_id, Member.handle, Vote.cast_on, Member.left_on)
+        .join(Member, Member.id == Vote.member_id)
+        .where(Member.left_on.is_not(None), Member.left_on < Vote.cast_on)
+        .order_by(Vote.proposal_id, Member.handle)).all()
+    found.some(rows, lambda r: f"{r[1]} voted on proposal #{r[0]} on {r[2]}, after leaving on "
+                               f"{r[3]}: a former member has no vote",
+               clause="one-member-one-vote")
+    rows = session.execute(
+        select(Vote.proposal_id, Member.handle, Vote.cast_on, Proposal.closed_on)
+        .join(Member, Member.id == Vote.member_id)
+        .join(Proposal, Proposal.id == Vote.proposal_id)
+        .where(Proposal.closed_on.is_not(None), Vote.cast_on > Proposal.closed_on)
+        .order_by(Vote.proposal_id, Member.handle)).all()
+    found.some(rows, lambda r: f"{r[1]} voted on proposal #{r[0]} on {r[2]}, after it closed on "
+                               f"{r[3]}", clause="one-member-one-vote")
+    # a closed proposal's recorded result is its members' latest votes, counted once each
+    latest = (select(Vote.proposal_id, Vote.member_id, func.max(Vote.version).label("version"))
+              .group_by(Vote.proposal_id, Vote.member_id).subquery())
+    counted = session.execute(
+        select(Proposal.id, Vote.choice, func.count())
+        .join(latest, latest.c.proposal_id == Proposal.id)
+        .join(Vote, and_(Vote.proposal_id == latest.c.proposal_id,
+                         Vote.member_id == latest.c.member_id, Vote.version == latest.c.version))
+        .join(Member, Member.id == Vote.member_id)
+        .where(Proposal.status != "open",
+               or_(Member.left_on.is_(None), Member.left_on >= Proposal.closed_on))
+        .group_by(Proposal.id, Vote.choice)).all()
+    tallies: dict[int, dict[str, int]] = {}
+    for pid, choice, n in counted:
+        tallies.setdefault(pid, {"yes": 0, "no": 0, "abstain": 0})[choice] = n
+    closed = session.execute(select(Proposal).where(Proposal.status != "open")
+                             .order_by(Proposal.id)).scalars()
+    for p in closed:
+        recount = tallies.get(p.id, {"yes": 0, "no": 0, "abstain": 0})
+        recorded = {"yes": p.yes, "no": p.no, "abstain": p.abstain}
+        if recount != recorded:
+            found.add(f"proposal #{p.id} records yes {p.yes}, no {p.no}, abstain {p.abstain}, but "
+                      f"its members' votes count yes {recount['yes']}, no {recount['no']}, "
+                      f"abstain {recount['abstain']}", "one-member-one-vote")
+
+
+def _proposals(session, found: _Found) -> None:
+    proposals = list(session.execute(select(Proposal).order_by(Proposal.id)).scalars())
+    for p in proposals:
+        try:
+            violations = rules.proposal_violations(action=p.action, clause=p.clause,
+                                                   target=p.target, target_kind=p.target_kind)
+        except SwpError as exc:
+            found.add(f"proposal #{p.id} ({p.action}) names no known kind of body: {exc.message}",
+                      "no-demutualisation" if p.action == "merge" else "asset-lock")
+            continue
+        for v in violations:
+            found.add(f"proposal #{p.id} ({p.status}): {v.message}", v.clause)
+        if p.status == "open":
+            continue
+        if p.closed_on is None:
+            found.add(f"proposal #{p.id} is {p.status} but has no closing date")
+        if p.status == "passed" and (not p.quorum_met or not (p.yes or 0) > 0
+                                     or (p.yes or 0) + (p.no or 0) + (p.abstain or 0) < 2):
+            found.add(f"proposal #{p.id} is recorded as passed without a quorum and a yes "
+                      f"majority (yes {p.yes}, no {p.no}, abstain {p.abstain})",
+                      "one-member-one-vote")
+        if p.status == "passed" and p.action == "expel":
+            member = session.execute(select(Member).where(Member.handle == p.target)).scalar_one_or_none()
+            if member is not None and p.closed_on is not None and (
+                    member.left_on is None or member.left_on > p.closed_on):
+                found.add(f"{p.target} was expelled by resolution #{p.id} on {p.closed_on} but is "
+                          "still a member")
+    practice = session.get(Practice, 1)
+    if practice is None:
+        found.add("the database holds no practice")
+        return
+    decided = {"merging": "merge", "dissolving": "dissolve"}
+    if practice.status != "active":
+        action = decided.get(practice.status)
+        if action is None or not any(p.action == action and p.status == "passed" for p in proposals):
+            found.add(f"the practice is recorded as {practice.status!r} without a passed "
+                      "resolution deciding it", "no-demutualisation")
+
+
+# --- the books -----------------------------------------------------------------------------
+
+
+def _ledger(session, found: _Found) -> None:
+    from swp.services.ledger import BANK
+
+    # debits equal credits: each entry moves one amount from one account to another, so over
+    # all accounts the debit and credit sides must be equal
+    debits = session.execute(select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))).scalar_one()
+    by_account: dict[str, int] = {}
+    for account, total in session.execute(
+            select(LedgerEntry.debit, func.sum(LedgerEntry.amount_pence)).group_by(LedgerEntry.debit)):
+        by_account[account] = by_account.get(account, 0) + int(total)
+    for account, total in session.execute(
+            select(LedgerEntry.credit, func.sum(LedgerEntry.amount_pence)).group_by(LedgerEntry.credit)):
+        by_account[account] = by_account.get(account, 0) - int(total)
+    if sum(by_account.values()) != 0:
+        found.add(f"the ledger does not balance: debits minus credits is {sum(by_account.values())} "
+                  f"pence over {len(by_account)} accounts (total debits {debits} pence)")
+    # each entry's accounts are the ones its kind uses
+    cat = LedgerEntry.category
+    well_formed = or_(
+        and_(LedgerEntry.kind == "income", LedgerEntry.debit == BANK,
+             LedgerEntry.credit == literal("income:") + cat),
+        and_(LedgerEntry.kind == "expense", LedgerEntry.credit == BANK,
+             LedgerEntry.debit == literal("expenses:") + cat),
+        and_(LedgerEntry.kind == "loan", LedgerEntry.debit == BANK,
+             LedgerEntry.credit.like("liabilities:%")),
+    )
+    bad = session.execute(select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.debit, LedgerEntry.credit)
+                          .where(~well_formed).order_by(LedgerEntry.id)).all()
+    found.some(bad, lambda r: f"entry #{r[0]} ({r[1]}) debits {r[2]} and credits {r[3]}, not the "
+                              f"accounts a {r[1]} uses")
+    # negative amounts are reversals, and a reversal undoes exactly its entry
+    rows = session.execute(select(LedgerEntry.id, LedgerEntry.amount_pence)
+                           .where(LedgerEntry.amount_pence < 0, LedgerEntry.reverses.is_(None))
+                           .order_by(LedgerEntry.id)).all()
+    found.some(rows, lambda r: f"entry #{r[0]} is negative ({r[1]} pence) but reverses nothing")
+    original = aliased(LedgerEntry)
+    rows = session.execute(
+        select(LedgerEntry.id, original.id)
+        .join(original, original.id == LedgerEntry.reverses)
+        .where(or_(LedgerEntry.amount_pence != -original.amount_pence,
+                   LedgerEntry.kind != original.kind, LedgerEntry.category != original.category,
+                   LedgerEntry.debit != original.debit, LedgerEntry.credit != original.credit))
+        .order_by(LedgerEntry.id)).all()
+    found.some(rows, lambda r: f"entry #{r[0]} reverses #{r[1]} but does not undo it exactly "
+                               "(amount, kind, category or accounts differ)")
+
+
+def _loans(session, found: _Found) -> None:
+    rows = session.execute(
+        select(Loan.id, Loan.lender, Loan.amount_pence, LedgerEntry.id, LedgerEntry.kind,
+               LedgerEntry.amount_pence)
+        .outerjoin(LedgerEntry, LedgerEntry.id == Loan.entry_id).order_by(Loan.id)).all()
+    for loan_id, lender, amount, entry_id, kind, entry_amount in rows:
+        if entry_id is None:
+            found.add(f"loan #{loan_id} from {lender} is not in the ledger")
+        elif kind != "loan" or entry_amount != amount:
+            found.add(f"loan #{loan_id} from {lender} ({amount} pence) is recorded as entry "
+                      f"#{entry_id}, a {kind} of {entry_amount} pence: a loan is a liability, "
+                      "not income")
+    linked = select(Loan.entry_id).where(Loan.entry_id.is_not(None))
+    rows = session.execute(select(LedgerEntry.id, LedgerEntry.credit)
+                           .where(LedgerEntry.kind == "loan", LedgerEntry.reverses.is_(None),
+                                  LedgerEntry.id.not_in(linked))
+                           .order_by(LedgerEntry.id)).all()
+    found.some(rows, lambda r: f"entry #{r[0]} ({r[1]}) is a loan with no loan terms recorded")
+    rows = session.execute(select(LedgerEntry.id, LedgerEntry.category)
+                           .where(LedgerEntry.kind == "income",
+                                  LedgerEntry.category.in_(("loan", "loans", "borrowing")))
+                           .order_by(LedgerEntry.id)).all()
+    found.some(rows, lambda r: f"entry #{r[0]} records borrowed money as income ({r[1]}): a loan "
+                               "is a liability, never shared out as profit", clause="asset-lock")
+
+
+def _periods(session, found: _Found) -> None:
+    periods = list(session.execute(select(Period).order_by(Period.start, Period.id)).scalars())
+    reserve = 0
+    previous_end: date | None = None
+    carried: dict[int, int] = {}  # member id -> deficit carried out of their last allocation
+    handles = dict(session.execute(select(Member.id, Member.handle)).all())
+    for p in periods:
+        name = f"period {p.label} ({p.start} to {p.end})"
+        if previous_end is not None and p.start <= previous_end:
+            found.add(f"{name} overlaps the period before it")
+        previous_end = p.end
+        sums = dict(session.execute(
+            select(LedgerEntry.kind, func.sum(LedgerEntry.amount_pence))
+            .where(LedgerEntry.date >= p.start, LedgerEntry.date <= p.end)
+            .group_by(LedgerEntry.kind)).all())
+        income, expenses = int(sums.get("income") or 0), int(sums.get("expense") or 0)
+        if (p.income_pence, p.expenses_pence) != (income, expenses):
+            found.add(f"{name} was closed with income {p.income_pence} and expenses "
+                      f"{p.expenses_pence} pence, but its entries now add up to {income} and "
+                      f"{expenses}")
+        if p.net_pence != p.income_pence - p.expenses_pence:
+            found.add(f"{name}: net {p.net_pence} is not income {p.income_pence} minus expenses "
+                      f"{p.expenses_pence}")
+        if p.reserve_pence + p.distributable_pence != p.net_pence:
+            found.add(f"{name}: reserve {p.reserve_pence} and distributable "
+                      f"{p.distributable_pence} do not add up to net {p.net_pence}")
+        if p.net_pence >= 0 and not 0 <= p.reserve_pence <= p.net_pence:
+            found.add(f"{name}: a surplus of {p.net_pence} put {p.reserve_pence} into the reserve")
+        if p.net_pence < 0:
+            drawn = min(reserve, -p.net_pence)
+            if p.reserve_pence != -drawn:
+                found.add(f"{name}: a deficit of {-p.net_pence} with {reserve} in the reserve "
+                          f"should draw {drawn} from it, not {-p.reserve_pence}", "asset-lock")
+        reserve += p.reserve_pence
+        if reserve < 0:
+            found.add(f"{name}: the reserve falls below zero ({reserve})", "asset-lock")
+        _allocations(session, found, p, name, carried, handles)
+    # each close's fingerprint, recomputed from the books and the audit log as they are now
+    from swp.services.sharing import fingerprint_problems
+
+    try:
+        for message in fingerprint_problems(session):
+            found.add(message)
+    except (SwpError, ValueError, TypeError, KeyError) as exc:
+        found.add(f"the periods' fingerprints could not be checked: {exc}")
+
+
+def _allocations(session, found: _Found, p: Period, name: str, carried: dict[int, int],
+                 handles: dict[int, str]) -> None:
+    rows = list(session.execute(select(Allocation).where(Allocation.period_id == p.id)
+                                .order_by(Allocation.member_id)).scalars())
+    total = sum(a.amount_pence for a in rows)
+    if total != p.distributable_pence:
+        found.add(f"{name}: allocations add up to {total}, not the distributable "
+                  f"{p.distributable_pence}")
+    members = {m.id: m for m in session.execute(
+        select(Member).where(Member.id.in_([a.member_id for a in rows]))).scalars()}
+    for a in rows:
+        who = handles.get(a.member_id, f"member {a.member_id}")
+        m = members.get(a.member_id)
+        if m is not None and (m.employed_since > p.end or (m.left_on is not None
+                                                           and m.left_on < p.start)):
+            found.add(f"{name}: {who} was allocated {a.amount_pence} but was not a member on any "
+                      "day of it", "asset-lock")
+        if (a.payable_pence + a.carried_out_pence != a.amount_pence + a.carried_in_pence
+                or a.payable_pence < 0 or a.carried_out_pence > 0 or a.carried_in_pence > 0):
+            found.add(f"{name}: {who}'s allocation does not add up (share {a.amount_pence}, "
+                      f"carried in {a.carried_in_pence}, payable {a.payable_pence}, carried out "
+                      f"{a.carried_out_pence})")
+        if a.carried_in_pence != carried.get(a.member_id, 0):
+            found.add(f"{name}: {who} brings in a deficit of {a.carried_in_pence}, but carried "
+                      f"{carried.get(a.member_id, 0)} out of their last period")
+        carried[a.member_id] = a.carried_out_pence
+
+
+# --- the audit log and the file ------------------------------------------------------------
+
+
+def _audit(session, found: _Found) -> None:
+    result = audit.verify(session)
+    if not result.ok:
+        found.add(f"the audit chain is broken at event {result.first_bad}: {result.reason}")
+
+
+def _integrity(session, found: _Found) -> None:
+    conn = session.connection()
+    rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
+    if rows != ["ok"]:
+        found.some(rows, lambda r: f"SQLite integrity check: {r}")
+
+
+def _foreign_keys(session, found: _Found) -> None:
+    conn = session.connection()
+    rows = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    found.some(rows, lambda r: f"{r[0]} row {r[1]} refers to a missing {r[2]} row")

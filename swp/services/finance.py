@@ -1,0 +1,82 @@
+"""External finance (SPEC sections 6 and 10): a plain loan is borrowed money, a liability.
+
+A loan is recorded as a balanced ledger entry (debit the bank, credit
+`liabilities:loans:<lender>`, kind `loan`, so it is never income and never shared out) and a
+`loan` row with its terms. A loan that carries any control (votes, a board seat, conversion
+into equity, a share of profits) is refused by the takeover guard before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from swp import rules
+from swp.errors import InputError
+from swp.models import Loan
+from swp.services import ledger
+
+_RATE = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?\Z")
+
+
+def parse_rate(text: str) -> int:
+    """An annual interest rate in percent ('4.5' or '4.5%') to basis points (450)."""
+    raw = (text or "").strip().rstrip("%").strip()
+    if not _RATE.match(raw):
+        raise InputError(f"not an interest rate: {text!r}; a yearly percentage such as 4.5")
+    whole, _, frac = raw.partition(".")
+    points = int(whole) * 100 + int((frac + "00")[:2])
+    if points > 100 * 100:
+        raise InputError(f"an interest rate above 100% is not a plain loan: {text!r}")
+    return points
+
+
+def format_rate(points: int | None) -> str:
+    if points is None:
+        return "-"
+    whole, part = divmod(points, 100)
+    return f"{whole}%" if part == 0 else f"{whole}.{part:02d}".rstrip("0") + "%"
+
+
+@dataclass(frozen=True)
+class LoanView:
+    id: int
+    entry: int | None
+    lender: str
+    amount_pence: int
+    date: date
+    rate_basis_points: int | None
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "entry": self.entry, "lender": self.lender,
+                "amount_pence": self.amount_pence, "date": self.date.isoformat(),
+                "rate_basis_points": self.rate_basis_points}
+
+
+def loan(session, *, actor: str | None, lender: str, amount_pence: int, day: date,
+         rate_basis_points: int | None = None, voting_rights: bool = False,
+         board_seat: bool = False, equity_conversion: bool = False,
+         profit_share: bool = False) -> LoanView:
+    """Record a plain loan as a liability; any control right attached is refused (exit 3)."""
+    rules.refuse(rules.finance_violations(voting_rights=voting_rights, board_seat=board_seat,
+                                          equity_conversion=equity_conversion,
+                                          profit_share=profit_share))
+    lender = (lender or "").strip()
+    if not lender:
+        raise InputError("a loan needs its lender's name")
+    entry = ledger.record(session, actor=actor, kind="loan", amount_pence=amount_pence, day=day,
+                          category="loans", lender=lender, memo=f"loan from {lender}")
+    row = Loan(lender=lender, amount_pence=amount_pence, date=day,
+               rate_basis_points=rate_basis_points, entry_id=entry.id)
+    session.add(row)
+    session.flush()
+    return LoanView(row.id, row.entry_id, lender, amount_pence, day, rate_basis_points)
+
+
+def loans(session) -> list[LoanView]:
+    rows = session.execute(select(Loan).order_by(Loan.date, Loan.id)).scalars()
+    return [LoanView(r.id, r.entry_id, r.lender, r.amount_pence, r.date, r.rate_basis_points)
+            for r in rows]

@@ -1,0 +1,438 @@
+"""The constitution, resolutions and votes (SPEC sections 2, 6 and 8).
+
+A proposal amends an amendable clause, expels a member, or decides a merger or a dissolution.
+Any current member may propose, vote and close. Votes are append-only: a changed vote is a
+new row with the next version, and only each member's latest vote counts. Closing counts the
+latest votes of the members current on the day, applies quorum and threshold
+(`rules.decide`), and applies a passed proposal's effect in the same transaction.
+
+The takeover guard (`swp.rules`) is asked before anything is written, both when a proposal is
+made and again when it is closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from swp import rules
+from swp.clock import now, today
+from swp.errors import InputError, NotFound, PermissionDenied, PreconditionError, RuleViolation
+from swp.models import Allocation, Clause, Member, Period, Proposal, Vote
+from swp.services.practice import get_practice, load_clauses
+from swp.services.roles import current_members, latest_facts, require_member
+
+# --- the constitution ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClauseView:
+    name: str
+    value: str
+    entrenched: bool
+    changed_by: str | None
+    meaning: str
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "value": self.value, "entrenched": self.entrenched,
+                "changed_by": self.changed_by}
+
+
+def clauses(session) -> list[ClauseView]:
+    """Every clause as stored: entrenched first, then amendable, in the order of SPEC section 2."""
+    order = {name: i for i, name in enumerate(rules.CLAUSES)}
+    rows = sorted(session.execute(select(Clause)).scalars(),
+                  key=lambda c: (order.get(c.name, len(order)), c.name))
+    return [ClauseView(c.name, c.value, bool(c.entrenched), c.changed_by,
+                       rules.CLAUSES[c.name].meaning if c.name in rules.CLAUSES else "")
+            for c in rows]
+
+
+# --- proposals -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteView:
+    member: str
+    choice: str
+    version: int
+    cast_on: date
+
+    def as_json(self) -> dict:
+        return {"member": self.member, "choice": self.choice, "version": self.version,
+                "cast_on": self.cast_on.isoformat()}
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    id: int
+    title: str
+    kind: str
+    action: str
+    clause: str | None
+    value: str | None
+    target: str | None
+    target_kind: str | None
+    proposed_by: str | None
+    created_at: datetime
+    status: str
+    closed_on: date | None
+    tally: rules.Tally
+    quorum_met: bool | None
+    members: int | None  # current members (open proposals: now)
+    quorum_needed: int | None
+    threshold_percent: int | None
+    would_pass: bool | None  # open proposals: the result if it were closed now
+    votes: tuple[VoteView, ...] = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        return describe(self.action, self.clause, self.value, self.target, self.target_kind)
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id, "title": self.title, "kind": self.kind, "action": self.action,
+            "clause": self.clause, "value": self.value, "target": self.target,
+            "target_kind": self.target_kind, "summary": self.summary,
+            "proposed_by": self.proposed_by, "created_at": self.created_at.isoformat(),
+            "status": self.status,
+            "closed_on": self.closed_on.isoformat() if self.closed_on else None,
+            "yes": self.tally.yes, "no": self.tally.no, "abstain": self.tally.abstain,
+            "voters": self.tally.voters, "members": self.members,
+            "quorum_needed": self.quorum_needed, "quorum_met": self.quorum_met,
+            "threshold_percent": self.threshold_percent, "would_pass": self.would_pass,
+            "votes": [v.as_json() for v in self.votes],
+        }
+
+
+def describe(action: str, clause: str | None, value: str | None, target: str | None,
+             target_kind: str | None) -> str:
+    if action == "amend":
+        return f"amend {clause} to {value}"
+    if action == "expel":
+        return f"expel {target}"
+    if action == "merge":
+        return f"merge with {target} ({target_kind})"
+    return f"dissolve, residual assets to {target} ({target_kind})"
+
+
+def _get(session, proposal_id: int) -> Proposal:
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise NotFound(f"no proposal #{proposal_id}; 'swp proposal list' lists them")
+    return proposal
+
+
+def _kind(kind: str) -> str:
+    value = (kind or "").strip().lower()
+    if value not in rules.PROPOSAL_KINDS:
+        raise InputError(f"not a kind of resolution: {kind!r}; ordinary or special")
+    return value
+
+
+def _current_roster(session, on: date) -> tuple[list[Member], list[rules.Person]]:
+    members = current_members(session, on)
+    facts = latest_facts(session, [m.id for m in members])
+    people = [rules.Person(m.handle, m.name, facts[m.id].role, facts[m.id].hours_hundredths,
+                           m.employed_since, m.left_on) for m in members if m.id in facts]
+    return members, people
+
+
+def _check_effect(session, *, kind: str, action: str, clause: str | None, value: str | None,
+                  target: str | None, target_kind: str | None, on: date) -> str | None:
+    """Every check a proposal's effect must pass, now: raises, or returns the canonical value
+    of an amendment. Used when a proposal is made and again when it passes."""
+    rules.refuse(rules.proposal_violations(action=action, clause=clause, target=target,
+                                           target_kind=target_kind))
+    needed = rules.kind_needed(action, clause)
+    if not rules.kind_suffices(kind, needed):
+        what = f"amending {clause}" if action == "amend" else describe(action, clause, value,
+                                                                         target, target_kind)
+        raise PreconditionError(f"{what} needs a {needed} resolution; this one is {kind} "
+                                f"(propose it with --kind {needed})")
+    _, roster = _current_roster(session, on)
+    if action == "amend":
+        assert clause is not None and value is not None
+        canonical = rules.clause_value(clause, value)
+        current = load_clauses(session)
+        rules.refuse(rules.amendment_violations(current, roster, clause, canonical))
+        return canonical
+    if action == "expel":
+        rules.refuse(rules.expulsion_violations(roster, target or ""))
+        return None
+    practice = get_practice(session)
+    if practice.status != "active":
+        raise PreconditionError(f"the practice has already decided: {practice.status} "
+                                f"({practice.status_detail})")
+    return None
+
+
+def propose(session, *, actor: str | None, title: str, kind: str, action: str,
+            clause: str | None = None, value: str | None = None, target: str | None = None,
+            target_kind: str | None = None) -> ProposalView:
+    """Make a proposal, if the constitution allows what it proposes (else exit 3)."""
+    kind = _kind(kind)
+    if action not in rules.PROPOSAL_ACTIONS:
+        raise InputError(f"not an action: {action!r}")
+    if not (title or "").strip():
+        raise InputError("a proposal needs a title (--title)")
+    if action == "amend":
+        clause = (clause or "").strip()
+        # unknown clause or bad value: exit 1; entrenched: exit 3, before anything else
+        value = rules.clause_value(clause, value or "")
+    elif action in ("merge", "dissolve"):
+        target = (target or "").strip()
+        if not target:
+            raise InputError("name the other body (--merge-with or --assets-to)")
+        target_kind = (target_kind or "").strip().lower()
+        rules.refuse(rules.proposal_violations(action=action, target=target,
+                                               target_kind=target_kind))
+    proposer = require_member(session, actor, "proposing")
+    on = today()
+    if action == "amend":
+        assert clause is not None
+        current = load_clauses(session).get(clause)
+        if current == value:
+            raise PreconditionError(f"{clause} is already {value}")
+    if action == "expel":
+        target = (target or "").strip()
+        member = session.execute(select(Member).where(Member.handle == target)).scalar_one_or_none()
+        if member is None:
+            raise NotFound(f"no member with handle {target!r}")
+        if member.left_on is not None and member.left_on < on:
+            raise PreconditionError(f"{target} already left the practice on {member.left_on}")
+    value = _check_effect(session, kind=kind, action=action, clause=clause, value=value,
+                          target=target, target_kind=target_kind, on=on) or value
+    proposal = Proposal(title=title.strip(), kind=kind, action=action, clause=clause,
+                        value=value, target=target, target_kind=target_kind,
+                        proposed_by=proposer.handle, created_at=now(), status="open")
+    session.add(proposal)
+    session.flush()
+    return _view(session, proposal, with_votes=False)
+
+
+def _latest_votes(session, proposal_id: int) -> list[tuple[Member, Vote]]:
+    """Each member's latest vote on the proposal (the highest version counts)."""
+    latest = (select(Vote.member_id, func.max(Vote.version).label("version"))
+              .where(Vote.proposal_id == proposal_id).group_by(Vote.member_id).subquery())
+    rows = session.execute(
+        select(Member, Vote)
+        .join(latest, (latest.c.member_id == Vote.member_id) & (latest.c.version == Vote.version))
+        .join(Member, Member.id == Vote.member_id)
+        .where(Vote.proposal_id == proposal_id)
+        .order_by(Member.handle)
+    ).all()
+    return [(m, v) for m, v in rows]
+
+
+def _counted(session, proposal_id: int, on: date) -> list[tuple[Member, Vote]]:
+    """The latest votes of the members who are members on `on` (a former member's vote lapses)."""
+    return [(m, v) for m, v in _latest_votes(session, proposal_id)
+            if m.left_on is None or m.left_on >= on]
+
+
+def _view(session, proposal: Proposal, *, with_votes: bool) -> ProposalView:
+    votes = ()
+    if with_votes:
+        votes = tuple(VoteView(m.handle, v.choice, v.version, v.cast_on)
+                      for m, v in _latest_votes(session, proposal.id))
+    if proposal.status == "open":
+        on = today()
+        counted = _counted(session, proposal.id, on)
+        counts = rules.tally(v.choice for _, v in counted)
+        electorate = len(current_members(session, on))
+        outcome = rules.decide(load_clauses(session), proposal.kind, counts, electorate)
+        return ProposalView(proposal.id, proposal.title, proposal.kind, proposal.action,
+                            proposal.clause, proposal.value, proposal.target,
+                            proposal.target_kind, proposal.proposed_by, proposal.created_at,
+                            proposal.status, None, counts, outcome.quorum_met, electorate,
+                            outcome.quorum_needed, outcome.percent, outcome.passed, votes)
+    counts = rules.Tally(proposal.yes or 0, proposal.no or 0, proposal.abstain or 0)
+    return ProposalView(proposal.id, proposal.title, proposal.kind, proposal.action,
+                        proposal.clause, proposal.value, proposal.target, proposal.target_kind,
+                        proposal.proposed_by, proposal.created_at, proposal.status,
+                        proposal.closed_on, counts, bool(proposal.quorum_met), None, None, None,
+                        None, votes)
+
+
+def list_proposals(session, *, status: str | None = None) -> list[ProposalView]:
+    query = select(Proposal).order_by(Proposal.id)
+    if status is not None:
+        if status not in ("open", "passed", "failed"):
+            raise InputError(f"not a status: {status!r}; open, passed or failed")
+        query = query.where(Proposal.status == status)
+    return [_view(session, p, with_votes=False) for p in session.execute(query).scalars()]
+
+
+def show(session, proposal_id: int) -> ProposalView:
+    return _view(session, _get(session, proposal_id), with_votes=True)
+
+
+# --- votes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteCast:
+    proposal: int
+    member: str
+    choice: str
+    version: int
+    replaced: str | None  # the member's previous choice, when this is a changed vote
+
+    def as_json(self) -> dict:
+        return {"proposal": self.proposal, "member": self.member, "choice": self.choice,
+                "version": self.version, "replaced": self.replaced}
+
+
+def vote(session, *, actor: str | None, proposal_id: int, choice: str, weight: int = 1,
+         for_handle: str | None = None) -> VoteCast:
+    """Cast (or change) the acting member's one vote on an open proposal."""
+    choice = (choice or "").strip().lower()
+    if choice not in rules.VOTE_CHOICES:
+        raise InputError(f"not a vote: {choice!r}; yes, no or abstain")
+    if actor is None:
+        raise PermissionDenied("voting needs --as HANDLE, a current member")
+    proposal = _get(session, proposal_id)
+    on = today()
+    member = session.execute(select(Member).where(Member.handle == actor)).scalar_one_or_none()
+    person = None if member is None else rules.Person(
+        member.handle, member.name, "", 0, member.employed_since, member.left_on)
+    rules.refuse(rules.vote_violations(actor, person, on=on, weight=weight, for_handle=for_handle))
+    assert member is not None
+    if proposal.status != "open":
+        raise PreconditionError(f"proposal #{proposal.id} is closed ({proposal.status}); "
+                                "votes can be changed only until the close")
+    previous = session.execute(
+        select(Vote).where(Vote.proposal_id == proposal.id, Vote.member_id == member.id)
+        .order_by(Vote.version.desc()).limit(1)
+    ).scalar_one_or_none()
+    version = 1 if previous is None else previous.version + 1
+    session.add(Vote(proposal_id=proposal.id, member_id=member.id, version=version,
+                     choice=choice, cast_at=now(), cast_on=on))
+    session.flush()
+    return VoteCast(proposal.id, member.handle, choice, version,
+                    previous.choice if previous is not None else None)
+
+
+# --- closing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Closed:
+    id: int
+    status: str  # passed | failed
+    tally: rules.Tally
+    quorum_met: bool
+    quorum_needed: int
+    members: int
+    threshold_percent: int
+    summary: str
+    effect: str | None  # what was done, for a passed proposal
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "status": self.status, "yes": self.tally.yes,
+                "no": self.tally.no, "abstain": self.tally.abstain,
+                "quorum_met": self.quorum_met, "quorum_needed": self.quorum_needed,
+                "members": self.members, "threshold_percent": self.threshold_percent,
+                "effect": self.effect}
+
+
+def _last_counted_day(session, member_id: int) -> date | None:
+    row = session.execute(
+        select(Period.end).join(Allocation, Allocation.period_id == Period.id)
+        .where(Allocation.member_id == member_id).order_by(Period.end.desc()).limit(1)
+    ).first()
+    return row[0] if row else None
+
+
+def close(session, *, actor: str | None, proposal_id: int) -> Closed:
+    """Count the votes and decide; a passed proposal's effect is applied in this transaction.
+
+    Every check comes first (the guard is asked again: the practice may have changed since the
+    proposal was made); only then is anything written.
+    """
+    require_member(session, actor, "closing a proposal")
+    proposal = _get(session, proposal_id)
+    if proposal.status != "open":
+        raise PreconditionError(f"proposal #{proposal.id} is already closed ({proposal.status})")
+    on = today()
+    clauses = load_clauses(session)
+    counted = _counted(session, proposal.id, on)
+    counts = rules.tally(v.choice for _, v in counted)
+    electorate = len(current_members(session, on))
+    outcome = rules.decide(clauses, proposal.kind, counts, electorate)
+
+    # checks, before any write
+    value = None
+    expelled: Member | None = None
+    if outcome.passed:
+        value = _check_effect(session, kind=proposal.kind, action=proposal.action,
+                              clause=proposal.clause, value=proposal.value,
+                              target=proposal.target, target_kind=proposal.target_kind, on=on)
+        if proposal.action == "expel":
+            expelled = session.execute(
+                select(Member).where(Member.handle == proposal.target)).scalar_one_or_none()
+            if expelled is not None and expelled.left_on is not None and expelled.left_on <= on:
+                expelled = None  # already gone (or going today): nothing left to do
+            counted_to = _last_counted_day(session, expelled.id) if expelled is not None else None
+            if counted_to is not None and counted_to > on:
+                raise PreconditionError(f"{proposal.target} was counted as a member to {counted_to} "
+                                        "in a closed period; close this proposal on or after it")
+
+    # writes
+    proposal.status = "passed" if outcome.passed else "failed"
+    proposal.closed_at = now()
+    proposal.closed_on = on
+    proposal.yes, proposal.no, proposal.abstain = counts.yes, counts.no, counts.abstain
+    proposal.quorum_met = outcome.quorum_met
+    session.add(proposal)
+    effect = None
+    if outcome.passed:
+        effect = _apply(session, proposal, value, expelled, on)
+    session.flush()
+    return Closed(proposal.id, proposal.status, counts, outcome.quorum_met,
+                  outcome.quorum_needed, electorate, outcome.percent,
+                  describe(proposal.action, proposal.clause, proposal.value, proposal.target,
+                           proposal.target_kind), effect)
+
+
+def _apply(session, proposal: Proposal, value: str | None, expelled: Member | None,
+           on: date) -> str:
+    if proposal.action == "amend":
+        clause = session.get(Clause, proposal.clause)
+        if clause is None or clause.entrenched:  # pragma: no cover - refused by the checks
+            raise RuleViolation(proposal.clause or "?", "an entrenched clause cannot be changed")
+        old = clause.value
+        clause.value = value or proposal.value or ""
+        session.add(clause)
+        return f"{proposal.clause} changed from {old} to {clause.value}"
+    if proposal.action == "expel":
+        if expelled is None:
+            return f"{proposal.target} had already left; nothing to do"
+        expelled.left_on = on
+        expelled.leave_reason = f"expelled by resolution #{proposal.id}"
+        session.add(expelled)
+        return f"{expelled.handle} expelled: membership ends on {on}"
+    practice = get_practice(session)
+    if proposal.action == "merge":
+        practice.status = "merging"
+        practice.status_detail = (f"merger with {proposal.target} ({proposal.target_kind}) "
+                                  f"decided by resolution #{proposal.id} on {on}")
+    else:
+        practice.status = "dissolving"
+        practice.status_detail = (f"dissolution decided by resolution #{proposal.id} on {on}; "
+                                  f"residual assets to {proposal.target} ({proposal.target_kind})")
+    session.add(practice)
+    return practice.status_detail
+
+
+# --- shares ----------------------------------------------------------------------------------
+
+
+def shares(action: str) -> None:
+    """Always refused: the practice has no share capital of any kind (SPEC section 6, item 1)."""
+    raise RuleViolation("no-share-issuance",
+                        f"the practice has no share capital of any kind; no share can be {action}, "
+                        "so no one can buy control of it")

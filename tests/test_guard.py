@@ -1,0 +1,251 @@
+"""The takeover guard, SPEC section 6: one test per item, each refused with exit 3, a one-line
+message naming the clause, no change to the practice's data, and a `refused` audit event."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import TODAY, Swp, audit_rows, snapshot
+
+
+def refused(swp: Swp, db: str, *args: str, clause: str, as_: str | None = None) -> str:
+    """Run a command that the guard must refuse; check every promise of SPEC section 6."""
+    before = snapshot(db)
+    events = len(audit_rows(db))
+    run = swp(*args, as_=as_)
+    assert run.code == 3, f"swp {' '.join(args)} -> {run.code}: {run.err}{run.out}"
+    assert run.err.startswith(f"swp: refused by clause {clause}: "), run.err
+    assert run.err.count("\n") == 1, run.err
+    assert snapshot(db) == before, "a refusal changed the practice's data"
+    rows = audit_rows(db)
+    assert len(rows) == events + 1
+    assert rows[-1]["outcome"] == "refused"
+    assert rows[-1]["detail"] == run.err.strip()[len("swp: "):]
+    assert " ".join(args).startswith(rows[-1]["command"] + " ") or " ".join(args) == rows[-1]["command"]
+    return run.err
+
+
+def open_proposal(swp: Swp, *args: str, as_: str = "ann") -> int:
+    return swp.ok("proposal", "new", "--title", "t", *args, as_=as_, json=True).json["id"]
+
+
+# --- 1. shares -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["issue", "sell", "transfer"])
+def test_item_1_no_shares_of_any_class_are_issued_sold_or_transferred(practice, db, command):
+    err = refused(practice, db, "shares", command, "1000", "--class", "A", "--to", "Acme Care Ltd",
+                  clause="no-share-issuance", as_="mo")
+    assert "no share capital of any kind" in err
+    events = audit_rows(db)
+    assert '"1000"' in events[-1]["args"] and '"--class"' in events[-1]["args"]
+
+
+def test_item_1_shares_issue_is_refused_with_any_arguments_or_none(practice, db):
+    refused(practice, db, "shares", "issue", clause="no-share-issuance")
+    refused(practice, db, "shares", "issue", "--preference", "--votes=10", clause="no-share-issuance")
+    run = practice("--json", "shares", "issue", "1")
+    assert run.code == 3
+    assert run.json["error"]["clause"] == "no-share-issuance"
+
+
+def test_item_1_shares_are_refused_even_without_a_practice(swp, db):
+    run = swp("shares", "issue", "1000")
+    assert run.code == 3 and "no-share-issuance" in run.err
+
+
+# --- 2. admissions -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,role,hours,clause", [
+    ("Acme Care Ltd", "practitioner", "37.5", "employees-only"),
+    ("Northgate Holdings plc", "staff", "37.5", "employees-only"),
+    ("Ivy Investor", "investor", "37.5", "employees-only"),
+    ("Val Volunteer", "volunteer", "10", "employees-only"),
+    ("Tim Tiny", "practitioner", "7.5", "employees-only"),
+])
+def test_item_2_admitting_a_non_employee_an_organisation_or_below_the_minimum_hours(
+        practice, db, name, role, hours, clause):
+    err = refused(practice, db, "member", "add", "zed", "--name", name, "--role", role,
+                  "--employed-since", "2026-01-01", "--hours", hours, clause=clause, as_="mo")
+    assert "zed" in err or name in err or role in err
+
+
+def test_item_2_admitting_anyone_past_the_member_cap(swp, db):
+    swp.ok("init", "Small", "--local-authority", "Leeds", "--set", "membership.max-members=3")
+    for handle in ("ann", "bea", "cal"):
+        swp.ok("member", "add", handle, "--name", handle.title(), "--role", "practitioner",
+               "--employed-since", "2024-01-01", "--hours", "30")
+    err = refused(swp, db, "member", "add", "dee", "--name", "Dee", "--role", "practitioner",
+                  "--employed-since", "2024-01-01", "--hours", "30", clause="membership.max-members")
+    assert "cap of 3" in err
+
+
+# --- 3. transfers ------------------------------------------------------------------------------
+
+
+def test_item_3_a_membership_cannot_be_transferred(practice, db):
+    err = refused(practice, db, "member", "transfer", "ann", "--to", "Acme Care Ltd",
+                  clause="non-transferable", as_="mo")
+    assert "cannot be transferred" in err
+    refused(practice, db, "member", "transfer", "bea", "--to", "cal", clause="non-transferable",
+            as_="bea")
+
+
+# --- 4. one member, one vote ---------------------------------------------------------------
+
+
+def test_item_4_a_vote_by_a_non_member(practice, db):
+    pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
+    err = refused(practice, db, "vote", str(pid), "yes", clause="one-member-one-vote", as_="zed")
+    assert "'zed' is not a member" in err
+
+
+def test_item_4_a_vote_by_a_former_member(practice, db):
+    pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-29", as_="mo")
+    err = refused(practice, db, "vote", str(pid), "yes", clause="one-member-one-vote", as_="cal")
+    assert "left the practice on 2026-06-29" in err
+
+
+def test_item_4_a_weighted_vote(practice, db):
+    pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
+    err = refused(practice, db, "vote", str(pid), "yes", "--weight", "3",
+                  clause="one-member-one-vote", as_="ann")
+    assert "exactly one vote" in err
+
+
+def test_item_4_a_proxy_vote(practice, db):
+    pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
+    err = refused(practice, db, "vote", str(pid), "yes", "--for", "bea",
+                  clause="one-member-one-vote", as_="ann")
+    assert "no proxy" in err
+
+
+def test_item_4_a_second_vote_replaces_the_first_and_is_never_counted_twice(practice, db):
+    pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
+    practice.ok("vote", str(pid), "yes", as_="ann")
+    practice.ok("vote", str(pid), "yes", as_="ann")
+    practice.ok("vote", str(pid), "no", as_="ann")
+    shown = practice.ok("proposal", "show", str(pid), json=True).json
+    assert (shown["yes"], shown["no"], shown["voters"]) == (0, 1, 1)
+    assert shown["votes"] == [{"member": "ann", "choice": "no", "version": 3, "cast_on": TODAY}]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version, choice FROM vote ORDER BY version").fetchall() == [
+            (1, "yes"), (2, "yes"), (3, "no")]
+
+
+# --- 5. entrenched clauses -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("clause", ["no-share-issuance", "employees-only", "non-transferable",
+                                    "one-member-one-vote", "frontline-majority", "asset-lock",
+                                    "no-demutualisation"])
+def test_item_5_proposing_to_amend_an_entrenched_clause(practice, db, clause):
+    err = refused(practice, db, "proposal", "new", "--title", "Open up", "--kind", "special",
+                  "--amend", f"{clause}=off", clause=clause, as_="ann")
+    assert f"{clause} is entrenched" in err
+
+
+# --- 6. demutualisation --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["company", "members", "local-authority"])
+def test_item_6_merging_with_a_company_or_members(practice, db, kind):
+    err = refused(practice, db, "proposal", "new", "--title", "Join Acme", "--kind", "special",
+                  "--merge-with", "Acme Care", "--partner-kind", kind,
+                  clause="no-demutualisation", as_="ann")
+    assert f"Acme Care ({kind})" in err
+
+
+# --- 7. the asset lock ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["members", "company", "local-authority"])
+def test_item_7_dissolving_with_assets_going_anywhere_but_an_asset_locked_body(practice, db, kind):
+    err = refused(practice, db, "proposal", "new", "--title", "Wind up", "--kind", "special",
+                  "--dissolve", "--assets-to", "Ourselves", "--recipient-kind", kind,
+                  clause="asset-lock", as_="ann")
+    assert "only to a mutual, charity or cic" in err
+
+
+# --- 8. external finance -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag,clause", [
+    ("--voting-rights", "one-member-one-vote"),
+    ("--board-seat", "no-demutualisation"),
+    ("--equity-conversion", "no-share-issuance"),
+    ("--profit-share", "asset-lock"),
+])
+def test_item_8_finance_carrying_control_is_refused_and_nothing_is_written(practice, db, flag,
+                                                                           clause):
+    err = refused(practice, db, "finance", "loan", "Vulture Capital", "250000", "--date",
+                  "2026-05-01", flag, clause=clause, as_="mo")
+    assert "lender" in err or "loan" in err
+
+
+def test_item_8_a_plain_loan_is_accepted_as_a_liability(practice, db):
+    run = practice.ok("finance", "loan", "Triodos Bank", "25,000", "--date", "2026-05-01",
+                      "--rate", "4.5", as_="mo", json=True)
+    assert run.json["amount_pence"] == 2_500_000 and run.json["rate_basis_points"] == 450
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT kind, amount_pence, debit, credit FROM ledger_entry").fetchall() == [
+            ("loan", 2_500_000, "assets:bank", "liabilities:loans:Triodos Bank")]
+
+
+# --- 9. profit only to members -------------------------------------------------------------
+
+
+def test_item_9_the_database_refuses_an_allocation_to_someone_not_a_member_on_the_days(practice, db):
+    # the period close is the sharing engineer's command; the database refuses the route
+    # around it, and `swp check` reports anything that got past (tests/test_check.py)
+    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="mo")
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
+                     "net_pence, reserve_pence, distributable_pence, method, fingerprint, "
+                     "closed_at) VALUES ('q1', '2026-01-01', '2026-03-31', 0, 0, 0, 0, 0, "
+                     "'equal', 'x', '2026-04-01 00:00:00')")
+        with pytest.raises(sqlite3.IntegrityError, match="profit goes only to members"):
+            conn.execute("INSERT INTO allocation (period_id, member_id, amount_pence, "
+                         "carried_in_pence, payable_pence, carried_out_pence, basis) "
+                         "SELECT 1, id, 100, 0, 100, 0, '{}' FROM member WHERE handle = 'cal'")
+
+
+# --- 10. the frontline majority ------------------------------------------------------------
+
+
+def test_item_10_an_admission_that_would_leave_practitioners_at_half(swp, db):
+    swp.ok("init", "R", "--local-authority", "Leeds")
+    swp.ok("member", "add", "ann", "--name", "Ann", "--role", "practitioner",
+           "--employed-since", "2024-01-01", "--hours", "30")
+    err = refused(swp, db, "member", "add", "sam", "--name", "Sam", "--role", "staff",
+                  "--employed-since", "2024-01-01", "--hours", "30", clause="frontline-majority")
+    assert "1 practitioners among 2 members" in err
+
+
+def test_item_10_a_role_change_that_would_leave_practitioners_at_half(practice, db):
+    # ann, bea, cal practitioners; mo manager; sam staff: 3 of 5
+    err = refused(practice, db, "member", "update", "cal", "--effective", "2026-07-01",
+                  "--role", "staff", clause="frontline-majority", as_="mo")
+    assert "2 practitioners among 5 members" in err
+
+
+def test_item_10_an_expulsion_that_would_leave_practitioners_at_half(practice, db):
+    err = refused(practice, db, "proposal", "new", "--title", "Out", "--kind", "special",
+                  "--expel", "cal", clause="frontline-majority", as_="mo")
+    assert "expelling cal" in err
+
+
+# --- 11. contracts with the practice's own authority ---------------------------------------
+
+
+def test_item_11_a_contract_with_another_authority(practice, db):
+    err = refused(practice, db, "contract", "add", "YK-1", "--authority", "York Council",
+                  "--value", "100000", "--start", "2026-04-01", "--end", "2027-03-31",
+                  clause="contracts.own-authority-only", as_="mo")
+    assert "York Council" in err
+    practice.ok("contract", "add", "LC-1", "--authority", "leeds city council", "--value",
+                "100000", "--start", "2026-04-01", "--end", "2027-03-31", as_="mo")
