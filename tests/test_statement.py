@@ -260,3 +260,16 @@ def test_contract_income_and_outcome_payments_appear_apart(practice, tmp_path):
                 str(tmp_path / "ann.pdf"), as_="mo")
     _, text = pdf_text(tmp_path / "ann.pdf")
     assert "Income: contracts £8,000.00" in text and "Income: outcome-payments £1,500.00" in text
+
+
+def test_hostile_output_paths(closed, tmp_path):
+    run = closed("statement", "2026-Q1", "--output", f"{tmp_path}/a\x00b", as_="mo")
+    assert run.code == 1 and "NUL byte" in run.err
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link.txt").symlink_to(tmp_path / "real" / "target.txt")
+    run = closed("statement", "2026-Q1", "--member", "ann", "--output", str(tmp_path / "link.txt"), "--force", as_="mo")
+    assert run.code == 1 and "symbolic link" in run.err
+    assert not (tmp_path / "real" / "target.txt").exists()
+    everyone = tmp_path / "all.md"
+    closed.ok("statement", "2026-Q1", "--format", "md", "--output", str(everyone), as_="mo")
+    assert everyone.read_text().count("# Profit-share statement") == 5

@@ -137,9 +137,9 @@ def statement(
     import sys
     from pathlib import Path
 
+    from swp import files as files_
     from swp import reports
     from swp.errors import InputError
-    from swp.reports import output as out
     from swp.services import sharing
 
     fmt = fmt.strip().lower()
@@ -166,20 +166,22 @@ def statement(
     path = Path(output).expanduser()
     per_member = not one and (path.is_dir() or output.endswith(("/", "\\")) or
                               (not path.exists() and path.suffix == ""))
+
+    def encoded(data: str | bytes) -> bytes:
+        return data if isinstance(data, bytes) else data.encode("utf-8")
+
     if per_member:
-        names = [f"{name}-{s.member}.{ext}" for s in found]
-        targets = out.plan_targets(output, names, folder=True)
-        files = []
-        for target, each in zip(targets, found, strict=True):
-            data = reports.render([each], fmt, one=True)
-            files.append((target, data if isinstance(data, bytes) else data.encode("utf-8")))
-        out.write_files(files, force=force, make_folder=path)
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path} is a file; give a folder for one statement per member")
+        targets = [files_.inside(path, f"{name}-{s.member}.{ext}") for s in found]
+        files = [(target, encoded(reports.render([each], fmt, one=True)))
+                 for target, each in zip(targets, found, strict=True)]
+        files_.make_folder(path)
     else:
         default = f"{name}-{found[0].member}.{ext}" if one else f"{name}-statements.{ext}"
-        targets = out.plan_targets(output, [default], folder=False)
-        data = reports.render(found, fmt, one=one)
-        files = [(targets[0], data if isinstance(data, bytes) else data.encode("utf-8"))]
-        out.write_files(files, force=force)
+        target = files_.inside(path, default) if path.is_dir() else path
+        files = [(target, encoded(reports.render(found, fmt, one=one)))]
+    files_.write_many(files, force=force)
     written = [str(target) for target, _ in files]
     if one:
         payload["file"] = written[0]

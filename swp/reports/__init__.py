@@ -1,7 +1,7 @@
 """Profit-share statements: one data object (statement.Statement) and one writer per format.
 
 Each writer module has `render(statement)` and `render_many(statements)`; text formats return
-str, PDF returns bytes. `output.write_files` writes them atomically.
+str, PDF returns bytes. `swp.files` writes them atomically.
 """
 
 from __future__ import annotations
