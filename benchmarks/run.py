@@ -1,0 +1,487 @@
+#!/usr/bin/env python3
+"""swp's speed, each figure against a baseline measured in the same run on the same data.
+
+    make bench                                   # the full run: 1,000,000 rows (several minutes)
+    .venv/bin/python benchmarks/run.py --rows 50000     # a quick run
+    .venv/bin/python benchmarks/run.py --json results.json
+
+Figures (targets from issue 7; docs/performance.md has the numbers measured here):
+
+- import: `swp ledger import` of an N-row CSV (a real `python -m swp` process, start-up included)
+  against a plain `csv` + `sqlite3.executemany` streaming import of the same file into the same
+  table of the same founded practice (same indexes, triggers and pragmas), also a process.
+  Target: within 2x; peak memory (max RSS of the swp process, from wait4) under 100 MiB.
+- ledger balance and period close over the N entries: swp's own work (the service call in this
+  process, connection and schema check included) against the best of several plain SQL
+  GROUP BY queries over the same rows (the fastest counts). Target: within 2x.
+- `swp --help` against `python -c "import typer"`. Target: within 3x.
+- a database command (a whole `python -m swp ...` process) against `python -c "import typer,
+  rich, sqlmodel, pydantic"` plus that command's own work measured in-process. Target: 1.2x.
+- `swp ledger balance` over 100,000 entries against `hledger balance` on the same journal
+  (the beancount export, with beancount-only lines dropped), if hledger is installed.
+
+Timings are the best (minimum) of --repeat runs, for swp and baseline alike; the import is run
+once per side (it changes the database). Nothing here runs during `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = "2026-06-30"
+PERIOD = ("2025-26", "2025-07-01", "2026-06-30")
+MIB = 1024 * 1024
+
+INCOME = ("contracts", "grants", "outcome-payments", "training-income")
+EXPENSES = ("salaries", "rent", "training", "travel", "supervision", "insurance", "it", "stationery")
+
+
+@dataclass
+class Figure:
+    name: str
+    swp: float
+    baseline: float | None
+    unit: str  # "s" or "MiB"
+    target: float  # the ratio (or, for memory, the MiB) not to exceed
+    detail: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.swp / self.baseline
+
+    @property
+    def met(self) -> bool:
+        if self.unit == "MiB":
+            return self.swp < self.target
+        return self.ratio is not None and self.ratio <= self.target
+
+
+# --- processes and timing --------------------------------------------------------------------------
+
+def env() -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if k not in ("SWP_DB", "SWP_AS", "SWP_BUSY_TIMEOUT_MS")}
+    out.update(SWP_TODAY=TODAY, PYTHONIOENCODING="utf-8")
+    return out
+
+
+def child(argv: list[str], *, stdout=subprocess.DEVNULL) -> tuple[float, int]:  # noqa: ANN001
+    """Run a process; (wall seconds, its own max RSS in bytes). Fails loudly if it fails."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env(), cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(argv)}\n{err}")
+    return seconds, usage.ru_maxrss * 1024  # Linux reports KiB
+
+
+def best(repeat: int, fn) -> float:  # noqa: ANN001
+    return min(fn() for _ in range(repeat))
+
+
+def paired(repeat: int, first, second) -> tuple[float, float]:  # noqa: ANN001
+    """Best of `repeat` runs of each, taken turn about, so that a busy moment of the machine
+    falls on both sides alike."""
+    a, b = [], []
+    for _ in range(repeat):
+        a.append(first())
+        b.append(second())
+    return min(a), min(b)
+
+
+def swp(db: str, *args: str, actor: str | None = "mo") -> list[str]:
+    argv = [sys.executable, "-m", "swp", "--db", db]
+    if actor:
+        argv += ["--as", actor]
+    return argv + list(args)
+
+
+def copy_db(source: str, dest: str) -> str:
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(dest + suffix):
+            os.unlink(dest + suffix)
+    src, dst = sqlite3.connect(source), sqlite3.connect(dest)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    os.chmod(dest, 0o600)
+    return dest
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+def found(db: str) -> None:
+    """The Riverside practice of the tests: five members, manager mo."""
+    child(swp(db, "init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council",
+              actor=None))
+    members = (("ann", "practitioner", "2024-04-01", "37.5", "40000"),
+               ("bea", "practitioner", "2024-04-01", "30", "32000"),
+               ("cal", "practitioner", "2025-01-01", "20", "22000"),
+               ("mo", "manager", "2024-04-01", "37.5", "36000"),
+               ("sam", "staff", "2025-06-01", "16", "12000"))
+    for handle, role, since, hours, pay in members:
+        child(swp(db, "member", "add", handle, "--name", handle.title(), "--role", role,
+                  "--employed-since", since, "--hours", hours, "--pay", pay,
+                  actor="mo" if handle == "sam" else None))
+
+
+def write_csv(path: Path, rows: int) -> None:
+    """`rows` bank lines spread over the 2025-26 year: a third expenses, the rest income."""
+    first = date.fromisoformat(PERIOD[1])
+    days = [(first + timedelta(days=d)).isoformat() for d in range(365)]
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write("date,type,amount,category,memo,ref\n")
+        lines = []
+        for n in range(rows):
+            if n % 3 == 0:
+                kind, category = "expense", EXPENSES[n % len(EXPENSES)]
+            else:
+                kind, category = "income", INCOME[n % len(INCOME)]
+            lines.append(f"{days[n % 365]},{kind},{n % 4000 + 1}.{n % 100:02d},{category},"
+                         f"entry {n} for {category},R{n:08d}\n")
+            if len(lines) == 10_000:
+                out.writelines(lines)
+                lines = []
+        out.writelines(lines)
+
+
+# The plain import the issue names: csv + sqlite3.executemany, streaming, one transaction, into the
+# same table with the same pragmas as swp's connections. The only checks are the ones SQLite makes.
+BASELINE_IMPORT = r"""
+import csv, sqlite3, sys
+from datetime import datetime, timezone
+db, path = sys.argv[1], sys.argv[2]
+conn = sqlite3.connect(db, isolation_level=None)
+conn.execute("PRAGMA journal_mode = WAL")
+conn.execute("PRAGMA synchronous = FULL")
+conn.execute("PRAGMA foreign_keys = ON")
+conn.execute("PRAGMA cache_size = -32768")
+now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+sql = ("INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, memo, ref, "
+       "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+conn.execute("BEGIN IMMEDIATE")
+with open(path, newline="", encoding="utf-8") as handle:
+    reader = csv.reader(handle)
+    next(reader)
+    batch = []
+    for day, kind, amount, category, memo, ref in reader:
+        whole, _, part = amount.partition(".")
+        pence = int(whole) * 100 + int(part.ljust(2, "0"))
+        if kind == "income":
+            debit, credit = "assets:bank", "income:" + category
+        else:
+            debit, credit = "expenses:" + category, "assets:bank"
+        batch.append((day, kind, pence, category, debit, credit, memo or None, ref, now))
+        if len(batch) == 1000:
+            conn.executemany(sql, batch)
+            batch = []
+    if batch:
+        conn.executemany(sql, batch)
+conn.execute("COMMIT")
+conn.close()
+"""
+
+# Plain SQL over the same rows: every way worth trying; the fastest one is the baseline.
+BALANCE_SQL = (
+    "SELECT kind, category, sum(amount_pence), count(*) FROM ledger_entry GROUP BY kind, category",
+    "SELECT kind, category, sum(amount_pence), count(*) FROM ledger_entry "
+    "INDEXED BY ix_ledger_entry_date_cover GROUP BY kind, category",
+    "SELECT kind, category, sum(amount_pence), count(*) FROM ledger_entry NOT INDEXED "
+    "GROUP BY kind, category",
+)
+CLOSE_SQL = tuple(
+    q.replace("GROUP BY", "WHERE date >= ? AND date <= ? AND kind IN ('income', 'expense') GROUP BY")
+    for q in BALANCE_SQL
+)
+
+
+def plain_sql(db: str, queries: tuple[str, ...], params: tuple = (), repeat: int = 3) -> tuple[float, str, list]:
+    """The fastest plain query (connect included, like swp's own work) and its rows."""
+    timings = []
+    rows = None
+    for query in queries:
+        def once(query=query):  # noqa: ANN001, ANN202
+            nonlocal rows
+            started = time.perf_counter()
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                rows = conn.execute(query, params).fetchall()
+            finally:
+                conn.close()
+            return time.perf_counter() - started
+        try:
+            timings.append((best(repeat, once), query))
+        except sqlite3.OperationalError:  # e.g. an index this schema does not have
+            continue
+    seconds, query = min(timings)
+    return seconds, query, rows or []
+
+
+# --- swp in this process -----------------------------------------------------------------------------
+
+def inproc(db: str, work, *, write: bool = False, repeat: int = 3) -> float:  # noqa: ANN001
+    """The best time of `work(session)` in one transaction (rolled back when it writes)."""
+    from swp.db import open_database
+
+    class Undo(Exception):
+        pass
+
+    def once() -> float:
+        database = open_database(db)
+        started = time.perf_counter()
+        try:
+            with database.transaction(write=write) as session:
+                work(session)
+                elapsed = time.perf_counter() - started
+                if write:
+                    raise Undo
+        except Undo:
+            pass
+        finally:
+            database.dispose()
+        return elapsed
+
+    return best(repeat, once)
+
+
+# --- figures ---------------------------------------------------------------------------------------
+
+def bench_import(work: Path, practice: str, rows: int) -> tuple[list[Figure], str]:
+    source = work / "bank.csv"
+    started = time.perf_counter()
+    write_csv(source, rows)
+    print(f"  wrote {rows:,} rows ({source.stat().st_size / MIB:.0f} MiB) in {time.perf_counter() - started:.1f} s",
+          file=sys.stderr)
+    plain_db = copy_db(practice, str(work / "plain.db"))
+    base_s, base_rss = child([sys.executable, "-c", BASELINE_IMPORT, plain_db, str(source)])
+    big = copy_db(practice, str(work / "big.db"))
+    swp_s, swp_rss = child(swp(big, "ledger", "import", str(source)))
+    count = sqlite3.connect(big).execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
+    assert count == rows, (count, rows)
+    figures = [
+        Figure(f"ledger import, {rows:,} rows", swp_s, base_s, "s", 2.0,
+               f"{rows / swp_s:,.0f} rows/s vs {rows / base_s:,.0f} rows/s (csv + sqlite3.executemany)"),
+        Figure("  peak memory of the import (max RSS)", swp_rss / MIB, base_rss / MIB, "MiB", 100.0,
+               "target: under 100 MiB; baseline column: the plain import's"),
+    ]
+    return figures, big
+
+
+def bench_queries(big: str, rows: int, repeat: int) -> list[Figure]:
+    from swp.services import ledger, sharing
+
+    label, start, end = PERIOD
+    figures = []
+
+    swp_s = inproc(big, lambda s: ledger.balance(s), repeat=repeat)
+    base_s, query, base_rows = plain_sql(big, BALANCE_SQL, repeat=repeat)
+    result = _balance(big)
+    assert result["entries"] == sum(r[3] for r in base_rows)
+    figures.append(Figure(f"ledger balance over {rows:,} entries (own work)", swp_s, base_s, "s", 2.0,
+                          f"baseline: {_short(query)}"))
+
+    start_d, end_d = date.fromisoformat(start), date.fromisoformat(end)
+    swp_s = inproc(big, lambda s: sharing.close(s, actor="mo", label=label, start=start_d, end=end_d),
+                   write=True, repeat=repeat)
+    base_s, query, _ = plain_sql(big, CLOSE_SQL, (start, end), repeat=repeat)
+    figures.append(Figure(f"period close over {rows:,} entries (own work)", swp_s, base_s, "s", 2.0,
+                          f"baseline: {_short(query)}"))
+    return figures
+
+
+def _balance(db: str) -> dict:
+    out = subprocess.run(swp(db, "--json", "ledger", "balance", actor=None), env=env(), cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _short(query: str) -> str:
+    return query.replace("SELECT kind, category, sum(amount_pence), count(*) FROM ledger_entry", "GROUP BY").split(" GROUP BY kind")[0]
+
+
+def warm(db: str | None, *args: str, repeat: int) -> float:
+    """A command's own work: the whole command run in this process once its modules are
+    imported (parsing, the service, rendering; output to /dev/null), best of `repeat`."""
+    import contextlib
+
+    from typer.main import get_command
+
+    from swp.cli import app
+
+    command = get_command(app)
+    argv = (["--db", db] if db else []) + list(args)
+
+    def once() -> float:
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            started = time.perf_counter()
+            code = command.main(args=argv, standalone_mode=False)
+            elapsed = time.perf_counter() - started
+        if code:
+            raise SystemExit(f"swp {' '.join(argv)} failed in-process ({code})")
+        return elapsed
+
+    once()  # imports what the command needs
+    return best(repeat, once)
+
+
+def bench_startup(practice: str, big: str | None, rows: int, repeat: int) -> list[Figure]:
+    figures = []
+    help_s, typer_s = paired(repeat, lambda: child([sys.executable, "-m", "swp", "--help"])[0],
+                             lambda: child([sys.executable, "-c", "import typer"])[0])
+    figures.append(Figure("swp --help", help_s, typer_s, "s", 3.0, 'baseline: python -c "import typer"'))
+
+    commands = [("swp member list", practice, ("member", "list")),
+                ("swp ledger balance, small books", practice, ("ledger", "balance")),
+                ("swp --json audit verify, small books", practice, ("--json", "audit", "verify"))]
+    if big is not None:
+        commands.append((f"swp --json ledger balance, {rows:,} entries", big, ("--json", "ledger", "balance")))
+    for name, db, args in commands:
+        work = warm(db, *args, repeat=repeat)
+        whole, stack_s = paired(
+            repeat, lambda db=db, args=args: child([sys.executable, "-m", "swp", "--db", db, *args])[0],
+            lambda: child([sys.executable, "-c", "import typer, rich, sqlmodel, pydantic"])[0])
+        figures.append(Figure(f"{name} (whole process)", whole, stack_s + work, "s", 1.2,
+                              f'baseline: python -c "import typer, rich, sqlmodel, pydantic" ({stack_s:.3f} s) '
+                              f"+ the command's own work in-process ({work:.3f} s)"))
+    return figures
+
+
+_META = re.compile(r"  [a-z][a-z0-9-]*: ")
+
+
+def to_hledger(beancount: Path, journal: Path) -> None:
+    """The beancount export as an hledger journal: the same transactions and postings, without
+    beancount's own directives (option, open) and metadata lines (`  swp-id: "12"`)."""
+    with open(beancount, encoding="utf-8") as src, open(journal, "w", encoding="utf-8") as out:
+        for line in src:
+            if line.startswith(("option ", ";")) or line[10:16] == " open " or _META.match(line):
+                continue
+            out.write(line)
+
+
+def hledger_totals(hledger: str, journal: Path) -> dict[str, int]:
+    """hledger's top-level account totals in pence (Income negative, as in any journal)."""
+    out = subprocess.run([hledger, "-f", str(journal), "balance", "--depth", "1", "-N"],
+                         capture_output=True, text=True, check=True).stdout
+    totals = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "GBP":
+            totals[parts[2]] = round(float(parts[0].replace(",", "")) * 100)
+    return totals
+
+
+def bench_hledger(work: Path, practice: str, rows: int, repeat: int) -> list[Figure]:
+    hledger = shutil.which("hledger")
+    if hledger is None:
+        return [Figure(f"ledger balance vs hledger, {rows:,} entries", 0.0, None, "s", 1.0,
+                       "skipped: hledger is not installed (apt-get install hledger)")]
+    source = work / "hledger.csv"
+    write_csv(source, rows)
+    db = copy_db(practice, str(work / "hledger.db"))
+    child(swp(db, "ledger", "import", str(source)))
+    beancount = work / "books.beancount"
+    child(swp(db, "export", "beancount", "--output", str(beancount), actor=None))
+    journal = work / "books.journal"
+    to_hledger(beancount, journal)
+    swp_s, hledger_s = paired(repeat, lambda: child(swp(db, "ledger", "balance", actor=None))[0],
+                              lambda: child([hledger, "-f", str(journal), "balance"])[0])
+    # the same books: hledger's Income and Expenses totals are swp's
+    totals, ours = hledger_totals(hledger, journal), _balance(db)
+    assert -totals.get("Income", 0) == ours["income_pence"], (totals, ours)
+    assert totals.get("Expenses", 0) == ours["expenses_pence"], (totals, ours)
+    version = subprocess.run([hledger, "--version"], capture_output=True, text=True).stdout.strip()
+    return [Figure(f"swp ledger balance vs hledger balance, {rows:,} entries (whole processes)", swp_s,
+                   hledger_s, "s", 1.0, f"{version}; the same journal (swp export beancount); same totals")]
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+def report(figures: list[Figure]) -> str:
+    lines = [f"{'figure':<62} {'swp':>10} {'baseline':>10} {'ratio':>7} {'target':>9}  result"]
+    for f in figures:
+        if f.baseline is None:
+            lines.append(f"{f.name:<62} {'':>10} {'':>10} {'':>7} {'':>9}  {f.detail}")
+            continue
+        if f.unit == "MiB":
+            lines.append(f"{f.name:<62} {f.swp:>8.1f} M {f.baseline:>8.1f} M {'':>7} {'<' + format(f.target, 'g') + ' MiB':>9}  "
+                         f"{'met' if f.met else 'NOT MET'}")
+        else:
+            target = f"<={f.target:g}x" if f.target != 1.0 else "<1x"
+            lines.append(f"{f.name:<62} {f.swp:>8.3f} s {f.baseline:>8.3f} s {f.ratio:>6.2f}x {target:>9}  "
+                         f"{'met' if f.met else 'NOT MET'}")
+        if f.detail and f.baseline is not None:
+            lines.append(f"    {f.detail}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows to import (default 1,000,000)")
+    parser.add_argument("--hledger-rows", type=int, default=100_000,
+                        help="entries for the hledger comparison (default 100,000)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per timing; the best counts")
+    parser.add_argument("--only", choices=("import", "startup", "hledger"), action="append",
+                        help="run only these parts (import includes balance and close)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args(argv)
+    parts = set(args.only or ("import", "startup", "hledger"))
+    os.environ.update(SWP_TODAY=TODAY)
+    for name in ("SWP_DB", "SWP_AS", "SWP_BUSY_TIMEOUT_MS"):
+        os.environ.pop(name, None)
+
+    work = Path(tempfile.mkdtemp(prefix="swp-bench-"))
+    print(f"swp benchmarks: {platform.python_implementation()} {platform.python_version()}, SQLite "
+          f"{sqlite3.sqlite_version}, {os.cpu_count()} CPUs, {platform.machine()}; work in {work}",
+          file=sys.stderr)
+    figures: list[Figure] = []
+    try:
+        practice = str(work / "practice.db")
+        found(practice)
+        big = None
+        if "import" in parts:
+            print(f"- import of {args.rows:,} rows, then balance and close", file=sys.stderr)
+            found_figures, big = bench_import(work, practice, args.rows)
+            figures += found_figures
+            figures += bench_queries(big, args.rows, min(args.repeat, 3))
+        if "startup" in parts:
+            print("- start-up", file=sys.stderr)
+            figures += bench_startup(practice, big, args.rows, args.repeat)
+        if "hledger" in parts:
+            rows = min(args.hledger_rows, args.rows) if "import" in parts else args.hledger_rows
+            print(f"- hledger, {rows:,} entries", file=sys.stderr)
+            figures += bench_hledger(work, practice, rows, min(args.repeat, 3))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(report(figures))
+    if args.json:
+        Path(args.json).write_text(json.dumps([dict(asdict(f), ratio=f.ratio, met=f.met) for f in figures],
+                                              indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

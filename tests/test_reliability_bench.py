@@ -1,0 +1,82 @@
+"""The benchmarks compare like with like: the plain baseline import stores exactly what
+`swp ledger import` stores, and the hledger journal holds the same postings as the export.
+(Nothing here is timed: the figures come from `make bench`.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_practice
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("swp_bench", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["swp_bench"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def rows(db: str) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT date, kind, amount_pence, category, debit, credit, memo, ref, "
+                            "reverses, contract_id FROM ledger_entry ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def test_the_baseline_import_stores_what_swp_stores(bench, practice_template, tmp_path):
+    source = tmp_path / "bank.csv"
+    bench.write_csv(source, 600)
+    swp = copy_practice(practice_template, str(tmp_path / "swp.db"))
+    swp.ok("ledger", "import", str(source), as_="mo")
+    plain = copy_practice(practice_template, str(tmp_path / "plain.db"))
+    subprocess.run([sys.executable, "-c", bench.BASELINE_IMPORT, plain.db, str(source)], check=True)
+    assert len(rows(swp.db)) == 600
+    assert rows(plain.db) == rows(swp.db)
+
+
+def test_the_plain_sql_baselines_give_swps_totals(bench, practice_template, tmp_path):
+    source = tmp_path / "bank.csv"
+    bench.write_csv(source, 300)
+    swp = copy_practice(practice_template, str(tmp_path / "swp.db"))
+    swp.ok("ledger", "import", str(source), as_="mo")
+    balance = swp.ok("ledger", "balance", json=True).json
+    for query in bench.BALANCE_SQL:
+        conn = sqlite3.connect(swp.db)
+        got = conn.execute(query).fetchall()
+        conn.close()
+        assert sum(r[2] for r in got if r[0] == "income") == balance["income_pence"]
+        assert sum(r[2] for r in got if r[0] == "expense") == balance["expenses_pence"]
+    _, period_start, period_end = bench.PERIOD
+    for query in bench.CLOSE_SQL:
+        conn = sqlite3.connect(swp.db)
+        got = conn.execute(query, (period_start, period_end)).fetchall()
+        conn.close()
+        assert sum(r[3] for r in got) == 300
+
+
+def test_the_hledger_journal_keeps_every_posting_and_drops_beancount_lines(bench, practice_template, tmp_path):
+    source = tmp_path / "bank.csv"
+    bench.write_csv(source, 40)
+    swp = copy_practice(practice_template, str(tmp_path / "swp.db"))
+    swp.ok("ledger", "import", str(source), as_="mo")
+    beancount = tmp_path / "books.beancount"
+    swp.ok("export", "beancount", "--output", str(beancount))
+    journal = tmp_path / "books.journal"
+    bench.to_hledger(beancount, journal)
+    text = journal.read_text()
+    assert "option " not in text and " open " not in text and "swp-id:" not in text
+    postings = [line for line in text.splitlines() if line.startswith("  ")]
+    assert len(postings) == 2 * 40
+    assert all(line.split()[0][0].isupper() and line.rstrip().endswith("GBP") for line in postings)
