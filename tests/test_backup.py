@@ -13,6 +13,10 @@ import pytest
 
 from tests.conftest import Swp, audit_rows, snapshot
 
+# `swp backup` copies a SQLite file; a PostgreSQL practice is pointed to pg_dump (tested below
+# without a server)
+pytestmark = pytest.mark.sqlite_only
+
 
 def mode(path) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)

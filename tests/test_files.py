@@ -8,6 +8,7 @@ import errno
 import io
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +236,33 @@ def test_export_to_dotdot_and_absolute_paths_is_the_users_choice(books, tmp_path
     books.ok("export", "csv", "--output", str(tmp_path / "abs.csv"))
     assert mode(tmp_path / "abs.csv") == 0o600
     assert leftovers(tmp_path) == [] and leftovers(work) == []
+
+
+@pytest.mark.parametrize("handle", ["../../evil", "/tmp/evil", "a/b", "..\\..\\evil", "nl\nx"])
+def test_statement_files_named_from_data_never_leave_the_folder(practice_template, tmp_path, handle):
+    """A member handle written into the database by another tool (bypassing swp's checks)
+    cannot make `swp statement --output FOLDER/` write outside FOLDER: it is refused, and no
+    statement at all is written."""
+    import sqlite3
+
+    from tests.conftest import copy_practice
+
+    swp = copy_practice(practice_template, str(tmp_path / "practice.db"))
+    conn = sqlite3.connect(swp.db)
+    with conn:
+        conn.execute("INSERT INTO member (handle, name, employed_since, admitted_at) "
+                     "VALUES (?, 'Hostile', '2024-04-01', '2024-04-01 00:00:00')", (handle,))
+        member_id = conn.execute("SELECT id FROM member WHERE handle = ?", (handle,)).fetchone()[0]
+        conn.execute("INSERT INTO member_fact (member_id, effective, role, hours_hundredths, pay_pence) "
+                     "VALUES (?, '2024-04-01', 'practitioner', 3000, 0)", (member_id,))
+    conn.close()
+    swp.ok("ledger", "income", "9000", "--date", "2026-04-15", "--category", "grants", as_="mo")
+    swp.ok("period", "close", "2026-Q1", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
+    out = tmp_path / "deep" / "statements"
+    out.parent.mkdir()
+    before = {p for p in tmp_path.rglob("*")} | {p for p in Path("/tmp").glob("*evil*")}
+    run = swp("statement", "2026-Q1", "--format", "text", "--output", f"{out}/", as_="mo")
+    assert run.code == 1 and "not a plain file name" in run.err and run.err.count("\n") == 1, run.err
+    after = {p for p in tmp_path.rglob("*")} | {p for p in Path("/tmp").glob("*evil*")}
+    assert after - before <= {out}  # at most the (empty) folder asked for
+    assert not out.exists() or list(out.iterdir()) == []
