@@ -1,26 +1,15 @@
 """`swp check` (SPEC sections 3, 6, 9), and defence in depth: a write with another tool
-(sqlite3 here) that would break a rule is refused by the database itself, or found by
-`swp check` (exit 4) with every problem listed."""
+(plain SQL on the database, SQLite or PostgreSQL) that would break a rule is refused by the
+database itself, or found by `swp check` (exit 4) with every problem listed."""
 
 from __future__ import annotations
-
-import sqlite3
 
 import pytest
 
 from tests.conftest import Swp
 from tests.test_governance import close, votes
-from tests.test_guard import open_proposal
-
-
-def sql(db: str, *statements: str) -> None:
-    conn = sqlite3.connect(db)
-    try:
-        for statement in statements:
-            conn.execute(statement)
-        conn.commit()
-    finally:
-        conn.close()
+from tests.test_guard import execute as sql
+from tests.test_guard import is_postgres, open_proposal
 
 
 def problems(swp: Swp) -> list[dict]:
@@ -51,14 +40,19 @@ def busy(practice: Swp) -> Swp:
     return practice
 
 
-def test_check_is_clean_on_a_working_practice(practice):
+def test_check_is_clean_on_a_working_practice(practice, db):
     busy(practice)
     run = practice.ok("check")
-    assert run.out.startswith("All clear: 11 checks")
+    assert run.out.startswith("All clear: ")
     data = practice.ok("check", json=True).json
     assert data["ok"] is True and data["problems"] == []
-    assert data["checks"] == ["constitution", "membership", "shares", "votes", "proposals",
-                              "ledger", "loans", "periods", "audit", "integrity", "foreign-keys"]
+    checks = ["constitution", "membership", "shares", "votes", "proposals", "ledger", "loans",
+              "periods", "audit"]
+    sqlite_checks = ["integrity", "foreign-keys"]
+    if is_postgres(db):
+        assert (data["checks"], data["skipped"]) == (checks, sqlite_checks)
+    else:
+        assert (data["checks"], data["skipped"]) == (checks + sqlite_checks, [])
 
 
 def test_check_writes_nothing(practice, db):
@@ -136,8 +130,8 @@ def test_check_reports_a_lost_majority_after_a_member_leaves(practice):
 
 REFUSED = [
     ("UPDATE clause SET value = 'off' WHERE name = 'asset-lock'", "entrenched clause cannot be changed"),
-    ("UPDATE clause SET entrenched = 0 WHERE name = 'no-share-issuance'", "entrenched clause cannot be changed"),
-    ("UPDATE clause SET entrenched = 1 WHERE name = 'sharing.method'", "entrenched clause cannot be changed"),
+    ("UPDATE clause SET entrenched = FALSE WHERE name = 'no-share-issuance'", "entrenched clause cannot be changed"),
+    ("UPDATE clause SET entrenched = TRUE WHERE name = 'sharing.method'", "entrenched clause cannot be changed"),
     ("DELETE FROM clause WHERE name = 'no-demutualisation'", "never deleted|cannot be removed"),
     ("DELETE FROM clause WHERE name = 'sharing.method'", "never deleted"),
     ("INSERT INTO member_fact (member_id, effective, role, hours_hundredths, pay_pence) "
@@ -193,8 +187,10 @@ def test_the_database_refuses_a_direct_write_that_breaks_a_rule(practice, db, st
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=30")
     close(practice, pid)
     practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="mo")
+    from sqlalchemy.exc import DBAPIError
+
     before = snapshot(db, skip=())
-    with pytest.raises(sqlite3.DatabaseError, match=error):
+    with pytest.raises(DBAPIError, match=error):
         sql(db, statement)
     assert snapshot(db, skip=()) == before
 
@@ -231,10 +227,10 @@ REPORTED = [
      ["UPDATE clause SET value = 'lots' WHERE name = 'governance.special-percent'"],
      "constitution", "governance.special-percent", "holds a bad value"),
     ("an invented clause",
-     ["INSERT INTO clause VALUES ('membership.investors', 'on', 0, 'ordinary')"],
+     ["INSERT INTO clause VALUES ('membership.investors', 'on', FALSE, 'ordinary')"],
      "constitution", "membership.investors", "unknown clause"),
     ("an entrenched clause changed behind the trigger's back",
-     ["DROP TRIGGER clause_entrenched_update",
+     ["DROP TRIGGER clause_entrenched_update ON clause",
       "UPDATE clause SET value = 'off' WHERE name = 'no-demutualisation'"],
      "constitution", "no-demutualisation", "the entrenched clause no-demutualisation was changed"),
     ("a share register",
@@ -273,21 +269,21 @@ REPORTED = [
      ["INSERT INTO proposal (title, kind, action, clause, value, created_at, status, closed_at, "
       "closed_on, yes, no, abstain, quorum_met) VALUES ('t', 'ordinary', 'amend', "
       "'sharing.reserve-percent', '1', '2026-06-30 10:00:00', 'passed', '2026-06-30 11:00:00', "
-      "'2026-06-30', 4, 0, 0, 1)"],
+      "'2026-06-30', 4, 0, 0, TRUE)"],
      "votes", "one-member-one-vote", "records yes 4, no 0, abstain 0, but its members' votes count yes 0"),
     ("a passed result without a quorum",
      ["INSERT INTO proposal (title, kind, action, target, created_at, status, closed_at, closed_on, "
       "yes, no, abstain, quorum_met) VALUES ('t', 'special', 'expel', 'nobody', "
-      "'2026-06-30 10:00:00', 'passed', '2026-06-30 11:00:00', '2026-06-30', 0, 0, 0, 0)"],
+      "'2026-06-30 10:00:00', 'passed', '2026-06-30 11:00:00', '2026-06-30', 0, 0, 0, FALSE)"],
      "proposals", "one-member-one-vote", "recorded as passed without a quorum"),
     ("a merger nobody voted for",
      ["UPDATE practice SET status = 'merging', status_detail = 'with Acme plc'"],
      "proposals", "no-demutualisation", "recorded as 'merging' without a passed resolution"),
     ("a former member's vote behind the trigger's back",
-     ["DROP TRIGGER vote_members_only", VOTE.format(p=1, v=1, on="2026-06-30", h="cal")],
+     ["DROP TRIGGER vote_members_only ON vote", VOTE.format(p=1, v=1, on="2026-06-30", h="cal")],
      "votes", "one-member-one-vote", "cal voted on proposal #1 on 2026-06-30, after leaving on 2026-06-01"),
     ("a second vote behind the trigger's back",
-     ["DROP TRIGGER vote_next_version", VOTE.format(p=1, v=3, on="2026-06-30", h="ann")],
+     ["DROP TRIGGER vote_next_version ON vote", VOTE.format(p=1, v=3, on="2026-06-30", h="ann")],
      "votes", "one-member-one-vote", "ann has 2 votes on proposal #1 numbered 1 to 3"),
     ("a period that does not add up",
      period_rows(1, "q", "2026-04-01", "2026-04-30", 12000_00, 0, 0, 12000_00),
@@ -297,25 +293,42 @@ REPORTED = [
      "periods", None, "its entries now add up to 1200000 and 0"),
     ("profit to someone who had left",
      period_rows(1, "q", "2026-07-01", "2026-07-31", 0, 0, 0, 0)
-     + ["DROP TRIGGER allocation_members_only",
+     + ["DROP TRIGGER allocation_members_only ON allocation",
         "INSERT INTO allocation (period_id, member_id, amount_pence, carried_in_pence, payable_pence, "
         "carried_out_pence, basis) SELECT 1, id, 0, 0, 0, 0, '{}' FROM member WHERE handle = 'cal'"],
      "periods", "asset-lock", "cal was allocated 0 but was not a member on any day of it"),
     ("an expelled member still on the register",
-     ["DROP TRIGGER member_not_transferable", "UPDATE member SET left_on = NULL WHERE handle = 'sam'"],
+     ["DROP TRIGGER member_not_transferable ON member", "UPDATE member SET left_on = NULL WHERE handle = 'sam'"],
      "proposals", None, "sam was expelled by resolution #2 on 2026-06-30 but is still a member"),
     ("a rewritten audit event",
-     ["DROP TRIGGER audit_event_append_only_update", "UPDATE audit_event SET actor = 'x' WHERE seq = 2"],
+     ["DROP TRIGGER audit_event_append_only_update ON audit_event", "UPDATE audit_event SET actor = 'x' WHERE seq = 2"],
      "audit", None, "the audit chain is broken at event 2"),
+]
+
+# SQLite lets these through (foreign keys are off unless a connection asks; a column's type
+# is only a hint); PostgreSQL refuses them outright
+SQLITE_REPORTED = [
     ("a vote by nobody",
      ["INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) VALUES "
       "(1, 999, 1, 'yes', '2026-06-30 10:00:00.000000', '2026-06-30')"],
      "foreign-keys", None, "vote row"),
     ("a date nobody can read",
-     ["DROP TRIGGER member_not_transferable",
+     ["DROP TRIGGER member_not_transferable ON member",
       "UPDATE member SET employed_since = 'last spring' WHERE handle = 'bea'"],
      "membership", None, "could not be checked"),
 ]
+
+
+@pytest.mark.parametrize("setup,check,clause,message", [r[1:] for r in SQLITE_REPORTED],
+                         ids=[r[0] for r in SQLITE_REPORTED])
+def test_check_finds_what_sqlite_lets_through(practice, db, setup, check, clause, message):
+    if is_postgres(db):
+        from sqlalchemy.exc import DBAPIError
+
+        with pytest.raises(DBAPIError):
+            sql(db, *setup)
+        return
+    test_check_finds_what_got_past_the_database(practice, db, setup, check, clause, message)
 
 
 @pytest.mark.parametrize("setup,check,clause,message", [r[1:] for r in REPORTED],
@@ -343,7 +356,7 @@ def test_check_lists_every_problem_at_once(practice, db):
     sql(db, "CREATE TABLE shares (id INTEGER PRIMARY KEY)",
         "UPDATE practice SET status = 'dissolving'",
         MEMBER.format(h="acme", n="Acme Holdings"), FACT.format(h="acme", r="staff"),
-        "DROP TRIGGER audit_event_append_only_update",
+        "DROP TRIGGER audit_event_append_only_update ON audit_event",
         "UPDATE audit_event SET command = 'x' WHERE seq = 3")
     found = problems(practice)
     assert {p["check"] for p in found} >= {"shares", "proposals", "membership", "audit"}

@@ -3,13 +3,11 @@ new/list/show/close, vote, quorum and thresholds at their edges, and each effect
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from swp import rules
 from tests.conftest import TODAY, audit_rows, snapshot
-from tests.test_guard import open_proposal, refused
+from tests.test_guard import open_proposal, query, refused
 
 # the `practice` fixture: ann, bea, cal practitioners; mo manager; sam staff (5 members, so a
 # quorum of 50% needs 3 voters)
@@ -25,8 +23,7 @@ def close(swp, pid: int, as_: str = "ann") -> dict:
 
 
 def clause(db: str, name: str) -> str:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT value FROM clause WHERE name = ?", (name,)).fetchone()[0]
+    return query(db, "SELECT value FROM clause WHERE name = :name", name=name)[0][0]
 
 
 # --- rules show ------------------------------------------------------------------------------
@@ -268,8 +265,7 @@ def test_a_former_members_vote_lapses_at_the_close(practice, db):
     data = practice.ok("proposal", "close", str(pid), as_="ann", json=True, env=tomorrow).json
     assert (data["yes"], data["no"], data["status"]) == (1, 1, "failed")
     # recorded votes stay (append-only); the former member simply is not counted
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM vote").fetchone()[0] == 3
+    assert query(db, "SELECT COUNT(*) FROM vote") == [(3,)]
 
 
 def test_a_member_leaving_today_still_votes_today(practice):
@@ -340,9 +336,8 @@ def test_expelling_a_member_ends_their_membership_on_the_close_date(practice, db
     assert data["status"] == "passed" and data["effect"] == f"sam expelled: membership ends on {TODAY}"
     member = practice.ok("member", "show", "sam", json=True).json["member"]
     assert member["left_on"] == TODAY
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT leave_reason FROM member WHERE handle = 'sam'").fetchone() == (
-            f"expelled by resolution #{pid}",)
+    assert query(db, "SELECT leave_reason FROM member WHERE handle = 'sam'") == [
+        (f"expelled by resolution #{pid}",)]
     practice.ok("check")
 
 
@@ -368,8 +363,7 @@ def test_a_merger_with_an_asset_locked_body_is_recorded_as_decided(practice, db,
     close(practice, pid)
     shown = practice.ok("practice", "show", json=True).json
     assert shown["status"] == "merging"
-    with sqlite3.connect(db) as conn:
-        detail = conn.execute("SELECT status_detail FROM practice").fetchone()[0]
+    detail = query(db, "SELECT status_detail FROM practice")[0][0]
     assert detail == f"merger with Eastside SWP ({kind}) decided by resolution #{pid} on {TODAY}"
     # a second merger or a dissolution cannot be proposed once one is decided
     run = practice("proposal", "new", "--title", "t", "--kind", "special", "--dissolve",

@@ -3,11 +3,43 @@ message naming the clause, no change to the practice's data, and a `refused` aud
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
-from tests.conftest import TODAY, Swp, audit_rows, snapshot
+from tests.conftest import TODAY, Swp, audit_rows, database_url, snapshot
+
+
+def is_postgres(db: str) -> bool:
+    return db.startswith("postgresql")
+
+
+def query(db: str, statement: str, **params) -> list[tuple]:
+    """Read the database directly (SQLite or PostgreSQL), as another tool would."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url(db))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(statement), params)]
+    finally:
+        engine.dispose()
+
+
+def execute(db: str, *statements: str) -> None:
+    """Write to the database directly, in one transaction, as another tool would.
+
+    `DROP TRIGGER name ON table` is written in PostgreSQL's form; on SQLite the `ON table`
+    is dropped."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url(db))
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                if not is_postgres(db) and statement.startswith("DROP TRIGGER"):
+                    statement = statement.split(" ON ")[0]
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
 
 
 def refused(swp: Swp, db: str, *args: str, clause: str, as_: str | None = None) -> str:
@@ -132,9 +164,8 @@ def test_item_4_a_second_vote_replaces_the_first_and_is_never_counted_twice(prac
     shown = practice.ok("proposal", "show", str(pid), json=True).json
     assert (shown["yes"], shown["no"], shown["voters"]) == (0, 1, 1)
     assert shown["votes"] == [{"member": "ann", "choice": "no", "version": 3, "cast_on": TODAY}]
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT version, choice FROM vote ORDER BY version").fetchall() == [
-            (1, "yes"), (2, "yes"), (3, "no")]
+    assert query(db, "SELECT version, choice FROM vote ORDER BY version") == [
+        (1, "yes"), (2, "yes"), (3, "no")]
 
 
 # --- 5. entrenched clauses -----------------------------------------------------------------
@@ -191,9 +222,8 @@ def test_item_8_a_plain_loan_is_accepted_as_a_liability(practice, db):
     run = practice.ok("finance", "loan", "Triodos Bank", "25,000", "--date", "2026-05-01",
                       "--rate", "4.5", as_="mo", json=True)
     assert run.json["amount_pence"] == 2_500_000 and run.json["rate_basis_points"] == 450
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT kind, amount_pence, debit, credit FROM ledger_entry").fetchall() == [
-            ("loan", 2_500_000, "assets:bank", "liabilities:loans:Triodos Bank")]
+    assert query(db, "SELECT kind, amount_pence, debit, credit FROM ledger_entry") == [
+        ("loan", 2_500_000, "assets:bank", "liabilities:loans:Triodos Bank")]
 
 
 # --- 9. profit only to members -------------------------------------------------------------
@@ -202,16 +232,32 @@ def test_item_8_a_plain_loan_is_accepted_as_a_liability(practice, db):
 def test_item_9_the_database_refuses_an_allocation_to_someone_not_a_member_on_the_days(practice, db):
     # the period close is the sharing engineer's command; the database refuses the route
     # around it, and `swp check` reports anything that got past (tests/test_check.py)
+    from sqlalchemy.exc import DBAPIError
+
     practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="mo")
-    with sqlite3.connect(db) as conn:
-        conn.execute("INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
-                     "net_pence, reserve_pence, distributable_pence, method, fingerprint, "
-                     "closed_at) VALUES ('q1', '2026-01-01', '2026-03-31', 0, 0, 0, 0, 0, "
-                     "'equal', 'x', '2026-04-01 00:00:00')")
-        with pytest.raises(sqlite3.IntegrityError, match="profit goes only to members"):
-            conn.execute("INSERT INTO allocation (period_id, member_id, amount_pence, "
-                         "carried_in_pence, payable_pence, carried_out_pence, basis) "
-                         "SELECT 1, id, 100, 0, 100, 0, '{}' FROM member WHERE handle = 'cal'")
+    execute(db, "INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
+                "net_pence, reserve_pence, distributable_pence, method, fingerprint, closed_at) "
+                "VALUES ('q1', '2026-01-01', '2026-03-31', 0, 0, 0, 0, 0, 'equal', 'x', "
+                "'2026-04-01 00:00:00')")
+    before = snapshot(db)
+    with pytest.raises(DBAPIError, match="profit goes only to members"):
+        execute(db, "INSERT INTO allocation (period_id, member_id, amount_pence, carried_in_pence, "
+                    "payable_pence, carried_out_pence, basis) SELECT p.id, m.id, 100, 0, 100, 0, "
+                    "'{}' FROM member m, period p WHERE m.handle = 'cal'")
+    assert snapshot(db) == before
+
+
+def test_item_9_a_period_close_shares_only_among_members_on_the_days_counted(practice):
+    from swp.cli import app
+
+    if "period" not in {g.name for g in app.registered_groups}:
+        pytest.skip("period close is not built yet")
+    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="mo")
+    practice.ok("ledger", "income", "10000", "--date", "2026-01-15", "--category", "contracts",
+                as_="mo")
+    data = practice.ok("period", "close", "2026-01", "--start", "2026-01-01", "--end",
+                       "2026-01-31", as_="mo", json=True).json
+    assert sorted(a["member"] for a in data["allocations"]) == ["ann", "bea", "mo", "sam"]
 
 
 # --- 10. the frontline majority ------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, func, inspect, literal, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
@@ -89,6 +89,7 @@ class _Found:
 def run(session) -> Report:
     """Run every check; a check that cannot run (unreadable data) is itself a problem."""
     on = today()
+    session.info.pop("swp_check_groups", None)
     checks: list[tuple[str, Callable[[object, _Found], None]]] = [
         ("constitution", lambda s, f: _constitution(s, f)),
         ("membership", lambda s, f: _membership(s, f, on)),
@@ -204,24 +205,37 @@ def _membership(session, found: _Found, on: date) -> None:
 
 
 def _shares(session, found: _Found) -> None:
-    conn = session.connection()
-    inspector = inspect(conn)
-    tables = {name: [c["name"] for c in inspector.get_columns(name)]
-              for name in inspector.get_table_names()}
-    found.violations(rules.schema_violations(tables))
+    found.violations(rules.schema_violations(_columns(session)))
     # categories and accounts: 'share-capital', 'shares', 'equity:...' (not 'shared-admin' or
     # a member's 'profit-share')
     segments = {"share", "share-capital", "share-issue", "share-sale", "share-premium"}
     words = {"shares", "shareholder", "shareholders", "shareholding", "equity", "stock", "stocks"}
     names = set()
-    for column in (LedgerEntry.category, LedgerEntry.debit, LedgerEntry.credit):
-        names.update(v for (v,) in session.execute(select(column).distinct()))
+    for group in _ledger_groups(session):
+        names.update((group.category, group.debit, group.credit))
     for name in sorted(names):
         parts = name.lower().replace("_", "-").split(":")
         tokens = {t for part in parts for t in part.split("-")}
         if set(parts) & segments or tokens & words:
             found.add(f"the ledger uses {name!r}: the practice has no share capital of any kind",
                       "no-share-issuance")
+
+
+def _columns(session) -> dict[str, list[str]]:
+    """Every table and its columns, in one query where the dialect allows."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
+            "WHERE m.type = 'table'").fetchall()
+    else:
+        rows = conn.exec_driver_sql(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()").fetchall()
+    tables: dict[str, list[str]] = {}
+    for table, column in rows:
+        tables.setdefault(table, []).append(column)
+    return tables
 
 
 # --- votes and proposals -------------------------------------------------------------------
@@ -325,51 +339,92 @@ def _proposals(session, found: _Found) -> None:
 # --- the books -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Group:
+    """Ledger entries alike in kind, category, accounts and whether they reverse another."""
+
+    kind: str
+    category: str
+    debit: str
+    credit: str
+    reversal: bool
+    count: int
+    total: int
+    lowest: int
+
+    def where(self):  # noqa: ANN201
+        reverses = LedgerEntry.reverses.is_not(None) if self.reversal else LedgerEntry.reverses.is_(None)
+        return and_(LedgerEntry.kind == self.kind, LedgerEntry.category == self.category,
+                    LedgerEntry.debit == self.debit, LedgerEntry.credit == self.credit, reverses)
+
+
+def _ledger_groups(session) -> list[_Group]:
+    """The whole ledger in one scan, grouped: the checks below look at the few groups and go
+    back to the rows only for a group that is wrong (so a million entries stay quick)."""
+    info = session.info
+    if "swp_check_groups" not in info:
+        reversal = LedgerEntry.reverses.is_not(None)
+        rows = session.execute(
+            select(LedgerEntry.kind, LedgerEntry.category, LedgerEntry.debit, LedgerEntry.credit,
+                   reversal, func.count(), func.sum(LedgerEntry.amount_pence),
+                   func.min(LedgerEntry.amount_pence))
+            .group_by(LedgerEntry.kind, LedgerEntry.category, LedgerEntry.debit,
+                      LedgerEntry.credit, reversal)).all()
+        info["swp_check_groups"] = [_Group(r[0], r[1], r[2], r[3], bool(r[4]), int(r[5]),
+                                           int(r[6]), int(r[7])) for r in rows]
+    return info["swp_check_groups"]
+
+
+def _entries(session, group: _Group, *extra) -> tuple[list, int]:  # noqa: ANN002
+    """The first offending rows of a group (and how many there are)."""
+    condition = and_(group.where(), *extra)
+    rows = session.execute(select(LedgerEntry.id, LedgerEntry.amount_pence).where(condition)
+                           .order_by(LedgerEntry.id).limit(SHOWN)).all()
+    total = session.execute(select(func.count()).select_from(LedgerEntry).where(condition)).scalar_one()
+    return rows, total
+
+
 def _ledger(session, found: _Found) -> None:
     from swp.services.ledger import BANK
 
+    groups = _ledger_groups(session)
     # debits equal credits: each entry moves one amount from one account to another, so over
     # all accounts the debit and credit sides must be equal
-    debits = session.execute(select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))).scalar_one()
     by_account: dict[str, int] = {}
-    for account, total in session.execute(
-            select(LedgerEntry.debit, func.sum(LedgerEntry.amount_pence)).group_by(LedgerEntry.debit)):
-        by_account[account] = by_account.get(account, 0) + int(total)
-    for account, total in session.execute(
-            select(LedgerEntry.credit, func.sum(LedgerEntry.amount_pence)).group_by(LedgerEntry.credit)):
-        by_account[account] = by_account.get(account, 0) - int(total)
+    for g in groups:
+        by_account[g.debit] = by_account.get(g.debit, 0) + g.total
+        by_account[g.credit] = by_account.get(g.credit, 0) - g.total
     if sum(by_account.values()) != 0:
         found.add(f"the ledger does not balance: debits minus credits is {sum(by_account.values())} "
-                  f"pence over {len(by_account)} accounts (total debits {debits} pence)")
-    # each entry's accounts are the ones its kind uses
-    cat = LedgerEntry.category
-    well_formed = or_(
-        and_(LedgerEntry.kind == "income", LedgerEntry.debit == BANK,
-             LedgerEntry.credit == literal("income:") + cat),
-        and_(LedgerEntry.kind == "expense", LedgerEntry.credit == BANK,
-             LedgerEntry.debit == literal("expenses:") + cat),
-        and_(LedgerEntry.kind == "loan", LedgerEntry.debit == BANK,
-             LedgerEntry.credit.like("liabilities:%")),
-    )
-    bad = session.execute(select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.debit, LedgerEntry.credit)
-                          .where(~well_formed).order_by(LedgerEntry.id)).all()
-    found.some(bad, lambda r: f"entry #{r[0]} ({r[1]}) debits {r[2]} and credits {r[3]}, not the "
-                              f"accounts a {r[1]} uses")
-    # negative amounts are reversals, and a reversal undoes exactly its entry
-    rows = session.execute(select(LedgerEntry.id, LedgerEntry.amount_pence)
-                           .where(LedgerEntry.amount_pence < 0, LedgerEntry.reverses.is_(None))
-                           .order_by(LedgerEntry.id)).all()
-    found.some(rows, lambda r: f"entry #{r[0]} is negative ({r[1]} pence) but reverses nothing")
-    original = aliased(LedgerEntry)
-    rows = session.execute(
-        select(LedgerEntry.id, original.id)
-        .join(original, original.id == LedgerEntry.reverses)
-        .where(or_(LedgerEntry.amount_pence != -original.amount_pence,
-                   LedgerEntry.kind != original.kind, LedgerEntry.category != original.category,
-                   LedgerEntry.debit != original.debit, LedgerEntry.credit != original.credit))
-        .order_by(LedgerEntry.id)).all()
-    found.some(rows, lambda r: f"entry #{r[0]} reverses #{r[1]} but does not undo it exactly "
-                               "(amount, kind, category or accounts differ)")
+                  f"pence over {len(by_account)} accounts")
+    for g in groups:
+        # each entry's accounts are the ones its kind uses
+        well_formed = (
+            (g.kind == "income" and g.debit == BANK and g.credit == f"income:{g.category}")
+            or (g.kind == "expense" and g.credit == BANK and g.debit == f"expenses:{g.category}")
+            or (g.kind == "loan" and g.debit == BANK and g.credit.startswith("liabilities:")))
+        if not well_formed:
+            rows, total = _entries(session, g)
+            found.some(rows, lambda r, g=g: f"entry #{r[0]} ({g.kind}) debits {g.debit} and "
+                                            f"credits {g.credit}, not the accounts a {g.kind} uses",
+                       total=total)
+        # negative amounts are reversals
+        if not g.reversal and g.lowest < 0:
+            rows, total = _entries(session, g, LedgerEntry.amount_pence < 0)
+            found.some(rows, lambda r: f"entry #{r[0]} is negative ({r[1]} pence) but reverses "
+                                       "nothing", total=total)
+    # a reversal undoes exactly its entry
+    if any(g.reversal for g in groups):
+        original = aliased(LedgerEntry)
+        rows = session.execute(
+            select(LedgerEntry.id, original.id)
+            .join(original, original.id == LedgerEntry.reverses)
+            .where(or_(LedgerEntry.amount_pence != -original.amount_pence,
+                       LedgerEntry.kind != original.kind, LedgerEntry.category != original.category,
+                       LedgerEntry.debit != original.debit, LedgerEntry.credit != original.credit))
+            .order_by(LedgerEntry.id)).all()
+        found.some(rows, lambda r: f"entry #{r[0]} reverses #{r[1]} but does not undo it exactly "
+                                   "(amount, kind, category or accounts differ)")
 
 
 def _loans(session, found: _Found) -> None:
@@ -384,18 +439,23 @@ def _loans(session, found: _Found) -> None:
             found.add(f"loan #{loan_id} from {lender} ({amount} pence) is recorded as entry "
                       f"#{entry_id}, a {kind} of {entry_amount} pence: a loan is a liability, "
                       "not income")
+    groups = _ledger_groups(session)
     linked = select(Loan.entry_id).where(Loan.entry_id.is_not(None))
-    rows = session.execute(select(LedgerEntry.id, LedgerEntry.credit)
-                           .where(LedgerEntry.kind == "loan", LedgerEntry.reverses.is_(None),
-                                  LedgerEntry.id.not_in(linked))
-                           .order_by(LedgerEntry.id)).all()
-    found.some(rows, lambda r: f"entry #{r[0]} ({r[1]}) is a loan with no loan terms recorded")
-    rows = session.execute(select(LedgerEntry.id, LedgerEntry.category)
-                           .where(LedgerEntry.kind == "income",
-                                  LedgerEntry.category.in_(("loan", "loans", "borrowing")))
-                           .order_by(LedgerEntry.id)).all()
-    found.some(rows, lambda r: f"entry #{r[0]} records borrowed money as income ({r[1]}): a loan "
-                               "is a liability, never shared out as profit", clause="asset-lock")
+    borrowed = sum(g.count for g in groups if g.kind == "loan" and not g.reversal)
+    with_terms = session.execute(
+        select(func.count(func.distinct(Loan.entry_id)))
+        .join(LedgerEntry, LedgerEntry.id == Loan.entry_id)
+        .where(LedgerEntry.kind == "loan", LedgerEntry.reverses.is_(None))).scalar_one()
+    for g in groups:
+        if g.kind == "loan" and not g.reversal and borrowed > with_terms:
+            rows, total = _entries(session, g, LedgerEntry.id.not_in(linked))
+            found.some(rows, lambda r, g=g: f"entry #{r[0]} ({g.credit}) is a loan with no loan "
+                                            "terms recorded", total=total)
+        if g.kind == "income" and g.category in ("loan", "loans", "borrowing"):
+            rows, total = _entries(session, g)
+            found.some(rows, lambda r, g=g: f"entry #{r[0]} records borrowed money as income "
+                                            f"({g.category}): a loan is a liability, never shared "
+                                            "out as profit", total=total, clause="asset-lock")
 
 
 def _periods(session, found: _Found) -> None:
