@@ -224,6 +224,30 @@ def test_item_8_a_plain_loan_is_accepted_as_a_liability(practice, db):
     assert run.json["amount_pence"] == 2_500_000 and run.json["rate_basis_points"] == 450
     assert query(db, "SELECT kind, amount_pence, debit, credit FROM ledger_entry") == [
         ("loan", 2_500_000, "assets:bank", "liabilities:loans:Triodos Bank")]
+    assert query(db, "SELECT lender, amount_pence, rate_basis_points FROM loan") == [
+        ("Triodos Bank", 2_500_000, 450)]
+    balance = practice.ok("ledger", "balance", as_="mo", json=True).json
+    assert (balance["income_pence"], balance["net_pence"]) == (0, 0)  # not income
+    assert "Triodos Bank" in practice.ok("finance", "loans").out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["Bank", "1000", "--date", "2026-05-01", "--rate", "lots"], "not an interest rate"),
+    (["Bank", "1000", "--date", "2026-05-01", "--rate", "150"], "above 100%"),
+    (["Bank", "1000.123", "--date", "2026-05-01"], "not an amount"),
+    (["Bank", "1000", "--date", "May"], "not a date"),
+    (["  ", "1000", "--date", "2026-05-01"], "needs its lender"),
+])
+def test_a_loan_with_bad_terms_is_exit_1_and_writes_nothing(practice, db, args, message):
+    before = snapshot(db, skip=())
+    run = practice("finance", "loan", *args, as_="mo")
+    assert run.code == 1 and message in run.err
+    assert snapshot(db, skip=()) == before
+
+
+def test_recording_a_loan_needs_the_manager(practice):
+    run = practice("finance", "loan", "Bank", "1000", "--date", "2026-05-01", as_="ann")
+    assert run.code == 1 and "needs --as a current manager" in run.err
 
 
 # --- 9. profit only to members -------------------------------------------------------------
