@@ -260,3 +260,20 @@ def test_anniversaries_of_29_february():
     assert years_completed(since, date(2021, 2, 28)) == 0
     assert years_completed(since, date(2021, 3, 1)) == 1
     assert years_completed(since, date(2019, 1, 1)) == 0
+
+
+def test_the_guard_refuses_a_share_not_backed_by_membership_days():
+    """SPEC section 6, item 9, in the domain code (the weights make it unreachable in practice)."""
+    from swp.errors import RuleViolation
+    from swp.services.sharing import Share, guard_distribution
+
+    history = _History(1, "ann", "Ann", date(2026, 3, 1), None, [(date(2026, 3, 1), "practitioner", 3750, 0)])
+    honest = Share("ann", "Ann", 31, {"equal": 31}, {"equal": 100}, 100, 0, 100, 0, ())
+    guard_distribution(date(2026, 1, 1), date(2026, 3, 31), 0, [honest], {"ann": history})
+    padded = Share("ann", "Ann", 90, {"equal": 90}, {"equal": 100}, 100, 0, 100, 0, ())
+    with pytest.raises(RuleViolation) as refused:
+        guard_distribution(date(2026, 1, 1), date(2026, 3, 31), 0, [padded], {"ann": history})
+    assert refused.value.clause == "asset-lock" and "31 days" in refused.value.message
+    outsider = Share("acme", "Acme Ltd", 0, {"equal": 0}, {"equal": 100}, 100, 0, 100, 0, ())
+    with pytest.raises(RuleViolation, match="not a member of the practice"):
+        guard_distribution(date(2026, 1, 1), date(2026, 3, 31), 0, [outsider], {"ann": history})

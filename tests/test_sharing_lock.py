@@ -4,11 +4,11 @@ database itself refuses to rewrite a closed period or its allocations."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import audit_rows, snapshot
+from tests.conftest import audit_rows, database_url, snapshot
 
 Q1 = ("--start", "2026-01-01", "--end", "2026-03-31")
 
@@ -21,6 +21,16 @@ def closed(practice, db):
         practice.ok("ledger", kind, amount, "--date", day, "--category", category, as_="mo")
     practice.ok("period", "close", "2026-Q1", *Q1, as_="mo")
     return practice
+
+
+def write_directly(db: str, sql: str, params: dict | None = None) -> None:
+    """One statement in its own transaction, as another tool would write it (either backend)."""
+    engine = create_engine(database_url(db))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql), params or {})
+    finally:
+        engine.dispose()
 
 
 def refused(swp, db, *args, as_="mo", says: str) -> None:
@@ -79,22 +89,21 @@ def test_history_changes_inside_a_closed_period_are_refused(closed, db):
 
 def test_the_database_refuses_to_rewrite_a_closed_period(closed, db):
     before = snapshot(db)
-    with sqlite3.connect(db) as conn:
-        statements = [
-            "UPDATE allocation SET amount_pence = amount_pence + 100",
-            "DELETE FROM allocation",
-            "UPDATE period SET distributable_pence = 0",
-            "DELETE FROM period",
-            "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at)"
-            " VALUES ('2026-02-02', 'income', 100, 'contracts', 'assets:bank', 'income:contracts',"
-            " '2026-06-30 00:00:00')",
-            "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, reverses,"
-            " recorded_at) VALUES ('2026-02-02', 'income', -2000000, 'contracts', 'assets:bank',"
-            " 'income:contracts', 1, '2026-06-30 00:00:00')",
-        ]
-        for sql in statements:
-            with pytest.raises(sqlite3.DatabaseError):
-                conn.execute(sql)
+    statements = [
+        "UPDATE allocation SET amount_pence = amount_pence + 100",
+        "DELETE FROM allocation",
+        "UPDATE period SET distributable_pence = 0",
+        "DELETE FROM period",
+        "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at)"
+        " VALUES ('2026-02-02', 'income', 100, 'contracts', 'assets:bank', 'income:contracts',"
+        " '2026-06-30 00:00:00')",
+        "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, reverses,"
+        " recorded_at) VALUES ('2026-02-02', 'income', -2000000, 'contracts', 'assets:bank',"
+        " 'income:contracts', 1, '2026-06-30 00:00:00')",
+    ]
+    for sql in statements:
+        with pytest.raises(DBAPIError):
+            write_directly(db, sql)
     assert snapshot(db) == before
 
 
@@ -103,9 +112,7 @@ def test_allocations_go_only_to_members_on_the_days_counted_even_in_the_database
     member in the period, whatever tool writes it."""
     closed.ok("member", "add", "zed", "--name", "Zed Zola", "--role", "practitioner",
               "--employed-since", "2026-05-01", "--hours", "20", as_="mo")
-    with sqlite3.connect(db) as conn:
-        zed = conn.execute("SELECT id FROM member WHERE handle = 'zed'").fetchone()[0]
-        with pytest.raises(sqlite3.DatabaseError, match="members on the days counted"):
-            conn.execute("INSERT INTO allocation (period_id, member_id, amount_pence, carried_in_pence,"
-                         " payable_pence, carried_out_pence, basis) VALUES (1, ?, 100, 0, 100, 0, '{}')",
-                         (zed,))
+    with pytest.raises(DBAPIError, match="members on the days counted"):
+        write_directly(db, "INSERT INTO allocation (period_id, member_id, amount_pence, carried_in_pence,"
+                       " payable_pence, carried_out_pence, basis) SELECT 1, id, 100, 0, 100, 0, '{}'"
+                       " FROM member WHERE handle = 'zed'")

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import sqlite3
 import stat
 from html.parser import HTMLParser
 
@@ -16,7 +15,21 @@ import pytest
 from pypdf import PdfReader
 
 from swp.money import format_pence
-from tests.conftest import snapshot
+from tests.conftest import database_url, snapshot
+
+
+def tamper(db: str, table: str, trigger: str, sql: str) -> None:
+    """Change a closed period's books behind swp's back: drop the guard, then write."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url(db))
+    try:
+        with engine.begin() as conn:
+            on = f" ON {table}" if engine.dialect.name == "postgresql" else ""
+            conn.execute(text(f"DROP TRIGGER {trigger}{on}"))
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
 
 Q1 = ("--start", "2026-01-01", "--end", "2026-03-31")
 STATEMENT_KEYS = {"member", "period", "amount_pence", "share_percent", "fingerprint"}
@@ -209,9 +222,8 @@ def test_year_to_date_runs_from_the_start_of_the_financial_year(practice):
 
 def test_a_statement_refuses_books_that_no_longer_match_the_fingerprint(closed, db):
     closed.ok("statement", "2026-Q1", "--member", "ann", as_="mo")
-    with sqlite3.connect(db) as conn:  # someone edits the closed books behind swp's back
-        conn.execute("DROP TRIGGER ledger_entry_append_only_update")
-        conn.execute("UPDATE ledger_entry SET amount_pence = 1 WHERE category = 'rent'")
+    tamper(db, "ledger_entry", "ledger_entry_append_only_update",
+           "UPDATE ledger_entry SET amount_pence = 1 WHERE category = 'rent'")
     before = snapshot(db)
     run = closed("statement", "2026-Q1", "--member", "ann", as_="mo")
     assert run.code == 4 and "no longer match the fingerprint of period 2026-Q1" in run.err
@@ -238,9 +250,8 @@ def test_fingerprint_problems_for_swp_check(closed, db):
     database = open_database(db)
     try:
         assert database.run(fingerprint_problems, write=False) == []
-        with sqlite3.connect(db) as conn:
-            conn.execute("DROP TRIGGER period_append_only_update")
-            conn.execute("UPDATE period SET distributable_pence = distributable_pence + 1")
+        tamper(db, "period", "period_append_only_update",
+               "UPDATE period SET distributable_pence = distributable_pence + 1")
         problems = database.run(fingerprint_problems, write=False)
     finally:
         database.dispose()

@@ -409,13 +409,13 @@ def guard_distribution(start: date, end: date, probation_days: int, shares: Sequ
     for share in shares:
         history = histories.get(share.member)
         if history is None:
-            raise RuleViolation("employees-only", f"{share.member} is not a member of the practice; "
+            raise RuleViolation("asset-lock", f"{share.member} is not a member of the practice; "
                                 "profit goes only to members")
         first = max(start, history.employed_since + timedelta(days=probation_days))
         last = min(end, history.left_on) if history.left_on is not None else end
         member_days = max(0, (last - first).days + 1)
         if share.days > member_days or (share.amount_pence != 0 and share.days == 0):
-            raise RuleViolation("employees-only", f"{share.member} was a member on {member_days} days "
+            raise RuleViolation("asset-lock", f"{share.member} was a member on {member_days} days "
                                 f"of the period, not {share.days}; profit goes only to members on "
                                 "the days counted")
 
