@@ -1,6 +1,7 @@
 """Every table of a practice's database, in one module (SQLModel over SQLAlchemy).
 
-Money columns are integers (pence); there is no float or NUMERIC column anywhere.
+Money columns are integers (pence), 64-bit (`Pence`, BIGINT) so that no total overflows on
+PostgreSQL; there is no float or NUMERIC column anywhere.
 Weekly hours are whole hundredths of an hour (`hours_hundredths`: 37.5 h -> 3750).
 Append-only tables (ledger_entry, vote, period, allocation, audit_event) are protected by
 triggers created in the migrations. The schema itself is created only by Alembic
@@ -11,12 +12,30 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 EMPLOYEE_ROLES = ("practitioner", "manager", "staff")
 BODY_KINDS = ("mutual", "charity", "cic", "local-authority", "company", "members")
 ASSET_LOCKED_KINDS = ("mutual", "charity", "cic")
+
+
+class Pence(TypeDecorator):
+    """Whole pence in a 64-bit integer column (BIGINT). Results are plain ints on every
+    backend: PostgreSQL's SUM over a BIGINT column is NUMERIC, which the driver would return
+    as a Decimal; `func.sum(Model.x_pence)` takes this type, so it comes back an int."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001, ARG002
+        return None if value is None else int(value)
+
+
+def pence(default: int | None = None):  # noqa: ANN201 - a SQLModel Field
+    """A money column (see Pence)."""
+    return Field(sa_type=Pence) if default is None else Field(default=default, sa_type=Pence)
 
 
 class Practice(SQLModel, table=True):
@@ -72,7 +91,7 @@ class MemberFact(SQLModel, table=True):
     effective: date
     role: str
     hours_hundredths: int
-    pay_pence: int = 0
+    pay_pence: int = pence(0)
 
 
 class Contract(SQLModel, table=True):
@@ -86,7 +105,7 @@ class Contract(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(unique=True)
     authority: str
-    value_pence: int
+    value_pence: int = pence()
     start: date
     end: date
     outcome_percent: int = 0
@@ -125,7 +144,7 @@ class LedgerEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     date: date
     kind: str
-    amount_pence: int
+    amount_pence: int = pence()
     category: str
     debit: str
     credit: str
@@ -149,10 +168,10 @@ class SharedCost(SQLModel, table=True):
     entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
     partner_id: int = Field(foreign_key="partner.id")
     date: date
-    total_pence: int
+    total_pence: int = pence()
     our_percent: int
-    our_pence: int
-    partner_pence: int
+    our_pence: int = pence()
+    partner_pence: int = pence()
     memo: str | None = None
 
 
@@ -163,7 +182,7 @@ class Loan(SQLModel, table=True):
     __table_args__ = (CheckConstraint("amount_pence > 0", name="loan_positive"),)
     id: int | None = Field(default=None, primary_key=True)
     lender: str
-    amount_pence: int
+    amount_pence: int = pence()
     date: date
     rate_basis_points: int | None = None  # 4.5% -> 450
     entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
@@ -178,11 +197,11 @@ class Period(SQLModel, table=True):
     label: str = Field(unique=True)
     start: date
     end: date
-    income_pence: int
-    expenses_pence: int
-    net_pence: int
-    reserve_pence: int  # added to the reserve (surplus) or drawn from it (negative, deficit)
-    distributable_pence: int  # shared among members; negative for a deficit share
+    income_pence: int = pence()
+    expenses_pence: int = pence()
+    net_pence: int = pence()
+    reserve_pence: int = pence()  # added to the reserve (surplus) or drawn from it (negative, deficit)
+    distributable_pence: int = pence()  # shared among members; negative for a deficit share
     method: str
     fingerprint: str
     closed_at: datetime
@@ -197,10 +216,10 @@ class Allocation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     period_id: int = Field(foreign_key="period.id", index=True)
     member_id: int = Field(foreign_key="member.id")
-    amount_pence: int  # share of the distributable pool (negative: share of a deficit)
-    carried_in_pence: int = 0  # deficit brought forward and set against this allocation (<= 0)
-    payable_pence: int = 0  # what is paid out now (>= 0)
-    carried_out_pence: int = 0  # deficit still owed after this period (<= 0)
+    amount_pence: int = pence()  # share of the distributable pool (negative: share of a deficit)
+    carried_in_pence: int = pence(0)  # deficit brought forward and set against this allocation (<= 0)
+    payable_pence: int = pence(0)  # what is paid out now (>= 0)
+    carried_out_pence: int = pence(0)  # deficit still owed after this period (<= 0)
     basis: str = "{}"  # JSON: days, hours, pay, service and weights as used
 
 

@@ -16,7 +16,8 @@ _AMOUNT = re.compile(r"£?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?\Z
 
 AMOUNT_HELP = "a valid amount looks like 12500, 12500.5, 12,500.50 or £12,500.50"
 # The largest single amount swp accepts: £20,000,000.00. A small practice never sees more in one
-# entry, and it fits the INTEGER money columns on PostgreSQL too (32 bits: up to £21,474,836.47).
+# entry, so anything larger is a typing slip. It is a limit on input only: money columns are 64-bit
+# (BIGINT on PostgreSQL and SQLite alike), so totals of many amounts never overflow.
 MAX_PENCE = 2_000_000_000
 
 
