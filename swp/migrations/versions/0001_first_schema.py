@@ -385,9 +385,11 @@ def _create_sqlite() -> None:
 
 
 def _create_postgresql() -> None:
+    # SQLSTATE 23000, like a constraint: drivers report a refusal as an IntegrityError on both
+    # dialects (SQLite's RAISE(ABORT) in a trigger is SQLITE_CONSTRAINT_TRIGGER)
     op.execute(
         "CREATE FUNCTION swp_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN RAISE EXCEPTION '% %', TG_TABLE_NAME, TG_ARGV[0]; END $$"
+        "BEGIN RAISE EXCEPTION '% %', TG_TABLE_NAME, TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation'; END $$"
     )
     for table in APPEND_ONLY:
         for event in ("UPDATE", "DELETE"):
@@ -404,7 +406,8 @@ def _create_postgresql() -> None:
         row = "OLD" if event == "DELETE" else "NEW"
         op.execute(
             f"CREATE FUNCTION swp_guard_{name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN IF {condition} THEN RAISE EXCEPTION '{message}'; END IF; RETURN {row}; END $$"
+            f"BEGIN IF {condition} THEN RAISE EXCEPTION '{message}' USING ERRCODE = 'integrity_constraint_violation'; "
+            f"END IF; RETURN {row}; END $$"
         )
         op.execute(
             f"CREATE TRIGGER {name} BEFORE {event} ON {table} "
