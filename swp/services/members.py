@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from swp import rules
 from swp.clock import now, today
 from swp.errors import InputError, PreconditionError, RuleViolation
-from swp.models import Allocation, Member, MemberFact, Period
+from swp.models import Allocation, Member, MemberFact, Period, Vote
 from swp.services.practice import load_clauses
 from swp.services.roles import current_members, find_member, latest_facts, require_manager
 
@@ -174,6 +174,11 @@ def leave(session, *, actor: str | None, handle: str, on: date,
     if closed_end is not None and on < closed_end:
         raise PreconditionError(f"{handle} was counted as a member to {closed_end} in a closed "
                                 "period; the leaving date must be on or after it")
+    last_vote = session.execute(
+        select(func.max(Vote.cast_on)).where(Vote.member_id == member.id)).scalar_one()
+    if last_vote is not None and on < last_vote:
+        raise PreconditionError(f"{handle} voted on {last_vote}; the leaving date must be on or "
+                                "after it (a vote is never taken back by leaving)")
     member.left_on = on
     member.leave_reason = reason
     session.add(member)
