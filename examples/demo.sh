@@ -43,4 +43,20 @@ say swp statement 2025-26 --format html --output "$out/statements"
 echo
 echo "The period is locked: an entry dated inside it is refused (exit 1); corrections go into an open period."
 say swp ledger income 100 --date 2026-03-31 --category contracts || true
+echo
+echo "The new year's work: a contract with the practice's own authority, part paid by outcomes."
+say swp contract add LCC-2026-01 --authority "Leeds City Council" --value 240000 --start 2026-04-01 --end 2027-03-31 --outcome-percent 10 --description "Support for children in care"
+say swp contract invoice LCC-2026-01 18000 --date 2026-04-30
+say swp contract add BRAD-1 --authority "Bradford Council" --value 50000 --start 2026-04-01 --end 2027-03-31 || true
+say swp contract list
+echo
+echo "The members govern: a proposal to keep more in the reserve, voted on one member one vote."
+say swp --as ann proposal new --title "Keep 25% in the reserve" --kind ordinary --amend sharing.reserve-percent=25
+for who in ann bea cal mo; do say swp --as "$who" vote 1 yes; done
+say swp --as sam vote 1 no
+say swp --as ann proposal close 1
+say swp --as ann proposal new --title "Sell a stake to Acme" --kind special --merge-with "Acme Care Ltd" --partner-kind company || true
+say swp shares issue --class A --to "Acme Care Ltd" || true
+echo
+say swp check
 say swp audit verify
