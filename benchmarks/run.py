@@ -20,8 +20,9 @@ Figures (targets from issue 7; docs/performance.md has the numbers measured here
 - `swp ledger balance` over 100,000 entries against `hledger balance` on the same journal
   (the beancount export, with beancount-only lines dropped), if hledger is installed.
 
-Timings are the best (minimum) of --repeat runs, for swp and baseline alike; the import is run
-once per side (it changes the database). Nothing here runs during `make test`.
+Timings take turns: each of --repeat rounds runs swp and every baseline once, and each side's
+best (minimum) round counts, so a busy moment of a shared machine falls on all sides alike. The
+import runs once per side (it changes the database). Nothing here runs during `make test`.
 """
 
 from __future__ import annotations
@@ -92,20 +93,6 @@ def child(argv: list[str], *, stdout=subprocess.DEVNULL) -> tuple[float, int]:  
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(argv)}\n{err}")
     return seconds, usage.ru_maxrss * 1024  # Linux reports KiB
-
-
-def best(repeat: int, fn) -> float:  # noqa: ANN001
-    return min(fn() for _ in range(repeat))
-
-
-def paired(repeat: int, first, second) -> tuple[float, float]:  # noqa: ANN001
-    """Best of `repeat` runs of each, taken turn about, so that a busy moment of the machine
-    falls on both sides alike."""
-    a, b = [], []
-    for _ in range(repeat):
-        a.append(first())
-        b.append(second())
-    return min(a), min(b)
 
 
 def swp(db: str, *args: str, actor: str | None = "mo") -> list[str]:
@@ -216,53 +203,52 @@ CLOSE_SQL = tuple(
 )
 
 
-def plain_sql(db: str, queries: tuple[str, ...], params: tuple = (), repeat: int = 3) -> tuple[float, str, list]:
-    """The fastest plain query (connect included, like swp's own work) and its rows."""
-    timings = []
-    rows = None
-    for query in queries:
-        def once(query=query):  # noqa: ANN001, ANN202
-            nonlocal rows
-            started = time.perf_counter()
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            try:
-                rows = conn.execute(query, params).fetchall()
-            finally:
-                conn.close()
-            return time.perf_counter() - started
-        try:
-            timings.append((best(repeat, once), query))
-        except sqlite3.OperationalError:  # e.g. an index this schema does not have
-            continue
-    seconds, query = min(timings)
-    return seconds, query, rows or []
+def plain_once(db: str, query: str, params: tuple = ()) -> tuple[float, list]:
+    """One plain query, connection included (like swp's own work): (seconds, rows)."""
+    started = time.perf_counter()
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(query, params).fetchall()
+    finally:
+        conn.close()
+    return time.perf_counter() - started, rows
+
+
+def turns(repeat: int, **sides) -> dict[str, float]:  # noqa: ANN003
+    """Each side's best time over `repeat` rounds; every round runs every side once, in turn,
+    so that a busy moment of the (shared) machine falls on all sides alike."""
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(repeat):
+        for name, fn in sides.items():
+            times[name].append(fn())
+    return {name: min(values) for name, values in times.items()}
 
 
 # --- swp in this process -----------------------------------------------------------------------------
 
-def inproc(db: str, work, *, write: bool = False, repeat: int = 3) -> float:  # noqa: ANN001
-    """The best time of `work(session)` in one transaction (rolled back when it writes)."""
+class _Undo(Exception):
+    pass
+
+
+def inproc_once(db: str, work, *, write: bool = False) -> float:  # noqa: ANN001
+    """`work(session)` in one transaction (rolled back when it writes), connection and
+    schema check included: seconds."""
     from swp.db import open_database
 
-    class Undo(Exception):
+    database = open_database(db)
+    started = time.perf_counter()
+    elapsed = 0.0
+    try:
+        with database.transaction(write=write) as session:
+            work(session)
+            elapsed = time.perf_counter() - started
+            if write:
+                raise _Undo
+    except _Undo:
         pass
-
-    def once() -> float:
-        database = open_database(db)
-        started = time.perf_counter()
-        try:
-            with database.transaction(write=write) as session:
-                work(session)
-                elapsed = time.perf_counter() - started
-                if write:
-                    raise Undo
-        except Undo:
-            pass
-        finally:
-            database.dispose()
-        return elapsed
-
-    return best(repeat, once)
+    finally:
+        database.dispose()
+    return elapsed
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -292,21 +278,25 @@ def bench_queries(big: str, rows: int, repeat: int) -> list[Figure]:
     from swp.services import ledger, sharing
 
     label, start, end = PERIOD
+    start_d, end_d = date.fromisoformat(start), date.fromisoformat(end)
     figures = []
 
-    swp_s = inproc(big, lambda s: ledger.balance(s), repeat=repeat)
-    base_s, query, base_rows = plain_sql(big, BALANCE_SQL, repeat=repeat)
+    plain = {f"sql{i}": (lambda q=q: plain_once(big, q)[0]) for i, q in enumerate(BALANCE_SQL)}
+    best_of = turns(repeat, swp=lambda: inproc_once(big, lambda s: ledger.balance(s)), **plain)
+    fastest = min(plain, key=best_of.get)
+    query = BALANCE_SQL[int(fastest[3:])]
     result = _balance(big)
-    assert result["entries"] == sum(r[3] for r in base_rows)
-    figures.append(Figure(f"ledger balance over {rows:,} entries (own work)", swp_s, base_s, "s", 2.0,
-                          f"baseline: {_short(query)}"))
+    assert result["entries"] == sum(r[3] for r in plain_once(big, query)[1])
+    figures.append(Figure(f"ledger balance over {rows:,} entries (own work)", best_of["swp"],
+                          best_of[fastest], "s", 2.0, f"baseline: {_short(query)}"))
 
-    start_d, end_d = date.fromisoformat(start), date.fromisoformat(end)
-    swp_s = inproc(big, lambda s: sharing.close(s, actor="mo", label=label, start=start_d, end=end_d),
-                   write=True, repeat=repeat)
-    base_s, query, _ = plain_sql(big, CLOSE_SQL, (start, end), repeat=repeat)
-    figures.append(Figure(f"period close over {rows:,} entries (own work)", swp_s, base_s, "s", 2.0,
-                          f"baseline: {_short(query)}"))
+    plain = {f"sql{i}": (lambda q=q: plain_once(big, q, (start, end))[0]) for i, q in enumerate(CLOSE_SQL)}
+    best_of = turns(repeat, swp=lambda: inproc_once(
+        big, lambda s: sharing.close(s, actor="mo", label=label, start=start_d, end=end_d), write=True),
+        **plain)
+    fastest = min(plain, key=best_of.get)
+    figures.append(Figure(f"period close over {rows:,} entries (own work)", best_of["swp"],
+                          best_of[fastest], "s", 2.0, f"baseline: {_short(CLOSE_SQL[int(fastest[3:])])}"))
     return figures
 
 
@@ -320,9 +310,9 @@ def _short(query: str) -> str:
     return query.replace("SELECT kind, category, sum(amount_pence), count(*) FROM ledger_entry", "GROUP BY").split(" GROUP BY kind")[0]
 
 
-def warm(db: str | None, *args: str, repeat: int) -> float:
-    """A command's own work: the whole command run in this process once its modules are
-    imported (parsing, the service, rendering; output to /dev/null), best of `repeat`."""
+def warm_command(db: str | None, *args: str):  # noqa: ANN201
+    """A function timing a command's own work: the whole command run in this process once its
+    modules are imported (parsing, the service, rendering; output to /dev/null)."""
     import contextlib
 
     from typer.main import get_command
@@ -342,14 +332,18 @@ def warm(db: str | None, *args: str, repeat: int) -> float:
         return elapsed
 
     once()  # imports what the command needs
-    return best(repeat, once)
+    return once
+
+
+STACK = [sys.executable, "-c", "import typer, rich, sqlmodel, pydantic"]
 
 
 def bench_startup(practice: str, big: str | None, rows: int, repeat: int) -> list[Figure]:
     figures = []
-    help_s, typer_s = paired(repeat, lambda: child([sys.executable, "-m", "swp", "--help"])[0],
-                             lambda: child([sys.executable, "-c", "import typer"])[0])
-    figures.append(Figure("swp --help", help_s, typer_s, "s", 3.0, 'baseline: python -c "import typer"'))
+    best_of = turns(repeat, swp=lambda: child([sys.executable, "-m", "swp", "--help"])[0],
+                    typer=lambda: child([sys.executable, "-c", "import typer"])[0])
+    figures.append(Figure("swp --help", best_of["swp"], best_of["typer"], "s", 3.0,
+                          'baseline: python -c "import typer"'))
 
     commands = [("swp member list", practice, ("member", "list")),
                 ("swp ledger balance, small books", practice, ("ledger", "balance")),
@@ -357,11 +351,12 @@ def bench_startup(practice: str, big: str | None, rows: int, repeat: int) -> lis
     if big is not None:
         commands.append((f"swp --json ledger balance, {rows:,} entries", big, ("--json", "ledger", "balance")))
     for name, db, args in commands:
-        work = warm(db, *args, repeat=repeat)
-        whole, stack_s = paired(
-            repeat, lambda db=db, args=args: child([sys.executable, "-m", "swp", "--db", db, *args])[0],
-            lambda: child([sys.executable, "-c", "import typer, rich, sqlmodel, pydantic"])[0])
-        figures.append(Figure(f"{name} (whole process)", whole, stack_s + work, "s", 1.2,
+        best_of = turns(repeat,
+                        whole=lambda db=db, args=args: child([sys.executable, "-m", "swp", "--db", db, *args])[0],
+                        stack=lambda: child(STACK)[0],
+                        work=warm_command(db, *args))
+        stack_s, work = best_of["stack"], best_of["work"]
+        figures.append(Figure(f"{name} (whole process)", best_of["whole"], stack_s + work, "s", 1.2,
                               f'baseline: python -c "import typer, rich, sqlmodel, pydantic" ({stack_s:.3f} s) '
                               f"+ the command's own work in-process ({work:.3f} s)"))
     return figures
@@ -405,8 +400,9 @@ def bench_hledger(work: Path, practice: str, rows: int, repeat: int) -> list[Fig
     child(swp(db, "export", "beancount", "--output", str(beancount), actor=None))
     journal = work / "books.journal"
     to_hledger(beancount, journal)
-    swp_s, hledger_s = paired(repeat, lambda: child(swp(db, "ledger", "balance", actor=None))[0],
-                              lambda: child([hledger, "-f", str(journal), "balance"])[0])
+    best_of = turns(repeat, swp=lambda: child(swp(db, "ledger", "balance", actor=None))[0],
+                    hledger=lambda: child([hledger, "-f", str(journal), "balance"])[0])
+    swp_s, hledger_s = best_of["swp"], best_of["hledger"]
     # the same books: hledger's Income and Expenses totals are swp's
     totals, ours = hledger_totals(hledger, journal), _balance(db)
     assert -totals.get("Income", 0) == ours["income_pence"], (totals, ours)
