@@ -9,12 +9,22 @@ SQLite dialect docs describe) and swp emits `BEGIN` itself: `BEGIN IMMEDIATE` fo
 that write, so a writer takes the lock before it reads what it decides on. A writer waits up to
 the busy timeout (10 s; SWP_BUSY_TIMEOUT_MS changes it) for another to finish, then gives up
 with one clear line. Driver errors become one line each (`translate`).
+
+PostgreSQL (docs/deployment.md): a command that writes runs at SERIALIZABLE and first takes
+`LOCK TABLE audit_event IN SHARE ROW EXCLUSIVE MODE` (before its snapshot, so after waiting it
+sees the last writer's work): swp's writers take turns, as with BEGIN IMMEDIATE, while readers
+never wait. It waits up to the same busy timeout (`lock_timeout`). Anything else that conflicts
+(another tool writing) ends in a serialization failure, and `Database.run` runs the command
+again from the start. A read runs at REPEATABLE READ: one consistent snapshot for all it reads.
+This module and the migrations are the only places that know which dialect is in use.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import stat
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -184,6 +194,7 @@ def make_engine(target: Target):
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool
 
+    busy_ms = busy_timeout_ms()
     if not target.is_sqlite:
         engine = create_engine(target.url, poolclass=NullPool)
 
@@ -191,10 +202,12 @@ def make_engine(target: Target):
         def _pg_begin(conn):  # noqa: ANN001
             if conn.get_execution_options().get("swp_write"):
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {busy_ms}")
+            else:
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
         return engine
 
-    busy_ms = busy_timeout_ms()
     engine = create_engine(
         target.url,
         poolclass=NullPool,
@@ -243,9 +256,18 @@ def schema_revision(conn) -> str | None:  # noqa: ANN001
     return row[0] if row else None
 
 
+def table_names(conn) -> list[str]:  # noqa: ANN001
+    """The tables of an open database (its current schema on PostgreSQL)."""
+    from sqlalchemy import inspect
+
+    return inspect(conn).get_table_names()
+
+
 def check_schema(conn, target: Target) -> None:  # noqa: ANN001
     revision = schema_revision(conn)
     if revision is None:
+        if not table_names(conn):  # an empty database on a server: nothing set up yet
+            raise DatabaseError(f"no practice at {target.display}: set one up with 'swp init', or pass --db")
         raise DatabaseError(f"{target.display} is not an swp practice (another program's database?)")
     if revision not in KNOWN_REVISIONS:
         raise DatabaseError(
@@ -255,6 +277,59 @@ def check_schema(conn, target: Target) -> None:  # noqa: ANN001
         raise DatabaseError(
             f"{target.display} has an older schema ({revision}); run 'swp db upgrade' first"
         )
+
+
+def table_columns(conn) -> dict[str, list[str]]:  # noqa: ANN001
+    """Every table of an open database and its columns, in one query."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
+            "WHERE m.type = 'table'").fetchall()
+    else:
+        rows = conn.exec_driver_sql(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()").fetchall()
+    tables: dict[str, list[str]] = {}
+    for table, column in rows:
+        tables.setdefault(table, []).append(column)
+    return tables
+
+
+def storage_problems(conn) -> dict[str, list[str] | None]:  # noqa: ANN001
+    """The database engine's own checks of its storage, by name: the problems each found, or
+    None where this engine has no such check (PostgreSQL keeps its own storage consistent and
+    enforces foreign keys always; SQLite's integrity_check and foreign_key_check run here)."""
+    if conn.dialect.name != "sqlite":
+        return {"integrity": None, "foreign-keys": None}
+    rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
+    integrity = [] if rows == ["ok"] else [f"SQLite integrity check: {r}" for r in rows]
+    keys = [f"{r[0]} row {r[1]} refers to a missing {r[2]} row"
+            for r in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()]
+    return {"integrity": integrity, "foreign-keys": keys}
+
+
+def reset_sequences(conn, tables) -> None:  # noqa: ANN001
+    """After rows were written with their own ids (swp db copy): PostgreSQL's id sequences
+    continue after the largest id. SQLite takes the next id from the table itself."""
+    if conn.dialect.name != "postgresql":
+        return
+    from sqlalchemy import Integer
+
+    for table in tables:
+        keys = list(table.primary_key.columns)
+        if len(keys) != 1 or not isinstance(keys[0].type, Integer):
+            continue
+        name, column = table.name, keys[0].name
+        conn.exec_driver_sql(
+            f"SELECT setval(seq, coalesce((SELECT max({column}) FROM {name}), 0) + 1, false) "
+            f"FROM pg_get_serial_sequence('{name}', '{column}') AS seq WHERE seq IS NOT NULL")
+
+
+def prepare_bulk_write(session) -> None:  # noqa: ANN001
+    """Before a bulk insert (ledger import): SQLite gets a bigger page cache for this
+    connection (32 MB); a server manages its own memory."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("PRAGMA cache_size = -32768")
 
 
 def alembic_config(connection):  # noqa: ANN001
@@ -287,7 +362,35 @@ _MESSAGES = (
                                          "(docs/operations.md)"),
     ("file is not a database", "the file is not an swp database"),
     ("file is encrypted or is not a database", "the file is not an swp database"),
+    # PostgreSQL
+    ("canceling statement due to lock timeout", "the database is busy: another swp command (or "
+                                                "program) is writing to it and did not finish "
+                                                "within {busy}; nothing was written, try again"),
+    ("could not serialize access", "the database is busy: other commands kept changing the same "
+                                   "records; nothing was written, try again"),
+    ("deadlock detected", "the database is busy: other commands kept changing the same records; "
+                          "nothing was written, try again"),
+    ("no space left on device", "the server's disk is full; nothing was written"),
+    ("read-only transaction", "the database is read-only; nothing was written"),
 )
+
+
+def _connection_problem(text: str) -> str | None:
+    """libpq's 'connection to server at "host", port N failed: reason' as one line."""
+    import re
+
+    first = text.splitlines()[0] if text else ""
+    if "connection to server" not in first and not first.startswith("connection failed"):
+        return None
+    found = re.search(r'connection to server (?:at "([^"]*)"(?: \([^)]*\))?, port (\d+)|on socket '
+                      r'"([^"]*)") failed: (.*)', first)
+    if not found:
+        return f"cannot connect to the database server: {first.removeprefix('connection failed: ')}"
+    where = f"{found[1]}, port {found[2]}" if found[1] is not None else f"socket {found[3]}"
+    reason = found[4].replace("FATAL:", "").strip()
+    if re.search(r'database ".*" does not exist', reason):
+        reason += " (create it first: docs/deployment.md)"
+    return f"cannot connect to the database server ({where}): {reason}"
 
 
 def _waited() -> str:
@@ -301,6 +404,9 @@ def _waited() -> str:
 def translate(exc: Exception) -> DatabaseError:
     """Turn a driver error into one clear line."""
     text = str(getattr(exc, "orig", exc)).strip()
+    connection = _connection_problem(text)
+    if connection is not None:
+        return DatabaseError(connection)
     lowered = text.lower()
     for needle, message in _MESSAGES:
         if needle in lowered:
@@ -348,6 +454,8 @@ class Database:
             try:
                 with conn.begin():
                     if check:
+                        if write and not self.target.is_sqlite:
+                            _take_writers_turn(conn)
                         check_schema(conn, self.target)
                     session = Session(bind=conn, expire_on_commit=False, autoflush=True)
                     try:
@@ -356,22 +464,43 @@ class Database:
                     finally:
                         session.close()
             except DBAPIError as exc:
+                if check and sqlstate(exc) == "42P01":  # no audit_event table: say what it is
+                    with conn.begin():
+                        check_schema(conn, self.target)
                 raise translate(exc) from exc
 
     def run(self, fn: Callable[[Any], T], *, write: bool) -> T:
-        """Run fn(session) in one transaction; retried on a PostgreSQL serialization failure."""
-        attempts = 5 if not self.target.is_sqlite else 1
+        """Run fn(session) in one transaction. On PostgreSQL a serialization failure or a
+        deadlock (another program's write crossed this one) rolls it back, and fn runs again
+        from the start, after a short random pause, up to RETRIES times in all."""
+        attempts = 1 if self.target.is_sqlite else RETRIES
         for attempt in range(attempts):
             try:
                 with self.transaction(write=write) as session:
                     return fn(session)
             except DatabaseError as exc:
-                cause = exc.__cause__
-                code = getattr(getattr(cause, "orig", None), "sqlstate", None)
-                if code in ("40001", "40P01") and attempt + 1 < attempts:
+                if sqlstate(exc.__cause__) in RETRY_SQLSTATES and attempt + 1 < attempts:
+                    time.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
                     continue
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+RETRIES = 8  # attempts in all of one command on PostgreSQL (Database.run)
+RETRY_SQLSTATES = ("40001", "40P01")  # serialization_failure, deadlock_detected
+
+
+def sqlstate(exc: BaseException | None) -> str | None:
+    """The SQLSTATE of a driver error wrapped by SQLAlchemy (PostgreSQL's; None on SQLite)."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None)
+
+
+def _take_writers_turn(conn) -> None:  # noqa: ANN001
+    """PostgreSQL: one swp writer at a time, like SQLite's BEGIN IMMEDIATE. LOCK TABLE takes no
+    snapshot, so the SERIALIZABLE snapshot is taken after the turn comes, and sees everything the
+    previous writer committed. SHARE ROW EXCLUSIVE conflicts with itself and with writes to the
+    audit log (every swp write appends to it), never with reads."""
+    conn.exec_driver_sql("LOCK TABLE audit_event IN SHARE ROW EXCLUSIVE MODE")
 
 
 def open_database(db: str | None) -> Database:

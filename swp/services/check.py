@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 
 from swp import rules
 from swp.clock import today
+from swp.db import storage_problems, table_columns
 from swp.errors import SwpError
 from swp.models import (
     Allocation,
@@ -114,14 +115,15 @@ def run(session) -> Report:
             reason = getattr(exc, "message", None) or str(getattr(exc, "orig", None) or exc)
             found.add(f"could not be checked: {reason.splitlines()[0] if reason else type(exc).__name__}")
         problems.extend(found.items)
-    if session.get_bind().dialect.name == "sqlite":
-        for name, fn in (("integrity", _integrity), ("foreign-keys", _foreign_keys)):
-            names.append(name)
-            found = _Found(name)
-            fn(session, found)
-            problems.extend(found.items)
-    else:
-        skipped += ["integrity", "foreign-keys"]  # SQLite's own checks; a server keeps its own
+    # the engine's own checks of its storage (SQLite's); a server keeps its own
+    for name, messages in storage_problems(session.connection()).items():
+        if messages is None:
+            skipped.append(name)
+            continue
+        names.append(name)
+        found = _Found(name)
+        found.some(messages, str)
+        problems.extend(found.items)
     return Report(tuple(problems), tuple(names), tuple(skipped))
 
 
@@ -222,20 +224,8 @@ def _shares(session, found: _Found) -> None:
 
 
 def _columns(session) -> dict[str, list[str]]:
-    """Every table and its columns, in one query where the dialect allows."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        rows = conn.exec_driver_sql(
-            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
-            "WHERE m.type = 'table'").fetchall()
-    else:
-        rows = conn.exec_driver_sql(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema()").fetchall()
-    tables: dict[str, list[str]] = {}
-    for table, column in rows:
-        tables.setdefault(table, []).append(column)
-    return tables
+    """Every table and its columns (swp.db reads them in one query)."""
+    return table_columns(session.connection())
 
 
 # --- votes and proposals -------------------------------------------------------------------
@@ -541,15 +531,3 @@ def _audit(session, found: _Found) -> None:
     if not result.ok:
         found.add(f"the audit chain is broken at event {result.first_bad}: {result.reason}")
 
-
-def _integrity(session, found: _Found) -> None:
-    conn = session.connection()
-    rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
-    if rows != ["ok"]:
-        found.some(rows, lambda r: f"SQLite integrity check: {r}")
-
-
-def _foreign_keys(session, found: _Found) -> None:
-    conn = session.connection()
-    rows = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-    found.some(rows, lambda r: f"{r[0]} row {r[1]} refers to a missing {r[2]} row")

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from swp.clock import now
 from swp.dates import parse_date
+from swp.db import prepare_bulk_write
 from swp.errors import InputError, NotFound, PreconditionError
 from swp.models import LedgerEntry, Period
 from swp.money import MAX_PENCE, format_pence, parse_amount
@@ -514,9 +515,7 @@ def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
         total = os.fstat(handle.fileno()).st_size
         periods = [(row.start, row.end, row.label) for row in
                    session.execute(select(Period.start, Period.end, Period.label))]
-        if session.get_bind().dialect.name == "sqlite":
-            # a bigger page cache for this command's connection: indexes grow fast on import
-            session.execute(text("PRAGMA cache_size = -32768"))
+        prepare_bulk_write(session)  # indexes grow fast on import
         importer = _Importer(session, periods=periods)
         source = _Reader(handle)
         savepoint = session.begin_nested() if dry_run else None

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from swp import rules
 from swp.clock import now
-from swp.db import Database, check_file, create_file, migrate, resolve, schema_revision
+from swp.db import Database, check_file, create_file, migrate, resolve, schema_revision, table_names
 from swp.errors import DatabaseError, InputError, NotFound
 from swp.models import Clause, Period, Practice
 from swp.services import audit
@@ -60,7 +60,10 @@ def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: 
     try:
         with database.transaction(write=True, check=False) as session:
             if schema_revision(session.connection()) is not None:
-                raise DatabaseError(f"{target.display} already holds a practice")
+                raise DatabaseError(f"{target.display} already holds a practice; a practice is set up once")
+            if table_names(session.connection()):  # a server's database that is not empty
+                raise DatabaseError(f"{target.display} already holds another program's tables; "
+                                    "swp init needs an empty database")
             migrate(session.connection())
             session.add(Practice(name=name.strip(), local_authority=local_authority.strip(),
                                  fiscal_year_start=fiscal, founded_at=now()))
