@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 TODAY = "2026-06-30"  # tests pin "today" so that membership and periods are deterministic
+BACKENDS = ("sqlite", "postgresql")  # the `db` fixture's parameters (PostgreSQL: see the end)
 
 
 @dataclass
@@ -76,6 +78,50 @@ def snapshot(db: str, *, skip: tuple[str, ...] = ("audit_event",)) -> dict[str, 
         engine.dispose()
 
 
+def query(db: str, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
+    """Read the database directly (SQLite or PostgreSQL), as another tool would; `:name`
+    parameters."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url(db))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(statement), params or {})]
+    finally:
+        engine.dispose()
+
+
+def execute(db: str, *statements: str, params: dict[str, Any] | None = None) -> None:
+    """Write to the database directly, all `statements` in one transaction, as another tool
+    would. A refusal by the database raises sqlalchemy.exc.IntegrityError on both backends.
+    `DROP TRIGGER name ON table` is PostgreSQL's form; on SQLite `ON table` is left off."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url(db))
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                if not db.startswith("postgresql") and statement.startswith("DROP TRIGGER"):
+                    statement = statement.split(" ON ")[0]
+                conn.execute(text(statement), params or {})
+    finally:
+        engine.dispose()
+
+
+def nothing_at(db: str) -> bool:
+    """Nothing was created: no file on SQLite; no table in the (empty) database on PostgreSQL."""
+    if not db.startswith("postgresql"):
+        return not os.path.exists(db)
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(db)
+    try:
+        with engine.connect() as conn:
+            return inspect(conn).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
 def audit_rows(db: str) -> list[dict]:
     from sqlalchemy import create_engine, text
 
@@ -95,10 +141,20 @@ def _pinned_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def db(tmp_path) -> str:
-    """A path (or URL) where a practice's database will be created."""
-    return str(tmp_path / "practice.db")
+@pytest.fixture(params=BACKENDS)
+def db(request, tmp_path) -> Iterator[str]:
+    """A path (or URL) where a practice's database will be created: a file on SQLite, an
+    empty database of its own on PostgreSQL (when SWP_TEST_POSTGRES_URL names a server; see
+    the PostgreSQL section at the end of this file)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "practice.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.create()
+    try:
+        yield url
+    finally:
+        server.drop(url)
 
 
 @pytest.fixture
@@ -111,7 +167,16 @@ def practice(swp) -> Swp:
     """A founded practice with three practitioners, a staff member and a manager (mo).
 
     Once mo (the manager) is admitted, managing members needs --as mo.
+    On PostgreSQL the same practice is cloned from a template database founded once.
     """
+    if is_postgres(swp.db):
+        postgres_server().clone(_found_practice, swp.db)
+        return swp
+    return _found_practice(swp)
+
+
+def _found_practice(swp: Swp) -> Swp:
+    """What the `practice` fixture does (ann has a registration number)."""
     swp.ok("init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council")
     swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner",
            "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "40000",
@@ -160,8 +225,218 @@ def practice_template(tmp_path_factory) -> str:
     return path
 
 
-def copy_practice(template: str, dest: str) -> Swp:
-    """A consistent copy of a practice database (SQLite's backup API, WAL and all)."""
+def copy_practice(template: str | None, dest: str) -> Swp:
+    """A consistent copy of a practice database (SQLite's backup API, WAL and all). When
+    `dest` is a PostgreSQL database (the `db` fixture's), it becomes a clone of the same
+    practice founded once on the server instead."""
+    import sqlite3
+
+    if is_postgres(dest):
+        postgres_server().clone(_found_riverside, dest)
+        return Swp(dest)
+
+    source, target = sqlite3.connect(template), sqlite3.connect(dest)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return Swp(dest)
+
+
+# --- PostgreSQL: the same tests against a server (docs/deployment.md, "Testing") -----------
+#
+# The `db` fixture is parametrised over BACKENDS, so every test that uses `db`, `swp` or
+# `practice` runs on SQLite and, when SWP_TEST_POSTGRES_URL names a server, on PostgreSQL too
+# (otherwise those variants are skipped, saying why). The URL's role needs CREATEDB: each test
+# gets a fresh database of its own (`CREATE DATABASE ... TEMPLATE template0`), dropped after it;
+# `practice` and `copy_practice` clone a template database founded once per session.
+# A test that is about SQLite itself (sqlite3, files, pragmas) is marked `sqlite_only` and runs
+# on SQLite alone. SWP_TEST_REQUIRE_POSTGRES=1 (set by .ci/run) turns a missing server into a
+# failure instead of a skip, so CI cannot quietly test one backend.
+
+POSTGRES_ENV = "SWP_TEST_POSTGRES_URL"
+NO_SERVER = (f"PostgreSQL variant: no server ({POSTGRES_ENV} is not set; `bash .ci/with-postgres "
+             "make test` starts a throwaway one, see docs/deployment.md)")
+
+
+def is_postgres(db: str | None) -> bool:
+    return bool(db) and db.startswith("postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: about SQLite itself (files, sqlite3, "
+                                       "pragmas); its PostgreSQL variant is not collected")
+    config.addinivalue_line("markers", "postgresql: needs a PostgreSQL server (SWP_TEST_POSTGRES_URL)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Drop the PostgreSQL variant of tests marked `sqlite_only`; mark the rest `postgresql`
+    so that `-m postgresql` / `-m "not postgresql"` pick one backend."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("db") if callspec is not None else None
+        if backend == "postgresql":
+            if item.get_closest_marker("sqlite_only"):
+                dropped.append(item)
+                continue
+            item.add_marker(pytest.mark.postgresql)
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+class PostgresServer:
+    """The server named by SWP_TEST_POSTGRES_URL: makes and drops one database per test.
+    It keeps no state but the server's own (test modules import this file under two names)."""
+
+    def __init__(self, url: str):
+        from sqlalchemy.engine import make_url
+
+        self.url = make_url(url)
+        self.prefix = f"swp_t{os.getpid()}_"
+
+    def _admin(self):
+        import psycopg
+
+        conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+
+    def url_for(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def _name(self, url: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        name = make_url(url).database
+        assert name and name.startswith(self.prefix), url
+        return name
+
+    def create(self, template: str = "template0") -> str:
+        import uuid
+
+        name = f"{self.prefix}{uuid.uuid4().hex[:12]}"
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return self.url_for(name)
+
+    def drop(self, url: str) -> None:
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self._name(url)}" WITH (FORCE)')
+
+    def clone(self, found: Callable[[Swp], Swp], dest: str) -> None:
+        """Make `dest` (a database of ours) a copy of the practice that `found` sets up,
+        from a template database founded once per session."""
+        template = f"{self.prefix}template{found.__name__}"
+        with self._admin() as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
+        if not exists:
+            url = self.create()
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("SWP_TODAY", TODAY)
+                mp.delenv("SWP_DB", raising=False)
+                mp.delenv("SWP_AS", raising=False)
+                found(Swp(url))
+            with self._admin() as conn:
+                conn.execute(f'ALTER DATABASE "{self._name(url)}" RENAME TO "{template}"')
+        name = self._name(dest)
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+    def drop_all(self) -> None:
+        with self._admin() as conn:
+            names = [row[0] for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (self.prefix,))]
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_server() -> PostgresServer | None:
+    url = os.environ.get(POSTGRES_ENV, "").strip()
+    return PostgresServer(url) if url else None
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server to test against, or a skip (a failure under
+    SWP_TEST_REQUIRE_POSTGRES=1) when there is none."""
+    server = postgres_server()
+    if server is None:
+        if os.environ.get("SWP_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"SWP_TEST_REQUIRE_POSTGRES=1 but {POSTGRES_ENV} is not set")
+        pytest.skip(NO_SERVER)
+    try:
+        server._admin().close()
+    except Exception as exc:  # noqa: BLE001 - say which server and why, once
+        pytest.fail(f"{POSTGRES_ENV} is set but the server cannot be reached: {exc}")
+    try:
+        yield server
+    finally:
+        server.drop_all()
+
+
+# --- a practice with a history: every kind of record swp keeps (test_copy, test_postgres) --
+
+def live_a_little(swp: Swp) -> Swp:
+    """The `practice` fixture's practice, then half a year of everything swp records: entries
+    and a reversal, a contract with an invoice and an outcome payment, a shared cost, a loan,
+    a closed quarter with allocations, proposals passed (with a changed vote), failed and open,
+    a changed member fact, a member who left, and a refusal in the audit log."""
+    _found_practice(swp)
+    mo = {"as_": "mo"}
+    swp.ok("ledger", "income", "12000", "--date", "2026-01-10", "--category", "contracts", **mo)
+    swp.ok("ledger", "expense", "3000", "--date", "2026-02-01", "--category", "rent", **mo)
+    swp.ok("ledger", "income", "500", "--date", "2026-02-15", "--category", "grants",
+           "--memo", "entered twice", **mo)
+    swp.ok("ledger", "reverse", "3", "--reason", "entered twice", **mo)
+    swp.ok("contract", "add", "LCC-1", "--authority", "Leeds City Council", "--value", "120000",
+           "--start", "2026-01-01", "--end", "2026-12-31", "--outcome-percent", "20", **mo)
+    swp.ok("contract", "invoice", "LCC-1", "8000", "--date", "2026-03-01", **mo)
+    swp.ok("contract", "outcome", "LCC-1", "1000", "--date", "2026-03-15", "--measure",
+           "placements stable", **mo)
+    swp.ok("partner", "add", "Northside SWP", "--kind", "mutual", **mo)
+    swp.ok("partner", "cost", "Northside SWP", "1200.01", "--date", "2026-03-20",
+           "--our-percent", "40", "--memo", "payroll bureau", **mo)
+    swp.ok("finance", "loan", "Triodos Bank", "25000", "--date", "2026-03-25", **mo)
+    swp.ok("period", "close", "2026-q1", "--start", "2026-01-01", "--end", "2026-03-31", **mo)
+    swp.ok("member", "update", "bea", "--effective", "2026-05-01", "--hours", "32", **mo)
+    passed = swp.ok("proposal", "new", "--title", "Keep more back", "--kind", "ordinary",
+                    "--amend", "sharing.reserve-percent=25", as_="ann", json=True).json["id"]
+    for handle, choice in (("ann", "yes"), ("bea", "no"), ("cal", "yes"), ("bea", "yes")):
+        swp.ok("vote", str(passed), choice, as_=handle)
+    swp.ok("proposal", "close", str(passed), as_="ann")
+    failed = swp.ok("proposal", "new", "--title", "Join Eastside", "--kind", "special",
+                    "--merge-with", "Eastside SWP", "--partner-kind", "mutual", as_="bea",
+                    json=True).json["id"]
+    for handle, choice in (("ann", "no"), ("bea", "yes"), ("cal", "abstain")):
+        swp.ok("vote", str(failed), choice, as_=handle)
+    swp.ok("proposal", "close", str(failed), as_="bea")
+    still_open = swp.ok("proposal", "new", "--title", "Shorter weeks", "--kind", "special",
+                        "--amend", "membership.min-hours=10", as_="cal", json=True).json["id"]
+    swp.ok("vote", str(still_open), "yes", as_="cal")
+    swp.ok("member", "leave", "sam", "--date", "2026-06-30", "--reason", "moved away", **mo)
+    assert swp("shares", "issue", "1000", "--to", "Acme Care Ltd", **mo).code == 3
+    swp.ok("ledger", "income", "700", "--date", "2026-06-01", "--category", "grants", **mo)
+    return swp
+
+
+@pytest.fixture(scope="session")
+def history_template(tmp_path_factory) -> str:
+    """The lived-in practice on SQLite, made once; tests copy the file."""
+    path = str(tmp_path_factory.mktemp("history") / "practice.db")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SWP_TODAY", TODAY)
+        mp.delenv("SWP_DB", raising=False)
+        mp.delenv("SWP_AS", raising=False)
+        live_a_little(Swp(path))
+    return path
+
+
+def sqlite_copy_of(template: str, dest: str) -> Swp:
+    """A copy of a SQLite practice file (SQLite's backup API)."""
     import sqlite3
 
     source, target = sqlite3.connect(template), sqlite3.connect(dest)
@@ -171,3 +446,14 @@ def copy_practice(template: str, dest: str) -> Swp:
         source.close()
         target.close()
     return Swp(dest)
+
+
+@pytest.fixture
+def lived(history_template, db, tmp_path) -> Swp:
+    """The lived-in practice at `db` (either backend: on PostgreSQL, copied there by
+    `swp db copy` from the SQLite one, which test_sqlite_to_postgresql_and_back checks)."""
+    if not is_postgres(db):
+        return sqlite_copy_of(history_template, db)
+    source = sqlite_copy_of(history_template, str(tmp_path / "source.db"))
+    source.ok("db", "copy", "--to", db)
+    return Swp(db)

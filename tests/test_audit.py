@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
+from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import audit_rows
+from tests.conftest import audit_rows, execute, query
 
 
 def test_every_change_appends_one_chained_event(practice, db):
@@ -37,18 +36,17 @@ def test_audit_log_and_verify(practice):
 
 
 def test_the_database_refuses_to_update_or_delete_audit_events(practice, db):
-    with sqlite3.connect(db) as conn:
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute("UPDATE audit_event SET actor = 'eve' WHERE seq = 2")
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute("DELETE FROM audit_event WHERE seq = 6")
+    with pytest.raises(IntegrityError, match="append-only"):
+        execute(db, "UPDATE audit_event SET actor = 'eve' WHERE seq = 2")
+    with pytest.raises(IntegrityError, match="append-only"):
+        execute(db, "DELETE FROM audit_event WHERE seq = 6")
+    assert len(audit_rows(db)) == 6
 
 
 def test_an_event_edited_behind_swps_back_is_found(practice, db):
-    with sqlite3.connect(db) as conn:
-        conn.execute("DROP TRIGGER audit_event_append_only_update")
-        conn.execute("UPDATE audit_event SET args = replace(args, 'sam', 'eve') WHERE seq = 6")
-        conn.execute("UPDATE audit_event SET actor = 'eve' WHERE seq = 3")
+    execute(db, "DROP TRIGGER audit_event_append_only_update ON audit_event",
+            "UPDATE audit_event SET args = replace(args, 'sam', 'eve') WHERE seq = 6",
+            "UPDATE audit_event SET actor = 'eve' WHERE seq = 3")
     run = practice("audit", "verify")
     assert run.code == 4
     assert run.err == ("swp: audit chain broken at event 3: its content does not match its "
@@ -60,9 +58,8 @@ def test_an_event_edited_behind_swps_back_is_found(practice, db):
 
 
 def test_a_deleted_event_is_found(practice, db):
-    with sqlite3.connect(db) as conn:
-        conn.execute("DROP TRIGGER audit_event_append_only_delete")
-        conn.execute("DELETE FROM audit_event WHERE seq = 4")
+    execute(db, "DROP TRIGGER audit_event_append_only_delete ON audit_event",
+            "DELETE FROM audit_event WHERE seq = 4")
     run = practice("audit", "verify")
     assert run.code == 4 and "event 4 is missing" in run.err
 
@@ -70,13 +67,12 @@ def test_a_deleted_event_is_found(practice, db):
 def test_a_rehashed_event_still_breaks_the_next_link(practice, db):
     from swp.services.audit import event_hash
 
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        conn.execute("DROP TRIGGER audit_event_append_only_update")
-        row = dict(conn.execute("SELECT * FROM audit_event WHERE seq = 2").fetchone())
-        row["actor"] = "eve"
-        conn.execute("UPDATE audit_event SET actor = 'eve', hash = ? WHERE seq = 2",
-                     (event_hash(row),))
+    row = [r for r in audit_rows(db) if r["seq"] == 2][0]
+    row["actor"] = "eve"
+    execute(db, "DROP TRIGGER audit_event_append_only_update ON audit_event",
+            "UPDATE audit_event SET actor = 'eve', hash = :hash WHERE seq = 2",
+            params={"hash": event_hash(row)})
+    assert query(db, "SELECT actor FROM audit_event WHERE seq = 2") == [("eve",)]
     run = practice("audit", "verify")
     assert run.code == 4
     assert "event 3: its link to the previous event is broken" in run.err

@@ -3,13 +3,11 @@ outcome payments against the outcome part, and the figures `contract list` shows
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import audit_rows, snapshot
+from tests.conftest import audit_rows, execute, query, snapshot
 
 LA = "Leeds City Council"
 
@@ -145,9 +143,8 @@ def test_invoices_and_outcome_payments_are_income_linked_to_the_contract(practic
                       "--measure", "placements stable at 6 months", as_="mo")
     assert run.out == ("Outcome payment £6,000.50 on LCC-1 for 'placements stable at 6 months' "
                        "(entry #2); received £6,000.50 of £24,000.00, £17,999.50 still at risk.\n")
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT kind, amount_pence, category, debit, credit, contract_id, "
-                            "measure, memo FROM ledger_entry ORDER BY id").fetchall()
+    rows = query(db, "SELECT kind, amount_pence, category, debit, credit, contract_id, "
+                     "measure, memo FROM ledger_entry ORDER BY id")
     assert rows == [
         ("income", 800_000, "contracts", "assets:bank", "income:contracts", 1, None, "April"),
         ("income", 600_050, "outcome-payments", "assets:bank", "income:outcome-payments", 1,
@@ -302,16 +299,16 @@ def test_payments_need_the_manager(practice, db):
 
 def _reverse_directly(db, entry_id, *, copy_contract):
     """A reversal as the ledger writes it: the opposite amount with `reverses` set."""
-    with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT date, kind, amount_pence, category, debit, credit, "
-                           "contract_id FROM ledger_entry WHERE id = ?", (entry_id,)).fetchone()
-        day, kind, amount, category, debit, credit, contract_id = row
-        conn.execute(
+    [row] = query(db, "SELECT date, kind, amount_pence, category, debit, credit, "
+                      "contract_id FROM ledger_entry WHERE id = :id", {"id": entry_id})
+    day, kind, amount, category, debit, credit, contract_id = row
+    execute(db,
             "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, "
-            "memo, reverses, contract_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "'2026-06-30 00:00:00')",
-            (day, kind, -amount, category, debit, credit, "reversal", entry_id,
-             contract_id if copy_contract else None))
+            "memo, reverses, contract_id, recorded_at) VALUES (:day, :kind, :amount, :category, "
+            ":debit, :credit, :memo, :reverses, :contract_id, '2026-06-30 00:00:00')",
+            params=dict(day=day, kind=kind, amount=-amount, category=category, debit=debit,
+                        credit=credit, memo="reversal", reverses=entry_id,
+                        contract_id=contract_id if copy_contract else None))
 
 
 @pytest.mark.parametrize("copy_contract", [True, False])
@@ -434,8 +431,8 @@ def test_violations_reports_contracts_with_another_authority_while_the_clause_is
     swp.ok("contract", "add", "LCC-1", "--authority", LA, "--value", "1",
            "--start", "2026-04-01", "--end", "2027-03-31")
     assert _in_practice(db, violations) == []
-    with sqlite3.connect(db) as conn:  # as a passed special resolution would
-        conn.execute("UPDATE clause SET value = 'on' WHERE name = 'contracts.own-authority-only'")
+    # as a passed special resolution would
+    execute(db, "UPDATE clause SET value = 'on' WHERE name = 'contracts.own-authority-only'")
     found = _in_practice(db, violations)
     assert [(v.clause, v.message) for v in found] == [
         ("contracts.own-authority-only",
@@ -451,9 +448,7 @@ def test_ledger_income_with_contract_links_the_entry_within_the_caps(practice, d
     practice.ok("ledger", "income", "40", "--date", "2026-05-02", "--category",
                 "outcome-payments", "--contract", "LCC-1", "--measure", "placements held",
                 as_="mo")
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT contract_id FROM ledger_entry WHERE id = ?",
-                            (entry,)).fetchone() == (1,)
+    assert query(db, "SELECT contract_id FROM ledger_entry WHERE id = :id", {"id": entry}) == [(1,)]
     shown = practice.ok("contract", "show", "LCC-1", json=True).json["contract"]
     assert shown["invoiced_pence"] == 6000 and shown["outcome_received_pence"] == 4000
     for args, message in [

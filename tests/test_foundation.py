@@ -6,16 +6,18 @@ import os
 import sqlite3
 import stat
 
-from tests.conftest import audit_rows, snapshot
+import pytest
+
+from tests.conftest import audit_rows, execute, is_postgres, nothing_at, query, snapshot
 
 
 def test_init_creates_a_private_database_with_the_founding_constitution(swp, db):
     run = swp.ok("init", "Riverside", "--local-authority", "Leeds City Council",
                  "--set", "sharing.method=equal:50,hours:50", "--set", "sharing.reserve-percent=25")
     assert "Founded Riverside" in run.out
-    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
-    with sqlite3.connect(db) as conn:
-        clauses = dict(conn.execute("SELECT name, value FROM clause"))
+    if not is_postgres(db):  # a server's database has no file of its own
+        assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+    clauses = dict(query(db, "SELECT name, value FROM clause"))
     assert clauses["sharing.method"] == "equal:50,hours:50"
     assert clauses["sharing.reserve-percent"] == "25"
     assert clauses["no-share-issuance"] == "on"
@@ -33,7 +35,7 @@ def test_init_refuses_an_entrenched_clause_with_exit_3_and_creates_nothing(swp, 
     assert run.code == 3
     assert run.err.strip() == ("swp: refused by clause asset-lock: asset-lock is entrenched: "
                                "no resolution can change it")
-    assert not os.path.exists(db)
+    assert nothing_at(db)
 
 
 def test_init_refuses_unknown_clause_and_bad_value_with_exit_1(swp, db):
@@ -45,14 +47,15 @@ def test_init_refuses_unknown_clause_and_bad_value_with_exit_1(swp, db):
     assert run.code == 1 and "not a whole number" in run.err
     run = swp("init", "R", "--local-authority", "L", "--fiscal-year-start", "13-01")
     assert run.code == 1 and "no such day of the year" in run.err
-    assert not os.path.exists(db)
+    assert nothing_at(db)
 
 
 def test_init_twice_is_refused_and_keeps_the_practice(swp, db):
     swp.ok("init", "Riverside", "--local-authority", "Leeds")
     before = snapshot(db)
     run = swp("init", "Other", "--local-authority", "York")
-    assert run.code == 1 and "already exists" in run.err
+    assert run.code == 1 and ("already holds a practice" if is_postgres(db) else "already exists") in run.err
+    assert run.err.rstrip().endswith("; a practice is set up once")
     assert snapshot(db) == before
 
 
@@ -71,9 +74,10 @@ def test_commands_on_a_missing_database_exit_1_and_create_nothing(swp, db):
     run = swp("member", "list")
     assert run.code == 1
     assert run.err.startswith("swp: no practice at") and run.err.count("\n") == 1
-    assert not os.path.exists(db)
+    assert nothing_at(db)
 
 
+@pytest.mark.sqlite_only  # files; a server's database with other tables: test_postgres.py
 def test_a_file_that_is_not_sqlite_is_refused_untouched(swp, db):
     with open(db, "w") as handle:
         handle.write("date,amount\n2026-01-01,5\n")
@@ -83,6 +87,7 @@ def test_a_file_that_is_not_sqlite_is_refused_untouched(swp, db):
         assert handle.read() == "date,amount\n2026-01-01,5\n"
 
 
+@pytest.mark.sqlite_only
 def test_another_programs_sqlite_file_is_refused_untouched(swp, db):
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)")
@@ -93,8 +98,7 @@ def test_another_programs_sqlite_file_is_refused_untouched(swp, db):
 
 
 def test_a_newer_schema_is_refused_untouched(practice, db):
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    execute(db, "UPDATE alembic_version SET version_num = '9999'")
     before = snapshot(db, skip=())
     run = practice("member", "list")
     assert run.code == 1 and "newer swp" in run.err
@@ -142,6 +146,7 @@ def test_version(swp):
     assert run.out.startswith("swp ")
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's connection settings: test_postgres.py
 def test_connection_pragmas(db):
     from swp.db import Database, resolve
     from swp.services import practice

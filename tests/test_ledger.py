@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import audit_rows, copy_practice, snapshot
+from tests.conftest import audit_rows, copy_practice, execute, is_postgres, query, snapshot
 
 
 @pytest.fixture
@@ -38,13 +37,11 @@ def expense(swp, amount, date="2026-04-01", category="rent", **kw):
 
 def close_period(db, label, start, end):
     """A closed period, written directly (periods are closed by `swp period close`)."""
-    with sqlite3.connect(db) as conn:
-        conn.execute(
+    execute(db,
             "INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, net_pence, "
             "reserve_pence, distributable_pence, method, fingerprint, closed_at) "
-            "VALUES (?, ?, ?, 0, 0, 0, 0, 0, 'equal', 'test', '2026-06-01 00:00:00')",
-            (label, start, end))
-    conn.close()
+            "VALUES (:label, :start, :end, 0, 0, 0, 0, 0, 'equal', 'test', '2026-06-01 00:00:00')",
+            params={"label": label, "start": start, "end": end})
 
 
 def loan(db, pence, day="2026-05-01", lender="Triodos Bank"):
@@ -83,10 +80,7 @@ def test_income_and_expense_are_recorded_and_listed(practice):
 def test_each_entry_is_one_balanced_double_entry(practice, db):
     income(practice, "100")
     expense(practice, "40", category="training")
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT kind, debit, credit, amount_pence FROM ledger_entry "
-                            "ORDER BY id").fetchall()
-    conn.close()
+    rows = query(db, "SELECT kind, debit, credit, amount_pence FROM ledger_entry ORDER BY id")
     assert rows == [("income", "assets:bank", "income:contracts", 10000),
                     ("expense", "expenses:training", "assets:bank", 4000)]
 
@@ -260,11 +254,9 @@ def test_reverse_appends_a_negated_entry_and_the_balance_nets_out(practice, db):
     assert entries[2]["reversed_by"] == 3 and entries[2]["amount_pence"] == 95000
     data = practice.ok("ledger", "balance", json=True).json
     assert (data["income_pence"], data["expenses_pence"]) == (1_250_000, 0)
-    with sqlite3.connect(db) as conn:
-        original, reversal = conn.execute(
-            "SELECT kind, debit, credit, amount_pence, reverses FROM ledger_entry WHERE id IN (2, 3) "
-            "ORDER BY id").fetchall()
-    conn.close()
+    original, reversal = query(
+        db, "SELECT kind, debit, credit, amount_pence, reverses FROM ledger_entry WHERE id IN (2, 3) "
+            "ORDER BY id")
     assert original[:3] == reversal[:3] and reversal[3] == -original[3] and reversal[4] == 2
 
 
@@ -319,11 +311,11 @@ def test_reverse_needs_a_reason_and_a_manager(practice, db):
 def test_reversing_twice_is_refused_by_the_database_too(practice, db):
     income(practice, "10")
     practice.ok("ledger", "reverse", "1", "--reason", "typo", as_="mo")
-    with sqlite3.connect(db) as conn, pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        conn.execute("INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, "
-                     "reverses, recorded_at) VALUES ('2026-04-30', 'income', -1000, 'contracts', "
-                     "'assets:bank', 'income:contracts', 1, '2026-06-30 00:00:00')")
-    conn.close()
+    unique = "duplicate key value violates unique constraint" if is_postgres(db) else "UNIQUE"
+    with pytest.raises(IntegrityError, match=unique):
+        execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, "
+                    "reverses, recorded_at) VALUES ('2026-04-30', 'income', -1000, 'contracts', "
+                    "'assets:bank', 'income:contracts', 1, '2026-06-30 00:00:00')")
 
 
 # --- closed periods ----------------------------------------------------------------------
@@ -354,11 +346,10 @@ def test_a_reversal_cannot_be_dated_into_a_closed_period(practice, db):
 
 def test_the_database_refuses_a_direct_insert_into_a_closed_period(practice, db):
     close_period(db, "2025-26", "2025-04-01", "2026-03-31")
-    with sqlite3.connect(db) as conn, pytest.raises(sqlite3.IntegrityError, match="closed period"):
-        conn.execute("INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, "
-                     "recorded_at) VALUES ('2025-05-01', 'income', 100, 'x', 'assets:bank', "
-                     "'income:x', '2026-06-30 00:00:00')")
-    conn.close()
+    with pytest.raises(IntegrityError, match="closed period"):
+        execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, "
+                    "recorded_at) VALUES ('2025-05-01', 'income', 100, 'x', 'assets:bank', "
+                    "'income:x', '2026-06-30 00:00:00')")
 
 
 # --- append-only -------------------------------------------------------------------------
@@ -372,13 +363,8 @@ def test_the_database_refuses_a_direct_insert_into_a_closed_period(practice, db)
 def test_a_direct_update_or_delete_of_a_ledger_row_fails(practice, db, statement):
     income(practice, "10")
     before = snapshot(db)
-    conn = sqlite3.connect(db)
-    try:
-        with pytest.raises(sqlite3.IntegrityError, match="ledger_entry is append-only"):
-            conn.execute(statement)
-        conn.rollback()
-    finally:
-        conn.close()
+    with pytest.raises(IntegrityError, match="ledger_entry is append-only"):
+        execute(db, statement)
     assert snapshot(db) == before
 
 

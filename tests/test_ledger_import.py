@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import audit_rows, copy_practice, snapshot
+from tests.conftest import audit_rows, copy_practice, execute, query, snapshot
 
 
 @pytest.fixture
@@ -38,11 +37,10 @@ def good_rows(n: int, start: int = 0) -> str:
 
 
 def entries(db) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT date, kind, amount_pence, category, memo, ref, debit, credit "
-                            "FROM ledger_entry ORDER BY id").fetchall()
-    conn.close()
-    return rows
+    """Every entry as stored, dates as ISO text (as SQLite keeps them) on either backend."""
+    rows = query(db, "SELECT date, kind, amount_pence, category, memo, ref, debit, credit "
+                     "FROM ledger_entry ORDER BY id")
+    return [(str(day), *rest) for day, *rest in rows]
 
 
 def test_the_sample_bank_export_imports_with_a_surplus(practice, db):
@@ -206,12 +204,10 @@ def test_a_ref_recorded_by_hand_with_other_values_blocks_the_row(practice, db, t
 def test_a_row_in_a_closed_period_is_refused_but_an_imported_one_is_skipped(practice, db, tmp_path):
     first = write(tmp_path, HEADER + "2025-06-01,income,5,contracts,,P1\n", "first.csv")
     practice.ok("ledger", "import", first, as_="mo")
-    with sqlite3.connect(db) as conn:
-        conn.execute("INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
-                     "net_pence, reserve_pence, distributable_pence, method, fingerprint, closed_at) "
-                     "VALUES ('2025-26', '2025-04-01', '2026-03-31', 0, 0, 0, 0, 0, 'equal', 't', "
-                     "'2026-06-01 00:00:00')")
-    conn.close()
+    execute(db, "INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
+                "net_pence, reserve_pence, distributable_pence, method, fingerprint, closed_at) "
+                "VALUES ('2025-26', '2025-04-01', '2026-03-31', 0, 0, 0, 0, 0, 'equal', 't', "
+                "'2026-06-01 00:00:00')")
     again = practice.ok("ledger", "import", first, as_="mo", json=True).json
     assert (again["added"], again["skipped"]) == (0, 1)
     before = snapshot(db)

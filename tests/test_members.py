@@ -231,9 +231,10 @@ def test_changes_must_come_in_date_order_and_not_after_leaving(practice, db):
 
 
 def test_database_refuses_a_non_employee_role_written_directly(practice, db):
-    import sqlite3
+    from sqlalchemy.exc import IntegrityError
 
-    with sqlite3.connect(db) as conn:
-        with pytest.raises(sqlite3.IntegrityError, match="employee_roles_only"):
-            conn.execute("INSERT INTO member_fact (member_id, effective, role, hours_hundredths,"
-                         " pay_pence) VALUES (1, '2026-07-01', 'investor', 3000, 0)")
+    from tests.conftest import execute
+
+    with pytest.raises(IntegrityError, match="employee_roles_only"):
+        execute(db, "INSERT INTO member_fact (member_id, effective, role, hours_hundredths,"
+                    " pay_pence) VALUES (1, '2026-07-01', 'investor', 3000, 0)")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from swp.dates import parse_date
 from swp.errors import InputError
 from swp.money import AMOUNT_HELP, MAX_PENCE, format_pence, parse_amount
-from tests.conftest import copy_practice, snapshot
+from tests.conftest import copy_practice, database_url, snapshot
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_no_float_or_numeric_column_anywhere(practice, db):
     """Every table, as the migrations built it: money and everything else is never a float."""
     from sqlalchemy import Float, Integer, Numeric, create_engine, inspect
 
-    engine = create_engine(f"sqlite:///{db}")
+    engine = create_engine(database_url(db))
     try:
         inspector = inspect(engine)
         tables = inspector.get_table_names()

@@ -3,13 +3,11 @@ the refusals, and that a partner gains no member, vote or claim on assets."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import audit_rows, snapshot
+from tests.conftest import audit_rows, execute, query, snapshot
 
 NORTHSIDE = "Northside Social Work Practice"
 
@@ -21,15 +19,15 @@ def partnered(practice):
 
 
 def shared_costs(db):
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT entry_id, partner_id, date, total_pence, our_percent, "
-                            "our_pence, partner_pence, memo FROM shared_cost ORDER BY id").fetchall()
+    """Every shared cost as stored, dates as ISO text (as SQLite keeps them) on either backend."""
+    rows = query(db, "SELECT entry_id, partner_id, date, total_pence, our_percent, "
+                     "our_pence, partner_pence, memo FROM shared_cost ORDER BY id")
+    return [(entry, partner, str(day), *rest) for entry, partner, day, *rest in rows]
 
 
 def expenses(db):
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT id, kind, amount_pence, category, debit, credit, partner_id, "
-                            "memo FROM ledger_entry ORDER BY id").fetchall()
+    return query(db, "SELECT id, kind, amount_pence, category, debit, credit, partner_id, "
+                     "memo FROM ledger_entry ORDER BY id")
 
 
 # --- partners ------------------------------------------------------------------------------
@@ -167,9 +165,8 @@ def test_a_reversed_shared_cost_no_longer_counts(partnered, db):
                  "--our-percent", "40", "--memo", "entered twice", as_="mo")
     partnered.ok("partner", "cost", NORTHSIDE, "100", "--date", "2026-05-31",
                  "--our-percent", "40", "--memo", "office", as_="mo")
-    with sqlite3.connect(db) as conn:  # the reversal, as the ledger writes it
-        conn.execute(
-            "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, memo, "
+    execute(  # the reversal, as the ledger writes it
+        db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, memo, "
             "reverses, partner_id, recorded_at) SELECT date, kind, -amount_pence, category, "
             "debit, credit, 'reversal', id, partner_id, recorded_at FROM ledger_entry "
             "WHERE id = 1")
