@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint docs bench clean
+.PHONY: install demo test test-postgres lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# `make test` on PostgreSQL too, against a throwaway local server (docs/deployment.md, Testing)
+test-postgres: $(STAMP)
+	bash .ci/with-postgres $(MAKE) test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
