@@ -39,16 +39,26 @@ class ClauseSpec:
 # --- value parsers -----------------------------------------------------------------------
 
 
+_HUNDREDTHS = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?\Z")
+
+
+def hundredths(raw: str) -> int | None:
+    """'37.5' -> 3750: a number of up to three digits and two decimals, in hundredths; None if
+    it is not one (callers say what they expected)."""
+    if not _HUNDREDTHS.match(raw):
+        return None
+    whole, _, frac = raw.partition(".")
+    return int(whole) * 100 + int((frac + "00")[:2])
+
+
 def parse_hours(text: str) -> int:
     """Weekly hours ('37.5') to hundredths of an hour (3750)."""
-    raw = str(text).strip()
-    if not re.fullmatch(r"\d{1,3}(\.\d{1,2})?", raw):
+    hundredths_ = hundredths(str(text).strip())
+    if hundredths_ is None:
         raise InputError(f"not a number of weekly hours: {text!r} (e.g. 37.5)")
-    whole, _, frac = raw.partition(".")
-    hundredths = int(whole) * 100 + int((frac + "00")[:2])
-    if hundredths > 168 * 100:
+    if hundredths_ > 168 * 100:
         raise InputError(f"a week has 168 hours; {text!r} is more")
-    return hundredths
+    return hundredths_
 
 
 def format_hours(hundredths: int) -> str:

@@ -8,7 +8,6 @@ into equity, a share of profits) is refused by the takeover guard before anythin
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,16 +18,12 @@ from swp.errors import InputError
 from swp.models import Loan
 from swp.services import ledger
 
-_RATE = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?\Z")
-
 
 def parse_rate(text: str) -> int:
     """An annual interest rate in percent ('4.5' or '4.5%') to basis points (450)."""
-    raw = (text or "").strip().rstrip("%").strip()
-    if not _RATE.match(raw):
+    points = rules.hundredths((text or "").strip().rstrip("%").strip())
+    if points is None:
         raise InputError(f"not an interest rate: {text!r}; a yearly percentage such as 4.5")
-    whole, _, frac = raw.partition(".")
-    points = int(whole) * 100 + int((frac + "00")[:2])
     if points > 100 * 100:
         raise InputError(f"an interest rate above 100% is not a plain loan: {text!r}")
     return points
