@@ -11,7 +11,7 @@ the busy timeout (10 s; SWP_BUSY_TIMEOUT_MS changes it) for another to finish, t
 with one clear line. Driver errors become one line each (`translate`).
 
 PostgreSQL (docs/deployment.md): a command that writes runs at SERIALIZABLE and first takes
-`LOCK TABLE audit_event IN SHARE ROW EXCLUSIVE MODE` (before its snapshot, so after waiting it
+`LOCK TABLE practice IN SHARE ROW EXCLUSIVE MODE` (before its snapshot, so after waiting it
 sees the last writer's work): swp's writers take turns, as with BEGIN IMMEDIATE, while readers
 never wait. It waits up to the same busy timeout (`lock_timeout`). Anything else that conflicts
 (another tool writing) ends in a serialization failure, and `Database.run` runs the command
@@ -464,7 +464,7 @@ class Database:
                     finally:
                         session.close()
             except DBAPIError as exc:
-                if check and sqlstate(exc) == "42P01":  # no audit_event table: say what it is
+                if check and sqlstate(exc) == "42P01":  # no practice table: say what it is
                     with conn.begin():
                         check_schema(conn, self.target)
                 raise translate(exc) from exc
@@ -498,9 +498,11 @@ def sqlstate(exc: BaseException | None) -> str | None:
 def _take_writers_turn(conn) -> None:  # noqa: ANN001
     """PostgreSQL: one swp writer at a time, like SQLite's BEGIN IMMEDIATE. LOCK TABLE takes no
     snapshot, so the SERIALIZABLE snapshot is taken after the turn comes, and sees everything the
-    previous writer committed. SHARE ROW EXCLUSIVE conflicts with itself and with writes to the
-    audit log (every swp write appends to it), never with reads."""
-    conn.exec_driver_sql("LOCK TABLE audit_event IN SHARE ROW EXCLUSIVE MODE")
+    previous writer committed. The lock is on the practice's one row's table: SHARE ROW EXCLUSIVE
+    conflicts with itself and with writes to that table, never with reads. It needs the UPDATE
+    privilege on `practice`, which a role that runs swp has anyway (a resolution may change the
+    practice's status), so the append-only tables need no UPDATE privilege (docs/deployment.md)."""
+    conn.exec_driver_sql("LOCK TABLE practice IN SHARE ROW EXCLUSIVE MODE")
 
 
 def open_database(db: str | None) -> Database:

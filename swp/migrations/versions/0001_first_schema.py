@@ -355,6 +355,8 @@ def drop_guards() -> None:
     names = [(f"{t}_append_only_{e.lower()}", t) for t in APPEND_ONLY for e in ("UPDATE", "DELETE")]
     names += [(f"{t}_no_delete", t) for t in NO_DELETE]
     names += [(n, t) for n, t, *_ in CONDITIONAL]
+    if bind.dialect.name == "postgresql":
+        names += [(f"{t}_no_truncate", t) for t in (*APPEND_ONLY, *NO_DELETE)]
     for name, table in names:
         if bind.dialect.name == "postgresql":
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
@@ -401,6 +403,14 @@ def _create_postgresql() -> None:
         op.execute(
             f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION swp_refuse_change('rows are never deleted')"
+        )
+    # TRUNCATE deletes without firing row triggers: refuse it too (SQLite has no TRUNCATE; its
+    # DELETE without WHERE fires the row triggers above)
+    for table in (*APPEND_ONLY, *NO_DELETE):
+        message = "is append-only" if table in APPEND_ONLY else "rows are never deleted"
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION swp_refuse_change('{message}')"
         )
     for name, table, event, condition, message in CONDITIONAL:
         row = "OLD" if event == "DELETE" else "NEW"
