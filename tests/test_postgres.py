@@ -59,7 +59,8 @@ def test_every_guard_trigger_exists_in_both_dialects(practice, db):
     expected = {f"{t}_append_only_{e}" for t in first.APPEND_ONLY for e in ("update", "delete")}
     expected |= {f"{t}_no_delete" for t in first.NO_DELETE}
     expected |= {name for name, *_ in first.CONDITIONAL}
-    if is_postgres(db):
+    if is_postgres(db):  # and TRUNCATE, which PostgreSQL has and row triggers do not see
+        expected |= {f"{t}_no_truncate" for t in (*first.APPEND_ONLY, *first.NO_DELETE)}
         found = {r[0] for r in query(db, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
     else:
         found = {r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
@@ -82,6 +83,10 @@ def test_append_only_tables_refuse_update_and_delete_and_others_refuse_delete(li
         also = "|an entrenched clause cannot be removed" if table == "clause" else ""
         with pytest.raises(IntegrityError, match=f"{table} rows are never deleted{also}"):
             execute(db, f"DELETE FROM {table}")
+    if is_postgres(db):
+        for table in (*first.APPEND_ONLY, *first.NO_DELETE):
+            with pytest.raises(IntegrityError, match=f"{table} (is append-only|rows are never deleted)"):
+                execute(db, f"TRUNCATE {table} CASCADE")
     lived.ok("audit", "verify")
     lived.ok("check")
 
@@ -186,7 +191,7 @@ def test_writes_are_serializable_and_wait_their_turn_reads_see_one_snapshot(pg_p
             assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "serializable"
             assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "10s"
             held = conn.exec_driver_sql(
-                "SELECT mode FROM pg_locks WHERE relation = 'audit_event'::regclass "
+                "SELECT mode FROM pg_locks WHERE relation = 'practice'::regclass "
                 "AND pid = pg_backend_pid() AND granted").scalars().all()
             assert "ShareRowExclusiveLock" in held
         with database.transaction(write=False) as session:
@@ -196,9 +201,13 @@ def test_writes_are_serializable_and_wait_their_turn_reads_see_one_snapshot(pg_p
         database.dispose()
 
 
+RESERVE = "name = 'sharing.reserve-percent'"
+
+
 def _conflicting_update(url: str) -> None:
-    """Another program changes the practice's row and commits."""
-    execute(url, "UPDATE practice SET status_detail = 'changed by another program'")
+    """Another program changes a clause and commits (without swp's writers' lock: it does not
+    wait for the command, which holds that lock)."""
+    execute(url, f"UPDATE clause SET value = '21' WHERE {RESERVE}")
 
 
 def test_a_serialization_failure_is_retried_from_the_start(pg_practice):
@@ -211,17 +220,17 @@ def test_a_serialization_failure_is_retried_from_the_start(pg_practice):
 
     def command(session):
         attempts.append(1)
-        session.execute(text("SELECT status_detail FROM practice")).all()  # the snapshot
+        session.execute(text(f"SELECT value FROM clause WHERE {RESERVE}")).all()  # the snapshot
         if len(attempts) == 1:
             _conflicting_update(pg_practice.db)  # ... which another program then changes
-        session.execute(text("UPDATE practice SET status_detail = 'ours'"))
+        session.execute(text(f"UPDATE clause SET value = '30' WHERE {RESERVE}"))
         return len(attempts)
 
     try:
         assert database.run(command, write=True) == 2
     finally:
         database.dispose()
-    assert query(pg_practice.db, "SELECT status_detail FROM practice") == [("ours",)]
+    assert query(pg_practice.db, f"SELECT value FROM clause WHERE {RESERVE}") == [("30",)]
 
 
 def test_a_command_that_keeps_conflicting_gives_up_in_one_line(pg_practice, monkeypatch):
@@ -237,9 +246,9 @@ def test_a_command_that_keeps_conflicting_gives_up_in_one_line(pg_practice, monk
 
     def command(session):
         attempts.append(1)
-        session.execute(text("SELECT status_detail FROM practice")).all()
+        session.execute(text(f"SELECT value FROM clause WHERE {RESERVE}")).all()
         _conflicting_update(pg_practice.db)
-        session.execute(text("UPDATE practice SET status_detail = 'ours'"))
+        session.execute(text(f"UPDATE clause SET value = '30' WHERE {RESERVE}"))
 
     try:
         with pytest.raises(DatabaseError) as refused:
@@ -259,7 +268,7 @@ def test_a_writer_waits_for_another_and_gives_up_after_the_busy_timeout(pg_pract
 
     conninfo = pg_practice.db.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(conninfo) as holder:
-        holder.execute("LOCK TABLE audit_event IN SHARE ROW EXCLUSIVE MODE")
+        holder.execute("LOCK TABLE practice IN SHARE ROW EXCLUSIVE MODE")
         started = time.monotonic()
         run = pg_practice("ledger", "income", "5", "--date", "2026-04-01", "--category", "grants",
                           as_="mo", env={"SWP_BUSY_TIMEOUT_MS": "300"})
