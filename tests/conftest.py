@@ -178,6 +178,11 @@ def practice(swp) -> Swp:
 def _found_practice(swp: Swp) -> Swp:
     """What the `practice` fixture does (ann has a registration number)."""
     swp.ok("init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council")
+    return admit_the_five(swp)
+
+
+def admit_the_five(swp: Swp) -> Swp:
+    """The `practice` fixture's members, admitted to a practice just founded."""
     swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner",
            "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "40000",
            "--registration", "SW100001")
@@ -396,7 +401,11 @@ def live_a_little(swp: Swp) -> Swp:
     and a reversal, a contract with an invoice and an outcome payment, a shared cost, a loan,
     a closed quarter with allocations, proposals passed (with a changed vote), failed and open,
     a changed member fact, a member who left, and a refusal in the audit log."""
-    _found_practice(swp)
+    return live_on(_found_practice(swp))
+
+
+def live_on(swp: Swp) -> Swp:
+    """What live_a_little does after founding the practice."""
     mo = {"as_": "mo"}
     swp.ok("ledger", "income", "12000", "--date", "2026-01-10", "--category", "contracts", **mo)
     swp.ok("ledger", "expense", "3000", "--date", "2026-02-01", "--category", "rent", **mo)

@@ -178,6 +178,90 @@ def test_the_password_never_reaches_output_or_the_audit_log(pg_server, pg_db):
                    for e in query(pg_db, "SELECT * FROM audit_event"))
 
 
+# --- the roles and privileges of docs/deployment.md ------------------------------------------
+
+
+def deployment_sql() -> list[list[str]]:
+    """The SQL blocks of docs/deployment.md's "Creating the database and its roles", each as
+    its statements."""
+    import re
+
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    section = text.split("## Creating the database and its roles", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+    return [[" ".join(part.split()) for part in block.split(";") if part.strip()] for block in blocks]
+
+
+def test_the_roles_and_grants_of_the_deployment_guide(pg_server):
+    """The guide's two blocks, as written (with this run's names): members run a practice's
+    half year under their own role, and that role can neither rewrite nor remove the records
+    that are append-only, nor drop a guard."""
+    import re
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import admit_the_five, live_on
+
+    admin = pg_server._admin()
+    superuser, createrole, createdb = admin.execute(
+        "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user").fetchone()
+    if not (superuser or (createrole and createdb)):
+        admin.close()
+        pytest.skip("the test role needs CREATEROLE and CREATEDB to make the guide's roles")
+    p = pg_server.prefix
+    names = {n: f"{p}{n.removeprefix('riverside_')}" for n in ("riverside_owner", "riverside_members",
+                                                                "ann", "bea", "mo")}
+    database = f"{p}riverside"
+
+    def ours(statement: str) -> str:
+        statement = re.sub(r"\b(riverside_owner|riverside_members|ann|bea|mo)\b",
+                           lambda m: names[m[1]], statement)
+        return re.sub(r"\briverside\b", database, statement)
+
+    def url(role: str) -> str:
+        return make_url(pg_server.url_for(database)).set(username=role, password="change-me") \
+            .render_as_string(hide_password=False)
+
+    setup, grants = deployment_sql()
+    try:
+        for statement in map(ours, setup):
+            if statement.startswith("CREATE DATABASE") and not superuser:  # to name it the owner
+                admin.execute(f"GRANT {names['riverside_owner']} TO CURRENT_USER")
+            admin.execute(statement)
+        owner = Swp(url(names["riverside_owner"]))
+        owner.ok("init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council")
+        with psycopg.connect(url(names["riverside_owner"]).replace("+psycopg", ""), autocommit=True) as conn:
+            for statement in map(ours, grants):
+                conn.execute(statement)
+        member = Swp(url(names["ann"]))
+        live_on(admit_the_five(member))
+        # a passed resolution changes the practice itself (merging with a mutual)
+        pid = member.ok("proposal", "new", "--title", "Join Eastside", "--kind", "special",
+                        "--merge-with", "Eastside SWP", "--partner-kind", "mutual", as_="ann",
+                        json=True).json["id"]
+        for handle in ("ann", "bea", "cal", "mo"):
+            member.ok("vote", str(pid), "yes", as_=handle)
+        assert member.ok("proposal", "close", str(pid), as_="ann", json=True).json["status"] == "passed"
+        assert member.ok("practice", "show", json=True).json["status"] == "merging"
+        member.ok("audit", "verify")
+        member.ok("check")
+        with psycopg.connect(url(names["ann"]).replace("+psycopg", ""), autocommit=True) as conn:
+            for statement in ("UPDATE audit_event SET actor = 'eve'", "DELETE FROM audit_event",
+                              "TRUNCATE vote", "UPDATE ledger_entry SET memo = 'edited'",
+                              "DELETE FROM ledger_entry", "UPDATE allocation SET amount_pence = 0",
+                              "DELETE FROM member", "UPDATE alembic_version SET version_num = '9'"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+                    conn.execute(statement)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="must be owner"):
+                conn.execute("DROP TRIGGER vote_append_only_update ON vote")
+    finally:
+        pg_server._drop(admin, database)
+        for role in ("ann", "bea", "mo", "riverside_members", "riverside_owner"):
+            admin.execute(f"DROP ROLE IF EXISTS {names[role]}")
+        admin.close()
+
+
 # --- transactions ------------------------------------------------------------------------------
 
 
