@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from swp.errors import DatabaseError
 
 DEFAULT_DB = "swp.db"
+POSTGRES_SCHEMES = ("postgresql+psycopg", "postgresql", "postgres")
 BUSY_TIMEOUT_MS = 10_000  # how long a command waits for another writer before giving up
 # SWP_BUSY_TIMEOUT_MS overrides it (an operator's or a test's choice), within these bounds
 BUSY_TIMEOUT_RANGE = (100, 3_600_000)
@@ -87,7 +88,11 @@ def resolve(db: str | None) -> Target:
         if raw.startswith("sqlite:///"):
             path = Path(raw[len("sqlite:///") :]).expanduser().absolute()
             return Target(f"sqlite:///{path}", path)
-        return Target(raw, None)
+        scheme, rest = raw.split("://", 1)
+        if scheme.lower() in POSTGRES_SCHEMES:  # libpq's own spellings, as pg_dump takes them
+            return Target(f"postgresql+psycopg://{rest}", None)
+        raise DatabaseError(f"a practice lives in a SQLite file or a PostgreSQL database "
+                            f"(postgresql+psycopg://ROLE@HOST/DATABASE), not {scheme[:30]}://")
     path = Path(raw).expanduser().absolute()
     return Target(f"sqlite:///{path}", path)
 
@@ -196,7 +201,11 @@ def make_engine(target: Target):
 
     busy_ms = busy_timeout_ms()
     if not target.is_sqlite:
-        engine = create_engine(target.url, poolclass=NullPool)
+        try:
+            engine = create_engine(target.url, poolclass=NullPool)
+        except ImportError:
+            raise DatabaseError("PostgreSQL needs its driver, psycopg: install swp with the postgres "
+                                "extra (pip install -e '.[postgres]')") from None
 
         @event.listens_for(engine, "begin")
         def _pg_begin(conn):  # noqa: ANN001

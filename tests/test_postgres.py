@@ -131,6 +131,26 @@ def test_an_unreachable_server_is_one_line(tmp_path):
     assert run.err.count("\n") == 1
 
 
+@pytest.mark.parametrize("url", ["postgresql+psycopg://ann@db.example.org/riverside",
+                                 "postgresql://ann@db.example.org/riverside",
+                                 "postgres://ann@db.example.org/riverside"])
+def test_libpqs_spellings_of_a_url_mean_psycopg(url):
+    from swp.db import resolve
+
+    target = resolve(url)
+    assert target.url == "postgresql+psycopg://ann@db.example.org/riverside"
+    assert not target.is_sqlite and target.path is None
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "postgresql+psycopg2://x@y/z", "sqlite://"])
+def test_other_databases_are_refused_in_one_line(url):
+    run = Swp(url)("member", "list")
+    assert run.code == 1
+    assert run.err.startswith("swp: a practice lives in a SQLite file or a PostgreSQL database "
+                              "(postgresql+psycopg://ROLE@HOST/DATABASE), not ")
+    assert run.err.count("\n") == 1
+
+
 def test_a_missing_database_says_to_create_it(pg_server):
     url = pg_server.url_for(f"{pg_server.prefix}missing")
     for args in (("member", "list"), ("init", "R", "--local-authority", "L")):
