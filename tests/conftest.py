@@ -261,8 +261,8 @@ def copy_practice(template: str | None, dest: str) -> Swp:
 # failure instead of a skip, so CI cannot quietly test one backend.
 
 POSTGRES_ENV = "SWP_TEST_POSTGRES_URL"
-NO_SERVER = (f"PostgreSQL variant: no server ({POSTGRES_ENV} is not set; `bash .ci/with-postgres "
-             "make test` starts a throwaway one, see docs/deployment.md)")
+NO_SERVER = (f"PostgreSQL variant: no server ({POSTGRES_ENV} is not set; `make test-postgres` "
+             "runs them against a throwaway one, see docs/deployment.md)")
 
 
 def is_postgres(db: str | None) -> bool:
@@ -291,6 +291,13 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say once, at the end, that the PostgreSQL variants did not run, and why."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if NO_SERVER in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} skipped: {NO_SERVER}")
 
 
 class PostgresServer:
