@@ -203,18 +203,7 @@ def pytest_report_header(config):
 
 # --- added with the ledger: many fresh practices, cheaply -----------------------------------
 
-def _found_riverside(swp: Swp) -> Swp:
-    """The same practice as the `practice` fixture (five members, manager mo)."""
-    swp.ok("init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council")
-    for handle, name, role, since, hours, pay in (
-            ("ann", "Ann Achebe", "practitioner", "2024-04-01", "37.5", "40000"),
-            ("bea", "Bea Brown", "practitioner", "2024-04-01", "30", "32000"),
-            ("cal", "Cal Chen", "practitioner", "2025-01-01", "20", "22000"),
-            ("mo", "Mo Malik", "manager", "2024-04-01", "37.5", "36000"),
-            ("sam", "Sam Singh", "staff", "2025-06-01", "16", "12000")):
-        swp.ok("member", "add", handle, "--name", name, "--role", role, "--employed-since", since,
-               "--hours", hours, "--pay", pay, as_="mo" if handle == "sam" else None)
-    return swp
+
 
 
 @pytest.fixture(scope="session")
@@ -226,7 +215,7 @@ def practice_template(tmp_path_factory) -> str:
         mp.setenv("SWP_TODAY", TODAY)
         mp.delenv("SWP_DB", raising=False)
         mp.delenv("SWP_AS", raising=False)
-        _found_riverside(Swp(path))
+        _found_practice(Swp(path))
     return path
 
 
@@ -237,7 +226,7 @@ def copy_practice(template: str | None, dest: str) -> Swp:
     import sqlite3
 
     if is_postgres(dest):
-        postgres_server().clone(_found_riverside, dest)
+        postgres_server().clone(_found_practice, dest)
         return Swp(dest)
 
     source, target = sqlite3.connect(template), sqlite3.connect(dest)
