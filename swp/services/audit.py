@@ -87,6 +87,18 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
     return row
 
 
+def act(session, action: str, payload: dict[str, Any] | None = None) -> None:
+    """Name the domain action this unit of work performs (`member.admitted`, `vote.cast`, ...)
+    with its canonical payload. Services call it where they write; the unit of work's one
+    audit event carries every action named in it."""
+    session.info.setdefault("swp_acts", []).append((action, dict(payload or {})))
+
+
+def acts(session) -> list[tuple[str, dict[str, Any]]]:
+    """The domain actions named so far in this unit of work, in order."""
+    return list(session.info.get("swp_acts", []))
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool
