@@ -32,3 +32,18 @@ def parse_month_day(text: str) -> str:
     except ValueError:
         raise InputError(f"no such day of the year: {text!r}") from None
     return raw
+
+
+def clear_days(given: date, event: date) -> int:
+    """Clear days between a notice given on `given` and an event on `event`: the days between
+    them, neither the day of notice nor the day of the event counted (notice on the 1st for a
+    meeting on the 16th is 14 clear days)."""
+    return (event - given).days - 1
+
+
+def earliest_after_notice(given: date, clear: int) -> date:
+    """The first day an event may fall on after notice given on `given` with `clear` clear
+    days between them."""
+    from datetime import timedelta
+
+    return given + timedelta(days=clear + 1)
