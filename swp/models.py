@@ -72,6 +72,9 @@ class Member(SQLModel, table=True):
     leave_reason: str | None = None
     registration: str | None = None  # professional registration number (practitioners)
     admitted_at: datetime
+    address: str | None = None  # postal address, for the register of members (personal data)
+    email: str | None = None  # electronic address, for the register (personal data)
+    email_purposes: str | None = None  # what the email may be used for: "notices,statements"
 
 
 class MemberFact(SQLModel, table=True):
@@ -249,6 +252,8 @@ class Proposal(SQLModel, table=True):
     no: int | None = None
     abstain: int | None = None
     quorum_met: bool | None = None
+    written: bool | None = None  # a written resolution: members sign by voting yes
+    lapses_on: date | None = None  # a written resolution not passed by this day lapses
 
 
 class Vote(SQLModel, table=True):
@@ -283,3 +288,74 @@ class AuditEvent(SQLModel, table=True):
     detail: str | None = None
     prev_hash: str
     hash: str
+
+
+class Meeting(SQLModel, table=True):
+    """A general meeting (the annual one or another): called, given notice of, opened, closed."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (
+        CheckConstraint("kind IN ('agm', 'general')", name="meeting_kind"),
+        CheckConstraint("status IN ('called', 'open', 'closed')", name="meeting_status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    date: date
+    place: str
+    online: str | None = None
+    status: str = "called"
+    called_by: str | None = None
+    called_on: date
+    called_at: datetime
+    notice_given_on: date | None = None
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_on: date | None = None
+    members: int | None = None  # current members when it opened
+    quorum_needed: int | None = None
+    audit_seq: int | None = None  # the audit log's head when it closed
+    audit_head: str | None = None
+
+
+class MeetingItem(SQLModel, table=True):
+    """One proposal on a meeting's agenda, and what the meeting decided and why."""
+
+    __tablename__ = "meeting_item"
+    __table_args__ = (UniqueConstraint("meeting_id", "proposal_id", name="one_item_per_proposal"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    proposal_id: int = Field(foreign_key="proposal.id")
+    position: int
+    decision: str | None = None  # passed | failed
+    reason: str | None = None
+
+
+class Attendance(SQLModel, table=True):
+    """A member present at a meeting, in person or online. Append-only."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "member_id", name="one_attendance"),
+        CheckConstraint("mode IN ('person', 'online')", name="attendance_mode"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    member_id: int = Field(foreign_key="member.id")
+    mode: str
+    recorded_at: datetime
+
+
+class Filing(SQLModel, table=True):
+    """A statutory filing made (the annual return with the accounts). Append-only."""
+
+    __tablename__ = "filing"
+    __table_args__ = (
+        UniqueConstraint("kind", "year_end", name="one_filing_per_year"),
+        CheckConstraint("kind IN ('annual-return')", name="filing_kind"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    year_end: date
+    filed_on: date
+    recorded_by: str | None = None
+    recorded_at: datetime

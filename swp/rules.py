@@ -170,6 +170,21 @@ AMENDABLE = (
                "share of a surplus kept in the asset-locked general reserve", _int_range(0, 100)),
     ClauseSpec("contracts.own-authority-only", "on", False, "special",
                "contracts only with the practice's own local authority", _on_off),
+    ClauseSpec("meetings.notice-days", "14", False, "special",
+               "clear days' notice of a general meeting (neither the day of notice nor the "
+               "day of the meeting counts)", _int_range(14, 90)),
+    ClauseSpec("meetings.first-agm-months", "18", False, "special",
+               "the first annual general meeting is held within this many months of "
+               "registration", _int_range(1, 18)),
+    ClauseSpec("meetings.agm-interval-months", "15", False, "special",
+               "each later annual general meeting is held within this many months of the last",
+               _int_range(1, 15)),
+    ClauseSpec("governance.written-days", "28", False, "special",
+               "days a written resolution stays open for members to sign (the day it is "
+               "proposed is the first); it lapses after them", _int_range(1, 365)),
+    ClauseSpec("reporting.annual-return-months", "7", False, "special",
+               "the annual return and accounts are due within this many months of the "
+               "financial year end", _int_range(1, 7)),
 )
 
 CLAUSES: dict[str, ClauseSpec] = {spec.name: spec for spec in ENTRENCHED + AMENDABLE}

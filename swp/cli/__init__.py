@@ -124,6 +124,7 @@ def _register() -> None:
         finance,
         governance,
         ledger,
+        meetings,
         members,
         partners,
         practice,
@@ -131,7 +132,7 @@ def _register() -> None:
     )
 
     # one module per noun; each adds its commands (kept in this order in --help)
-    for module in (practice, members, ledger, sharing, governance, contracts, partners,
+    for module in (practice, members, ledger, sharing, governance, meetings, contracts, partners,
                    finance, check, audit, export, backup, database):
         module.register(app)
     _plain_help(app)

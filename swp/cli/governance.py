@@ -66,6 +66,10 @@ def new(
                                   help="...passing its residual assets to this body..."),
     recipient_kind: str = typer.Option(None, "--recipient-kind", metavar="KIND",
                                        help="...of this kind (mutual, charity, cic, ...)."),
+    written: bool = typer.Option(False, "--written",
+                                 help="A written resolution: members sign by voting; it passes "
+                                      "once the needed share of ALL members voted yes, and lapses "
+                                      "after governance.written-days."),
 ) -> None:
     """Propose a resolution (needs --as a current member). Amending an entrenched clause,
     merging with a company or members, or dissolving to anything but an asset-locked body
@@ -94,9 +98,10 @@ def new(
     actor = state(ctx).actor
     view = call(ctx, lambda s: governance.propose(
         s, actor=actor, title=title, kind=kind, action=action, clause=clause, value=value,
-        target=target, target_kind=target_kind))
-    emit(ctx, {"id": view.id, "proposal": view.as_json()},
-         lambda: f"Proposal #{view.id} ({view.kind}): {view.summary}. Members vote with "
+        target=target, target_kind=target_kind, written=written))
+    emit(ctx, {"id": view.id, "proposal": view.as_json(), "written": written},
+         lambda: f"{'Written resolution' if written else 'Proposal'} #{view.id} ({view.kind}): "
+                 f"{view.summary}. Members {'sign' if written else 'vote'} with "
                  f"'swp --as HANDLE vote {view.id} yes|no|abstain'.")
 
 

@@ -171,8 +171,9 @@ def _check_effect(session, *, kind: str, action: str, clause: str | None, value:
 
 def propose(session, *, actor: str | None, title: str, kind: str, action: str,
             clause: str | None = None, value: str | None = None, target: str | None = None,
-            target_kind: str | None = None) -> ProposalView:
-    """Make a proposal, if the constitution allows what it proposes (else exit 3)."""
+            target_kind: str | None = None, written: bool = False) -> ProposalView:
+    """Make a proposal, if the constitution allows what it proposes (else exit 3). A written
+    resolution (`written`) is signed by voting and lapses (swp.services.written)."""
     kind = _kind(kind)
     if action not in rules.PROPOSAL_ACTIONS:
         raise InputError(f"not an action: {action!r}")
@@ -208,6 +209,10 @@ def propose(session, *, actor: str | None, title: str, kind: str, action: str,
     proposal = Proposal(title=title.strip(), kind=kind, action=action, clause=clause,
                         value=value, target=target, target_kind=target_kind,
                         proposed_by=proposer.handle, created_at=now(), status="open")
+    if written:
+        from swp.services.written import lapses_on
+
+        proposal.written, proposal.lapses_on = True, lapses_on(load_clauses(session), on)
     session.add(proposal)
     session.flush()
     return _view(session, proposal, with_votes=False)
@@ -309,9 +314,15 @@ def vote(session, *, actor: str | None, proposal_id: int, choice: str, weight: i
         .order_by(Vote.version.desc()).limit(1)
     ).scalar_one_or_none()
     version = 1 if previous is None else previous.version + 1
+    if proposal.written:
+        from swp.services import written
+
+        written.before_vote(proposal, on)
     session.add(Vote(proposal_id=proposal.id, member_id=member.id, version=version,
                      choice=choice, cast_at=now(), cast_on=on))
     session.flush()
+    if proposal.written:
+        written.after_vote(session, proposal, actor, on)
     return VoteCast(proposal.id, member.handle, choice, version,
                     previous.choice if previous is not None else None)
 
@@ -363,6 +374,10 @@ def close(session, *, actor: str | None, proposal_id: int) -> Closed:
     counts = rules.tally(v.choice for _, v in counted)
     electorate = len(current_members(session, on))
     outcome = rules.decide(clauses, proposal.kind, counts, electorate)
+    if proposal.written:
+        from swp.services import written
+
+        outcome = written.outcome(clauses, proposal, counts, electorate, on)
 
     # checks, before any write
     value = None
