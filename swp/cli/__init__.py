@@ -128,12 +128,13 @@ def _register() -> None:
         members,
         partners,
         practice,
+        registers,
         sharing,
     )
 
     # one module per noun; each adds its commands (kept in this order in --help)
-    for module in (practice, members, ledger, sharing, governance, meetings, contracts, partners,
-                   finance, check, audit, export, backup, database):
+    for module in (practice, members, ledger, sharing, governance, meetings, registers, contracts,
+                   partners, finance, check, audit, export, backup, database):
         module.register(app)
     _plain_help(app)
 

@@ -56,16 +56,29 @@ def add(
 
 @member_app.command("list")
 def list_(ctx: typer.Context,
-          all_: bool = typer.Option(False, "--all", help="Include former members.")) -> None:
-    """List the members (current ones; --all for former members too).
+          all_: bool = typer.Option(False, "--all", help="Include former members."),
+          with_addresses: bool = typer.Option(False, "--with-addresses",
+                                              help="Include postal and email addresses (personal "
+                                                   "data) in --json.")) -> None:
+    """List the members (current ones; --all for former members too). Addresses are personal
+    data: --json includes them only with --with-addresses.
 
     Example: swp member list --all
     """
     from swp import render
     from swp.services import members
 
-    views = call(ctx, lambda s: members.list_members(s, include_former=all_), write=False)
-    emit(ctx, {"members": [v.as_json() for v in views]},
+    def read(s):
+        from swp.services import registers
+
+        return members.list_members(s, include_former=all_), \
+            (registers.contacts(s) if with_addresses else {})
+
+    views, contacts = call(ctx, read, write=False)
+    emit(ctx, {"members": [{**v.as_json(), **({"address": contacts[v.handle].address,
+                                               "email": contacts[v.handle].email,
+                                               "email_purposes": list(contacts[v.handle].email_purposes)}
+                                              if with_addresses else {})} for v in views]},
          lambda: render.table("Members", _COLUMNS, [_member_row(v) for v in views],
                               right=["hours", "pay"]))
 
@@ -80,8 +93,15 @@ def show(ctx: typer.Context, handle: str = typer.Argument(...)) -> None:
     from swp.rules import format_hours
     from swp.services import members
 
-    view, history = call(ctx, lambda s: members.show(s, handle), write=False)
+    def read(s):
+        from swp.services import registers
+
+        return (*members.show(s, handle), registers.contact(registers.find_member(s, handle)))
+
+    view, history, held = call(ctx, read, write=False)
     payload = {"member": view.as_json(), "registration": view.registration,
+               "register": {"address": held.address, "email": held.email,
+                            "email_purposes": list(held.email_purposes)},
                "history": [{"effective": f.effective, "role": f.role,
                             "hours": format_hours(f.hours_hundredths), "pay_pence": f.pay_pence}
                            for f in history]}
@@ -94,7 +114,9 @@ def show(ctx: typer.Context, handle: str = typer.Argument(...)) -> None:
                 ("role", view.role), ("hours", format_hours(view.hours_hundredths)),
                 ("pay", money(view.pay_pence)), ("employed since", view.employed_since),
                 ("left on", view.left_on or "-"), ("registration", view.registration or "-"),
-                ("active", "yes" if view.active else "no")]),
+                ("active", "yes" if view.active else "no"),
+                ("postal address", held.address or "-"), ("email", held.email or "-"),
+                ("email used for", ", ".join(held.email_purposes) or "-")]),
             render.table("History", ["effective", "role", "hours", "pay"],
                          [(f.effective, f.role, format_hours(f.hours_hundredths),
                            money(f.pay_pence)) for f in history], right=["hours", "pay"]))
@@ -106,18 +128,41 @@ def show(ctx: typer.Context, handle: str = typer.Argument(...)) -> None:
 def update(
     ctx: typer.Context,
     handle: str = typer.Argument(...),
-    effective: str = typer.Option(..., "--effective", metavar="DATE",
-                                  help="The day the change takes effect."),
+    effective: str = typer.Option(None, "--effective", metavar="DATE",
+                                  help="The day the change of hours, pay or role takes effect."),
     hours: str = typer.Option(None, "--hours", metavar="H"),
     pay: str = typer.Option(None, "--pay", metavar="AMOUNT"),
     role: str = typer.Option(None, "--role"),
+    address: str = typer.Option(None, "--address", metavar="TEXT",
+                                help="Postal address, for the register of members (\"\" clears)."),
+    email: str = typer.Option(None, "--email", metavar="EMAIL",
+                              help="Electronic address, for the register (\"\" clears)."),
+    email_purposes: str = typer.Option(None, "--email-purposes", metavar="LIST",
+                                       help="What the email may be used for: notices,statements..."),
 ) -> None:
-    """Record a change of hours, pay or role from a date on (kept as history).
+    """Record a change of hours, pay or role from a date on (kept as history), or the postal
+    and email addresses the register of members holds (a member may record their own).
 
     Example: swp member update dee --effective 2026-01-01 --hours 30
     """
     from swp.services import members
 
+    contact_given = any(v is not None for v in (address, email, email_purposes))
+    if contact_given and all(v is None for v in (effective, hours, pay, role)):
+        from swp.services import registers
+
+        actor = ctx.find_root().obj.actor
+        held = call(ctx, lambda s: registers.set_contact(s, actor=actor, handle=handle,
+                                                         address=address, email=email,
+                                                         purposes=email_purposes))
+        emit(ctx, {"member": handle, "register": held.as_json()},
+             lambda: f"Recorded the register details of {handle}.")
+        return
+    if contact_given:
+        raise typer.BadParameter("record addresses on their own, without --effective, --hours, "
+                                 "--pay or --role")
+    if effective is None:
+        raise typer.BadParameter("a change of hours, pay or role needs --effective DATE")
     when = day(effective, "effective date")
     hundredths = _hours(hours) if hours is not None else None
     pay_pence = amount(pay, allow_zero=True) if pay is not None else None

@@ -222,5 +222,6 @@ def csv_rows(doc: Document) -> str:
             writer.writerow(["section", *section.table.headers])
             header_written = True
         for row in section.table.rows:
-            writer.writerow([_cell(section.heading), *(_cell(c) for c in row)])
+            # a "-" (nothing held) is an empty cell to a spreadsheet
+            writer.writerow([_cell(section.heading), *("" if c == "-" else _cell(c) for c in row)])
     return buffer.getvalue()

@@ -1,0 +1,78 @@
+"""`swp register`: the statutory registers of members and of officers, as documents."""
+
+from __future__ import annotations
+
+import typer
+
+from swp.cli._common import call, day, state
+
+register_app = typer.Typer(help="The statutory registers (members, officers) as documents.",
+                           no_args_is_help=True)
+
+FORMATS = ("text", "csv", "pdf", "md", "html")
+FORMAT_HELP = "text, csv, pdf, md or html."
+
+
+def _write(ctx: typer.Context, kind: str, as_at: str | None, fmt: str, output: str | None,
+           force: bool) -> None:
+    from swp.cli.meetings import write_document
+    from swp.reports import registers as docs
+    from swp.services import registers
+    from swp.services.roles import require_manager
+
+    when = day(as_at, "as-at date") if as_at else None
+    actor = state(ctx).actor
+
+    def read(session):
+        require_manager(session, actor, "reading the registers (they hold members' addresses)")
+        if kind == "members":
+            return registers.members_register(session, when)
+        return registers.officers_register(session, when)
+
+    register = call(ctx, read, write=False)
+    doc = docs.members(register) if kind == "members" else docs.officers(register)
+    write_document(ctx, doc, (fmt or "").strip().lower(), output, force,
+                   {"register": kind, "as_at": register.as_at.isoformat(),
+                    "rows": [r.as_json() for r in register.rows]},
+                   formats=FORMATS, what=f"the register of {kind}")
+
+
+@register_app.command("members")
+def members(
+    ctx: typer.Context,
+    as_at: str = typer.Option(None, "--as-at", metavar="DATE", help="The register as on this day "
+                                                                  "(default: today)."),
+    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help=FORMAT_HELP),
+    output: str = typer.Option(None, "--output", "-o", metavar="PATH",
+                               help="Write to this file (mode 0600)."),
+    force: bool = typer.Option(False, "--force", help="Replace a file that already exists."),
+) -> None:
+    """The register of members as at a date, from the member history: each member's name,
+    postal address, email and the purposes it may be used for, date admitted, date ceased and
+    shares held (none, ever). Needs --as a current manager: it holds members' addresses.
+
+    Example: swp --as mo register members --as-at 2026-03-31 --format pdf --output members.pdf
+    """
+    _write(ctx, "members", as_at, fmt, output, force)
+
+
+@register_app.command("officers")
+def officers(
+    ctx: typer.Context,
+    as_at: str = typer.Option(None, "--as-at", metavar="DATE", help="The register as on this day "
+                                                                  "(default: today)."),
+    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help=FORMAT_HELP),
+    output: str = typer.Option(None, "--output", "-o", metavar="PATH",
+                               help="Write to this file (mode 0600)."),
+    force: bool = typer.Option(False, "--force", help="Replace a file that already exists."),
+) -> None:
+    """The register of officers: the members who held the manager role, and when. Needs --as
+    a current manager.
+
+    Example: swp --as mo register officers --format csv --output officers.csv
+    """
+    _write(ctx, "officers", as_at, fmt, output, force)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(register_app, name="register")
