@@ -117,6 +117,7 @@ def _register() -> None:
     from swp.cli import (
         audit,
         backup,
+        calendar,
         check,
         contracts,
         database,
@@ -133,8 +134,8 @@ def _register() -> None:
     )
 
     # one module per noun; each adds its commands (kept in this order in --help)
-    for module in (practice, members, ledger, sharing, governance, meetings, registers, contracts,
-                   partners, finance, check, audit, export, backup, database):
+    for module in (practice, members, ledger, sharing, governance, meetings, registers, calendar,
+                   contracts, partners, finance, check, audit, export, backup, database):
         module.register(app)
     _plain_help(app)
 

@@ -101,6 +101,7 @@ def run(session) -> Report:
         ("loans", lambda s, f: _loans(s, f)),
         ("periods", lambda s, f: _periods(s, f)),
         ("audit", lambda s, f: _audit(s, f)),
+        ("statutory", lambda s, f: _statutory(s, f, on)),
     ]
     problems: list[Problem] = []
     names: list[str] = []
@@ -531,3 +532,13 @@ def _audit(session, found: _Found) -> None:
     if not result.ok:
         found.add(f"the audit chain is broken at event {result.first_bad}: {result.reason}")
 
+
+
+def _statutory(session, found: _Found, on: date) -> None:
+    """An annual general meeting or an annual return whose lawful day has passed."""
+    from swp.services import calendar
+
+    for item in calendar.overdue_statutory(session, on):
+        clause = ("meetings.agm-interval-months" if item.kind == "agm"
+                  else "reporting.annual-return-months")
+        found.add(f"overdue since {item.due}: {item.what}", clause)
