@@ -93,8 +93,9 @@ def text(doc: Document) -> str:
 # --- Markdown --------------------------------------------------------------------------------
 
 def _md(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*") \
-        .replace("_", "\\_").replace("<", "&lt;").replace("#", "\\#")
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*") \
+        .replace("_", "\\_").replace("<", "&lt;")
+    return "\\" + text if text[:1] in ("#", "-", "+", ">") else text
 
 
 def markdown(doc: Document) -> str:
@@ -158,7 +159,8 @@ def pdf(doc: Document) -> bytes:
 
     from swp.reports.pdf import BLUE, GREY, PALE, latin1
 
-    out = FPDF(orientation="portrait", unit="mm", format="A4")
+    wide = any(s.table is not None and len(s.table.headers) > 5 for s in doc.sections)
+    out = FPDF(orientation="landscape" if wide else "portrait", unit="mm", format="A4")
     out.set_margins(16, 14, 16)
     out.set_auto_page_break(auto=True, margin=12)
     out.set_title(latin1(doc.title))

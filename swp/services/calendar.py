@@ -76,6 +76,7 @@ class Item:
     what: str
     overdue: bool
     statutory: bool
+    clause: str | None = None  # the clause that holds the item's number
 
     def as_json(self) -> dict:
         return {"due": self.due.isoformat(), "kind": self.kind, "what": self.what,
@@ -100,7 +101,8 @@ def items(session, on: date | None = None) -> list[Item]:
     due = agm_due(registered, last.date if last else None, clauses)
     since = f"the last on {last.date}" if last else f"registration on {registered}"
     found.append(Item(due, "agm", f"annual general meeting held by this day ({since})",
-                      due < on, True))
+                      due < on, True, "meetings.agm-interval-months" if last else
+                      "meetings.first-agm-months"))
     pending = list(session.execute(select(Meeting).where(Meeting.status != "closed")
                                    .order_by(Meeting.date, Meeting.id)).scalars())
     if not any(m.kind == "agm" for m in pending):
@@ -132,7 +134,7 @@ def items(session, on: date | None = None) -> list[Item]:
         deadline = add_months(end, months)
         found.append(Item(deadline, "annual-return",
                           f"annual return and accounts for the year ended {end}", deadline < on,
-                          True))
+                          True, "reporting.annual-return-months"))
     for c in session.execute(select(Contract).where(
             Contract.end >= on, Contract.end <= on + timedelta(days=CONTRACT_HORIZON_DAYS))
             .order_by(Contract.end)).scalars():

@@ -539,6 +539,4 @@ def _statutory(session, found: _Found, on: date) -> None:
     from swp.services import calendar
 
     for item in calendar.overdue_statutory(session, on):
-        clause = ("meetings.agm-interval-months" if item.kind == "agm"
-                  else "reporting.annual-return-months")
-        found.add(f"overdue since {item.due}: {item.what}", clause)
+        found.add(f"overdue since {item.due}: {item.what}", item.clause)
