@@ -7,8 +7,7 @@ import typer
 
 from swp.cli._common import call, day, emit, state
 
-calendar_app = typer.Typer(help="What is due and when; record the annual return as filed.",
-                           invoke_without_command=True, no_args_is_help=False)
+calendar_app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
 
 
 @calendar_app.callback()

@@ -10,8 +10,9 @@ from swp.cli._common import call, emit, state
 def check(ctx: typer.Context) -> None:
     """Check every invariant: members are employees with the minimum hours, practitioners are
     a majority, the cap holds, no shares exist, one vote per member, entrenched clauses are
-    unchanged, the ledger balances, closed periods add up, the audit chain verifies, and the
-    database file is sound. Lists every problem found; exit 4 if there is any.
+    unchanged, the ledger balances, closed periods add up, the audit chain verifies, no AGM
+    or annual return is overdue, and the database file is sound. Lists every problem found;
+    exit 4 if there is any.
 
     Example: swp check
     """
