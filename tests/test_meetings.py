@@ -289,3 +289,40 @@ def test_written_resolutions_are_not_put_on_a_meetings_agenda(practice):
     run = practice.ok("meeting", "call", "--kind", "general", "--date", "2026-07-20", "--place",
                       "Office", as_="mo", json=True)
     assert run.json["meeting"]["agenda"] == []
+
+
+# --- an existing practice upgraded -----------------------------------------------------------
+
+NEW_CLAUSES = {"meetings.notice-days": "14", "meetings.first-agm-months": "18",
+               "meetings.agm-interval-months": "15", "governance.written-days": "28",
+               "reporting.annual-return-months": "7"}
+
+
+def test_db_upgrade_gives_an_existing_practice_the_new_clauses_with_their_defaults(tmp_path):
+    from datetime import UTC, datetime
+
+    from conftest import Swp
+    from sqlalchemy import create_engine, text
+
+    from swp import rules
+    from swp.db import migrate
+
+    db = str(tmp_path / "old.db")
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:  # a practice founded by an swp whose schema stops at 0001
+        migrate(conn, "0001")
+        conn.execute(text("INSERT INTO practice (id, name, local_authority, fiscal_year_start, "
+                          "founded_at, status) VALUES (1, 'Old', 'Leeds', '04-01', :at, 'active')"),
+                     {"at": datetime(2026, 1, 5, tzinfo=UTC)})
+        for spec in rules.CLAUSES.values():
+            if spec.name not in NEW_CLAUSES:
+                conn.execute(text("INSERT INTO clause (name, value, entrenched, changed_by) "
+                                  "VALUES (:n, :v, :e, :c)"),
+                             {"n": spec.name, "v": spec.default, "e": spec.entrenched,
+                              "c": spec.changed_by})
+    engine.dispose()
+    swp = Swp(db)
+    swp.ok("db", "upgrade")
+    held = {c["name"]: c["value"] for c in swp.ok("rules", "show", json=True).json["clauses"]}
+    assert {name: held[name] for name in NEW_CLAUSES} == NEW_CLAUSES
+    swp.ok("check")
