@@ -142,3 +142,24 @@ def test_the_officers_register_follows_role_changes(practice):
         [("mo", "2024-04-01", None), ("sam", "2026-05-01", None)]
     rows = practice.ok("register", "officers", "--as-at", "2026-04-30", as_="mo", json=True).json["rows"]
     assert [r["handle"] for r in rows] == ["mo"]
+
+
+def test_a_members_own_statement_shows_what_the_register_holds(practice, tmp_path):
+    practice.ok("member", "update", "ann", "--address", "1 High Street, Leeds", "--email",
+                "ann@example.org", "--email-purposes", "statements", as_="ann")
+    practice.ok("ledger", "income", "1000", "--date", "2026-01-20", "--category", "contracts",
+                as_="mo")
+    practice.ok("period", "close", "2026-Q1", "--start", "2026-01-01", "--end", "2026-03-31",
+                as_="mo")
+    held = practice.ok("statement", "2026-Q1", "--member", "ann", "--format", "json",
+                       as_="ann").json["register"]
+    assert held["Postal address"] == "1 High Street, Leeds" and held["Shares held"] == "none"
+    assert held["Email may be used for"] == "statements"
+    for fmt, ext in (("text", "txt"), ("md", "md"), ("html", "html"), ("csv", "csv"),
+                     ("pdf", "pdf")):
+        target = tmp_path / f"ann.{ext}"
+        practice.ok("statement", "2026-Q1", "--member", "ann", "--format", fmt, "--output",
+                    str(target), as_="ann")
+        text = "".join(_words(target).split())
+        assert "1HighStreet,Leeds" in text and "ann@example.org" in text, fmt
+    assert len(PdfReader(str(tmp_path / "ann.pdf")).pages) == 1

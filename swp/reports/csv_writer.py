@@ -62,6 +62,8 @@ def _rows(st: Statement) -> Iterator[tuple[str, str, str, str, str]]:
     yield money("share", "carried_out", st.carried_out_pence)
     yield text("share", "year_start", st.year_start.isoformat())
     yield money("share", "year_to_date", st.year_to_date_pence)
+    for label, value in st.register:
+        yield text("register", label, value)
     yield text("statement", "fingerprint", st.fingerprint)
 
 

@@ -73,6 +73,8 @@ def section(st: Statement) -> str:
                      [(h.start, h.end, h.days, h.role, format_hours(h.hours_hundredths),
                        format_pence(h.pay_pence), h.service) for h in st.history], {2, 4, 5, 6})
     share_rows = st.share_lines()
+    register = ("<h2>What the register of members holds about you</h2>\n"
+                + _table(["", ""], list(st.register), set()) + "\n") if st.register else ""
     share = _table(["", ""], share_rows, {1},
                    ["key" if label.startswith(("Your allocation", "Payable")) else ""
                     for label, _ in share_rows])
@@ -94,7 +96,7 @@ def section(st: Statement) -> str:
 {history}
 <h2>Your share</h2>
 {share}
-<p class="note">Fingerprint <span class="fingerprint">{st.fingerprint}</span>
+{register}<p class="note">Fingerprint <span class="fingerprint">{st.fingerprint}</span>
  ({escape(st.verification)}).</p>
 </section>"""
 

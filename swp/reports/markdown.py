@@ -54,6 +54,9 @@ def render(st: Statement) -> str:
                     format_pence(h.pay_pence), h.service) for h in st.history], {2, 4, 5, 6})
     out += ["", "## Your share", ""]
     out += _table(["", ""], st.share_lines(), {1})
+    if st.register:
+        out += ["", "## What the register of members holds about you", ""]
+        out += _table(["", ""], list(st.register), set())
     out += ["", f"Fingerprint `{st.fingerprint}` ({st.verification})."]
     return "\n".join(out) + "\n"
 

@@ -184,6 +184,9 @@ def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
     page.table(None, lines, (138, 40), {1},
                {i for i, (label, _) in enumerate(lines) if label.startswith(("Your allocation", "Payable"))})
 
+    if st.register:
+        page.note("The register of members holds about you: "
+                  + "; ".join(f"{label.lower()} {value}" for label, value in st.register) + ".", 7.5)
     pdf.ln(4)
     page.note(f"Fingerprint (SHA-256 of the period as closed): {st.fingerprint}", 7.5)
     page.note(f"The fingerprint {st.verification}. It ties this statement to the books: "

@@ -105,6 +105,7 @@ class Statement:
     year_to_date_pence: int
     fingerprint: str
     fingerprint_verified: bool | None
+    register: tuple[tuple[str, str], ...] = ()  # what the register of members holds about them
 
     # --- derived figures, the same for every writer ---
 
@@ -193,4 +194,5 @@ class Statement:
             "year_to_date_pence": self.year_to_date_pence,
             "fingerprint": self.fingerprint,
             "fingerprint_verified": self.fingerprint_verified,
+            "register": dict(self.register),
         }

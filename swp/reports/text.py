@@ -67,6 +67,9 @@ def render(st: Statement) -> str:
                   right={2, 4, 5, 6})
     out += ["", "YOUR SHARE"]
     out += [_row(label, value) for label, value in st.share_lines()]
+    if st.register:
+        out += ["", "WHAT THE REGISTER OF MEMBERS HOLDS ABOUT YOU"]
+        out += [_row(label, value) for label, value in st.register]
     out += ["", RULE,
             f"Fingerprint {st.fingerprint}",
             f"  ({st.verification})"]

@@ -188,3 +188,13 @@ def officers_register(session, as_at: date | None = None) -> Register:
         out.append(OfficerRow(m.handle, m.name, "manager", m.address, start,
                               end if end is not None and end <= as_at else None))
     return Register(practice.name, as_at, "officers", tuple(out), practice.founded_at.date())
+
+
+def statement_lines(member: Member) -> tuple[tuple[str, str], ...]:
+    """What the register of members holds about a member, for their own statement."""
+    return (("Name", member.name), ("Postal address", member.address or "not recorded"),
+            ("Email", member.email or "not recorded"),
+            ("Email may be used for", ", ".join(purposes_of(member)) or "-"),
+            ("Admitted", member.employed_since.isoformat()),
+            ("Ceased", member.left_on.isoformat() if member.left_on else "-"),
+            ("Shares held", SHARES_HELD))

@@ -665,6 +665,8 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
     income = tuple(Line(c.category, c.pence) for c in categories if c.kind == "income")
     expenses = tuple(Line(c.category, c.pence) for c in categories if c.kind == "expense")
     result = []
+    from swp.services.registers import statement_lines
+
     for member_id, handle, name, amount, carried_in, payable, carried_out, basis_text in rows:
         basis = json.loads(basis_text)
         result.append(Statement(
@@ -685,7 +687,8 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
             amount_pence=amount, carried_in_pence=carried_in, payable_pence=payable,
             carried_out_pence=carried_out, year_start=year_start,
             year_to_date_pence=int(ytd.get(member_id, 0)),
-            fingerprint=period.fingerprint, fingerprint_verified=verified))
+            fingerprint=period.fingerprint, fingerprint_verified=verified,
+            register=statement_lines(session.get(Member, member_id))))
     return result
 
 
