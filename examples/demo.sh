@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The sample practice: Riverside Social Work Practice, founded, staffed, its books kept,
 # a period closed and every member's profit-share statement printed (text on the screen, PDF and
-# HTML files under examples/out/statements/).
+# HTML files under examples/out/statements/), an AGM called, held and minuted, the registers.
 # Run by `make demo`; everything is written under examples/out/ (recreated each run).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -57,6 +57,22 @@ say swp --as sam vote 1 no
 say swp --as ann proposal close 1
 say swp --as ann proposal new --title "Sell a stake to Acme" --kind special --merge-with "Acme Care Ltd" --partner-kind company || true
 say swp shares issue --class A --to "Acme Care Ltd" || true
+echo
+echo "A general meeting: called with 14 clear days' notice, held on its day, decided and minuted."
+say swp --as ann proposal new --title "Room to grow" --kind special --amend membership.max-members=60
+say swp meeting call --kind agm --date 2026-05-14 --place "Riverside office" || true   # 13 clear days: refused
+say swp meeting call --kind agm --date 2026-05-15 --place "Riverside office" --online https://meet.example.org/agm
+say swp meeting notice 1 --format pdf --output "$out/notice-1.pdf"
+say env SWP_TODAY=2026-05-15 swp meeting open 1 --present ann,bea,mo --online cal
+for who in ann bea cal mo; do say env SWP_TODAY=2026-05-15 swp --as "$who" meeting vote 1 2 yes; done
+say env SWP_TODAY=2026-05-15 swp meeting close 1 --reason 2="two more teams want to join"
+say swp meeting minutes 1
+echo
+echo "The registers the law asks for, and what is due when."
+say swp member update ann --address "12 Water Lane, Leeds LS11 5QN" --email ann@example.org --email-purposes notices,statements
+say swp register members --format pdf --output "$out/register-of-members.pdf"
+say swp register officers
+say swp calendar
 echo
 say swp check
 say swp audit verify
