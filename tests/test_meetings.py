@@ -326,3 +326,17 @@ def test_db_upgrade_gives_an_existing_practice_the_new_clauses_with_their_defaul
     held = {c["name"]: c["value"] for c in swp.ok("rules", "show", json=True).json["clauses"]}
     assert {name: held[name] for name in NEW_CLAUSES} == NEW_CLAUSES
     swp.ok("check")
+
+
+def test_a_practice_with_meetings_copies_whole(practice, tmp_path):
+    from conftest import Swp
+
+    _opened(practice)
+    for who in ("ann", "bea", "cal", "mo"):
+        practice.ok("meeting", "vote", "1", "1", "yes", as_=who, env=DAY)
+    practice.ok("meeting", "close", "1", "--reason", "1=room to grow", as_="mo", env=DAY)
+    practice.ok("member", "update", "ann", "--address", "1 High Street", as_="ann")
+    copy = str(tmp_path / "copy.db")
+    practice.ok("db", "copy", "--to", copy)
+    assert Swp(copy).ok("meeting", "show", "1", json=True).json == \
+        practice.ok("meeting", "show", "1", json=True).json

@@ -22,11 +22,15 @@ def _words(path) -> str:
 def test_a_member_records_their_own_address_and_sees_what_the_register_holds(practice):
     practice.ok("member", "update", "ann", "--address", "1 High Street, Leeds LS1 1AA",
                 "--email", "ann@example.org", "--email-purposes", "notices,statements", as_="ann")
-    shown = practice.ok("member", "show", "ann", json=True).json["register"]
+    shown = practice.ok("member", "show", "ann", as_="ann", json=True).json["register"]
     assert shown == {"address": "1 High Street, Leeds LS1 1AA", "email": "ann@example.org",
                      "email_purposes": ["notices", "statements"]}
-    human = practice.ok("member", "show", "ann").out
+    human = practice.ok("member", "show", "ann", as_="ann").out
     assert "1 High Street, Leeds LS1 1AA" in human and "notices, statements" in human
+    assert practice.ok("member", "show", "ann", as_="mo", json=True).json["register"] == shown
+    # another member, or no one named, does not see ann's addresses
+    assert practice.ok("member", "show", "ann", as_="bea", json=True).json["register"] is None
+    assert "1 High Street" not in practice.ok("member", "show", "ann").out
 
 
 def test_another_members_address_needs_a_manager(practice):
@@ -120,7 +124,8 @@ def test_every_format_of_the_registers_reads_back(practice, tmp_path):
                        "ann@example.org", "Dee Okafor", "2026-03-31", "no share capital"):
             assert "".join(needed.split()) in text, (fmt, needed)
         assert "EveEvans" not in text
-    for fmt, ext in (("text", "txt"), ("csv", "csv"), ("pdf", "pdf")):
+    for fmt, ext in (("text", "txt"), ("csv", "csv"), ("pdf", "pdf"), ("md", "md"),
+                     ("html", "html")):
         target = tmp_path / f"officers.{ext}"
         practice.ok("register", "officers", "--format", fmt, "--output", str(target), as_="mo")
         text = "".join(_words(target).split())

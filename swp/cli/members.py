@@ -85,7 +85,8 @@ def list_(ctx: typer.Context,
 
 @member_app.command("show")
 def show(ctx: typer.Context, handle: str = typer.Argument(...)) -> None:
-    """Show one member and the history of their role, hours and pay.
+    """Show one member and the history of their role, hours and pay, and (to the member
+    themselves or a manager, with --as) what the register of members holds about them.
 
     Example: swp member show dee
     """
@@ -93,15 +94,18 @@ def show(ctx: typer.Context, handle: str = typer.Argument(...)) -> None:
     from swp.rules import format_hours
     from swp.services import members
 
+    actor = ctx.find_root().obj.actor
+
     def read(s):
         from swp.services import registers
 
-        return (*members.show(s, handle), registers.contact(registers.find_member(s, handle)))
+        return (*members.show(s, handle), registers.own_contact(s, actor=actor, handle=handle))
 
     view, history, held = call(ctx, read, write=False)
     payload = {"member": view.as_json(), "registration": view.registration,
-               "register": {"address": held.address, "email": held.email,
-                            "email_purposes": list(held.email_purposes)},
+               "register": None if held is None else
+               {"address": held.address, "email": held.email,
+                "email_purposes": list(held.email_purposes)},
                "history": [{"effective": f.effective, "role": f.role,
                             "hours": format_hours(f.hours_hundredths), "pay_pence": f.pay_pence}
                            for f in history]}
@@ -115,8 +119,9 @@ def show(ctx: typer.Context, handle: str = typer.Argument(...)) -> None:
                 ("pay", money(view.pay_pence)), ("employed since", view.employed_since),
                 ("left on", view.left_on or "-"), ("registration", view.registration or "-"),
                 ("active", "yes" if view.active else "no"),
-                ("postal address", held.address or "-"), ("email", held.email or "-"),
-                ("email used for", ", ".join(held.email_purposes) or "-")]),
+                *([("postal address", held.address or "-"), ("email", held.email or "-"),
+                   ("email used for", ", ".join(held.email_purposes) or "-")] if held else
+                  [("addresses", "shown to the member and to managers (--as)")])]),
             render.table("History", ["effective", "role", "hours", "pay"],
                          [(f.effective, f.role, format_hours(f.hours_hundredths),
                            money(f.pay_pence)) for f in history], right=["hours", "pay"]))

@@ -96,6 +96,18 @@ def set_contact(session, *, actor: str | None, handle: str, address: str | None 
     return after
 
 
+def own_contact(session, *, actor: str | None, handle: str) -> Contact | None:
+    """A member's register details, for the member themselves or a manager (anyone until the
+    practice has a manager); None for anyone else."""
+    from swp.services.roles import current_managers
+
+    member = find_member(session, handle)
+    managers = current_managers(session)
+    if actor == handle or actor in managers or not managers:
+        return contact(member)
+    return None
+
+
 def _is_current(member: Member) -> bool:
     return member.left_on is None or member.left_on >= today()
 

@@ -32,9 +32,6 @@ CONDITIONAL = (
     ("meeting_item_closed_final", "meeting_item", "UPDATE",
      "EXISTS (SELECT 1 FROM meeting m WHERE m.id = OLD.meeting_id AND m.status = 'closed')",
      "a closed meeting and its minutes cannot be changed"),
-    ("attendance_open_only", "attendance", "INSERT",
-     "EXISTS (SELECT 1 FROM meeting m WHERE m.id = NEW.meeting_id AND m.status = 'closed')",
-     "attendance is recorded only while the meeting is open"),
 )
 
 
