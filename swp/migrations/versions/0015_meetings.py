@@ -102,12 +102,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("written", sa.Boolean(), nullable=True))
         batch.add_column(sa.Column("lapses_on", sa.Date(), nullable=True))
     # an existing practice gets the new clauses with their defaults (a new one: from init)
-    for name, value in CLAUSES:
+    for name, value in CLAUSES:  # constants of this file: no user text in this SQL
         op.execute(
-            sa.text("INSERT INTO clause (name, value, entrenched, changed_by) "
-                    "SELECT :name, :value, :no, 'special' WHERE EXISTS (SELECT 1 FROM practice) "
-                    "AND NOT EXISTS (SELECT 1 FROM clause WHERE name = :name)")
-            .bindparams(name=name, value=value, no=False)
+            f"INSERT INTO clause (name, value, entrenched, changed_by) "
+            f"SELECT '{name}', '{value}', (1 = 0), 'special' WHERE EXISTS (SELECT 1 FROM practice) "
+            f"AND NOT EXISTS (SELECT 1 FROM clause WHERE name = '{name}')"
         )
     _create_guards()
 
@@ -115,7 +114,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     _drop_guards()
     for name, _ in CLAUSES:
-        op.execute(sa.text("DELETE FROM clause WHERE name = :name").bindparams(name=name))
+        op.execute(f"DELETE FROM clause WHERE name = '{name}'")
     with op.batch_alter_table("proposal") as batch:
         batch.drop_column("lapses_on")
         batch.drop_column("written")
