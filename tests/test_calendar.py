@@ -54,12 +54,20 @@ def test_the_calendar_lists_what_is_due_oldest_first(practice):
     _registered(practice, "2025-04-10")
     practice.ok("contract", "add", "LCC-9", "--authority", "Leeds City Council", "--value", "1000",
                 "--start", "2026-01-01", "--end", "2026-08-31", as_="mo")
+    practice.ok("proposal", "new", "--title", "Keep more", "--kind", "ordinary", "--amend",
+                "sharing.reserve-percent=25", "--written", as_="ann")
+    practice.ok("proposal", "new", "--title", "Room to grow", "--kind", "special", "--amend",
+                "membership.max-members=60", as_="ann")
+    practice.ok("meeting", "call", "--kind", "general", "--date", "2026-07-20", "--place", "Office",
+                as_="mo")
     items = practice.ok("calendar", json=True).json["items"]
     due = [(i["due"], i["kind"]) for i in items]
     assert due == sorted(due)
     assert ("2026-10-10", "agm") in due  # 18 months from registration
     assert ("2026-09-25", "agm-notice") in due  # 14 clear days before it
     assert ("2026-08-31", "contract") in due
+    assert ("2026-07-27", "written") in due  # the last day to sign; it lapses on 2026-07-28
+    assert ("2026-07-20", "meeting") in due and ("2026-07-20", "proposal") in due
     assert ("2026-10-31", "annual-return") in due  # year ended 2026-03-31, + 7 months
     assert not any(i["overdue"] for i in items)
 

@@ -153,8 +153,8 @@ def call(session, *, actor: str | None, kind: str, on: date, place: str,
         raise InputError(f"not a kind of meeting: {kind!r}; agm or general")
     place = plain_text(place, "the place (--place)", required=True)
     online = plain_text(online, "the online link (--online)")
-    if online is not None and not online.lower().startswith(("https://", "http://")) or \
-            (online is not None and " " in online):
+    if online is not None and (not online.lower().startswith(("https://", "http://"))
+                               or " " in online):
         raise InputError(f"not a web address: {online!r}; e.g. https://meet.example.org/agm")
     caller = require_member(session, actor, "calling a meeting")
     given = today()
