@@ -128,11 +128,12 @@ def _register() -> None:
         partners,
         practice,
         sharing,
+        web,
     )
 
     # one module per noun; each adds its commands (kept in this order in --help)
     for module in (practice, members, ledger, sharing, governance, contracts, partners,
-                   finance, check, audit, export, backup, database):
+                   finance, check, audit, export, backup, database, web):
         module.register(app)
     _plain_help(app)
 
