@@ -613,7 +613,7 @@ def _book(title: str, span: str, balance) -> dict:  # noqa: ANN001
     rows = [("income", c, p) for c, p in sorted(balance.income_by_category.items())]
     rows += [("expense", c, p) for c, p in sorted(balance.expenses_by_category.items())]
     biggest = max([abs(p) for _, _, p in rows] + [1])
-    bars = [{"kind": k, "category": c, "pence": p, "width": max(1, round(300 * abs(p) / biggest)),
+    bars = [{"kind": k, "category": c, "pence": p, "width": max(1, round(190 * abs(p) / biggest)),
              "y": 8 + i * 26} for i, (k, c, p) in enumerate(rows)]
     return {"title": title, "span": span, "income": balance.income_pence,
             "expenses": balance.expenses_pence, "net": balance.net_pence, "bars": bars,
