@@ -183,6 +183,19 @@ def test_a_forged_signature_is_refused(site, ann):
     assert done.status_code == 403
 
 
+def test_sign_in_is_rate_limited_per_address(lived):
+    from starlette.testclient import TestClient
+
+    from swp.web.app import Config, create_app
+
+    app = create_app(Config(db=lived.db, origin=ORIGIN, secure=False, signin_per_address=5))
+    with TestClient(app, base_url=ORIGIN) as client:
+        token = csrf_of(client.get("/signin"))
+        codes = [client.post("/signin/options", json={"handle": handle}, headers={"X-CSRF-Token": token}).status_code
+                 for handle in ("ann", "bea", "cal", "mo", "sam", "ann", "bea")]
+    assert codes == [200] * 5 + [429, 429]
+
+
 def test_sign_in_is_rate_limited_per_member(site, ann):
     client = site.new_client()
     token = csrf_of(client.get("/signin"))

@@ -34,7 +34,7 @@ SESSION_COOKIE = "swp_session"
 CSRF_COOKIE = "swp_csrf"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-SIGNIN_LIMIT = (10, 300.0)  # attempts, seconds: per address and per member
+SIGNIN_WINDOW = 300.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Config:
     db: str
     origin: str  # the exact address members use, e.g. https://members.example.org
     secure: bool  # cookies marked Secure (the page is served over TLS)
+    signin_per_address: int = 30  # sign-in attempts in SIGNIN_WINDOW from one address (an office)
+    signin_per_member: int = 10  # ... and for one member handle
 
 
 class RateLimiter:
@@ -80,7 +82,8 @@ def create_app(config: Config) -> Starlette:
     templates = Jinja2Templates(env=env)
     templates.env.globals["money"] = _money
     database = open_database(config.db)
-    limiter = RateLimiter(*SIGNIN_LIMIT)
+    by_address = RateLimiter(config.signin_per_address, SIGNIN_WINDOW)
+    by_member = RateLimiter(config.signin_per_member, SIGNIN_WINDOW)
 
     def rp_for(practice_name: str | None = None) -> RelyingParty:
         return RelyingParty.for_origin(config.origin, practice_name or "swp members' page")
@@ -218,9 +221,9 @@ def create_app(config: Config) -> Starlette:
 
     def _limited(request: Request, handle: str) -> bool:
         address = request.client.host if request.client else "?"
-        by_address = limiter.allow(("address", address))
-        by_member = limiter.allow(("member", handle))
-        return not (by_address and by_member)
+        address_ok = by_address.allow(address)
+        member_ok = by_member.allow(handle)
+        return not (address_ok and member_ok)
 
     async def json_body(request: Request) -> dict:
         try:
