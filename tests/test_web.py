@@ -479,3 +479,17 @@ def test_serve_warns_when_told_another_host(practice, monkeypatch):
 def test_serve_refuses_a_missing_database(swp):
     run = swp("serve")
     assert run.code == 1 and "no practice" in run.err
+
+
+def test_a_busy_or_broken_database_is_one_plain_sentence_not_a_trace(site, ann, monkeypatch):
+    from swp.errors import DatabaseError
+    from swp.web import passkeys
+
+    def busy(*args, **kwargs):
+        raise DatabaseError("the database is busy: try again")
+
+    monkeypatch.setattr(passkeys, "change_options", busy)
+    token = csrf_of(site.client.get("/proposals/3"))
+    answer = site.client.post("/proposals/3/vote/options", json={"choice": "no"}, headers={"X-CSRF-Token": token})
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "the database is busy: try again"}

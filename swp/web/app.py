@@ -8,6 +8,7 @@ the CLI, a guard's refusal included. Nothing here decides a rule.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -93,14 +94,20 @@ def create_app(config: Config) -> Starlette:
     def read(fn: Callable[[Any], Any]) -> Any:
         return database.run(fn, write=False)
 
+    # This process's writers take turns here, in arrival order, rather than in the database's
+    # busy loop: fifty members voting at once then wait for each other, not time out.
+    writers = threading.Lock()
+
     def write_quiet(fn: Callable[[Any], Any]) -> Any:
         """A write to the page's own records (sessions, challenges): not a practice change."""
-        return database.run(fn, write=True)
+        with writers:
+            return database.run(fn, write=True)
 
     def perform(fn, *, command: str, args: dict, actor: str | None):  # noqa: ANN001, ANN202
         from swp.services.uow import perform as uow_perform
 
-        return uow_perform(config.db, fn, write=True, command=command, args=args, actor=actor)
+        with writers:
+            return uow_perform(config.db, fn, write=True, command=command, args=args, actor=actor)
 
     def who(session, request: Request):  # noqa: ANN001, ANN202
         from swp.services import web
@@ -436,6 +443,13 @@ def create_app(config: Config) -> Starlette:
         viewer = await run_in_threadpool(read, lambda s: who(s, request))
         return message(request, 404, NOT_FOUND, viewer)
 
+    async def swp_error(request: Request, exc: Exception) -> Response:
+        """An error no route expected (the database busy or unreachable): one plain sentence."""
+        text = exc.message if isinstance(exc, SwpError) else "Something went wrong."
+        if request.method == "POST" and request.headers.get("content-type", "").startswith("application/json"):
+            return JSONResponse({"error": text}, status_code=503)
+        return Response(f"{text}\n", status_code=503, media_type="text/plain")
+
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return Response("Method not allowed.", status_code=405, media_type="text/plain")
 
@@ -464,7 +478,8 @@ def create_app(config: Config) -> Starlette:
         yield
         database.dispose()
 
-    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: method_not_allowed},
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: method_not_allowed,
+                                                       SwpError: swp_error},
                     lifespan=lifespan, middleware=[Middleware(SecurityHeaders, secure=config.secure)])
 
     return app
