@@ -359,3 +359,78 @@ class Filing(SQLModel, table=True):
     filed_on: date
     recorded_by: str | None = None
     recorded_at: datetime
+
+
+# --- the members' page (swp serve) -----------------------------------------------------------
+
+
+class WebInvite(SQLModel, table=True):
+    """A one-time enrolment link (`swp member invite`): only a hash of its token is kept."""
+
+    __tablename__ = "web_invite"
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    token_hash: str = Field(unique=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_by: str | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: a hash of its cookie's token, and its CSRF token."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    token_hash: str = Field(unique=True)
+    csrf: str
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+
+class WebChallenge(SQLModel, table=True):
+    """A single-use WebAuthn challenge, bound to a purpose (enrol, sign-in, a change) and to
+    the canonical payload of what it authorises."""
+
+    __tablename__ = "web_challenge"
+    id: int | None = Field(default=None, primary_key=True)
+    challenge: str = Field(unique=True)  # base64url
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    purpose: str
+    payload: str  # canonical JSON
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class PasskeyCredential(SQLModel, table=True):
+    """A member's passkey: its WebAuthn credential id and public key (COSE, base64url)."""
+
+    __tablename__ = "passkey_credential"
+    __table_args__ = (CheckConstraint("sign_count >= 0", name="sign_count_not_negative"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    credential_id: str = Field(unique=True)  # base64url
+    public_key: str  # base64url of the COSE key
+    sign_count: int = Field(default=0, sa_type=BigInteger)
+    fingerprint: str  # sha256 of the public key, hex
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class PasskeyAssertion(SQLModel, table=True):
+    """A verified passkey assertion kept with the change it authorised. Append-only."""
+
+    __tablename__ = "passkey_assertion"
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    credential_id: str
+    action: str  # e.g. vote.cast
+    payload: str  # canonical JSON of what was authorised
+    challenge: str = Field(unique=True)  # base64url
+    authenticator_data: str  # base64url
+    client_data_json: str  # base64url
+    signature: str  # base64url
+    created_at: datetime

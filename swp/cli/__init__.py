@@ -131,11 +131,12 @@ def _register() -> None:
         practice,
         registers,
         sharing,
+        web,
     )
 
     # one module per noun; each adds its commands (kept in this order in --help)
     for module in (practice, members, ledger, sharing, governance, meetings, registers, calendar,
-                   contracts, partners, finance, check, audit, export, backup, database):
+                   contracts, partners, finance, check, audit, export, backup, database, web):
         module.register(app)
     _plain_help(app)
 

@@ -197,6 +197,27 @@ def leave(
     emit(ctx, {"member": view.as_json()}, lambda: f"{view.name} leaves on {on}.")
 
 
+@member_app.command("invite")
+def invite(
+    ctx: typer.Context,
+    handle: str = typer.Argument(...),
+    url: str = typer.Option("http://localhost:8080", "--url", envvar="SWP_URL", metavar="URL",
+                            help="The members' page's address, as members reach it."),
+) -> None:
+    """Print a one-time link for a member to enrol a passkey on the members' page (swp serve).
+    It works once, for 72 hours; a new invitation replaces an unused one. Needs --as a manager.
+
+    Example: swp --as mo member invite ann --url https://members.example.org
+    """
+    from swp.services import web
+
+    actor = ctx.find_root().obj.actor
+    found = call(ctx, lambda s: web.invite(s, actor=actor, handle=handle, base_url=url))
+    emit(ctx, {"invitation": found.as_json()},
+         lambda: f"Enrolment link for {found.name} ({found.handle}), valid once until "
+                 f"{found.expires_at:%Y-%m-%d %H:%M} UTC:\n{found.url}")
+
+
 @member_app.command("transfer")
 def transfer(
     ctx: typer.Context,

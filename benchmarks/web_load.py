@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""The members' page under load: 50 members voting at once, and how fast pages answer.
+
+    .venv/bin/python benchmarks/web_load.py                      # SQLite, 100,000 entries
+    .venv/bin/python benchmarks/web_load.py --rows 1000000       # the full figure
+    .venv/bin/python benchmarks/web_load.py --db postgresql+psycopg://ROLE@HOST/EMPTYDB
+
+A practice with 50 members (49 practitioners and a manager) and N ledger entries (imported
+with `swp ledger import`, then a closed period) is served by `swp serve`'s application in its
+own process on 127.0.0.1. Then:
+
+1. every member enrols a passkey over HTTP (a software authenticator: tests/soft_authenticator.py);
+2. all 50 at once cast a vote on one proposal, then all 50 at once change it, each vote
+   confirmed with a fresh passkey assertion. Checked afterwards, in the database: no request
+   answered with a server error, no vote lost, each member counted once, the tally as cast;
+3. one member's home page and statement page, 200 times each in turn: the median and the
+   95th percentile (target: under 100 ms).
+
+It is bounded (two votes per member, 400 page loads) and talks only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TODAY = "2026-06-30"
+MEMBERS = 50
+
+
+def swp(db: str, *args: str, actor: str | None = None) -> str:
+    """One swp command, in this process (Typer's runner: no start-up cost per command)."""
+    from typer.testing import CliRunner
+
+    from swp.cli import app
+
+    argv = ["--db", db, "--json"] + (["--as", actor] if actor else []) + list(args)
+    run = CliRunner().invoke(app, argv, env={"SWP_TODAY": TODAY})
+    if run.exit_code != 0:
+        raise SystemExit(f"swp {' '.join(args)}: {run.stderr.strip()}")
+    return run.stdout
+
+
+def found(db: str, rows: int, folder: Path) -> int:
+    swp(db, "init", "Load Test Practice", "--local-authority", "Leeds City Council")
+    for i in range(MEMBERS - 1):
+        swp(db, "member", "add", f"m{i:02d}", "--name", f"Member {i:02d}", "--role", "practitioner",
+            "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "35000",
+            "--registration", f"SW2{i:05d}", actor="boss" if i > 1 else None)
+        if i == 1:
+            swp(db, "member", "add", "boss", "--name", "The Manager", "--role", "manager",
+                "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "36000")
+    csv = folder / "entries.csv"
+    start = date(2025, 4, 1)
+    rng = random.Random(7)
+    with open(csv, "w", encoding="utf-8") as out:
+        out.write("date,type,amount,category,memo,ref\n")
+        for n in range(rows):
+            day = start + timedelta(days=n * 365 // max(rows, 1))
+            kind = "income" if n % 3 else "expense"
+            category = rng.choice(("contracts", "grants") if kind == "income" else ("rent", "travel", "it"))
+            out.write(f"{day},{kind},{rng.randint(100, 99999) / 100:.2f},{category},,r{n}\n")
+    began = time.perf_counter()
+    swp(db, "ledger", "import", str(csv), actor="boss")
+    print(f"  imported {rows:,} entries in {time.perf_counter() - began:.1f} s")
+    swp(db, "period", "close", "2025-26", "--start", "2025-04-01", "--end", "2026-03-31", actor="boss")
+    made = json.loads(swp(db, "proposal", "new", "--title", "Shorter weeks", "--kind", "ordinary",
+                          "--amend", "sharing.reserve-percent=25", actor="m00"))
+    return int(made["id"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SERVER = """
+import sys, uvicorn
+from swp.web.app import Config, create_app
+db, origin, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+app = create_app(Config(db=db, origin=origin, secure=False, signin_per_address=10_000))
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
+def csrf(text: str) -> str:
+    return re.search(r'<meta name="csrf-token" content="([^"]+)">', text).group(1)
+
+
+class Member:
+    def __init__(self, handle: str, base: str, origin: str, statuses: list[int]):
+        import httpx
+
+        from tests.soft_authenticator import SoftPasskey
+
+        self.handle, self.statuses = handle, statuses
+        self.http = httpx.Client(base_url=base, timeout=60)
+        self.key = SoftPasskey(origin, "localhost")
+
+    def _note(self, response):  # noqa: ANN001, ANN202
+        self.statuses.append(response.status_code)
+        return response
+
+    def enrol(self, path: str) -> None:
+        page = self._note(self.http.get(path))
+        token = csrf(page.text)
+        options = self._note(self.http.post(path + "/options", headers={"X-CSRF-Token": token})).json()
+        done = self._note(self.http.post(path + "/verify", json={"credential": self.key.create(options)},
+                                         headers={"X-CSRF-Token": token}))
+        assert done.status_code == 200, done.text
+
+    def vote(self, pid: int, choice: str) -> int:
+        page = self._note(self.http.get(f"/proposals/{pid}"))
+        token = csrf(page.text)
+        options = self._note(self.http.post(f"/proposals/{pid}/vote/options", json={"choice": choice},
+                                            headers={"X-CSRF-Token": token})).json()
+        done = self._note(self.http.post(f"/proposals/{pid}/vote", data={
+            "csrf": token, "choice": choice, "assertion": json.dumps(self.key.get(options))}))
+        return done.status_code
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--db", help="an empty PostgreSQL database (default: a SQLite file in a temp folder)")
+    args = parser.parse_args()
+    os.environ["SWP_TODAY"] = TODAY
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = args.db or str(folder / "load.db")
+        print(f"setting up: {MEMBERS} members, {args.rows:,} entries, on {'PostgreSQL' if args.db else 'SQLite'}")
+        pid = found(db, args.rows, folder)
+        handles = [f"m{i:02d}" for i in range(MEMBERS - 1)] + ["boss"]
+        port = free_port()
+        origin, base = f"http://localhost:{port}", f"http://127.0.0.1:{port}"
+        links = {h: json.loads(swp(db, "member", "invite", h, "--url", origin, actor="boss"))["invitation"]["url"]
+                 for h in handles}
+        server = subprocess.Popen([sys.executable, "-c", SERVER, db, origin, str(port)],
+                                  env={**os.environ, "SWP_TODAY": TODAY})
+        try:
+            for _ in range(200):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            statuses: list[int] = []
+            members = [Member(h, base, origin, statuses) for h in handles]
+            with ThreadPoolExecutor(MEMBERS) as pool:
+                list(pool.map(lambda m: m.enrol(links[m.handle][len(origin):]), members))
+                results = {}
+                for round_, choose in (("cast", lambda i: ("yes", "no", "abstain")[i % 3]),
+                                       ("changed", lambda i: ("no", "yes", "abstain")[i % 3])):
+                    gate = threading.Barrier(MEMBERS)
+
+                    def one(pair, choose=choose, gate=gate):  # noqa: ANN001, ANN202
+                        i, member = pair
+                        gate.wait()
+                        return member.vote(pid, choose(i))
+                    began = time.perf_counter()
+                    codes = list(pool.map(one, enumerate(members)))
+                    results[round_] = (codes, time.perf_counter() - began)
+            expected = [("no", "yes", "abstain")[i % 3] for i in range(MEMBERS)]
+            shown = json.loads(swp(db, "proposal", "show", str(pid)))
+            latest = {v["member"]: v["choice"] for v in shown["votes"]}
+            errors = [s for s in statuses if s >= 500]
+            for round_, (codes, seconds) in results.items():
+                print(f"  {MEMBERS} votes {round_} at once: {seconds:.2f} s, answers {sorted(set(codes))}")
+            print(f"  server errors: {len(errors)} of {len(statuses)} requests")
+            print(f"  votes counted: {shown['voters']} (members {MEMBERS}); tally yes {shown['yes']}, "
+                  f"no {shown['no']}, abstain {shown['abstain']} (expected yes {expected.count('yes')}, "
+                  f"no {expected.count('no')}, abstain {expected.count('abstain')})")
+            ok = (not errors and shown["voters"] == MEMBERS
+                  and latest == dict(zip(handles, expected, strict=True))
+                  and all(v["version"] == 2 for v in shown["votes"]))
+            print(f"  no vote lost, each member once: {'yes' if ok else 'NO'}")
+
+            reader = members[1]
+            for name, path in (("home page", "/"), ("statement page", f"/statements/2025-26/{reader.handle}")):
+                times = []
+                for _ in range(200):
+                    began = time.perf_counter()
+                    page = reader.http.get(path)
+                    times.append((time.perf_counter() - began) * 1000)
+                    assert page.status_code == 200, (path, page.status_code)
+                print(f"  {name}: median {statistics.median(times):.1f} ms, p95 {percentile(times, 95):.1f} ms "
+                      f"(target under 100 ms)")
+            if not ok:
+                raise SystemExit(1)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

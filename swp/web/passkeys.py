@@ -1,0 +1,300 @@
+"""Passkeys (WebAuthn) for the members' page, through py_webauthn (`webauthn` on PyPI).
+
+Everything WebAuthn is in this module, behind a small interface:
+
+- `enrol_options` / `enrol`: register a credential for a member (its id, public key and
+  sign count are stored in `passkey_credential`, and the unit of work names the action
+  `passkey.enrolled` with the key's fingerprint);
+- `signin_options` / `signin`: a sign-in (an assertion over a single-use challenge);
+- `change_options` / `authorise_change`: a change on the page (a vote, say) needs a fresh
+  assertion whose challenge is a server-made nonce bound to (member, action, payload); the
+  verified assertion (authenticator data, client data, signature, credential id) is kept in
+  `passkey_assertion` with the change;
+- `assert_over(session, rp, member_id, challenge, response)`: the one place an assertion's
+  signature over given challenge bytes is checked. Today the challenge is a random nonce; it
+  can become a signed event's hash without changing its callers' shape.
+
+Every challenge is single-use and expires after CHALLENGE_MINUTES: a replayed assertion is
+refused because its challenge was used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from swp.clock import now
+from swp.errors import InputError, PermissionDenied
+from swp.models import Member, PasskeyAssertion, PasskeyCredential, WebChallenge
+from swp.services import audit
+
+CHALLENGE_MINUTES = 5
+TIMEOUT_MS = 120_000
+ENROL = "passkey.enrol"
+SIGNIN = "signin"
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """Who the passkeys are for: the page's exact origin and its host name (the RP id)."""
+
+    id: str
+    name: str
+    origin: str
+
+    @classmethod
+    def for_origin(cls, origin: str, name: str = "swp members' page") -> RelyingParty:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(origin).hostname or "localhost"
+        return cls(host, name, origin.rstrip("/"))
+
+
+def _b64(data: bytes) -> str:
+    from webauthn.helpers import bytes_to_base64url
+
+    return bytes_to_base64url(data)
+
+
+def _unb64(text: str) -> bytes:
+    from webauthn.helpers import base64url_to_bytes
+
+    return base64url_to_bytes(text)
+
+
+def fingerprint(public_key: bytes) -> str:
+    return hashlib.sha256(public_key).hexdigest()
+
+
+def _new_challenge(session, *, member_id: int | None, purpose: str, payload: dict[str, Any],
+                   challenge: bytes | None = None) -> bytes:
+    challenge = challenge or secrets.token_bytes(32)
+    at = now()
+    session.add(WebChallenge(challenge=_b64(challenge), member_id=member_id, purpose=purpose,
+                             payload=audit.canonical(payload), created_at=at,
+                             expires_at=at + timedelta(minutes=CHALLENGE_MINUTES)))
+    session.flush()
+    return challenge
+
+
+def _refused(why: str) -> PermissionDenied:
+    return PermissionDenied(f"the passkey was not accepted ({why}); try again")
+
+
+def _take_challenge(session, challenge_b64: str, *, member_id: int | None, purpose: str,
+                    payload: dict[str, Any] | None) -> WebChallenge:
+    """The challenge, unused and unexpired, made for this member, purpose and payload; it is
+    used up here, so that the same assertion can never be presented twice."""
+    from swp.services.web import _aware
+
+    row = session.execute(
+        select(WebChallenge).where(WebChallenge.challenge == challenge_b64)).scalar_one_or_none()
+    if row is None:
+        raise _refused("unknown challenge")
+    if row.used_at is not None:
+        raise _refused("this assertion was already used")
+    if _aware(row.expires_at) <= now():
+        raise _refused("the challenge expired")
+    if row.purpose != purpose or row.member_id != member_id:
+        raise _refused("the challenge was made for something else")
+    if payload is not None and row.payload != audit.canonical(payload):
+        raise _refused("the challenge was made for another change")
+    row.used_at = now()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _credentials(session, member_id: int | None) -> list[PasskeyCredential]:
+    if member_id is None:
+        return []
+    return list(session.execute(select(PasskeyCredential).where(
+        PasskeyCredential.member_id == member_id).order_by(PasskeyCredential.id)).scalars())
+
+
+def _descriptors(credentials: list[PasskeyCredential]) -> list[Any]:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
+    return [PublicKeyCredentialDescriptor(id=_unb64(c.credential_id)) for c in credentials]
+
+
+def _client_challenge(response: dict[str, Any]) -> str:
+    """The challenge the browser signed over, as base64url, from the response's client data."""
+    from webauthn.helpers import parse_client_data_json
+
+    try:
+        client_data = parse_client_data_json(_unb64(response["response"]["clientDataJSON"]))
+    except Exception:  # noqa: BLE001 - anything malformed is one refusal
+        raise _refused("malformed response") from None
+    return _b64(client_data.challenge)
+
+
+def _parse(response: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(response, dict):
+        return response
+    try:
+        value = json.loads(response or "")
+    except ValueError:
+        raise InputError("the passkey's response is not JSON") from None
+    if not isinstance(value, dict):
+        raise InputError("the passkey's response is not a JSON object")
+    return value
+
+
+# --- enrolment -------------------------------------------------------------------------------
+
+
+def enrol_options(session, rp: RelyingParty, member: Member, *, invite_id: int) -> str:
+    """Registration options (JSON) for `member`, over a new single-use challenge."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
+    challenge = _new_challenge(session, member_id=member.id, purpose=ENROL,
+                               payload={"invite": invite_id})
+    options = generate_registration_options(
+        rp_id=rp.id, rp_name=rp.name, user_id=f"swp-member-{member.id}".encode(),
+        user_name=member.handle, user_display_name=member.name, challenge=challenge,
+        timeout=TIMEOUT_MS, exclude_credentials=_descriptors(_credentials(session, member.id)),
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.PREFERRED,
+            user_verification=UserVerificationRequirement.REQUIRED))
+    return options_to_json(options)
+
+
+def enrol(session, rp: RelyingParty, member: Member, response: str | dict[str, Any], *,
+          invite_id: int) -> PasskeyCredential:
+    """Verify a registration response and record the member's new passkey."""
+    from webauthn import verify_registration_response
+
+    data = _parse(response)
+    challenge = _take_challenge(session, _client_challenge(data), member_id=member.id,
+                                purpose=ENROL, payload={"invite": invite_id})
+    try:
+        verified = verify_registration_response(
+            credential=data, expected_challenge=_unb64(challenge.challenge),
+            expected_origin=rp.origin, expected_rp_id=rp.id, require_user_verification=True)
+    except Exception as exc:  # noqa: BLE001 - py_webauthn raises several kinds
+        raise _refused(str(exc)[:200]) from None
+    credential_id = _b64(verified.credential_id)
+    if session.execute(select(PasskeyCredential.id).where(
+            PasskeyCredential.credential_id == credential_id)).first():
+        raise _refused("this passkey is already enrolled")
+    public_key = verified.credential_public_key
+    row = PasskeyCredential(member_id=member.id, credential_id=credential_id,
+                            public_key=_b64(public_key), sign_count=verified.sign_count,
+                            fingerprint=fingerprint(public_key), created_at=now())
+    session.add(row)
+    session.flush()
+    audit.act(session, "passkey.enrolled", {"member": member.handle, "credential_id": credential_id,
+                                            "public_key": row.public_key,
+                                            "fingerprint": row.fingerprint})
+    return row
+
+
+# --- assertions ------------------------------------------------------------------------------
+
+
+def _assertion_options(rp: RelyingParty, challenge: bytes, credentials: list[PasskeyCredential]) -> str:
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
+    options = generate_authentication_options(
+        rp_id=rp.id, challenge=challenge, timeout=TIMEOUT_MS,
+        allow_credentials=_descriptors(credentials),
+        user_verification=UserVerificationRequirement.REQUIRED)
+    return options_to_json(options)
+
+
+@dataclass(frozen=True)
+class Asserted:
+    """A verified assertion: what a later check needs to verify it again."""
+
+    member_id: int
+    credential_id: str
+    authenticator_data: str
+    client_data_json: str
+    signature: str
+
+
+def assert_over(session, rp: RelyingParty, member_id: int, challenge: bytes,
+                response: str | dict[str, Any]) -> Asserted:
+    """Verify that one of the member's passkeys signed `challenge` (user verified), and move
+    its sign count on. Raises PermissionDenied otherwise."""
+    from webauthn import verify_authentication_response
+
+    data = _parse(response)
+    credential_id = data.get("id") if isinstance(data.get("id"), str) else ""
+    credential = session.execute(select(PasskeyCredential).where(
+        PasskeyCredential.credential_id == credential_id,
+        PasskeyCredential.member_id == member_id)).scalar_one_or_none()
+    if credential is None:
+        raise _refused("not one of this member's passkeys")
+    try:
+        verified = verify_authentication_response(
+            credential=data, expected_challenge=challenge, expected_rp_id=rp.id,
+            expected_origin=rp.origin, credential_public_key=_unb64(credential.public_key),
+            credential_current_sign_count=int(credential.sign_count),
+            require_user_verification=True)
+    except Exception as exc:  # noqa: BLE001 - py_webauthn raises several kinds
+        raise _refused(str(exc)[:200]) from None
+    credential.sign_count = verified.new_sign_count
+    credential.last_used_at = now()
+    session.add(credential)
+    session.flush()
+    body = data.get("response") or {}
+    return Asserted(member_id, credential_id, str(body.get("authenticatorData", "")),
+                    str(body.get("clientDataJSON", "")), str(body.get("signature", "")))
+
+
+def signin_options(session, rp: RelyingParty, member: Member | None) -> str:
+    """Sign-in options over a new challenge. An unknown handle gets options all the same
+    (with no credential in them), so the answer does not say who is a member."""
+    member_id = member.id if member is not None else None
+    challenge = _new_challenge(session, member_id=member_id, purpose=SIGNIN, payload={})
+    return _assertion_options(rp, challenge, _credentials(session, member_id))
+
+
+def signin(session, rp: RelyingParty, member: Member | None, response: str | dict[str, Any]) -> Member:
+    data = _parse(response)
+    if member is None:
+        raise _refused("unknown member")
+    row = _take_challenge(session, _client_challenge(data), member_id=member.id, purpose=SIGNIN,
+                          payload={})
+    assert_over(session, rp, member.id, _unb64(row.challenge), data)
+    return member
+
+
+def change_options(session, rp: RelyingParty, member: Member, action: str,
+                   payload: dict[str, Any]) -> str:
+    """Options for an assertion authorising one change: the challenge is bound to the member,
+    the action and its canonical payload, and can be used once."""
+    challenge = _new_challenge(session, member_id=member.id, purpose=action, payload=payload)
+    return _assertion_options(rp, challenge, _credentials(session, member.id))
+
+
+def authorise_change(session, rp: RelyingParty, member: Member, action: str,
+                     payload: dict[str, Any], response: str | dict[str, Any]) -> PasskeyAssertion:
+    """Check a fresh assertion for exactly this change, use its challenge up, and keep the
+    assertion with the change (same transaction)."""
+    data = _parse(response)
+    row = _take_challenge(session, _client_challenge(data), member_id=member.id, purpose=action,
+                          payload=payload)
+    asserted = assert_over(session, rp, member.id, _unb64(row.challenge), data)
+    record = PasskeyAssertion(member_id=member.id, credential_id=asserted.credential_id,
+                              action=action, payload=row.payload, challenge=row.challenge,
+                              authenticator_data=asserted.authenticator_data,
+                              client_data_json=asserted.client_data_json,
+                              signature=asserted.signature, created_at=now())
+    session.add(record)
+    session.flush()
+    return record

@@ -1,0 +1,495 @@
+"""The members' page (swp serve) without a browser: Starlette's TestClient against the lived-in
+practice, with a software passkey (tests/soft_authenticator.py). Who may see what, CSRF, the
+Content-Security-Policy, cookie flags, single-use assertions, and votes with the same audit
+record as the CLI. The browser itself is driven in test_web_browser.py."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import audit_rows, query, snapshot
+
+ORIGIN = "http://localhost:8080"
+
+
+@pytest.fixture
+def site(lived):
+    from starlette.testclient import TestClient
+
+    from swp.web.app import Config, create_app
+
+    app = create_app(Config(db=lived.db, origin=ORIGIN, secure=False))
+    with TestClient(app, base_url=ORIGIN) as client:
+        yield Site(lived, app, client)
+
+
+class Site:
+    def __init__(self, swp, app, client):
+        self.swp, self.app, self.client = swp, app, client
+
+    def new_client(self):
+        from starlette.testclient import TestClient
+
+        return TestClient(self.app, base_url=ORIGIN)
+
+    def invite(self, handle: str) -> str:
+        url = self.swp.ok("member", "invite", handle, "--url", ORIGIN, as_="mo", json=True).json["invitation"]["url"]
+        assert url.startswith(ORIGIN + "/enrol/")
+        return url[len(ORIGIN):]
+
+
+def csrf_of(page) -> str:
+    return re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text).group(1)
+
+
+def without_token(page) -> str:
+    return re.sub(r'<meta name="csrf-token" content="[^"]+">', "", page.text)
+
+
+def passkey():
+    from tests.soft_authenticator import SoftPasskey
+
+    return SoftPasskey(ORIGIN, "localhost")
+
+
+def enrol(client, path: str, key) -> None:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    token = csrf_of(page)
+    options = client.post(path + "/options", headers={"X-CSRF-Token": token})
+    assert options.status_code == 200, options.text
+    done = client.post(path + "/verify", json={"credential": key.create(options.json())},
+                       headers={"X-CSRF-Token": token})
+    assert done.status_code == 200, done.text
+    assert done.json() == {"redirect": "/"}
+
+
+def signin(client, handle: str, key, *, expect: int = 200):
+    token = csrf_of(client.get("/signin"))
+    options = client.post("/signin/options", json={"handle": handle}, headers={"X-CSRF-Token": token})
+    if options.status_code != 200:
+        assert options.status_code == expect
+        return options
+    done = client.post("/signin/verify", json={"handle": handle, "credential": key.get(options.json())},
+                       headers={"X-CSRF-Token": token})
+    assert done.status_code == expect, done.text
+    return done
+
+
+def vote_assertion(client, pid: int, choice: str, key) -> tuple[str, dict]:
+    token = csrf_of(client.get(f"/proposals/{pid}"))
+    options = client.post(f"/proposals/{pid}/vote/options", json={"choice": choice},
+                          headers={"X-CSRF-Token": token})
+    assert options.status_code == 200, options.text
+    return token, key.get(options.json())
+
+
+def vote(client, pid: int, choice: str, key):
+    token, assertion = vote_assertion(client, pid, choice, key)
+    return client.post(f"/proposals/{pid}/vote", data={"csrf": token, "choice": choice,
+                                                       "assertion": json.dumps(assertion)},
+                       follow_redirects=False)
+
+
+@pytest.fixture
+def ann(site):
+    key = passkey()
+    enrol(site.client, site.invite("ann"), key)
+    return key
+
+
+# --- enrolment and sign-in -------------------------------------------------------------------
+
+
+def test_an_invited_member_enrols_a_passkey_and_is_signed_in(site, ann):
+    home = site.client.get("/")
+    assert home.status_code == 200
+    assert "Welcome, Ann Achebe" in home.text
+    rows = query(site.swp.db, "SELECT m.handle, p.sign_count FROM passkey_credential p "
+                              "JOIN member m ON m.id = p.member_id")
+    assert rows == [("ann", 1)]
+    event = audit_rows(site.swp.db)[-1]
+    assert (event["command"], event["actor"], event["outcome"]) == ("passkey enrol", "ann", "ok")
+    # the link works once
+    again = site.new_client().get(site.invite("ann"))
+    assert again.status_code == 200
+
+
+def test_an_enrolment_link_works_once_and_stores_only_a_hash(site):
+    path = site.invite("bea")
+    token = path.rsplit("/", 1)[1]
+    stored = query(site.swp.db, "SELECT token_hash FROM web_invite")
+    assert all(token not in row[0] for row in stored)
+    assert token not in json.dumps(audit_rows(site.swp.db), default=str)
+    enrol(site.client, path, passkey())
+    used = site.new_client().get(path)
+    assert used.status_code == 404
+    assert "not valid" in used.text
+    assert without_token(site.new_client().get("/enrol/not-a-token")) == without_token(used)
+
+
+def test_an_invitation_needs_the_manager_and_a_current_member(site):
+    refused = site.swp("member", "invite", "bea", as_="ann")
+    assert refused.code == 1 and "manager" in refused.err
+    assert site.swp("member", "invite", "nobody", as_="mo").code == 1
+
+
+def test_sign_in_with_the_enrolled_passkey_and_out_again(site, ann):
+    other = site.new_client()
+    assert other.get("/", follow_redirects=False).headers["location"] == "/signin"
+    signin(other, "ann", ann)
+    assert "Welcome, Ann Achebe" in other.get("/").text
+    token = csrf_of(other.get("/"))
+    out = other.post("/signout", data={"csrf": token}, follow_redirects=False)
+    assert out.status_code == 303
+    assert other.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_passkey_signs_in_only_its_own_member(site, ann):
+    signin(site.new_client(), "bea", ann, expect=403)
+    signin(site.new_client(), "nobody", ann, expect=403)
+
+
+def test_a_sign_in_assertion_cannot_be_replayed(site, ann):
+    client = site.new_client()
+    token = csrf_of(client.get("/signin"))
+    options = client.post("/signin/options", json={"handle": "ann"}, headers={"X-CSRF-Token": token})
+    assertion = ann.get(options.json())
+    first = client.post("/signin/verify", json={"handle": "ann", "credential": assertion},
+                        headers={"X-CSRF-Token": token})
+    assert first.status_code == 200
+    replay = site.new_client()
+    token2 = csrf_of(replay.get("/signin"))
+    again = replay.post("/signin/verify", json={"handle": "ann", "credential": assertion},
+                        headers={"X-CSRF-Token": token2})
+    assert again.status_code == 403
+
+
+def test_a_forged_signature_is_refused(site, ann):
+    client = site.new_client()
+    token = csrf_of(client.get("/signin"))
+    options = client.post("/signin/options", json={"handle": "ann"}, headers={"X-CSRF-Token": token})
+    assertion = ann.get(options.json())
+    from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+
+    signature = bytearray(base64url_to_bytes(assertion["response"]["signature"]))
+    signature[-1] ^= 1
+    assertion["response"]["signature"] = bytes_to_base64url(bytes(signature))
+    done = client.post("/signin/verify", json={"handle": "ann", "credential": assertion},
+                       headers={"X-CSRF-Token": token})
+    assert done.status_code == 403
+
+
+def test_sign_in_is_rate_limited_per_address(lived):
+    from starlette.testclient import TestClient
+
+    from swp.web.app import Config, create_app
+
+    app = create_app(Config(db=lived.db, origin=ORIGIN, secure=False, signin_per_address=5))
+    with TestClient(app, base_url=ORIGIN) as client:
+        token = csrf_of(client.get("/signin"))
+        codes = [client.post("/signin/options", json={"handle": handle}, headers={"X-CSRF-Token": token}).status_code
+                 for handle in ("ann", "bea", "cal", "mo", "sam", "ann", "bea")]
+    assert codes == [200] * 5 + [429, 429]
+
+
+def test_sign_in_is_rate_limited_per_member(site, ann):
+    client = site.new_client()
+    token = csrf_of(client.get("/signin"))
+    codes = [client.post("/signin/options", json={"handle": "bea"}, headers={"X-CSRF-Token": token}).status_code
+             for _ in range(12)]
+    assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
+
+
+# --- security headers, cookies, CSRF -------------------------------------------------------------
+
+
+def test_every_page_has_a_csp_forbidding_inline_scripts_and_no_inline_script(site, ann):
+    for path in ("/", "/signin", "/proposals", "/proposals/3", "/rules", "/register", "/books",
+                 "/statements/2026-q1/ann", "/nowhere"):
+        page = site.client.get(path)
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page.text), path
+        assert " style=" not in page.text and "<style" not in page.text, path
+        assert "http://" not in page.text.replace(ORIGIN, "") or path == "/nowhere"
+
+
+def test_session_and_csrf_cookies_are_httponly_and_samesite_strict(site):
+    key = passkey()
+    client = site.new_client()
+    path = site.invite("cal")
+    page = client.get(path)
+    cookie = page.headers["set-cookie"]
+    assert "swp_csrf=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    token = csrf_of(page)
+    options = client.post(path + "/options", headers={"X-CSRF-Token": token})
+    done = client.post(path + "/verify", json={"credential": key.create(options.json())},
+                       headers={"X-CSRF-Token": token})
+    session_cookie = done.headers["set-cookie"]
+    assert session_cookie.startswith("swp_session=")
+    assert "HttpOnly" in session_cookie and "SameSite=strict" in session_cookie
+    assert "Secure" not in session_cookie  # plain http on localhost
+
+
+def test_cookies_are_secure_under_tls(lived):
+    from starlette.testclient import TestClient
+
+    from swp.web.app import Config, create_app
+
+    app = create_app(Config(db=lived.db, origin="https://members.example.org", secure=True))
+    with TestClient(app, base_url="https://members.example.org") as client:
+        page = client.get("/signin")
+    assert "Secure" in page.headers["set-cookie"]
+    assert page.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_a_post_without_the_csrf_token_is_refused(site, ann):
+    before = snapshot(site.swp.db)
+    assert site.client.post("/signout", data={}).status_code == 403
+    assert site.client.post("/signout", data={"csrf": "forged"}).status_code == 403
+    assert site.client.post("/proposals/3/vote/options", json={"choice": "yes"}).status_code == 403
+    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    refused = site.client.post("/proposals/3/vote", data={"choice": "no", "assertion": json.dumps(assertion)})
+    assert refused.status_code == 403
+    after = snapshot(site.swp.db)
+    assert after["vote"] == before["vote"]
+    fresh = site.new_client()
+    assert fresh.post("/signin/options", json={"handle": "ann"}).status_code == 403
+    assert "Welcome" in site.client.get("/").text  # still signed in
+
+
+# --- what each role may see ----------------------------------------------------------------------
+
+PAGES = ("/", "/proposals", "/proposals/3", "/rules", "/register", "/books", "/statements/2026-q1/{me}",
+         "/statements/2026-q1/{me}/pdf")
+
+
+@pytest.mark.parametrize("role", ["member", "manager", "former member", "signed out"])
+def test_route_authorisation(site, role, monkeypatch):
+    handle = {"member": "ann", "manager": "mo", "former member": "sam", "signed out": None}[role]
+    client = site.new_client()
+    if handle:
+        key = passkey()
+        enrol(client, site.invite(handle), key)
+    if role == "former member":
+        monkeypatch.setenv("SWP_TODAY", "2026-07-01")  # sam's last day was 2026-06-30
+    me = handle or "ann"
+    for path in PAGES:
+        page = client.get(path.format(me=me), follow_redirects=False)
+        if role in ("former member", "signed out"):
+            assert (page.status_code, page.headers.get("location")) == (303, "/signin"), path
+            continue
+        expected = 200
+        if role == "manager" and "statements" in path:
+            expected = 200 if _allocated(site, "mo") else 404
+        assert page.status_code == expected, (path, page.status_code)
+    for path in ("/statements/2026-q1/bea", "/statements/2026-q1/bea/pdf", "/statements/2099-q9/" + me,
+                 "/proposals/999", "/proposals/abc"):
+        page = client.get(path, follow_redirects=False)
+        if role in ("former member", "signed out"):
+            assert page.status_code == 303
+        else:
+            assert page.status_code == 404, path
+    if role in ("former member", "signed out"):
+        token = csrf_of(client.get("/signin"))
+        assert client.post("/proposals/3/vote/options", json={"choice": "yes"},
+                           headers={"X-CSRF-Token": token}).status_code == 401
+        assert client.post("/proposals/3/vote", data={"csrf": token, "choice": "yes",
+                                                      "assertion": "{}"},
+                           follow_redirects=False).status_code == 303
+
+
+def _allocated(site, handle: str) -> bool:
+    return bool(query(site.swp.db, "SELECT 1 FROM allocation a JOIN member m ON m.id = a.member_id "
+                                   "WHERE m.handle = :h", {"h": handle}))
+
+
+def test_another_members_statement_is_the_same_404_as_a_missing_one(site, ann):
+    other = site.client.get("/statements/2026-q1/bea")
+    missing = site.client.get("/statements/2099-q1/ann")
+    unknown = site.client.get("/statements/2026-q1/nobody")
+    assert other.status_code == missing.status_code == unknown.status_code == 404
+    assert other.text == missing.text == unknown.text
+    assert "Bea" not in other.text
+
+
+def test_a_former_member_cannot_sign_in(site, monkeypatch):
+    key = passkey()
+    enrol(site.new_client(), site.invite("sam"), key)
+    monkeypatch.setenv("SWP_TODAY", "2026-07-01")
+    signin(site.new_client(), "sam", key, expect=403)
+
+
+# --- the pages' content ----------------------------------------------------------------------------
+
+
+def test_the_statement_page_has_the_html_statements_figures_and_its_pdf(site, ann):
+    from swp.reports import html as html_writer
+    from swp.services import sharing
+    from swp.services.uow import perform
+
+    page = site.client.get("/statements/2026-q1/ann")
+    assert page.status_code == 200
+    st = perform(site.swp.db, lambda s: sharing.statements(s, actor="ann", label="2026-q1", member="ann"),
+                 write=False, command="statement", args={}, actor="ann")[0]
+    assert html_writer.section(st) in page.text
+    pdf = site.client.get("/statements/2026-q1/ann/pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert "2026-q1" in site.client.get("/").text
+
+
+def test_the_register_rules_books_and_proposals_pages(site, ann):
+    register = site.client.get("/register").text
+    for name in ("Ann Achebe", "Bea Brown", "Cal Chen", "Mo Malik"):
+        assert name in register
+    assert "frontline-majority" in site.client.get("/rules").text
+    books = site.client.get("/books").text
+    assert "Last closed period: 2026-q1" in books and "<svg" in books and "contracts" in books
+    assert "grants" in books  # the open period's income
+    proposals = site.client.get("/proposals").text
+    assert "Keep more back" in proposals and "Shorter weeks" in proposals
+    one = site.client.get("/proposals/3").text
+    assert "Shorter weeks" in one and 'id="tally-yes">1<' in one
+
+
+def test_what_members_typed_is_escaped(site, ann):
+    site.swp.ok("proposal", "new", "--title", "<script>alert(1)</script>", "--kind", "ordinary",
+                "--amend", "sharing.reserve-percent=30", as_="bea")
+    page = site.client.get("/proposals").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+# --- voting ----------------------------------------------------------------------------------------
+
+
+def test_a_vote_with_a_passkey_is_cast_changed_and_audited_like_the_cli(site, ann):
+    cast = vote(site.client, 3, "no", ann)
+    assert cast.status_code == 303 and cast.headers["location"] == "/proposals/3?done=cast"
+    page = site.client.get("/proposals/3").text
+    assert 'id="my-vote">no<' in page and 'id="tally-no">1<' in page
+    changed = vote(site.client, 3, "yes", ann)
+    assert changed.headers["location"] == "/proposals/3?done=changed"
+    assert 'id="tally-yes">2<' in site.client.get("/proposals/3").text
+    votes = query(site.swp.db, "SELECT v.choice, v.version FROM vote v JOIN member m ON m.id = v.member_id "
+                               "WHERE m.handle = 'ann' AND v.proposal_id = 3 ORDER BY v.version")
+    assert votes == [("no", 1), ("yes", 2)]
+    event = audit_rows(site.swp.db)[-1]
+    assert (event["command"], event["actor"], event["outcome"]) == ("vote", "ann", "ok")
+    assert json.loads(event["args"]) == {"proposal_id": 3, "choice": "yes", "weight": 1, "for_handle": None}
+    kept = query(site.swp.db, "SELECT action, payload FROM passkey_assertion ORDER BY id")
+    assert [k[0] for k in kept] == ["vote.cast", "vote.cast"]
+    assert json.loads(kept[-1][1]) == {"member": "ann", "proposal": 3, "choice": "yes"}
+
+
+def test_a_vote_replayed_with_an_old_assertion_is_refused(site, ann):
+    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    form = {"csrf": token, "choice": "no", "assertion": json.dumps(assertion)}
+    assert site.client.post("/proposals/3/vote", data=form, follow_redirects=False).status_code == 303
+    vote(site.client, 3, "yes", ann)
+    before = snapshot(site.swp.db)
+    replay = site.client.post("/proposals/3/vote", data=form, follow_redirects=False)
+    assert replay.status_code == 403
+    assert "already used" in replay.text
+    assert snapshot(site.swp.db) == before
+
+
+def test_an_assertion_for_one_choice_cannot_cast_another(site, ann):
+    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    before = snapshot(site.swp.db)
+    swapped = site.client.post("/proposals/3/vote", data={"csrf": token, "choice": "yes",
+                                                          "assertion": json.dumps(assertion)})
+    assert swapped.status_code == 403 and "another change" in swapped.text
+    other = site.client.post("/proposals/1/vote", data={"csrf": token, "choice": "no",
+                                                        "assertion": json.dumps(assertion)})
+    assert other.status_code == 403
+    assert snapshot(site.swp.db) == before
+
+
+def test_a_vote_without_user_verification_is_refused(site, ann):
+    token = csrf_of(site.client.get("/proposals/3"))
+    options = site.client.post("/proposals/3/vote/options", json={"choice": "no"},
+                               headers={"X-CSRF-Token": token}).json()
+    assertion = ann.get(options, flags=0x01)
+    refused = site.client.post("/proposals/3/vote", data={"csrf": token, "choice": "no",
+                                                          "assertion": json.dumps(assertion)})
+    assert refused.status_code == 403
+
+
+def test_a_vote_on_a_closed_proposal_shows_the_services_refusal(site, ann):
+    before = snapshot(site.swp.db)
+    refused = vote(site.client, 1, "no", ann)
+    assert refused.status_code == 409
+    assert "closed" in refused.text
+    assert snapshot(site.swp.db)["vote"] == before["vote"]
+
+
+def test_a_guard_refusal_shows_as_a_plain_message_with_the_clis_audit_record(site, ann, monkeypatch):
+    from swp import rules
+    from swp.errors import RuleViolation
+
+    def refuse(*args, **kwargs):
+        return [rules.Violation("one-member-one-vote", "a test refusal")] if hasattr(rules, "Violation") else []
+
+    monkeypatch.setattr(rules, "vote_violations", refuse)
+    if not hasattr(rules, "Violation"):
+        pytest.skip("rules.Violation is not available")
+    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    before = snapshot(site.swp.db)
+    refused = site.client.post("/proposals/3/vote", data={"csrf": token, "choice": "no",
+                                                          "assertion": json.dumps(assertion)})
+    assert refused.status_code == 403
+    assert "refused by clause one-member-one-vote: a test refusal" in refused.text
+    assert snapshot(site.swp.db) == before
+    event = audit_rows(site.swp.db)[-1]
+    assert (event["command"], event["actor"], event["outcome"]) == ("vote", "ann", "refused")
+    assert event["detail"] == RuleViolation("one-member-one-vote", "a test refusal").message
+
+
+def test_help_imports_nothing_of_the_web_page():
+    import subprocess
+    import sys
+
+    code = ("import sys; from swp.cli import app; "
+            "print([m for m in ('starlette', 'jinja2', 'uvicorn', 'webauthn', 'multipart') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_serve_warns_when_told_another_host(practice, monkeypatch):
+    import uvicorn
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    run = practice.ok("serve", "--host", "0.0.0.0", "--port", "8099")
+    assert "must sit behind TLS" in run.err
+    assert seen["host"] == "0.0.0.0" and seen["port"] == 8099
+    quiet = practice.ok("serve")
+    assert "TLS" not in quiet.err and seen["host"] == "127.0.0.1" and seen["port"] == 8080
+    assert "http://localhost:8080" in quiet.out
+
+
+def test_serve_refuses_a_missing_database(swp):
+    run = swp("serve")
+    assert run.code == 1 and "no practice" in run.err
+
+
+def test_a_busy_or_broken_database_is_one_plain_sentence_not_a_trace(site, ann, monkeypatch):
+    from swp.errors import DatabaseError
+    from swp.web import passkeys
+
+    def busy(*args, **kwargs):
+        raise DatabaseError("the database is busy: try again")
+
+    monkeypatch.setattr(passkeys, "change_options", busy)
+    token = csrf_of(site.client.get("/proposals/3"))
+    answer = site.client.post("/proposals/3/vote/options", json={"choice": "no"}, headers={"X-CSRF-Token": token})
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "the database is busy: try again"}
