@@ -29,7 +29,11 @@ def serve(
     from swp.errors import InputError
 
     st = state(ctx)
-    open_database(st.db).dispose()  # refuse a missing or foreign database before listening
+    database = open_database(st.db)  # refuse a missing or foreign database before listening
+    try:
+        database.run(lambda session: None, write=False)  # and check its schema (a server's too)
+    finally:
+        database.dispose()
     if bool(certfile) != bool(keyfile):
         raise InputError("give both --ssl-certfile and --ssl-keyfile, or neither")
     tls = bool(certfile)
