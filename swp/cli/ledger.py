@@ -129,7 +129,13 @@ def balance(
     from swp.services import ledger
 
     first, last = _range(start, end)
-    result = call(ctx, lambda s: ledger.balance(s, start=first, end=last), write=False)
+
+    def work(session):  # noqa: ANN001, ANN202
+        from swp.services.payroll import shares_owed
+
+        return ledger.balance(session, start=first, end=last), shares_owed(session)
+
+    result, owed = call(ctx, work, write=False)
 
     def human():
         from rich.console import Group
@@ -140,6 +146,8 @@ def balance(
                   ("net", money(result.net_pence))]
         if result.loans_pence:
             totals.append(("loans (not income)", money(result.loans_pence)))
+        if owed:
+            totals.append(("profit shares owed to members (not yet paid)", money(owed)))
         rows = [("income", c, money(p)) for c, p in result.income_by_category.items()]
         rows += [("expense", c, money(p)) for c, p in result.expenses_by_category.items()]
         parts = [render.pairs(f"Balance, {span}", totals)]
@@ -148,7 +156,7 @@ def balance(
                                       right=["amount"]))
         return Group(*parts)
 
-    emit(ctx, result.as_json(), human)
+    emit(ctx, {**result.as_json(), "shares_owed_pence": owed}, human)
 
 
 @ledger_app.command("reverse")

@@ -106,18 +106,37 @@ def show(ctx: typer.Context, handle: str = typer.Argument(...)) -> None:
 def update(
     ctx: typer.Context,
     handle: str = typer.Argument(...),
-    effective: str = typer.Option(..., "--effective", metavar="DATE",
-                                  help="The day the change takes effect."),
+    effective: str = typer.Option(None, "--effective", metavar="DATE",
+                                  help="The day the change takes effect (hours, pay, role)."),
     hours: str = typer.Option(None, "--hours", metavar="H"),
     pay: str = typer.Option(None, "--pay", metavar="AMOUNT"),
     role: str = typer.Option(None, "--role"),
+    payroll_id: str = typer.Option(None, "--payroll-id", metavar="ID",
+                                   help="The payroll bureau's reference for the member."),
+    ni_number: str = typer.Option(None, "--ni-number", metavar="NINO",
+                                  help="The member's national insurance number."),
 ) -> None:
-    """Record a change of hours, pay or role from a date on (kept as history).
+    """Record a change of hours, pay or role from a date on (kept as history), or the member's
+    payroll id and national insurance number (for the payroll file).
 
     Example: swp member update dee --effective 2026-01-01 --hours 30
     """
+    from swp.errors import InputError
     from swp.services import members
 
+    if payroll_id is not None or ni_number is not None:
+        if effective is not None or hours is not None or pay is not None or role is not None:
+            raise InputError("record payroll details on their own, apart from a change of hours, pay or role")
+        from swp.services import payroll
+
+        actor = ctx.find_root().obj.actor
+        found = call(ctx, lambda s: payroll.set_ids(s, actor=actor, handle=handle, payroll_id=payroll_id,
+                                                    ni_number=ni_number).handle)
+        emit(ctx, {"member": found, "payroll_id": payroll_id is not None, "ni_number": ni_number is not None},
+             lambda: f"Recorded payroll details for {found}.")
+        return
+    if effective is None:
+        raise InputError("--effective DATE is needed: the day the change takes effect")
     when = day(effective, "effective date")
     hundredths = _hours(hours) if hours is not None else None
     pay_pence = amount(pay, allow_zero=True) if pay is not None else None
@@ -145,6 +164,28 @@ def leave(
     actor = ctx.find_root().obj.actor
     view = call(ctx, lambda s: members.leave(s, actor=actor, handle=handle, on=on, reason=reason))
     emit(ctx, {"member": view.as_json()}, lambda: f"{view.name} leaves on {on}.")
+
+
+@member_app.command("settle", context_settings={"ignore_unknown_options": True})
+def settle(
+    ctx: typer.Context,
+    handle: str = typer.Argument(...),
+    amount_text: str = typer.Argument(..., metavar="AMOUNT", help="What the former member paid in."),
+    date: str = typer.Option(None, "--date", metavar="DATE", help="The day it was paid (today if not given)."),
+) -> None:
+    """Record a former member paying in part or all of their outstanding deficit.
+
+    Example: swp --as mo member settle cal 250.00 --date 2026-07-15
+    """
+    from swp.clock import today
+    from swp.services import payroll
+
+    pence = amount(amount_text)
+    on = day(date) if date else today()
+    actor = ctx.find_root().obj.actor
+    done = call(ctx, lambda s: payroll.settle(s, actor=actor, handle=handle, amount_pence=pence, on=on))
+    emit(ctx, done.as_json(), lambda: (f"{done.member} paid {money(done.amount_pence)} of their deficit "
+                                       f"on {done.on}; still owed: {money(done.outstanding_pence)}."))
 
 
 @member_app.command("transfer")
