@@ -42,8 +42,17 @@ _SIGNED = re.compile(r"(?P<sign>[-+])?£?(?P<sign2>[-+])?(?P<whole>[0-9]{1,3}(?:
                      r"(?:\.(?P<part>[0-9]{1,2}))?\Z")
 
 
+_PLAIN = re.compile(r"(-?)([0-9]{1,12})\.([0-9]{2})\Z")
+
+
 def parse_signed(text: str, *, line: int, what: str = "amount", decimal: str = ".") -> int:
     """A bank's amount into signed pence: `-12.50`, `£1,234.56`, `+5`, `(12.00)`, `12.50 DR`."""
+    if decimal == ".":
+        plain = _PLAIN.match(text)
+        if plain is not None and (what != "amount" or len(plain.group(2)) <= 8):
+            pence = int(plain.group(2)) * 100 + int(plain.group(3))
+            if what != "amount" or pence <= MAX_PENCE:
+                return -pence if plain.group(1) else pence
     raw = (text or "").strip().replace(" ", "")
     negative = False
     if raw.startswith("(") and raw.endswith(")"):
@@ -151,7 +160,10 @@ _SPACE = re.compile(r"\s+")
 
 
 def clean_description(*parts: str | None) -> str:
-    return _SPACE.sub(" ", " ".join(p.strip().lstrip("'") for p in parts if p and p.strip())).strip()
+    text = " ".join([p.strip().lstrip("'") for p in parts if p and not p.isspace()])
+    if "  " in text or "\t" in text or "\n" in text or "\r" in text:
+        text = _SPACE.sub(" ", text)
+    return text.strip()
 
 
 class Identities:

@@ -22,15 +22,19 @@ class Rules:
     rules: list[tuple[str, object, str]]  # (pattern as written, matcher, category)
     _seen: dict[str, str | None]
 
+    def __post_init__(self):
+        # (lower-case text or "", compiled regex or None, category): no type test per line
+        self._plan = [(("" if isinstance(m, re.Pattern) else m), (m if isinstance(m, re.Pattern) else None), c)
+                      for _p, m, c in self.rules]
+
     def category(self, description: str) -> str | None:
         found = self._seen.get(description, "")
         if found != "":
             return found
         lowered = description.lower()
         found = None
-        for _pattern, matcher, category in self.rules:
-            if (matcher.search(description) is not None) if isinstance(matcher, re.Pattern) \
-                    else (matcher in lowered):
+        for text, regex, category in self._plan:
+            if (text in lowered) if regex is None else (regex.search(description) is not None):
                 found = category
                 break
         if len(self._seen) > 20000:

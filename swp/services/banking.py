@@ -193,6 +193,12 @@ class _BankImporter:
         self.periods = [(row.start, row.end, row.label) for row in
                         session.execute(select(Period.start, Period.end, Period.label))]
         self.accounts: dict[tuple[str, str], tuple[str, str]] = {}
+        # entries are linked only to entries entered by hand (no ref): when the books have none,
+        # no batch needs to look (an import itself adds none)
+        table = LedgerEntry.__table__
+        self.any_hand = session.execute(
+            select(table.c.id).where(table.c.ref.is_(None), table.c.reverses.is_(None)).limit(1)
+        ).first() is not None
 
     def settle(self, batch: list[tuple[Any, str, str, str]]) -> None:
         if not batch:
@@ -208,7 +214,7 @@ class _BankImporter:
         for row in self.session.execute(select(links.c.identity, links.c.entry_id)
                                         .where(links.c.identity.in_(identities))):
             known[row[0]] = (row[1], None, None, None)
-        pool = self._hand_entries(batch)
+        pool = self._hand_entries(batch) if self.any_hand else {}
         fresh: list[dict[str, Any]] = []
         new_links: list[dict[str, Any]] = []
         seen: set[str] = set()
