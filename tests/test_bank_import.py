@@ -232,3 +232,46 @@ def test_reconcile_records_an_assertion_that_check_keeps_checking(practice, db):
     practice.ok("ledger", "expense", "10", "--date", "2026-04-20", "--category", "sundries", as_="mo")
     check = practice("check")
     assert check.code == 4 and "2026-04-30" in check.out + check.err
+
+
+def _identities(lines):
+    from swp.importers import Identities
+
+    identify = Identities()
+    return [identify(line) for line in lines]
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_overlapping_whole_day_statements_give_the_same_identities(newest_first):
+    """Property: however a run of days is cut into two overlapping statements (each covering
+    whole days), the identities of each statement's lines are those of the same lines read in
+    one statement, so importing both, in either order, adds every line once."""
+    from datetime import date, timedelta
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from swp.importers import BankLine
+
+    line = st.tuples(st.integers(0, 4), st.sampled_from([-300, -185000, 2000000, 300]),
+                     st.sampled_from(["Coffee", "Rent", "LCC"]))
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(line, min_size=1, max_size=30), st.data())
+    def check(raw, data):
+        raw = sorted(raw, key=lambda r: r[0], reverse=newest_first)
+        lines = [BankLine(n, date(2026, 4, 1) + timedelta(days=d), p, text)
+                 for n, (d, p, text) in enumerate(raw, 2)]
+        whole = _identities(lines)
+        assert len(set(whole)) == len(whole)  # identical lines on one day stay apart
+        days = sorted({ln.date for ln in lines}, reverse=newest_first)
+        cut = data.draw(st.integers(0, len(days) - 1))
+        back = data.draw(st.integers(0, cut))
+        first = [ln for ln in lines if ln.date in days[:cut + 1]]
+        second = [ln for ln in lines if ln.date in days[back:]]
+        known = dict(zip([id(ln) for ln in lines], whole, strict=True))
+        assert _identities(first) == [known[id(ln)] for ln in first]
+        assert _identities(second) == [known[id(ln)] for ln in second]
+        assert set(_identities(first)) | set(_identities(second)) == set(whole)
+
+    check()
