@@ -76,3 +76,18 @@ def test_a_former_members_deficit_can_be_settled(lived, db):
     assert done["outstanding_pence"] == 0
     nothing = lived("member", "settle", "sam", "1", "--date", "2026-07-02", as_="mo")
     assert nothing.code == 1 and "owes nothing" in nothing.err
+
+
+def test_the_bank_line_of_a_payment_recorded_by_period_pay_is_not_counted_again(lived, db, tmp_path):
+    owed = payable(db, "2026-q1")
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    statement = tmp_path / "april.csv"
+    statement.write_text("Date,Description,Amount\n"
+                         "20/04/2026,Leeds City Council,500.00\n"
+                         f"24/04/2026,PAYROLL BUREAU PROFIT SHARES,-{owed // 100}.{owed % 100:02d}\n")
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[rules]\n"Leeds" = "contracts"\n')
+    before = len(query(db, "SELECT id FROM ledger_entry"))
+    run = lived.ok("ledger", "import", str(statement), "--rules", str(rules), as_="mo", json=True).json
+    assert (run["added"], run["counted_elsewhere"]) == (1, 1)
+    assert len(query(db, "SELECT id FROM ledger_entry")) == before + 1

@@ -289,6 +289,9 @@ def _bank_summary(summary, totals: str):  # noqa: ANN001, ANN202
              f"{'' if summary.dry_run else 'added '}{totals}."]
     if summary.zero:
         lines.append(f"{summary.zero} lines of no amount were left out.")
+    if summary.counted_elsewhere:
+        lines.append(f"{summary.counted_elsewhere} lines are profit shares paid or deficits settled, "
+                     "which swp already counts ('period pay', 'member settle'); not added.")
     if summary.uncategorised:
         lines.append(f"{summary.uncategorised} lines matched no rule and went to the --uncategorised category.")
     for line, entry in summary.linked[:20]:

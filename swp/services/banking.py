@@ -49,6 +49,7 @@ class BankImportSummary:
     zero: int = 0  # lines of no amount (not entries)
     linked: list[tuple[int, int]] = field(default_factory=list)  # (line, entry id), first 100
     linked_count: int = 0
+    counted_elsewhere: int = 0  # profit shares paid or deficits settled, already counted
     income_pence: int = 0
     expenses_pence: int = 0
     uncategorised: int = 0  # lines given the --uncategorised category
@@ -65,6 +66,7 @@ class BankImportSummary:
     def as_json(self) -> dict[str, Any]:
         return {"file": self.file, "format": self.format, "rows": self.rows, "added": self.added,
                 "skipped": self.skipped, "zero": self.zero, "linked_count": self.linked_count,
+                "counted_elsewhere": self.counted_elsewhere,
                 "linked": [{"line": line, "entry": entry} for line, entry in self.linked],
                 "income_pence": self.income_pence, "expenses_pence": self.expenses_pence,
                 "net_pence": self.net_pence, "uncategorised": self.uncategorised,
@@ -196,6 +198,7 @@ class _BankImporter:
         # entries are linked only to entries entered by hand (no ref): when the books have none,
         # no batch needs to look (an import itself adds none)
         table = LedgerEntry.__table__
+        self.others = self._other_money(session)
         self.any_hand = session.execute(
             select(table.c.id).where(table.c.ref.is_(None), table.c.reverses.is_(None)).limit(1)
         ).first() is not None
@@ -262,6 +265,42 @@ class _BankImporter:
             summary.added += len(fresh)
         if new_links:
             self.session.execute(insert(links), new_links)
+
+    @staticmethod
+    def _other_money(session) -> dict[tuple[str, int], list[list]]:
+        """Money swp already counts in the bank account outside the ledger: profit shares paid
+        (each member's, and each payday's total, as a bureau pays it) and deficits settled."""
+        from swp.models import Member
+
+        pool: dict[tuple[str, int], list[list]] = {}
+        totals: dict[tuple[str, date], int] = {}
+        for label, handle, paid_on, pence in session.execute(
+                select(Period.label, Member.handle, ProfitPayment.paid_on, ProfitPayment.amount_pence)
+                .join(Period, Period.id == ProfitPayment.period_id)
+                .join(Member, Member.id == ProfitPayment.member_id)):
+            pool.setdefault(("expense", int(pence)), []).append([paid_on, f"{handle}'s profit share of {label}"])
+            totals[(label, paid_on)] = totals.get((label, paid_on), 0) + int(pence)
+        for (label, paid_on), pence in totals.items():
+            pool.setdefault(("expense", pence), []).append([paid_on, f"the profit shares of {label}"])
+        for handle, on, pence in session.execute(
+                select(Member.handle, DeficitSettlement.on, DeficitSettlement.amount_pence)
+                .join(Member, Member.id == DeficitSettlement.member_id)
+                .where(DeficitSettlement.kind == "settled")):
+            pool.setdefault(("income", int(pence)), []).append([on, f"{handle}'s deficit settled"])
+        return pool
+
+    def counted_elsewhere(self, bank) -> str | None:  # noqa: ANN001
+        """A bank line that is a profit-share payment or a deficit settlement swp already
+        counts: what it is, or None."""
+        if not self.others:
+            return None
+        kind = "income" if bank.pence > 0 else "expense"
+        found = self._take(self.others, kind, abs(bank.pence), bank.date)
+        if found is None:
+            return None
+        self.summary.counted_elsewhere += 1
+        self._preview(bank, kind, "", f"already counted: {found[0]}")
+        return found[0]
 
     def _preview(self, bank, kind: str, category: str, action: str) -> None:  # noqa: ANN001
         if len(self.summary.preview) < PREVIEW_ROWS:
@@ -338,6 +377,8 @@ def import_bank(session, path: str, *, actor: str | None, profile: str | None = 
                     identify(bank)
                     continue
                 identity = identify(bank)
+                if importer.counted_elsewhere(bank) is not None:
+                    continue
                 category = ruleset.category(bank.description)
                 if category is None:
                     if uncategorised is None:
