@@ -334,6 +334,6 @@ class DeficitSettlement(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", index=True)
     amount_pence: int = pence()
     kind: str
-    on: date
+    settled_on: date
     proposal_id: int | None = Field(default=None, foreign_key="proposal.id")
     recorded_at: datetime

@@ -37,7 +37,7 @@ class Rules:
             if (text in lowered) if regex is None else (regex.search(description) is not None):
                 found = category
                 break
-        if len(self._seen) > 20000:
+        if len(self._seen) > 4096:
             self._seen.clear()
         self._seen[description] = found
         return found

@@ -283,7 +283,7 @@ class _BankImporter:
         for (label, paid_on), pence in totals.items():
             pool.setdefault(("expense", pence), []).append([paid_on, f"the profit shares of {label}"])
         for handle, on, pence in session.execute(
-                select(Member.handle, DeficitSettlement.on, DeficitSettlement.amount_pence)
+                select(Member.handle, DeficitSettlement.settled_on, DeficitSettlement.amount_pence)
                 .join(Member, Member.id == DeficitSettlement.member_id)
                 .where(DeficitSettlement.kind == "settled")):
             pool.setdefault(("income", int(pence)), []).append([on, f"{handle}'s deficit settled"])
@@ -451,7 +451,7 @@ def books_bank_changes(session, start: date, end: date) -> tuple[int, dict[date,
             daily[day] = daily.get(day, 0) + sign * int(total)
     for model, column, sign, where in (
             (ProfitPayment, ProfitPayment.paid_on, -1, None),
-            (DeficitSettlement, DeficitSettlement.on, 1, DeficitSettlement.kind == "settled")):
+            (DeficitSettlement, DeficitSettlement.settled_on, 1, DeficitSettlement.kind == "settled")):
         clauses = [where] if where is not None else []
         before += sign * int(session.execute(
             select(func.coalesce(func.sum(model.amount_pence), 0))

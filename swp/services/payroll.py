@@ -225,7 +225,7 @@ def settle(session, *, actor: str | None, handle: str, amount_pence: int, on: da
         raise InputError(f"{handle} owes {format_pence(owed)}; {format_pence(amount_pence)} is more")
     ensure_open(session, on)
     session.add(DeficitSettlement(member_id=member.id, amount_pence=amount_pence, kind="settled",
-                                  on=on, recorded_at=now()))
+                                  settled_on=on, recorded_at=now()))
     session.flush()
     audit.act(session, "member.deficit-settled", {"member": handle, "amount_pence": amount_pence,
                                                   "on": on.isoformat()})
@@ -233,8 +233,8 @@ def settle(session, *, actor: str | None, handle: str, amount_pence: int, on: da
 
 
 def settlements_since(session, member_id: int, after: date) -> list[tuple[date, str, int]]:
-    rows = session.execute(select(DeficitSettlement.on, DeficitSettlement.kind, DeficitSettlement.amount_pence)
-                           .where(DeficitSettlement.member_id == member_id, DeficitSettlement.on > after)
-                           .order_by(DeficitSettlement.on))
+    rows = session.execute(select(DeficitSettlement.settled_on, DeficitSettlement.kind, DeficitSettlement.amount_pence)
+                           .where(DeficitSettlement.member_id == member_id, DeficitSettlement.settled_on > after)
+                           .order_by(DeficitSettlement.settled_on))
     return [(on, kind, int(pence)) for on, kind, pence in rows]
 

@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("amount_pence", sa.BigInteger(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("on", sa.Date(), nullable=False),
+        sa.Column("settled_on", sa.Date(), nullable=False),
         sa.Column("proposal_id", sa.Integer(), nullable=True),
         sa.Column("recorded_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.CheckConstraint("amount_pence > 0", name="settlement_positive"),
