@@ -275,3 +275,11 @@ def test_overlapping_whole_day_statements_give_the_same_identities(newest_first)
         assert set(_identities(first)) | set(_identities(second)) == set(whole)
 
     check()
+
+
+def test_rules_are_for_bank_files_not_swps_own_csv(practice, db):
+    sample = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    before = snapshot(db)
+    run = practice("ledger", "import", str(sample), "--rules", RULES, as_="mo")
+    assert run.code == 1 and "own CSV carries its categories" in run.err
+    assert snapshot(db) == before

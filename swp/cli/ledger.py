@@ -219,12 +219,15 @@ def import_(
     from swp.services import banking, ledger
 
     st = state(ctx)
-    bank = bool(profile or mapping or rules or uncategorised)
-    if not bank:
-        try:
-            bank = not banking.own_format(file)
-        except OSError:
-            bank = False  # the service names the problem
+    try:
+        own = banking.own_format(file) and not (profile or mapping)
+    except OSError:
+        own = True  # the service names the problem
+    if own and (rules or uncategorised):
+        from swp.errors import InputError
+
+        raise InputError("swp's own CSV carries its categories; --rules and --uncategorised are for bank files")
+    bank = not own
     args = {"file": file, "dry_run": dry_run}  # the file's sha256 is added once it is read
     if bank:
         args.update({k: v for k, v in (("profile", profile), ("mapping", mapping), ("rules", rules),
