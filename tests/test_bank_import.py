@@ -283,3 +283,64 @@ def test_rules_are_for_bank_files_not_swps_own_csv(practice, db):
     run = practice("ledger", "import", str(sample), "--rules", RULES, as_="mo")
     assert run.code == 1 and "own CSV carries its categories" in run.err
     assert snapshot(db) == before
+
+
+BANK_HEADERS = [
+    "Date,Description,Amount,Balance", "Date,Description,Money in,Money out",
+    "Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category",
+    "Transaction Date,Transaction Type,Sort Code,Account Number,Transaction Description,Debit Amount,Credit Amount,Balance",
+    "Number,Date,Account,Amount,Subcategory,Memo", "OFXHEADER:100", "!Type:Bank",
+    '<?xml version="1.0"?><Document><BkToCstmrStmt>',
+]
+
+
+def test_any_bank_file_gives_a_summary_or_one_swp_error(practice_template, tmp_path_factory):
+    """Fuzz: whatever the bytes under a bank header, the import ends in a summary or an SwpError
+    (exit 1), never a crash, and leaves the books as they were."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from swp.db import open_database
+    from swp.errors import SwpError
+    from swp.services import banking
+
+    path = str(tmp_path_factory.mktemp("bankfuzz") / "practice.db")
+    copy_practice(practice_template, path)
+    database = open_database(path)
+    rules = tmp_path_factory.getbasetemp() / "fuzz-rules.toml"
+    rules.write_text('[rules]\n"a" = "contracts"\n')
+    cell = st.one_of(st.sampled_from(["01/04/2026", "13/04/2026", "04/13/2026", "2026-04-01", "-12.50",
+                                      "1,234.56", "£5", "(3.00)", "GBP", "EUR", "", "'30-12-34", "a b"]),
+                     st.text(max_size=8))
+
+    class Undo(Exception):
+        pass
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(BANK_HEADERS), st.lists(st.lists(cell, max_size=8), max_size=6),
+           st.sampled_from(["\n", "\r\n"]), st.booleans())
+    def check(header, rows, end, dry_run):
+        text = end.join([header, *(",".join(r) for r in rows)]) + end
+        target = tmp_path_factory.getbasetemp() / "fuzz-bank.csv"
+        target.write_bytes(text.encode("utf-8", "replace"))
+        outcome = None
+        try:
+            with database.transaction(write=True) as session:
+                try:
+                    outcome = banking.import_bank(session, str(target), actor="mo", rules=str(rules),
+                                                  uncategorised="sundries", dry_run=dry_run)
+                except SwpError as exc:
+                    outcome = exc
+                raise Undo
+        except Undo:
+            pass
+        if isinstance(outcome, SwpError):
+            assert outcome.message.strip() and outcome.exit_code == 1
+        else:
+            assert outcome.added + outcome.skipped + outcome.linked_count + outcome.zero \
+                + outcome.counted_elsewhere == outcome.rows
+
+    try:
+        check()
+    finally:
+        database.dispose()

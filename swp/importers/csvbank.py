@@ -326,7 +326,13 @@ def decide_order(path: str, profile: Profile) -> str | None:
         column = names.index(found.date.lower())
 
         def samples():
-            for row in reader:
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise InputError(f"line {lines.line}: not valid CSV ({exc})") from None
                 if len(row) > column and row[column].strip():
                     yield lines.line, row[column]
 
