@@ -17,6 +17,8 @@ Figures (targets from issue 7; docs/performance.md has the numbers measured here
 - `swp --help` against `python -c "import typer"`. Target: within 3x.
 - a database command (a whole `python -m swp ...` process) against `python -c "import typer,
   rich, sqlmodel, pydantic"` plus that command's own work measured in-process. Target: 1.2x.
+- bank: `swp ledger import` of a 100,000-line Starling CSV with a 50-pattern rules file against
+  `swp ledger import` of the same lines in swp's own CSV. Target: within 1.5x; memory under 100 MiB.
 - `swp ledger balance` over 100,000 entries against `hledger balance` on the same journal
   (the beancount export, with beancount-only lines dropped), if hledger is installed.
 
@@ -432,18 +434,66 @@ def report(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+PAYEES = tuple(f"{name} {n}" for n, name in enumerate(
+    ("Leeds City Council", "Holbeck Works", "HMRC", "Nest Pensions", "Ryman", "BT Business",
+     "Yorkshire Water", "Northern Powergrid", "Zurich Insurance", "Social Work England") * 5))
+
+
+def write_bank_files(folder: Path, rows: int) -> tuple[Path, Path, Path]:
+    """The same `rows` bank lines twice: in swp's own CSV, and as Starling exports them (DD/MM/YYYY,
+    signed amounts, a running balance), with a rules file of 50 patterns (one per payee)."""
+    first = date.fromisoformat(PERIOD[1])
+    own, bank, rules = folder / "own.csv", folder / "starling.csv", folder / "rules.toml"
+    categories = {payee: (INCOME if n % 3 else EXPENSES)[n % 4] for n, payee in enumerate(PAYEES)}
+    balance = 0
+    with open(own, "w", encoding="utf-8", newline="") as a, open(bank, "w", encoding="utf-8", newline="") as b:
+        a.write("date,type,amount,category,memo,ref\n")
+        b.write("Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category\n")
+        for n in range(rows):
+            day = first + timedelta(days=n * 365 // rows)
+            payee = PAYEES[n % len(PAYEES)]
+            income = (n % len(PAYEES)) % 3 != 0
+            pence = (n % 4000 + 1) * 100 + n % 100
+            balance += pence if income else -pence
+            memo = f"{payee} REF{n:08d}"
+            kind = "income" if income else "expense"
+            a.write(f"{day.isoformat()},{kind},{pence // 100}.{pence % 100:02d},{categories[payee]},{memo},R{n:08d}\n")
+            b.write(f"{day:%d/%m/%Y},{payee},REF{n:08d},FASTER PAYMENT,{'' if income else '-'}{pence // 100}.{pence % 100:02d},"
+                    f"{'-' if balance < 0 else ''}{abs(balance) // 100}.{abs(balance) % 100:02d},GENERAL\n")
+    rules.write_text("[rules]\n" + "".join(f'"{p}" = "{c}"\n' for p, c in categories.items()))
+    return own, bank, rules
+
+
+def bench_bank(work: Path, practice: str, rows: int) -> list[Figure]:
+    own, bank, rules = write_bank_files(work, rows)
+    own_db = copy_db(practice, str(work / "own.db"))
+    own_s, own_rss = child(swp(own_db, "ledger", "import", str(own)))
+    bank_db = copy_db(practice, str(work / "bank.db"))
+    bank_s, bank_rss = child(swp(bank_db, "ledger", "import", str(bank), "--rules", str(rules)))
+    count = sqlite3.connect(bank_db).execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
+    assert count == rows, (count, rows)
+    return [
+        Figure(f"bank CSV import (Starling profile, 50 rules, balance checked), {rows:,} lines", bank_s, own_s,
+               "s", 1.5, "baseline: swp's own-format import of the same lines"),
+        Figure("  peak memory of the bank import (max RSS)", bank_rss / MIB, own_rss / MIB, "MiB", 100.0,
+               "target: under 100 MiB; baseline column: the own-format import's"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to import (default 1,000,000)")
     parser.add_argument("--hledger-rows", type=int, default=100_000,
                         help="entries for the hledger comparison (default 100,000)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing; the best counts")
-    parser.add_argument("--only", choices=("import", "startup", "hledger"), action="append",
+    parser.add_argument("--bank-rows", type=int, default=100_000,
+                        help="bank lines for the bank-file comparison (default 100,000)")
+    parser.add_argument("--only", choices=("import", "startup", "hledger", "bank"), action="append",
                         help="run only these parts (import includes balance and close)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
-    parts = set(args.only or ("import", "startup", "hledger"))
+    parts = set(args.only or ("import", "startup", "hledger", "bank"))
     os.environ.update(SWP_TODAY=TODAY)
     for name in ("SWP_DB", "SWP_AS", "SWP_BUSY_TIMEOUT_MS"):
         os.environ.pop(name, None)
@@ -469,6 +519,9 @@ def main(argv: list[str] | None = None) -> int:
             rows = min(args.hledger_rows, args.rows) if "import" in parts else args.hledger_rows
             print(f"- hledger, {rows:,} entries", file=sys.stderr)
             figures += bench_hledger(work, practice, rows, min(args.repeat, 3))
+        if "bank" in parts:
+            print(f"- bank CSV import, {args.bank_rows:,} lines", file=sys.stderr)
+            figures += bench_bank(work, practice, args.bank_rows)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -77,6 +77,10 @@ class Member(SQLModel, table=True):
     email_purposes: str | None = None  # what the email may be used for: "notices,statements"
 
 
+    payroll_id: str | None = None  # the payroll bureau's reference for the member
+    ni_number: str | None = None  # national insurance number, if recorded
+
+
 class MemberFact(SQLModel, table=True):
     """The history of a member's role, weekly hours and annual pay, by effective date."""
 
@@ -434,3 +438,55 @@ class PasskeyAssertion(SQLModel, table=True):
     client_data_json: str  # base64url
     signature: str  # base64url
     created_at: datetime
+
+
+class BankLink(SQLModel, table=True):
+    """A bank line matched to an entry entered by hand (so importing it adds nothing). Append-only."""
+
+    __tablename__ = "bank_link"
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str = Field(unique=True)  # the bank line's stable identity
+    entry_id: int = Field(foreign_key="ledger_entry.id", unique=True)
+    line_date: date
+    description: str | None = None
+    linked_at: datetime
+
+
+class BalanceAssertion(SQLModel, table=True):
+    """The bank's balance at the end of a day, as the manager read it; `swp check` keeps checking it."""
+
+    __tablename__ = "balance_assertion"
+    id: int | None = Field(default=None, primary_key=True)
+    date: date
+    balance_pence: int = pence()
+    recorded_at: datetime
+    recorded_by: str | None = None
+
+
+class ProfitPayment(SQLModel, table=True):
+    """A member's payable profit share of a closed period, paid (it leaves the bank). Append-only."""
+
+    __tablename__ = "profit_payment"
+    __table_args__ = (UniqueConstraint("period_id", "member_id", name="one_profit_payment"),
+                      CheckConstraint("amount_pence > 0", name="profit_payment_positive"))
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id")
+    member_id: int = Field(foreign_key="member.id")
+    amount_pence: int = pence()
+    paid_on: date
+    recorded_at: datetime
+
+
+class DeficitSettlement(SQLModel, table=True):
+    """Part of a former member's outstanding deficit, paid in or written off. Append-only."""
+
+    __tablename__ = "deficit_settlement"
+    __table_args__ = (CheckConstraint("amount_pence > 0", name="settlement_positive"),
+                      CheckConstraint("kind IN ('settled', 'written-off')", name="settlement_kind"))
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    amount_pence: int = pence()
+    kind: str
+    settled_on: date
+    proposal_id: int | None = Field(default=None, foreign_key="proposal.id")
+    recorded_at: datetime

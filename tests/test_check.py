@@ -46,7 +46,7 @@ def test_check_is_clean_on_a_working_practice(practice, db):
     assert run.out.startswith("All clear: ")
     data = practice.ok("check", json=True).json
     assert data["ok"] is True and data["problems"] == []
-    checks = ["constitution", "membership", "shares", "votes", "proposals", "ledger", "loans",
+    checks = ["constitution", "membership", "shares", "votes", "proposals", "ledger", "loans", "bank",
               "periods", "audit", "statutory"]
     sqlite_checks = ["integrity", "foreign-keys"]
     if is_postgres(db):

@@ -223,8 +223,6 @@ def test_a_row_in_a_closed_period_is_refused_but_an_imported_one_is_skipped(prac
     (b"", "swp: line 1: the file is empty; the first line must be the header date,type,amount,category,memo,ref\n"),
     (b"date,type,amount,category,memo\n2026-04-01,income,5,x,y\n",
      "swp: line 1: the header must be date,type,amount,category,memo,ref (found date,type,amount,category,memo)\n"),
-    (b"Date,Amount,Description\n", "swp: line 1: the header must be date,type,amount,category,memo,ref "
-                                   "(found date,amount,description)\n"),
     (HEADER.encode(), "swp: the file has a header but no rows; nothing to import\n"),
     (HEADER.encode() + b"2026-04-01,income,5,contracts,caf\xe9,R1\n",
      "swp: line 2: not UTF-8 text; save the file as CSV UTF-8\n"),
@@ -235,6 +233,17 @@ def test_files_that_are_not_a_bank_export(practice, db, tmp_path, content, messa
     before = snapshot(db)
     run = practice("ledger", "import", str(path), as_="mo")
     assert (run.code, run.err) == (1, message)
+    assert snapshot(db) == before
+
+
+def test_a_header_of_another_shape_says_which_shapes_were_tried(practice, db, tmp_path):
+    path = tmp_path / "file.csv"
+    path.write_bytes(b"Date,Sum,Text\n")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert run.code == 1
+    assert run.err.startswith("swp: line 1: ") and "is not a shape swp knows" in run.err
+    assert "date,type,amount,category,memo,ref" in run.err and "--mapping" in run.err
     assert snapshot(db) == before
 
 

@@ -66,9 +66,11 @@ class SwpGroup(TyperGroup):
 def _report(message: str, code: int, clause: str | None, payload: dict | None = None) -> None:
     from swp import render
 
-    first_line = message.strip().splitlines()[0] if message.strip() else "error"
+    first_line, *details = message.strip().splitlines() if message.strip() else ["error"]
     render.error(first_line, exit_code=code, clause=clause, json_mode=_json_requested,
                  payload=payload)
+    for line in details:  # a list that explains the one line (each mistake in a mapping file, say)
+        sys.stderr.write(f"  {line.strip()}\n")
 
 
 app = typer.Typer(

@@ -129,7 +129,13 @@ def balance(
     from swp.services import ledger
 
     first, last = _range(start, end)
-    result = call(ctx, lambda s: ledger.balance(s, start=first, end=last), write=False)
+
+    def work(session):  # noqa: ANN001, ANN202
+        from swp.services.payroll import shares_owed
+
+        return ledger.balance(session, start=first, end=last), shares_owed(session)
+
+    result, owed = call(ctx, work, write=False)
 
     def human():
         from rich.console import Group
@@ -140,6 +146,8 @@ def balance(
                   ("net", money(result.net_pence))]
         if result.loans_pence:
             totals.append(("loans (not income)", money(result.loans_pence)))
+        if owed:
+            totals.append(("profit shares owed to members (not yet paid)", money(owed)))
         rows = [("income", c, money(p)) for c, p in result.income_by_category.items()]
         rows += [("expense", c, money(p)) for c, p in result.expenses_by_category.items()]
         parts = [render.pairs(f"Balance, {span}", totals)]
@@ -148,7 +156,7 @@ def balance(
                                       right=["amount"]))
         return Group(*parts)
 
-    emit(ctx, result.as_json(), human)
+    emit(ctx, {**result.as_json(), "shares_owed_pence": owed}, human)
 
 
 @ledger_app.command("reverse")
@@ -181,31 +189,60 @@ def reverse(
 @ledger_app.command("import")
 def import_(
     ctx: typer.Context,
-    file: str = typer.Argument(..., metavar="FILE.csv",
-                               help="CSV with the header date,type,amount,category,memo,ref."),
+    file: str = typer.Argument(..., metavar="FILE",
+                               help="swp's own CSV, a bank's CSV export, OFX, QIF or CAMT.053."),
     dry_run: bool = typer.Option(False, "--dry-run",
-                                 help="Check every row and report what would be added; write nothing."),
+                                 help="Check every row and show what would be recorded; write nothing."),
+    profile: str = typer.Option(None, "--profile", metavar="NAME",
+                                help="Read the CSV as this bank's export ('swp ledger profiles')."),
+    mapping: str = typer.Option(None, "--mapping", metavar="FILE.toml",
+                                help="Read any other CSV through a mapping file (docs/ledger.md)."),
+    rules: str = typer.Option(None, "--rules", metavar="FILE.toml",
+                              help="Categories for bank lines: description patterns to categories."),
+    uncategorised: str = typer.Option(None, "--uncategorised", metavar="CATEGORY",
+                                      help="The category for bank lines no rule matches."),
 ) -> None:
-    """Import a bank export: the whole file or nothing.
+    """Import swp's own CSV or a bank's file (CSV, OFX, QIF, CAMT.053): the whole file or nothing.
 
-    The first bad row stops the import with its line number, and nothing is written. Rows
-    whose ref is already in the books with the same values are skipped (so importing a file
-    again adds nothing); the same ref with different values is an error.
+    The format is recognised from the file; a bank CSV by its header (--profile forces one,
+    --mapping reads any other shape). Bank lines get categories from --rules; lines no rule
+    matches stop the import unless --uncategorised says where they go. Lines already imported
+    are skipped, a line matching an entry entered by hand is linked to it, and a running
+    balance in the file is checked against the books. The first problem stops the import
+    with its line number, and nothing is written.
 
-    Example: swp --as mo ledger import examples/riverside-ledger.csv --dry-run
+    Example: swp --as mo ledger import statement.csv --rules examples/bank-rules.toml --dry-run
     """
     import os
     import sys
 
-    from swp.services import ledger
+    from swp.services import banking, ledger
 
     st = state(ctx)
+    try:
+        own = banking.own_format(file) and not (profile or mapping)
+    except OSError:
+        own = True  # the service names the problem
+    if own and (rules or uncategorised):
+        from swp.errors import InputError
+
+        raise InputError("swp's own CSV carries its categories; --rules and --uncategorised are for bank files")
+    bank = not own
     args = {"file": file, "dry_run": dry_run}  # the file's sha256 is added once it is read
+    if bank:
+        args.update({k: v for k, v in (("profile", profile), ("mapping", mapping), ("rules", rules),
+                                        ("uncategorised", uncategorised)) if v})
 
     def run(progress=None):  # noqa: ANN001
         def work(session):
-            summary = ledger.import_csv(session, file, actor=st.actor, dry_run=dry_run,
-                                        progress=progress)
+            if bank:
+                summary = banking.import_bank(session, file, actor=st.actor, profile=profile,
+                                              mapping=mapping, rules=rules,
+                                              uncategorised=uncategorised, dry_run=dry_run,
+                                              progress=progress)
+            else:
+                summary = ledger.import_csv(session, file, actor=st.actor, dry_run=dry_run,
+                                            progress=progress)
             args["sha256"] = summary.sha256
             return summary
 
@@ -227,17 +264,109 @@ def import_(
     else:
         summary = run()
 
-    def human() -> str:
+    def human():  # noqa: ANN202
         totals = (f"income {money(summary.income_pence)}, expenses "
                   f"{money(summary.expenses_pence)}, net {money(summary.net_pence)}")
-        if dry_run:
-            return (f"Dry run of {summary.file}: {summary.rows} rows; {summary.added} would be "
-                    f"added, {summary.skipped} skipped (already in the books); {totals}. "
-                    "Nothing was written.")
-        return (f"Imported {summary.file}: {summary.rows} rows; {summary.added} added, "
-                f"{summary.skipped} skipped (already in the books); added {totals}.")
+        if not bank:
+            if dry_run:
+                return (f"Dry run of {summary.file}: {summary.rows} rows; {summary.added} would be "
+                        f"added, {summary.skipped} skipped (already in the books); {totals}. "
+                        "Nothing was written.")
+            return (f"Imported {summary.file}: {summary.rows} rows; {summary.added} added, "
+                    f"{summary.skipped} skipped (already in the books); added {totals}.")
+        return _bank_summary(summary, totals)
 
     emit(ctx, summary.as_json(), human)
+
+
+def _bank_summary(summary, totals: str):  # noqa: ANN001, ANN202
+    from rich.console import Group
+
+    from swp import render
+
+    would = "would be " if summary.dry_run else ""
+    order = f", dates read as {summary.date_order}" if summary.date_order in ("DD/MM", "MM/DD") else ""
+    lines = [f"{'Dry run of' if summary.dry_run else 'Imported'} {summary.file} ({summary.format}{order}): "
+             f"{summary.rows} lines; {summary.added} {would}added, {summary.skipped} skipped "
+             f"(already in the books), {summary.linked_count} {would}linked to entries entered by hand; "
+             f"{'' if summary.dry_run else 'added '}{totals}."]
+    if summary.zero:
+        lines.append(f"{summary.zero} lines of no amount were left out.")
+    if summary.counted_elsewhere:
+        lines.append(f"{summary.counted_elsewhere} lines are profit shares paid or deficits settled, "
+                     "which swp already counts ('period pay', 'member settle'); not added.")
+    if summary.uncategorised:
+        lines.append(f"{summary.uncategorised} lines matched no rule and went to the --uncategorised category.")
+    for line, entry in summary.linked[:20]:
+        lines.append(f"Line {line} {would}linked to entry #{entry} (entered by hand), not added again.")
+    if summary.balance_days:
+        lines.append(f"The bank's running balance matches the books on all {summary.balance_days} days.")
+    if summary.dry_run:
+        lines.append("Nothing was written.")
+    parts = ["\n".join(lines)]
+    if summary.dry_run and summary.preview:
+        parts.insert(0, render.table(
+            f"What would be recorded (first {len(summary.preview)})",
+            ["line", "date", "type", "amount", "category", "description", "action"],
+            [(p["line"], p["date"], p["type"], money(p["amount_pence"]), p["category"],
+              p["description"][:50], p["action"]) for p in summary.preview],
+            right=["line", "amount"]))
+    return Group(*parts)
+
+
+@ledger_app.command("profiles")
+def profiles(ctx: typer.Context) -> None:
+    """List the bank CSV shapes swp recognises by their header.
+
+    Example: swp ledger profiles
+    """
+    from swp import render
+    from swp.importers.csvbank import PROFILES
+
+    rows = [(p.name, p.title, ",".join(p.header) + (f"[,{','.join(p.optional)}]" if p.optional else ""),
+             p.date_order or "DD/MM or MM/DD, from the file") for p in PROFILES]
+    emit(ctx, {"profiles": [{"name": r[0], "bank": r[1], "header": r[2], "dates": r[3]} for r in rows]},
+         lambda: render.table("Bank CSV profiles", ["name", "bank", "header", "dates"], rows))
+
+
+@ledger_app.command("reconcile", context_settings=_AMOUNT_FIRST)
+def reconcile(
+    ctx: typer.Context,
+    balance: str = typer.Option(None, "--balance", metavar="AMOUNT",
+                                help="The bank's balance at the end of --date, e.g. 10250.00 or -120.50."),
+    date: str = typer.Option(None, "--date", metavar="DATE"),
+) -> None:
+    """Check the books' bank account against the bank's balance and record it as an assertion.
+
+    Refused (nothing recorded) when the books say otherwise. Every assertion recorded is
+    checked again by 'swp check'. Without --balance, lists the assertions and whether each holds.
+
+    Example: swp --as mo ledger reconcile --balance 10250.00 --date 2026-03-31
+    """
+    from swp import render
+    from swp.errors import InputError
+    from swp.services import banking
+
+    if balance is None:
+        if date is not None:
+            raise InputError("--date goes with --balance (the bank's balance at the end of that day)")
+        found = call(ctx, banking.assertions, write=False)
+        emit(ctx, {"assertions": [a.as_json() for a in found]},
+             lambda: render.table("Balance assertions", ["date", "bank", "books", "holds"],
+                                  [(a.date, money(a.balance_pence), money(a.books_pence),
+                                    "yes" if a.holds else "NO") for a in found],
+                                  right=["bank", "books"]) if found else "No balance assertions.")
+        return
+    if date is None:
+        raise InputError("--balance needs --date: the day whose closing balance it is")
+    text = balance.strip()
+    sign = -1 if text.startswith("-") else 1
+    pence = sign * amount(text.lstrip("-+"), allow_zero=True)
+    when = day(date)
+    actor = state(ctx).actor
+    result = call(ctx, lambda s: banking.reconcile(s, actor=actor, balance_pence=pence, day=when))
+    emit(ctx, result.as_json(),
+         lambda: f"The books' bank account at the end of {when} is {money(pence)}, as the bank says; recorded.")
 
 
 def register(app: typer.Typer) -> None:

@@ -144,16 +144,28 @@ def update(
                               help="Electronic address, for the register (\"\" clears)."),
     email_purposes: str = typer.Option(None, "--email-purposes", metavar="LIST",
                                        help="What the email may be used for: notices,statements..."),
+    payroll_id: str = typer.Option(None, "--payroll-id", metavar="ID",
+                                   help="The payroll bureau's reference for the member."),
+    ni_number: str = typer.Option(None, "--ni-number", metavar="NINO",
+                                  help="The member's national insurance number."),
 ) -> None:
-    """Record a change of hours, pay or role from a date on (kept as history), or the postal
-    and email addresses the register of members holds (a member may record their own).
+    """Record a change of hours, pay or role from a date on (kept as history); or the postal
+    and email addresses the register of members holds (a member may record their own); or the
+    member's payroll id and national insurance number (for the payroll file). Each kind of
+    change is recorded on its own.
 
     Example: swp member update dee --effective 2026-01-01 --hours 30
     """
+    from swp.errors import InputError
     from swp.services import members
 
+    facts_given = any(v is not None for v in (effective, hours, pay, role))
     contact_given = any(v is not None for v in (address, email, email_purposes))
-    if contact_given and all(v is None for v in (effective, hours, pay, role)):
+    payroll_given = payroll_id is not None or ni_number is not None
+    if sum((facts_given, contact_given, payroll_given)) > 1:
+        raise InputError("record a change of hours, pay or role, the register's addresses, and "
+                         "payroll details each on their own")
+    if contact_given:
         from swp.services import registers
 
         actor = ctx.find_root().obj.actor
@@ -163,11 +175,17 @@ def update(
         emit(ctx, {"member": handle, "register": held.as_json()},
              lambda: f"Recorded the register details of {handle}.")
         return
-    if contact_given:
-        raise typer.BadParameter("record addresses on their own, without --effective, --hours, "
-                                 "--pay or --role")
+    if payroll_given:
+        from swp.services import payroll
+
+        actor = ctx.find_root().obj.actor
+        found = call(ctx, lambda s: payroll.set_ids(s, actor=actor, handle=handle, payroll_id=payroll_id,
+                                                    ni_number=ni_number).handle)
+        emit(ctx, {"member": found, "payroll_id": payroll_id is not None, "ni_number": ni_number is not None},
+             lambda: f"Recorded payroll details for {found}.")
+        return
     if effective is None:
-        raise typer.BadParameter("a change of hours, pay or role needs --effective DATE")
+        raise InputError("--effective DATE is needed: the day the change takes effect")
     when = day(effective, "effective date")
     hundredths = _hours(hours) if hours is not None else None
     pay_pence = amount(pay, allow_zero=True) if pay is not None else None
@@ -216,6 +234,28 @@ def invite(
     emit(ctx, {"invitation": found.as_json()},
          lambda: f"Enrolment link for {found.name} ({found.handle}), valid once until "
                  f"{found.expires_at:%Y-%m-%d %H:%M} UTC:\n{found.url}")
+
+
+@member_app.command("settle", context_settings={"ignore_unknown_options": True})
+def settle(
+    ctx: typer.Context,
+    handle: str = typer.Argument(...),
+    amount_text: str = typer.Argument(..., metavar="AMOUNT", help="What the former member paid in."),
+    date: str = typer.Option(None, "--date", metavar="DATE", help="The day it was paid (today if not given)."),
+) -> None:
+    """Record a former member paying in part or all of their outstanding deficit.
+
+    Example: swp --as mo member settle cal 250.00 --date 2026-07-15
+    """
+    from swp.clock import today
+    from swp.services import payroll
+
+    pence = amount(amount_text)
+    on = day(date) if date else today()
+    actor = ctx.find_root().obj.actor
+    done = call(ctx, lambda s: payroll.settle(s, actor=actor, handle=handle, amount_pence=pence, on=on))
+    emit(ctx, done.as_json(), lambda: (f"{done.member} paid {money(done.amount_pence)} of their deficit "
+                                       f"on {done.on}; still owed: {money(done.outstanding_pence)}."))
 
 
 @member_app.command("transfer")

@@ -125,8 +125,14 @@ def statement(
     output: str = typer.Option(None, "--output", "-o", metavar="PATH",
                                help="Write to this file, or to this folder one file per member."),
     force: bool = typer.Option(False, "--force", help="Replace files that already exist."),
+    pay_date: str = typer.Option(None, "--pay-date", metavar="DATE",
+                                 help="With --format payroll: the pay date, if the payment is not yet recorded."),
 ) -> None:
     """Print or write profit-share statements for a closed period.
+
+    --format payroll writes one CSV for a payroll bureau instead: each member with a payable
+    share, their payroll id and national insurance number (if recorded), the gross share, the
+    period and the pay date (a manager's task).
 
     Without --member, every member's. With --output: one file; a folder (an existing one, a
     path ending in '/', or a path with no extension) gets one file per member. A manager
@@ -143,6 +149,9 @@ def statement(
     from swp.services import sharing
 
     fmt = fmt.strip().lower()
+    if fmt == "payroll":
+        _payroll(ctx, label, member, output, force, pay_date)
+        return
     if fmt not in reports.FORMATS:
         raise InputError(f"not a statement format: {fmt!r}; use {FORMAT_HELP}")
     name = sharing.check_label(label)
@@ -190,6 +199,63 @@ def statement(
     emit(ctx, payload, lambda: "\n".join(
         [f"Wrote {len(found)} statement{'s' if len(found) != 1 else ''} ({fmt}) for period {name}:",
          *[f"  {w}" for w in written]]))
+
+
+def _payroll(ctx: typer.Context, label: str, member: str | None, output: str | None, force: bool,
+             pay_date: str | None) -> None:
+    import sys
+    from pathlib import Path
+
+    from swp import files as files_
+    from swp.errors import InputError
+    from swp.services import payroll, sharing
+
+    if member is not None:
+        raise InputError("the payroll file holds every member with a payable share; leave out --member")
+    name = sharing.check_label(label)
+    when = day(pay_date, "pay date") if pay_date else None
+    st = state(ctx)
+    rows = call(ctx, lambda s: payroll.payroll_rows(s, actor=st.actor, label=name, pay_date=when),
+                write=False)
+    payload = {"period": name, "rows": [r.as_json() for r in rows],
+               "total_pence": sum(r.payable_pence for r in rows)}
+    text = payroll.render_payroll(rows)
+    if output is None:
+        if st.json:
+            emit(ctx, payload)
+        else:
+            sys.stdout.write(text)
+        return
+    path = Path(output).expanduser()
+    target = files_.inside(path, f"{name}-payroll.csv") if path.is_dir() else path
+    files_.write_many([(target, text.encode("utf-8"))], force=force)
+    payload["file"] = str(target)
+    emit(ctx, payload, lambda: f"Wrote the payroll file for {name} ({len(rows)} members, "
+                               f"{money(payload['total_pence'])}): {target}")
+
+
+@period_app.command("pay")
+def pay(
+    ctx: typer.Context,
+    label: str = typer.Argument(..., help="The closed period, e.g. 2026-Q1."),
+    date: str = typer.Option(..., "--date", metavar="DATE", help="The day the shares were paid."),
+) -> None:
+    """Record the payment of a closed period's profit shares (every unpaid payable share).
+
+    Until then the shares are owed to the members (a liability); on the date they leave the
+    bank account, which reconciliation with the bank takes into account.
+
+    Example: swp --as mo period pay 2026-Q1 --date 2026-04-25
+    """
+    from swp.services import payroll, sharing
+
+    name = sharing.check_label(label)
+    when = day(date)
+    actor = state(ctx).actor
+    paid = call(ctx, lambda s: payroll.pay(s, actor=actor, label=name, on=when))
+    emit(ctx, paid.as_json(), lambda: (
+        f"Paid the profit shares of {paid.period} on {paid.paid_on}: {paid.members} members, "
+        f"{money(paid.total_pence)}. Still owed to members: {money(paid.owed_after_pence)}."))
 
 
 def register(app: typer.Typer) -> None:

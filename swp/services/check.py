@@ -99,6 +99,7 @@ def run(session) -> Report:
         ("proposals", lambda s, f: _proposals(s, f)),
         ("ledger", lambda s, f: _ledger(s, f)),
         ("loans", lambda s, f: _loans(s, f)),
+        ("bank", lambda s, f: _bank(s, f)),
         ("periods", lambda s, f: _periods(s, f)),
         ("audit", lambda s, f: _audit(s, f)),
         ("statutory", lambda s, f: _statutory(s, f, on)),
@@ -126,6 +127,18 @@ def run(session) -> Report:
         found.some(messages, str)
         problems.extend(found.items)
     return Report(tuple(problems), tuple(names), tuple(skipped))
+
+
+def _bank(session, found: _Found) -> None:
+    """Every balance assertion (`swp ledger reconcile`) still holds."""
+    from swp.money import format_pence
+    from swp.services.banking import assertions
+
+    for a in assertions(session):
+        if not a.holds:
+            found.add(f"the bank's balance at the end of {a.date} was recorded as "
+                      f"{format_pence(a.balance_pence)}, but the books' bank account now says "
+                      f"{format_pence(a.books_pence)}")
 
 
 # --- the constitution ----------------------------------------------------------------------

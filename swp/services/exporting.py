@@ -170,7 +170,7 @@ def write_json(session, out: IO[str]) -> int:
     name, authority = _practice(session)
     totals = ledger.balance(session)
     head = {"practice": {"name": name, "local_authority": authority},
-            "currency": CURRENCY, "balance": totals.as_json()}
+            "currency": CURRENCY, "balance": {**totals.as_json(), "shares_owed_pence": _owed(session)}}
     out.write(json.dumps(head, ensure_ascii=False, indent=2)[:-2] + ',\n  "entries": [')
     count = 0
     for row in ledger.iter_rows(session):
@@ -196,3 +196,10 @@ def atomic_output(path: str, *, force: bool) -> AbstractContextManager[IO[str]]:
     """A text file (mode 0600) that appears at `path` only once it is complete; an existing
     file is never replaced unless `force`, a symbolic link never (swp.files.atomic_open)."""
     return files.atomic_open(path, force=force, encoding="utf-8", newline="")
+
+
+def _owed(session) -> int:
+    """Profit shares declared and not yet paid, as `ledger balance` shows them."""
+    from swp.services.payroll import shares_owed
+
+    return shares_owed(session)

@@ -1,0 +1,214 @@
+"""Reading what banks export: CSV profiles, mapping files, OFX, QIF and CAMT.053.
+
+Every reader yields `BankLine`s (a signed amount in pence, a date, a description, and the
+bank's running balance and transaction id where the file has them), one at a time, so memory
+stays flat however long the file is. Domain code only: no Typer, no Rich.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from swp.errors import InputError
+from swp.money import MAX_PENCE, format_pence
+
+
+@dataclass(frozen=True)
+class BankLine:
+    line: int  # where it starts in the file (1-based), for messages
+    date: date
+    pence: int  # signed: money in positive, money out negative
+    description: str
+    balance: int | None = None  # the bank's running balance after this line
+    bank_id: str | None = None  # the bank's own transaction id, where the format has one
+
+
+@dataclass
+class Source:
+    """An opened bank file: what it is, and its lines."""
+
+    format: str  # a profile name, "mapping", "ofx", "qif" or "camt053"
+    lines: Iterator[BankLine]
+    date_order: str | None = None  # "DD/MM", "MM/DD" or None when the dates say it themselves
+
+
+# --- amounts -------------------------------------------------------------------------------
+
+_SIGNED = re.compile(r"(?P<sign>[-+])?£?(?P<sign2>[-+])?(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)"
+                     r"(?:\.(?P<part>[0-9]{1,2}))?\Z")
+
+
+_PLAIN = re.compile(r"(-?)([0-9]{1,12})\.([0-9]{2})\Z")
+
+
+def parse_signed(text: str, *, line: int, what: str = "amount", decimal: str = ".") -> int:
+    """A bank's amount into signed pence: `-12.50`, `£1,234.56`, `+5`, `(12.00)`, `12.50 DR`."""
+    if decimal == ".":
+        plain = _PLAIN.match(text)
+        if plain is not None and (what != "amount" or len(plain.group(2)) <= 8):
+            pence = int(plain.group(2)) * 100 + int(plain.group(3))
+            if what != "amount" or pence <= MAX_PENCE:
+                return -pence if plain.group(1) else pence
+    raw = (text or "").strip().replace(" ", "")
+    negative = False
+    if raw.startswith("(") and raw.endswith(")"):
+        raw, negative = raw[1:-1], True
+    upper = raw.upper()
+    if upper.endswith(("DR", "CR")):
+        negative = negative or upper.endswith("DR")
+        raw = raw[:-2]
+    if decimal == ",":
+        raw = raw.replace(".", "\0").replace(",", ".").replace("\0", ",")
+    match = _SIGNED.match(raw)
+    if not match:
+        raise InputError(f"line {line}: not an {what}: {text!r}")
+    if "-" in ((match.group("sign") or "") + (match.group("sign2") or "")):
+        negative = not negative
+    whole = match.group("whole").replace(",", "")
+    if len(whole.lstrip("0")) > 12:
+        raise InputError(f"line {line}: the {what} is too large: {text!r}")
+    pence = int(whole) * 100 + int((match.group("part") or "0").ljust(2, "0"))
+    if what == "amount" and pence > MAX_PENCE:
+        raise InputError(f"line {line}: the amount is too large: {text!r}; at most {format_pence(MAX_PENCE)}")
+    return -pence if negative else pence
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+_NUMERIC = re.compile(r"([0-9]{1,4})[/.\-]([0-9]{1,2})[/.\-]([0-9]{2,4})\Z")
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_NAMED = re.compile(r"([0-9]{1,2})[ \-/]([A-Za-z]{3})[a-z]*[ \-/,]+([0-9]{2,4})\Z")
+ORDERS = ("DD/MM", "MM/DD", "YYYY-MM-DD")
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    return year + 2000 if len(text) == 2 else year
+
+
+class DateReader:
+    """Reads a column of dates in one order, decided for the whole file (never per line)."""
+
+    def __init__(self, order: str | None):
+        self.order = order  # None: only unambiguous forms (ISO, named months) are accepted
+        self._seen: dict[str, date] = {}
+
+    def __call__(self, text: str, line: int) -> date:
+        value = self._seen.get(text)
+        if value is not None:
+            return value
+        value = self._parse(text.strip(), line)
+        if len(self._seen) > 4000:
+            self._seen.clear()
+        self._seen[text] = value
+        return value
+
+    def _parse(self, raw: str, line: int) -> date:
+        try:
+            match = _NAMED.match(raw)
+            if match and match.group(2).lower() in _MONTHS:
+                return date(_year(match.group(3)), _MONTHS[match.group(2).lower()], int(match.group(1)))
+            token = raw.split(" ")[0].split("T")[0]
+            match = _NUMERIC.match(token)
+            if match:
+                a, b, c = match.groups()
+                if len(a) == 4:
+                    return date(int(a), int(b), int(c))
+                if self.order == "MM/DD":
+                    return date(_year(c), int(a), int(b))
+                if self.order is None and int(a) <= 12 and int(b) <= 12 and a != b:
+                    raise InputError(f"line {line}: the date {raw!r} could be DD/MM or MM/DD")
+                return date(_year(c), int(b), int(a))
+        except ValueError:
+            order = f" (read as {self.order})" if self.order else ""
+            raise InputError(f"line {line}: no such date: {raw!r}{order}") from None
+        raise InputError(f"line {line}: not a date: {raw!r}")
+
+
+def date_order(samples: Iterator[tuple[int, str]], default: str = "DD/MM") -> str:
+    """Decide DD/MM or MM/DD from every date in the file: a first part above 12 means DD/MM,
+    a second part above 12 means MM/DD; both in one file is refused, naming a line of each;
+    neither (every day is 12 or less) falls back to `default`."""
+    day_first = month_first = None
+    for line, text in samples:
+        match = _NUMERIC.match(text.strip().split(" ")[0].split("T")[0])
+        if not match or len(match.group(1)) == 4:
+            continue
+        a, b = int(match.group(1)), int(match.group(2))
+        if a > 12 and day_first is None:
+            day_first = (line, text.strip())
+        if b > 12 and month_first is None:
+            month_first = (line, text.strip())
+        if day_first and month_first:
+            raise InputError(f"the dates mix two orders: line {day_first[0]} ({day_first[1]!r}) "
+                             f"is DD/MM and line {month_first[0]} ({month_first[1]!r}) is MM/DD")
+    if day_first:
+        return "DD/MM"
+    if month_first:
+        return "MM/DD"
+    return default
+
+
+# --- identity ------------------------------------------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+def clean_description(*parts: str | None) -> str:
+    text = " ".join([p.strip().lstrip("'") for p in parts if p and not p.isspace()])
+    if "  " in text or "\t" in text or "\n" in text or "\r" in text:
+        text = _SPACE.sub(" ", text)
+    return text.strip()
+
+
+class Identities:
+    """Each line's stable identity: the bank's transaction id where there is one, otherwise a
+    hash of date, amount, description and the line's occurrence number among identical lines
+    of that day (so two identical coffees on one day are two lines, and the same statement
+    read again gives the same identities). Only the current day's counts are kept."""
+
+    def __init__(self):
+        self.day: date | None = None
+        self.counts: dict[tuple[int, str], int] = {}
+        self.done: set[date] = set()
+
+    def __call__(self, bank: BankLine) -> str:
+        if bank.bank_id:
+            return "bank:" + bank.bank_id.strip()[:200]
+        if bank.date != self.day:
+            if bank.date in self.done:
+                raise InputError(f"line {bank.line}: {bank.date} appears again after other days; "
+                                 "sort the file by date (as the bank exports it) and import again")
+            if self.day is not None:
+                self.done.add(self.day)
+            self.day = bank.date
+            self.counts = {}
+        key = (bank.pence, bank.description)
+        occurrence = self.counts.get(key, 0) + 1
+        self.counts[key] = occurrence
+        text = f"{bank.date.isoformat()}|{bank.pence}|{bank.description}|{occurrence}"
+        return "line:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# --- opening a file ------------------------------------------------------------------------
+
+def sniff(head: bytes) -> str:
+    """What a file is, from its first few kilobytes: ofx, camt053, qif or csv."""
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip().decode("utf-8", "replace")
+    upper = text[:4096].upper()
+    if upper.startswith("OFXHEADER") or "<OFX>" in upper:
+        return "ofx"
+    if upper.startswith("<?XML") or upper.startswith("<DOCUMENT"):
+        if "CAMT.053" in upper or "BKTOCSTMRSTMT" in upper:
+            return "camt053"
+        if "<OFX" in upper:
+            return "ofx"
+        return "xml"
+    if upper.startswith("!TYPE") or upper.startswith("!ACCOUNT") or upper.startswith("!OPTION"):
+        return "qif"
+    return "csv"

@@ -1,0 +1,159 @@
+"""OFX (ofxtools), QIF (quiffen) and ISO 20022 CAMT.053 (the standard library's XML parser,
+hardened by defusedxml). Each yields BankLines; the parsers are imported only when needed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+
+from swp.errors import InputError
+from swp.importers import BankLine, clean_description, date_order
+from swp.money import MAX_PENCE
+
+
+def _pence(value, line: int) -> int:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InputError(f"line {line}: not an amount: {value!r}") from None
+    pence = amount * 100
+    if pence != pence.to_integral_value():
+        raise InputError(f"line {line}: the amount {value} has more than two decimal places")
+    if abs(pence) > MAX_PENCE:
+        raise InputError(f"line {line}: the amount is too large: {value}")
+    return int(pence)
+
+
+# --- OFX ---------------------------------------------------------------------------------------
+
+def read_ofx(path: str) -> Iterator[BankLine]:
+    """OFX 1.x (SGML) and 2.x (XML) statements, through ofxtools. Lines are numbered by their
+    place in the statement (1 = the first transaction), as OFX has no lines of its own."""
+    from ofxtools.Parser import OFXTree
+
+    parser = OFXTree()
+    try:
+        parser.parse(path)
+        ofx = parser.convert()
+    except Exception as exc:  # ofxtools raises many kinds; all mean the file is not OFX we can read
+        raise InputError(f"{path}: not an OFX file swp can read ({str(exc)[:200]})") from None
+    number = 0
+    for stmt in getattr(ofx, "statements", []) or []:
+        currency = (getattr(stmt, "curdef", None) or "GBP").upper()
+        for trn in getattr(stmt, "banktranlist", None) or []:
+            number += 1
+            trn_currency = getattr(trn, "currency", None)
+            code = getattr(trn_currency, "cursym", None) if trn_currency is not None else None
+            if currency != "GBP" or (code and code.upper() != "GBP"):
+                raise InputError(f"transaction {number} ({trn.fitid}): an amount in {code or currency}; "
+                                 "swp keeps the books in GBP only")
+            yield BankLine(number, trn.dtposted.date(), _pence(trn.trnamt, number),
+                           clean_description(trn.name or getattr(trn, "payee", None) and trn.payee.name, trn.memo),
+                           None, trn.fitid or None)
+
+
+# --- QIF ---------------------------------------------------------------------------------------
+
+def _qif_order(path: str, encoding: str) -> bool:
+    """True when the file's dates are day first, decided from every D line."""
+    def samples():
+        with open(path, encoding=encoding, errors="replace") as handle:
+            for number, text in enumerate(handle, 1):
+                if text.startswith("D"):
+                    yield number, text[1:].replace("'", "/").strip()
+
+    return date_order(samples()) == "DD/MM"
+
+
+def read_qif(path: str, encoding: str = "utf-8") -> Iterator[BankLine]:
+    """QIF bank registers, through quiffen; the date order is decided from the whole file."""
+    from quiffen import Qif
+
+    day_first = _qif_order(path, encoding)
+    try:
+        qif = Qif.parse(path, day_first=day_first, encoding=encoding)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not {encoding} text") from None
+    except Exception as exc:  # quiffen raises ValueError and its own errors
+        raise InputError(f"{path}: not a QIF file swp can read ({str(exc)[:200]})") from None
+    number = 0
+    for account in qif.accounts.values():
+        for kind, transactions in account.transactions.items():
+            if str(kind).lower().split(".")[-1] in ("invst", "investment"):
+                raise InputError(f"{path}: an investment register; swp imports bank accounts")
+            for trn in transactions:
+                number += 1
+                line = getattr(trn, "line_number", None) or number
+                payee = trn.payee if isinstance(trn.payee, str) else None
+                yield BankLine(line, trn.date.date() if hasattr(trn.date, "date") else trn.date,
+                               _pence(trn.amount, line), clean_description(payee, trn.memo))
+
+
+# --- CAMT.053 ----------------------------------------------------------------------------------
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _find(element, *path: str):
+    for name in path:
+        if element is None:
+            return None
+        element = next((child for child in element if _local(child.tag) == name), None)
+    return element
+
+
+def _text(element, *path: str) -> str | None:
+    found = _find(element, *path)
+    return found.text.strip() if found is not None and found.text else None
+
+
+def read_camt(path: str) -> Iterator[BankLine]:
+    """ISO 20022 bank-to-customer statements (camt.053): each Stmt/Ntry, with the ISO field
+    names (Amt and its Ccy, CdtDbtInd, BookgDt, AcctSvcrRef, NtryDtls/TxDtls/RmtInf/Ustrd,
+    RltdPties). Streamed entry by entry with iterparse; XML entities and DTDs are refused."""
+    from datetime import date as _date
+
+    from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+    from defusedxml.ElementTree import ParseError, iterparse
+
+    number = 0
+    try:
+        for _event, element in iterparse(path, events=("end",), forbid_dtd=True):
+            if _local(element.tag) != "Ntry":
+                continue
+            number += 1
+            amount = _find(element, "Amt")
+            if amount is None or not amount.text:
+                raise InputError(f"entry {number}: no Amt")
+            currency = (amount.get("Ccy") or "GBP").upper()
+            if currency != "GBP":
+                raise InputError(f"entry {number}: an amount in {currency}; swp keeps the books in GBP only")
+            pence = _pence(amount.text.strip(), number)
+            if _text(element, "CdtDbtInd") == "DBIT":
+                pence = -pence
+            status = _text(element, "Sts") or _text(element, "Sts", "Cd")
+            if status and status.upper() not in ("BOOK", "BOOKED"):
+                element.clear()
+                continue  # pending or information-only entries are not yet on the account
+            when = _text(element, "BookgDt", "Dt") or _text(element, "BookgDt", "DtTm") \
+                or _text(element, "ValDt", "Dt")
+            if not when:
+                raise InputError(f"entry {number}: no BookgDt")
+            try:
+                day = _date.fromisoformat(when[:10])
+            except ValueError:
+                raise InputError(f"entry {number}: not a date: {when!r}") from None
+            details = _find(element, "NtryDtls", "TxDtls")
+            party = None
+            if details is not None:
+                side = "Dbtr" if pence > 0 else "Cdtr"
+                party = _text(details, "RltdPties", side, "Nm") or _text(details, "RltdPties", side, "Pty", "Nm")
+            remittance = _text(details, "RmtInf", "Ustrd") if details is not None else None
+            description = clean_description(party, remittance, _text(element, "AddtlNtryInf"))
+            bank_id = _text(element, "AcctSvcrRef") or _text(element, "NtryRef") \
+                or (_text(details, "Refs", "AcctSvcrRef") if details is not None else None)
+            element.clear()
+            yield BankLine(number, day, pence, description, None, bank_id)
+    except (ParseError, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+        raise InputError(f"{path}: not a CAMT.053 file swp can read ({exc})") from None

@@ -1,0 +1,552 @@
+"""The books as the bank sees them: importing bank files (CSV profiles, mapping files, OFX,
+QIF, CAMT.053), linking bank lines to entries entered by hand, checking the bank's running
+balance, and balance assertions that `swp check` keeps checking.
+
+An imported bank line becomes an ordinary ledger entry (income when money came in, expense
+when it went out) whose `ref` is the line's stable identity: the bank's transaction id where
+the format has one (`bank:<id>`), otherwise a hash of date, amount, description and the line's
+occurrence number among identical lines that day (`line:<hash>`). Importing an overlapping
+statement again therefore adds only the new lines. A bank line that matches an entry entered by
+hand (same type and amount, dated within LINK_DAYS, no bank identity yet) is linked to it in
+`bank_link` instead of being added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from swp.clock import now
+from swp.db import prepare_bulk_write
+from swp.errors import InputError
+from swp.models import BalanceAssertion, BankLink, DeficitSettlement, LedgerEntry, Period, ProfitPayment
+from swp.money import format_pence
+from swp.services import audit
+from swp.services.ledger import BANK, IMPORT_HEADER, accounts, check_category
+from swp.services.roles import require_manager
+
+BATCH_ROWS = 1000
+LINK_DAYS = 3
+PREVIEW_ROWS = 50
+SHOWN_UNMATCHED = 20
+_UNMATCHED_KEPT = 5000
+
+
+@dataclass
+class BankImportSummary:
+    file: str
+    format: str
+    rows: int = 0
+    added: int = 0
+    skipped: int = 0  # already in the books (same identity)
+    zero: int = 0  # lines of no amount (not entries)
+    linked: list[tuple[int, int]] = field(default_factory=list)  # (line, entry id), first 100
+    linked_count: int = 0
+    counted_elsewhere: int = 0  # profit shares paid or deficits settled, already counted
+    income_pence: int = 0
+    expenses_pence: int = 0
+    uncategorised: int = 0  # lines given the --uncategorised category
+    balance_days: int = 0  # days whose closing balance was checked
+    date_order: str | None = None
+    dry_run: bool = False
+    sha256: str = ""
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def net_pence(self) -> int:
+        return self.income_pence - self.expenses_pence
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "format": self.format, "rows": self.rows, "added": self.added,
+                "skipped": self.skipped, "zero": self.zero, "linked_count": self.linked_count,
+                "counted_elsewhere": self.counted_elsewhere,
+                "linked": [{"line": line, "entry": entry} for line, entry in self.linked],
+                "income_pence": self.income_pence, "expenses_pence": self.expenses_pence,
+                "net_pence": self.net_pence, "uncategorised": self.uncategorised,
+                "balance_days_checked": self.balance_days, "date_order": self.date_order,
+                "dry_run": self.dry_run, "sha256": self.sha256, "preview": self.preview}
+
+
+# --- opening -----------------------------------------------------------------------------------
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_path(path: str) -> None:
+    if os.path.isdir(path):
+        raise InputError(f"{path} is a folder, not a bank file")
+    if not os.path.exists(path):
+        raise InputError(f"no such file: {path}")
+
+
+def own_format(path: str) -> bool:
+    """Is this swp's own CSV (date,type,amount,category,memo,ref), or empty, or a header made
+    only of its column names (so its own, more precise, message explains what is missing)?"""
+    import csv
+
+    with open(path, "rb") as handle:
+        for raw in handle:
+            text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
+            if not text.strip():
+                continue
+            row = next(csv.reader([text]), [])
+            return {c.strip().lower() for c in row} <= set(IMPORT_HEADER)
+    return True
+
+
+class _Opened:
+    def __init__(self, name: str, lines: Iterator, order: str | None = None,
+                 done: Callable[[], int] | None = None, digest: Callable[[], str] | None = None,
+                 handle=None):
+        self.name, self.lines, self.order = name, lines, order
+        self.done = done or (lambda: 0)
+        self.digest = digest
+        self.handle = handle
+
+
+def open_bank_file(path: str, *, profile: str | None = None, mapping: str | None = None) -> _Opened:
+    from swp.importers import sniff
+
+    _check_path(path)
+    with open(path, "rb") as handle:
+        kind = sniff(handle.read(8192))
+    if kind != "csv" and (profile or mapping):
+        raise InputError(f"{path} is {kind.upper()}, not CSV: --profile and --mapping are for CSV files")
+    if kind == "ofx":
+        from swp.importers.formats import read_ofx
+
+        return _Opened("ofx", read_ofx(path))
+    if kind == "qif":
+        from swp.importers.formats import read_qif
+
+        return _Opened("qif", read_qif(path))
+    if kind == "camt053":
+        from swp.importers.formats import read_camt
+
+        return _Opened("camt053", read_camt(path))
+    if kind == "xml":
+        raise InputError(f"{path} is XML but neither OFX nor a CAMT.053 bank statement")
+    from swp.importers import csvbank
+
+    forced = csvbank.load_mapping(mapping) if mapping else csvbank.profile_named(profile) if profile else None
+    if forced is not None and forced.date_order is None:
+        order = csvbank.decide_order(path, forced)
+    else:
+        order = forced.date_order if forced else None
+    handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    try:
+        found, names, lines, reader = csvbank.read_header(handle, forced, path)
+        if forced is None:
+            order = found.date_order or csvbank.decide_order(path, found)
+    except BaseException:
+        handle.close()
+        raise
+    return _Opened(found.name, csvbank.iter_lines(found, names, lines, reader, order), order,
+                   done=lambda: lines.done, digest=lambda: _rest_digest(lines, handle), handle=handle)
+
+
+def _rest_digest(lines, handle) -> str:
+    for raw in handle:  # anything the reader did not reach
+        lines.digest.update(raw)
+    return lines.digest.hexdigest()
+
+
+# --- importing ---------------------------------------------------------------------------------
+
+class _Days:
+    """Per day: the first and last line (number, balance, amount), for the balance check."""
+
+    def __init__(self):
+        self.first: dict[date, tuple[int, int, int, str]] = {}
+        self.last: dict[date, tuple[int, int, int, str]] = {}
+        self.usable = True
+        self.start: date | None = None
+        self.end: date | None = None
+
+    def add(self, bank) -> None:  # noqa: ANN001
+        if bank.balance is None:
+            self.usable = False
+            return
+        item = (bank.line, bank.balance, bank.pence, bank.description)
+        self.first.setdefault(bank.date, item)
+        self.last[bank.date] = item
+        if self.start is None:
+            self.start = bank.date
+        self.end = bank.date
+
+
+class _BankImporter:
+    def __init__(self, session, summary: BankImportSummary):
+        self.session = session
+        self.summary = summary
+        self.recorded_at = now()
+        self.periods = [(row.start, row.end, row.label) for row in
+                        session.execute(select(Period.start, Period.end, Period.label))]
+        self.accounts: dict[tuple[str, str], tuple[str, str]] = {}
+        # entries are linked only to entries entered by hand (no ref): when the books have none,
+        # no batch needs to look (an import itself adds none)
+        table = LedgerEntry.__table__
+        self.others = self._other_money(session)
+        self.any_hand = session.execute(
+            select(table.c.id).where(table.c.ref.is_(None), table.c.reverses.is_(None)).limit(1)
+        ).first() is not None
+
+    def settle(self, batch: list[tuple[Any, str, str, str]]) -> None:
+        if not batch:
+            return
+        table = LedgerEntry.__table__
+        identities = list({identity for _, identity, _, _ in batch})
+        known: dict[str, tuple[int, date, str, int]] = {}
+        for row in self.session.execute(
+                select(table.c.ref, table.c.id, table.c.date, table.c.kind, table.c.amount_pence)
+                .where(table.c.ref.in_(identities))):
+            known[row[0]] = (row[1], row[2], row[3], row[4])
+        links = BankLink.__table__
+        for row in self.session.execute(select(links.c.identity, links.c.entry_id)
+                                        .where(links.c.identity.in_(identities))):
+            known[row[0]] = (row[1], None, None, None)
+        pool = self._hand_entries(batch) if self.any_hand else {}
+        fresh: list[dict[str, Any]] = []
+        new_links: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        summary = self.summary
+        for bank, identity, kind, category in batch:
+            pence = abs(bank.pence)
+            if identity in known or identity in seen:
+                entry_id, day, old_kind, old_pence = known.get(identity, (None, None, None, None))
+                if day is not None and (day, old_kind, old_pence) != (bank.date, kind, pence):
+                    raise InputError(f"line {bank.line}: the bank's transaction {identity[5:]!r} is "
+                                     f"already entry #{entry_id} ({day} {old_kind} {format_pence(old_pence)}) "
+                                     f"with different values ({bank.date} {kind} {format_pence(pence)})")
+                summary.skipped += 1
+                continue
+            seen.add(identity)
+            match = self._take(pool, kind, pence, bank.date)
+            if match is not None:
+                entry_id, _entry_day = match
+                new_links.append({"identity": identity, "entry_id": entry_id, "line_date": bank.date,
+                                  "description": bank.description[:500] or None,
+                                  "linked_at": self.recorded_at})
+                summary.linked_count += 1
+                if len(summary.linked) < 100:
+                    summary.linked.append((bank.line, entry_id))
+                self._preview(bank, kind, category, f"linked to #{entry_id}")
+                continue
+            for start, end, label in self.periods:
+                if start <= bank.date <= end:
+                    raise InputError(f"line {bank.line}: {bank.date} is inside the closed period "
+                                     f"{label} ({start} to {end}); corrections go into an open period")
+            pair = self.accounts.get((kind, category))
+            if pair is None:
+                pair = self.accounts[(kind, category)] = accounts(kind, category)
+            fresh.append({"date": bank.date, "kind": kind, "amount_pence": pence,
+                          "category": category, "debit": pair[0], "credit": pair[1],
+                          "memo": bank.description[:500] or None, "ref": identity,
+                          "recorded_at": self.recorded_at})
+            if kind == "income":
+                summary.income_pence += pence
+            else:
+                summary.expenses_pence += pence
+            self._preview(bank, kind, category, "add")
+        if fresh:
+            self.session.execute(insert(table), fresh)
+            summary.added += len(fresh)
+        if new_links:
+            self.session.execute(insert(links), new_links)
+
+    @staticmethod
+    def _other_money(session) -> dict[tuple[str, int], list[list]]:
+        """Money swp already counts in the bank account outside the ledger: profit shares paid
+        (each member's, and each payday's total, as a bureau pays it) and deficits settled."""
+        from swp.models import Member
+
+        pool: dict[tuple[str, int], list[list]] = {}
+        totals: dict[tuple[str, date], int] = {}
+        for label, handle, paid_on, pence in session.execute(
+                select(Period.label, Member.handle, ProfitPayment.paid_on, ProfitPayment.amount_pence)
+                .join(Period, Period.id == ProfitPayment.period_id)
+                .join(Member, Member.id == ProfitPayment.member_id)):
+            pool.setdefault(("expense", int(pence)), []).append([paid_on, f"{handle}'s profit share of {label}"])
+            totals[(label, paid_on)] = totals.get((label, paid_on), 0) + int(pence)
+        for (label, paid_on), pence in totals.items():
+            pool.setdefault(("expense", pence), []).append([paid_on, f"the profit shares of {label}"])
+        for handle, on, pence in session.execute(
+                select(Member.handle, DeficitSettlement.settled_on, DeficitSettlement.amount_pence)
+                .join(Member, Member.id == DeficitSettlement.member_id)
+                .where(DeficitSettlement.kind == "settled")):
+            pool.setdefault(("income", int(pence)), []).append([on, f"{handle}'s deficit settled"])
+        return pool
+
+    def counted_elsewhere(self, bank) -> str | None:  # noqa: ANN001
+        """A bank line that is a profit-share payment or a deficit settlement swp already
+        counts: what it is, or None."""
+        if not self.others:
+            return None
+        kind = "income" if bank.pence > 0 else "expense"
+        found = self._take(self.others, kind, abs(bank.pence), bank.date)
+        if found is None:
+            return None
+        self.summary.counted_elsewhere += 1
+        self._preview(bank, kind, "", f"already counted: {found[0]}")
+        return found[0]
+
+    def _preview(self, bank, kind: str, category: str, action: str) -> None:  # noqa: ANN001
+        if len(self.summary.preview) < PREVIEW_ROWS:
+            self.summary.preview.append({
+                "line": bank.line, "date": bank.date.isoformat(), "type": kind,
+                "amount_pence": abs(bank.pence), "category": category,
+                "description": bank.description, "action": action})
+
+    def _hand_entries(self, batch) -> dict[tuple[str, int], list[list]]:  # noqa: ANN001
+        """Entries entered by hand that a line of this batch could be: no ref, not a reversal,
+        not reversed, not yet linked, dated within LINK_DAYS of the batch."""
+        first = min(bank.date for bank, *_ in batch) - timedelta(days=LINK_DAYS)
+        last = max(bank.date for bank, *_ in batch) + timedelta(days=LINK_DAYS)
+        table = LedgerEntry.__table__
+        reversal = table.alias("reversal")
+        links = BankLink.__table__
+        query = (select(table.c.id, table.c.date, table.c.kind, table.c.amount_pence)
+                 .where(table.c.ref.is_(None), table.c.reverses.is_(None),
+                        table.c.kind.in_(("income", "expense")),
+                        table.c.date >= first, table.c.date <= last,
+                        ~select(reversal.c.id).where(reversal.c.reverses == table.c.id).exists(),
+                        ~select(links.c.id).where(links.c.entry_id == table.c.id).exists())
+                 .order_by(table.c.date, table.c.id))
+        pool: dict[tuple[str, int], list[list]] = {}
+        for entry_id, day, kind, pence in self.session.execute(query):
+            pool.setdefault((kind, pence), []).append([day, entry_id])
+        return pool
+
+    @staticmethod
+    def _take(pool, kind: str, pence: int, day: date) -> tuple[int, date] | None:  # noqa: ANN001
+        candidates = pool.get((kind, pence))
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda c: (abs((c[0] - day).days), c[0], c[1]))
+        if abs((best[0] - day).days) > LINK_DAYS:
+            return None
+        candidates.remove(best)
+        return best[1], best[0]
+
+
+def import_bank(session, path: str, *, actor: str | None, profile: str | None = None,
+                mapping: str | None = None, rules: str | None = None,
+                uncategorised: str | None = None, dry_run: bool = False,
+                progress: Callable[[int, int], None] | None = None,
+                check_role: bool = True) -> BankImportSummary:
+    """Import a bank file whole or not at all (see the module's docstring)."""
+    from swp.importers import Identities
+    from swp.importers.rules import NO_RULES, load_rules
+
+    if check_role:
+        require_manager(session, actor, "importing ledger entries")
+    if uncategorised is not None:
+        uncategorised = check_category(uncategorised)
+    ruleset = load_rules(rules) if rules else NO_RULES
+    opened = open_bank_file(path, profile=profile, mapping=mapping)
+    try:
+        total = os.path.getsize(path)
+        summary = BankImportSummary(os.path.basename(path), opened.name, date_order=opened.order,
+                                    dry_run=dry_run)
+        prepare_bulk_write(session)
+        importer = _BankImporter(session, summary)
+        identify = Identities()
+        days = _Days()
+        unmatched: Counter[str] = Counter()
+        unmatched_lines = 0
+        savepoint = session.begin_nested() if dry_run else None
+        try:
+            batch: list[tuple[Any, str, str, str]] = []
+            for bank in opened.lines:
+                summary.rows += 1
+                days.add(bank)
+                if bank.pence == 0:
+                    summary.zero += 1
+                    identify(bank)
+                    continue
+                identity = identify(bank)
+                if importer.counted_elsewhere(bank) is not None:
+                    continue
+                category = ruleset.category(bank.description)
+                if category is None:
+                    if uncategorised is None:
+                        unmatched_lines += 1
+                        if bank.description in unmatched or len(unmatched) < _UNMATCHED_KEPT:
+                            unmatched[bank.description] += 1
+                        continue
+                    category = uncategorised
+                    summary.uncategorised += 1
+                batch.append((bank, identity, "income" if bank.pence > 0 else "expense", category))
+                if len(batch) >= BATCH_ROWS:
+                    importer.settle(batch)
+                    batch = []
+                    if progress is not None:
+                        progress(opened.done(), total)
+            importer.settle(batch)
+            if unmatched_lines:
+                raise InputError(_unmatched_message(unmatched, unmatched_lines, bool(rules)))
+            if summary.rows == 0:
+                raise InputError(f"{path}: no transactions in the file; nothing to import")
+            if days.usable and days.start is not None:
+                summary.balance_days = _check_running_balance(session, days)
+            summary.sha256 = opened.digest() if opened.digest else _file_digest(path)
+        finally:
+            if savepoint is not None:
+                savepoint.rollback()
+    finally:
+        if opened.handle is not None:
+            opened.handle.close()
+    if progress is not None:
+        progress(total, total)
+    if not dry_run:
+        audit.act(session, "ledger.imported", {
+            "file": summary.file, "format": summary.format, "sha256": summary.sha256,
+            "rows": summary.rows, "added": summary.added, "skipped": summary.skipped,
+            "linked": summary.linked_count, "income_pence": summary.income_pence,
+            "expenses_pence": summary.expenses_pence})
+    return summary
+
+
+def _unmatched_message(unmatched: Counter, lines: int, had_rules: bool) -> str:
+    shown = unmatched.most_common(SHOWN_UNMATCHED)
+    listing = "\n".join(f"  {count:>6}  {text or '(no description)'}" for text, count in shown)
+    more = len(unmatched) - len(shown)
+    more_text = f"\n  ... and {more} more descriptions" if more > 0 else ""
+    fix = ("add rules for them to the rules file" if had_rules
+           else "give a rules file (--rules FILE) that maps descriptions to categories")
+    return (f"{lines} line{'s' if lines != 1 else ''} match no rule, so nothing was written:\n"
+            f"{listing}{more_text}\nTo import, {fix}, or give --uncategorised CATEGORY for the rest.")
+
+
+# --- the bank's balance against the books -------------------------------------------------------
+
+def books_bank_changes(session, start: date, end: date) -> tuple[int, dict[date, int]]:
+    """The books' bank account: its balance at the end of the day before `start`, and each
+    day's change from `start` to `end` (ledger entries, share payments paid out, deficits
+    settled in)."""
+    table = LedgerEntry.__table__
+    before = 0
+    daily: dict[date, int] = {}
+    for side, sign in (("debit", 1), ("credit", -1)):
+        column = table.c[side]
+        before += sign * int(session.execute(
+            select(func.coalesce(func.sum(table.c.amount_pence), 0))
+            .where(column == BANK, table.c.date < start)).scalar_one())
+        for day, total in session.execute(
+                select(table.c.date, func.sum(table.c.amount_pence))
+                .where(column == BANK, table.c.date >= start, table.c.date <= end)
+                .group_by(table.c.date)):
+            daily[day] = daily.get(day, 0) + sign * int(total)
+    for model, column, sign, where in (
+            (ProfitPayment, ProfitPayment.paid_on, -1, None),
+            (DeficitSettlement, DeficitSettlement.settled_on, 1, DeficitSettlement.kind == "settled")):
+        clauses = [where] if where is not None else []
+        before += sign * int(session.execute(
+            select(func.coalesce(func.sum(model.amount_pence), 0))
+            .where(column < start, *clauses)).scalar_one())
+        for day, total in session.execute(
+                select(column, func.sum(model.amount_pence))
+                .where(column >= start, column <= end, *clauses).group_by(column)):
+            daily[day] = daily.get(day, 0) + sign * int(total)
+    return before, daily
+
+
+def books_bank_balance(session, on: date) -> int:
+    """The books' bank account at the end of `on`."""
+    return books_bank_changes(session, on + timedelta(days=1), on)[0]
+
+
+def _check_running_balance(session, days: _Days) -> int:
+    """The bank's closing balance of each day in the file against the books' bank account from
+    the same opening balance; the first day where they part stops the import, naming its line."""
+    newest_first = days.start > days.end
+    first_day, last_day = min(days.start, days.end), max(days.start, days.end)
+    before, daily = books_bank_changes(session, first_day, last_day)
+    # a linked hand entry counts on its bank line's day, as the bank saw it
+    link_rows = session.execute(
+        select(LedgerEntry.date, BankLink.line_date, LedgerEntry.kind, LedgerEntry.amount_pence)
+        .join(BankLink, BankLink.entry_id == LedgerEntry.id)
+        .where(BankLink.line_date >= first_day - timedelta(days=LINK_DAYS * 2),
+               BankLink.line_date <= last_day + timedelta(days=LINK_DAYS * 2)))
+    for entry_day, line_day, kind, pence in link_rows:
+        signed = pence if kind == "income" else -pence
+        if entry_day != line_day:
+            for day, change in ((entry_day, -signed), (line_day, signed)):
+                if day < first_day:
+                    before += change
+                elif day <= last_day:
+                    daily[day] = daily.get(day, 0) + change
+    opening_item = days.last[first_day] if newest_first else days.first[first_day]
+    bank_opening = opening_item[1] - opening_item[2]
+    offset = bank_opening - before
+    books = before
+    checked = 0
+    day = first_day
+    while day <= last_day:
+        books += daily.get(day, 0)
+        if day in days.first:
+            line, balance, _pence, description = days.first[day] if newest_first else days.last[day]
+            checked += 1
+            if balance - offset != books:
+                raise InputError(
+                    f"line {line} ({day}, {description[:60]}): the bank's balance is {format_pence(balance)} "
+                    f"but the books' bank account comes to {format_pence(books + offset)} from the same "
+                    f"opening balance ({format_pence(bank_opening)}); they part on {day}: a line is missing "
+                    "from the books, or entered twice. Nothing was written.")
+        day += timedelta(days=1)
+    return checked
+
+
+# --- balance assertions --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Assertion:
+    id: int
+    date: date
+    balance_pence: int
+    books_pence: int
+
+    @property
+    def holds(self) -> bool:
+        return self.balance_pence == self.books_pence
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "date": self.date.isoformat(), "balance_pence": self.balance_pence,
+                "books_pence": self.books_pence, "holds": self.holds}
+
+
+def reconcile(session, *, actor: str | None, balance_pence: int, day: date) -> Assertion:
+    """Record the bank's balance at the end of `day` as an assertion; refused (nothing
+    recorded) when the books' bank account says otherwise."""
+    require_manager(session, actor, "reconciling the books with the bank")
+    books = books_bank_balance(session, day)
+    if books != balance_pence:
+        raise InputError(f"the books' bank account at the end of {day} is {format_pence(books)}, "
+                         f"not {format_pence(balance_pence)} (a difference of "
+                         f"{format_pence(balance_pence - books)}): import or enter what is missing first")
+    row = BalanceAssertion(date=day, balance_pence=balance_pence, recorded_at=now(), recorded_by=actor)
+    session.add(row)
+    session.flush()
+    audit.act(session, "ledger.reconciled", {"date": day.isoformat(), "balance_pence": balance_pence})
+    return Assertion(row.id, day, balance_pence, books)
+
+
+def assertions(session) -> list[Assertion]:
+    out = []
+    for row in session.execute(select(BalanceAssertion).order_by(BalanceAssertion.date,
+                                                                  BalanceAssertion.id)).scalars():
+        out.append(Assertion(row.id, row.date, int(row.balance_pence),
+                             books_bank_balance(session, row.date)))
+    return out

@@ -1,0 +1,240 @@
+"""Handing profit shares to a payroll bureau, paying them, and settling a former member's deficit.
+
+A closed period's payable shares are owed to the members from the close until they are paid:
+`shares_owed` is that liability (payable shares of closed periods less the payments recorded).
+`pay` records the payment of every unpaid share of a period on a date (the money leaves the
+bank: the books' bank account, which reconciliation checks, counts it on that day). A former
+member's outstanding deficit (the carried-out deficit of their last allocation) can be settled,
+in part or whole, by money paid in; the settlement counts in the bank account on its day.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from swp.clock import now
+from swp.errors import InputError, NotFound, PreconditionError
+from swp.models import Allocation, DeficitSettlement, Member, ProfitPayment
+from swp.money import format_pence
+from swp.services import audit
+from swp.services.ledger import ensure_open
+from swp.services.roles import require_manager
+
+_PAYROLL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,34}\Z")
+# HMRC's shape of a national insurance number: two letters (not D, F, I, Q, U, V; the second
+# not O), six digits, and A, B, C or D
+_NINO = re.compile(r"^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]\Z")
+_NINO_NOT = ("BG", "GB", "KN", "NK", "NT", "TN", "ZZ")
+
+
+def check_payroll_id(text: str) -> str:
+    value = (text or "").strip()
+    if not _PAYROLL_ID.match(value):
+        raise InputError(f"not a payroll id: {text!r}; use the bureau's reference: up to 35 letters, "
+                         "digits and - _ / .")
+    return value
+
+
+def check_ni_number(text: str) -> str:
+    value = re.sub(r"\s", "", text or "").upper()
+    if not _NINO.match(value) or value[:2] in _NINO_NOT:
+        raise InputError(f"not a national insurance number: {text!r}; it looks like AB 12 34 56 C")
+    return value
+
+
+def _member(session, handle: str) -> Member:
+    member = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
+    if member is None:
+        raise NotFound(f"no member {handle!r}")
+    return member
+
+
+def set_ids(session, *, actor: str | None, handle: str, payroll_id: str | None,
+            ni_number: str | None) -> Member:
+    """Record a member's payroll id and/or national insurance number (a manager's task)."""
+    require_manager(session, actor, "recording payroll details")
+    member = _member(session, handle)
+    changed: dict[str, Any] = {"member": handle}
+    if payroll_id is not None:
+        member.payroll_id = check_payroll_id(payroll_id)
+        changed["payroll_id"] = member.payroll_id
+    if ni_number is not None:
+        member.ni_number = check_ni_number(ni_number)
+        changed["ni_number"] = "recorded"  # the number itself stays out of the audit log
+    session.add(member)
+    session.flush()
+    audit.act(session, "member.payroll-updated", changed)
+    return member
+
+
+# --- the payroll file ----------------------------------------------------------------------
+
+PAYROLL_HEADER = ("member", "name", "payroll_id", "ni_number", "gross_profit_share",
+                  "gross_profit_share_pence", "period", "pay_date")
+
+
+@dataclass(frozen=True)
+class PayrollRow:
+    member: str
+    name: str
+    payroll_id: str | None
+    ni_number: str | None
+    payable_pence: int
+    period: str
+    pay_date: date | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"member": self.member, "name": self.name, "payroll_id": self.payroll_id,
+                "ni_number": self.ni_number, "payable_pence": self.payable_pence,
+                "period": self.period, "pay_date": self.pay_date.isoformat() if self.pay_date else None}
+
+
+def payroll_rows(session, *, actor: str | None, label: str, pay_date: date | None) -> list[PayrollRow]:
+    """One row per member with a payable share in the closed period (a manager's task: it
+    carries national insurance numbers). The pay date is the recorded payment's, else `pay_date`."""
+    from swp.services.sharing import find_period
+
+    require_manager(session, actor, "writing the payroll file")
+    period = find_period(session, label)
+    query = (select(Member.handle, Member.name, Member.payroll_id, Member.ni_number,
+                    Allocation.payable_pence, ProfitPayment.paid_on)
+             .join(Allocation, Allocation.member_id == Member.id)
+             .outerjoin(ProfitPayment, (ProfitPayment.member_id == Member.id)
+                        & (ProfitPayment.period_id == period.id))
+             .where(Allocation.period_id == period.id, Allocation.payable_pence > 0)
+             .order_by(Member.handle))
+    return [PayrollRow(handle, name, payroll_id, ni, int(payable), period.label, paid_on or pay_date)
+            for handle, name, payroll_id, ni, payable, paid_on in session.execute(query)]
+
+
+def render_payroll(rows: list[PayrollRow]) -> str:
+    """The payroll CSV, formula-safe like every CSV swp writes."""
+    import csv
+    import io
+
+    from swp.money import pence_to_decimal
+    from swp.reports.csv_writer import _text
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PAYROLL_HEADER)
+    for r in rows:
+        writer.writerow((_text(r.member), _text(r.name), _text(r.payroll_id or ""),
+                         _text(r.ni_number or ""), str(pence_to_decimal(r.payable_pence)),
+                         str(r.payable_pence), _text(r.period),
+                         r.pay_date.isoformat() if r.pay_date else ""))
+    return buffer.getvalue()
+
+
+# --- paying --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Paid:
+    period: str
+    paid_on: date
+    members: int
+    total_pence: int
+    owed_after_pence: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"period": self.period, "paid_on": self.paid_on.isoformat(), "members": self.members,
+                "total_pence": self.total_pence, "shares_owed_pence": self.owed_after_pence}
+
+
+def shares_owed(session) -> int:
+    """Profit shares declared payable in closed periods and not yet paid (a liability)."""
+    payable = session.execute(select(func.coalesce(func.sum(Allocation.payable_pence), 0))
+                              .where(Allocation.payable_pence > 0)).scalar_one()
+    paid = session.execute(select(func.coalesce(func.sum(ProfitPayment.amount_pence), 0))).scalar_one()
+    return int(payable) - int(paid)
+
+
+def pay(session, *, actor: str | None, label: str, on: date) -> Paid:
+    """Record the payment of every unpaid payable share of a closed period on `on`."""
+    from swp.services.sharing import find_period
+
+    require_manager(session, actor, "recording the payment of profit shares")
+    period = find_period(session, label)
+    if on <= period.end:
+        raise InputError(f"shares of {period.label} are paid after it ends ({period.end}); "
+                         f"{on} is not")
+    ensure_open(session, on)
+    unpaid = session.execute(
+        select(Allocation.member_id, Allocation.payable_pence)
+        .outerjoin(ProfitPayment, (ProfitPayment.member_id == Allocation.member_id)
+                   & (ProfitPayment.period_id == Allocation.period_id))
+        .where(Allocation.period_id == period.id, Allocation.payable_pence > 0,
+               ProfitPayment.id.is_(None))).all()
+    if not unpaid:
+        raise PreconditionError(f"no unpaid profit share in {period.label}: every payable share "
+                                "is already paid (or none was payable)")
+    stamp = now()
+    for member_id, payable in unpaid:
+        session.add(ProfitPayment(period_id=period.id, member_id=member_id, amount_pence=int(payable),
+                                  paid_on=on, recorded_at=stamp))
+    session.flush()
+    total = sum(int(p) for _, p in unpaid)
+    audit.act(session, "period.paid", {"period": period.label, "paid_on": on.isoformat(),
+                                       "members": len(unpaid), "total_pence": total})
+    return Paid(period.label, on, len(unpaid), total, shares_owed(session))
+
+
+# --- a former member's deficit -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Settled:
+    member: str
+    amount_pence: int
+    on: date
+    outstanding_pence: int  # still owed afterwards (>= 0)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"member": self.member, "amount_pence": self.amount_pence, "on": self.on.isoformat(),
+                "outstanding_pence": self.outstanding_pence}
+
+
+def outstanding(session, member: Member) -> int:
+    """What a member still owes (>= 0): the deficit carried out of their last allocation, less
+    what has been settled or written off since."""
+    from swp.services.sharing import outstanding_deficits
+
+    deficit = -outstanding_deficits(session, [member.id]).get(member.id, 0)
+    settled = session.execute(select(func.coalesce(func.sum(DeficitSettlement.amount_pence), 0))
+                              .where(DeficitSettlement.member_id == member.id)).scalar_one()
+    return max(0, deficit - int(settled))
+
+
+def settle(session, *, actor: str | None, handle: str, amount_pence: int, on: date) -> Settled:
+    """A former member pays in part or all of their outstanding deficit."""
+    require_manager(session, actor, "settling a former member's deficit")
+    member = _member(session, handle)
+    if member.left_on is None:
+        raise PreconditionError(f"{handle} is a current member: a current member's deficit is set "
+                                "against their next shares")
+    owed = outstanding(session, member)
+    if owed == 0:
+        raise PreconditionError(f"{handle} owes nothing: no outstanding deficit")
+    if amount_pence <= 0:
+        raise InputError("the amount must be more than zero")
+    if amount_pence > owed:
+        raise InputError(f"{handle} owes {format_pence(owed)}; {format_pence(amount_pence)} is more")
+    ensure_open(session, on)
+    session.add(DeficitSettlement(member_id=member.id, amount_pence=amount_pence, kind="settled",
+                                  settled_on=on, recorded_at=now()))
+    session.flush()
+    audit.act(session, "member.deficit-settled", {"member": handle, "amount_pence": amount_pence,
+                                                  "on": on.isoformat()})
+    return Settled(handle, amount_pence, on, owed - amount_pence)
+
+
+def settlements_since(session, member_id: int, after: date) -> list[tuple[date, str, int]]:
+    rows = session.execute(select(DeficitSettlement.settled_on, DeficitSettlement.kind, DeficitSettlement.amount_pence)
+                           .where(DeficitSettlement.member_id == member_id, DeficitSettlement.settled_on > after)
+                           .order_by(DeficitSettlement.settled_on))
+    return [(on, kind, int(pence)) for on, kind, pence in rows]
+

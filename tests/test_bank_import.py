@@ -1,0 +1,346 @@
+"""`swp ledger import` of what banks export: CSV profiles, a mapping file, OFX, QIF, CAMT.053;
+rules, identities, hand-entry links, the running balance and balance assertions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_practice, query, snapshot
+
+DATA = Path(__file__).resolve().parent / "data" / "bank"
+RULES = str(DATA / "rules.toml")
+
+
+@pytest.fixture
+def practice(practice_template, db):
+    return copy_practice(practice_template, db)
+
+
+def entries(db) -> list[tuple]:
+    rows = query(db, "SELECT date, kind, amount_pence, category FROM ledger_entry ORDER BY date, id")
+    return [(str(day), kind, pence, category) for day, kind, pence, category in rows]
+
+
+THREE = [("2026-04-01", "income", 2000000, "contracts"),
+         ("2026-04-02", "expense", 185000, "rent"),
+         ("2026-04-15", "expense", 120050, "national-insurance")]
+
+
+@pytest.mark.parametrize(("name", "fmt", "expected"), [
+    ("starling.csv", "starling", THREE),  # BOM, CRLF, a trailing empty line
+    ("lloyds.csv", "lloyds", THREE),  # apostrophe sort code, debit/credit columns, newest first
+    ("natwest.csv", "natwest", THREE),  # a blank first line, spaces after commas, apostrophes
+    ("barclays.csv", "barclays", THREE),  # tabs in the memo, no balance
+    ("plain.csv", "plain", THREE[:2] + [("2026-04-13", "expense", 120050, "national-insurance")]),
+    ("plain-in-out.csv", "plain-in-out", THREE[:2] + [("2026-04-13", "expense", 120050, "national-insurance")]),
+    ("statement-v1.ofx", "ofx", THREE),
+    ("statement-v2.ofx", "ofx", THREE[:2]),
+    ("statement.qif", "qif", THREE[:2] + [("2026-04-13", "expense", 120050, "national-insurance")]),
+    ("camt053.xml", "camt053", THREE[:2]),  # the pending entry is left out
+])
+def test_each_format_imports_with_rules(practice, db, name, fmt, expected):
+    run = practice.ok("ledger", "import", str(DATA / name), "--rules", RULES, as_="mo", json=True)
+    assert run.json["format"] == fmt
+    assert run.json["added"] == len(expected) and run.json["skipped"] == 0
+    assert entries(db) == expected
+    again = practice.ok("ledger", "import", str(DATA / name), "--rules", RULES, as_="mo", json=True)
+    assert again.json["added"] == 0 and again.json["skipped"] == len(expected)
+    assert entries(db) == expected
+
+
+def test_monzo_split_money_in_and_out_and_transaction_ids(practice, db):
+    run = practice.ok("ledger", "import", str(DATA / "monzo.csv"), "--rules", RULES, as_="mo", json=True)
+    assert run.json["format"] == "monzo" and run.json["added"] == 3
+    assert entries(db) == [("2026-04-01", "income", 2000000, "contracts"),
+                           ("2026-04-03", "expense", 2340, "stationery"),
+                           ("2026-04-14", "expense", 120050, "national-insurance")]
+    refs = [r[0] for r in query(db, "SELECT ref FROM ledger_entry ORDER BY id")]
+    assert refs == ["bank:tx_00009wBj1cGhA1", "bank:tx_00009wBj1cGhA2", "bank:tx_00009wBj1cGhA3"]
+
+
+def test_profiles_are_listed_and_one_can_be_forced(practice, db):
+    listed = practice.ok("ledger", "profiles", json=True).json["profiles"]
+    assert {"starling", "monzo", "lloyds", "natwest", "barclays", "plain", "plain-in-out"} <= \
+        {p["name"] for p in listed}
+    run = practice.ok("ledger", "import", str(DATA / "plain.csv"), "--profile", "plain",
+                      "--rules", RULES, as_="mo", json=True)
+    assert run.json["added"] == 3
+    bad = practice("ledger", "import", str(DATA / "plain.csv"), "--profile", "lloyds", as_="mo")
+    assert bad.code == 1 and "Lloyds" in bad.err and "Transaction Date" in bad.err
+
+
+def test_a_mapping_file_reads_another_banks_export_in_its_encoding(practice, db):
+    run = practice.ok("ledger", "import", str(DATA / "odd.csv"), "--mapping", str(DATA / "odd-mapping.toml"),
+                      "--rules", str(DATA / "rules-odd.toml"), as_="mo", json=True)
+    assert run.json["added"] == 3 and run.json["balance_days_checked"] == 3
+    assert entries(db)[-1] == ("2026-04-03", "expense", 1240, "meetings")
+    memo = query(db, "SELECT memo FROM ledger_entry WHERE category = 'meetings'")[0][0]
+    assert memo == "Café Nero Team meeting"
+
+
+def test_a_mapping_file_with_mistakes_says_each_on_its_own_line(practice, db, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('date_format = "YY/DD"\nseparator = ";;"\ncolour = "blue"\n')
+    before = snapshot(db)
+    run = practice("ledger", "import", str(DATA / "odd.csv"), "--mapping", str(bad), as_="mo")
+    assert run.code == 1
+    first, *details = run.err.splitlines()
+    assert first.startswith("swp: ") and str(bad) in first and "6 mistakes" in first
+    assert len(details) == 6 and all(line.startswith("  ") for line in details)
+    for word in ("colour", "date_format", "separator", "date:", "description:", "amount:"):
+        assert sum(word in line for line in details) >= 1, word
+    assert snapshot(db) == before
+
+
+def test_another_encoding_is_refused_without_a_mapping_naming_the_line(practice, db, tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("Date,Description,Amount\n01/04/2026,Cafe,-2.00\n14/04/2026,Caf\xe9,-3.00\n"
+                     .encode("latin-1"))
+    run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    assert run.code == 1 and "line 3" in run.err and "encoding" in run.err
+    assert entries(db) == []
+
+
+def test_an_unknown_shape_says_what_it_tried_and_how_to_map_it(practice, db, tmp_path):
+    path = tmp_path / "weird.csv"
+    path.write_text("When,What,How much\n01/04/2026,x,1.00\n")
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert run.code == 1
+    assert "starling" in run.err and "monzo" in run.err and "--mapping" in run.err and "OFX" in run.err
+
+
+def test_dates_in_two_orders_are_refused_and_ambiguous_files_read_day_first(practice, db, tmp_path):
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("Date,Description,Amount\n13/04/2026,a,1.00\n04/14/2026,b,2.00\n")
+    run = practice("ledger", "import", str(mixed), "--uncategorised", "sundries", as_="mo")
+    assert run.code == 1 and "line 2" in run.err and "line 3" in run.err and "two orders" in run.err
+    ambiguous = tmp_path / "ambiguous.csv"
+    ambiguous.write_text("Date,Description,Amount\n01/04/2026,a,1.00\n02/04/2026,b,2.00\n")
+    run = practice.ok("ledger", "import", str(ambiguous), "--uncategorised", "sundries", as_="mo", json=True)
+    assert run.json["date_order"] == "DD/MM"
+    assert [e[0] for e in entries(db)] == ["2026-04-01", "2026-04-02"]
+
+
+def test_a_line_in_another_currency_is_refused_naming_it(practice, db, tmp_path):
+    text = (DATA / "monzo.csv").read_text().replace("-23.40,GBP,-23.40,GBP", "-23.40,EUR,-20.00,EUR")
+    path = tmp_path / "monzo.csv"
+    path.write_text(text)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    assert run.code == 1 and "line 3" in run.err and "EUR" in run.err
+    assert snapshot(db) == before
+
+
+def test_unmatched_lines_are_listed_and_nothing_is_written(practice, db, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[rules]\n"Leeds City Council" = "contracts"\n')
+    before = snapshot(db)
+    run = practice("ledger", "import", str(DATA / "starling.csv"), "--rules", str(rules), as_="mo")
+    assert run.code == 1
+    assert "2 lines match no rule" in run.err and "HMRC NI APR" in run.err
+    assert "--uncategorised" in run.err
+    assert snapshot(db) == before
+    ok = practice.ok("ledger", "import", str(DATA / "starling.csv"), "--rules", str(rules),
+                     "--uncategorised", "sundries", as_="mo", json=True)
+    assert ok.json["uncategorised"] == 2
+    assert [e[3] for e in entries(db)] == ["contracts", "sundries", "sundries"]
+
+
+def test_dry_run_shows_a_table_and_writes_nothing(practice, db):
+    before = snapshot(db)
+    run = practice.ok("ledger", "import", str(DATA / "starling.csv"), "--rules", RULES, "--dry-run", as_="mo")
+    assert "What would be recorded" in run.out and "national-insurance" in run.out
+    assert "Nothing was written" in run.out
+    assert snapshot(db) == before
+
+
+def test_overlapping_statements_in_either_order_add_nothing_twice(practice, db, tmp_path):
+    lines = ["Date,Description,Amount,Balance"]
+    balance = 0
+    rows = []
+    for day, desc, pence in [(1, "Leeds City Council", 500000), (2, "Coffee", -300), (2, "Coffee", -300),
+                             (3, "Holbeck rent", -185000), (4, "Coffee", -300), (5, "Leeds City Council", 1000)]:
+        balance += pence
+        rows.append(f"{day:02d}/04/2026,{desc},{pence / 100:.2f},{balance / 100:.2f}")
+    first = tmp_path / "first.csv"
+    second = tmp_path / "second.csv"
+    first.write_text("\n".join(lines + rows[:4]) + "\n")
+    second.write_text("\n".join(lines + rows[1:]) + "\n")
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[rules]\n"Leeds" = "contracts"\n"Coffee" = "meetings"\n"Holbeck" = "rent"\n')
+    expected = [("2026-04-01", "income", 500000, "contracts"), ("2026-04-02", "expense", 300, "meetings"),
+                ("2026-04-02", "expense", 300, "meetings"), ("2026-04-03", "expense", 185000, "rent"),
+                ("2026-04-04", "expense", 300, "meetings"), ("2026-04-05", "income", 1000, "contracts")]
+    for order in ((first, second), (second, first)):
+        copy = copy_practice(None, str(tmp_path / f"{order[0].stem}.db")) if False else None
+        del copy
+    practice.ok("ledger", "import", str(first), "--rules", str(rules), as_="mo")
+    run = practice.ok("ledger", "import", str(second), "--rules", str(rules), as_="mo", json=True)
+    assert run.json["added"] == 2 and run.json["skipped"] == 3
+    assert entries(db) == expected
+
+
+def test_overlapping_statements_the_other_way_round(practice, db, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[rules]\n"Leeds" = "contracts"\n"Holbeck" = "rent"\n"HMRC" = "national-insurance"\n')
+    later = tmp_path / "later.csv"
+    text = (DATA / "plain.csv").read_text().splitlines()
+    later.write_text("\n".join([text[0], *text[2:]]) + "\n")
+    practice.ok("ledger", "import", str(later), "--rules", str(rules), as_="mo")
+    run = practice.ok("ledger", "import", str(DATA / "plain.csv"), "--rules", str(rules), as_="mo", json=True)
+    assert run.json["added"] == 1 and run.json["skipped"] == 2
+    assert len(entries(db)) == 3
+
+
+def test_a_hand_entry_and_its_bank_line_are_linked_not_doubled(practice, db):
+    practice.ok("ledger", "expense", "1850", "--date", "2026-03-31", "--category", "rent",
+                "--memo", "April rent, paid early", as_="mo")
+    run = practice.ok("ledger", "import", str(DATA / "starling.csv"), "--rules", RULES, as_="mo")
+    assert "Line 3 linked to entry #1" in run.out
+    assert [e[1:] for e in entries(db)].count(("expense", 185000, "rent")) == 1
+    assert len(entries(db)) == 3
+    assert query(db, "SELECT entry_id FROM bank_link") == [(1,)]
+    again = practice.ok("ledger", "import", str(DATA / "starling.csv"), "--rules", RULES, as_="mo", json=True)
+    assert again.json["added"] == 0 and again.json["skipped"] == 3 and again.json["linked_count"] == 0
+
+
+def test_a_balance_that_stops_matching_names_the_line_and_writes_nothing(practice, db, tmp_path):
+    text = (DATA / "starling.csv").read_text(encoding="utf-8-sig").replace("21949.50", "21900.00")
+    path = tmp_path / "starling.csv"
+    path.write_text(text)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    assert run.code == 1 and "line 4" in run.err and "2026-04-15" in run.err and "£21,900.00" in run.err
+    assert "Nothing was written" in run.err
+    assert snapshot(db) == before
+
+
+def test_reconcile_records_an_assertion_that_check_keeps_checking(practice, db):
+    practice.ok("ledger", "import", str(DATA / "starling.csv"), "--rules", RULES, as_="mo")
+    before = snapshot(db)
+    wrong = practice("ledger", "reconcile", "--balance", "21949.50", "--date", "2026-04-30", as_="mo")
+    assert wrong.code == 1 and "£16,949.50" in wrong.err
+    assert snapshot(db) == before
+    practice.ok("ledger", "income", "5000", "--date", "2026-03-01", "--category", "opening-balance", as_="mo")
+    practice.ok("ledger", "reconcile", "--balance", "21949.50", "--date", "2026-04-30", as_="mo")
+    listed = practice.ok("ledger", "reconcile", json=True).json["assertions"]
+    assert listed == [{"id": 1, "date": "2026-04-30", "balance_pence": 2194950,
+                       "books_pence": 2194950, "holds": True}]
+    practice.ok("check")
+    practice.ok("ledger", "expense", "10", "--date", "2026-04-20", "--category", "sundries", as_="mo")
+    check = practice("check")
+    assert check.code == 4 and "2026-04-30" in check.out + check.err
+
+
+def _identities(lines):
+    from swp.importers import Identities
+
+    identify = Identities()
+    return [identify(line) for line in lines]
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_overlapping_whole_day_statements_give_the_same_identities(newest_first):
+    """Property: however a run of days is cut into two overlapping statements (each covering
+    whole days), the identities of each statement's lines are those of the same lines read in
+    one statement, so importing both, in either order, adds every line once."""
+    from datetime import date, timedelta
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from swp.importers import BankLine
+
+    line = st.tuples(st.integers(0, 4), st.sampled_from([-300, -185000, 2000000, 300]),
+                     st.sampled_from(["Coffee", "Rent", "LCC"]))
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(line, min_size=1, max_size=30), st.data())
+    def check(raw, data):
+        raw = sorted(raw, key=lambda r: r[0], reverse=newest_first)
+        lines = [BankLine(n, date(2026, 4, 1) + timedelta(days=d), p, text)
+                 for n, (d, p, text) in enumerate(raw, 2)]
+        whole = _identities(lines)
+        assert len(set(whole)) == len(whole)  # identical lines on one day stay apart
+        days = sorted({ln.date for ln in lines}, reverse=newest_first)
+        cut = data.draw(st.integers(0, len(days) - 1))
+        back = data.draw(st.integers(0, cut))
+        first = [ln for ln in lines if ln.date in days[:cut + 1]]
+        second = [ln for ln in lines if ln.date in days[back:]]
+        known = dict(zip([id(ln) for ln in lines], whole, strict=True))
+        assert _identities(first) == [known[id(ln)] for ln in first]
+        assert _identities(second) == [known[id(ln)] for ln in second]
+        assert set(_identities(first)) | set(_identities(second)) == set(whole)
+
+    check()
+
+
+def test_rules_are_for_bank_files_not_swps_own_csv(practice, db):
+    sample = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    before = snapshot(db)
+    run = practice("ledger", "import", str(sample), "--rules", RULES, as_="mo")
+    assert run.code == 1 and "own CSV carries its categories" in run.err
+    assert snapshot(db) == before
+
+
+BANK_HEADERS = [
+    "Date,Description,Amount,Balance", "Date,Description,Money in,Money out",
+    "Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category",
+    "Transaction Date,Transaction Type,Sort Code,Account Number,Transaction Description,Debit Amount,Credit Amount,Balance",
+    "Number,Date,Account,Amount,Subcategory,Memo", "OFXHEADER:100", "!Type:Bank",
+    '<?xml version="1.0"?><Document><BkToCstmrStmt>',
+]
+
+
+def test_any_bank_file_gives_a_summary_or_one_swp_error(practice_template, tmp_path_factory):
+    """Fuzz: whatever the bytes under a bank header, the import ends in a summary or an SwpError
+    (exit 1), never a crash, and leaves the books as they were."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from swp.db import open_database
+    from swp.errors import SwpError
+    from swp.services import banking
+
+    path = str(tmp_path_factory.mktemp("bankfuzz") / "practice.db")
+    copy_practice(practice_template, path)
+    database = open_database(path)
+    rules = tmp_path_factory.getbasetemp() / "fuzz-rules.toml"
+    rules.write_text('[rules]\n"a" = "contracts"\n')
+    cell = st.one_of(st.sampled_from(["01/04/2026", "13/04/2026", "04/13/2026", "2026-04-01", "-12.50",
+                                      "1,234.56", "£5", "(3.00)", "GBP", "EUR", "", "'30-12-34", "a b"]),
+                     st.text(max_size=8))
+
+    class Undo(Exception):
+        pass
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(BANK_HEADERS), st.lists(st.lists(cell, max_size=8), max_size=6),
+           st.sampled_from(["\n", "\r\n"]), st.booleans())
+    def check(header, rows, end, dry_run):
+        text = end.join([header, *(",".join(r) for r in rows)]) + end
+        target = tmp_path_factory.getbasetemp() / "fuzz-bank.csv"
+        target.write_bytes(text.encode("utf-8", "replace"))
+        outcome = None
+        try:
+            with database.transaction(write=True) as session:
+                try:
+                    outcome = banking.import_bank(session, str(target), actor="mo", rules=str(rules),
+                                                  uncategorised="sundries", dry_run=dry_run)
+                except SwpError as exc:
+                    outcome = exc
+                raise Undo
+        except Undo:
+            pass
+        if isinstance(outcome, SwpError):
+            assert outcome.message.strip() and outcome.exit_code == 1
+        else:
+            assert outcome.added + outcome.skipped + outcome.linked_count + outcome.zero \
+                + outcome.counted_elsewhere == outcome.rows
+
+    try:
+        check()
+    finally:
+        database.dispose()

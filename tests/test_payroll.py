@@ -1,0 +1,93 @@
+"""Payroll: the payroll CSV, payroll ids, paying a period's shares, settling a former member's deficit."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.conftest import query, snapshot
+
+
+def payable(db, label: str) -> int:
+    return int(query(db, "SELECT SUM(a.payable_pence) FROM allocation a JOIN period p ON p.id = a.period_id "
+                         "WHERE p.label = :label AND a.payable_pence > 0", {"label": label})[0][0])
+
+
+def test_the_payroll_csv_reads_back_and_adds_up_to_the_payable_shares(lived, db):
+    lived.ok("member", "update", "ann", "--payroll-id", "EMP-0001", "--ni-number", "ab 12 34 56 c", as_="mo")
+    text = lived.ok("statement", "2026-q1", "--format", "payroll", "--pay-date", "2026-04-25", as_="mo").out
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == ["member", "name", "payroll_id", "ni_number", "gross_profit_share",
+                             "gross_profit_share_pence", "period", "pay_date"]
+    ann = next(r for r in rows if r["member"] == "ann")
+    assert (ann["payroll_id"], ann["ni_number"], ann["pay_date"]) == ("EMP-0001", "AB123456C", "2026-04-25")
+    assert sum(int(r["gross_profit_share_pence"]) for r in rows) == payable(db, "2026-q1")
+    assert all(r["period"] == "2026-q1" for r in rows)
+
+
+def test_payroll_text_is_formula_safe():
+    from datetime import date
+
+    from swp.services.payroll import PayrollRow, render_payroll
+
+    text = render_payroll([PayrollRow("ann", "=HYPERLINK(\"http://x\")", None, None, 12345, "2026-q1",
+                                      date(2026, 4, 25))])
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert row["name"].startswith("'=") and row["gross_profit_share"] == "123.45"
+
+
+def test_payroll_details_are_checked_and_kept_to_managers(lived, db):
+    before = snapshot(db)
+    bad = lived("member", "update", "ann", "--ni-number", "12345", as_="mo")
+    assert bad.code == 1 and "national insurance" in bad.err
+    who = lived("statement", "2026-q1", "--format", "payroll", as_="ann")
+    assert who.code == 1 and "manager" in who.err
+    assert snapshot(db) == before
+
+
+def test_paying_a_period_clears_what_is_owed(lived, db):
+    owed = payable(db, "2026-q1")
+    assert lived.ok("ledger", "balance", json=True).json["shares_owed_pence"] == owed
+    early = lived("period", "pay", "2026-q1", "--date", "2026-03-31", as_="mo")
+    assert early.code == 1 and "after it ends" in early.err
+    paid = lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo", json=True).json
+    assert paid["total_pence"] == owed and paid["shares_owed_pence"] == 0
+    assert lived.ok("ledger", "balance", json=True).json["shares_owed_pence"] == 0
+    before = snapshot(db)
+    again = lived("period", "pay", "2026-q1", "--date", "2026-04-26", as_="mo")
+    assert again.code == 1 and "already paid" in again.err
+    assert snapshot(db) == before
+    text = lived.ok("statement", "2026-q1", "--format", "payroll", as_="mo").out
+    assert {r["pay_date"] for r in csv.DictReader(io.StringIO(text))} == {"2026-04-25"}
+
+
+def test_a_former_members_deficit_can_be_settled(lived, db):
+    lived.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", as_="mo")
+    lived.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
+    owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'sam' AND p.label = '2026-q2'")[0][0])
+    assert owed > 0
+    current = lived("member", "settle", "ann", "10", "--date", "2026-07-01", as_="mo")
+    assert current.code == 1 and "current member" in current.err
+    too_much = lived("member", "settle", "sam", str(owed / 100 + 1), "--date", "2026-07-01", as_="mo")
+    assert too_much.code == 1 and "owes" in too_much.err
+    done = lived.ok("member", "settle", "sam", f"{owed / 100:.2f}", "--date", "2026-07-01",
+                    as_="mo", json=True).json
+    assert done["outstanding_pence"] == 0
+    nothing = lived("member", "settle", "sam", "1", "--date", "2026-07-02", as_="mo")
+    assert nothing.code == 1 and "owes nothing" in nothing.err
+
+
+def test_the_bank_line_of_a_payment_recorded_by_period_pay_is_not_counted_again(lived, db, tmp_path):
+    owed = payable(db, "2026-q1")
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    statement = tmp_path / "april.csv"
+    statement.write_text("Date,Description,Amount\n"
+                         "20/04/2026,Leeds City Council,500.00\n"
+                         f"24/04/2026,PAYROLL BUREAU PROFIT SHARES,-{owed // 100}.{owed % 100:02d}\n")
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[rules]\n"Leeds" = "contracts"\n')
+    before = len(query(db, "SELECT id FROM ledger_entry"))
+    run = lived.ok("ledger", "import", str(statement), "--rules", str(rules), as_="mo", json=True).json
+    assert (run["added"], run["counted_elsewhere"]) == (1, 1)
+    assert len(query(db, "SELECT id FROM ledger_entry")) == before + 1
