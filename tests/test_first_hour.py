@@ -1,0 +1,81 @@
+"""The first hour with swp, as a business manager and a social worker who are not programmers
+would try it from the README: a scripted first hour, and one test per friction removed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Swp
+
+ROOT = Path(__file__).resolve().parent.parent
+LEDGER = ROOT / "examples" / "riverside-ledger.csv"
+
+
+def found_riverside(swp: Swp) -> Swp:
+    """The demo's key steps: a practice, its five members, a bank year imported."""
+    swp.ok("init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council",
+           "--set", "sharing.method=equal:50,hours:50")
+    swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner",
+           "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "41000",
+           "--registration", "SW200001")
+    swp.ok("member", "add", "bea", "--name", "Bea Brown", "--role", "practitioner",
+           "--employed-since", "2024-04-01", "--hours", "30", "--pay", "33000",
+           "--registration", "SW200002")
+    swp.ok("member", "add", "cal", "--name", "Cal Chen", "--role", "practitioner",
+           "--employed-since", "2025-09-01", "--hours", "22.5", "--pay", "24000",
+           "--registration", "SW200003")
+    swp.ok("member", "add", "mo", "--name", "Mo Malik", "--role", "manager",
+           "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "36000")
+    swp.ok("member", "add", "sam", "--name", "Sam Singh", "--role", "staff",
+           "--employed-since", "2025-06-01", "--hours", "16", "--pay", "12500", as_="mo")
+    swp.ok("ledger", "import", str(LEDGER), as_="mo")
+    return swp
+
+
+# --- 1. swp on the PATH -------------------------------------------------------------------
+
+def test_readme_says_how_to_get_swp_on_the_path_before_the_first_bare_swp():
+    readme = (ROOT / "README.md").read_text()
+    tour = readme[readme.index("## A short tour"):]
+    first_swp = re.search(r"^swp ", tour, re.M).start()
+    before = tour[:first_swp]
+    assert ". .venv/bin/activate" in before and "pipx install ." in before
+
+
+def test_make_demo_ends_by_saying_how_to_get_swp():
+    makefile = (ROOT / "Makefile").read_text()
+    demo = makefile[makefile.index("\ndemo:"):]
+    demo = demo[:demo.index("\n\n")]
+    assert "activate" in demo and "pipx install ." in demo
+
+
+# --- 10. the demo is reproducible ---------------------------------------------------------
+
+def _closed_year(tmp_path: Path, name: str) -> dict[str, str | bytes]:
+    swp = found_riverside(Swp(str(tmp_path / f"{name}.db")))
+    swp.ok("period", "close", "2025-26", "--start", "2025-04-01", "--end", "2026-03-31",
+           as_="mo")
+    out = tmp_path / name
+    swp.ok("statement", "2025-26", "--format", "pdf", "--output", f"{out}/", as_="mo")
+    swp.ok("statement", "2025-26", "--format", "html", "--output", f"{out}/", as_="mo")
+    seen: dict[str, str | bytes] = {
+        "text": swp.ok("statement", "2025-26", "--member", "cal", as_="mo").out,
+        "list": swp.ok("period", "list").out,
+        "head": swp.ok("audit", "verify", json=True).out,
+    }
+    for path in sorted(out.iterdir()):
+        seen[path.name] = path.read_bytes()
+    return seen
+
+
+@pytest.mark.sqlite_only
+def test_the_demo_prints_the_same_every_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("SWP_TODAY", "2026-04-30")
+    first, second = _closed_year(tmp_path, "one"), _closed_year(tmp_path, "two")
+    assert first.keys() == second.keys() and len(first) == 3 + 10
+    for key in first:
+        assert first[key] == second[key], key
+    assert re.search(r"Closed\s+(2026-04-30|30 April 2026)", first["text"])
