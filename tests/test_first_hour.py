@@ -79,3 +79,63 @@ def test_the_demo_prints_the_same_every_run(tmp_path, monkeypatch):
     for key in first:
         assert first[key] == second[key], key
     assert re.search(r"Closed\s+(2026-04-30|30 April 2026)", first["text"])
+
+
+# --- 2. global options anywhere on the line -----------------------------------------------
+
+def _leaf_commands():
+    import typer
+
+    from swp.cli import app
+
+    def walk(command, path):
+        subs = getattr(command, "commands", None)
+        if subs:
+            for name, sub in sorted(subs.items()):
+                yield from walk(sub, (*path, name))
+        else:
+            yield path
+
+    return list(walk(typer.main.get_command(app), ()))
+
+
+def test_global_options_after_every_command(practice):
+    """Every command accepts --json, --as X and --db X after it (and --as=X, --db=X)."""
+    import json
+
+    leaves = _leaf_commands()
+    assert len(leaves) > 40
+    runner = practice.runner
+    from swp.cli import app
+
+    for path in leaves:
+        for tail in (["--json", "--as", "mo", "--db", practice.db],
+                     ["--as=mo", "--db=" + practice.db, "--json"]):
+            result = runner.invoke(app, [*path, *tail])
+            assert "No such option" not in result.stderr, (path, result.stderr)
+            assert "Got unexpected extra argument" not in result.stderr, (path, result.stderr)
+            if result.exit_code == 0 and path != ("export",) and "export" not in path:
+                json.loads(result.stdout)  # --json took effect
+
+
+def test_global_options_at_the_end_take_effect(practice):
+    from swp.cli import app
+
+    run = practice.runner.invoke(app, ["ledger", "balance", "--db", practice.db, "--json"])
+    assert run.exit_code == 0 and run.stdout.lstrip().startswith("{")
+    run = practice.runner.invoke(app, ["rules", "show", "--json", "--db", practice.db])
+    assert run.exit_code == 0 and run.stdout.lstrip().startswith("{")
+    practice.ok("proposal", "new", "--title", "Keep more", "--kind", "ordinary",
+                "--amend", "sharing.reserve-percent=25", as_="ann")
+    run = practice("vote", "1", "yes", "--as", "bea")
+    assert run.code == 0 and "bea votes yes" in run.out
+
+
+def test_a_value_that_looks_like_a_global_option_is_left_alone(practice):
+    practice.ok("ledger", "expense", "12", "--date", "2026-04-02", "--category", "stationery",
+                "--memo", "--json", as_="mo")
+    entries = practice.ok("ledger", "list", json=True).json
+    assert "--json" in str(entries)
+    # after `--`, nothing is an option
+    run = practice("member", "show", "--", "--json", as_="mo")
+    assert run.code == 1 and "--json" in run.err
