@@ -139,3 +139,56 @@ def test_a_value_that_looks_like_a_global_option_is_left_alone(practice):
     # after `--`, nothing is an option
     run = practice("member", "show", "--", "--json", as_="mo")
     assert run.code == 1 and "--json" in run.err
+
+
+# --- 3. nothing that matters is cut off in a table at 80 columns ----------------------------
+
+WHOLE = re.compile(r"-?£[0-9,]+\.[0-9]{2}|\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b")
+
+
+@pytest.fixture(scope="module")
+def riverside_year(tmp_path_factory) -> str:
+    """The demo's practice with its year closed, a contract, a loan and a proposal."""
+    path = str(tmp_path_factory.mktemp("riverside") / "riverside.db")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SWP_TODAY", "2026-04-30")
+        swp = found_riverside(Swp(path))
+        swp.ok("period", "close", "2025-26", "--start", "2025-04-01", "--end", "2026-03-31",
+               as_="mo")
+        swp.ok("contract", "add", "LCC-2026-01", "--authority", "Leeds City Council",
+               "--value", "240000", "--start", "2026-04-01", "--end", "2027-03-31",
+               "--outcome-percent", "10", "--description", "Support for children in care",
+               as_="mo")
+        swp.ok("contract", "invoice", "LCC-2026-01", "18000", "--date", "2026-04-30", as_="mo")
+        swp.ok("finance", "loan", "Triodos Bank", "25000", "--date", "2026-04-20", as_="mo")
+        swp.ok("proposal", "new", "--title", "Keep 25% in the reserve", "--kind", "ordinary",
+               "--amend", "sharing.reserve-percent=25", as_="ann")
+        swp.ok("vote", "1", "yes", as_="bea")
+    return path
+
+
+TABLES = [
+    ("member", "list"), ("member", "show", "cal"), ("ledger", "list"), ("ledger", "balance"),
+    ("period", "list"), ("period", "preview", "--start", "2025-04-01", "--end", "2026-03-31"),
+    ("contract", "list"), ("contract", "show", "LCC-2026-01"), ("rules", "show"),
+    ("proposal", "list"), ("proposal", "show", "1"), ("finance", "loans"), ("partner", "list"),
+    ("audit", "log"), ("practice", "show"),
+]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("command", TABLES, ids=[" ".join(c) for c in TABLES])
+def test_every_table_at_80_columns_keeps_every_amount_and_date_whole(riverside_year, command,
+                                                                     monkeypatch):
+    monkeypatch.setenv("SWP_TODAY", "2026-04-30")
+    swp = Swp(riverside_year)
+    wide = swp.ok(*command, as_="mo", env={"COLUMNS": "200"}).out
+    narrow = swp.ok(*command, as_="mo", env={"COLUMNS": "80"}).out
+    assert narrow.strip()
+    for line in narrow.splitlines():
+        assert len(line.rstrip()) <= 80, line
+    for token in set(WHOLE.findall(wide)):
+        assert token in narrow, f"{token} cut at 80 columns:\n{narrow}"
+    for handle in ("ann", "bea", "cal", "mo", "sam"):
+        if re.search(rf"\b{handle}\b", wide):
+            assert re.search(rf"\b{handle}\b", narrow), handle

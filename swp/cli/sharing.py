@@ -35,14 +35,18 @@ def _sharing_view(result, *, closed: bool):  # noqa: ANN001
         items.append(("fingerprint", result.fingerprint))
     bases = [s.basis for s in result.slices]
 
-    columns = ["member", "days", *[f"{b} weight" for b in bases if b != "equal"],
-               *[f"{b} part" for b in bases], "amount", "brought fwd", "payable", "carried fwd"]
-    rows = [(s.member, s.days, *[f"{s.weights[b]:,}" for b in bases if b != "equal"],
-             *[money(s.parts[b]) for b in bases], money(s.amount_pence), money(s.carried_in_pence),
-             money(s.payable_pence), money(s.carried_out_pence)) for s in result.shares]
-    rows.append(("total", "", *["" for b in bases if b != "equal"],
-                 *[money(s.pence) for s in result.slices], money(result.distributable_pence),
-                 "", money(sum(s.payable_pence for s in result.shares)), ""))
+    # the weights behind each part are in --json and the statement's "how to check this" box;
+    # the deficit columns appear only when some member has a deficit to bring or carry
+    carrying = any(s.carried_in_pence or s.carried_out_pence for s in result.shares)
+    columns = ["member", "days", *[f"{b} part" for b in bases], "amount",
+               *(["brought fwd"] if carrying else []), "payable",
+               *(["carried fwd"] if carrying else [])]
+    rows = [(s.member, s.days, *[money(s.parts[b]) for b in bases], money(s.amount_pence),
+             *([money(s.carried_in_pence)] if carrying else []), money(s.payable_pence),
+             *([money(s.carried_out_pence)] if carrying else [])) for s in result.shares]
+    rows.append(("total", "", *[money(s.pence) for s in result.slices],
+                 money(result.distributable_pence), *([""] if carrying else []),
+                 money(sum(s.payable_pence for s in result.shares)), *([""] if carrying else [])))
     parts = [Text(title, style="bold"), render.pairs(None, items),
              render.table("Allocations", columns, rows, right=columns[1:])]
     if result.entries_before:
@@ -104,14 +108,13 @@ def list_(ctx: typer.Context) -> None:
     from swp.services import sharing
 
     views, reserve = call(ctx, sharing.list_periods, write=False)
-    columns = ["label", "start", "end", "net", "reserve", "pool", "method", "members",
-               "fingerprint"]
-    rows = [(v.label, v.start, v.end, money(v.net_pence), money(v.reserve_pence),
-             money(v.distributable_pence), v.method, v.members, v.fingerprint[:10])
+    columns = ["label", "dates", "net", "reserve", "pool", "method", "fingerprint"]
+    rows = [(v.label, f"{v.start} to {v.end}", money(v.net_pence), money(v.reserve_pence),
+             money(v.distributable_pence), v.method.replace(",", ", "), v.fingerprint[:10])
             for v in views]
     emit(ctx, {"periods": [v.as_json() for v in views], "reserve_pence": reserve},
          lambda: Group(render.table("Closed periods", columns, rows,
-                                    right=["net", "reserve", "pool", "members"]),
+                                    right=["net", "reserve", "pool"]),
                        f"General reserve: {money(reserve)}") if views else
          f"No period is closed yet. General reserve: {money(reserve)}.")
 
