@@ -192,3 +192,54 @@ def test_every_table_at_80_columns_keeps_every_amount_and_date_whole(riverside_y
     for handle in ("ann", "bea", "cal", "mo", "sam"):
         if re.search(rf"\b{handle}\b", wide):
             assert re.search(rf"\b{handle}\b", narrow), handle
+
+
+# --- 4. slips are typos (exit 1 with a suggestion), not constitutional refusals --------------
+
+def _unaudited(practice, *args, as_=None):
+    from tests.conftest import audit_rows, snapshot
+
+    before, events = snapshot(practice.db), len(audit_rows(practice.db))
+    run = practice(*args, as_=as_)
+    assert run.code == 1, run.err
+    assert run.err.count("\n") == 1
+    assert snapshot(practice.db) == before and len(audit_rows(practice.db)) == events
+    return run.err
+
+
+def test_a_mistyped_voter_is_told_the_nearest_handle(practice):
+    practice.ok("proposal", "new", "--title", "t", "--kind", "ordinary",
+                "--amend", "sharing.reserve-percent=25", as_="ann")
+    err = _unaudited(practice, "vote", "1", "yes", as_="annn")
+    assert err == "swp: no member with handle 'annn'; did you mean 'ann'?\n"
+    err = _unaudited(practice, "vote", "1", "yes", as_="Ann")
+    assert "did you mean 'ann'? (handles are case-sensitive)" in err
+
+
+def test_a_mistyped_manager_or_member_is_told_the_nearest_handle(practice):
+    err = _unaudited(practice, "ledger", "expense", "5", "--date", "2026-04-02",
+                     "--category", "stationery", as_="Mo")
+    assert "did you mean 'mo'? (handles are case-sensitive)" in err
+    err = _unaudited(practice, "member", "show", "bee", as_="mo")
+    assert "no member with handle 'bee'; did you mean 'bea'?" in err
+
+
+def test_an_unknown_role_is_a_typo_with_the_roles_to_choose_from(practice):
+    err = _unaudited(practice, "member", "add", "dee", "--name", "Dee Dale", "--role",
+                     "social worker", "--employed-since", "2026-01-05", "--hours", "30",
+                     "--registration", "SW200009", as_="mo")
+    assert "not a role: 'social worker'" in err and "did you mean 'practitioner'?" in err
+    err = _unaudited(practice, "member", "add", "dee", "--name", "Dee Dale", "--role",
+                     "practioner", "--employed-since", "2026-01-05", "--hours", "30",
+                     "--registration", "SW200009", as_="mo")
+    assert "did you mean 'practitioner'?" in err
+
+
+@pytest.mark.parametrize("role", ["investor", "shareholder", "company", "volunteer"])
+def test_a_role_naming_a_non_employee_is_still_refused(practice, role):
+    from tests.conftest import audit_rows
+
+    run = practice("member", "add", "dee", "--name", "Dee Dale", "--role", role,
+                   "--employed-since", "2026-01-05", "--hours", "30", as_="mo")
+    assert run.code == 3 and "refused by clause employees-only" in run.err
+    assert audit_rows(practice.db)[-1]["outcome"] == "refused"
