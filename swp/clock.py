@@ -16,7 +16,7 @@ def today() -> date:
     if pinned:
         from swp.dates import parse_date
 
-        return parse_date(pinned, what="SWP_TODAY date")
+        return parse_date(pinned, what="SWP_TODAY date", relative=False)
     return date.today()
 
 

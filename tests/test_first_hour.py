@@ -243,3 +243,123 @@ def test_a_role_naming_a_non_employee_is_still_refused(practice, role):
                    "--employed-since", "2026-01-05", "--hours", "30", as_="mo")
     assert run.code == 3 and "refused by clause employees-only" in run.err
     assert audit_rows(practice.db)[-1]["outcome"] == "refused"
+
+
+# --- 5. irreversible steps: confirmation at a terminal, and no entry left unshared by mistake --
+
+def test_close_asks_at_a_terminal_and_a_no_changes_nothing(monkeypatch, tmp_path):
+    from swp.cli import sharing as sharing_cli
+    from tests.conftest import snapshot
+
+    monkeypatch.setenv("SWP_TODAY", "2026-04-30")
+    swp = found_riverside(Swp(str(tmp_path / "r.db")))
+    monkeypatch.setattr(sharing_cli, "_at_terminal", lambda: True)
+    before = snapshot(swp.db)
+    run = swp("period", "close", "2025-26", as_="mo", input="n\n")
+    assert run.code == 1 and "not closed; nothing changed" in run.err
+    assert "Close 2025-26 (2025-04-01 to 2026-03-31)?" in run.out
+    assert "£50,273.30" in run.out  # the summary is shown before the question
+    assert snapshot(swp.db) == before
+    run = swp("period", "close", "2025-26", as_="mo", input="y\n")
+    assert run.code == 0 and "closed and locked" in run.out
+    assert swp.ok("period", "list", json=True).json["periods"][0]["label"] == "2025-26"
+
+
+def test_close_with_yes_or_json_or_off_a_terminal_never_asks(monkeypatch, tmp_path):
+    from swp.cli import sharing as sharing_cli
+
+    monkeypatch.setenv("SWP_TODAY", "2026-04-30")
+    swp = found_riverside(Swp(str(tmp_path / "r.db")))
+    monkeypatch.setattr(sharing_cli, "_at_terminal", lambda: True)
+    run = swp("period", "close", "2025-Q3", "--yes", as_="mo")  # no input: it must not ask
+    assert run.code == 1 and "--leave-unshared" in run.err  # (April to June: never shared)
+    run = swp("period", "close", "2025-26", as_="mo", json=True)
+    assert run.code == 0 and run.json["label"] == "2025-26"
+
+
+def test_a_first_period_after_the_first_entry_is_refused_unless_left_unshared(monkeypatch,
+                                                                             tmp_path):
+    from tests.conftest import snapshot
+
+    monkeypatch.setenv("SWP_TODAY", "2026-04-30")
+    swp = found_riverside(Swp(str(tmp_path / "r.db")))
+    before = snapshot(swp.db)
+    run = swp("period", "close", "2025-11", as_="mo")
+    assert run.code == 1 and run.err.count("\n") == 1
+    assert "dated before 2025-11-01 (the first on 2025-04-01)" in run.err
+    assert "--leave-unshared" in run.err and snapshot(swp.db) == before
+    swp.ok("period", "close", "2025-11", "--leave-unshared", as_="mo")
+    report = swp.ok("check", json=True).json
+    assert report["ok"] and "no period will ever share them" in report["notices"][0]
+    assert "no period will ever share them" in swp.ok("check").out
+    # October can no longer be closed after November: periods follow one another
+    run = swp("period", "close", "2025-10", as_="mo")
+    assert run.code == 1 and "periods follow one another" in run.err
+
+
+# --- 7. periods by name; today and yesterday; formats in --help ---------------------------
+
+@pytest.mark.parametrize(("name", "start", "end"), [
+    ("2026-04", "2026-04-01", "2026-04-30"), ("2024-02", "2024-02-01", "2024-02-29"),
+    ("2026-Q1", "2026-01-01", "2026-03-31"), ("2025-q4", "2025-10-01", "2025-12-31"),
+    ("2025-26", "2025-04-01", "2026-03-31"), ("2026", "2026-01-01", "2026-12-31"),
+])
+def test_period_names_give_their_dates(name, start, end):
+    from swp.dates import period_dates
+
+    first, last = period_dates(name, "04-01")
+    assert (first.isoformat(), last.isoformat()) == (start, end)
+
+
+def test_a_financial_year_follows_the_practice_year_start():
+    from swp.dates import period_dates
+
+    first, last = period_dates("2025-26", "01-06")
+    assert (first.isoformat(), last.isoformat()) == ("2025-01-06", "2026-01-05")
+    assert period_dates("2025-27", "04-01") is None and period_dates("Spring", "04-01") is None
+
+
+def test_preview_and_close_by_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("SWP_TODAY", "2026-04-30")
+    swp = found_riverside(Swp(str(tmp_path / "r.db")))
+    by_name = swp.ok("period", "preview", "2025-26", json=True).json
+    by_dates = swp.ok("period", "preview", "--start", "2025-04-01", "--end", "2026-03-31",
+                      json=True).json
+    assert by_name["distributable_pence"] == by_dates["distributable_pence"] == 5027330
+    run = swp("period", "preview", "Spring")
+    assert run.code == 1 and "2026-Q1" in run.err and "--start" in run.err
+    swp.ok("period", "close", "2025-26", as_="mo")
+    swp.ok("ledger", "income", "1000", "--date", "yesterday", "--category", "grants", as_="mo")
+    swp.ok("period", "close", "2026-04", "--end", "today", "--start", "2026-04-01", as_="mo")
+    assert [p["end"] for p in swp.ok("period", "list", json=True).json["periods"]] == \
+        ["2026-03-31", "2026-04-30"]
+
+
+def test_today_and_yesterday_are_dates(practice):
+    practice.ok("ledger", "expense", "5", "--date", "yesterday", "--category", "stationery",
+                as_="mo")
+    practice.ok("ledger", "expense", "6", "--date", "today", "--category", "stationery", as_="mo")
+    dates = [e["date"] for e in practice.ok("ledger", "list", json=True).json["entries"]]
+    assert dates[-2:] == ["2026-06-29", "2026-06-30"]
+
+
+def test_every_date_and_amount_option_says_its_format():
+    import typer
+
+    from swp.cli import app
+
+    def walk(command, path):
+        for name, sub in sorted((getattr(command, "commands", None) or {}).items()):
+            yield from walk(sub, (*path, name))
+        for param in getattr(command, "params", ()):
+            yield path, param
+
+    for path, param in walk(typer.main.get_command(app), ()):
+        meta = getattr(param, "metavar", None)
+        if meta in ("DATE", "AMOUNT"):
+            text = (param.help or "").lower()
+            assert "yyyy-mm-dd" in text or "£" in text or "pounds" in text, (path, param.name)
+
+
+def test_the_year_start_reads_1_april(practice):
+    assert "1 April" in practice.ok("practice", "show").out

@@ -200,10 +200,37 @@ def _register() -> None:
 
 def _plain_help(typer_app: typer.Typer) -> None:
     """Every sub-app prints plain help, so that `swp ... --help` stays fast."""
+    for command in typer_app.registered_commands:
+        _friendly_help(command.callback)
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:
             group.typer_instance.rich_markup_mode = None
             _plain_help(group.typer_instance)
+
+
+FORMATS = {"DATE": "YYYY-MM-DD, today or yesterday",
+           "AMOUNT": "pounds, e.g. 950, 12500.50 or £12,500.50"}
+
+
+def _friendly_help(callback: Any) -> None:
+    """Help in words: TEXT and NUMBER rather than <str> and <int range>, and every DATE and
+    AMOUNT says how it is written."""
+    import inspect
+
+    if callback is None:
+        return
+    for param in inspect.signature(callback).parameters.values():
+        info = param.default
+        if not isinstance(info, (typer.models.OptionInfo, typer.models.ArgumentInfo)):
+            continue
+        if info.metavar is None and param.annotation in ("str", str):
+            info.metavar = "TEXT"
+        elif info.metavar is None and param.annotation in ("int", int):
+            info.metavar = "NUMBER"
+        said = FORMATS.get(info.metavar or "")
+        if said and "YYYY-MM-DD" not in (info.help or "") and "£" not in (info.help or ""):
+            help_ = (info.help or "").rstrip(".")
+            info.help = f"{help_} ({said})." if help_ else f"{said[0].upper()}{said[1:]}."
 
 
 _register()

@@ -55,43 +55,106 @@ def _sharing_view(result, *, closed: bool):  # noqa: ANN001
     return Group(*parts)
 
 
+DATE_HELP = "YYYY-MM-DD, today or yesterday"
+
+
+def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | None):  # noqa: ANN202
+    """The period's first and last day: --start and --end, or worked out from its name."""
+    from swp.dates import PERIOD_NAMES, period_dates
+    from swp.errors import InputError
+
+    if start is not None or end is not None:
+        if start is None or end is None:
+            raise InputError("give both --start and --end, or neither and a period name such as "
+                             "2026-04, 2026-Q1 or 2025-26")
+        return day(start, "start date"), day(end, "end date")
+    if label is None:
+        raise InputError(f"name the period ({PERIOD_NAMES}), or give --start and --end")
+    from swp.services.practice import get_practice
+
+    year_start = call(ctx, lambda s: get_practice(s).fiscal_year_start, write=False)
+    span = period_dates(label, year_start)
+    if span is None:
+        raise InputError(f"cannot tell the dates of a period named {label!r}: name it as "
+                         f"{PERIOD_NAMES}, or give --start and --end")
+    return span
+
+
 @period_app.command("preview")
 def preview(
     ctx: typer.Context,
-    start: str = typer.Option(..., "--start", metavar="DATE", help="First day of the period."),
-    end: str = typer.Option(..., "--end", metavar="DATE", help="Last day of the period (inclusive)."),
+    label: str = typer.Argument(None, metavar="[PERIOD]",
+                                help="A month (2026-04), a quarter (2026-Q1), a financial year "
+                                     "(2025-26, from the practice's year start) or a year (2026)."),
+    start: str = typer.Option(None, "--start", metavar="DATE",
+                              help=f"First day of the period ({DATE_HELP})."),
+    end: str = typer.Option(None, "--end", metavar="DATE",
+                            help=f"Last day of the period, inclusive ({DATE_HELP})."),
     method: str = typer.Option(None, "--method", metavar="METHOD",
                                help="What-if: share by this method instead of sharing.method "
                                     "(equal, hours, pay, service or a blend such as equal:50,hours:50)."),
 ) -> None:
     """Show what closing a period would allocate to each member, changing nothing.
 
-    Example: swp period preview --start 2026-01-01 --end 2026-03-31
+    Name the period (2026-04, 2026-Q1, 2025-26) or give --start and --end.
+
+    Example: swp period preview 2025-26
     """
     from swp.services import sharing
 
-    first, last = day(start, "start date"), day(end, "end date")
-    result = call(ctx, lambda s: sharing.compute(s, start=first, end=last, method=method), write=False)
+    first, last = _span(ctx, label, start, end)
+    name = sharing.check_label(label) if label is not None else None
+    result = call(ctx, lambda s: sharing.compute(s, start=first, end=last, method=method, label=name),
+                  write=False)
     emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=False))
+
+
+def _at_terminal() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
 
 
 @period_app.command("close")
 def close(
     ctx: typer.Context,
-    label: str = typer.Argument(..., help="The period's name, e.g. 2026-Q1 or 2025-26."),
-    start: str = typer.Option(..., "--start", metavar="DATE", help="First day of the period."),
-    end: str = typer.Option(..., "--end", metavar="DATE", help="Last day of the period (inclusive)."),
+    label: str = typer.Argument(..., metavar="PERIOD",
+                                help="The period's name: a month (2026-04), a quarter (2026-Q1), a "
+                                     "financial year (2025-26) or a year (2026) give its dates; any "
+                                     "other name needs --start and --end."),
+    start: str = typer.Option(None, "--start", metavar="DATE",
+                              help=f"First day of the period ({DATE_HELP})."),
+    end: str = typer.Option(None, "--end", metavar="DATE",
+                            help=f"Last day of the period, inclusive ({DATE_HELP})."),
+    yes: bool = typer.Option(False, "--yes", "-y",
+                             help="Do not ask for confirmation at a terminal."),
+    leave_unshared: bool = typer.Option(False, "--leave-unshared",
+                                        help="Close a first period even though earlier entries "
+                                             "would then belong to no period, never shared."),
 ) -> None:
     """Close a period: record each member's allocation and lock the period's entries.
 
-    Example: swp --as mo period close 2026-Q1 --start 2026-01-01 --end 2026-03-31
+    This cannot be undone. At a terminal, swp shows what the close records and asks first
+    (--yes skips the question; scripts and --json are never asked).
+
+    Example: swp --as mo period close 2026-Q1
     """
+    from swp.errors import InputError
     from swp.services import sharing
 
-    first, last = day(start, "start date"), day(end, "end date")
     name = sharing.check_label(label)
-    actor = state(ctx).actor
-    result = call(ctx, lambda s: sharing.close(s, actor=actor, label=name, start=first, end=last),
+    first, last = _span(ctx, name, start, end)
+    st = state(ctx)
+    actor = st.actor
+    if _at_terminal() and not st.json and not yes:
+        preview_ = call(ctx, lambda s: sharing.compute(s, start=first, end=last, label=name),
+                        write=False)
+        emit(ctx, preview_.as_json(), lambda: _sharing_view(preview_, closed=False))
+        if not typer.confirm(f"Close {name} ({first} to {last})? The shares above are recorded "
+                             "and the period's entries locked for good", default=False):
+            raise InputError(f"period {name} not closed; nothing changed")
+    result = call(ctx, lambda s: sharing.close(s, actor=actor, label=name, start=first, end=last,
+                                               leave_unshared=leave_unshared),
                   args=sharing.close_args(name, first, last))
     emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=True))
 
