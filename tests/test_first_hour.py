@@ -363,3 +363,18 @@ def test_every_date_and_amount_option_says_its_format():
 
 def test_the_year_start_reads_1_april(practice):
     assert "1 April" in practice.ok("practice", "show").out
+
+
+# --- 6. a person's own things ----------------------------------------------------------------
+
+def test_a_member_sees_their_own_statement_and_record_with_as_alone(monkeypatch, tmp_path):
+    monkeypatch.setenv("SWP_TODAY", "2026-04-30")
+    swp = found_riverside(Swp(str(tmp_path / "r.db")))
+    swp.ok("period", "close", "2025-26", as_="mo")
+    own = swp.ok("statement", "2025-26", as_="cal", json=True).json
+    assert own["member"] == "cal"
+    assert swp.ok("statement", "2025-26", as_="cal").out.count("Profit-share statement") == 1
+    assert len(swp.ok("statement", "2025-26", as_="mo", json=True).json["statements"]) == 5
+    assert swp.ok("member", "show", as_="ann", json=True).json["member"]["handle"] == "ann"
+    run = swp("member", "show")
+    assert run.code == 1 and "--as HANDLE" in run.err

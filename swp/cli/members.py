@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import amount, call, day, emit, money
+from swp.cli._common import amount, call, day, emit, money, state
 
 member_app = typer.Typer(help="The register of member-owners.", no_args_is_help=True)
 
@@ -71,14 +71,21 @@ def list_(ctx: typer.Context,
 
 
 @member_app.command("show")
-def show(ctx: typer.Context, handle: str = typer.Argument(...)) -> None:
+def show(ctx: typer.Context, handle: str = typer.Argument(
+        None, metavar="[HANDLE]", help="The member (default: yourself, with --as).")) -> None:
     """Show one member and the history of their role, hours and pay.
 
     Example: swp member show dee
     """
     from swp import render
+    from swp.errors import InputError
     from swp.rules import format_hours
     from swp.services import members
+
+    handle = handle or state(ctx).actor
+    if handle is None:
+        raise InputError("which member? give a handle (swp member show ann), or --as HANDLE "
+                         "for your own record")
 
     view, history = call(ctx, lambda s: members.show(s, handle), write=False)
     payload = {"member": view.as_json(), "registration": view.registration,

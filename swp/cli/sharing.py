@@ -196,7 +196,7 @@ def statement(
 
     Without --member, every member's. With --output: one file; a folder (an existing one, a
     path ending in '/', or a path with no extension) gets one file per member. A manager
-    issues anyone's statement; a member may see their own (--as HANDLE --member HANDLE).
+    issues anyone's statement; a member sees their own (--as HANDLE is enough).
 
     Example: swp --as mo statement 2026-Q1 --member ann --format pdf --output ann-2026-Q1.pdf
     """
@@ -213,6 +213,12 @@ def statement(
         raise InputError(f"not a statement format: {fmt!r}; use {FORMAT_HELP}")
     name = sharing.check_label(label)
     st = state(ctx)
+    if member is None and st.actor is not None:
+        # a member acting as themselves sees their own statement; a manager issues everyone's
+        from swp.services.roles import current_managers
+
+        if st.actor not in call(ctx, current_managers, write=False):
+            member = st.actor
     found = call(ctx, lambda s: sharing.statements(s, actor=st.actor, label=name, member=member),
                  write=False)
     one = member is not None
