@@ -3,6 +3,7 @@ would try it from the README: a scripted first hour, and one test per friction r
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -378,3 +379,93 @@ def test_a_member_sees_their_own_statement_and_record_with_as_alone(monkeypatch,
     assert swp.ok("member", "show", as_="ann", json=True).json["member"]["handle"] == "ann"
     run = swp("member", "show")
     assert run.code == 1 and "--as HANDLE" in run.err
+
+
+# --- 8. statements in words, every category in every format, rendered to pictures -------------
+
+def _statements(tmp_path: Path, monkeypatch) -> tuple[Swp, Path]:
+    monkeypatch.setenv("SWP_TODAY", "2026-04-30")
+    swp = found_riverside(Swp(str(tmp_path / "r.db")))
+    swp.ok("period", "close", "2025-26", as_="mo")
+    out = tmp_path / "statements"
+    out.mkdir()
+    for fmt in ("pdf", "html"):
+        swp.ok("statement", "2025-26", "--member", "cal", "--format", fmt, "--output",
+               str(out / f"cal.{fmt}"), as_="mo")
+    return swp, out
+
+
+def test_a_statement_explains_the_share_in_words(monkeypatch, tmp_path):
+    swp, out = _statements(tmp_path, monkeypatch)
+    text = " ".join(swp.ok("statement", "2025-26", as_="cal").out.split())
+    assert ("Your share: half of the pool is split equally by days as a member (you: 212 of "
+            "1,611 member-days)") in text
+    assert "half of the pool is split by contracted hours (you: 22.5 hours a week for 212 days)" \
+        in text
+    assert "paid to you through payroll" in text and "taxed as pay" in text
+    assert "30 April 2026" in text
+    html = (out / "cal.html").read_text()
+    assert "Your share: half of the pool" in html and "taxed as pay" in html
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(str(path)).pages)
+
+
+def test_the_pdf_lists_every_expense_category(monkeypatch, tmp_path):
+    swp, out = _statements(tmp_path, monkeypatch)
+    statement = swp.ok("statement", "2025-26", "--member", "cal", as_="mo", json=True).json
+    assert len(statement["expenses_by_category"]) == 18
+    text = _pdf_text(out / "cal.pdf")
+    for category in (*statement["expenses_by_category"], *statement["income_by_category"]):
+        assert category in text, category
+    assert "other categories" not in text
+
+
+def _tool(name: str) -> str | None:
+    import shutil
+
+    found = shutil.which(name)
+    if found is None and os.environ.get("CI") == "true":
+        pytest.fail(f"{name} is missing in CI (.ci/run installs it)")
+    if found is None:
+        pytest.skip(f"{name} is not installed (Debian: poppler-utils / chromium)")
+    return found
+
+
+def _not_blank(png: Path) -> None:
+    from PIL import Image
+
+    with Image.open(png) as image:
+        grey = image.convert("L")
+        low, high = grey.getextrema()
+        dark = sum(grey.histogram()[:128])
+    assert high - low > 100 and dark > 1000, f"{png} looks blank"
+
+
+def test_the_demo_pdf_renders_to_pages_that_are_not_blank(monkeypatch, tmp_path):
+    import subprocess
+
+    pdftoppm = _tool("pdftoppm")
+    _, out = _statements(tmp_path, monkeypatch)
+    subprocess.run([pdftoppm, "-png", "-r", "60", str(out / "cal.pdf"), str(tmp_path / "page")],
+                   check=True, timeout=120)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert pages
+    for page in pages:
+        _not_blank(page)
+
+
+def test_the_demo_html_renders_to_a_page_that_is_not_blank(monkeypatch, tmp_path):
+    import subprocess
+
+    chromium = _tool("chromium")
+    _, out = _statements(tmp_path, monkeypatch)
+    png = tmp_path / "html.png"
+    subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                    "--disable-gpu", f"--screenshot={png}", "--window-size=900,1600",
+                    (out / "cal.html").as_uri()], check=True, timeout=120,
+                   capture_output=True)
+    _not_blank(png)
