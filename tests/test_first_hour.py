@@ -469,3 +469,20 @@ def test_the_demo_html_renders_to_a_page_that_is_not_blank(monkeypatch, tmp_path
                     (out / "cal.html").as_uri()], check=True, timeout=120,
                    capture_output=True)
     _not_blank(png)
+
+
+# --- 9. small things ---------------------------------------------------------------------------
+
+def test_the_docs_stand_alone():
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text()
+        assert not re.search(r"SPEC section|\bissue [0-9]+\b|the spec(ification)? is silent", text,
+                             re.I), page.name
+
+
+def test_an_article_reads_properly():
+    from swp.dates import parse_date
+    from swp.errors import InputError
+
+    with pytest.raises(InputError, match="not an employment date"):
+        parse_date("soon", what="employment date")
