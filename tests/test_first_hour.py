@@ -36,6 +36,27 @@ def found_riverside(swp: Swp) -> Swp:
     return swp
 
 
+# --- the first hour, as a business manager would spend it -----------------------------------
+
+def test_the_first_hour(monkeypatch, tmp_path):
+    """Found a practice, add members, import a bank year, preview by name, close with the
+    confirmation a terminal gets, and read a statement at 80 columns."""
+    from swp.cli import sharing as sharing_cli
+
+    monkeypatch.setenv("SWP_TODAY", "2026-04-30")
+    swp = found_riverside(Swp(str(tmp_path / "first-hour.db")))
+    assert "1 April" in swp.ok("practice", "show").out
+    preview = swp.ok("period", "preview", "2025-26", env={"COLUMNS": "80"}).out
+    assert "£50,273.30" in preview and "nothing changed" in preview
+    monkeypatch.setattr(sharing_cli, "_at_terminal", lambda: True)
+    closed = swp("period", "close", "2025-26", "--as", "mo", input="y\n")
+    assert closed.code == 0 and "Close 2025-26" in closed.out and "closed and locked" in closed.out
+    statement = swp.ok("statement", "2025-26", as_="cal", env={"COLUMNS": "80"}).out
+    assert all(len(line) <= 80 for line in statement.splitlines())
+    assert "Your share: half of the pool" in " ".join(statement.split())
+    assert "£5,807.96" in statement
+
+
 # --- 1. swp on the PATH -------------------------------------------------------------------
 
 def test_readme_says_how_to_get_swp_on_the_path_before_the_first_bare_swp():
