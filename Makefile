@@ -15,6 +15,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
+	@echo
+	@echo "To use swp yourself: '. $(BIN)/activate' in this shell (then 'swp --help'),"
+	@echo "or 'pipx install .' once, to have swp on your PATH in every shell."
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -34,8 +34,8 @@ say swp ledger import "$here/riverside-ledger.csv"
 say swp ledger balance --from 2025-04-01 --to 2026-03-31
 echo
 echo "Sharing the year 2025-26 by the constitution's method (equal:50,hours:50):"
-say swp period preview --start 2025-04-01 --end 2026-03-31
-say swp period close 2025-26 --start 2025-04-01 --end 2026-03-31
+say swp period preview 2025-26   # the financial year by its name: 1 April 2025 to 31 March 2026
+say swp period close 2025-26 --yes
 say swp period list
 say swp statement 2025-26 --member cal
 say swp statement 2025-26 --format pdf --output "$out/statements"

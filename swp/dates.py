@@ -1,4 +1,5 @@
-"""ISO dates (YYYY-MM-DD) only."""
+"""Dates as people write them to swp: YYYY-MM-DD, or `today` and `yesterday`; periods by name
+(a month 2026-04, a quarter 2026-Q1, a financial year 2025-26, a calendar year 2026)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,24 @@ from datetime import date
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # ASCII digits only
 
 
-def parse_date(text: str, *, what: str = "date") -> date:
+DATE_FORMATS = "YYYY-MM-DD, today or yesterday"
+
+
+def parse_date(text: str, *, what: str = "date", relative: bool = True) -> date:
+    """YYYY-MM-DD; with `relative`, also `today` and `yesterday` (by swp's clock)."""
     from swp.errors import InputError
 
     raw = text.strip() if isinstance(text, str) else ""
+    if relative and raw.lower() in ("today", "yesterday"):
+        from datetime import timedelta
+
+        from swp.clock import today
+
+        return today() - timedelta(days=1 if raw.lower() == "yesterday" else 0)
     if not _ISO.match(raw):
-        raise InputError(f"not a {what}: {text!r}; dates are written YYYY-MM-DD, e.g. 2026-04-01")
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        raise InputError(f"not {article} {what}: {text!r}; dates are written YYYY-MM-DD, "
+                         "e.g. 2026-04-01")
     try:
         return date.fromisoformat(raw)
     except ValueError:
@@ -32,6 +45,52 @@ def parse_month_day(text: str) -> str:
     except ValueError:
         raise InputError(f"no such day of the year: {text!r}") from None
     return raw
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
+def month_day_words(month_day: str) -> str:
+    """'04-01' -> '1 April'."""
+    month, day = (int(part) for part in month_day.split("-"))
+    return f"{day} {MONTHS[month - 1]}"
+
+
+def day_words(day: date) -> str:
+    """2026-04-30 -> '30 April 2026'."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+PERIOD_NAMES = "a month (2026-04), a quarter (2026-Q1), a financial year (2025-26) or a year (2026)"
+
+
+def period_dates(label: str, year_start: str = "04-01") -> tuple[date, date] | None:
+    """The first and last day a period's name means, or None when the name is not a date:
+    2026-04 (a month), 2026-Q1 (January to March), 2025-26 (the financial year starting in
+    2025 on `year_start`, MM-DD), 2026 (the calendar year)."""
+    import calendar
+    from datetime import timedelta
+
+    raw = (label or "").strip().upper()
+    if m := re.fullmatch(r"([0-9]{4})-([0-9]{2})", raw):
+        year, month = int(m[1]), int(m[2])
+        if 1 <= month <= 12:
+            return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+        if (year + 1) % 100 == month:  # 2025-26: a financial year
+            month_, day_ = (int(part) for part in year_start.split("-"))
+            first = date(year, month_, min(day_, calendar.monthrange(year, month_)[1]))
+            after = date(year + 1, month_, min(day_, calendar.monthrange(year + 1, month_)[1]))
+            return first, after - timedelta(days=1)
+        return None
+    if m := re.fullmatch(r"([0-9]{4})-Q([1-4])", raw):
+        year, quarter = int(m[1]), int(m[2])
+        last_month = quarter * 3
+        return (date(year, last_month - 2, 1),
+                date(year, last_month, calendar.monthrange(year, last_month)[1]))
+    if m := re.fullmatch(r"([0-9]{4})", raw):
+        return date(int(m[1]), 1, 1), date(int(m[1]), 12, 31)
+    return None
 
 
 def clear_days(given: date, event: date) -> int:

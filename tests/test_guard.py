@@ -129,10 +129,16 @@ def test_item_3_a_membership_cannot_be_transferred(practice, db):
 # --- 4. one member, one vote ---------------------------------------------------------------
 
 
-def test_item_4_a_vote_by_a_non_member(practice, db):
+def test_item_4_a_vote_by_an_unknown_handle_is_a_typo_not_a_refusal(practice, db):
+    """An unknown handle is a slip (exit 1, not logged as a refusal); only a known outsider's
+    vote, a former member's, is refused by the constitution (the next test)."""
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
-    err = refused(practice, db, "vote", str(pid), "yes", clause="one-member-one-vote", as_="zed")
-    assert "'zed' is not a member" in err
+    before, events = snapshot(db), len(audit_rows(db))
+    run = practice("vote", str(pid), "yes", as_="zed")
+    assert run.code == 1 and run.err == "swp: no member with handle 'zed'\n"
+    run = practice("vote", str(pid), "yes", as_="annn")
+    assert run.code == 1 and "did you mean 'ann'?" in run.err
+    assert snapshot(db) == before and len(audit_rows(db)) == events
 
 
 def test_item_4_a_vote_by_a_former_member(practice, db):

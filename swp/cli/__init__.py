@@ -26,7 +26,7 @@ class SwpGroup(TyperGroup):
         from swp.errors import EXIT_INPUT, EXIT_USAGE, SwpError
 
         _json_requested = False
-        argv = list(sys.argv[1:] if args is None else args)
+        argv = global_options_first(self, list(sys.argv[1:] if args is None else args))
         debug = "--debug" in argv
         try:
             rv = super().main(args=argv, prog_name=prog_name or "swp", complete_var=complete_var,
@@ -61,6 +61,67 @@ class SwpGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+GLOBAL_FLAGS = ("--json", "--debug")
+GLOBAL_VALUED = ("--as", "--db")
+
+
+def global_options_first(group: Any, argv: list[str]) -> list[str]:
+    """`swp ledger balance --json`, `swp vote 1 yes --as ann`: the global options (--json,
+    --debug, --as X, --db X) are accepted anywhere on the line, as in git or kubectl. They are
+    moved in front of the command; a `--` ends the options, and a value given to the command's
+    own option (`--memo --json`) is left where it is."""
+    front: list[str] = []
+    i = 0
+    while i < len(argv):  # the global options already in front
+        token = argv[i]
+        if token in GLOBAL_VALUED and i + 1 < len(argv):
+            front += argv[i:i + 2]
+            i += 2
+        elif token.startswith("-") and token != "--":
+            front.append(token)
+            i += 1
+        else:
+            break
+    command: Any = group
+    rest: list[str] = []
+    moved: list[str] = []
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            rest += argv[i:]
+            break
+        if token in GLOBAL_FLAGS:
+            moved.append(token)
+        elif token in GLOBAL_VALUED and i + 1 < len(argv):
+            moved += argv[i:i + 2]
+            i += 1
+        elif token.split("=", 1)[0] in GLOBAL_VALUED and "=" in token:
+            moved.append(token)
+        elif token.startswith("-"):
+            rest.append(token)
+            option = _option(command, token)
+            if option is not None and "=" not in token and not option.is_flag \
+                    and not option.count and i + 1 < len(argv):
+                rest.append(argv[i + 1])  # its value, whatever it looks like
+                i += 1
+        else:
+            rest.append(token)
+            sub = (getattr(command, "commands", None) or {}).get(token)
+            if sub is not None:
+                command = sub
+        i += 1
+    return front + moved + rest
+
+
+def _option(command: Any, token: str) -> Any:
+    name = token.split("=", 1)[0]
+    for param in getattr(command, "params", ()):
+        if getattr(param, "param_type_name", "") == "option" \
+                and name in (*param.opts, *param.secondary_opts):
+            return param
+    return None
 
 
 def _report(message: str, code: int, clause: str | None, payload: dict | None = None) -> None:
@@ -145,10 +206,37 @@ def _register() -> None:
 
 def _plain_help(typer_app: typer.Typer) -> None:
     """Every sub-app prints plain help, so that `swp ... --help` stays fast."""
+    for command in typer_app.registered_commands:
+        _friendly_help(command.callback)
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:
             group.typer_instance.rich_markup_mode = None
             _plain_help(group.typer_instance)
+
+
+FORMATS = {"DATE": "YYYY-MM-DD, today or yesterday",
+           "AMOUNT": "pounds, e.g. 950, 12500.50 or £12,500.50"}
+
+
+def _friendly_help(callback: Any) -> None:
+    """Help in words: TEXT and NUMBER rather than <str> and <int range>, and every DATE and
+    AMOUNT says how it is written."""
+    import inspect
+
+    if callback is None:
+        return
+    for param in inspect.signature(callback).parameters.values():
+        info = param.default
+        if not isinstance(info, (typer.models.OptionInfo, typer.models.ArgumentInfo)):
+            continue
+        if info.metavar is None and param.annotation in ("str", str):
+            info.metavar = "TEXT"
+        elif info.metavar is None and param.annotation in ("int", int):
+            info.metavar = "NUMBER"
+        said = FORMATS.get(info.metavar or "")
+        if said and "YYYY-MM-DD" not in (info.help or "") and "£" not in (info.help or ""):
+            help_ = (info.help or "").rstrip(".")
+            info.help = f"{help_} ({said})." if help_ else f"{said[0].upper()}{said[1:]}."
 
 
 _register()

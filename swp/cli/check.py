@@ -12,7 +12,8 @@ def check(ctx: typer.Context) -> None:
     a majority, the cap holds, no shares exist, one vote per member, entrenched clauses are
     unchanged, the ledger balances, closed periods add up, the audit chain verifies, no AGM
     or annual return is overdue, and the database file is sound. Lists every problem found;
-    exit 4 if there is any.
+    exit 4 if there is any. Also notes entries that no period will ever share (dated before
+    the first closed period).
 
     Example: swp check
     """
@@ -25,9 +26,10 @@ def check(ctx: typer.Context) -> None:
     def human():
         from swp import render
 
+        notes = "".join(f"\nNote: {n}." for n in report.notices)
         if report.ok:
             return (f"All clear: {len(report.checks)} checks "
-                    f"({', '.join(report.checks)}) found no problem.")
+                    f"({', '.join(report.checks)}) found no problem.{notes}")
         return render.table(f"swp check: {len(report.problems)} problem(s)",
                             ["check", "clause", "problem"],
                             [(p.check, p.clause or "", p.message) for p in report.problems])

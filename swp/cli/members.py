@@ -84,17 +84,23 @@ def list_(ctx: typer.Context,
 
 
 @member_app.command("show")
-def show(ctx: typer.Context, handle: str = typer.Argument(...)) -> None:
+def show(ctx: typer.Context, handle: str = typer.Argument(
+        None, metavar="[HANDLE]", help="The member (default: yourself, with --as).")) -> None:
     """Show one member and the history of their role, hours and pay, and (to the member
     themselves or a manager, with --as) what the register of members holds about them.
 
     Example: swp member show dee
     """
     from swp import render
+    from swp.errors import InputError
     from swp.rules import format_hours
     from swp.services import members
 
     actor = ctx.find_root().obj.actor
+    handle = handle or actor
+    if handle is None:
+        raise InputError("which member? give a handle (swp member show ann), or --as HANDLE "
+                         "for your own record")
 
     def read(s):
         from swp.services import registers

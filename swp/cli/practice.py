@@ -57,6 +57,7 @@ def show(ctx: typer.Context) -> None:
 
     def human():
         from swp import render
+        from swp.dates import month_day_words
 
         return render.pairs(summary.name, [
             ("local authority", summary.local_authority),
@@ -65,7 +66,7 @@ def show(ctx: typer.Context) -> None:
             ("practitioners", f"{summary.practitioners} (must be more than half)"),
             ("each member's say", f"{summary.equal_say} (one member, one vote)"),
             ("general reserve", money(summary.reserve_pence)),
-            ("financial year starts", summary.fiscal_year_start),
+            ("financial year starts", month_day_words(summary.fiscal_year_start)),
             ("closed periods", summary.closed_periods),
             ("last closed", summary.last_closed or "none"),
             ("open from", summary.open_from or "the start of the books"),

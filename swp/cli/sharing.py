@@ -35,14 +35,18 @@ def _sharing_view(result, *, closed: bool):  # noqa: ANN001
         items.append(("fingerprint", result.fingerprint))
     bases = [s.basis for s in result.slices]
 
-    columns = ["member", "days", *[f"{b} weight" for b in bases if b != "equal"],
-               *[f"{b} part" for b in bases], "amount", "brought fwd", "payable", "carried fwd"]
-    rows = [(s.member, s.days, *[f"{s.weights[b]:,}" for b in bases if b != "equal"],
-             *[money(s.parts[b]) for b in bases], money(s.amount_pence), money(s.carried_in_pence),
-             money(s.payable_pence), money(s.carried_out_pence)) for s in result.shares]
-    rows.append(("total", "", *["" for b in bases if b != "equal"],
-                 *[money(s.pence) for s in result.slices], money(result.distributable_pence),
-                 "", money(sum(s.payable_pence for s in result.shares)), ""))
+    # the weights behind each part are in --json and the statement's "how to check this" box;
+    # the deficit columns appear only when some member has a deficit to bring or carry
+    carrying = any(s.carried_in_pence or s.carried_out_pence for s in result.shares)
+    columns = ["member", "days", *[f"{b} part" for b in bases], "amount",
+               *(["brought fwd"] if carrying else []), "payable",
+               *(["carried fwd"] if carrying else [])]
+    rows = [(s.member, s.days, *[money(s.parts[b]) for b in bases], money(s.amount_pence),
+             *([money(s.carried_in_pence)] if carrying else []), money(s.payable_pence),
+             *([money(s.carried_out_pence)] if carrying else [])) for s in result.shares]
+    rows.append(("total", "", *[money(s.pence) for s in result.slices],
+                 money(result.distributable_pence), *([""] if carrying else []),
+                 money(sum(s.payable_pence for s in result.shares)), *([""] if carrying else [])))
     parts = [Text(title, style="bold"), render.pairs(None, items),
              render.table("Allocations", columns, rows, right=columns[1:])]
     if result.entries_before:
@@ -51,43 +55,106 @@ def _sharing_view(result, *, closed: bool):  # noqa: ANN001
     return Group(*parts)
 
 
+DATE_HELP = "YYYY-MM-DD, today or yesterday"
+
+
+def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | None):  # noqa: ANN202
+    """The period's first and last day: --start and --end, or worked out from its name."""
+    from swp.dates import PERIOD_NAMES, period_dates
+    from swp.errors import InputError
+
+    if start is not None or end is not None:
+        if start is None or end is None:
+            raise InputError("give both --start and --end, or neither and a period name such as "
+                             "2026-04, 2026-Q1 or 2025-26")
+        return day(start, "start date"), day(end, "end date")
+    if label is None:
+        raise InputError(f"name the period ({PERIOD_NAMES}), or give --start and --end")
+    from swp.services.practice import get_practice
+
+    year_start = call(ctx, lambda s: get_practice(s).fiscal_year_start, write=False)
+    span = period_dates(label, year_start)
+    if span is None:
+        raise InputError(f"cannot tell the dates of a period named {label!r}: name it as "
+                         f"{PERIOD_NAMES}, or give --start and --end")
+    return span
+
+
 @period_app.command("preview")
 def preview(
     ctx: typer.Context,
-    start: str = typer.Option(..., "--start", metavar="DATE", help="First day of the period."),
-    end: str = typer.Option(..., "--end", metavar="DATE", help="Last day of the period (inclusive)."),
+    label: str = typer.Argument(None, metavar="[PERIOD]",
+                                help="A month (2026-04), a quarter (2026-Q1), a financial year "
+                                     "(2025-26, from the practice's year start) or a year (2026)."),
+    start: str = typer.Option(None, "--start", metavar="DATE",
+                              help=f"First day of the period ({DATE_HELP})."),
+    end: str = typer.Option(None, "--end", metavar="DATE",
+                            help=f"Last day of the period, inclusive ({DATE_HELP})."),
     method: str = typer.Option(None, "--method", metavar="METHOD",
                                help="What-if: share by this method instead of sharing.method "
                                     "(equal, hours, pay, service or a blend such as equal:50,hours:50)."),
 ) -> None:
     """Show what closing a period would allocate to each member, changing nothing.
 
-    Example: swp period preview --start 2026-01-01 --end 2026-03-31
+    Name the period (2026-04, 2026-Q1, 2025-26) or give --start and --end.
+
+    Example: swp period preview 2025-26
     """
     from swp.services import sharing
 
-    first, last = day(start, "start date"), day(end, "end date")
-    result = call(ctx, lambda s: sharing.compute(s, start=first, end=last, method=method), write=False)
+    first, last = _span(ctx, label, start, end)
+    name = sharing.check_label(label) if label is not None else None
+    result = call(ctx, lambda s: sharing.compute(s, start=first, end=last, method=method, label=name),
+                  write=False)
     emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=False))
+
+
+def _at_terminal() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
 
 
 @period_app.command("close")
 def close(
     ctx: typer.Context,
-    label: str = typer.Argument(..., help="The period's name, e.g. 2026-Q1 or 2025-26."),
-    start: str = typer.Option(..., "--start", metavar="DATE", help="First day of the period."),
-    end: str = typer.Option(..., "--end", metavar="DATE", help="Last day of the period (inclusive)."),
+    label: str = typer.Argument(..., metavar="PERIOD",
+                                help="The period's name: a month (2026-04), a quarter (2026-Q1), a "
+                                     "financial year (2025-26) or a year (2026) give its dates; any "
+                                     "other name needs --start and --end."),
+    start: str = typer.Option(None, "--start", metavar="DATE",
+                              help=f"First day of the period ({DATE_HELP})."),
+    end: str = typer.Option(None, "--end", metavar="DATE",
+                            help=f"Last day of the period, inclusive ({DATE_HELP})."),
+    yes: bool = typer.Option(False, "--yes", "-y",
+                             help="Do not ask for confirmation at a terminal."),
+    leave_unshared: bool = typer.Option(False, "--leave-unshared",
+                                        help="Close a first period even though earlier entries "
+                                             "would then belong to no period, never shared."),
 ) -> None:
     """Close a period: record each member's allocation and lock the period's entries.
 
-    Example: swp --as mo period close 2026-Q1 --start 2026-01-01 --end 2026-03-31
+    This cannot be undone. At a terminal, swp shows what the close records and asks first
+    (--yes skips the question; scripts and --json are never asked).
+
+    Example: swp --as mo period close 2026-Q1
     """
+    from swp.errors import InputError
     from swp.services import sharing
 
-    first, last = day(start, "start date"), day(end, "end date")
     name = sharing.check_label(label)
-    actor = state(ctx).actor
-    result = call(ctx, lambda s: sharing.close(s, actor=actor, label=name, start=first, end=last),
+    first, last = _span(ctx, name, start, end)
+    st = state(ctx)
+    actor = st.actor
+    if _at_terminal() and not st.json and not yes:
+        preview_ = call(ctx, lambda s: sharing.compute(s, start=first, end=last, label=name),
+                        write=False)
+        emit(ctx, preview_.as_json(), lambda: _sharing_view(preview_, closed=False))
+        if not typer.confirm(f"Close {name} ({first} to {last})? The shares above are recorded "
+                             "and the period's entries locked for good", default=False):
+            raise InputError(f"period {name} not closed; nothing changed")
+    result = call(ctx, lambda s: sharing.close(s, actor=actor, label=name, start=first, end=last,
+                                               leave_unshared=leave_unshared),
                   args=sharing.close_args(name, first, last))
     emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=True))
 
@@ -104,14 +171,13 @@ def list_(ctx: typer.Context) -> None:
     from swp.services import sharing
 
     views, reserve = call(ctx, sharing.list_periods, write=False)
-    columns = ["label", "start", "end", "net", "reserve", "pool", "method", "members",
-               "fingerprint"]
-    rows = [(v.label, v.start, v.end, money(v.net_pence), money(v.reserve_pence),
-             money(v.distributable_pence), v.method, v.members, v.fingerprint[:10])
+    columns = ["label", "dates", "net", "reserve", "pool", "method", "fingerprint"]
+    rows = [(v.label, f"{v.start} to {v.end}", money(v.net_pence), money(v.reserve_pence),
+             money(v.distributable_pence), v.method.replace(",", ", "), v.fingerprint[:10])
             for v in views]
     emit(ctx, {"periods": [v.as_json() for v in views], "reserve_pence": reserve},
          lambda: Group(render.table("Closed periods", columns, rows,
-                                    right=["net", "reserve", "pool", "members"]),
+                                    right=["net", "reserve", "pool"]),
                        f"General reserve: {money(reserve)}") if views else
          f"No period is closed yet. General reserve: {money(reserve)}.")
 
@@ -136,7 +202,7 @@ def statement(
 
     Without --member, every member's. With --output: one file; a folder (an existing one, a
     path ending in '/', or a path with no extension) gets one file per member. A manager
-    issues anyone's statement; a member may see their own (--as HANDLE --member HANDLE).
+    issues anyone's statement; a member sees their own (--as HANDLE is enough).
 
     Example: swp --as mo statement 2026-Q1 --member ann --format pdf --output ann-2026-Q1.pdf
     """
@@ -156,6 +222,12 @@ def statement(
         raise InputError(f"not a statement format: {fmt!r}; use {FORMAT_HELP}")
     name = sharing.check_label(label)
     st = state(ctx)
+    if member is None and st.actor is not None:
+        # a member acting as themselves sees their own statement; a manager issues everyone's
+        from swp.services.roles import current_managers
+
+        if st.actor not in call(ctx, current_managers, write=False):
+            member = st.actor
     found = call(ctx, lambda s: sharing.statements(s, actor=st.actor, label=name, member=member),
                  write=False)
     one = member is not None

@@ -86,6 +86,7 @@ def section(st: Statement) -> str:
  &middot; {escape(st.local_authority)}</p>
 <p>Period <strong>{escape(st.period)}</strong>: {st.start} to {st.end}, closed {escape(closed)}</p>
 </header>
+{"".join(f"<p>{escape(sentence)}</p>" for sentence in st.in_words())}
 <h2>The practice's result for the period</h2>
 {_table(["", "amount"], result_rows, {1}, classes)}
 <h2>How your share was worked out</h2>

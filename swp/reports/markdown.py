@@ -29,6 +29,7 @@ def render(st: Statement) -> str:
         f"**{_cell(st.practice)}** ({_cell(st.local_authority)})  ",
         f"Period **{st.period}**: {st.start} to {st.end}, closed {closed}",
         "",
+        *[f"{_cell(sentence)}\n" for sentence in st.in_words()],
         "## The practice's result for the period",
         "",
     ]

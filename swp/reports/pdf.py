@@ -4,10 +4,9 @@ The built-in Helvetica is used, so the file needs no font on the machine that ma
 its character set is Latin-1 (which has £), and any other character in a name is printed
 as its nearest Latin-1 letter (Łukasz -> Lukasz) rather than failing.
 
-So that everything fits on one page, a period with more than CATEGORY_ROWS income and expense
-categories together shows the largest ones and sums the rest into one line ("N other
-categories"), and a member with more than MAX_HISTORY stretches of changing facts gets a note
-instead of the rest; the totals are always exact, and the other formats show everything.
+Every income and expense category is listed, as in the other formats (a long list runs onto a
+second page); a member with more than MAX_HISTORY stretches of changing facts gets a note
+instead of the rest.
 """
 
 from __future__ import annotations
@@ -139,15 +138,21 @@ def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
         pdf.set_font("Helvetica", "", 9.5)
         pdf.cell(0, 5, latin1(value), new_x="LMARGIN", new_y="NEXT")
 
+    page.heading("In words")
+    for sentence in st.in_words():
+        pdf.set_font("Helvetica", "", 9.5)
+        pdf.multi_cell(0, 4.6, latin1(sentence), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+
     page.heading("The practice's result for the period")
     rows: list[tuple[str, str]] = []
     bold: set[int] = set()
-    income_rows, expense_rows = quotas(len(st.income), len(st.expenses))
-    for category, pence in _folded(st.income, income_rows):
+    # every category, as in the other formats: a long list runs onto a second page
+    for category, pence in [(line.category, line.pence) for line in st.income]:
         rows.append((f"Income: {category}", format_pence(pence)))
     bold.add(len(rows))
     rows.append(("Total income", format_pence(st.income_pence)))
-    for category, pence in _folded(st.expenses, expense_rows):
+    for category, pence in [(line.category, line.pence) for line in st.expenses]:
         rows.append((f"Expenses: {category}", format_pence(pence)))
     bold.add(len(rows))
     rows.append(("Total expenses", format_pence(st.expenses_pence)))
@@ -157,7 +162,7 @@ def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
         rows.append((label, format_pence(pence)))
     page.table(None, rows, (138, 40), {1}, bold)
 
-    page.heading("How your share was worked out")
+    page.heading("How to check this: how your share was worked out")
     probation = f" (after {st.probation_days} days' probation)" if st.probation_days else ""
     pdf.cell(0, 5, latin1(f"Method: {st.method}.  Days counted: {st.days}{probation}."),
              new_x="LMARGIN", new_y="NEXT")

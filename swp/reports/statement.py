@@ -157,6 +157,63 @@ class Statement:
             (f"Year to date (from {self.year_start.isoformat()})", format_pence(self.year_to_date_pence)),
         ]
 
+    def in_words(self) -> list[str]:
+        """The statement in sentences, the same in every format: how the share was worked out,
+        a deficit as a loss, and when and how the share is paid. (Weights and hundredths of
+        hours stay in the tables and the JSON, for checking.)"""
+        from swp.dates import day_words
+        from swp.rules import format_hours
+
+        def fraction(percent: int) -> str:
+            return {100: "all", 50: "half", 25: "a quarter", 75: "three quarters"}.get(
+                percent, f"{percent}%")
+
+        hours = sorted({h.hours_hundredths for h in self.history})
+        pays = sorted({h.pay_pence for h in self.history})
+        parts = []
+        for b in self.basis:
+            of_pool = f"{fraction(b.percent)} of the pool"
+            if b.basis == "equal":
+                parts.append(f"{of_pool} is split equally by days as a member (you: {b.weight:,} "
+                             f"of {b.total_weight:,} member-days), {format_pence(b.part_pence)}")
+            elif b.basis == "hours":
+                said = (f"{format_hours(hours[0])} hours a week" if len(hours) == 1
+                        else "your weekly hours as they changed")
+                parts.append(f"{of_pool} is split by contracted hours (you: {said} for "
+                             f"{self.days:,} days), {format_pence(b.part_pence)}")
+            elif b.basis == "pay":
+                said = (f"{format_pence(pays[0])} a year" if len(pays) == 1
+                        else "your pay as it changed")
+                parts.append(f"{of_pool} is split by annual pay (you: {said} for "
+                             f"{self.days:,} days), {format_pence(b.part_pence)}")
+            else:
+                parts.append(f"{of_pool} is split by years of service, counted each day "
+                             f"(you: {self.days:,} days), {format_pence(b.part_pence)}")
+        words = []
+        if self.is_deficit:
+            mine = format_pence(-self.amount_pence) if self.amount_pence < 0 else "£0.00"
+            words.append(f"The practice made a loss of {format_pence(-self.net_pence)} in this "
+                         f"period; your part of it is {mine}, set against your future shares "
+                         "(it is never taken from your pay). If you leave before it is made up, "
+                         "it stays recorded as owed, and the practice decides whether to recover "
+                         "or forgive it.")
+        else:
+            words.append(f"The practice made a surplus of {format_pence(self.net_pence)}; "
+                         f"{format_pence(self.reserve_pence)} of it was kept in the general "
+                         f"reserve and {format_pence(self.distributable_pence)} shared among "
+                         "the members.")
+        if parts:
+            words.append("Your share: " + "; ".join(parts) + ": "
+                         f"{format_pence(self.amount_pence)} in all.")
+        if self.payable_pence > 0:
+            words.append(f"{format_pence(self.payable_pence)} is paid to you through payroll, "
+                         f"with the first pay run after the period was closed on "
+                         f"{day_words(self.closed_on)}. It is taxed as pay: income tax and "
+                         "National Insurance are taken through PAYE, as for your salary.")
+        else:
+            words.append("Nothing is payable to you for this period.")
+        return words
+
     def as_json(self) -> dict[str, Any]:
         return {
             "member": self.member,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from swp.money import format_pence
@@ -39,6 +40,10 @@ def render(st: Statement) -> str:
         _row("Closed", f"{st.closed_on}" + (f" by {st.closed_by}" if st.closed_by else ""), 0),
         _row("Local authority", st.local_authority, 0),
         "",
+        "IN WORDS",
+        *[line for sentence in st.in_words() for line in
+          textwrap.wrap(sentence, WIDTH, initial_indent="  ", subsequent_indent="  ")],
+        "",
         "THE PRACTICE'S RESULT FOR THE PERIOD",
         "  Income",
     ]
@@ -48,7 +53,7 @@ def render(st: Statement) -> str:
     out += [_row(line.category, format_pence(line.pence), 4) for line in st.expenses] or ["    (none)"]
     out.append(_row("Total expenses", format_pence(st.expenses_pence)))
     out += [_row(label, format_pence(pence)) for label, pence in st.result_lines()]
-    out += ["", "HOW YOUR SHARE WAS WORKED OUT",
+    out += ["", "HOW TO CHECK THIS (HOW YOUR SHARE WAS WORKED OUT)",
             _row("Method", st.method),
             _row("Days counted", f"{st.days}" + (f" (after {st.probation_days} days' probation)"
                                                  if st.probation_days else "")),

@@ -54,6 +54,7 @@ class Report:
     problems: tuple[Problem, ...]
     checks: tuple[str, ...]
     skipped: tuple[str, ...] = field(default_factory=tuple)
+    notices: tuple[str, ...] = field(default_factory=tuple)  # worth knowing, not a problem
 
     @property
     def ok(self) -> bool:
@@ -61,7 +62,8 @@ class Report:
 
     def as_json(self) -> dict:
         return {"ok": self.ok, "problems": [p.as_json() for p in self.problems],
-                "checks": list(self.checks), "skipped": list(self.skipped)}
+                "checks": list(self.checks), "skipped": list(self.skipped),
+                "notices": list(self.notices)}
 
 
 class _Found:
@@ -126,7 +128,27 @@ def run(session) -> Report:
         found = _Found(name)
         found.some(messages, str)
         problems.extend(found.items)
-    return Report(tuple(problems), tuple(names), tuple(skipped))
+    return Report(tuple(problems), tuple(names), tuple(skipped), tuple(_unshared(session)))
+
+
+def unshared_entries(session) -> tuple[int, date | None, date | None]:
+    """Income and expense entries dated before the first closed period: as periods follow one
+    another, no period will ever share them. (count, first date, first period's start)"""
+    first = session.execute(select(func.min(Period.start))).scalar_one()
+    if first is None:
+        return 0, None, None
+    count, earliest = session.execute(
+        select(func.count(), func.min(LedgerEntry.date))
+        .where(LedgerEntry.date < first, LedgerEntry.kind.in_(("income", "expense")))).one()
+    return int(count), earliest, first
+
+
+def _unshared(session) -> list[str]:
+    count, earliest, first = unshared_entries(session)
+    if not count:
+        return []
+    return [f"{count:,} income or expense entries ({earliest} to the day before {first}) are "
+            "dated before the first closed period: no period will ever share them"]
 
 
 def _bank(session, found: _Found) -> None:

@@ -302,6 +302,10 @@ def vote(session, *, actor: str | None, proposal_id: int, choice: str, weight: i
     proposal = _get(session, proposal_id)
     on = today()
     member = session.execute(select(Member).where(Member.handle == actor)).scalar_one_or_none()
+    if member is None:  # a slip of the keyboard, not an outsider's vote
+        from swp.services.roles import no_such_member
+
+        raise no_such_member(session, actor)
     person = None if member is None else rules.Person(
         member.handle, member.name, "", 0, member.employed_since, member.left_on)
     rules.refuse(rules.vote_violations(actor, person, on=on, weight=weight, for_handle=for_handle))

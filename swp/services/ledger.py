@@ -401,7 +401,7 @@ def _parse_row(cells: list[str], positions: list[int], line: int,
                          f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
     date_text, kind, amount_text, category, memo, ref = (cells[i] for i in positions)
     try:
-        day = parse_date(date_text)
+        day = parse_date(date_text, relative=False)  # a file's dates are written out
         kind = kind.strip().lower()
         if kind not in IMPORT_KINDS:
             raise InputError(f"not a type: {kind!r}; the type is income or expense")

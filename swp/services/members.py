@@ -13,7 +13,13 @@ from swp.clock import now, today
 from swp.errors import InputError, PreconditionError, RuleViolation
 from swp.models import Allocation, Member, MemberFact, Period, Vote
 from swp.services.practice import load_clauses
-from swp.services.roles import current_members, find_member, latest_facts, require_manager
+from swp.services.roles import (
+    check_role,
+    current_members,
+    find_member,
+    latest_facts,
+    require_manager,
+)
 
 _HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 
@@ -78,6 +84,7 @@ def admit(session, *, actor: str | None, handle: str, name: str, role: str,
     if not name.strip():
         raise InputError("a member needs a name (--name)")
     clauses = load_clauses(session)
+    check_role(role.strip().lower())
     candidate = rules.Person(handle, name.strip(), role.strip().lower(), hours_hundredths,
                              employed_since)
     rules.refuse(rules.admission_violations(clauses, roster(session), candidate))
@@ -149,6 +156,7 @@ def update(session, *, actor: str | None, handle: str, effective: date,
                                 "record changes in date order")
     base = history[-1]
     new_role = role.strip().lower() if role is not None else base.role
+    check_role(new_role)
     new_hours = hours_hundredths if hours_hundredths is not None else base.hours_hundredths
     new_pay = pay_pence if pay_pence is not None else base.pay_pence
     changed = rules.Person(member.handle, member.name, new_role, new_hours,

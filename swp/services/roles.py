@@ -30,10 +30,52 @@ def latest_facts(session, member_ids: list[int] | None = None) -> dict[int, Memb
     return latest
 
 
+# Roles that name someone who is not an employee: asking for one is an outsider's attempt to
+# join, refused by the constitution (exit 3). Any other unknown role is a slip (exit 1).
+OUTSIDER_ROLES = ("investor", "shareholder", "company", "volunteer", "contractor", "consultant",
+                  "agency", "partner", "owner", "trustee", "director", "firm", "funder", "lender",
+                  "member of the public", "outsider", "buyer")
+
+
+def did_you_mean(session, handle: str) -> str:
+    """'; did you mean 'ann'?' for a handle that names no member ('' when none is near)."""
+    import difflib
+
+    handles = list(session.execute(select(Member.handle)).scalars())
+    same_but_case = [h for h in handles if h.lower() == handle.lower()]
+    if same_but_case:
+        return f"; did you mean {same_but_case[0]!r}? (handles are case-sensitive)"
+    close = difflib.get_close_matches(handle, handles, n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def no_such_member(session, handle: str) -> NotFound:
+    """The error for a handle that names no member: a typo (exit 1), with the nearest handles."""
+    return NotFound(f"no member with handle {handle!r}{did_you_mean(session, handle)}")
+
+
+def check_role(role: str) -> None:
+    """An unknown role that is no outsider's is a typo: exit 1 with the roles to choose from."""
+    import difflib
+
+    from swp.errors import InputError
+    from swp.rules import EMPLOYEE_ROLES
+
+    if role in EMPLOYEE_ROLES or role in OUTSIDER_ROLES:
+        return
+    words = role.replace("-", " ").split()
+    guess = difflib.get_close_matches(role, EMPLOYEE_ROLES, n=1, cutoff=0.5)
+    if not guess and any(w in ("social", "worker", "practitioner", "sw") for w in words):
+        guess = ["practitioner"]
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    raise InputError(f"not a role: {role!r}; a member's role is {', '.join(EMPLOYEE_ROLES)} "
+                     f"(a social worker is a practitioner){hint}")
+
+
 def find_member(session, handle: str) -> Member:
     member = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
     if member is None:
-        raise NotFound(f"no member with handle {handle!r}")
+        raise no_such_member(session, handle)
     return member
 
 
@@ -51,6 +93,8 @@ def require_manager(session, actor: str | None, doing: str) -> None:
     if actor is None:
         raise PermissionDenied(f"{doing} needs --as a current manager ({', '.join(managers)})")
     if actor not in managers:
+        if session.execute(select(Member.id).where(Member.handle == actor)).first() is None:
+            raise no_such_member(session, actor)
         raise PermissionDenied(f"{doing} needs --as a current manager; {actor!r} is not one")
 
 
@@ -60,7 +104,8 @@ def require_member(session, actor: str | None, doing: str) -> Member:
         raise PermissionDenied(f"{doing} needs --as HANDLE, a current member")
     member = session.execute(select(Member).where(Member.handle == actor)).scalar_one_or_none()
     if member is None:
-        raise PermissionDenied(f"{doing}: {actor!r} is not a member of the practice")
+        raise PermissionDenied(f"{doing}: {actor!r} is not a member of the practice"
+                               f"{did_you_mean(session, actor)}")
     if member.left_on is not None and member.left_on < today():
         raise PermissionDenied(f"{doing}: {actor!r} left the practice on {member.left_on}")
     return member

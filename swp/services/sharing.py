@@ -468,13 +468,26 @@ def _check_sequence(session, label: str, start: date, end: date) -> None:
                                 "is closed once it is over (preview it meanwhile)")
 
 
-def close(session, *, actor: str | None, label: str, start: date, end: date) -> Sharing:
-    """Close a period: record its totals and allocations, and lock it (SPEC section 5)."""
+def close(session, *, actor: str | None, label: str, start: date, end: date,
+          leave_unshared: bool = False) -> Sharing:
+    """Close a period: record its totals and allocations, and lock it.
+
+    Periods follow one another, so a first period that starts after the books' first income or
+    expense leaves those entries outside every period for good: refused unless
+    `leave_unshared`."""
     require_manager(session, actor, "closing periods")
     label = check_label(label)
     _check_dates(start, end)
     _check_sequence(session, label, start, end)
     worked = compute(session, start=start, end=end, label=label)
+    if worked.entries_before and not leave_unshared:
+        earliest = session.execute(select(func.min(LedgerEntry.date)).where(
+            LedgerEntry.kind.in_(("income", "expense")))).scalar_one()
+        raise PreconditionError(
+            f"{worked.entries_before:,} income or expense entries are dated before {start} (the "
+            f"first on {earliest}); as periods follow one another, closing this first period "
+            f"would leave them outside every period, never shared: start it on {earliest}, or "
+            "add --leave-unshared")
     bases = {share.member: share.basis(worked.slices, worked.probation_days) for share in worked.shares}
     records = [_allocation_record(s.member, s.amount_pence, s.carried_in_pence, s.payable_pence,
                                   s.carried_out_pence, bases[s.member]) for s in worked.shares]
