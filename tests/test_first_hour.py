@@ -131,6 +131,8 @@ def test_global_options_after_every_command(practice):
     from swp.cli import app
 
     for path in leaves:
+        if path == ("serve",):  # runs the members' page until stopped; the same parsing serves it
+            continue
         for tail in (["--json", "--as", "mo", "--db", practice.db],
                      ["--as=mo", "--db=" + practice.db, "--json"]):
             result = runner.invoke(app, [*path, *tail])

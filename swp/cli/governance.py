@@ -29,9 +29,10 @@ def rules_show(ctx: typer.Context) -> None:
     def human():
         from swp import render
 
-        return render.table("Constitution", ["clause", "value", "entrenched", "changed by", "meaning"],
-                            [(v.name, v.value, "yes" if v.entrenched else "no",
-                              v.changed_by or "no resolution", v.meaning) for v in views])
+        # "changed by: no resolution" is what entrenched means (--json keeps both keys)
+        return render.table("Constitution", ["clause", "value", "changed by", "meaning"],
+                            [(v.name, v.value, v.changed_by or "no resolution (entrenched)",
+                              v.meaning) for v in views])
 
     emit(ctx, {"clauses": [v.as_json() for v in views]}, human)
 
