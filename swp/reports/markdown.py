@@ -55,6 +55,7 @@ def render(st: Statement) -> str:
     out += ["", "## Your share", ""]
     out += _table(["", ""], st.share_lines(), {1})
     out += ["", f"Fingerprint `{st.fingerprint}` ({st.verification})."]
+    out += ["", *[f"{line}." for line in st.identity_lines()]]
     return "\n".join(out) + "\n"
 
 

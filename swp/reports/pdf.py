@@ -185,6 +185,8 @@ def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
                {i for i, (label, _) in enumerate(lines) if label.startswith(("Your allocation", "Payable"))})
 
     pdf.ln(4)
+    for line in st.identity_lines():
+        page.note(line, 7.5)
     page.note(f"Fingerprint (SHA-256 of the period as closed): {st.fingerprint}", 7.5)
     page.note(f"The fingerprint {st.verification}. It ties this statement to the books: "
               f"'swp statement {st.period} --member {st.member}' prints the same one.", 7.5)

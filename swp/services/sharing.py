@@ -687,6 +687,9 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
 
     income = tuple(Line(c.category, c.pence) for c in categories if c.kind == "income")
     expenses = tuple(Line(c.category, c.pence) for c in categories if c.kind == "expense")
+    head_seq, head_hash = audit.head(session)
+    head_text = f"{head_seq}:{head_hash}"  # keep it: 'swp audit verify --witness' checks it later
+    keys = dict(session.execute(select(Member.handle, Member.key_fingerprint)).all())
     result = []
     for member_id, handle, name, amount, carried_in, payable, carried_out, basis_text in rows:
         basis = json.loads(basis_text)
@@ -708,7 +711,9 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
             amount_pence=amount, carried_in_pence=carried_in, payable_pence=payable,
             carried_out_pence=carried_out, year_start=year_start,
             year_to_date_pence=int(ytd.get(member_id, 0)),
-            fingerprint=period.fingerprint, fingerprint_verified=verified))
+            fingerprint=period.fingerprint, fingerprint_verified=verified,
+            audit_head=head_text, sandbox=bool(practice.sandbox),
+            key_fingerprint=keys.get(handle)))
     return result
 
 
