@@ -111,6 +111,11 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     return grid
 
 
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """'1 row', '2 rows': a number with its noun, in the right number."""
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
 def pairs(title: str | None, items: Iterable[tuple[str, Any]]) -> Any:
     """A two-column key/value panel."""
     from rich.table import Table

@@ -509,3 +509,18 @@ def test_an_article_reads_properly():
 
     with pytest.raises(InputError, match="not an employment date"):
         parse_date("soon", what="employment date")
+
+
+def test_the_top_level_help_starts_with_where_to_begin(swp):
+    from swp.cli import app
+
+    out = swp.runner.invoke(app, ["--help"]).stdout
+    first = next(line.strip() for line in out.splitlines()[1:] if line.strip())
+    assert first == "New practice? `swp init`; already set up? `swp practice show`."
+
+
+def test_one_row_is_one_row(practice, tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_text("date,type,amount,category,memo,ref\n2026-05-01,income,10,grants,,G-1\n")
+    run = practice.ok("ledger", "import", str(one), as_="mo")
+    assert ": 1 row; 1 added" in run.out and "1 rows" not in run.out

@@ -137,7 +137,8 @@ def _report(message: str, code: int, clause: str | None, payload: dict | None = 
 app = typer.Typer(
     cls=SwpGroup,
     name="swp",
-    help="Run an employee-owned social work practice: members, ledger, profit-sharing, rules.",
+    help="New practice? `swp init`; already set up? `swp practice show`.\n\n"
+         "Run an employee-owned social work practice: members, ledger, profit-sharing, rules.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

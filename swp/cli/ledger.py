@@ -267,12 +267,14 @@ def import_(
     def human():  # noqa: ANN202
         totals = (f"income {money(summary.income_pence)}, expenses "
                   f"{money(summary.expenses_pence)}, net {money(summary.net_pence)}")
+        from swp.render import count
+
         if not bank:
             if dry_run:
-                return (f"Dry run of {summary.file}: {summary.rows} rows; {summary.added} would be "
+                return (f"Dry run of {summary.file}: {count(summary.rows, 'row')}; {summary.added} would be "
                         f"added, {summary.skipped} skipped (already in the books); {totals}. "
                         "Nothing was written.")
-            return (f"Imported {summary.file}: {summary.rows} rows; {summary.added} added, "
+            return (f"Imported {summary.file}: {count(summary.rows, 'row')}; {summary.added} added, "
                     f"{summary.skipped} skipped (already in the books); added {totals}.")
         return _bank_summary(summary, totals)
 
@@ -287,7 +289,7 @@ def _bank_summary(summary, totals: str):  # noqa: ANN001, ANN202
     would = "would be " if summary.dry_run else ""
     order = f", dates read as {summary.date_order}" if summary.date_order in ("DD/MM", "MM/DD") else ""
     lines = [f"{'Dry run of' if summary.dry_run else 'Imported'} {summary.file} ({summary.format}{order}): "
-             f"{summary.rows} lines; {summary.added} {would}added, {summary.skipped} skipped "
+             f"{render.count(summary.rows, 'line')}; {summary.added} {would}added, {summary.skipped} skipped "
              f"(already in the books), {summary.linked_count} {would}linked to entries entered by hand; "
              f"{'' if summary.dry_run else 'added '}{totals}."]
     if summary.zero:
