@@ -241,18 +241,24 @@ def create_app(config: Config) -> Starlette:
             raise Refused(400, "the request is not a JSON object")
         return data
 
+    async def signin_request(request: Request) -> tuple[dict, str]:
+        """A sign-in step's request: its CSRF token checked, its JSON body, the member's handle
+        and the rate limit (per address and per member); a Refused says why not."""
+        if not await csrf_ok(request, None):
+            raise Refused(403, "the page expired; reload it")
+        data = await json_body(request)
+        handle = str(data.get("handle", "")).strip().lower()[:64]
+        if _limited(request, handle):
+            raise Refused(429, "too many sign-in attempts; wait a few minutes")
+        return data, handle
+
     async def signin_options(request: Request) -> Response:
         from swp.web import passkeys
 
-        if not await csrf_ok(request, None):
-            return JSONResponse({"error": "the page expired; reload it"}, status_code=403)
         try:
-            data = await json_body(request)
+            data, handle = await signin_request(request)
         except Refused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
-        handle = str(data.get("handle", "")).strip().lower()[:64]
-        if _limited(request, handle):
-            return JSONResponse({"error": "too many sign-in attempts; wait a few minutes"}, status_code=429)
 
         def body(session):  # noqa: ANN001, ANN202
             from swp.services.practice import get_practice
@@ -266,15 +272,10 @@ def create_app(config: Config) -> Starlette:
         from swp.services import web
         from swp.web import passkeys
 
-        if not await csrf_ok(request, None):
-            return JSONResponse({"error": "the page expired; reload it"}, status_code=403)
         try:
-            data = await json_body(request)
+            data, handle = await signin_request(request)
         except Refused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
-        handle = str(data.get("handle", "")).strip().lower()[:64]
-        if _limited(request, handle):
-            return JSONResponse({"error": "too many sign-in attempts; wait a few minutes"}, status_code=429)
 
         def body(session):  # noqa: ANN001, ANN202
             member = _current_member(session, handle)
