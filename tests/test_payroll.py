@@ -91,3 +91,16 @@ def test_the_bank_line_of_a_payment_recorded_by_period_pay_is_not_counted_again(
     run = lived.ok("ledger", "import", str(statement), "--rules", str(rules), as_="mo", json=True).json
     assert (run["added"], run["counted_elsewhere"]) == (1, 1)
     assert len(query(db, "SELECT id FROM ledger_entry")) == before + 1
+
+
+def test_member_update_records_one_kind_of_change_at_a_time(practice, db):
+    """Facts, register addresses and payroll details are each recorded on their own."""
+    before = snapshot(db)
+    for extra in (["--effective", "2026-07-01", "--hours", "30"], ["--address", "1 Mill Lane"]):
+        run = practice("member", "update", "ann", "--payroll-id", "P-001", *extra, as_="mo")
+        assert run.code == 1
+        assert run.err == ("swp: record a change of hours, pay or role, the register's addresses, "
+                           "and payroll details each on their own\n")
+    run = practice("member", "update", "ann", "--hours", "30", as_="mo")
+    assert (run.code, run.err) == (1, "swp: --effective DATE is needed: the day the change takes effect\n")
+    assert snapshot(db) == before
