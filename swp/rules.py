@@ -15,6 +15,8 @@ from datetime import date
 from swp.errors import InputError, RuleViolation
 
 EMPLOYEE_ROLES = ("practitioner", "manager", "staff")
+MIN_HOURS_FLOOR = 1  # membership.min-hours may never be set below this (entrenched)
+MAX_MEMBERS_CEILING = 150  # membership.max-members may never be set above this (entrenched)
 BODY_KINDS = ("mutual", "charity", "cic", "local-authority", "company", "members")
 ASSET_LOCKED_KINDS = ("mutual", "charity", "cic")
 SHARING_BASES = ("equal", "hours", "pay", "service")
@@ -202,9 +204,26 @@ def clause_value(name: str, value: str) -> str:
         raise RuleViolation(name, f"{name} is entrenched: no resolution can change it")
     assert spec.parse is not None
     try:
-        return spec.parse(value)
+        canonical = spec.parse(value)
     except InputError as exc:
         raise InputError(f"bad value for {name}: {exc.message}") from None
+    refuse(bound_violations(name, canonical))
+    return canonical
+
+
+def bound_violations(name: str, value: str) -> list[Violation]:
+    """The entrenched limits of two amendable clauses: a minimum of weekly hours that is real
+    work (a zero-hour "employee" would open membership to anyone), and a ceiling on the number
+    of members that keeps the practice small enough for every member to know the others."""
+    if name == "membership.min-hours" and parse_hours(value) < MIN_HOURS_FLOOR * 100:
+        return [Violation("employees-only",
+                          f"membership.min-hours may not be below the entrenched floor of "
+                          f"{MIN_HOURS_FLOOR} hour a week (asked: {value})")]
+    if name == "membership.max-members" and int(value) > MAX_MEMBERS_CEILING:
+        return [Violation("membership.max-members",
+                          f"membership.max-members may not be above the entrenched ceiling of "
+                          f"{MAX_MEMBERS_CEILING} (asked: {value})")]
+    return []
 
 
 # --- the people in the practice ---------------------------------------------------------
@@ -223,16 +242,112 @@ class Person:
     organisation: bool = False
 
 
-_ORGANISATION_WORDS = re.compile(
-    r"\b(ltd|limited|plc|llp|llc|inc|incorporated|corp|corporation|holdings|gmbh|"
-    r"company|co\.|group|partners|capital|investments?|ventures?)\b",
-    re.IGNORECASE,
-)
+# Legal forms of companies, UK and international, as letters only (dots and spaces removed):
+# "Ltd", "L.t.d.", "l t d" and "ＬＴＤ" are all "ltd" once folded.
+LEGAL_FORMS = frozenset({
+    "ltd", "limited", "plc", "llp", "lp", "llc", "lllp", "inc", "incorporated", "corp",
+    "corporation", "co", "company", "cic", "cio", "pty", "pvt", "ulc", "gmbh", "ag", "kg",
+    "kgaa", "ohg", "ug", "ev", "sa", "sas", "sarl", "sasu", "spa", "srl", "sl", "slu", "bv",
+    "nv", "vof", "ab", "as", "asa", "aps", "oy", "oyj", "sp", "spzoo", "kk", "bhd", "sdnbhd",
+    "pte", "ptyltd", "pteltd", "sro", "as", "doo", "ad", "se", "scs", "scrl", "sce",
+})
+# Words that name an organisation wherever they stand in a name.
+ORGANISATION_WORDS = frozenset({
+    "ltd", "limited", "plc", "llp", "llc", "inc", "incorporated", "corp", "corporation",
+    "company", "gmbh", "holdings", "holding", "group", "partners", "partnership", "capital",
+    "investment", "investments", "ventures", "venture", "trust", "fund", "funds", "bank",
+    "enterprises", "industries", "consulting", "services", "solutions", "associates",
+})
+# Forms distinctive enough to find glued to the end of a word ("AcmeCareLtd").
+_GLUED_FORMS = ("ltd", "limited", "plc", "llp", "llc", "gmbh", "holdings", "incorporated",
+                "corporation")
+_NAME_PREFIXES = ("mc", "mac", "fitz", "o", "de", "di", "da", "la", "le", "van", "von", "du")
+
+
+def fold_name(name: str) -> str:
+    """A name as letters a reader would take it for: Unicode NFKC (full-width and styled
+    letters to plain ones), then every letter that Unicode's confusables data maps to a Latin
+    look-alike (Cyrillic 'А', Greek 'Ο') replaced by it, then case-folded."""
+    import unicodedata
+
+    from confusable_homoglyphs import confusables
+
+    text = unicodedata.normalize("NFKC", name)
+    found = confusables.is_confusable(text, greedy=True, preferred_aliases=["latin"]) or []
+    swaps: dict[str, str] = {}
+    for item in found:
+        for glyph in item["homoglyphs"]:
+            if glyph["n"].startswith("LATIN") and len(glyph["c"]) == 1:
+                swaps[item["character"]] = glyph["c"]
+                break
+    text = "".join(swaps.get(ch, ch) for ch in text)
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _name_words(name: str) -> list[str]:
+    """The words of a name after folding: CamelCase split ("AcmeCareLtd" -> acme care ltd),
+    and runs of single letters joined ("L.t.d." -> ltd, "S. A." -> sa)."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", name)
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
+    words = re.findall(r"[^\W_]+", fold_name(text))
+    joined: list[str] = []
+    run = ""
+    for word in words:
+        if len(word) == 1:
+            run += word
+            continue
+        if run:
+            joined.append(run)
+            run = ""
+        joined.append(word)
+    if run:
+        joined.append(run)
+    return joined
+
+
+def organisation_form(name: str) -> str | None:
+    """The company form or organisation word a name carries ('ltd', 'plc', 'sa', 'holdings'),
+    or None. A first filter: the name is folded (NFKC and Unicode's confusables) before it is
+    compared, and a legal form counts with or without dots and spaces, or glued on."""
+    words = _name_words(name)
+    if not words:
+        return None
+    for word in words:
+        if word in ORGANISATION_WORDS:
+            return word
+    if words[-1] in LEGAL_FORMS:
+        return words[-1]
+    squashed = "".join(words)
+    for form in _GLUED_FORMS:
+        if squashed.endswith(form) and squashed != form:
+            return form
+    # one word with a capital inside it ("BlackRock") is a brand, not a person's name
+    plain = _nfkc(name).strip()
+    if " " not in plain and re.search(r"[a-z][A-Z]", plain):
+        head = re.match(r"[A-Za-z]*?[a-z](?=[A-Z])", plain)
+        if head is None or head.group(0).lower() not in _NAME_PREFIXES:
+            return "a brand-like single word"
+    return None
+
+
+def _nfkc(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", text)
 
 
 def looks_like_organisation(name: str) -> bool:
-    """A name such as 'Acme Care Ltd' or 'Northgate Holdings plc' is an organisation's."""
-    return bool(_ORGANISATION_WORDS.search(name))
+    """A name such as 'Acme Care Ltd', 'Northgate Holdings plc', 'Acme SA' or 'ＡＣＭＥ ＬＴＤ'
+    is an organisation's."""
+    return organisation_form(name) is not None
+
+
+def _organisation_message(name: str) -> str:
+    form = organisation_form(name)
+    what = form if form and " " in form else f"the company form or word {form!r}"
+    return f"{name!r} is an organisation ({what}); only employed people can be members"
 
 
 def _majority_holds(people: Iterable[Person]) -> tuple[bool, int, int]:
@@ -244,7 +359,9 @@ def _majority_holds(people: Iterable[Person]) -> tuple[bool, int, int]:
 def person_violations(clauses: Mapping[str, str], person: Person) -> list[Violation]:
     """Is this one person someone who may be a member at all?"""
     found: list[Violation] = []
-    if person.organisation or looks_like_organisation(person.name):
+    if looks_like_organisation(person.name):
+        found.append(Violation("employees-only", _organisation_message(person.name)))
+    elif person.organisation:
         found.append(Violation("employees-only",
                                f"{person.name!r} is an organisation; only employed people can be members"))
     if person.role not in EMPLOYEE_ROLES:
@@ -364,6 +481,24 @@ def authority_violations(
         return []
     return [Violation("contracts.own-authority-only",
                       f"{authority!r} is not the practice's own local authority ({own_authority})")]
+
+
+_CAPITAL_WORDS = {"capital", "equity", "equities", "investment", "investments", "invest",
+                  "investor", "investors", "financing", "share", "shares", "shareholder",
+                  "shareholders", "shareholding", "stock", "stocks", "subscription"}
+
+
+def income_category_violations(category: str) -> list[Violation]:
+    """Capital is never income: a category naming capital, equity, investment or financing
+    (`share-capital`, `capital-contribution`, `investment`, `financing`) would bring money in
+    that is then shared out as profit, or buy a say. Borrowing goes through `finance loan`."""
+    words = set(re.split(r"[^a-z0-9]+", category.lower()))
+    found = sorted(words & _CAPITAL_WORDS)
+    if found:
+        return [Violation("no-share-issuance",
+                          f"{category!r} names {found[0]}: capital is never income (the practice "
+                          "has no share capital; borrowing goes through 'swp finance loan')")]
+    return []
 
 
 def refuse(violations: Iterable[Violation]) -> None:
@@ -601,6 +736,8 @@ def clause_table_violations(rows: Mapping[str, tuple[str, bool, str | None]]) ->
             if spec.parse(value) != value:
                 found.append(Violation(spec.name, f"{spec.name} holds {value!r}, not in its "
                                        f"canonical form {spec.parse(value)!r}"))
+            else:
+                found.extend(bound_violations(spec.name, value))
         except InputError as exc:
             found.append(Violation(spec.name, f"{spec.name} holds a bad value: {exc.message}"))
     for name in sorted(set(rows) - set(CLAUSES)):

@@ -251,6 +251,9 @@ def _shares(session, found: _Found) -> None:
     names = set()
     for group in _ledger_groups(session):
         names.update((group.category, group.debit, group.credit))
+        if group.kind == "income":
+            for v in rules.income_category_violations(group.category):
+                found.add(f"income is booked under {group.category!r}: {v.message}", v.clause)
     for name in sorted(names):
         parts = name.lower().replace("_", "-").split(":")
         tokens = {t for part in parts for t in part.split("-")}
