@@ -165,6 +165,10 @@ AMENDABLE = (
     ClauseSpec("governance.special-percent", "75", False, "special",
                "a special resolution passes with yes AT LEAST this % of yes+no",
                _int_range(51, 100)),
+    ClauseSpec("governance.notice-days", "14", False, "special",
+               "clear days a proposal stays open before it may close (sooner only once every "
+               "member has voted or no remaining vote could change the result)",
+               _int_range(7, 365)),
     ClauseSpec("sharing.method", "equal", False, "special",
                "how the distributable pool is shared: equal, hours, pay, service, or a blend",
                _method_value),
@@ -240,6 +244,17 @@ class Person:
     employed_since: date | None
     left_on: date | None = None
     organisation: bool = False
+    registration: str | None = None  # Social Work England registration (practitioners)
+
+
+_REGISTRATION = re.compile(r"SW[0-9]{1,10}\Z")
+
+
+def registration_number(text: str | None) -> str | None:
+    """A Social Work England registration in its published form ('SW123456'), or None if the
+    text is not one (spaces are dropped and letters made capital first)."""
+    raw = re.sub(r"\s+", "", text or "").upper()
+    return raw if _REGISTRATION.match(raw) else None
 
 
 # Legal forms of companies, UK and international, as letters only (dots and spaces removed):
@@ -249,7 +264,7 @@ LEGAL_FORMS = frozenset({
     "corporation", "co", "company", "cic", "cio", "pty", "pvt", "ulc", "gmbh", "ag", "kg",
     "kgaa", "ohg", "ug", "ev", "sa", "sas", "sarl", "sasu", "spa", "srl", "sl", "slu", "bv",
     "nv", "vof", "ab", "as", "asa", "aps", "oy", "oyj", "sp", "spzoo", "kk", "bhd", "sdnbhd",
-    "pte", "ptyltd", "pteltd", "sro", "as", "doo", "ad", "se", "scs", "scrl", "sce",
+    "pte", "ptyltd", "pteltd", "sro", "doo", "ad", "se", "scs", "scrl", "sce",
 })
 # Words that name an organisation wherever they stand in a name.
 ORGANISATION_WORDS = frozenset({
@@ -370,6 +385,13 @@ def person_violations(clauses: Mapping[str, str], person: Person) -> list[Violat
                                f"({', '.join(EMPLOYEE_ROLES)}); only employees can be members"))
     if person.employed_since is None:
         found.append(Violation("employees-only", f"{person.handle} is not employed by the practice"))
+    if person.role == "practitioner" and (person.registration is None or
+                                          registration_number(person.registration)
+                                          != person.registration):
+        found.append(Violation("frontline-majority",
+                               f"{person.handle} is a practitioner without a Social Work England "
+                               "registration in its published form (SW followed by digits, e.g. "
+                               "--registration SW123456)"))
     minimum = parse_hours(clauses.get("membership.min-hours", "8"))
     if person.hours_hundredths < minimum:
         found.append(Violation("employees-only",
@@ -384,6 +406,7 @@ def admission_violations(
     """Every reason `candidate` may not join `roster` (the current members)."""
     roster = list(roster)
     found = person_violations(clauses, candidate)
+    found.extend(registration_violations([*roster, candidate]))
     cap = int(clauses.get("membership.max-members", "50"))
     if len(roster) + 1 > cap:
         found.append(Violation("membership.max-members",
@@ -399,13 +422,39 @@ def admission_violations(
     return found
 
 
+def registration_violations(people: Iterable[Person]) -> list[Violation]:
+    """A registration belongs to one person: no two members hold the same one."""
+    seen: dict[str, str] = {}
+    found = []
+    for person in people:
+        if person.registration is None:
+            continue
+        if person.registration in seen:
+            found.append(Violation("frontline-majority",
+                                   f"{person.handle} and {seen[person.registration]} both hold the "
+                                   f"registration {person.registration}: it belongs to one person"))
+        seen.setdefault(person.registration, person.handle)
+    return found
+
+
 def change_violations(
-    clauses: Mapping[str, str], roster: Iterable[Person], changed: Person
+    clauses: Mapping[str, str], roster: Iterable[Person], changed: Person, *,
+    by_resolution: bool = False,
 ) -> list[Violation]:
-    """Every reason a member's new role or hours may not take effect."""
+    """Every reason a member's new role or hours may not take effect.
+
+    Becoming a practitioner adds to the frontline that guards the practice, so it is not a
+    manager's relabelling: it needs a registration and an ordinary resolution."""
     others = [p for p in roster if p.handle != changed.handle]
     before = next((p for p in roster if p.handle == changed.handle), None)
-    found = person_violations(clauses, changed)
+    found = []
+    if changed.role == "practitioner" and (before is None or before.role != "practitioner") \
+            and not by_resolution:
+        found.append(Violation("frontline-majority",
+                               f"making {changed.handle} a practitioner needs an ordinary "
+                               "resolution: swp proposal new --kind ordinary --make-practitioner "
+                               f"{changed.handle} --registration SW..."))
+    found.extend(person_violations(clauses, changed))
     holds, practitioners, total = _majority_holds([*others, changed])
     # only a practitioner ceasing to be one can weaken the frontline; a change that leaves
     # the ratio as it was (staff to manager, new hours) is not refused for a majority lost
@@ -425,6 +474,7 @@ def roster_violations(clauses: Mapping[str, str], roster: Iterable[Person]) -> l
     found: list[Violation] = []
     for person in roster:
         found.extend(person_violations(clauses, person))
+    found.extend(registration_violations(roster))
     cap = int(clauses.get("membership.max-members", "50"))
     if len(roster) > cap:
         found.append(Violation("membership.max-members",
@@ -441,11 +491,48 @@ def roster_violations(clauses: Mapping[str, str], roster: Iterable[Person]) -> l
 # --- outsiders, money and control --------------------------------------------------------
 
 
+# Where an asset-locked body is registered, and its number's published form there.
+REGISTERS = {
+    "mutual": ("FCA mutuals register", re.compile(r"(IP|RS)?[0-9]{1,6}R?\Z"),
+               "a society number such as 31045R"),
+    "charity": ("Charity Commission", re.compile(r"([0-9]{6,7}(-[0-9]{1,2})?|SC0[0-9]{5})\Z"),
+                "a charity number such as 1123456"),
+    "cic": ("Companies House", re.compile(r"([0-9]{8}|(SC|NI)[0-9]{6})\Z"),
+            "a company number such as 09876543"),
+}
+# forms no asset-locked body carries: a public or foreign share company
+_SHAREHOLDER_FORMS = {"plc", "inc", "incorporated", "corp", "corporation", "gmbh", "ag", "sa",
+                      "llc", "holdings", "holding", "capital", "investment", "investments",
+                      "ventures", "venture", "nv", "bv", "spa", "kgaa", "fund", "funds"}
+
+
+def register_entry(kind: str, number: str | None) -> str:
+    """'charity', '1123456' -> 'Charity Commission 1123456': the register a member can look
+    the body up in. A missing number is bad input; one not in the register's form is refused."""
+    name, pattern, example = REGISTERS[kind]
+    raw = re.sub(r"\s+", "", number or "").upper()
+    if not raw:
+        raise InputError(f"a {kind} names its number on the {name} (--register, {example})")
+    if not pattern.match(raw):
+        raise RuleViolation("asset-lock", f"{number!r} is not a number on the {name} ({example}); "
+                            f"a {kind} is named by its register for members to check")
+    return f"{name} {raw}"
+
+
 def body_violations(kind: str, *, purpose: str, name: str) -> list[Violation]:
     """A merger partner or a recipient of residual assets (SPEC section 6, items 6 and 7)."""
     if kind not in BODY_KINDS:
         raise InputError(f"not a kind of body: {kind!r}; one of {', '.join(BODY_KINDS)}")
+    clause = "no-demutualisation" if purpose == "merge" else "asset-lock"
     if kind in ASSET_LOCKED_KINDS:
+        form = organisation_form(name)
+        if form in _SHAREHOLDER_FORMS:
+            return [Violation(clause, f"{name!r} carries {form!r}, the name of a company with "
+                              f"shareholders, not of a {kind}")]
+        if kind == "cic" and "cic" not in _name_words(name) and \
+                "community interest company" not in " ".join(_name_words(name)):
+            return [Violation(clause, f"{name!r} is not named as a community interest company "
+                              "(a CIC's name ends 'CIC' or 'Community Interest Company')")]
         return []
     if purpose == "merge":
         return [Violation("no-demutualisation",
@@ -517,6 +604,27 @@ PROPOSAL_ACTIONS = ("amend", "expel", "merge", "dissolve")
 VOTE_CHOICES = ("yes", "no", "abstain")
 
 
+# Decisions a resolution records that are not clauses of the constitution: the practice's own
+# local authority (contracts follow it), a member made a practitioner (the frontline that
+# guards the practice), and the part of a cost shared with a partner the practice pays.
+RESOLVED = {
+    "practice.local-authority": ("special", "the practice's own local authority"),
+    "member.role": ("ordinary", "a member made a practitioner, with their registration"),
+    "partner.split": ("ordinary", "the practice's agreed percent of costs shared with a partner"),
+}
+
+
+def split_violations(partner: str, agreed: int | None, our_percent: int) -> list[Violation]:
+    """The practice pays no more of a shared cost than the part its members agreed."""
+    if agreed is None:
+        return [Violation("asset-lock", f"no split with {partner} has been agreed: propose one "
+                          f"(swp proposal new --kind ordinary --partner-split \"{partner}=PERCENT\")")]
+    if our_percent > agreed:
+        return [Violation("asset-lock", f"{our_percent}% would put more on the practice than the "
+                          f"{agreed}% agreed with {partner}; the practice pays no outsider's costs")]
+    return []
+
+
 def kind_needed(action: str, clause: str | None = None) -> str:
     """The kind of resolution an action needs.
 
@@ -528,6 +636,8 @@ def kind_needed(action: str, clause: str | None = None) -> str:
         spec = CLAUSES.get(clause or "")
         if spec is not None and spec.changed_by is not None:
             return spec.changed_by
+        if clause in RESOLVED:
+            return RESOLVED[clause][0]
     return "special"
 
 
@@ -599,6 +709,18 @@ def expulsion_violations(roster: Iterable[Person], handle: str) -> list[Violatio
                           f"expelling {handle} would leave {practitioners} practitioners among "
                           f"{total} members (must be more than half)")]
     return []
+
+
+def leave_violations(actor: str, handle: str) -> list[Violation]:
+    """A member ends only their own membership (a resignation, on the day they give); a
+    manager, or any one member, ending someone else's would let one person remove the votes
+    that stand in their way. That is the members' decision: a passed resolution."""
+    if actor == handle:
+        return []
+    return [Violation("one-member-one-vote",
+                      f"{actor} cannot end {handle}'s membership: a member resigns for themselves "
+                      f"(swp --as {handle} member leave {handle}); ending another's membership "
+                      f"needs a passed resolution (swp proposal new --kind special --expel {handle})")]
 
 
 def vote_violations(voter: str, member: Person | None, *, on: date, weight: int = 1,
@@ -678,6 +800,60 @@ def decide(clauses: Mapping[str, str], kind: str, counts: Tally, electorate: int
         percent = int(clauses.get("governance.special-percent", "75"))
         threshold = decisive > 0 and counts.yes * 100 >= percent * decisive
     return Outcome(quorum_met, needed, threshold, percent, quorum_met and threshold)
+
+
+def earliest_close(clauses: Mapping[str, str], proposed_on: date) -> date:
+    """The first day a proposal may close in the ordinary way: notice-days clear days after
+    the day it was made."""
+    from swp.dates import earliest_after_notice
+
+    return earliest_after_notice(proposed_on, int(clauses.get("governance.notice-days", "14")))
+
+
+def result_is_settled(clauses: Mapping[str, str], kind: str, counts: Tally,
+                      electorate: int) -> bool:
+    """No remaining vote could change the result: every current member has voted, or the
+    result is the same whether the members yet to vote all vote yes, all vote no, or none
+    votes at all (quorum included)."""
+    remaining = max(0, electorate - counts.voters)
+    if remaining == 0:
+        return True
+    now = decide(clauses, kind, counts, electorate).passed
+    all_yes = decide(clauses, kind, Tally(counts.yes + remaining, counts.no, counts.abstain),
+                     electorate).passed
+    all_no = decide(clauses, kind, Tally(counts.yes, counts.no + remaining, counts.abstain),
+                    electorate).passed
+    return now == all_yes == all_no
+
+
+def notice_violations(clauses: Mapping[str, str], kind: str, counts: Tally, electorate: int,
+                      proposed_on: date, on: date) -> list[Violation]:
+    """A snap vote: closing before the notice period is over, while the members yet to vote
+    could still change the result."""
+    earliest = earliest_close(clauses, proposed_on)
+    if on >= earliest or result_is_settled(clauses, kind, counts, electorate):
+        return []
+    waiting = electorate - counts.voters
+    return [Violation("governance.notice-days",
+                      f"the proposal may close on {earliest} ({clauses.get('governance.notice-days', '14')} "
+                      f"clear days after {proposed_on}), or sooner once every member has voted: "
+                      f"{waiting} of {electorate} members have not voted and could change the result")]
+
+
+RESTORES_FRONTLINE = {("amend", "member.role")}
+
+
+def frontline_close_violations(roster: Iterable[Person], action: str,
+                               clause: str | None) -> list[Violation]:
+    """While practitioners are not a majority, only what restores it may pass: a proposal may
+    be made and voted on, but a close that would apply anything else is refused."""
+    holds, practitioners, total = _majority_holds(roster)
+    if holds or total == 0 or (action, clause) in RESTORES_FRONTLINE:
+        return []
+    return [Violation("frontline-majority",
+                      f"practitioners are {practitioners} of {total} members, not more than half: "
+                      "until the majority is restored only a resolution restoring it (making a "
+                      "member a practitioner) may pass; admit practitioners first")]
 
 
 # --- what `swp check` looks for beyond the members -----------------------------------------

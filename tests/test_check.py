@@ -33,7 +33,7 @@ def busy(practice: Swp) -> Swp:
     votes(practice, passed, bea="yes")
     close(practice, passed)
     failed = open_proposal(practice, "--kind", "special", "--merge-with", "Eastside SWP",
-                           "--partner-kind", "mutual")
+                           "--partner-kind", "mutual", "--register", "31045R")
     votes(practice, failed, ann="no", bea="no", cal="yes")
     close(practice, failed)
     open_proposal(practice, "--kind", "special", "--expel", "sam")
@@ -110,7 +110,7 @@ def test_check_is_clean_after_swp_closes_periods(practice):
     practice.ok("period", "close", "q1", "--start", "2026-01-01", "--end", "2026-01-31", **mo)
     practice.ok("ledger", "expense", "1500", "--date", "2026-02-20", "--category", "rent", **mo)
     practice.ok("period", "close", "q2", "--start", "2026-02-01", "--end", "2026-02-28", **mo)
-    practice.ok("member", "leave", "sam", "--date", "2026-03-10", **mo)
+    practice.ok("member", "leave", "sam", "--date", "2026-03-10", as_="sam")
     practice.ok("ledger", "income", "500", "--date", "2026-03-20", "--category", "contracts", **mo)
     practice.ok("period", "close", "q3", "--start", "2026-03-01", "--end", "2026-03-31", **mo)
     practice.ok("check")
@@ -118,7 +118,7 @@ def test_check_is_clean_after_swp_closes_periods(practice):
 
 def test_check_reports_a_lost_majority_after_a_member_leaves(practice):
     # SPEC 6, item 10: a member may always leave; check then reports the lost majority
-    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="cal")
     found = problems(practice)
     assert [(p["check"], p["clause"]) for p in found] == [("membership", "frontline-majority")]
     assert "practitioners are 2 of 4 members" in found[0]["message"]
@@ -186,7 +186,7 @@ def test_the_database_refuses_a_direct_write_that_breaks_a_rule(practice, db, st
     practice.ok("vote", "1", "yes", as_="ann")
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=30")
     close(practice, pid)
-    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="cal")
     from sqlalchemy.exc import DBAPIError
 
     before = snapshot(db, skip=())
@@ -340,7 +340,7 @@ def test_check_finds_what_got_past_the_database(practice, db, setup, check, clau
     practice.ok("vote", "1", "yes", as_="ann")
     practice.ok("member", "add", "dee", "--name", "Dee Dunn", "--role", "practitioner",
                 "--employed-since", "2026-01-01", "--hours", "30", as_="mo")
-    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="cal")
     expel = open_proposal(practice, "--kind", "special", "--expel", "sam")
     votes(practice, expel, ann="yes", bea="yes", dee="yes")
     close(practice, expel)

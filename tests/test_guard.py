@@ -143,7 +143,7 @@ def test_item_4_a_vote_by_an_unknown_handle_is_a_typo_not_a_refusal(practice, db
 
 def test_item_4_a_vote_by_a_former_member(practice, db):
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
-    practice.ok("member", "leave", "cal", "--date", "2026-06-29", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-29", as_="cal")
     err = refused(practice, db, "vote", str(pid), "yes", clause="one-member-one-vote", as_="cal")
     assert "left the practice on 2026-06-29" in err
 
@@ -264,7 +264,7 @@ def test_item_9_the_database_refuses_an_allocation_to_someone_not_a_member_on_th
     # around it, and `swp check` reports anything that got past (tests/test_check.py)
     from sqlalchemy.exc import DBAPIError
 
-    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="cal")
     execute(db, "INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
                 "net_pence, reserve_pence, distributable_pence, method, fingerprint, closed_at) "
                 "VALUES ('q1', '2026-01-01', '2026-03-31', 0, 0, 0, 0, 0, 'equal', 'x', "
@@ -282,7 +282,7 @@ def test_item_9_a_period_close_shares_only_among_members_on_the_days_counted(pra
 
     if "period" not in {g.name for g in app.registered_groups}:
         pytest.skip("period close is not built yet")
-    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="cal")
     practice.ok("ledger", "income", "10000", "--date", "2026-01-15", "--category", "contracts",
                 as_="mo")
     data = practice.ok("period", "close", "2026-01", "--start", "2026-01-01", "--end",

@@ -275,8 +275,8 @@ def test_the_roles_and_grants_of_the_deployment_guide(pg_server):
         live_on(admit_the_five(member))
         # a passed resolution changes the practice itself (merging with a mutual)
         pid = member.ok("proposal", "new", "--title", "Join Eastside", "--kind", "special",
-                        "--merge-with", "Eastside SWP", "--partner-kind", "mutual", as_="ann",
-                        json=True).json["id"]
+                        "--merge-with", "Eastside SWP", "--partner-kind", "mutual", "--register",
+                        "31045R", as_="ann", json=True).json["id"]
         for handle in ("ann", "bea", "cal", "mo"):
             member.ok("vote", str(pid), "yes", as_=handle)
         assert member.ok("proposal", "close", str(pid), as_="ann", json=True).json["status"] == "passed"

@@ -166,7 +166,7 @@ MAY = {  # member: (allocation, brought forward, payable, carried forward)
 
 def close_through_may(swp) -> tuple[dict, dict]:
     swp.ok("period", "close", "2026-Q1", *Q1, as_="mo")
-    swp.ok("member", "leave", "dan", "--date", "2026-04-15", as_="mo")
+    swp.ok("member", "leave", "dan", "--date", "2026-04-15", as_="dan")
     record(swp, [("income", "6000", "2026-04-20", "contracts"),
                  ("expense", "11600", "2026-04-10", "locum-cover"),
                  ("expense", "2400", "2026-04-01", "rent")])
