@@ -46,8 +46,8 @@ def test_check_is_clean_on_a_working_practice(practice, db):
     assert run.out.startswith("All clear: ")
     data = practice.ok("check", json=True).json
     assert data["ok"] is True and data["problems"] == []
-    checks = ["constitution", "membership", "shares", "votes", "proposals", "ledger", "loans", "bank",
-              "periods", "audit", "statutory"]
+    checks = ["constitution", "membership", "shares", "defences", "votes", "proposals", "ledger",
+              "loans", "bank", "periods", "audit", "statutory"]
     sqlite_checks = ["integrity", "foreign-keys"]
     if is_postgres(db):
         assert (data["checks"], data["skipped"]) == (checks, sqlite_checks)
@@ -338,7 +338,7 @@ def test_check_finds_what_got_past_the_database(practice, db, setup, check, clau
                 as_="mo")
     open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
     practice.ok("vote", "1", "yes", as_="ann")
-    practice.ok("member", "add", "dee", "--name", "Dee Dunn", "--role", "practitioner",
+    practice.ok("member", "add", "dee", "--name", "Dee Dunn", "--role", "practitioner", "--registration", "SW240028",
                 "--employed-since", "2026-01-01", "--hours", "30", as_="mo")
     practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="cal")
     expel = open_proposal(practice, "--kind", "special", "--expel", "sam")

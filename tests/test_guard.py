@@ -109,8 +109,10 @@ def test_item_2_admitting_anyone_past_the_member_cap(swp, db):
     swp.ok("init", "Small", "--local-authority", "Leeds", "--set", "membership.max-members=3")
     for handle in ("ann", "bea", "cal"):
         swp.ok("member", "add", handle, "--name", handle.title(), "--role", "practitioner",
+            "--registration", f"SW2{len(handle)}{sum(map(ord, handle)):05d}",
                "--employed-since", "2024-01-01", "--hours", "30")
     err = refused(swp, db, "member", "add", "dee", "--name", "Dee", "--role", "practitioner",
+                  "--registration", "SW250001",
                   "--employed-since", "2024-01-01", "--hours", "30", clause="membership.max-members")
     assert "cap of 3" in err
 
@@ -295,7 +297,7 @@ def test_item_9_a_period_close_shares_only_among_members_on_the_days_counted(pra
 
 def test_item_10_an_admission_that_would_leave_practitioners_at_half(swp, db):
     swp.ok("init", "R", "--local-authority", "Leeds")
-    swp.ok("member", "add", "ann", "--name", "Ann", "--role", "practitioner",
+    swp.ok("member", "add", "ann", "--name", "Ann", "--role", "practitioner", "--registration", "SW240034",
            "--employed-since", "2024-01-01", "--hours", "30")
     err = refused(swp, db, "member", "add", "sam", "--name", "Sam", "--role", "staff",
                   "--employed-since", "2024-01-01", "--hours", "30", clause="frontline-majority")

@@ -191,7 +191,7 @@ def test_init_refuses_a_database_that_holds_another_programs_tables(pg_db):
                         "'public'") == [("photos",)]
     run = swp("member", "list")
     assert run.code == 1 and "is not an swp practice (another program's database?)" in run.err
-    run = swp("member", "add", "ann", "--name", "Ann", "--role", "practitioner",
+    run = swp("member", "add", "ann", "--name", "Ann", "--role", "practitioner", "--registration", "SW240035",
               "--employed-since", "2024-04-01", "--hours", "30")
     assert run.code == 1 and "is not an swp practice (another program's database?)" in run.err
 

@@ -110,7 +110,7 @@ def test_the_database_refuses_to_rewrite_a_closed_period(closed, db):
 def test_allocations_go_only_to_members_on_the_days_counted_even_in_the_database(closed, db):
     """SPEC section 6, item 9: the trigger refuses an allocation to someone who was not a
     member in the period, whatever tool writes it."""
-    closed.ok("member", "add", "zed", "--name", "Zed Zola", "--role", "practitioner",
+    closed.ok("member", "add", "zed", "--name", "Zed Zola", "--role", "practitioner", "--registration", "SW240031",
               "--employed-since", "2026-05-01", "--hours", "20", as_="mo")
     with pytest.raises(DBAPIError, match="members on the days counted"):
         write_directly(db, "INSERT INTO allocation (period_id, member_id, amount_pence, carried_in_pence,"
