@@ -385,6 +385,12 @@ def person_violations(clauses: Mapping[str, str], person: Person) -> list[Violat
                                f"({', '.join(EMPLOYEE_ROLES)}); only employees can be members"))
     if person.employed_since is None:
         found.append(Violation("employees-only", f"{person.handle} is not employed by the practice"))
+    minimum = parse_hours(clauses.get("membership.min-hours", "8"))
+    if person.hours_hundredths < minimum:
+        found.append(Violation("employees-only",
+                               f"{person.handle} is contracted for {format_hours(person.hours_hundredths)} "
+                               f"hours a week, below the minimum of {format_hours(minimum)}"))
+    # then what a practitioner needs (after whether they may be a member at all)
     if person.role == "practitioner" and (person.registration is None or
                                           registration_number(person.registration)
                                           != person.registration):
@@ -392,11 +398,6 @@ def person_violations(clauses: Mapping[str, str], person: Person) -> list[Violat
                                f"{person.handle} is a practitioner without a Social Work England "
                                "registration in its published form (SW followed by digits, e.g. "
                                "--registration SW123456)"))
-    minimum = parse_hours(clauses.get("membership.min-hours", "8"))
-    if person.hours_hundredths < minimum:
-        found.append(Violation("employees-only",
-                               f"{person.handle} is contracted for {format_hours(person.hours_hundredths)} "
-                               f"hours a week, below the minimum of {format_hours(minimum)}"))
     return found
 
 

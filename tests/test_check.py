@@ -209,7 +209,8 @@ VOTE = ("INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cas
 
 REPORTED = [
     ("an organisation admitted",
-     [MEMBER.format(h="acme", n="Acme Care Ltd"), FACT.format(h="acme", r="practitioner")],
+     [MEMBER.format(h="acme", n="Acme Care Ltd"), "UPDATE member SET registration = 'SW299001' WHERE handle = 'acme'",
+      FACT.format(h="acme", r="practitioner")],
      "membership", "employees-only", "'Acme Care Ltd' is an organisation"),
     ("a member with no role or hours",
      [MEMBER.format(h="ivy", n="Ivy Investor")], "membership", "employees-only",
@@ -266,13 +267,15 @@ REPORTED = [
      [ENTRY.format(k="income", a=-10, c="contracts", d="assets:bank", cr="income:contracts", rev=1)],
      "ledger", None, "reverses #1 but does not undo it exactly"),
     ("a closed result with invented votes",
-     ["INSERT INTO proposal (title, kind, action, clause, value, created_at, status, closed_at, "
+     ["DROP TRIGGER proposal_made_open ON proposal",
+      "INSERT INTO proposal (title, kind, action, clause, value, created_at, status, closed_at, "
       "closed_on, yes, no, abstain, quorum_met) VALUES ('t', 'ordinary', 'amend', "
       "'sharing.reserve-percent', '1', '2026-06-30 10:00:00', 'passed', '2026-06-30 11:00:00', "
       "'2026-06-30', 4, 0, 0, TRUE)"],
      "votes", "one-member-one-vote", "records yes 4, no 0, abstain 0, but its members' votes count yes 0"),
     ("a passed result without a quorum",
-     ["INSERT INTO proposal (title, kind, action, target, created_at, status, closed_at, closed_on, "
+     ["DROP TRIGGER proposal_made_open ON proposal",
+      "INSERT INTO proposal (title, kind, action, target, created_at, status, closed_at, closed_on, "
       "yes, no, abstain, quorum_met) VALUES ('t', 'special', 'expel', 'nobody', "
       "'2026-06-30 10:00:00', 'passed', '2026-06-30 11:00:00', '2026-06-30', 0, 0, 0, FALSE)"],
      "proposals", "one-member-one-vote", "recorded as passed without a quorum"),
@@ -299,7 +302,7 @@ REPORTED = [
      "periods", "asset-lock", "cal was allocated 0 but was not a member on any day of it"),
     ("an expelled member still on the register",
      ["DROP TRIGGER member_not_transferable ON member", "UPDATE member SET left_on = NULL WHERE handle = 'sam'"],
-     "proposals", None, "sam was expelled by resolution #2 on 2026-06-30 but is still a member"),
+     "proposals", None, "sam was expelled by resolution #2 on 2026-07-15 but is still a member"),
     ("a rewritten audit event",
      ["DROP TRIGGER audit_event_append_only_update ON audit_event", "UPDATE audit_event SET actor = 'x' WHERE seq = 2"],
      "audit", None, "the audit chain is broken at event 2"),
