@@ -288,6 +288,27 @@ def check_schema(conn, target: Target) -> None:  # noqa: ANN001
         )
 
 
+def defences(conn) -> tuple[str, set[str], set[str]]:  # noqa: ANN001
+    """The dialect's name, and the triggers and named constraints the database holds now
+    (what `swp check` compares with what the schema should have)."""
+    from sqlalchemy import text
+
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        triggers = {r[0] for r in conn.execute(text(
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))}
+        constraints = {r[0] for r in conn.execute(text("SELECT conname FROM pg_constraint"))}
+    else:
+        import re
+
+        triggers = {r[0] for r in conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+        sql = " ".join(r[0] or "" for r in conn.execute(text(
+            "SELECT sql FROM sqlite_master WHERE type = 'table'")))
+        constraints = set(re.findall(r"CONSTRAINT\s+\"?(\w+)", sql))
+    return dialect, triggers, constraints
+
+
 def table_columns(conn) -> dict[str, list[str]]:  # noqa: ANN001
     """Every table of an open database and its columns, in one query."""
     if conn.dialect.name == "sqlite":

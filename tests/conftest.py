@@ -402,6 +402,11 @@ def live_a_little(swp: Swp) -> Swp:
     return live_on(_found_practice(swp))
 
 
+# the lived practice's one open proposal ("Shorter weeks"), after the partner split, "Keep
+# more back" and "Join Eastside"
+LIVED_OPEN_PROPOSAL = 4
+
+
 def live_on(swp: Swp) -> Swp:
     """What live_a_little does after founding the practice."""
     mo = {"as_": "mo"}
@@ -440,6 +445,7 @@ def live_on(swp: Swp) -> Swp:
     swp.ok("proposal", "close", str(failed), as_="bea")
     still_open = swp.ok("proposal", "new", "--title", "Shorter weeks", "--kind", "special",
                         "--amend", "membership.min-hours=10", as_="cal", json=True).json["id"]
+    assert still_open == LIVED_OPEN_PROPOSAL
     swp.ok("vote", str(still_open), "yes", as_="cal")
     swp.ok("member", "leave", "sam", "--date", "2026-06-30", "--reason", "moved away", as_="sam")
     assert swp("shares", "issue", "1000", "--to", "Acme Care Ltd", **mo).code == 3

@@ -9,7 +9,6 @@ checks over the ledger are SQL aggregates, so the report stays quick on large bo
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -257,14 +256,22 @@ def _migration(filename: str):  # noqa: ANN202 - a migration module, for its lis
 
 
 def expected_triggers(dialect: str) -> dict[str, str]:
-    """Every trigger the schema should have, by name, with the table it guards."""
-    first, guard = _migration("0001_first_schema.py"), _migration("0012_guard.py")
-    names = {f"{t}_append_only_{e}": t for t in first.APPEND_ONLY for e in ("update", "delete")}
-    names |= {f"{t}_no_delete": t for t in first.NO_DELETE}
-    names |= {name: table for name, table, *_ in first.CONDITIONAL}
-    names |= {name: table for name, table, *_ in guard.guards(dialect)}
-    if dialect == "postgresql":
-        names |= {f"{t}_no_truncate": t for t in (*first.APPEND_ONLY, *first.NO_DELETE)}
+    """Every trigger the schema should have, by name, with the table it guards: from every
+    revision's lists of guarded tables (APPEND_ONLY, NO_DELETE, CONDITIONAL) and guards()."""
+    from pathlib import Path
+
+    names: dict[str, str] = {}
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    for path in sorted(versions.glob("0*.py")):
+        module = _migration(path.name)
+        append_only, no_delete = getattr(module, "APPEND_ONLY", ()), getattr(module, "NO_DELETE", ())
+        names |= {f"{t}_append_only_{e}": t for t in append_only for e in ("update", "delete")}
+        names |= {f"{t}_no_delete": t for t in no_delete}
+        names |= {name: table for name, table, *_ in getattr(module, "CONDITIONAL", ())}
+        if hasattr(module, "guards"):
+            names |= {name: table for name, table, *_ in module.guards(dialect)}
+        if dialect == "postgresql":
+            names |= {f"{t}_no_truncate": t for t in (*append_only, *no_delete)}
     return names
 
 
@@ -287,20 +294,9 @@ def expected_constraints() -> dict[str, str]:
 def _defences(session, found: _Found) -> None:
     """Every trigger and constraint the schema should have is there: one dropped (by anyone
     with the database file) is reported, never silently missed."""
-    from sqlalchemy import text
+    from swp.db import defences
 
-    conn = session.connection()
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        triggers = {r[0] for r in conn.execute(text(
-            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))}
-        constraints = {r[0] for r in conn.execute(text("SELECT conname FROM pg_constraint"))}
-    else:
-        triggers = {r[0] for r in conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
-        sql = " ".join(r[0] or "" for r in conn.execute(text(
-            "SELECT sql FROM sqlite_master WHERE type = 'table'")))
-        constraints = set(re.findall(r"CONSTRAINT\s+\"?(\w+)", sql))
+    dialect, triggers, constraints = defences(session.connection())
     for name, table in sorted(expected_triggers(dialect).items()):
         if name not in triggers:
             found.add(f"the trigger {name} on {table} is missing: the database no longer refuses "
