@@ -387,7 +387,7 @@ def test_a_vote_with_a_passkey_is_cast_changed_and_audited_like_the_cli(site, an
     assert json.loads(event["args"]) == {"proposal_id": OPEN, "choice": "yes", "weight": 1, "for_handle": None}
     kept = query(site.swp.db, "SELECT action, payload FROM passkey_assertion ORDER BY id")
     assert [k[0] for k in kept] == ["vote.cast", "vote.cast"]
-    assert json.loads(kept[-1][1]) == {"member": "ann", "proposal": 3, "choice": "yes"}
+    assert json.loads(kept[-1][1]) == {"member": "ann", "proposal": OPEN, "choice": "yes"}
 
 
 def test_a_vote_replayed_with_an_old_assertion_is_refused(site, ann):
