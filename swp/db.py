@@ -39,7 +39,7 @@ BUSY_TIMEOUT_MS = 10_000  # how long a command waits for another writer before g
 # SWP_BUSY_TIMEOUT_MS overrides it (an operator's or a test's choice), within these bounds
 BUSY_TIMEOUT_RANGE = (100, 3_600_000)
 # Every Alembic revision this code knows, oldest first. A test checks it against the scripts.
-KNOWN_REVISIONS = ("0001", "0015", "0016", "0013")
+KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -286,6 +286,27 @@ def check_schema(conn, target: Target) -> None:  # noqa: ANN001
         raise DatabaseError(
             f"{target.display} has an older schema ({revision}); run 'swp db upgrade' first"
         )
+
+
+def defences(conn) -> tuple[str, set[str], set[str]]:  # noqa: ANN001
+    """The dialect's name, and the triggers and named constraints the database holds now
+    (what `swp check` compares with what the schema should have)."""
+    from sqlalchemy import text
+
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        triggers = {r[0] for r in conn.execute(text(
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))}
+        constraints = {r[0] for r in conn.execute(text("SELECT conname FROM pg_constraint"))}
+    else:
+        import re
+
+        triggers = {r[0] for r in conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+        sql = " ".join(r[0] or "" for r in conn.execute(text(
+            "SELECT sql FROM sqlite_master WHERE type = 'table'")))
+        constraints = set(re.findall(r"CONSTRAINT\s+\"?(\w+)", sql))
+    return dialect, triggers, constraints
 
 
 def table_columns(conn) -> dict[str, list[str]]:  # noqa: ANN001

@@ -249,6 +249,8 @@ class Proposal(SQLModel, table=True):
     target_kind: str | None = None  # body kind (merge, dissolve)
     proposed_by: str | None = None
     created_at: datetime
+    proposed_on: date | None = None  # the practice's date it was made: its notice runs from here
+    target_register: str | None = None  # merge/dissolve: the other body's register and number
     status: str = "open"
     closed_at: datetime | None = None
     closed_on: date | None = None  # the practice's date of the close (membership is by day)

@@ -250,8 +250,8 @@ def test_statement_files_named_from_data_never_leave_the_folder(practice_templat
     swp = copy_practice(practice_template, str(tmp_path / "practice.db"))
     conn = sqlite3.connect(swp.db)
     with conn:
-        conn.execute("INSERT INTO member (handle, name, employed_since, admitted_at) "
-                     "VALUES (?, 'Hostile', '2024-04-01', '2024-04-01 00:00:00')", (handle,))
+        conn.execute("INSERT INTO member (handle, name, employed_since, admitted_at, registration) "
+                     "VALUES (?, 'Hostile', '2024-04-01', '2024-04-01 00:00:00', 'SW299002')", (handle,))
         member_id = conn.execute("SELECT id FROM member WHERE handle = ?", (handle,)).fetchone()[0]
         conn.execute("INSERT INTO member_fact (member_id, effective, role, hours_hundredths, pay_pence) "
                      "VALUES (?, '2024-04-01', 'practitioner', 3000, 0)", (member_id,))

@@ -202,7 +202,7 @@ def test_unknown_periods_and_members(closed):
     assert run.code == 1 and "no closed period labelled '2025-Q4'; closed periods: 2026-Q1" in run.err
     run = closed("statement", "2026-Q1", "--member", "zed", as_="mo")
     assert run.code == 1 and "no member with handle 'zed'" in run.err
-    closed.ok("member", "add", "zed", "--name", "Zed Zola", "--role", "practitioner",
+    closed.ok("member", "add", "zed", "--name", "Zed Zola", "--role", "practitioner", "--registration", "SW240029",
               "--employed-since", "2026-05-01", "--hours", "20", as_="mo")
     run = closed("statement", "2026-Q1", "--member", "zed", as_="mo")
     assert run.code == 1 and "zed has no allocation in 2026-Q1" in run.err
@@ -232,7 +232,7 @@ def test_a_statement_refuses_books_that_no_longer_match_the_fingerprint(closed, 
 
 def test_names_beyond_latin_1_print_in_the_pdf(swp, tmp_path):
     swp.ok("init", "Riverside", "--local-authority", "Leeds")
-    swp.ok("member", "add", "lu", "--name", "Łucja Wróbel", "--role", "practitioner",
+    swp.ok("member", "add", "lu", "--name", "Łucja Wróbel", "--role", "practitioner", "--registration", "SW240030",
            "--employed-since", "2025-01-01", "--hours", "30")
     swp.ok("ledger", "income", "100", "--date", "2026-02-01", "--category", "grants")
     swp.ok("period", "close", "2026-Q1", *Q1)

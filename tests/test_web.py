@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from tests.conftest import LIVED_OPEN_PROPOSAL as OPEN
 from tests.conftest import audit_rows, query, snapshot
 
 ORIGIN = "http://localhost:8080"
@@ -208,7 +209,7 @@ def test_sign_in_is_rate_limited_per_member(site, ann):
 
 
 def test_every_page_has_a_csp_forbidding_inline_scripts_and_no_inline_script(site, ann):
-    for path in ("/", "/signin", "/proposals", "/proposals/3", "/rules", "/register", "/books",
+    for path in ("/", "/signin", "/proposals", f"/proposals/{OPEN}", "/rules", "/register", "/books",
                  "/statements/2026-q1/ann", "/nowhere"):
         page = site.client.get(path)
         csp = page.headers["content-security-policy"]
@@ -253,9 +254,9 @@ def test_a_post_without_the_csrf_token_is_refused(site, ann):
     before = snapshot(site.swp.db)
     assert site.client.post("/signout", data={}).status_code == 403
     assert site.client.post("/signout", data={"csrf": "forged"}).status_code == 403
-    assert site.client.post("/proposals/3/vote/options", json={"choice": "yes"}).status_code == 403
-    token, assertion = vote_assertion(site.client, 3, "no", ann)
-    refused = site.client.post("/proposals/3/vote", data={"choice": "no", "assertion": json.dumps(assertion)})
+    assert site.client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "yes"}).status_code == 403
+    token, assertion = vote_assertion(site.client, OPEN, "no", ann)
+    refused = site.client.post(f"/proposals/{OPEN}/vote", data={"choice": "no", "assertion": json.dumps(assertion)})
     assert refused.status_code == 403
     after = snapshot(site.swp.db)
     assert after["vote"] == before["vote"]
@@ -266,7 +267,7 @@ def test_a_post_without_the_csrf_token_is_refused(site, ann):
 
 # --- what each role may see ----------------------------------------------------------------------
 
-PAGES = ("/", "/proposals", "/proposals/3", "/rules", "/register", "/books", "/statements/2026-q1/{me}",
+PAGES = ("/", "/proposals", f"/proposals/{OPEN}", "/rules", "/register", "/books", "/statements/2026-q1/{me}",
          "/statements/2026-q1/{me}/pdf")
 
 
@@ -298,9 +299,9 @@ def test_route_authorisation(site, role, monkeypatch):
             assert page.status_code == 404, path
     if role in ("former member", "signed out"):
         token = csrf_of(client.get("/signin"))
-        assert client.post("/proposals/3/vote/options", json={"choice": "yes"},
+        assert client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "yes"},
                            headers={"X-CSRF-Token": token}).status_code == 401
-        assert client.post("/proposals/3/vote", data={"csrf": token, "choice": "yes",
+        assert client.post(f"/proposals/{OPEN}/vote", data={"csrf": token, "choice": "yes",
                                                       "assertion": "{}"},
                            follow_redirects=False).status_code == 303
 
@@ -355,7 +356,7 @@ def test_the_register_rules_books_and_proposals_pages(site, ann):
     assert "grants" in books  # the open period's income
     proposals = site.client.get("/proposals").text
     assert "Keep more back" in proposals and "Shorter weeks" in proposals
-    one = site.client.get("/proposals/3").text
+    one = site.client.get(f"/proposals/{OPEN}").text
     assert "Shorter weeks" in one and 'id="tally-yes">1<' in one
 
 
@@ -371,40 +372,40 @@ def test_what_members_typed_is_escaped(site, ann):
 
 
 def test_a_vote_with_a_passkey_is_cast_changed_and_audited_like_the_cli(site, ann):
-    cast = vote(site.client, 3, "no", ann)
-    assert cast.status_code == 303 and cast.headers["location"] == "/proposals/3?done=cast"
-    page = site.client.get("/proposals/3").text
+    cast = vote(site.client, OPEN, "no", ann)
+    assert cast.status_code == 303 and cast.headers["location"] == f"/proposals/{OPEN}?done=cast"
+    page = site.client.get(f"/proposals/{OPEN}").text
     assert 'id="my-vote">no<' in page and 'id="tally-no">1<' in page
-    changed = vote(site.client, 3, "yes", ann)
-    assert changed.headers["location"] == "/proposals/3?done=changed"
-    assert 'id="tally-yes">2<' in site.client.get("/proposals/3").text
+    changed = vote(site.client, OPEN, "yes", ann)
+    assert changed.headers["location"] == f"/proposals/{OPEN}?done=changed"
+    assert 'id="tally-yes">2<' in site.client.get(f"/proposals/{OPEN}").text
     votes = query(site.swp.db, "SELECT v.choice, v.version FROM vote v JOIN member m ON m.id = v.member_id "
-                               "WHERE m.handle = 'ann' AND v.proposal_id = 3 ORDER BY v.version")
+                               "WHERE m.handle = 'ann' AND v.proposal_id = :pid ORDER BY v.version", {"pid": OPEN})
     assert votes == [("no", 1), ("yes", 2)]
     event = audit_rows(site.swp.db)[-1]
     assert (event["command"], event["actor"], event["outcome"]) == ("vote", "ann", "ok")
-    assert json.loads(event["args"]) == {"proposal_id": 3, "choice": "yes", "weight": 1, "for_handle": None}
+    assert json.loads(event["args"]) == {"proposal_id": OPEN, "choice": "yes", "weight": 1, "for_handle": None}
     kept = query(site.swp.db, "SELECT action, payload FROM passkey_assertion ORDER BY id")
     assert [k[0] for k in kept] == ["vote.cast", "vote.cast"]
-    assert json.loads(kept[-1][1]) == {"member": "ann", "proposal": 3, "choice": "yes"}
+    assert json.loads(kept[-1][1]) == {"member": "ann", "proposal": OPEN, "choice": "yes"}
 
 
 def test_a_vote_replayed_with_an_old_assertion_is_refused(site, ann):
-    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    token, assertion = vote_assertion(site.client, OPEN, "no", ann)
     form = {"csrf": token, "choice": "no", "assertion": json.dumps(assertion)}
-    assert site.client.post("/proposals/3/vote", data=form, follow_redirects=False).status_code == 303
-    vote(site.client, 3, "yes", ann)
+    assert site.client.post(f"/proposals/{OPEN}/vote", data=form, follow_redirects=False).status_code == 303
+    vote(site.client, OPEN, "yes", ann)
     before = snapshot(site.swp.db)
-    replay = site.client.post("/proposals/3/vote", data=form, follow_redirects=False)
+    replay = site.client.post(f"/proposals/{OPEN}/vote", data=form, follow_redirects=False)
     assert replay.status_code == 403
     assert "already used" in replay.text
     assert snapshot(site.swp.db) == before
 
 
 def test_an_assertion_for_one_choice_cannot_cast_another(site, ann):
-    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    token, assertion = vote_assertion(site.client, OPEN, "no", ann)
     before = snapshot(site.swp.db)
-    swapped = site.client.post("/proposals/3/vote", data={"csrf": token, "choice": "yes",
+    swapped = site.client.post(f"/proposals/{OPEN}/vote", data={"csrf": token, "choice": "yes",
                                                           "assertion": json.dumps(assertion)})
     assert swapped.status_code == 403 and "another change" in swapped.text
     other = site.client.post("/proposals/1/vote", data={"csrf": token, "choice": "no",
@@ -414,11 +415,11 @@ def test_an_assertion_for_one_choice_cannot_cast_another(site, ann):
 
 
 def test_a_vote_without_user_verification_is_refused(site, ann):
-    token = csrf_of(site.client.get("/proposals/3"))
-    options = site.client.post("/proposals/3/vote/options", json={"choice": "no"},
+    token = csrf_of(site.client.get(f"/proposals/{OPEN}"))
+    options = site.client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "no"},
                                headers={"X-CSRF-Token": token}).json()
     assertion = ann.get(options, flags=0x01)
-    refused = site.client.post("/proposals/3/vote", data={"csrf": token, "choice": "no",
+    refused = site.client.post(f"/proposals/{OPEN}/vote", data={"csrf": token, "choice": "no",
                                                           "assertion": json.dumps(assertion)})
     assert refused.status_code == 403
 
@@ -441,9 +442,9 @@ def test_a_guard_refusal_shows_as_a_plain_message_with_the_clis_audit_record(sit
     monkeypatch.setattr(rules, "vote_violations", refuse)
     if not hasattr(rules, "Violation"):
         pytest.skip("rules.Violation is not available")
-    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    token, assertion = vote_assertion(site.client, OPEN, "no", ann)
     before = snapshot(site.swp.db)
-    refused = site.client.post("/proposals/3/vote", data={"csrf": token, "choice": "no",
+    refused = site.client.post(f"/proposals/{OPEN}/vote", data={"csrf": token, "choice": "no",
                                                           "assertion": json.dumps(assertion)})
     assert refused.status_code == 403
     assert "refused by clause one-member-one-vote: a test refusal" in refused.text
@@ -489,7 +490,7 @@ def test_a_busy_or_broken_database_is_one_plain_sentence_not_a_trace(site, ann, 
         raise DatabaseError("the database is busy: try again")
 
     monkeypatch.setattr(passkeys, "change_options", busy)
-    token = csrf_of(site.client.get("/proposals/3"))
-    answer = site.client.post("/proposals/3/vote/options", json={"choice": "no"}, headers={"X-CSRF-Token": token})
+    token = csrf_of(site.client.get(f"/proposals/{OPEN}"))
+    answer = site.client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "no"}, headers={"X-CSRF-Token": token})
     assert answer.status_code == 503
     assert answer.json() == {"error": "the database is busy: try again"}

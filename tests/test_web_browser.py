@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import LIVED_OPEN_PROPOSAL as OPEN
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("SWP_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -154,7 +156,7 @@ def test_a_member_enrols_signs_in_reads_votes_changes_and_signs_out(served, tmp_
             page.get_by_role("link", name="Shorter weeks").click()
             page.get_by_label("No").check()
             page.get_by_role("button", name="Vote (confirm with your passkey)").click()
-            page.wait_for_url(origin + "/proposals/3?done=cast")
+            page.wait_for_url(origin + f"/proposals/{OPEN}?done=cast")
             expect(page.locator("#tally-no")).to_have_text("1")
             expect(page.locator("#my-vote")).to_have_text("no")
             pages.check("voted")
@@ -164,7 +166,7 @@ def test_a_member_enrols_signs_in_reads_votes_changes_and_signs_out(served, tmp_
             page.keyboard.press("Space")
             page.keyboard.press("Tab")
             page.keyboard.press("Enter")
-            page.wait_for_url(origin + "/proposals/3?done=changed")
+            page.wait_for_url(origin + f"/proposals/{OPEN}?done=changed")
             expect(page.locator("#tally-yes")).to_have_text("2")
             expect(page.locator("#tally-no")).to_have_text("0")
             expect(page.locator("#my-vote")).to_have_text("yes")
@@ -180,12 +182,12 @@ def test_a_member_enrols_signs_in_reads_votes_changes_and_signs_out(served, tmp_
             pages.check("home-wide")
             page.get_by_role("button", name="Sign out").click()
             page.wait_for_url(origin + "/signin?out=1")
-            page.goto(origin + "/proposals/3")
+            page.goto(origin + f"/proposals/{OPEN}")
             page.wait_for_url(origin + "/signin")
             assert pages.csp_errors == []
         finally:
             browser.close()
 
-    votes = lived.ok("proposal", "show", "3", json=True).json["votes"]
+    votes = lived.ok("proposal", "show", str(OPEN), json=True).json["votes"]
     assert {v["member"]: v["choice"] for v in votes}["ann"] == "yes"
     assert len(list(folder.glob("*.png"))) == pages.count >= 10

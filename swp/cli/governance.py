@@ -38,15 +38,20 @@ def rules_show(ctx: typer.Context) -> None:
 
 
 def _one_action(amend: str | None, expel: str | None, merge_with: str | None,
-                dissolve: bool) -> str:
+                dissolve: bool, make_practitioner: str | None = None,
+                partner_split: str | None = None) -> str:
     chosen = [name for name, given in (("--amend", amend), ("--expel", expel),
-                                       ("--merge-with", merge_with), ("--dissolve", dissolve))
+                                       ("--merge-with", merge_with), ("--dissolve", dissolve),
+                                       ("--make-practitioner", make_practitioner),
+                                       ("--partner-split", partner_split))
               if given]
     if len(chosen) != 1:
-        raise typer.BadParameter("give exactly one of --amend, --expel, --merge-with, --dissolve"
+        raise typer.BadParameter("give exactly one of --amend, --expel, --merge-with, --dissolve, "
+                                 "--make-practitioner, --partner-split"
                                  + (f" (not {' and '.join(chosen)})" if chosen else ""))
     return {"--amend": "amend", "--expel": "expel", "--merge-with": "merge",
-            "--dissolve": "dissolve"}[chosen[0]]
+            "--dissolve": "dissolve", "--make-practitioner": "practitioner",
+            "--partner-split": "split"}[chosen[0]]
 
 
 @proposal_app.command("new")
@@ -71,18 +76,41 @@ def new(
                                  help="A written resolution: members sign by voting; it passes "
                                       "once the needed share of ALL members voted yes, and lapses "
                                       "after governance.written-days."),
+    register: str = typer.Option(None, "--register", metavar="NUMBER",
+                                 help="...and its number on its register (FCA mutuals register, "
+                                      "Charity Commission, Companies House for a CIC)."),
+    make_practitioner: str = typer.Option(None, "--make-practitioner", metavar="HANDLE",
+                                          help="Make a member a practitioner..."),
+    registration: str = typer.Option(None, "--registration", metavar="SW...",
+                                     help="...with their Social Work England registration."),
+    partner_split: str = typer.Option(None, "--partner-split", metavar="PARTNER=PERCENT",
+                                      help="Agree the practice's percent of costs shared with "
+                                           "a partner."),
 ) -> None:
     """Propose a resolution (needs --as a current member). Amending an entrenched clause,
     merging with a company or members, or dissolving to anything but an asset-locked body
-    is refused (exit 3).
+    is refused (exit 3). A merger partner or a recipient names its register number
+    (--register); making a member a practitioner needs their registration; a partner's cost
+    split, the practice's local authority (--amend practice.local-authority=NAME) change only
+    by resolution. A proposal stays open governance.notice-days clear days, unless every
+    member has voted or no remaining vote could change the result.
 
     Example: swp --as ann proposal new --title "Room to grow" --kind special --amend membership.max-members=60
     """
     from swp.services import governance
 
-    action = _one_action(amend, expel, merge_with, dissolve)
+    action = _one_action(amend, expel, merge_with, dissolve, make_practitioner, partner_split)
     clause = value = target = target_kind = None
-    if action == "amend":
+    if action == "practitioner":
+        if not registration:
+            raise typer.BadParameter("--make-practitioner needs --registration SW...")
+        action, clause, target, value = "amend", "member.role", make_practitioner, registration
+    elif action == "split":
+        target, sep, value = partner_split.rpartition("=")
+        if not sep or not target.strip():
+            raise typer.BadParameter(f"--partner-split takes PARTNER=PERCENT, not {partner_split!r}")
+        action, clause, target = "amend", "partner.split", target.strip()
+    elif action == "amend":
         clause, sep, value = amend.partition("=")
         if not sep or not clause.strip():
             raise typer.BadParameter(f"--amend takes CLAUSE=VALUE, not {amend!r}")
@@ -99,7 +127,8 @@ def new(
     actor = state(ctx).actor
     view = call(ctx, lambda s: governance.propose(
         s, actor=actor, title=title, kind=kind, action=action, clause=clause, value=value,
-        target=target, target_kind=target_kind, written=written))
+        target=target, target_kind=target_kind, register=register,
+        written=written))
     emit(ctx, {"id": view.id, "proposal": view.as_json(), "written": written},
          lambda: f"{'Written resolution' if written else 'Proposal'} #{view.id} ({view.kind}): "
                  f"{view.summary}. Members {'sign' if written else 'vote'} with "
@@ -152,7 +181,7 @@ def show(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID"
         from swp import render
 
         items = [("proposes", view.summary), ("kind", view.kind), ("status", view.status),
-                 ("proposed by", view.proposed_by or "-"),
+                 ("proposed by", view.proposed_by or "-"), ("proposed on", view.proposed_on),
                  ("tally", f"yes {view.tally.yes}, no {view.tally.no}, "
                            f"abstain {view.tally.abstain}")]
         if view.status == "open":
@@ -160,7 +189,9 @@ def show(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID"
             items += [("quorum", f"{view.tally.voters} voted of {view.members} members; "
                                  f"{view.quorum_needed} needed ({'met' if view.quorum_met else 'not yet'})"),
                       ("threshold", f"yes {rule} {view.threshold_percent}% of yes+no"),
-                      ("if closed now", "passes" if view.would_pass else "fails")]
+                      ("if closed now", "passes" if view.would_pass else "fails"),
+                      ("may close", "now" if view.may_close_now else f"on {view.may_close_on} (notice), or once every "
+                       "member has voted")]
         else:
             items += [("closed on", view.closed_on),
                       ("quorum", "met" if view.quorum_met else "not met")]

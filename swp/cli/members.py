@@ -36,7 +36,8 @@ def add(
     hours: str = typer.Option(..., "--hours", metavar="H", help="Contracted weekly hours."),
     pay: str = typer.Option("0", "--pay", metavar="AMOUNT", help="Annual pay."),
     registration: str = typer.Option(None, "--registration", metavar="NUMBER",
-                                     help="Professional registration number."),
+                                     help="Social Work England registration (SW and digits): "
+                                          "every practitioner needs one."),
 ) -> None:
     """Admit an employee as a member (refused, exit 3, if a clause forbids it).
 
@@ -209,9 +210,11 @@ def leave(
     date: str = typer.Option(..., "--date", metavar="DATE", help="Last day of membership."),
     reason: str = typer.Option(None, "--reason"),
 ) -> None:
-    """End a membership: the member leaves on DATE (their last day, inclusive).
+    """Resign: a member ends their own membership on DATE (their last day, inclusive), --as
+    themselves. Ending someone else's membership is refused (exit 3): it needs a passed
+    resolution (swp proposal new --expel HANDLE).
 
-    Example: swp member leave cal --date 2026-06-30 --reason "moved away"
+    Example: swp --as cal member leave cal --date 2026-06-30 --reason "moved away"
     """
     from swp.services import members
 

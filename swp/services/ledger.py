@@ -27,10 +27,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from swp import rules
 from swp.clock import now
 from swp.dates import parse_date
 from swp.db import prepare_bulk_write
-from swp.errors import InputError, NotFound, PreconditionError
+from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
 from swp.models import LedgerEntry, Period
 from swp.money import MAX_PENCE, format_pence, parse_amount
 from swp.services.roles import require_manager
@@ -106,6 +107,8 @@ def record(session, *, actor: str | None, kind: str, amount_pence: int, day: dat
     if amount_pence > MAX_PENCE:
         raise InputError(f"the amount is too large: at most {format_pence(MAX_PENCE)}")
     category = check_category(category)
+    if kind == "income":
+        rules.refuse(rules.income_category_violations(category))
     ensure_open(session, day)
     memo = _clean_text(memo)
     ref = _clean_text(ref)
@@ -409,6 +412,9 @@ def _parse_row(cells: list[str], positions: list[int], line: int,
         category = _category(category)
     except InputError as exc:
         raise InputError(f"line {line}: {exc.message}") from None
+    if kind == "income":
+        for violation in rules.income_category_violations(category):
+            raise RuleViolation(violation.clause, f"line {line}: {violation.message}")
     ref = ref.strip()
     if not ref:
         raise InputError(f"line {line}: the ref is empty; every row needs its bank reference, "

@@ -478,6 +478,9 @@ def close(session, *, actor: str | None, label: str, start: date, end: date,
     require_manager(session, actor, "closing periods")
     label = check_label(label)
     _check_dates(start, end)
+    if end > today():
+        raise InputError(f"the period ends on {end}, after today ({today()}): a period is closed "
+                         "once it is over, never in advance")
     _check_sequence(session, label, start, end)
     worked = compute(session, start=start, end=end, label=label)
     if worked.entries_before and not leave_unshared:
