@@ -524,3 +524,20 @@ def test_one_row_is_one_row(practice, tmp_path):
     one.write_text("date,type,amount,category,memo,ref\n2026-05-01,income,10,grants,,G-1\n")
     run = practice.ok("ledger", "import", str(one), as_="mo")
     assert ": 1 row; 1 added" in run.out and "1 rows" not in run.out
+
+
+@pytest.mark.sqlite_only
+def test_every_command_that_writes_a_file_makes_its_folder(practice, tmp_path):
+    import stat
+
+    written = {
+        "backup": ("backup", str(tmp_path / "backups" / "2026" / "r.db")),
+        "export": ("export", "csv", "--output", str(tmp_path / "accounts" / "2026" / "l.csv")),
+        "register": ("register", "members", "--format", "pdf", "--output",
+                     str(tmp_path / "registers" / "2026" / "members.pdf")),
+    }
+    for args in written.values():
+        practice.ok(*args, as_="mo")
+        target = Path(args[-1])
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600, args
+        assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700, args
