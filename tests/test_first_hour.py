@@ -541,3 +541,32 @@ def test_every_command_that_writes_a_file_makes_its_folder(practice, tmp_path):
         target = Path(args[-1])
         assert stat.S_IMODE(target.stat().st_mode) == 0o600, args
         assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700, args
+
+
+def test_no_help_shows_a_programmers_type():
+    """Every command's --help reads TEXT, HANDLE, DATE, AMOUNT, NUMBER or PATH, never Typer's
+    `<str>`, `<int range>`, `<float>` or `<path>`."""
+    import typer
+    from typer.testing import CliRunner
+
+    from swp.cli import app
+
+    def walk(command, path):
+        yield path
+        for name, sub in sorted((getattr(command, "commands", None) or {}).items()):
+            yield from walk(sub, (*path, name))
+
+    paths = list(walk(typer.main.get_command(app), ()))
+    assert len(paths) > 50
+    runner = CliRunner()
+    for path in paths:
+        run = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "100"})
+        assert run.exit_code == 0, path
+        found = re.findall(r"<(?:str|int|float|path|bool|text|datetime|list|tuple|uuid)\b[^>]*>",
+                           run.stdout, re.I)
+        assert not found, (" ".join(path), found)
+    money = runner.invoke(app, ["ledger", "income", "--help"], env={"COLUMNS": "100"}).stdout
+    assert re.search(r"^\s+AMOUNT\s+e\.g\. 12500", money, re.M)
+    assert re.search(r"^\s+--date DATE\b", money, re.M)
+    assert re.search(r"^\s+HANDLE\s+Short name", runner.invoke(app, ["member", "add", "--help"]).stdout,
+                     re.M)
