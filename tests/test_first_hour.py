@@ -570,3 +570,10 @@ def test_no_help_shows_a_programmers_type():
     assert re.search(r"^\s+--date DATE\b", money, re.M)
     assert re.search(r"^\s+HANDLE\s+Short name", runner.invoke(app, ["member", "add", "--help"]).stdout,
                      re.M)
+
+
+def test_the_readme_import_of_a_missing_bank_file_says_the_file_is_missing(practice):
+    """The README's example names statement.csv, which a new user may not have yet."""
+    run = practice("ledger", "import", "statement.csv", "--rules", str(ROOT / "examples" /
+                   "bank-rules.toml"), "--dry-run", as_="mo")
+    assert (run.code, run.err) == (1, "swp: no such file: statement.csv\n")
