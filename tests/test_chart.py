@@ -20,7 +20,7 @@ from tests.conftest import Swp
 from tests.test_first_hour import found_riverside
 from tests.test_statement_pdf import crowded
 
-SVG = "{http://www.w3.org/2000/svg}"
+SVG = ""  # inline in HTML, the <svg> names no namespace
 
 
 def _svg(html: str) -> ElementTree.Element:

@@ -102,14 +102,15 @@ def _rows(items: Sequence[Bar]) -> list[float]:
 
 
 def svg(st: Statement) -> str:
-    """The chart as an inline <svg> element (no script, no style sheet: attributes only)."""
+    """The chart as an <svg> element inline in HTML (which puts it in the SVG namespace, so it
+    names none: no script, no style sheet, no address; attributes only)."""
     items = bars(st)
     lengths = widths(items, BAR_LONGEST)
     tops = _rows(items)
     height = round(tops[-1] + ROW + 4) if tops else 10
     ident = "chart-" + "".join(c if c.isalnum() else "-" for c in f"{st.period}-{st.member}")
     root = ElementTree.Element("svg", {
-        "xmlns": "http://www.w3.org/2000/svg", "class": "chart share-chart", "role": "img",
+        "class": "chart share-chart", "role": "img",
         "aria-labelledby": f"{ident}-title {ident}-desc", "width": "100%",
         "viewBox": f"0 0 {VIEW_WIDTH} {height}", "font-family": "Helvetica, Arial, sans-serif",
         "font-size": "12"})
