@@ -10,6 +10,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given, settings, strategies
 from pypdf import PdfReader
 
 from swp import reports
@@ -138,3 +139,15 @@ def test_the_pdf_chart_fills_one_bar_per_amount(monkeypatch, incomes):
     assert drawn - without == len([b for b in chart.bars(st) if b.pence != 0]) == 1 + 5 + 3
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
     assert "heading-4 £50.00" in text and "nothing-spent £0.00" in text
+
+
+@given(strategies.lists(strategies.integers(min_value=-10**9, max_value=10**9), max_size=25),
+       strategies.integers(min_value=0, max_value=10**10))
+@settings(max_examples=60, deadline=None)
+def test_any_figures_give_bars_as_long_as_their_amounts(amounts, income):
+    statement = crowded(expenses=tuple(Line(f"c{i}", p) for i, p in enumerate(amounts)),
+                        income_pence=income)
+    bars = _bars(ElementTree.fromstring(chart.svg(statement)))
+    assert [p for kind, _, p, _ in bars if kind == "expense"] == amounts
+    _assert_proportional(bars)
+    assert max(w for *_, w in bars) in (0, chart.BAR_LONGEST)
