@@ -179,8 +179,12 @@ def test_files_are_private_atomic_and_never_overwritten_without_force(closed, tm
     closed.ok("statement", "2026-Q1", "--member", "ann", "--output", str(one), as_="mo")
     run = closed("statement", "2026-Q1", "--member", "ann", "--output", str(one), as_="mo")
     assert run.code == 1 and "already exists" in run.err
-    run = closed("statement", "2026-Q1", "--member", "ann", "--output", str(tmp_path / "no" / "x.txt"), as_="mo")
-    assert run.code == 1 and "no such folder" in run.err
+    # a missing folder is made (it once was refused with "no such folder")
+    closed.ok("statement", "2026-Q1", "--member", "ann", "--output", str(tmp_path / "no" / "x.txt"), as_="mo")
+    assert "Profit-share statement" in (tmp_path / "no" / "x.txt").read_text()
+    closed.ok("statement", "2026-Q1", "--format", "md", "--output", str(tmp_path / "a" / "b") + "/",
+              as_="mo")
+    assert len(os.listdir(tmp_path / "a" / "b")) == 5
     # an existing folder with --member gets the default name inside it
     closed.ok("statement", "2026-Q1", "--member", "cal", "--format", "json", "--output", str(tmp_path), as_="mo")
     assert json.loads((tmp_path / "2026-Q1-cal.json").read_text())["member"] == "cal"

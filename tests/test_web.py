@@ -340,6 +340,9 @@ def test_the_statement_page_has_the_html_statements_figures_and_its_pdf(site, an
     st = perform(site.swp.db, lambda s: sharing.statements(s, actor="ann", label="2026-q1", member="ann"),
                  write=False, command="statement", args={}, actor="ann")[0]
     assert html_writer.section(st) in page.text
+    from swp.reports import chart
+
+    assert chart.svg(st) in page.text and page.text.count("<svg") == 1  # the statement's chart
     pdf = site.client.get("/statements/2026-q1/ann/pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
