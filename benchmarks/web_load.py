@@ -22,6 +22,7 @@ It is bounded (two votes per member, 400 page loads) and talks only to 127.0.0.1
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -56,7 +57,7 @@ def swp(db: str, *args: str, actor: str | None = None) -> str:
     return run.stdout
 
 
-def found(db: str, rows: int, folder: Path) -> int:
+def found(db: str, rows: int) -> int:
     swp(db, "init", "Load Test Practice", "--local-authority", "Leeds City Council")
     for i in range(MEMBERS - 1):
         swp(db, "member", "add", f"m{i:02d}", "--name", f"Member {i:02d}", "--role", "practitioner",
@@ -65,23 +66,67 @@ def found(db: str, rows: int, folder: Path) -> int:
         if i == 1:
             swp(db, "member", "add", "boss", "--name", "The Manager", "--role", "manager",
                 "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "36000")
-    csv = folder / "entries.csv"
-    start = date(2025, 4, 1)
-    rng = random.Random(7)
-    with open(csv, "w", encoding="utf-8") as out:
-        out.write("date,type,amount,category,memo,ref\n")
-        for n in range(rows):
-            day = start + timedelta(days=n * 365 // max(rows, 1))
-            kind = "income" if n % 3 else "expense"
-            category = rng.choice(("contracts", "grants") if kind == "income" else ("rent", "travel", "it"))
-            out.write(f"{day},{kind},{rng.randint(100, 99999) / 100:.2f},{category},,r{n}\n")
+    swp(db, "ledger", "income", "100", "--date", "2025-04-01", "--category", "contracts", actor="boss")
     began = time.perf_counter()
-    swp(db, "ledger", "import", str(csv), actor="boss")
-    print(f"  imported {rows:,} entries in {time.perf_counter() - began:.1f} s")
+    fill_ledger(db, rows - 1)
+    print(f"  wrote {rows:,} entries in {time.perf_counter() - began:.1f} s")
+    # a few entries in the open period, for the books page
+    swp(db, "ledger", "expense", "250", "--date", "2026-05-01", "--category", "rent", actor="boss")
+    began = time.perf_counter()
     swp(db, "period", "close", "2025-26", "--start", "2025-04-01", "--end", "2026-03-31", actor="boss")
+    print(f"  closed 2025-26 in {time.perf_counter() - began:.1f} s")
     made = json.loads(swp(db, "proposal", "new", "--title", "Shorter weeks", "--kind", "ordinary",
                           "--amend", "sharing.reserve-percent=25", actor="m00"))
     return int(made["id"])
+
+
+def entries(rows: int):  # noqa: ANN201
+    """`rows` ledger rows spread over the 2025-26 year: a third expenses, the rest income."""
+    start = date(2025, 4, 1)
+    days = [(start + timedelta(days=d)).isoformat() for d in range(365)]
+    at = "2026-04-01 09:00:00.000000"
+    rng = random.Random(7)
+    for n in range(rows):
+        if n % 3:
+            kind, category = "income", ("contracts", "grants")[rng.getrandbits(1)]
+            debit, credit = "assets:bank", f"income:{category}"
+        else:
+            kind, category = "expense", ("rent", "travel", "it")[rng.randrange(3)]
+            debit, credit = f"expenses:{category}", "assets:bank"
+        yield (days[n * 365 // rows], kind, rng.randint(100, 99999), category, debit, credit, at)
+
+
+def fill_ledger(db: str, rows: int) -> None:
+    """Test setup, not what is measured: the ledger's rows written with plain SQL in one
+    transaction (SQLite: executemany; PostgreSQL: COPY), the table's indexes and triggers in
+    place. `swp ledger import` of the same rows takes minutes at a million (docs/performance.md)."""
+    columns = "date, kind, amount_pence, category, debit, credit, recorded_at"
+    if "://" not in db:
+        import sqlite3
+
+        conn = sqlite3.connect(db, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("PRAGMA cache_size = -65536")
+            conn.execute("BEGIN IMMEDIATE")
+            rows_in = entries(rows)
+            while batch := list(itertools.islice(rows_in, 10_000)):
+                conn.executemany(f"INSERT INTO ledger_entry ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+            conn.execute("COMMIT")
+            conn.execute("ANALYZE")
+        finally:
+            conn.close()
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
+        with conn.cursor() as cur, cur.copy(f"COPY ledger_entry ({columns}) FROM STDIN") as copy:
+            for row in entries(rows):
+                copy.write_row(row)
+        conn.execute("ANALYZE")
 
 
 def free_port() -> int:
@@ -150,7 +195,7 @@ def main() -> None:
         folder = Path(tmp)
         db = args.db or str(folder / "load.db")
         print(f"setting up: {MEMBERS} members, {args.rows:,} entries, on {'PostgreSQL' if args.db else 'SQLite'}")
-        pid = found(db, args.rows, folder)
+        pid = found(db, args.rows)
         handles = [f"m{i:02d}" for i in range(MEMBERS - 1)] + ["boss"]
         port = free_port()
         origin, base = f"http://localhost:{port}", f"http://127.0.0.1:{port}"

@@ -345,6 +345,23 @@ def test_the_statement_page_has_the_html_statements_figures_and_its_pdf(site, an
     assert "2026-q1" in site.client.get("/").text
 
 
+def test_the_statement_page_keeps_the_totals_but_sees_books_changed_behind_its_back(site, ann):
+    """The page keeps a closed period's totals between views (a million entries are not summed
+    on every view); changing that period's entries needs a guard removed, which moves the
+    schema, and the next view sums the books again and refuses, as `swp statement` does."""
+    from tests.test_statement import tamper
+
+    first = site.client.get("/statements/2026-q1/ann")
+    assert first.status_code == 200 and "matches the books as closed" in first.text
+    assert site.client.get("/statements/2026-q1/ann").text == first.text
+    tamper(site.swp.db, "ledger_entry", "ledger_entry_append_only_update",
+           "UPDATE ledger_entry SET amount_pence = amount_pence + 1 WHERE date <= '2026-03-31'")
+    again = site.client.get("/statements/2026-q1/ann")
+    assert again.status_code == 409 and "no longer match the fingerprint of period 2026-q1" in again.text
+    run = site.swp("statement", "2026-q1", "--member", "ann", as_="ann")
+    assert run.code == 4 and "no longer match the fingerprint" in run.err
+
+
 def test_the_register_rules_books_and_proposals_pages(site, ann):
     register = site.client.get("/register").text
     for name in ("Ann Achebe", "Bea Brown", "Cal Chen", "Mo Malik"):

@@ -85,6 +85,9 @@ def create_app(config: Config) -> Starlette:
     database = open_database(config.db)
     by_address = RateLimiter(config.signin_per_address, SIGNIN_WINDOW)
     by_member = RateLimiter(config.signin_per_member, SIGNIN_WINDOW)
+    from swp.services.sharing import ClosedBooks
+
+    closed_books = ClosedBooks()  # closed periods' totals, kept between views
 
     def rp_for(practice_name: str | None = None) -> RelyingParty:
         return RelyingParty.for_origin(config.origin, practice_name or "swp members' page")
@@ -173,13 +176,13 @@ def create_app(config: Config) -> Starlette:
     def statement(session, request, viewer):  # noqa: ANN001, ANN202
         from swp.reports import html as html_writer
 
-        st = _my_statement(session, request, viewer)
+        st = _my_statement(session, request, viewer, closed_books)
         return "statement.html", {"st": st, "section": html_writer.section(st)}
 
     def statement_pdf(session, request, viewer):  # noqa: ANN001, ANN202
         from swp.reports import pdf
 
-        st = _my_statement(session, request, viewer)
+        st = _my_statement(session, request, viewer, closed_books)
         data = pdf.render(st)
         return Response(data, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{st.member}-{st.period}.pdf"'})
@@ -216,7 +219,7 @@ def create_app(config: Config) -> Starlette:
         return "register.html", {"rows": rows, "addresses": any(r["has_addresses"] for r in rows)}
 
     def books(session, request, viewer):  # noqa: ANN001, ANN202
-        return "books.html", {"books": _books(session)}
+        return "books.html", {"books": _books(session, closed_books)}
 
     # --- enrolment and sign-in ---------------------------------------------------------------
 
@@ -568,7 +571,7 @@ def _my_periods(session, viewer) -> list[dict]:  # noqa: ANN001
     return [{"label": r[0], "start": r[1], "end": r[2], "amount": r[3], "payable": r[4]} for r in rows]
 
 
-def _my_statement(session, request: Request, viewer):  # noqa: ANN001, ANN202
+def _my_statement(session, request: Request, viewer, books):  # noqa: ANN001, ANN202
     """The signed-in member's own statement; anything else (another member's, an unknown
     period, a malformed label) is the same 404."""
     from swp.services import sharing
@@ -578,7 +581,8 @@ def _my_statement(session, request: Request, viewer):  # noqa: ANN001, ANN202
     if handle != viewer.handle:
         raise NotFound(NOT_FOUND)
     try:
-        found = sharing.statements(session, actor=viewer.handle, label=label, member=viewer.handle)
+        found = sharing.statements(session, actor=viewer.handle, label=label, member=viewer.handle,
+                                   books=books)
     except (NotFound, PermissionDenied):
         raise NotFound(NOT_FOUND) from None
     except SwpError as exc:
@@ -604,7 +608,7 @@ def _meetings(session) -> list:  # noqa: ANN001
     return []
 
 
-def _books(session) -> list[dict]:  # noqa: ANN001
+def _books(session, closed_books) -> list[dict]:  # noqa: ANN001
     """Income and expenses by category for the open period (after the last close) and the
     last closed period, with bar widths for the chart."""
     from datetime import timedelta
@@ -623,7 +627,12 @@ def _books(session) -> list[dict]:  # noqa: ANN001
     balance = ledger.balance(session, start=open_start, end=None)
     out.append(_book("Open period", f"from {open_start or 'the first entry'} to date ({on})", balance))
     if last is not None:
-        closed = ledger.balance(session, start=last.start, end=last.end)
+        period = sharing.find_period(session, last.label)
+        categories = closed_books(session, period)
+        income = {c.category: c.pence for c in categories if c.kind == "income"}
+        expenses = {c.category: c.pence for c in categories if c.kind == "expense"}
+        closed = ledger.Balance(last.start, last.end, sum(income.values()), sum(expenses.values()),
+                                income, expenses)
         out.append(_book(f"Last closed period: {last.label}", f"{last.start} to {last.end}", closed))
     return out
 
