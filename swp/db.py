@@ -194,15 +194,20 @@ def create_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def make_engine(target: Target):
-    """An engine for the target; SQLite connections get swp's pragmas and explicit BEGIN."""
+def make_engine(target: Target, *, pooled: bool = False):
+    """An engine for the target; SQLite connections get swp's pragmas and explicit BEGIN.
+    A command opens one connection and closes it (no pool); a long-running process (the
+    members' page) keeps a pool of them (`pooled`), each set up once."""
     from sqlalchemy import create_engine, event
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.pool import NullPool, QueuePool
 
     busy_ms = busy_timeout_ms()
+    pool: dict[str, Any] = ({"poolclass": QueuePool, "pool_size": 8, "max_overflow": 32,
+                             "pool_pre_ping": not target.is_sqlite}
+                            if pooled else {"poolclass": NullPool})
     if not target.is_sqlite:
         try:
-            engine = create_engine(target.url, poolclass=NullPool)
+            engine = create_engine(target.url, **pool)
         except ImportError:
             raise DatabaseError("PostgreSQL needs its driver, psycopg: install swp with the postgres "
                                 "extra (pip install -e '.[postgres]')") from None
@@ -219,8 +224,8 @@ def make_engine(target: Target):
 
     engine = create_engine(
         target.url,
-        poolclass=NullPool,
-        connect_args={"timeout": busy_ms / 1000},
+        **pool,
+        connect_args={"timeout": busy_ms / 1000, "check_same_thread": not pooled},
     )
 
     @event.listens_for(engine, "connect")
@@ -427,14 +432,15 @@ def translate(exc: Exception) -> DatabaseError:
 class Database:
     """An opened target. Use `transaction()` for one unit of work."""
 
-    def __init__(self, target: Target):
+    def __init__(self, target: Target, *, pooled: bool = False):
         self.target = target
+        self.pooled = pooled
         self._engine = None
 
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = make_engine(self.target)
+            self._engine = make_engine(self.target, pooled=self.pooled)
         return self._engine
 
     def dispose(self) -> None:
@@ -514,10 +520,10 @@ def _take_writers_turn(conn) -> None:  # noqa: ANN001
     conn.exec_driver_sql("LOCK TABLE practice IN SHARE ROW EXCLUSIVE MODE")
 
 
-def open_database(db: str | None) -> Database:
+def open_database(db: str | None, *, pooled: bool = False) -> Database:
     target = resolve(db)
     check_file(target)
-    return Database(target)
+    return Database(target, pooled=pooled)
 
 
 def lock_for_append(session, table: str) -> None:  # noqa: ANN001

@@ -18,7 +18,7 @@ from swp.clock import now, today
 from swp.errors import NotFound, PreconditionError
 from swp.models import Member, WebInvite, WebSession
 from swp.services import audit
-from swp.services.roles import current_managers, find_member, latest_facts, require_manager
+from swp.services.roles import find_member, latest_facts, require_manager
 
 INVITE_HOURS = 72
 SESSION_HOURS = 12
@@ -134,8 +134,8 @@ def viewer(session, token: str | None) -> Viewer | None:
         return None
     fact = latest_facts(session, [member.id]).get(member.id)
     role = fact.role if fact else ""
-    return Viewer(member.id, member.handle, member.name, role,
-                  member.handle in current_managers(session), row.csrf, row.id)
+    # a current member (checked above) is a current manager when their latest role is manager
+    return Viewer(member.id, member.handle, member.name, role, role == "manager", row.csrf, row.id)
 
 
 def end_session(session, token: str | None) -> None:

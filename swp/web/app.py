@@ -82,7 +82,7 @@ def create_app(config: Config) -> Starlette:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
     templates.env.globals["money"] = _money
-    database = open_database(config.db)
+    database = open_database(config.db, pooled=True)  # kept open while the page runs
     by_address = RateLimiter(config.signin_per_address, SIGNIN_WINDOW)
     by_member = RateLimiter(config.signin_per_member, SIGNIN_WINDOW)
     from swp.services.sharing import ClosedBooks
