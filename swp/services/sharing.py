@@ -755,7 +755,8 @@ def books_token(session) -> Any:
         return conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
     return tuple(conn.exec_driver_sql(
         "SELECT s.n_tup_ins, s.n_tup_upd, s.n_tup_del, "
-        "(SELECT string_agg(t.tgname || t.tgenabled || t.tgfoid::text, ',' ORDER BY t.tgname) "
+        "(SELECT string_agg(t.tgname::text || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ',' "
+        " ORDER BY t.tgname) "
         " FROM pg_trigger t WHERE t.tgrelid = s.relid) "
         "FROM pg_stat_user_tables s WHERE s.relid = 'ledger_entry'::regclass").first() or ())
 
