@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.conftest import audit_rows, query, snapshot
+from tests.conftest import TODAY, audit_rows, query, snapshot
 
 ORIGIN = "http://localhost:8080"
 
@@ -181,6 +181,46 @@ def test_a_forged_signature_is_refused(site, ann):
     done = client.post("/signin/verify", json={"handle": "ann", "credential": assertion},
                        headers={"X-CSRF-Token": token})
     assert done.status_code == 403
+
+
+WEB_RECORDS = ("web_challenge", "web_invite", "web_session")
+
+
+def _counts(db: str, tables=WEB_RECORDS + ("passkey_credential", "passkey_assertion")) -> dict:
+    return {t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
+
+
+def test_expired_challenges_invites_and_sessions_are_purged_at_start_and_on_sign_in(site, ann, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from swp.web.app import Config, create_app
+
+    db = site.swp.db
+    vote(site.client, 3, "yes", ann)  # an assertion kept with the vote
+    site.invite("bea")  # an unused link
+    other = site.new_client()
+    token = csrf_of(other.get("/signin"))
+    assert other.post("/signin/options", json={"handle": "cal"},
+                      headers={"X-CSRF-Token": token}).status_code == 200  # an unused challenge
+    before = _counts(db)
+    assert all(before[t] > 0 for t in before), before
+    # four days on: every challenge (5 minutes), link (72 hours) and session (12 hours) expired
+    assert TODAY == "2026-06-30"
+    monkeypatch.setenv("SWP_TODAY", "2026-07-04")
+    with TestClient(create_app(Config(db=db, origin=ORIGIN, secure=False)), base_url=ORIGIN) as client:
+        after_start = _counts(db)
+        assert {t: after_start[t] for t in WEB_RECORDS} == dict.fromkeys(WEB_RECORDS, 0)
+        assert after_start["passkey_credential"] == before["passkey_credential"]
+        assert after_start["passkey_assertion"] == before["passkey_assertion"]
+        # a challenge made now, then a day later a sign-in purges it (its own stays, used)
+        token = csrf_of(client.get("/signin"))
+        client.post("/signin/options", json={"handle": "cal"}, headers={"X-CSRF-Token": token})
+        assert _counts(db, ("web_challenge",)) == {"web_challenge": 1}
+        monkeypatch.setenv("SWP_TODAY", "2026-07-05")
+        signin(client, "ann", ann)
+        assert _counts(db, WEB_RECORDS) == {"web_challenge": 1, "web_invite": 0, "web_session": 1}
+        assert query(db, "SELECT used_at IS NOT NULL FROM web_challenge") == [(True,)]
+        assert client.get("/").status_code == 200
 
 
 def test_sign_in_is_rate_limited_per_address(lived):

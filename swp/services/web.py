@@ -12,11 +12,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from swp.clock import now, today
 from swp.errors import NotFound, PreconditionError
-from swp.models import Member, WebInvite, WebSession
+from swp.models import Member, WebChallenge, WebInvite, WebSession
 from swp.services import audit
 from swp.services.roles import find_member, latest_facts, require_manager
 
@@ -147,3 +147,16 @@ def end_session(session, token: str | None) -> None:
 
 def same_token(given: str | None, expected: str | None) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
+
+
+def purge_expired(session) -> dict[str, int]:
+    """Delete the page's own records that can no longer be used: expired sign-in and change
+    challenges, enrolment links and signed-in sessions (used or not). Three DELETEs on small
+    tables: run when the page starts and on each sign-in. A replayed assertion whose challenge
+    was purged is still refused (the challenge is unknown), and the assertions kept with
+    changes are not touched."""
+    at = now()
+    counts = {}
+    for name, table in (("challenges", WebChallenge), ("invites", WebInvite), ("sessions", WebSession)):
+        counts[name] = session.execute(delete(table).where(table.expires_at < at)).rowcount or 0
+    return counts

@@ -283,6 +283,7 @@ def create_app(config: Config) -> Starlette:
         def body(session):  # noqa: ANN001, ANN202
             member = _current_member(session, handle)
             passkeys.signin(session, rp_for(), member, data.get("credential") or {})
+            web.purge_expired(session)
             return web.start_session(session, member)
         try:
             token, _csrf = await run_in_threadpool(write_quiet, body)
@@ -479,6 +480,12 @@ def create_app(config: Config) -> Starlette:
     ]
     @asynccontextmanager
     async def lifespan(_app):  # noqa: ANN001, ANN202
+        from swp.services import web
+
+        try:
+            await run_in_threadpool(write_quiet, web.purge_expired)
+        except SwpError:
+            pass  # housekeeping only: a busy or read-only database still serves its pages
         yield
         database.dispose()
 
