@@ -444,6 +444,77 @@ def create_app(config: Config) -> Starlette:
         done = "changed" if cast.replaced else "cast"
         return RedirectResponse(f"/proposals/{pid}?done={done}", status_code=303)
 
+    # --- the member's own details, and proposals made on the page ------------------------------
+
+    def details(session, request, viewer):  # noqa: ANN001, ANN202
+        from swp.services import registers
+
+        held = registers.own_contact(session, actor=viewer.handle, handle=viewer.handle)
+        return "details.html", {"held": held, "notice": request.query_params.get("done")}
+
+    def new_proposal_page(session, request, viewer):  # noqa: ANN001, ANN202
+        from swp.services import governance
+
+        return "propose.html", {"clauses": governance.clauses(session)}
+
+    async def change(request: Request, fn, *, command: str, args_of, done) -> Response:  # noqa: ANN001
+        """A change made from a form: signed in, CSRF checked, then the same service, unit of
+        work and audit record as the CLI command `command` (args_of(form, viewer): its
+        arguments as the CLI records them). A refusal is a plain message; a guard's refusal
+        is recorded in the audit log as on the CLI."""
+        form = await request.form()
+        viewer = await run_in_threadpool(read, lambda s: who(s, request))
+        if viewer is None:
+            return RedirectResponse("/signin", status_code=303)
+        if not await csrf_ok(request, viewer, form):
+            return message(request, 403, "The page expired: reload it and try again.", viewer)
+        fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        try:
+            result = await run_in_threadpool(lambda: perform(
+                lambda s: fn(s, viewer, fields), command=command, args=args_of(fields, viewer),
+                actor=viewer.handle))
+        except NotFound as exc:
+            return message(request, 404, exc.message, viewer)
+        except SwpError as exc:
+            status = 403 if isinstance(exc, (RuleViolation, PermissionDenied)) else (
+                400 if exc.exit_code == 1 else 409)
+            return message(request, status, exc.message, viewer)
+        return RedirectResponse(done(result), status_code=303)
+
+    def _contact_args(fields: dict, viewer) -> dict:  # noqa: ANN001
+        # `swp --as HANDLE member update HANDLE --address TEXT --email EMAIL`, as the CLI records it
+        return {"handle": viewer.handle, "effective": None, "hours": None, "pay": None, "role": None,
+                "address": fields.get("address", ""), "email": fields.get("email", ""),
+                "email_purposes": None, "payroll_id": None, "ni_number": None}
+
+    async def update_details(request: Request) -> Response:
+        from swp.services import registers
+
+        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+            return registers.set_contact(session, actor=viewer.handle, handle=viewer.handle,
+                                         address=fields.get("address", ""),
+                                         email=fields.get("email", ""))
+        return await change(request, fn, command="member update", args_of=_contact_args,
+                            done=lambda _held: "/details?done=1")
+
+    def _proposal_args(fields: dict, viewer) -> dict:  # noqa: ANN001
+        # `swp --as HANDLE proposal new --title T --kind K --amend CLAUSE=VALUE`, as the CLI records it
+        return {"title": fields.get("title", ""), "kind": fields.get("kind", ""),
+                "amend": f"{fields.get('clause', '').strip()}={fields.get('value', '')}",
+                "expel": None, "merge_with": None, "partner_kind": None, "dissolve": False,
+                "assets_to": None, "recipient_kind": None, "written": False}
+
+    async def make_proposal(request: Request) -> Response:
+        from swp.services import governance
+
+        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+            return governance.propose(session, actor=viewer.handle, title=fields.get("title", ""),
+                                      kind=fields.get("kind", ""), action="amend",
+                                      clause=fields.get("clause", "").strip(),
+                                      value=fields.get("value", ""))
+        return await change(request, fn, command="proposal new", args_of=_proposal_args,
+                            done=lambda view: f"/proposals/{view.id}?done=proposed")
+
     async def not_found(request: Request, exc: Exception) -> Response:
         viewer = await run_in_threadpool(read, lambda s: who(s, request))
         return message(request, 404, NOT_FOUND, viewer)
@@ -463,11 +534,15 @@ def create_app(config: Config) -> Starlette:
         Route("/statements/{label}/{handle}", signed_in(statement)),
         Route("/statements/{label}/{handle}/pdf", signed_in(statement_pdf)),
         Route("/proposals", signed_in(proposals)),
+        Route("/proposals/new", signed_in(new_proposal_page)),
+        Route("/proposals/new", make_proposal, methods=["POST"]),
         Route("/proposals/{pid}", signed_in(proposal)),
         Route("/proposals/{pid}/vote/options", vote_options, methods=["POST"]),
         Route("/proposals/{pid}/vote", vote, methods=["POST"]),
         Route("/rules", signed_in(rules_page)),
         Route("/register", signed_in(register)),
+        Route("/details", signed_in(details)),
+        Route("/details", update_details, methods=["POST"]),
         Route("/books", signed_in(books)),
         Route("/signin", signin_page),
         Route("/signin/options", signin_options, methods=["POST"]),
