@@ -471,7 +471,7 @@ class Database:
                     if check:
                         if write and not self.target.is_sqlite:
                             _take_writers_turn(conn)
-                        check_schema(conn, self.target)
+                        self._check_schema(conn)
                     session = Session(bind=conn, expire_on_commit=False, autoflush=True)
                     try:
                         yield session
@@ -483,6 +483,17 @@ class Database:
                     with conn.begin():
                         check_schema(conn, self.target)
                 raise translate(exc) from exc
+
+    def _check_schema(self, conn) -> None:  # noqa: ANN001
+        """check_schema; a pooled connection that passed it once reads just the revision."""
+        info = conn.connection.info if self.pooled else {}
+        if info.get("swp_schema_checked"):
+            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            if revision == HEAD_REVISION:
+                return
+        check_schema(conn, self.target)
+        if self.pooled:
+            info["swp_schema_checked"] = True
 
     def run(self, fn: Callable[[Any], T], *, write: bool) -> T:
         """Run fn(session) in one transaction. On PostgreSQL a serialization failure or a

@@ -125,12 +125,15 @@ def viewer(session, token: str | None) -> Viewer | None:
     expired, or if the member has left the practice."""
     if not token:
         return None
-    row = session.execute(
-        select(WebSession).where(WebSession.token_hash == token_hash(token))).scalar_one_or_none()
-    if row is None or row.ended_at is not None or _aware(row.expires_at) <= now():
+    found = session.execute(
+        select(WebSession, Member).join(Member, Member.id == WebSession.member_id)
+        .where(WebSession.token_hash == token_hash(token))).first()
+    if found is None:
         return None
-    member = session.get(Member, row.member_id)
-    if member is None or not is_current(member):
+    row, member = found
+    if row.ended_at is not None or _aware(row.expires_at) <= now():
+        return None
+    if not is_current(member):
         return None
     fact = latest_facts(session, [member.id]).get(member.id)
     role = fact.role if fact else ""
