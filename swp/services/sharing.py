@@ -623,10 +623,10 @@ def fiscal_year_start(month_day: str, on: date) -> date:
 
 def _may_see(session, actor: str | None, handles: Sequence[str]) -> None:
     """A manager issues anyone's statement; a member may see their own."""
+    if actor is not None and list(handles) == [actor]:
+        return
     managers = current_managers(session)
     if not managers or actor in managers:
-        return
-    if actor is not None and list(handles) == [actor]:
         return
     if actor is None:
         raise PermissionDenied(f"issuing statements needs --as a current manager ({', '.join(managers)}), "
