@@ -202,8 +202,9 @@ def make_engine(target: Target, *, pooled: bool = False):
     from sqlalchemy.pool import NullPool, QueuePool
 
     busy_ms = busy_timeout_ms()
+    # a pooled connection lost (a server restart) fails one request, and the pool drops it
     pool: dict[str, Any] = ({"poolclass": QueuePool, "pool_size": 8, "max_overflow": 32,
-                             "pool_pre_ping": not target.is_sqlite}
+                             "pool_recycle": 3600}
                             if pooled else {"poolclass": NullPool})
     if not target.is_sqlite:
         try:

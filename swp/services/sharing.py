@@ -754,11 +754,11 @@ def books_token(session) -> Any:
     if conn.dialect.name == "sqlite":
         return conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
     return tuple(conn.exec_driver_sql(
-        "SELECT s.n_tup_ins, s.n_tup_upd, s.n_tup_del, "
+        "SELECT pg_stat_get_tuples_inserted(r), pg_stat_get_tuples_updated(r), "
+        "pg_stat_get_tuples_deleted(r), "
         "(SELECT string_agg(t.tgname::text || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ',' "
-        " ORDER BY t.tgname) "
-        " FROM pg_trigger t WHERE t.tgrelid = s.relid) "
-        "FROM pg_stat_user_tables s WHERE s.relid = 'ledger_entry'::regclass").first() or ())
+        " ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = r) "
+        "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
 
 
 def fingerprint_problems(session) -> list[str]:
