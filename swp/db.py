@@ -194,15 +194,21 @@ def create_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def make_engine(target: Target):
-    """An engine for the target; SQLite connections get swp's pragmas and explicit BEGIN."""
+def make_engine(target: Target, *, pooled: bool = False):
+    """An engine for the target; SQLite connections get swp's pragmas and explicit BEGIN.
+    A command opens one connection and closes it (no pool); a long-running process (the
+    members' page) keeps a pool of them (`pooled`), each set up once."""
     from sqlalchemy import create_engine, event
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.pool import NullPool, QueuePool
 
     busy_ms = busy_timeout_ms()
+    # a pooled connection lost (a server restart) fails one request, and the pool drops it
+    pool: dict[str, Any] = ({"poolclass": QueuePool, "pool_size": 8, "max_overflow": 32,
+                             "pool_recycle": 3600}
+                            if pooled else {"poolclass": NullPool})
     if not target.is_sqlite:
         try:
-            engine = create_engine(target.url, poolclass=NullPool)
+            engine = create_engine(target.url, **pool)
         except ImportError:
             raise DatabaseError("PostgreSQL needs its driver, psycopg: install swp with the postgres "
                                 "extra (pip install -e '.[postgres]')") from None
@@ -219,8 +225,8 @@ def make_engine(target: Target):
 
     engine = create_engine(
         target.url,
-        poolclass=NullPool,
-        connect_args={"timeout": busy_ms / 1000},
+        **pool,
+        connect_args={"timeout": busy_ms / 1000, "check_same_thread": not pooled},
     )
 
     @event.listens_for(engine, "connect")
@@ -448,14 +454,15 @@ def translate(exc: Exception) -> DatabaseError:
 class Database:
     """An opened target. Use `transaction()` for one unit of work."""
 
-    def __init__(self, target: Target):
+    def __init__(self, target: Target, *, pooled: bool = False):
         self.target = target
+        self.pooled = pooled
         self._engine = None
 
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = make_engine(self.target)
+            self._engine = make_engine(self.target, pooled=self.pooled)
         return self._engine
 
     def dispose(self) -> None:
@@ -486,7 +493,7 @@ class Database:
                     if check:
                         if write and not self.target.is_sqlite:
                             _take_writers_turn(conn)
-                        check_schema(conn, self.target)
+                        self._check_schema(conn)
                     session = Session(bind=conn, expire_on_commit=False, autoflush=True)
                     try:
                         yield session
@@ -498,6 +505,17 @@ class Database:
                     with conn.begin():
                         check_schema(conn, self.target)
                 raise translate(exc) from exc
+
+    def _check_schema(self, conn) -> None:  # noqa: ANN001
+        """check_schema; a pooled connection that passed it once reads just the revision."""
+        info = conn.connection.info if self.pooled else {}
+        if info.get("swp_schema_checked"):
+            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            if revision == HEAD_REVISION:
+                return
+        check_schema(conn, self.target)
+        if self.pooled:
+            info["swp_schema_checked"] = True
 
     def run(self, fn: Callable[[Any], T], *, write: bool) -> T:
         """Run fn(session) in one transaction. On PostgreSQL a serialization failure or a
@@ -535,10 +553,10 @@ def _take_writers_turn(conn) -> None:  # noqa: ANN001
     conn.exec_driver_sql("LOCK TABLE practice IN SHARE ROW EXCLUSIVE MODE")
 
 
-def open_database(db: str | None) -> Database:
+def open_database(db: str | None, *, pooled: bool = False) -> Database:
     target = resolve(db)
     check_file(target)
-    return Database(target)
+    return Database(target, pooled=pooled)
 
 
 def lock_for_append(session, table: str) -> None:  # noqa: ANN001

@@ -626,10 +626,10 @@ def fiscal_year_start(month_day: str, on: date) -> date:
 
 def _may_see(session, actor: str | None, handles: Sequence[str]) -> None:
     """A manager issues anyone's statement; a member may see their own."""
+    if actor is not None and list(handles) == [actor]:
+        return
     managers = current_managers(session)
     if not managers or actor in managers:
-        return
-    if actor is not None and list(handles) == [actor]:
         return
     if actor is None:
         raise PermissionDenied(f"issuing statements needs --as a current manager ({', '.join(managers)}), "
@@ -638,8 +638,11 @@ def _may_see(session, actor: str | None, handles: Sequence[str]) -> None:
                            f"only their own (--member {actor})")
 
 
-def statements(session, *, actor: str | None, label: str, member: str | None = None) -> list[Any]:
-    """The profit-share statements of a closed period: one member's, or everyone's."""
+def statements(session, *, actor: str | None, label: str, member: str | None = None,
+               books: Any = None) -> list[Any]:
+    """The profit-share statements of a closed period: one member's, or everyone's.
+    `books(session, period)` gives the period's totals by category from the books: by default
+    summed now; the members' page passes a `ClosedBooks`, which keeps them between views."""
     from swp.reports.statement import BasisRow, HistoryRow, Line, Statement
 
     label = check_label(label)
@@ -662,7 +665,10 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
     _may_see(session, actor, [r[1] for r in rows])
 
     practice: Practice = get_practice(session)
-    _, categories = period_totals(session, period.start, period.end)
+    if books is not None:
+        categories = books(session, period)
+    else:
+        _, categories = period_totals(session, period.start, period.end)
     verified = verify_period(session, period, categories)
     if verified is False:
         raise CheckFailed(f"the books no longer match the fingerprint of period {label}: something "
@@ -706,6 +712,56 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
             fingerprint=period.fingerprint, fingerprint_verified=verified,
             register=statement_lines(session.get(Member, member_id))))
     return result
+
+
+class ClosedBooks:
+    """A closed period's totals by category as summed from the books, kept between views by a
+    long-running process (the members' page), so that a statement over a million entries does
+    not sum them all on every view.
+
+    A closed period's entries cannot change while the database's own guards stand (its ledger
+    rows are append-only, and no entry may be added inside a closed period): changing them
+    means removing a guard first. So the totals are summed again when the database's schema
+    or the ledger table's write counts have moved since they were summed (SQLite: its
+    schema_version, which any CREATE or DROP moves; PostgreSQL: the ledger table's triggers
+    and its insert/update/delete statistics), and in any case once `max_age` seconds have
+    passed. The fingerprint itself is recomputed on every view, from these totals and the
+    stored close. `swp statement` and `swp check` always sum afresh."""
+
+    def __init__(self, max_age: float = 600.0):
+        import threading
+
+        self.max_age = max_age
+        self._kept: dict[tuple, tuple[Any, float, tuple[CategoryTotal, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, session, period: Period) -> tuple[CategoryTotal, ...]:
+        import time
+
+        key = (period.id, period.start, period.end, period.fingerprint)
+        token = books_token(session)
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept[0] == token and time.monotonic() - kept[1] < self.max_age:
+            return kept[2]
+        _, categories = period_totals(session, period.start, period.end)
+        with self._lock:
+            self._kept[key] = (token, time.monotonic(), categories)
+        return categories
+
+
+def books_token(session) -> Any:
+    """Something that moves whenever a closed period's entries could have been changed (see
+    ClosedBooks); cheap to read."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        return conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    return tuple(conn.exec_driver_sql(
+        "SELECT pg_stat_get_tuples_inserted(r), pg_stat_get_tuples_updated(r), "
+        "pg_stat_get_tuples_deleted(r), "
+        "(SELECT string_agg(t.tgname::text || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ',' "
+        " ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = r) "
+        "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
 
 
 def fingerprint_problems(session) -> list[str]:
