@@ -9,7 +9,8 @@ from swp.cli._common import call, emit, state
 
 rules_app = typer.Typer(help="The constitution: entrenched and amendable clauses.",
                         no_args_is_help=True)
-proposal_app = typer.Typer(help="Resolutions: amend a clause, expel a member, merge, dissolve.",
+proposal_app = typer.Typer(help="Resolutions: amend a clause, expel a member, write off a former "
+                                "member's deficit, merge, dissolve.",
                            no_args_is_help=True)
 shares_app = typer.Typer(help="There are no shares: every command here is refused (exit 3).",
                          no_args_is_help=True)
@@ -38,15 +39,16 @@ def rules_show(ctx: typer.Context) -> None:
 
 
 def _one_action(amend: str | None, expel: str | None, merge_with: str | None,
-                dissolve: bool) -> str:
+                dissolve: bool, write_off: str | None = None) -> str:
     chosen = [name for name, given in (("--amend", amend), ("--expel", expel),
+                                       ("--write-off", write_off),
                                        ("--merge-with", merge_with), ("--dissolve", dissolve))
               if given]
     if len(chosen) != 1:
-        raise typer.BadParameter("give exactly one of --amend, --expel, --merge-with, --dissolve"
-                                 + (f" (not {' and '.join(chosen)})" if chosen else ""))
-    return {"--amend": "amend", "--expel": "expel", "--merge-with": "merge",
-            "--dissolve": "dissolve"}[chosen[0]]
+        raise typer.BadParameter("give exactly one of --amend, --expel, --write-off, --merge-with, "
+                                 "--dissolve" + (f" (not {' and '.join(chosen)})" if chosen else ""))
+    return {"--amend": "amend", "--expel": "expel", "--write-off": "write-off",
+            "--merge-with": "merge", "--dissolve": "dissolve"}[chosen[0]]
 
 
 @proposal_app.command("new")
@@ -58,6 +60,11 @@ def new(
     amend: str = typer.Option(None, "--amend", metavar="CLAUSE=VALUE",
                               help="Amend an amendable clause."),
     expel: str = typer.Option(None, "--expel", metavar="HANDLE", help="Expel a member."),
+    write_off: str = typer.Option(None, "--write-off", metavar="HANDLE",
+                                  help="Write off a former member's outstanding deficit "
+                                       "(an ordinary resolution)..."),
+    amount: str = typer.Option(None, "--amount", metavar="AMOUNT",
+                               help="...only this much of it (default: all they owe at the close)."),
     merge_with: str = typer.Option(None, "--merge-with", metavar="NAME",
                                    help="Merge with another body..."),
     partner_kind: str = typer.Option(None, "--partner-kind", metavar="KIND",
@@ -74,13 +81,18 @@ def new(
 ) -> None:
     """Propose a resolution (needs --as a current member). Amending an entrenched clause,
     merging with a company or members, or dissolving to anything but an asset-locked body
-    is refused (exit 3).
+    is refused (exit 3). A write-off, once passed and closed, is recorded against the former
+    member's deficit and shows on their statement.
+
+    Example: swp --as ann proposal new --title "Forgive Sam" --kind ordinary --write-off sam
 
     Example: swp --as ann proposal new --title "Room to grow" --kind special --amend membership.max-members=60
     """
     from swp.services import governance
 
-    action = _one_action(amend, expel, merge_with, dissolve)
+    action = _one_action(amend, expel, merge_with, dissolve, write_off)
+    if amount is not None and action != "write-off":
+        raise typer.BadParameter("--amount goes with --write-off")
     clause = value = target = target_kind = None
     if action == "amend":
         clause, sep, value = amend.partition("=")
@@ -88,6 +100,8 @@ def new(
             raise typer.BadParameter(f"--amend takes CLAUSE=VALUE, not {amend!r}")
     elif action == "expel":
         target = expel
+    elif action == "write-off":
+        target, value = write_off, amount
     elif action == "merge":
         if not partner_kind:
             raise typer.BadParameter("--merge-with needs --partner-kind")
