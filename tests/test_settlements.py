@@ -280,3 +280,24 @@ def test_the_revision_keeps_every_row_trigger_and_index_and_brings_payments_into
     assert query(db, "SELECT count(*) FROM vote")[0][0] > 0
     check = Swp(db)("check")
     assert check.code == 0, check.out
+
+
+def test_refused_payments_and_settlements_write_no_ledger_entry(lived, db, monkeypatch):
+    owed = sam_owes(lived, db)
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    before = snapshot(db)
+    for args, message in (
+            (["member", "settle", "sam", "10", "--date", "2026-05-01"],
+             "swp: 2026-05-01 is inside the closed period 2026-q2 (2026-04-01 to 2026-06-30); "
+             "corrections go into an open period\n"),
+            (["member", "settle", "sam", pounds(owed + 1), "--date", "2026-07-10"],
+             f"swp: sam owes {money(owed)}; {money(owed + 1)} is more\n"),
+            (["member", "settle", "ann", "10", "--date", "2026-07-10"],
+             "swp: ann is a current member: a current member's deficit is set against their next "
+             "shares\n"),
+            (["period", "pay", "2026-q1", "--date", "2026-05-01"],
+             "swp: 2026-05-01 is inside the closed period 2026-q2 (2026-04-01 to 2026-06-30); "
+             "corrections go into an open period\n")):
+        run = lived(*args, as_="mo")
+        assert (run.code, run.err) == (1, message), args
+    assert snapshot(db) == before
