@@ -687,8 +687,10 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
     for member_id, handle, name, amount, carried_in, payable, carried_out, basis_text in rows:
         basis = json.loads(basis_text)
         # what was settled or written off of the deficit this period carried forward: only the
-        # member's last period carries it (a later one would bring it in and carry it on)
-        settled = (tuple(SettlementRow(*row) for row in settlements_since(session, member_id, period.end))
+        # member's last period carries it (a later one would bring it in and carry it on), and
+        # only a former member settles, so every settlement of theirs is of this deficit (as
+        # payroll.outstanding counts them)
+        settled = (tuple(SettlementRow(*row) for row in settlements_since(session, member_id, date.min))
                    if carried_out < 0 and last_end.get(member_id) == period.end else ())
         result.append(Statement(
             practice=practice.name, local_authority=practice.local_authority,
