@@ -39,7 +39,7 @@ BUSY_TIMEOUT_MS = 10_000  # how long a command waits for another writer before g
 # SWP_BUSY_TIMEOUT_MS overrides it (an operator's or a test's choice), within these bounds
 BUSY_TIMEOUT_RANGE = (100, 3_600_000)
 # Every Alembic revision this code knows, oldest first. A test checks it against the scripts.
-KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012")
+KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012", "0018")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -362,10 +362,11 @@ def reset_sequences(conn, tables) -> None:  # noqa: ANN001
 
 
 def prepare_bulk_write(session) -> None:  # noqa: ANN001
-    """Before a bulk insert (ledger import): SQLite gets a bigger page cache for this
-    connection (32 MB); a server manages its own memory."""
+    """Before a bulk insert (ledger import): SQLite gets a page cache of 8 MiB for this
+    connection, a bound on memory however long the file (a bigger cache filled as the table
+    grew, and was no faster: docs/performance.md); a server manages its own memory."""
     if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql("PRAGMA cache_size = -32768")
+        session.connection().exec_driver_sql("PRAGMA cache_size = -8192")
 
 
 def alembic_config(connection):  # noqa: ANN001

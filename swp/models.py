@@ -137,14 +137,16 @@ class Partner(SQLModel, table=True):
 class LedgerEntry(SQLModel, table=True):
     """One balanced double entry: `amount_pence` debited to `debit` and credited to `credit`.
 
-    kind: income | expense | loan. A reversal has the opposite sign and `reverses` set.
+    kind: income | expense | loan | share-payment | settlement (the last two move money between
+    the bank and the balance sheet, never income or expense). A reversal has the opposite sign.
     Append-only: corrections are reversing entries.
     """
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
         CheckConstraint("amount_pence <> 0", name="amount_not_zero"),
-        CheckConstraint("kind IN ('income', 'expense', 'loan')", name="entry_kind"),
+        CheckConstraint("kind IN ('income', 'expense', 'loan', 'share-payment', 'settlement')",
+                        name="entry_kind"),
         CheckConstraint("debit <> credit", name="two_accounts"),
         Index("ix_ledger_entry_date_cover", "date", "kind", "category", "amount_pence"),
     )
@@ -235,7 +237,7 @@ class Proposal(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("kind IN ('ordinary', 'special')", name="proposal_kind"),
         CheckConstraint(
-            "action IN ('amend', 'expel', 'merge', 'dissolve')", name="proposal_action"
+            "action IN ('amend', 'expel', 'merge', 'dissolve', 'write-off')", name="proposal_action"
         ),
         CheckConstraint("status IN ('open', 'passed', 'failed')", name="proposal_status"),
     )

@@ -601,7 +601,7 @@ def refuse(violations: Iterable[Violation]) -> None:
 # --- resolutions and votes (SPEC sections 6 and 8) ----------------------------------------
 
 PROPOSAL_KINDS = ("ordinary", "special")
-PROPOSAL_ACTIONS = ("amend", "expel", "merge", "dissolve")
+PROPOSAL_ACTIONS = ("amend", "expel", "merge", "dissolve", "write-off")
 VOTE_CHOICES = ("yes", "no", "abstain")
 
 
@@ -631,8 +631,10 @@ def kind_needed(action: str, clause: str | None = None) -> str:
 
     An amendment needs the kind its clause names (SPEC section 2). Expelling a member, a
     merger and a dissolution end someone's membership or the practice as it is: they always
-    need a special resolution.
+    need a special resolution. Writing off a former member's deficit is an ordinary one.
     """
+    if action == "write-off":
+        return "ordinary"
     if action == "amend":
         spec = CLAUSES.get(clause or "")
         if spec is not None and spec.changed_by is not None:

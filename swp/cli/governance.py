@@ -9,7 +9,8 @@ from swp.cli._common import call, emit, state
 
 rules_app = typer.Typer(help="The constitution: entrenched and amendable clauses.",
                         no_args_is_help=True)
-proposal_app = typer.Typer(help="Resolutions: amend a clause, expel a member, merge, dissolve.",
+proposal_app = typer.Typer(help="Resolutions: amend a clause, expel a member, write off a former "
+                                "member's deficit, merge, dissolve.",
                            no_args_is_help=True)
 shares_app = typer.Typer(help="There are no shares: every command here is refused (exit 3).",
                          no_args_is_help=True)
@@ -39,18 +40,19 @@ def rules_show(ctx: typer.Context) -> None:
 
 def _one_action(amend: str | None, expel: str | None, merge_with: str | None,
                 dissolve: bool, make_practitioner: str | None = None,
-                partner_split: str | None = None) -> str:
+                partner_split: str | None = None, write_off: str | None = None) -> str:
     chosen = [name for name, given in (("--amend", amend), ("--expel", expel),
+                                       ("--write-off", write_off),
                                        ("--merge-with", merge_with), ("--dissolve", dissolve),
                                        ("--make-practitioner", make_practitioner),
                                        ("--partner-split", partner_split))
               if given]
     if len(chosen) != 1:
-        raise typer.BadParameter("give exactly one of --amend, --expel, --merge-with, --dissolve, "
-                                 "--make-practitioner, --partner-split"
+        raise typer.BadParameter("give exactly one of --amend, --expel, --write-off, --merge-with, "
+                                 "--dissolve, --make-practitioner, --partner-split"
                                  + (f" (not {' and '.join(chosen)})" if chosen else ""))
-    return {"--amend": "amend", "--expel": "expel", "--merge-with": "merge",
-            "--dissolve": "dissolve", "--make-practitioner": "practitioner",
+    return {"--amend": "amend", "--expel": "expel", "--write-off": "write-off",
+            "--merge-with": "merge", "--dissolve": "dissolve", "--make-practitioner": "practitioner",
             "--partner-split": "split"}[chosen[0]]
 
 
@@ -63,6 +65,11 @@ def new(
     amend: str = typer.Option(None, "--amend", metavar="CLAUSE=VALUE",
                               help="Amend an amendable clause."),
     expel: str = typer.Option(None, "--expel", metavar="HANDLE", help="Expel a member."),
+    write_off: str = typer.Option(None, "--write-off", metavar="HANDLE",
+                                  help="Write off a former member's outstanding deficit "
+                                       "(an ordinary resolution)..."),
+    amount: str = typer.Option(None, "--amount", metavar="AMOUNT",
+                               help="...only this much of it (default: all they owe at the close)."),
     merge_with: str = typer.Option(None, "--merge-with", metavar="NAME",
                                    help="Merge with another body..."),
     partner_kind: str = typer.Option(None, "--partner-kind", metavar="KIND",
@@ -93,13 +100,17 @@ def new(
     (--register); making a member a practitioner needs their registration; a partner's cost
     split, the practice's local authority (--amend practice.local-authority=NAME) change only
     by resolution. A proposal stays open governance.notice-days clear days, unless every
-    member has voted or no remaining vote could change the result.
+    member has voted or no remaining vote could change the result. A write-off, once passed
+    and closed, is recorded against the former member's deficit and shows on their statement.
 
     Example: swp --as ann proposal new --title "Room to grow" --kind special --amend membership.max-members=60
     """
     from swp.services import governance
 
-    action = _one_action(amend, expel, merge_with, dissolve, make_practitioner, partner_split)
+    action = _one_action(amend, expel, merge_with, dissolve, make_practitioner, partner_split,
+                         write_off)
+    if amount is not None and action != "write-off":
+        raise typer.BadParameter("--amount goes with --write-off")
     clause = value = target = target_kind = None
     if action == "practitioner":
         if not registration:
@@ -116,6 +127,8 @@ def new(
             raise typer.BadParameter(f"--amend takes CLAUSE=VALUE, not {amend!r}")
     elif action == "expel":
         target = expel
+    elif action == "write-off":
+        target, value = write_off, amount
     elif action == "merge":
         if not partner_kind:
             raise typer.BadParameter("--merge-with needs --partner-kind")

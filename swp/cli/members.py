@@ -252,7 +252,9 @@ def settle(
     amount_text: str = typer.Argument(..., metavar="AMOUNT", help="What the former member paid in."),
     date: str = typer.Option(None, "--date", metavar="DATE", help="The day it was paid (today if not given)."),
 ) -> None:
-    """Record a former member paying in part or all of their outstanding deficit.
+    """Record a former member paying in part or all of their outstanding deficit: a ledger
+    entry of type settlement into the bank (never income, so no period's pool counts it). The
+    members may instead write a deficit off by resolution (swp proposal new --write-off).
 
     Example: swp --as mo member settle cal 250.00 --date 2026-07-15
     """

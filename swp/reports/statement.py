@@ -74,6 +74,27 @@ def percent_text(basis_points: int) -> str:
 
 
 @dataclass(frozen=True)
+class SettlementRow:
+    """Part of the deficit carried forward, settled (paid in) or written off by a resolution
+    after the period."""
+
+    on: date
+    kind: str  # settled | written-off
+    pence: int
+    resolution: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "written-off":
+            return f"Deficit written off by resolution #{self.resolution} on {self.on.isoformat()}"
+        return f"Deficit settled on {self.on.isoformat()}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"on": self.on.isoformat(), "kind": self.kind, "pence": self.pence,
+                "resolution": self.resolution}
+
+
+@dataclass(frozen=True)
 class Statement:
     practice: str
     local_authority: str
@@ -106,6 +127,12 @@ class Statement:
     fingerprint: str
     fingerprint_verified: bool | None
     register: tuple[tuple[str, str], ...] = ()  # what the register of members holds about them
+    settlements: tuple[SettlementRow, ...] = ()  # of the deficit carried forward, since the period
+
+    @property
+    def outstanding_pence(self) -> int:
+        """The deficit still carried forward (<= 0) after the settlements and write-offs."""
+        return min(0, self.carried_out_pence + sum(s.pence for s in self.settlements))
 
     # --- derived figures, the same for every writer ---
 
@@ -154,6 +181,9 @@ class Statement:
             ("Deficit brought forward", format_pence(self.carried_in_pence)),
             ("Payable to you now", format_pence(self.payable_pence)),
             ("Deficit carried forward", format_pence(self.carried_out_pence)),
+            *((s.label, format_pence(s.pence)) for s in self.settlements),
+            *((("Deficit carried forward after these", format_pence(self.outstanding_pence)),)
+              if self.settlements else ()),
             (f"Year to date (from {self.year_start.isoformat()})", format_pence(self.year_to_date_pence)),
         ]
 
@@ -212,6 +242,15 @@ class Statement:
                          "National Insurance are taken through PAYE, as for your salary.")
         else:
             words.append("Nothing is payable to you for this period.")
+        for s in self.settlements:
+            if s.kind == "written-off":
+                words.append(f"On {day_words(s.on)} the members forgave {format_pence(s.pence)} of "
+                             f"your deficit by resolution #{s.resolution}.")
+            else:
+                words.append(f"On {day_words(s.on)} you paid in {format_pence(s.pence)} of your "
+                             "deficit.")
+        if self.settlements:
+            words.append(f"The deficit you still owe is {format_pence(-self.outstanding_pence)}.")
         return words
 
     def as_json(self) -> dict[str, Any]:
@@ -247,6 +286,8 @@ class Statement:
             "carried_in_pence": self.carried_in_pence,
             "payable_pence": self.payable_pence,
             "carried_out_pence": self.carried_out_pence,
+            "deficit_settlements": [s.as_json() for s in self.settlements],
+            "deficit_outstanding_pence": self.outstanding_pence,
             "year_start": self.year_start.isoformat(),
             "year_to_date_pence": self.year_to_date_pence,
             "fingerprint": self.fingerprint,

@@ -552,7 +552,7 @@ def _entries(session, group: _Group, *extra) -> tuple[list, int]:  # noqa: ANN00
 
 
 def _ledger(session, found: _Found) -> None:
-    from swp.services.ledger import BANK
+    from swp.services.ledger import BANK, MEMBER_DEFICITS, SHARES_OWED
 
     groups = _ledger_groups(session)
     # debits equal credits: each entry moves one amount from one account to another, so over
@@ -569,7 +569,9 @@ def _ledger(session, found: _Found) -> None:
         well_formed = (
             (g.kind == "income" and g.debit == BANK and g.credit == f"income:{g.category}")
             or (g.kind == "expense" and g.credit == BANK and g.debit == f"expenses:{g.category}")
-            or (g.kind == "loan" and g.debit == BANK and g.credit.startswith("liabilities:")))
+            or (g.kind == "loan" and g.debit == BANK and g.credit.startswith("liabilities:"))
+            or (g.kind == "share-payment" and g.debit == SHARES_OWED and g.credit == BANK)
+            or (g.kind == "settlement" and g.debit == BANK and g.credit == MEMBER_DEFICITS))
         if not well_formed:
             rows, total = _entries(session, g)
             found.some(rows, lambda r, g=g: f"entry #{r[0]} ({g.kind}) debits {g.debit} and "
@@ -592,6 +594,25 @@ def _ledger(session, found: _Found) -> None:
             .order_by(LedgerEntry.id)).all()
         found.some(rows, lambda r: f"entry #{r[0]} reverses #{r[1]} but does not undo it exactly "
                                    "(amount, kind, category or accounts differ)")
+    _paid_and_settled(session, found, groups)
+
+
+def _paid_and_settled(session, found: _Found, groups: list[_Group]) -> None:
+    """Share payments and settlements in the ledger add up to the payments and settlements
+    recorded (each is written with its entries, in one transaction)."""
+    from swp.models import DeficitSettlement, ProfitPayment
+
+    in_ledger = {kind: sum(g.total for g in groups if g.kind == kind)
+                 for kind in ("share-payment", "settlement")}
+    paid = int(session.execute(select(func.coalesce(func.sum(ProfitPayment.amount_pence), 0))).scalar_one())
+    settled = int(session.execute(select(func.coalesce(func.sum(DeficitSettlement.amount_pence), 0))
+                                  .where(DeficitSettlement.kind == "settled")).scalar_one())
+    if in_ledger["share-payment"] != paid:
+        found.add(f"profit shares paid add up to {paid} pence, but the ledger's share payments to "
+                  f"{in_ledger['share-payment']}")
+    if in_ledger["settlement"] != settled:
+        found.add(f"deficits settled add up to {settled} pence, but the ledger's settlements to "
+                  f"{in_ledger['settlement']}")
 
 
 def _loans(session, found: _Found) -> None:

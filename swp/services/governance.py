@@ -1,6 +1,7 @@
 """The constitution, resolutions and votes (SPEC sections 2, 6 and 8).
 
-A proposal amends an amendable clause, expels a member, or decides a merger or a dissolution.
+A proposal amends an amendable clause, expels a member, writes off a former member's deficit,
+or decides a merger or a dissolution.
 Any current member may propose, vote and close. Votes are append-only: a changed vote is a
 new row with the next version, and only each member's latest vote counts. Closing counts the
 latest votes of the members current on the day, applies quorum and threshold
@@ -130,6 +131,11 @@ def describe(action: str, clause: str | None, value: str | None, target: str | N
         return f"expel {target}"
     if action == "merge":
         return f"merge with {target} ({target_kind})"
+    if action == "write-off":
+        from swp.money import format_pence
+
+        amount = "in full" if value is None else format_pence(int(value))
+        return f"write off {target}'s deficit ({amount})"
     return f"dissolve, residual assets to {target} ({target_kind})"
 
 
@@ -229,6 +235,8 @@ def _check_effect(session, *, kind: str, action: str, clause: str | None, value:
     if action == "expel":
         rules.refuse(rules.expulsion_violations(roster, target or ""))
         return None
+    if action == "write-off":
+        return None
     practice = get_practice(session)
     if practice.status != "active":
         raise PreconditionError(f"the practice has already decided: {practice.status} "
@@ -278,6 +286,13 @@ def propose(session, *, actor: str | None, title: str, kind: str, action: str,
             raise NotFound(f"no member with handle {target!r}")
         if member.left_on is not None and member.left_on < on:
             raise PreconditionError(f"{target} already left the practice on {member.left_on}")
+    if action == "write-off":
+        from swp.money import parse_amount
+        from swp.services.payroll import write_off_check
+
+        target = (target or "").strip()
+        value = None if value is None else str(parse_amount(value))  # stored in pence
+        write_off_check(session, target, None if value is None else int(value))
     value = _check_effect(session, kind=kind, action=action, clause=clause, value=value,
                           target=target, target_kind=target_kind, on=on) or value
     proposal = Proposal(title=title.strip(), kind=kind, action=action, clause=clause,
@@ -528,6 +543,12 @@ def _apply(session, proposal: Proposal, value: str | None, expelled: Member | No
         expelled.leave_reason = f"expelled by resolution #{proposal.id}"
         session.add(expelled)
         return f"{expelled.handle} expelled: membership ends on {on}"
+    if proposal.action == "write-off":
+        from swp.services.payroll import write_off
+
+        return write_off(session, handle=proposal.target or "",
+                         amount_pence=None if proposal.value is None else int(proposal.value),
+                         proposal_id=proposal.id, on=on)
     practice = get_practice(session)
     if proposal.action == "merge":
         practice.status = "merging"

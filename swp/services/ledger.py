@@ -37,7 +37,10 @@ from swp.money import MAX_PENCE, format_pence, parse_amount
 from swp.services.roles import require_manager
 
 BANK = "assets:bank"
-KINDS = ("income", "expense", "loan")
+KINDS = ("income", "expense", "loan", "share-payment", "settlement")
+# money moved between the bank and the balance sheet: never income or expense, never shared
+SHARES_OWED = "liabilities:profit-share-owed"  # a share-payment debits it and credits the bank
+MEMBER_DEFICITS = "assets:deficits-owed"  # what former members owe; a settlement credits it
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _ENTRY_ID = re.compile(r"#?([0-9]{1,18})\Z")
 
@@ -238,14 +241,15 @@ def list_entries(session, *, start: date | None = None, end: date | None = None,
         query = query.where(table.c.category == check_category(category))
     if kind is not None:
         if kind not in KINDS:
-            raise InputError(f"not an entry type: {kind!r} (income, expense or loan)")
+            raise InputError(f"not an entry type: {kind!r} ({', '.join(KINDS)})")
         query = query.where(table.c.kind == kind)
     return [EntryView(*row) for row in session.execute(query)]
 
 
 @dataclass(frozen=True)
 class Balance:
-    """Totals over a date range. Loans are not income, so they are counted apart."""
+    """Totals over a date range. Loans are not income, so they are counted apart; share
+    payments and settlements are neither (they count in `entries` only)."""
 
     start: date | None
     end: date | None
@@ -301,7 +305,7 @@ def balance(session, *, start: date | None = None, end: date | None = None) -> B
             income[category] = total
         elif kind == "expense":
             expenses[category] = total
-        else:
+        elif kind == "loan":
             loans += total
     return Balance(start, end, sum(income.values()), sum(expenses.values()), income, expenses,
                    loans, entries)

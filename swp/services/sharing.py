@@ -643,7 +643,8 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
     """The profit-share statements of a closed period: one member's, or everyone's.
     `books(session, period)` gives the period's totals by category from the books: by default
     summed now; the members' page passes a `ClosedBooks`, which keeps them between views."""
-    from swp.reports.statement import BasisRow, HistoryRow, Line, Statement
+    from swp.reports.statement import BasisRow, HistoryRow, Line, SettlementRow, Statement
+    from swp.services.payroll import settlements_since
 
     label = check_label(label)
     period = find_period(session, label)
@@ -689,8 +690,17 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
     result = []
     from swp.services.registers import statement_lines
 
+    last_end = dict(session.execute(
+        select(Allocation.member_id, func.max(Period.end)).join(Period, Period.id == Allocation.period_id)
+        .where(Allocation.member_id.in_([r[0] for r in rows])).group_by(Allocation.member_id)).all())
     for member_id, handle, name, amount, carried_in, payable, carried_out, basis_text in rows:
         basis = json.loads(basis_text)
+        # what was settled or written off of the deficit this period carried forward: only the
+        # member's last period carries it (a later one would bring it in and carry it on), and
+        # only a former member settles, so every settlement of theirs is of this deficit (as
+        # payroll.outstanding counts them)
+        settled = (tuple(SettlementRow(*row) for row in settlements_since(session, member_id, date.min))
+                   if carried_out < 0 and last_end.get(member_id) == period.end else ())
         result.append(Statement(
             practice=practice.name, local_authority=practice.local_authority,
             period=period.label, start=period.start, end=period.end,
@@ -710,7 +720,7 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
             carried_out_pence=carried_out, year_start=year_start,
             year_to_date_pence=int(ytd.get(member_id, 0)),
             fingerprint=period.fingerprint, fingerprint_verified=verified,
-            register=statement_lines(session.get(Member, member_id))))
+            register=statement_lines(session.get(Member, member_id)), settlements=settled))
     return result
 
 
