@@ -315,6 +315,20 @@ def defences(conn) -> tuple[str, set[str], set[str]]:  # noqa: ANN001
     return dialect, triggers, constraints
 
 
+def ledger_change_token(conn) -> Any:  # noqa: ANN001
+    """Something cheap to read that moves whenever a closed period's ledger entries could have
+    changed: SQLite's schema version (a dropped or altered trigger moves it), PostgreSQL's row
+    counters and triggers of the ledger table."""
+    if conn.dialect.name == "sqlite":
+        return conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    return tuple(conn.exec_driver_sql(
+        "SELECT pg_stat_get_tuples_inserted(r), pg_stat_get_tuples_updated(r), "
+        "pg_stat_get_tuples_deleted(r), "
+        "(SELECT string_agg(t.tgname::text || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ',' "
+        " ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = r) "
+        "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
+
+
 def table_columns(conn) -> dict[str, list[str]]:  # noqa: ANN001
     """Every table of an open database and its columns, in one query."""
     if conn.dialect.name == "sqlite":

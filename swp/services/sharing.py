@@ -763,15 +763,9 @@ class ClosedBooks:
 def books_token(session) -> Any:
     """Something that moves whenever a closed period's entries could have been changed (see
     ClosedBooks); cheap to read."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        return conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
-    return tuple(conn.exec_driver_sql(
-        "SELECT pg_stat_get_tuples_inserted(r), pg_stat_get_tuples_updated(r), "
-        "pg_stat_get_tuples_deleted(r), "
-        "(SELECT string_agg(t.tgname::text || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ',' "
-        " ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = r) "
-        "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
+    from swp.db import ledger_change_token
+
+    return ledger_change_token(session.connection())
 
 
 def fingerprint_problems(session) -> list[str]:
