@@ -19,9 +19,11 @@ demo: $(STAMP)
 	@echo "To use swp yourself: '. $(BIN)/activate' in this shell (then 'swp --help'),"
 	@echo "or 'pipx install .' once, to have swp on your PATH in every shell."
 
+# the suite runs on every core (pytest-xdist); PYTEST_WORKERS=0 runs it in one process
+PYTEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 # `make test` on PostgreSQL too, against a throwaway local server (docs/deployment.md, Testing)
 test-postgres: $(STAMP)
