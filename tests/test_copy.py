@@ -128,7 +128,7 @@ def refused(swp: Swp, to: str, code: int, says: str) -> str:
 
 
 def test_a_target_that_holds_a_practice_is_refused(lived, target):
-    Swp(target).ok("init", "Other", "--local-authority", "York")
+    Swp(target).ok("init", "--sandbox", "Other", "--local-authority", "York")
     before = snapshot(target, skip=())
     refused(lived, target, 1, "already exists" if not is_postgres(target) else "is not empty")
     assert snapshot(target, skip=()) == before

@@ -231,7 +231,7 @@ def test_a_statement_refuses_books_that_no_longer_match_the_fingerprint(closed, 
 
 
 def test_names_beyond_latin_1_print_in_the_pdf(swp, tmp_path):
-    swp.ok("init", "Riverside", "--local-authority", "Leeds")
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds")
     swp.ok("member", "add", "lu", "--name", "Łucja Wróbel", "--role", "practitioner",
            "--employed-since", "2025-01-01", "--hours", "30")
     swp.ok("ledger", "income", "100", "--date", "2026-02-01", "--category", "grants")

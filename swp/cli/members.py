@@ -37,8 +37,15 @@ def add(
     pay: str = typer.Option("0", "--pay", metavar="AMOUNT", help="Annual pay."),
     registration: str = typer.Option(None, "--registration", metavar="NUMBER",
                                      help="Professional registration number."),
+    public_key: str = typer.Option(None, "--public-key", metavar="KEY",
+                                   help="The newcomer's public key (what 'swp key show' prints, or its file)."),
 ) -> None:
     """Admit an employee as a member (refused, exit 3, if a clause forbids it).
+
+    The admission enrols the newcomer's public key. A founding member (before the practice
+    has a manager) admits themselves, signing with their own key ('swp --as HANDLE key new'
+    first); later, a manager admits the newcomer with their --public-key. A sandbox makes
+    every member's key itself.
 
     Example: swp member add dee --name "Dee Okafor" --role practitioner --employed-since 2024-04-01 --hours 37.5 --pay 38000
     """
@@ -50,7 +57,8 @@ def add(
     actor = ctx.find_root().obj.actor
     view = call(ctx, lambda s: members.admit(
         s, actor=actor, handle=handle, name=name, role=role, employed_since=since,
-        hours_hundredths=hundredths, pay_pence=pay_pence, registration=registration))
+        hours_hundredths=hundredths, pay_pence=pay_pence, registration=registration,
+        public_key=s.info.get("swp_newcomer_key")), newcomer=handle, newcomer_key=public_key)
     emit(ctx, {"member": view.as_json()}, lambda: f"Admitted {view.name} ({view.handle}) as {view.role}.")
 
 
@@ -109,9 +117,13 @@ def show(ctx: typer.Context, handle: str = typer.Argument(
 
     view, history, held = call(ctx, read, write=False)
     payload = {"member": view.as_json(), "registration": view.registration,
+<<<<<<< HEAD
                "register": None if held is None else
                {"address": held.address, "email": held.email,
                 "email_purposes": list(held.email_purposes)},
+=======
+               "key_fingerprint": view.key_fingerprint,
+>>>>>>> a36a158 (Identity: member keys (Ed25519), sandbox practices, every change signed at the unit of work, audit verify checks signatures, remembered head and --witness)
                "history": [{"effective": f.effective, "role": f.role,
                             "hours": format_hours(f.hours_hundredths), "pay_pence": f.pay_pence}
                            for f in history]}
@@ -124,10 +136,15 @@ def show(ctx: typer.Context, handle: str = typer.Argument(
                 ("role", view.role), ("hours", format_hours(view.hours_hundredths)),
                 ("pay", money(view.pay_pence)), ("employed since", view.employed_since),
                 ("left on", view.left_on or "-"), ("registration", view.registration or "-"),
+<<<<<<< HEAD
                 ("active", "yes" if view.active else "no"),
                 *([("postal address", held.address or "-"), ("email", held.email or "-"),
                    ("email used for", ", ".join(held.email_purposes) or "-")] if held else
                   [("addresses", "shown to the member and to managers (--as)")])]),
+=======
+                ("key", view.key_fingerprint or "none enrolled"),
+                ("active", "yes" if view.active else "no")]),
+>>>>>>> a36a158 (Identity: member keys (Ed25519), sandbox practices, every change signed at the unit of work, audit verify checks signatures, remembered head and --witness)
             render.table("History", ["effective", "role", "hours", "pay"],
                          [(f.effective, f.role, format_hours(f.hours_hundredths),
                            money(f.pay_pence)) for f in history], right=["hours", "pay"]))

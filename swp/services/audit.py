@@ -1,7 +1,12 @@
-"""The hash-chained audit log (SPEC section 7).
+"""The hash-chained, signed audit log (docs/identity.md).
 
 Each event's hash is sha256 over the previous hash and a canonical JSON of the event (sorted
-keys, no floats, no spaces). `verify` recomputes the chain and names the first bad link.
+keys, no floats, no spaces): who acted, the domain actions and their payload, the real clock,
+the database role and the signing key's fingerprint. The signature is the acting member's
+Ed25519 signature over that hash (which holds the previous event's hash). `verify` recomputes
+the chain, checks every signature against the key the member had enrolled at that moment
+(replayed from the enrolment events themselves), and names the first bad event. Events written
+before signing existed (no real clock) are reported as unsigned history.
 """
 
 from __future__ import annotations
@@ -50,10 +55,39 @@ def os_user() -> str:
     return f"{name}:{uid}"
 
 
+LEGACY_FIELDS = ("seq", "at", "actor", "os_user", "command", "args", "outcome", "detail", "prev_hash")
+SIGNED_FIELDS = (*LEGACY_FIELDS, "action", "payload", "key_fingerprint", "real_at", "db_role")
+# the actions that enrol or revoke a member's key, replayed by `verify`
+ENROLLING = ("member.admitted", "key.enrolled", "key.rotated", "key.reenrolled")
+REVOKING = ("member.left",)
+
+
 def event_hash(event: dict[str, Any]) -> str:
-    body = {k: event[k] for k in
-            ("seq", "at", "actor", "os_user", "command", "args", "outcome", "detail", "prev_hash")}
+    fields = LEGACY_FIELDS if event.get("real_at") is None else SIGNED_FIELDS
+    body = {k: event.get(k) for k in fields}
     return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def real_now() -> str:
+    """The machine's real clock, whatever SWP_TODAY says."""
+    from datetime import UTC
+
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def db_role(session) -> str | None:
+    """PostgreSQL's session_user (who logged in); None on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    from sqlalchemy import text
+
+    return session.execute(text("SELECT session_user")).scalar_one()
+
+
+def anything_signed(session) -> bool:
+    """Has any event been signed? From then on every change must be."""
+    return session.execute(select(AuditEvent.seq).where(AuditEvent.signature.is_not(None))
+                           .limit(1)).first() is not None
 
 
 def head(session) -> tuple[int, str]:
@@ -64,12 +98,22 @@ def head(session) -> tuple[int, str]:
 
 
 def append(session, *, command: str, args: dict[str, Any], actor: str | None,
-           outcome: str = "ok", detail: str | None = None) -> AuditEvent:
-    """Append one event, chained to the last. Call inside the command's own transaction."""
+           outcome: str = "ok", detail: str | None = None, signer=None,
+           unsigned_reason: Exception | None = None) -> AuditEvent:
+    """Append one event, chained to the last, signed by `signer` (a swp.identity.Signer).
+    Call inside the command's own transaction. A change (not a refusal) without a signer is
+    refused once anything has been signed: `unsigned_reason` (the key that could not be
+    loaded) is raised then, so the service's own refusals come first."""
     from swp.db import lock_for_append
+    from swp.errors import InputError, PreconditionError
 
     lock_for_append(session, "audit_event")
-    last_seq, last_hash = head(session)
+    if signer is None and outcome == "ok" and anything_signed(session):
+        if unsigned_reason is not None:
+            raise unsigned_reason
+        raise InputError("this change must be signed: name the acting member with --as HANDLE")
+    last_seq, last_hash, last_at = _head_with_time(session)
+    named = acts(session)
     event = {
         "seq": last_seq + 1,
         "at": now().isoformat(timespec="microseconds"),
@@ -80,11 +124,27 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
         "outcome": outcome,
         "detail": detail,
         "prev_hash": last_hash,
+        "action": named[0][0] if named else None,
+        "payload": canonical([[name, payload] for name, payload in named]) if named else None,
+        "key_fingerprint": signer.fingerprint if signer is not None else None,
+        "real_at": real_now(),
+        "db_role": db_role(session),
     }
-    row = AuditEvent(**event, hash=event_hash(event))
+    if last_at is not None and event["at"][:10] < last_at[:10]:
+        raise PreconditionError(f"the date of this act ({event['at'][:10]}) is before the last "
+                                f"event's ({last_at[:10]}); check the machine's clock")
+    digest = event_hash(event)
+    row = AuditEvent(**event, hash=digest,
+                     signature=signer.sign(digest) if signer is not None else None)
     session.add(row)
     session.flush()
     return row
+
+
+def _head_with_time(session) -> tuple[int, str, str | None]:
+    row = session.execute(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at)
+                          .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return (row[0], row[1], row[2]) if row else (0, GENESIS, None)
 
 
 def act(session, action: str, payload: dict[str, Any] | None = None) -> None:
@@ -105,29 +165,133 @@ class Verification:
     events: int
     first_bad: int | None
     reason: str | None = None
+    signed: int = 0
+    unsigned_history: int = 0  # events from before signing (an upgraded practice)
+    unsigned_refusals: int = 0
 
 
-def verify(session) -> Verification:
-    """Recompute every link; stream the log so memory stays flat."""
+class _Keys:
+    """The keys enrolled as the log is replayed: who could sign at each event."""
+
+    def __init__(self):
+        self.current: dict[str, str] = {}  # handle -> public key (hex)
+        self.ever: set[str] = set()  # handles that have had a key (none may self-enrol again)
+        self.manager_ever = False
+        self.signed_any = False
+        self._verifiers: dict[str, Any] = {}
+
+    def check(self, public_hex: str, signature: str, digest: str) -> bool:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        key = self._verifiers.get(public_hex)
+        if key is None:
+            key = self._verifiers[public_hex] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
+        try:
+            key.verify(bytes.fromhex(signature), bytes.fromhex(digest))
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+
+    def apply(self, named: list) -> None:
+        for name, payload in named:
+            handle = payload.get("handle")
+            if name in ENROLLING and handle and payload.get("public_key"):
+                self.current[handle] = payload["public_key"]
+                self.ever.add(handle)
+            elif name in REVOKING and handle:
+                self.current.pop(handle, None)
+            if payload.get("role") == "manager":
+                self.manager_ever = True
+
+
+def _signature_problem(keys: _Keys, event: dict[str, Any], named: list) -> str | None:
+    """Why this event's signature does not stand (None: it does)."""
+    from swp.identity import fingerprint
+
+    if event["signature"] is None:
+        if event["outcome"] == "refused" or not keys.signed_any:
+            return None
+        return "it is not signed"
+    actor = event["actor"]
+    if actor is not None:
+        public = keys.current.get(actor)
+        first = [p for n, p in named if n == "key.enrolled" and p.get("handle") == actor]
+        if public is None and first and actor not in keys.ever:
+            public = first[0].get("public_key")  # a member's first key, signed by itself
+        if public is None:
+            return f"it is signed for {actor}, who had no key enrolled then"
+    else:  # a founding member admits themselves, with their own key
+        founding = [p for n, p in named if n == "member.admitted" and p.get("public_key")]
+        if not founding or keys.manager_ever:
+            return "it is signed, but names no acting member (only a founding admission may)"
+        public = founding[0]["public_key"]
+    if fingerprint(public) != event["key_fingerprint"]:
+        return f"it was signed with a key that is not {actor or 'the newcomer'}'s enrolled key"
+    if not keys.check(public, event["signature"], event["hash"]):
+        return f"its signature is not {actor or 'the newcomer'}'s"
+    return None
+
+
+def verify(session, *, witness: tuple[int, str] | None = None) -> Verification:
+    """Recompute every link and check every signature; stream the log so memory stays flat.
+    `witness` (seq, hash): a head a member kept, which the chain must still hold."""
     previous = GENESIS
     expected_seq = 1
-    count = 0
+    count = signed = legacy = refusals = 0
+    keys = _Keys()
+    signing_began = False
     columns = [AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.os_user,
                AuditEvent.command, AuditEvent.args, AuditEvent.outcome, AuditEvent.detail,
-               AuditEvent.prev_hash, AuditEvent.hash]
+               AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.action, AuditEvent.payload,
+               AuditEvent.key_fingerprint, AuditEvent.signature, AuditEvent.real_at,
+               AuditEvent.db_role]
     result = session.execute(select(*columns).order_by(AuditEvent.seq))
+
+    def bad(seq: int, reason: str) -> Verification:
+        return Verification(False, count, seq, reason, signed, legacy, refusals)
+
     for row in result:
         event = dict(row._mapping)
         count += 1
-        if event["seq"] != expected_seq:
-            return Verification(False, count, event["seq"], f"event {expected_seq} is missing")
+        seq = event["seq"]
+        if seq != expected_seq:
+            return bad(seq, f"event {expected_seq} is missing")
         if event["prev_hash"] != previous:
-            return Verification(False, count, event["seq"], "its link to the previous event is broken")
+            return bad(seq, "its link to the previous event is broken")
         if event_hash(event) != event["hash"]:
-            return Verification(False, count, event["seq"], "its content does not match its hash")
+            return bad(seq, "its content does not match its hash")
+        if witness is not None and seq == witness[0] and event["hash"] != witness[1]:
+            return bad(seq, f"it is not the event {witness[0]} you witnessed "
+                            f"({witness[1][:16]}...): the history was rewritten")
+        if event["real_at"] is None:
+            if signing_began:
+                return bad(seq, "it claims to be history from before signing, after signing began")
+            legacy += 1
+        else:
+            signing_began = True
+            try:
+                named = json.loads(event["payload"]) if event["payload"] else []
+            except ValueError:
+                return bad(seq, "its payload is not JSON")
+            problem = _signature_problem(keys, event, named)
+            if problem is not None:
+                return bad(seq, problem)
+            if event["signature"] is not None:
+                signed += 1
+                keys.signed_any = True
+            elif event["outcome"] == "refused":
+                refusals += 1
+            if event["outcome"] == "ok":
+                keys.apply(named)
         previous = event["hash"]
         expected_seq += 1
-    return Verification(True, count, None)
+    if witness is not None and witness[0] >= expected_seq:
+        return Verification(False, count, witness[0],
+                            f"the log ends at event {expected_seq - 1}: event {witness[0]}, which you "
+                            "witnessed, is gone (the history was rolled back or cut short)",
+                            signed, legacy, refusals)
+    return Verification(True, count, None, None, signed, legacy, refusals)
 
 
 def events(session, *, limit: int | None = None) -> list[AuditEvent]:

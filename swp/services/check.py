@@ -195,13 +195,23 @@ def _constitution(session, found: _Found) -> None:
 
 
 def _founding_values(session) -> dict[str, str] | None:
-    """The founding constitution, from `swp init`'s audit event (None if it cannot be read)."""
+    """The founding constitution, from the practice.founded event (before action names, from
+    `swp init`'s arguments); None if it cannot be read."""
     from swp.services.practice import founding_clauses
 
     event = session.execute(
-        select(AuditEvent).where(AuditEvent.command == "init").order_by(AuditEvent.seq).limit(1)
-    ).scalar_one_or_none()
+        select(AuditEvent).where(AuditEvent.seq == 1)).scalar_one_or_none()
     if event is None:
+        return None
+    if event.real_at is not None:
+        try:
+            for name, body in json.loads(event.payload or "[]"):
+                if name == "practice.founded":
+                    return {str(k): str(v) for k, v in body["clauses"].items()}
+        except (ValueError, KeyError, AttributeError, TypeError):
+            return None
+        return None
+    if event.command != "init":
         return None
     try:
         settings = json.loads(event.args).get("settings") or []
