@@ -148,12 +148,14 @@ def test_a_rotated_out_key_no_longer_signs(real, db):
 
 
 def test_leaving_revokes_the_key(real, db):
-    assert real.as_("mo", "member", "leave", "cal", "--date", "2099-06-30").code == 0
-    assert real.ok("member", "show", "cal", json=True).json["key_fingerprint"] is None
+    assert real.as_("mo", "member", "leave", "cal", "--date", "2026-06-30").code == 0
     before = snapshot(db)
     run = real.as_("cal", "proposal", "new", "--title", "T", "--kind", "ordinary",
                    "--amend", "sharing.reserve-percent=30")
+    assert run.code == 1 and "'cal' left the practice" in run.err
+    run = real.as_("cal", "key", "rotate", "--no-passphrase")
     assert run.code == 1 and "cal's key was revoked when they left" in run.err
+    assert run.err.count("\n") == 1
     assert snapshot(db) == before
     assert real.ok("audit", "verify", json=True).json["ok"]
 

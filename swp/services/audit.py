@@ -175,6 +175,7 @@ class _Keys:
 
     def __init__(self):
         self.current: dict[str, str] = {}  # handle -> public key (hex)
+        self.left: dict[str, str] = {}  # handle -> last day of membership: revoked after it
         self.ever: set[str] = set()  # handles that have had a key (none may self-enrol again)
         self.manager_ever = False
         self.signed_any = False
@@ -200,7 +201,7 @@ class _Keys:
                 self.current[handle] = payload["public_key"]
                 self.ever.add(handle)
             elif name in REVOKING and handle:
-                self.current.pop(handle, None)
+                self.left[handle] = str(payload.get("left_on") or "")
             if payload.get("role") == "manager":
                 self.manager_ever = True
 
@@ -221,6 +222,8 @@ def _signature_problem(keys: _Keys, event: dict[str, Any], named: list) -> str |
             public = first[0].get("public_key")  # a member's first key, signed by itself
         if public is None:
             return f"it is signed for {actor}, who had no key enrolled then"
+        if actor in keys.left and event["at"][:10] > keys.left[actor]:
+            return f"it is signed by {actor}'s key, revoked when they left on {keys.left[actor]}"
     else:  # a founding member admits themselves, with their own key
         founding = [p for n, p in named if n == "member.admitted" and p.get("public_key")]
         if not founding or keys.manager_ever:

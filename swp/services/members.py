@@ -189,7 +189,8 @@ def update(session, *, actor: str | None, handle: str, effective: date,
 
 def leave(session, *, actor: str | None, handle: str, on: date,
           reason: str | None = None) -> MemberView:
-    """End a membership (the last day, inclusive). A member may always leave."""
+    """End a membership (the last day, inclusive). A member may always leave. Their key is
+    revoked from the day after: it signs nothing dated later."""
     require_manager(session, actor, "managing members")
     member = find_member(session, handle)
     if member.left_on is not None:
@@ -207,8 +208,6 @@ def leave(session, *, actor: str | None, handle: str, on: date,
                                 "after it (a vote is never taken back by leaving)")
     member.left_on = on
     member.leave_reason = reason
-    member.public_key = None  # leaving revokes the member's key
-    member.key_fingerprint = None
     session.add(member)
     session.flush()
     audit.act(session, "member.left", {"handle": handle, "left_on": on, "reason": reason})

@@ -32,7 +32,7 @@ class Context:
     location: str
     actor_exists: bool = False
     actor_key: str | None = None  # the actor's enrolled public key (hex)
-    actor_left: bool = False
+    actor_left: bool = False  # left before today: the key is revoked
     founding: bool = True  # no member has ever been a manager: founders admit themselves
     newcomer_exists: bool = False
 
@@ -43,6 +43,7 @@ def practice_context(session, location: str, *, actor: str | None = None,
     history still holds the remembered head."""
     from sqlalchemy import select
 
+    from swp.clock import today
     from swp.models import Member, MemberFact
     from swp.services.practice import get_practice
 
@@ -59,7 +60,8 @@ def practice_context(session, location: str, *, actor: str | None = None,
         select(Member.id).where(Member.handle == newcomer)).first() is not None
     return Context(practice.uid, bool(practice.sandbox), practice.sandbox_seed, location,
                    member is not None, member.public_key if member else None,
-                   bool(member and member.left_on is not None), founding, newcomer_exists)
+                   bool(member and member.left_on is not None and member.left_on < today()),
+                   founding, newcomer_exists)
 
 
 def head_key(uid: str, location: str) -> str:
@@ -110,9 +112,9 @@ def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: 
         return None, None
     if not ctx.actor_exists:
         return None, PermissionDenied(f"{actor!r} is not a member of the practice, so has no key here")
+    if ctx.actor_left:
+        return None, InputError(f"{actor}'s key was revoked when they left the practice")
     if ctx.actor_key is None:
-        if ctx.actor_left:
-            return None, InputError(f"{actor}'s key was revoked when they left the practice")
         return None, InputError(f"{actor} has no key enrolled: make one with 'swp --as {actor} key new'")
     signer = load(actor)  # a missing key or a wrong passphrase stops here: exit 1, nothing changed
     if signer.public_hex != ctx.actor_key:
