@@ -114,6 +114,10 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
         raise InputError("this change must be signed: name the acting member with --as HANDLE")
     last_seq, last_hash, last_at = _head_with_time(session)
     named = acts(session)
+    if outcome == "ok":
+        rows = written_rows(session)
+        if rows:
+            named.append((ROWS_ACTION, {"rows": rows}))
     event = {
         "seq": last_seq + 1,
         "at": now().isoformat(timespec="microseconds"),
@@ -139,6 +143,44 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
     session.add(row)
     session.flush()
     return row
+
+
+ROWS_ACTION = "rows.written"  # what a unit of work wrote, row by row, as it stands at the end
+# the tables whose rows record acts: `swp check` proves each comes from a signed event
+RECORDED_TABLES = ("practice", "clause", "member", "member_fact", "proposal", "vote", "period",
+                   "allocation", "ledger_entry", "contract", "partner", "shared_cost", "loan")
+
+
+def row_values(obj) -> dict[str, Any]:
+    """A row's columns as canonical JSON values (what an event records, and check compares)."""
+    table = obj.__table__
+    return {c.name: _plain(getattr(obj, c.key if hasattr(c, "key") else c.name)) for c in table.columns}
+
+
+def row_key(obj) -> str:
+    return canonical([getattr(obj, c.name) for c in obj.__table__.primary_key.columns])
+
+
+def track_rows(session) -> None:
+    """Collect every row of a recorded table the unit of work inserts or changes."""
+    from sqlalchemy import event
+
+    written: dict[tuple[str, str], Any] = session.info.setdefault("swp_rows", {})
+
+    @event.listens_for(session, "before_flush")
+    def _collect(sess, _ctx, _instances):  # noqa: ANN001
+        for obj in list(sess.new) + list(sess.dirty):
+            table = getattr(obj, "__tablename__", None)
+            if table in RECORDED_TABLES:
+                written[(table, id(obj))] = obj
+
+
+def written_rows(session) -> list[dict[str, Any]]:
+    rows = []
+    for (table, _), obj in session.info.get("swp_rows", {}).items():
+        rows.append({"table": table, "key": row_key(obj), "values": row_values(obj)})
+    rows.sort(key=lambda r: (r["table"], r["key"]))
+    return rows
 
 
 def _head_with_time(session) -> tuple[int, str, str | None]:

@@ -105,6 +105,8 @@ def run(session) -> Report:
         ("periods", lambda s, f: _periods(s, f)),
         ("audit", lambda s, f: _audit(s, f)),
         ("statutory", lambda s, f: _statutory(s, f, on)),
+        ("signed-rows", lambda s, f: _signed_rows(s, f)),
+        ("keys", lambda s, f: _keys(s, f)),
     ]
     problems: list[Problem] = []
     names: list[str] = []
@@ -585,3 +587,49 @@ def _statutory(session, found: _Found, on: date) -> None:
 
     for item in calendar.overdue_statutory(session, on):
         found.add(f"overdue since {item.due}: {item.what}", item.clause)
+
+
+def _signed_rows(session, found: _Found) -> None:
+    """Every row that records an act is as the last signed event that wrote it left it: a row
+    written around swp (no event) or edited after its event is named, table and row."""
+    from swp import models
+
+    recorded: dict[tuple[str, str], dict] = {}
+    legacy = False
+    for real_at, payload in session.execute(
+            select(AuditEvent.real_at, AuditEvent.payload).where(AuditEvent.outcome == "ok")
+            .order_by(AuditEvent.seq)):
+        if real_at is None:
+            legacy = True
+            continue
+        for name, body in json.loads(payload or "[]"):
+            if name == audit.ROWS_ACTION:
+                for row in body.get("rows", []):
+                    recorded[(row["table"], row["key"])] = row["values"]
+    classes = {m.__tablename__: m for m in vars(models).values()
+               if isinstance(m, type) and hasattr(m, "__tablename__") and hasattr(m, "__table__")}
+    around: list[str] = []
+    edited: list[str] = []
+    for table in audit.RECORDED_TABLES:
+        model = classes[table]
+        for obj in session.execute(select(model)).scalars():
+            key = audit.row_key(obj)
+            values = audit.row_values(obj)
+            seen = recorded.get((table, key))
+            name = f"{table} row {json.loads(key)[0] if len(json.loads(key)) == 1 else key}"
+            if seen is None:
+                if not legacy:
+                    around.append(f"{name} was written around swp: no signed event records it")
+            elif seen != values:
+                changed = sorted(k for k in values if seen.get(k) != values[k])
+                edited.append(f"{name} was changed after its signed event ({', '.join(changed)})")
+    found.some(around, str)
+    found.some(edited, str)
+
+
+def _keys(session, found: _Found) -> None:
+    """Members who have no key enrolled (admitted before signing): they enrol before acting."""
+    rows = session.execute(select(Member.handle).where(
+        Member.public_key.is_(None), or_(Member.left_on.is_(None), Member.left_on >= today()))
+        .order_by(Member.handle)).scalars().all()
+    found.some(list(rows), lambda h: f"{h} has no key enrolled: 'swp --as {h} key new' before their next change")

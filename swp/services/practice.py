@@ -75,6 +75,7 @@ def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: 
                 raise DatabaseError(f"{target.display} already holds another program's tables; "
                                     "swp init needs an empty database")
             migrate(session.connection())
+            audit.track_rows(session)
             uid = secrets.token_hex(16)
             session.add(Practice(name=name.strip(), local_authority=local_authority.strip(),
                                  fiscal_year_start=fiscal, founded_at=now(), uid=uid,

@@ -154,6 +154,7 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
 
         def body(session):
             session.info["swp_newcomer_key"] = enrol
+            audit.track_rows(session)
             result = fn(session)
             row = audit.append(session, command=command, args=args, actor=actor, signer=signer,
                                unsigned_reason=unsigned_reason)
