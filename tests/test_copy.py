@@ -65,7 +65,8 @@ def test_a_copy_reads_the_same_and_carries_on(lived, target):
     assert proposal == 4
     copy.ok("vote", str(proposal), "yes", as_="bea")
     verify = copy.ok("audit", "verify", json=True).json
-    assert verify == {"ok": True, "events": before[("audit", "verify")]["events"] + 3, "first_bad": None}
+    assert {k: verify[k] for k in ("ok", "events", "first_bad")} == {
+        "ok": True, "events": before[("audit", "verify")]["events"] + 3, "first_bad": None}
     copy.ok("check")
     # the guards hold on the copy as on the original
     run = copy("ledger", "income", "5", "--date", "2026-02-02", "--category", "grants", as_="mo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import call, emit
+from swp.cli._common import call, emit, state
 
 audit_app = typer.Typer(help="The audit log: every change and every refusal, hash-chained.",
                         no_args_is_help=True)
@@ -80,6 +80,27 @@ def verify(ctx: typer.Context,
         return text + "."
 
     emit(ctx, payload, human)
+
+
+@audit_app.command("accept-restore")
+def accept_restore(ctx: typer.Context) -> None:
+    """Accept that the practice was restored from an older backup: after checking the chain
+    and its signatures, remember its present head as the last event you saw. Do this only
+    when the members have agreed to the restore (docs/identity.md).
+
+    Example: swp audit accept-restore
+    """
+    from swp.errors import CheckFailed
+    from swp.services import uow
+
+    result = uow.accept_restore(state(ctx).db)
+    if not result["ok"]:
+        raise CheckFailed(f"audit chain broken at event {result['first_bad']}: {result['reason']}; "
+                          "this copy cannot be accepted")
+    emit(ctx, result, lambda: (
+        f"Accepted the restored history: it ends at event {result['seq']} ({result['hash'][:16]}...)"
+        + (f"; you had seen event {result['seen']}" if result["seen"] else "")
+        + ". Record the restore by a resolution, and tell the other members."))
 
 
 def register(app: typer.Typer) -> None:

@@ -175,6 +175,33 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
         database.dispose()
 
 
+def accept_restore(db: str | None) -> dict[str, Any]:
+    """Verify the (restored) chain, then remember its head in place of the one seen before."""
+    from swp.identity import remember_head, remembered_head
+    from swp.services.practice import get_practice
+
+    database = open_database(db)
+    location = database.target.display
+    try:
+        def read(session):
+            practice = get_practice(session)
+            if os.environ.get("SWP_TODAY") and not practice.sandbox:
+                raise InputError("SWP_TODAY moves the clock only in a sandbox practice; unset it")
+            result = audit.verify(session)
+            seq, digest = audit.head(session)
+            return practice.uid, result, seq, digest
+
+        uid, result, seq, digest = database.run(read, write=False)
+    finally:
+        database.dispose()
+    key = head_key(uid, location)
+    seen = remembered_head(key)
+    if result.ok:
+        remember_head(key, seq, digest)
+    return {"ok": result.ok, "first_bad": result.first_bad, "reason": result.reason,
+            "seq": seq, "hash": digest, "seen": seen[0] if seen else None}
+
+
 def newcomer_public_key(ctx: Context, handle: str, given: str | None, signer) -> str | None:
     from swp import identity
 
