@@ -19,7 +19,9 @@ def problems(swp: Swp) -> list[dict]:
     assert data["ok"] is False and data["error"]["code"] == 4
     assert run.err.startswith(f"swp: check found {len(data['problems'])} problem(s): ")
     assert run.err.count("\n") == 1
-    return data["problems"]
+    # every edit these tests make with plain SQL is also a row no signed event reproduces
+    # ('signed-rows', pinned by test_forgery.py); here: what the other checks find
+    return [p for p in data["problems"] if p["check"] != "signed-rows"]
 
 
 def busy(practice: Swp) -> Swp:
@@ -47,7 +49,7 @@ def test_check_is_clean_on_a_working_practice(practice, db):
     data = practice.ok("check", json=True).json
     assert data["ok"] is True and data["problems"] == []
     checks = ["constitution", "membership", "shares", "votes", "proposals", "ledger", "loans", "bank",
-              "periods", "audit", "statutory"]
+              "periods", "audit", "statutory", "signed-rows", "keys"]
     sqlite_checks = ["integrity", "foreign-keys"]
     if is_postgres(db):
         assert (data["checks"], data["skipped"]) == (checks, sqlite_checks)

@@ -106,6 +106,17 @@ class Statement:
     fingerprint: str
     fingerprint_verified: bool | None
     register: tuple[tuple[str, str], ...] = ()  # what the register of members holds about them
+    audit_head: str = ""  # SEQ:HASH of the audit log when the statement was issued
+    sandbox: bool = False  # issued by a sandbox practice: not a real statement
+    key_fingerprint: str | None = None  # the key enrolled in the member's name
+
+    def identity_lines(self) -> list[str]:
+        """The audit head (a witness to keep) and the member's enrolled key; a sandbox says so."""
+        lines = [f"Audit head {self.audit_head} (keep it: 'swp audit verify --witness' checks it)",
+                 f"Key enrolled for {self.member}: {self.key_fingerprint or 'none'}"]
+        if self.sandbox:
+            lines.insert(0, "SANDBOX: a practice for trying swp out, not a real statement")
+        return lines
 
     # --- derived figures, the same for every writer ---
 
@@ -252,4 +263,7 @@ class Statement:
             "fingerprint": self.fingerprint,
             "fingerprint_verified": self.fingerprint_verified,
             "register": dict(self.register),
+            "audit_head": self.audit_head,
+            "sandbox": self.sandbox,
+            "key_fingerprint": self.key_fingerprint,
         }

@@ -700,6 +700,9 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
 
     income = tuple(Line(c.category, c.pence) for c in categories if c.kind == "income")
     expenses = tuple(Line(c.category, c.pence) for c in categories if c.kind == "expense")
+    head_seq, head_hash = audit.head(session)
+    head_text = f"{head_seq}:{head_hash}"  # keep it: 'swp audit verify --witness' checks it later
+    keys = dict(session.execute(select(Member.handle, Member.key_fingerprint)).all())
     result = []
     from swp.services.registers import statement_lines
 
@@ -724,7 +727,9 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
             carried_out_pence=carried_out, year_start=year_start,
             year_to_date_pence=int(ytd.get(member_id, 0)),
             fingerprint=period.fingerprint, fingerprint_verified=verified,
-            register=statement_lines(session.get(Member, member_id))))
+            register=statement_lines(session.get(Member, member_id)),
+            audit_head=head_text, sandbox=bool(practice.sandbox),
+            key_fingerprint=keys.get(handle)))
     return result
 
 
