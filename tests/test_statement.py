@@ -234,7 +234,7 @@ def test_names_beyond_latin_1_print_in_the_pdf(swp, tmp_path):
     swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds")
     swp.ok("member", "add", "lu", "--name", "Łucja Wróbel", "--role", "practitioner",
            "--employed-since", "2025-01-01", "--hours", "30")
-    # with no manager, any member may keep the books, but every change is signed: --as
+    # with no manager, any member may keep the books, signing with their key: --as
     swp.ok("ledger", "income", "100", "--date", "2026-02-01", "--category", "grants", as_="lu")
     swp.ok("period", "close", "2026-Q1", *Q1, as_="lu")
     target = tmp_path / "lu.pdf"

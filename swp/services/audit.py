@@ -84,6 +84,15 @@ def db_role(session) -> str | None:
     return session.execute(text("SELECT session_user")).scalar_one()
 
 
+def manager_ever(session) -> bool:
+    """Has the practice ever had a manager? Until then (founding) a change made without --as
+    is recorded unsigned, as anyone may act; from then on every change is signed."""
+    from swp.models import MemberFact
+
+    return session.execute(select(MemberFact.id).where(MemberFact.role == "manager")
+                           .limit(1)).first() is not None
+
+
 def anything_signed(session) -> bool:
     """Has any event been signed? From then on every change must be."""
     return session.execute(select(AuditEvent.seq).where(AuditEvent.signature.is_not(None))
@@ -108,10 +117,11 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
     from swp.errors import InputError, PreconditionError
 
     lock_for_append(session, "audit_event")
-    if signer is None and outcome == "ok" and anything_signed(session):
+    if signer is None and outcome == "ok":
         if unsigned_reason is not None:
             raise unsigned_reason
-        raise InputError("this change must be signed: name the acting member with --as HANDLE")
+        if manager_ever(session):
+            raise InputError("this change must be signed: name the acting member with --as HANDLE")
     last_seq, last_hash, last_at = _head_with_time(session)
     named = acts(session)
     if outcome == "ok":
@@ -253,7 +263,7 @@ def _signature_problem(keys: _Keys, event: dict[str, Any], named: list) -> str |
     from swp.identity import fingerprint
 
     if event["signature"] is None:
-        if event["outcome"] == "refused" or not keys.signed_any:
+        if event["outcome"] == "refused" or not keys.manager_ever:
             return None
         return "it is not signed"
     actor = event["actor"]
