@@ -202,13 +202,8 @@ def _register() -> None:
     )
 
     # one module per noun; each adds its commands (kept in this order in --help)
-<<<<<<< HEAD
     for module in (practice, members, ledger, sharing, governance, meetings, registers, calendar,
-                   contracts, partners, finance, check, audit, export, backup, database, web):
-=======
-    for module in (practice, members, ledger, sharing, governance, contracts, partners,
-                   finance, keys, check, audit, export, backup, database):
->>>>>>> a36a158 (Identity: member keys (Ed25519), sandbox practices, every change signed at the unit of work, audit verify checks signatures, remembered head and --witness)
+                   contracts, partners, finance, keys, check, audit, export, backup, database, web):
         module.register(app)
     _plain_help(app)
 

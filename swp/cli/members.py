@@ -117,13 +117,10 @@ def show(ctx: typer.Context, handle: str = typer.Argument(
 
     view, history, held = call(ctx, read, write=False)
     payload = {"member": view.as_json(), "registration": view.registration,
-<<<<<<< HEAD
                "register": None if held is None else
                {"address": held.address, "email": held.email,
                 "email_purposes": list(held.email_purposes)},
-=======
                "key_fingerprint": view.key_fingerprint,
->>>>>>> a36a158 (Identity: member keys (Ed25519), sandbox practices, every change signed at the unit of work, audit verify checks signatures, remembered head and --witness)
                "history": [{"effective": f.effective, "role": f.role,
                             "hours": format_hours(f.hours_hundredths), "pay_pence": f.pay_pence}
                            for f in history]}
@@ -136,15 +133,11 @@ def show(ctx: typer.Context, handle: str = typer.Argument(
                 ("role", view.role), ("hours", format_hours(view.hours_hundredths)),
                 ("pay", money(view.pay_pence)), ("employed since", view.employed_since),
                 ("left on", view.left_on or "-"), ("registration", view.registration or "-"),
-<<<<<<< HEAD
+                ("key", view.key_fingerprint or "none enrolled"),
                 ("active", "yes" if view.active else "no"),
                 *([("postal address", held.address or "-"), ("email", held.email or "-"),
                    ("email used for", ", ".join(held.email_purposes) or "-")] if held else
                   [("addresses", "shown to the member and to managers (--as)")])]),
-=======
-                ("key", view.key_fingerprint or "none enrolled"),
-                ("active", "yes" if view.active else "no")]),
->>>>>>> a36a158 (Identity: member keys (Ed25519), sandbox practices, every change signed at the unit of work, audit verify checks signatures, remembered head and --witness)
             render.table("History", ["effective", "role", "hours", "pay"],
                          [(f.effective, f.role, format_hours(f.hours_hundredths),
                            money(f.pay_pence)) for f in history], right=["hours", "pay"]))
