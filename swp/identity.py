@@ -113,10 +113,13 @@ def new_signer(handle: str) -> Signer:
     return Signer(handle, Ed25519PrivateKey.generate())
 
 
-def _passphrase_for(handle: str, path: Path) -> bytes:
+def _passphrase_for(handle: str, path: Path, interactive: bool = True) -> bytes:
     given = os.environ.get("SWP_PASSPHRASE")
     if given is not None:
         return given.encode("utf-8")
+    if not interactive:
+        raise InputError(f"{handle}'s key is protected by a passphrase, which this server cannot ask "
+                         f"for: make the change with 'swp --as {handle}' at your own computer")
     if not sys.stdin.isatty():
         raise InputError(f"{handle}'s key {path} is protected by a passphrase: type it at a terminal, "
                          "or set SWP_PASSPHRASE in a script")
@@ -125,7 +128,8 @@ def _passphrase_for(handle: str, path: Path) -> bytes:
     return getpass.getpass(f"Passphrase for {handle}'s key: ").encode("utf-8")
 
 
-def load_signer(practice_uid: str, handle: str, key_file: str | None = None) -> Signer:
+def load_signer(practice_uid: str, handle: str, key_file: str | None = None,
+                interactive: bool = True) -> Signer:
     """The member's private key from its file (exit 1 with one line if missing or locked)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -139,7 +143,7 @@ def load_signer(practice_uid: str, handle: str, key_file: str | None = None) -> 
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:  # encrypted
         try:
-            key = serialization.load_pem_private_key(data, password=_passphrase_for(handle, path))
+            key = serialization.load_pem_private_key(data, password=_passphrase_for(handle, path, interactive))
         except ValueError:
             raise InputError(f"wrong passphrase for {handle}'s key {path}; nothing was changed") from None
     except ValueError:

@@ -112,7 +112,8 @@ class Statement:
 
     def identity_lines(self) -> list[str]:
         """The audit head (a witness to keep) and the member's enrolled key; a sandbox says so."""
-        lines = [f"Audit head {self.audit_head} (keep it: 'swp audit verify --witness' checks it)",
+        lines = ["Audit head when issued (keep it: 'swp audit verify --witness' checks it):",
+                 f"  {self.audit_head}",
                  f"Key enrolled for {self.member}: {self.key_fingerprint or 'none'}"]
         if self.sandbox:
             lines.insert(0, "SANDBOX: a practice for trying swp out, not a real statement")

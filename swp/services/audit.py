@@ -122,12 +122,13 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
             raise unsigned_reason
         if manager_ever(session):
             raise InputError("this change must be signed: name the acting member with --as HANDLE")
-    last_seq, last_hash, last_at = _head_with_time(session)
+    last_seq, last_hash, last_at, last_real = _head_with_time(session)
     named = acts(session)
     if outcome == "ok":
         rows = written_rows(session)
-        if rows:
-            named.append((ROWS_ACTION, {"rows": rows}))
+        ranges = bulk_ranges(session)
+        if rows or ranges:
+            named.append((ROWS_ACTION, {"rows": rows, **({"ranges": ranges} if ranges else {})}))
     event = {
         "seq": last_seq + 1,
         "at": now().isoformat(timespec="microseconds"),
@@ -144,7 +145,10 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
         "real_at": real_now(),
         "db_role": db_role(session),
     }
-    if last_at is not None and event["at"][:10] < last_at[:10]:
+    if last_real is not None and event["real_at"][:10] < last_real[:10]:
+        raise PreconditionError(f"the machine's clock ({event['real_at'][:10]}) is before the last "
+                                f"event's ({last_real[:10]}); check the machine's clock")
+    if last_at is not None and event["at"][:10] < last_at[:10] and not _sandbox(session):
         raise PreconditionError(f"the date of this act ({event['at'][:10]}) is before the last "
                                 f"event's ({last_at[:10]}); check the machine's clock")
     digest = event_hash(event)
@@ -158,7 +162,9 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
 ROWS_ACTION = "rows.written"  # what a unit of work wrote, row by row, as it stands at the end
 # the tables whose rows record acts: `swp check` proves each comes from a signed event
 RECORDED_TABLES = ("practice", "clause", "member", "member_fact", "proposal", "vote", "period",
-                   "allocation", "ledger_entry", "contract", "partner", "shared_cost", "loan")
+                   "allocation", "ledger_entry", "contract", "partner", "shared_cost", "loan",
+                   "meeting", "meeting_item", "attendance", "filing", "balance_assertion",
+                   "profit_payment", "deficit_settlement", "bank_link", "passkey_assertion")
 
 
 def row_values(obj) -> dict[str, Any]:
@@ -193,10 +199,65 @@ def written_rows(session) -> list[dict[str, Any]]:
     return rows
 
 
-def _head_with_time(session) -> tuple[int, str, str | None]:
-    row = session.execute(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at)
+def bulk_insert(session, table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of a recorded table with one executemany (an import). The unit of
+    work's event then records them as a range (first and last id, count, and a digest of their
+    values) rather than row by row, so a 100,000-row import stays one small event."""
+    from sqlalchemy import insert
+
+    if not rows:
+        return
+    before = session.info.setdefault("swp_bulk", {})
+    if table.name not in before:
+        before[table.name] = session.execute(select(func.max(table.c.id))).scalar() or 0
+    session.execute(insert(table), rows)
+
+
+def range_digest(session, table, first: int, last: int) -> tuple[int, str]:
+    """(count, sha256) over the rows of `table` with first <= id <= last, in id order, each
+    as the canonical JSON of its columns: what an import's event records and check recomputes."""
+    digest = hashlib.sha256()
+    count = 0
+    columns = list(table.columns)
+    query = (select(*columns).where(table.c.id >= first, table.c.id <= last).order_by(table.c.id)
+             .execution_options(yield_per=2000))
+    for row in session.execute(query):
+        values = {c.name: _plain(v) for c, v in zip(columns, row, strict=True)}
+        digest.update(canonical(values).encode("utf-8"))
+        digest.update(b"\n")
+        count += 1
+    return count, digest.hexdigest()
+
+
+def bulk_ranges(session) -> list[dict[str, Any]]:
+    from swp import models
+
+    tables = {m.__tablename__: m.__table__ for m in vars(models).values()
+              if isinstance(m, type) and hasattr(m, "__table__") and hasattr(m, "__tablename__")}
+    ranges = []
+    for name, before in sorted(session.info.get("swp_bulk", {}).items()):
+        table = tables[name]
+        last = session.execute(select(func.max(table.c.id))).scalar() or 0
+        if last <= before:
+            continue  # a dry run rolled its rows back
+        count, digest = range_digest(session, table, before + 1, last)
+        ranges.append({"table": name, "first": before + 1, "last": last, "count": count,
+                       "digest": digest})
+    return ranges
+
+
+def _head_with_time(session) -> tuple[int, str, str | None, str | None]:
+    row = session.execute(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at, AuditEvent.real_at)
                           .order_by(AuditEvent.seq.desc()).limit(1)).first()
-    return (row[0], row[1], row[2]) if row else (0, GENESIS, None)
+    return (row[0], row[1], row[2], row[3]) if row else (0, GENESIS, None, None)
+
+
+def _sandbox(session) -> bool:
+    """A sandbox's acts follow SWP_TODAY, which may rehearse an earlier day; its real clock
+    still never goes back."""
+    from swp.models import Practice
+
+    return bool(session.execute(select(Practice.sandbox).limit(1)).scalar())
 
 
 def act(session, action: str, payload: dict[str, Any] | None = None) -> None:

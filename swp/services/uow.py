@@ -96,7 +96,8 @@ def remember(session, uid: str, location: str) -> None:
     remember_head(head_key(uid, location), seq, digest)
 
 
-def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: str | None):
+def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: str | None,
+               interactive: bool = True):
     """The key that signs this command (loaded now, before the write transaction), or
     (None, the reason it could not be loaded), raised only if the change goes ahead."""
     from swp import identity
@@ -104,7 +105,7 @@ def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: 
     def load(handle: str):
         if ctx.sandbox and not key_file:
             return identity.sandbox_signer(ctx.seed or "", handle)
-        return identity.load_signer(ctx.uid, handle, key_file)
+        return identity.load_signer(ctx.uid, handle, key_file, interactive)
 
     if newcomer and (actor is None or actor == newcomer) and ctx.founding and not ctx.newcomer_exists:
         return load(newcomer), None  # a founding member admits themselves with their own key
@@ -126,10 +127,11 @@ def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: 
 def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str,
             args: dict[str, Any], actor: str | None, newcomer: str | None = None,
             newcomer_key: str | None = None, key_file: str | None = None,
-            signer_override=None) -> T:
+            signer_override=None, interactive: bool = True) -> T:
     """Run fn(session) on the practice at `db` in one transaction, signed when it writes.
     `newcomer`: the handle a command admits (whose public key it enrols): given as
-    `newcomer_key` (hex), else made by a sandbox, else read from this machine's key folder."""
+    `newcomer_key` (hex), else made by a sandbox, else read from this machine's key folder.
+    `interactive=False` (the members' page): never ask for a passphrase."""
     database = open_database(db)
     location = database.target.display
     try:
@@ -147,7 +149,7 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
         if signer_override is not None:  # a member enrolling their first key signs with it
             signer, unsigned_reason = signer_override, None
         else:
-            signer, unsigned_reason = signer_for(ctx, actor, newcomer, key_file)
+            signer, unsigned_reason = signer_for(ctx, actor, newcomer, key_file, interactive)
         enrol = None
         if newcomer:
             enrol = newcomer_public_key(ctx, newcomer, newcomer_key, signer)

@@ -23,10 +23,15 @@ CONDITIONAL = (
      "NEW.sandbox <> OLD.sandbox OR NEW.uid <> OLD.uid"
      " OR COALESCE(NEW.sandbox_seed, '') <> COALESCE(OLD.sandbox_seed, '')",
      "a practice is a sandbox or not for ever, and keeps its id"),
-    # the date of an act never goes back behind the last event's
+    # the date of an act never goes back behind the last event's: by the real clock always,
+    # and by the date the act is recorded on too, except in a sandbox (where SWP_TODAY may
+    # rehearse an earlier day)
     ("audit_event_date_order", "audit_event", "INSERT",
-     "NEW.real_at IS NOT NULL AND substr(NEW.at, 1, 10) < COALESCE((SELECT substr(e.at, 1, 10)"
-     " FROM audit_event e ORDER BY e.seq DESC LIMIT 1), '')",
+     "NEW.real_at IS NOT NULL AND (substr(NEW.real_at, 1, 10) < COALESCE((SELECT substr(e.real_at, 1, 10)"
+     " FROM audit_event e ORDER BY e.seq DESC LIMIT 1), '')"
+     " OR (NOT COALESCE((SELECT p.sandbox FROM practice p LIMIT 1), FALSE)"
+     " AND substr(NEW.at, 1, 10) < COALESCE((SELECT substr(e.at, 1, 10)"
+     " FROM audit_event e ORDER BY e.seq DESC LIMIT 1), '')))",
      "the date of an act cannot go back behind the last event"),
 )
 
