@@ -267,3 +267,29 @@ def test_sandbox_keys_are_the_same_in_every_copy(practice, db):
     first = query(db, "SELECT key_fingerprint FROM member ORDER BY handle")
     assert all(f[0] for f in first)
     assert practice.ok("key", "show", as_="ann", json=True).json["fingerprint"] == first[0][0]
+
+
+def test_the_members_page_acts_only_with_a_key_the_server_holds(real, db, monkeypatch):
+    """The members' page writes through the unit of work with interactive=False: it signs with
+    the member's own key if the server process holds it, and never asks for a passphrase."""
+    from swp.errors import InputError
+    from swp.services import governance, uow
+
+    proposal = real.as_("ann", "proposal", "new", "--title", "More reserve", "--kind", "ordinary",
+                        "--amend", "sharing.reserve-percent=25")
+    assert proposal.code == 0, proposal.err
+
+    def vote(handle):  # what the page's vote route does, without the passkey
+        return uow.perform(db, lambda s: governance.vote(s, actor=handle, proposal_id=1, choice="yes"),
+                           write=True, command="vote", args={"proposal_id": 1}, actor=handle,
+                           interactive=False)
+
+    before = snapshot(db)
+    monkeypatch.setenv("SWP_HOME", str(real.homes["dee"]))  # a server holding nobody's key
+    with pytest.raises(InputError, match="no key for ann"):
+        vote("ann")
+    assert snapshot(db) == before
+    monkeypatch.setenv("SWP_HOME", str(real.homes["ann"]))  # a server holding ann's key
+    vote("ann")
+    assert audit_rows(db)[-1]["actor"] == "ann" and audit_rows(db)[-1]["signature"]
+    assert real.ok("audit", "verify", json=True).json["ok"]
