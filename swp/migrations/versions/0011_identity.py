@@ -14,6 +14,8 @@ down_revision = '0013'
 branch_labels = None
 depends_on = None
 
+APPEND_ONLY = ()  # no table of its own is append-only; its triggers are these:
+POSTGRES_ONLY = ("audit_event_bound_role", "member_login_no_truncate")
 AUDIT_COLUMNS = ("action", "payload", "key_fingerprint", "signature", "real_at", "db_role")
 
 # (name, table, event, condition, message): the same SQL over NEW/OLD on both dialects
@@ -37,17 +39,15 @@ CONDITIONAL = (
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('practice') as batch:
-        batch.add_column(sa.Column('uid', sa.String(), nullable=True))
-        batch.add_column(sa.Column('sandbox', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column('sandbox_seed', sa.String(), nullable=True))
+    # plain ADD COLUMN on both dialects: a batch rebuild on SQLite would drop the tables' triggers
+    op.add_column('practice', sa.Column('uid', sa.String(), nullable=True))
+    op.add_column('practice', sa.Column('sandbox', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('practice', sa.Column('sandbox_seed', sa.String(), nullable=True))
     op.execute(f"UPDATE practice SET uid = '{uuid.uuid4().hex}' WHERE uid IS NULL")
-    with op.batch_alter_table('member') as batch:
-        batch.add_column(sa.Column('public_key', sa.String(), nullable=True))
-        batch.add_column(sa.Column('key_fingerprint', sa.String(), nullable=True))
-    with op.batch_alter_table('audit_event') as batch:
-        for name in AUDIT_COLUMNS:
-            batch.add_column(sa.Column(name, sa.String(), nullable=True))
+    op.add_column('member', sa.Column('public_key', sa.String(), nullable=True))
+    op.add_column('member', sa.Column('key_fingerprint', sa.String(), nullable=True))
+    for name in AUDIT_COLUMNS:
+        op.add_column('audit_event', sa.Column(name, sa.String(), nullable=True))
     op.create_table(
         'member_login',
         sa.Column('role', sa.String(), nullable=False),
@@ -71,7 +71,11 @@ def upgrade() -> None:
             "IF bound IS NOT NULL AND NEW.actor IS DISTINCT FROM bound THEN "
             "RAISE EXCEPTION 'the login role % is bound to member %, not %', session_user, bound, "
             "COALESCE(NEW.actor, 'nobody') USING ERRCODE = 'integrity_constraint_violation'; END IF; "
-            "IF NEW.real_at IS NOT NULL THEN NEW.db_role := session_user; END IF; "
+            # the database's owner (who runs migrations and `swp db copy`, and could drop this
+            # trigger anyway) keeps the role a copied event records; anyone else is recorded
+            "IF NEW.real_at IS NOT NULL AND session_user <> (SELECT pg_get_userbyid(d.datdba) "
+            "FROM pg_database d WHERE d.datname = current_database()) "
+            "THEN NEW.db_role := session_user; END IF; "
             "RETURN NEW; END $$")
         op.execute("CREATE TRIGGER audit_event_bound_role BEFORE INSERT ON audit_event "
                    "FOR EACH ROW EXECUTE FUNCTION swp_guard_audit_event_bound_role()")
