@@ -142,3 +142,16 @@ def test_a_signature_swapped(lived, db, column):
             params={"v": rows[4][column]})
     run = lived("audit", "verify")
     assert run.code == 4 and "event 3:" in run.err
+
+
+def test_an_imported_row_edited_with_plain_sql(practice, db, tmp_path):
+    """An import is recorded as a range of rows with a digest: one row edited is found."""
+    from pathlib import Path
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    practice.ok("check")
+    execute(db, "DROP TRIGGER ledger_entry_append_only_update ON ledger_entry",
+            "UPDATE ledger_entry SET amount_pence = amount_pence + 100000 WHERE id = 5")
+    out = _check(practice)
+    assert "ledger_entry rows 1 to" in out and "changed after their signed import" in out
