@@ -29,6 +29,7 @@ echo
 echo "The takeover guard at work (each is refused with exit 3 and written to the audit log):"
 say swp member add acme --name "Acme Care Ltd" --role practitioner --employed-since 2025-01-01 --hours 37.5 || true
 say swp member transfer ann --to "Acme Care Ltd" || true
+say swp member leave cal --date 2026-04-30 || true   # the manager cannot end a membership alone
 
 echo
 echo "The books: a year of bank lines imported from a CSV (the whole file or nothing)."

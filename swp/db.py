@@ -39,7 +39,7 @@ BUSY_TIMEOUT_MS = 10_000  # how long a command waits for another writer before g
 # SWP_BUSY_TIMEOUT_MS overrides it (an operator's or a test's choice), within these bounds
 BUSY_TIMEOUT_RANGE = (100, 3_600_000)
 # Every Alembic revision this code knows, oldest first. A test checks it against the scripts.
-KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0011")
+KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012", "0018", "0011")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -194,15 +194,21 @@ def create_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def make_engine(target: Target):
-    """An engine for the target; SQLite connections get swp's pragmas and explicit BEGIN."""
+def make_engine(target: Target, *, pooled: bool = False):
+    """An engine for the target; SQLite connections get swp's pragmas and explicit BEGIN.
+    A command opens one connection and closes it (no pool); a long-running process (the
+    members' page) keeps a pool of them (`pooled`), each set up once."""
     from sqlalchemy import create_engine, event
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.pool import NullPool, QueuePool
 
     busy_ms = busy_timeout_ms()
+    # a pooled connection lost (a server restart) fails one request, and the pool drops it
+    pool: dict[str, Any] = ({"poolclass": QueuePool, "pool_size": 8, "max_overflow": 32,
+                             "pool_recycle": 3600}
+                            if pooled else {"poolclass": NullPool})
     if not target.is_sqlite:
         try:
-            engine = create_engine(target.url, poolclass=NullPool)
+            engine = create_engine(target.url, **pool)
         except ImportError:
             raise DatabaseError("PostgreSQL needs its driver, psycopg: install swp with the postgres "
                                 "extra (pip install -e '.[postgres]')") from None
@@ -219,8 +225,8 @@ def make_engine(target: Target):
 
     engine = create_engine(
         target.url,
-        poolclass=NullPool,
-        connect_args={"timeout": busy_ms / 1000},
+        **pool,
+        connect_args={"timeout": busy_ms / 1000, "check_same_thread": not pooled},
     )
 
     @event.listens_for(engine, "connect")
@@ -288,6 +294,41 @@ def check_schema(conn, target: Target) -> None:  # noqa: ANN001
         )
 
 
+def defences(conn) -> tuple[str, set[str], set[str]]:  # noqa: ANN001
+    """The dialect's name, and the triggers and named constraints the database holds now
+    (what `swp check` compares with what the schema should have)."""
+    from sqlalchemy import text
+
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        triggers = {r[0] for r in conn.execute(text(
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))}
+        constraints = {r[0] for r in conn.execute(text("SELECT conname FROM pg_constraint"))}
+    else:
+        import re
+
+        triggers = {r[0] for r in conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+        sql = " ".join(r[0] or "" for r in conn.execute(text(
+            "SELECT sql FROM sqlite_master WHERE type = 'table'")))
+        constraints = set(re.findall(r"CONSTRAINT\s+\"?(\w+)", sql))
+    return dialect, triggers, constraints
+
+
+def ledger_change_token(conn) -> Any:  # noqa: ANN001
+    """Something cheap to read that moves whenever a closed period's ledger entries could have
+    changed: SQLite's schema version (a dropped or altered trigger moves it), PostgreSQL's row
+    counters and triggers of the ledger table."""
+    if conn.dialect.name == "sqlite":
+        return conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    return tuple(conn.exec_driver_sql(
+        "SELECT pg_stat_get_tuples_inserted(r), pg_stat_get_tuples_updated(r), "
+        "pg_stat_get_tuples_deleted(r), "
+        "(SELECT string_agg(t.tgname::text || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ',' "
+        " ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = r) "
+        "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
+
+
 def table_columns(conn) -> dict[str, list[str]]:  # noqa: ANN001
     """Every table of an open database and its columns, in one query."""
     if conn.dialect.name == "sqlite":
@@ -335,10 +376,11 @@ def reset_sequences(conn, tables) -> None:  # noqa: ANN001
 
 
 def prepare_bulk_write(session) -> None:  # noqa: ANN001
-    """Before a bulk insert (ledger import): SQLite gets a bigger page cache for this
-    connection (32 MB); a server manages its own memory."""
+    """Before a bulk insert (ledger import): SQLite gets a page cache of 8 MiB for this
+    connection, a bound on memory however long the file (a bigger cache filled as the table
+    grew, and was no faster: docs/performance.md); a server manages its own memory."""
     if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql("PRAGMA cache_size = -32768")
+        session.connection().exec_driver_sql("PRAGMA cache_size = -8192")
 
 
 def alembic_config(connection):  # noqa: ANN001
@@ -427,14 +469,15 @@ def translate(exc: Exception) -> DatabaseError:
 class Database:
     """An opened target. Use `transaction()` for one unit of work."""
 
-    def __init__(self, target: Target):
+    def __init__(self, target: Target, *, pooled: bool = False):
         self.target = target
+        self.pooled = pooled
         self._engine = None
 
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = make_engine(self.target)
+            self._engine = make_engine(self.target, pooled=self.pooled)
         return self._engine
 
     def dispose(self) -> None:
@@ -465,7 +508,7 @@ class Database:
                     if check:
                         if write and not self.target.is_sqlite:
                             _take_writers_turn(conn)
-                        check_schema(conn, self.target)
+                        self._check_schema(conn)
                     session = Session(bind=conn, expire_on_commit=False, autoflush=True)
                     try:
                         yield session
@@ -477,6 +520,17 @@ class Database:
                     with conn.begin():
                         check_schema(conn, self.target)
                 raise translate(exc) from exc
+
+    def _check_schema(self, conn) -> None:  # noqa: ANN001
+        """check_schema; a pooled connection that passed it once reads just the revision."""
+        info = conn.connection.info if self.pooled else {}
+        if info.get("swp_schema_checked"):
+            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            if revision == HEAD_REVISION:
+                return
+        check_schema(conn, self.target)
+        if self.pooled:
+            info["swp_schema_checked"] = True
 
     def run(self, fn: Callable[[Any], T], *, write: bool) -> T:
         """Run fn(session) in one transaction. On PostgreSQL a serialization failure or a
@@ -514,10 +568,10 @@ def _take_writers_turn(conn) -> None:  # noqa: ANN001
     conn.exec_driver_sql("LOCK TABLE practice IN SHARE ROW EXCLUSIVE MODE")
 
 
-def open_database(db: str | None) -> Database:
+def open_database(db: str | None, *, pooled: bool = False) -> Database:
     target = resolve(db)
     check_file(target)
-    return Database(target)
+    return Database(target, pooled=pooled)
 
 
 def lock_for_append(session, table: str) -> None:  # noqa: ANN001

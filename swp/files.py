@@ -10,6 +10,8 @@ and only where they were asked for.
 - Never over an existing file without `force`, and never through a symbolic link, even with
   `force`: a link at the destination is refused (someone may have planted it to redirect the
   write).
+- A missing folder on the way to a file is created (each one 0700, as `mkdir -p` would), when
+  the file is written: `make_parents` is the one place that does it.
 - Paths a user types (`../out.csv`, `/tmp/x.json`) are the user's choice. Names derived from
   data (one statement per member handle) go through `inside()`, which refuses anything that
   is not one plain file name, so they can never leave the folder asked for.
@@ -46,8 +48,10 @@ def _no_nul(text: str | os.PathLike, what: str = "path") -> str:
 def check_path(path: str | os.PathLike, *, force: bool = False) -> Path:
     """Refuse, before any work is done, a destination that cannot or must not be written.
 
-    The folder must exist; the destination must not be a folder or a symbolic link; an
-    existing file is refused unless `force`. Returns the path (user home expanded).
+    The folder must exist or be one that can be made (its nearest existing ancestor is a
+    folder: `make_parents` makes it when the file is written); the destination must not be a
+    folder or a symbolic link; an existing file is refused unless `force`. Returns the path
+    (user home expanded).
     """
     raw = _no_nul(path)
     if not raw.strip():
@@ -57,7 +61,8 @@ def check_path(path: str | os.PathLike, *, force: bool = False) -> Path:
     if target.is_symlink():
         raise PreconditionError(f"{target} is a symbolic link; swp does not write through it")
     if not folder.is_dir():
-        raise InputError(f"no such folder: {folder}")
+        _nearest_folder(folder)  # refuses a file (or a broken link) on the way
+        return target
     if target.is_dir():
         raise InputError(f"{target} is a folder; give a file name")
     if target.exists():
@@ -85,25 +90,44 @@ def inside(folder: str | os.PathLike, name: str) -> Path:
     return child
 
 
+def _nearest_folder(folder: Path) -> list[Path]:
+    """The folders missing on the way to `folder`, outermost first; refuses when the nearest
+    thing that exists on the way is not a folder (a file, or a broken symbolic link)."""
+    missing: list[Path] = []
+    current = folder
+    while not os.path.lexists(current) and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    if current.is_symlink() and not current.is_dir():
+        raise PreconditionError(f"{current} is a broken symbolic link")
+    if os.path.lexists(current) and not current.is_dir():
+        raise InputError(f"{current} is a file, not a folder")
+    return missing[::-1]
+
+
+def make_parents(folder: str | os.PathLike) -> Path:
+    """Create `folder` and any folder missing on the way to it (each 0700), as `mkdir -p`
+    does, or accept an existing folder. Every file swp writes comes through here."""
+    folder = Path(_no_nul(folder)).expanduser()
+    for each in _nearest_folder(folder):
+        try:
+            each.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:
+            if not each.is_dir():
+                raise InputError(f"{each} is a file, not a folder") from None
+        except OSError as exc:
+            raise os_error(exc, each) from None
+    return folder
+
+
 def make_folder(path: str | os.PathLike) -> Path:
-    """Create an output folder (0700; its parent must exist), or accept an existing one."""
+    """Create an output folder (0700, and any missing on the way), or accept an existing one."""
     folder = Path(_no_nul(path)).expanduser()
     if folder.is_symlink() and not folder.is_dir():
         raise PreconditionError(f"{folder} is a broken symbolic link")
-    if folder.exists():
-        if not folder.is_dir():
-            raise InputError(f"{folder} is a file, not a folder")
-        return folder
-    if not folder.parent.is_dir():
-        raise InputError(f"no such folder: {folder.parent}")
-    try:
-        folder.mkdir(mode=FOLDER_MODE)
-    except FileExistsError:
-        if not folder.is_dir():
-            raise InputError(f"{folder} is a file, not a folder") from None
-    except OSError as exc:
-        raise os_error(exc, folder) from None
-    return folder
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} is a file, not a folder")
+    return make_parents(folder)
 
 
 # --- one line for an operating-system failure ---------------------------------------------------
@@ -144,7 +168,9 @@ def fsync_folder(folder: str | os.PathLike) -> None:
 
 
 def temp_beside(target: Path) -> str:
-    """A new, empty, private (0600) temporary file in the target's folder; its path."""
+    """A new, empty, private (0600) temporary file in the target's folder (made if missing);
+    its path."""
+    make_parents(target.parent)
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{target.name[:60]}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:

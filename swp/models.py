@@ -140,14 +140,16 @@ class Partner(SQLModel, table=True):
 class LedgerEntry(SQLModel, table=True):
     """One balanced double entry: `amount_pence` debited to `debit` and credited to `credit`.
 
-    kind: income | expense | loan. A reversal has the opposite sign and `reverses` set.
+    kind: income | expense | loan | share-payment | settlement (the last two move money between
+    the bank and the balance sheet, never income or expense). A reversal has the opposite sign.
     Append-only: corrections are reversing entries.
     """
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
         CheckConstraint("amount_pence <> 0", name="amount_not_zero"),
-        CheckConstraint("kind IN ('income', 'expense', 'loan')", name="entry_kind"),
+        CheckConstraint("kind IN ('income', 'expense', 'loan', 'share-payment', 'settlement')",
+                        name="entry_kind"),
         CheckConstraint("debit <> credit", name="two_accounts"),
         Index("ix_ledger_entry_date_cover", "date", "kind", "category", "amount_pence"),
     )
@@ -238,7 +240,7 @@ class Proposal(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("kind IN ('ordinary', 'special')", name="proposal_kind"),
         CheckConstraint(
-            "action IN ('amend', 'expel', 'merge', 'dissolve')", name="proposal_action"
+            "action IN ('amend', 'expel', 'merge', 'dissolve', 'write-off')", name="proposal_action"
         ),
         CheckConstraint("status IN ('open', 'passed', 'failed')", name="proposal_status"),
     )
@@ -252,6 +254,8 @@ class Proposal(SQLModel, table=True):
     target_kind: str | None = None  # body kind (merge, dissolve)
     proposed_by: str | None = None
     created_at: datetime
+    proposed_on: date | None = None  # the practice's date it was made: its notice runs from here
+    target_register: str | None = None  # merge/dissolve: the other body's register and number
     status: str = "open"
     closed_at: datetime | None = None
     closed_on: date | None = None  # the practice's date of the close (membership is by day)

@@ -15,6 +15,8 @@ from datetime import date
 from swp.errors import InputError, RuleViolation
 
 EMPLOYEE_ROLES = ("practitioner", "manager", "staff")
+MIN_HOURS_FLOOR = 1  # membership.min-hours may never be set below this (entrenched)
+MAX_MEMBERS_CEILING = 150  # membership.max-members may never be set above this (entrenched)
 BODY_KINDS = ("mutual", "charity", "cic", "local-authority", "company", "members")
 ASSET_LOCKED_KINDS = ("mutual", "charity", "cic")
 SHARING_BASES = ("equal", "hours", "pay", "service")
@@ -163,6 +165,10 @@ AMENDABLE = (
     ClauseSpec("governance.special-percent", "75", False, "special",
                "a special resolution passes with yes AT LEAST this % of yes+no",
                _int_range(51, 100)),
+    ClauseSpec("governance.notice-days", "14", False, "special",
+               "clear days a proposal stays open before it may close (sooner only once every "
+               "member has voted or no remaining vote could change the result)",
+               _int_range(7, 365)),
     ClauseSpec("sharing.method", "equal", False, "special",
                "how the distributable pool is shared: equal, hours, pay, service, or a blend",
                _method_value),
@@ -202,9 +208,26 @@ def clause_value(name: str, value: str) -> str:
         raise RuleViolation(name, f"{name} is entrenched: no resolution can change it")
     assert spec.parse is not None
     try:
-        return spec.parse(value)
+        canonical = spec.parse(value)
     except InputError as exc:
         raise InputError(f"bad value for {name}: {exc.message}") from None
+    refuse(bound_violations(name, canonical))
+    return canonical
+
+
+def bound_violations(name: str, value: str) -> list[Violation]:
+    """The entrenched limits of two amendable clauses: a minimum of weekly hours that is real
+    work (a zero-hour "employee" would open membership to anyone), and a ceiling on the number
+    of members that keeps the practice small enough for every member to know the others."""
+    if name == "membership.min-hours" and parse_hours(value) < MIN_HOURS_FLOOR * 100:
+        return [Violation("employees-only",
+                          f"membership.min-hours may not be below the entrenched floor of "
+                          f"{MIN_HOURS_FLOOR} hour a week (asked: {value})")]
+    if name == "membership.max-members" and int(value) > MAX_MEMBERS_CEILING:
+        return [Violation("membership.max-members",
+                          f"membership.max-members may not be above the entrenched ceiling of "
+                          f"{MAX_MEMBERS_CEILING} (asked: {value})")]
+    return []
 
 
 # --- the people in the practice ---------------------------------------------------------
@@ -221,18 +244,125 @@ class Person:
     employed_since: date | None
     left_on: date | None = None
     organisation: bool = False
+    registration: str | None = None  # Social Work England registration (practitioners)
 
 
-_ORGANISATION_WORDS = re.compile(
-    r"\b(ltd|limited|plc|llp|llc|inc|incorporated|corp|corporation|holdings|gmbh|"
-    r"company|co\.|group|partners|capital|investments?|ventures?)\b",
-    re.IGNORECASE,
-)
+_REGISTRATION = re.compile(r"SW[0-9]{1,10}\Z")
+
+
+def registration_number(text: str | None) -> str | None:
+    """A Social Work England registration in its published form ('SW123456'), or None if the
+    text is not one (spaces are dropped and letters made capital first)."""
+    raw = re.sub(r"\s+", "", text or "").upper()
+    return raw if _REGISTRATION.match(raw) else None
+
+
+# Legal forms of companies, UK and international, as letters only (dots and spaces removed):
+# "Ltd", "L.t.d.", "l t d" and "ＬＴＤ" are all "ltd" once folded.
+LEGAL_FORMS = frozenset({
+    "ltd", "limited", "plc", "llp", "lp", "llc", "lllp", "inc", "incorporated", "corp",
+    "corporation", "co", "company", "cic", "cio", "pty", "pvt", "ulc", "gmbh", "ag", "kg",
+    "kgaa", "ohg", "ug", "ev", "sa", "sas", "sarl", "sasu", "spa", "srl", "sl", "slu", "bv",
+    "nv", "vof", "ab", "as", "asa", "aps", "oy", "oyj", "sp", "spzoo", "kk", "bhd", "sdnbhd",
+    "pte", "ptyltd", "pteltd", "sro", "doo", "ad", "se", "scs", "scrl", "sce",
+})
+# Words that name an organisation wherever they stand in a name.
+ORGANISATION_WORDS = frozenset({
+    "ltd", "limited", "plc", "llp", "llc", "inc", "incorporated", "corp", "corporation",
+    "company", "gmbh", "holdings", "holding", "group", "partners", "partnership", "capital",
+    "investment", "investments", "ventures", "venture", "trust", "fund", "funds", "bank",
+    "enterprises", "industries", "consulting", "services", "solutions", "associates",
+})
+# Forms distinctive enough to find glued to the end of a word ("AcmeCareLtd").
+_GLUED_FORMS = ("ltd", "limited", "plc", "llp", "llc", "gmbh", "holdings", "incorporated",
+                "corporation")
+_NAME_PREFIXES = ("mc", "mac", "fitz", "o", "de", "di", "da", "la", "le", "van", "von", "du")
+
+
+def fold_name(name: str) -> str:
+    """A name as letters a reader would take it for: Unicode NFKC (full-width and styled
+    letters to plain ones), then every letter that Unicode's confusables data maps to a Latin
+    look-alike (Cyrillic 'А', Greek 'Ο') replaced by it, then case-folded."""
+    import unicodedata
+
+    from confusable_homoglyphs import confusables
+
+    text = unicodedata.normalize("NFKC", name)
+    found = confusables.is_confusable(text, greedy=True, preferred_aliases=["latin"]) or []
+    swaps: dict[str, str] = {}
+    for item in found:
+        for glyph in item["homoglyphs"]:
+            if glyph["n"].startswith("LATIN") and len(glyph["c"]) == 1:
+                swaps[item["character"]] = glyph["c"]
+                break
+    text = "".join(swaps.get(ch, ch) for ch in text)
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _name_words(name: str) -> list[str]:
+    """The words of a name after folding: CamelCase split ("AcmeCareLtd" -> acme care ltd),
+    and runs of single letters joined ("L.t.d." -> ltd, "S. A." -> sa)."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", name)
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
+    words = re.findall(r"[^\W_]+", fold_name(text))
+    joined: list[str] = []
+    run = ""
+    for word in words:
+        if len(word) == 1:
+            run += word
+            continue
+        if run:
+            joined.append(run)
+            run = ""
+        joined.append(word)
+    if run:
+        joined.append(run)
+    return joined
+
+
+def organisation_form(name: str) -> str | None:
+    """The company form or organisation word a name carries ('ltd', 'plc', 'sa', 'holdings'),
+    or None. A first filter: the name is folded (NFKC and Unicode's confusables) before it is
+    compared, and a legal form counts with or without dots and spaces, or glued on."""
+    words = _name_words(name)
+    if not words:
+        return None
+    for word in words:
+        if word in ORGANISATION_WORDS:
+            return word
+    if words[-1] in LEGAL_FORMS:
+        return words[-1]
+    squashed = "".join(words)
+    for form in _GLUED_FORMS:
+        if squashed.endswith(form) and squashed != form:
+            return form
+    # one word with a capital inside it ("BlackRock") is a brand, not a person's name
+    plain = _nfkc(name).strip()
+    if " " not in plain and re.search(r"[a-z][A-Z]", plain):
+        head = re.match(r"[A-Za-z]*?[a-z](?=[A-Z])", plain)
+        if head is None or head.group(0).lower() not in _NAME_PREFIXES:
+            return "a brand-like single word"
+    return None
+
+
+def _nfkc(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", text)
 
 
 def looks_like_organisation(name: str) -> bool:
-    """A name such as 'Acme Care Ltd' or 'Northgate Holdings plc' is an organisation's."""
-    return bool(_ORGANISATION_WORDS.search(name))
+    """A name such as 'Acme Care Ltd', 'Northgate Holdings plc', 'Acme SA' or 'ＡＣＭＥ ＬＴＤ'
+    is an organisation's."""
+    return organisation_form(name) is not None
+
+
+def _organisation_message(name: str) -> str:
+    form = organisation_form(name)
+    what = form if form and " " in form else f"the company form or word {form!r}"
+    return f"{name!r} is an organisation ({what}); only employed people can be members"
 
 
 def _majority_holds(people: Iterable[Person]) -> tuple[bool, int, int]:
@@ -244,7 +374,9 @@ def _majority_holds(people: Iterable[Person]) -> tuple[bool, int, int]:
 def person_violations(clauses: Mapping[str, str], person: Person) -> list[Violation]:
     """Is this one person someone who may be a member at all?"""
     found: list[Violation] = []
-    if person.organisation or looks_like_organisation(person.name):
+    if looks_like_organisation(person.name):
+        found.append(Violation("employees-only", _organisation_message(person.name)))
+    elif person.organisation:
         found.append(Violation("employees-only",
                                f"{person.name!r} is an organisation; only employed people can be members"))
     if person.role not in EMPLOYEE_ROLES:
@@ -258,6 +390,14 @@ def person_violations(clauses: Mapping[str, str], person: Person) -> list[Violat
         found.append(Violation("employees-only",
                                f"{person.handle} is contracted for {format_hours(person.hours_hundredths)} "
                                f"hours a week, below the minimum of {format_hours(minimum)}"))
+    # then what a practitioner needs (after whether they may be a member at all)
+    if person.role == "practitioner" and (person.registration is None or
+                                          registration_number(person.registration)
+                                          != person.registration):
+        found.append(Violation("frontline-majority",
+                               f"{person.handle} is a practitioner without a Social Work England "
+                               "registration in its published form (SW followed by digits, e.g. "
+                               "--registration SW123456)"))
     return found
 
 
@@ -267,6 +407,7 @@ def admission_violations(
     """Every reason `candidate` may not join `roster` (the current members)."""
     roster = list(roster)
     found = person_violations(clauses, candidate)
+    found.extend(registration_violations([*roster, candidate]))
     cap = int(clauses.get("membership.max-members", "50"))
     if len(roster) + 1 > cap:
         found.append(Violation("membership.max-members",
@@ -282,13 +423,39 @@ def admission_violations(
     return found
 
 
+def registration_violations(people: Iterable[Person]) -> list[Violation]:
+    """A registration belongs to one person: no two members hold the same one."""
+    seen: dict[str, str] = {}
+    found = []
+    for person in people:
+        if person.registration is None:
+            continue
+        if person.registration in seen:
+            found.append(Violation("frontline-majority",
+                                   f"{person.handle} and {seen[person.registration]} both hold the "
+                                   f"registration {person.registration}: it belongs to one person"))
+        seen.setdefault(person.registration, person.handle)
+    return found
+
+
 def change_violations(
-    clauses: Mapping[str, str], roster: Iterable[Person], changed: Person
+    clauses: Mapping[str, str], roster: Iterable[Person], changed: Person, *,
+    by_resolution: bool = False,
 ) -> list[Violation]:
-    """Every reason a member's new role or hours may not take effect."""
+    """Every reason a member's new role or hours may not take effect.
+
+    Becoming a practitioner adds to the frontline that guards the practice, so it is not a
+    manager's relabelling: it needs a registration and an ordinary resolution."""
     others = [p for p in roster if p.handle != changed.handle]
     before = next((p for p in roster if p.handle == changed.handle), None)
-    found = person_violations(clauses, changed)
+    found = []
+    if changed.role == "practitioner" and (before is None or before.role != "practitioner") \
+            and not by_resolution:
+        found.append(Violation("frontline-majority",
+                               f"making {changed.handle} a practitioner needs an ordinary "
+                               "resolution: swp proposal new --kind ordinary --make-practitioner "
+                               f"{changed.handle} --registration SW..."))
+    found.extend(person_violations(clauses, changed))
     holds, practitioners, total = _majority_holds([*others, changed])
     # only a practitioner ceasing to be one can weaken the frontline; a change that leaves
     # the ratio as it was (staff to manager, new hours) is not refused for a majority lost
@@ -308,6 +475,7 @@ def roster_violations(clauses: Mapping[str, str], roster: Iterable[Person]) -> l
     found: list[Violation] = []
     for person in roster:
         found.extend(person_violations(clauses, person))
+    found.extend(registration_violations(roster))
     cap = int(clauses.get("membership.max-members", "50"))
     if len(roster) > cap:
         found.append(Violation("membership.max-members",
@@ -324,11 +492,48 @@ def roster_violations(clauses: Mapping[str, str], roster: Iterable[Person]) -> l
 # --- outsiders, money and control --------------------------------------------------------
 
 
+# Where an asset-locked body is registered, and its number's published form there.
+REGISTERS = {
+    "mutual": ("FCA mutuals register", re.compile(r"(IP|RS)?[0-9]{1,6}R?\Z"),
+               "a society number such as 31045R"),
+    "charity": ("Charity Commission", re.compile(r"([0-9]{6,7}(-[0-9]{1,2})?|SC0[0-9]{5})\Z"),
+                "a charity number such as 1123456"),
+    "cic": ("Companies House", re.compile(r"([0-9]{8}|(SC|NI)[0-9]{6})\Z"),
+            "a company number such as 09876543"),
+}
+# forms no asset-locked body carries: a public or foreign share company
+_SHAREHOLDER_FORMS = {"plc", "inc", "incorporated", "corp", "corporation", "gmbh", "ag", "sa",
+                      "llc", "holdings", "holding", "capital", "investment", "investments",
+                      "ventures", "venture", "nv", "bv", "spa", "kgaa", "fund", "funds"}
+
+
+def register_entry(kind: str, number: str | None) -> str:
+    """'charity', '1123456' -> 'Charity Commission 1123456': the register a member can look
+    the body up in. A missing number is bad input; one not in the register's form is refused."""
+    name, pattern, example = REGISTERS[kind]
+    raw = re.sub(r"\s+", "", number or "").upper()
+    if not raw:
+        raise InputError(f"a {kind} names its number on the {name} (--register, {example})")
+    if not pattern.match(raw):
+        raise RuleViolation("asset-lock", f"{number!r} is not a number on the {name} ({example}); "
+                            f"a {kind} is named by its register for members to check")
+    return f"{name} {raw}"
+
+
 def body_violations(kind: str, *, purpose: str, name: str) -> list[Violation]:
     """A merger partner or a recipient of residual assets (SPEC section 6, items 6 and 7)."""
     if kind not in BODY_KINDS:
         raise InputError(f"not a kind of body: {kind!r}; one of {', '.join(BODY_KINDS)}")
+    clause = "no-demutualisation" if purpose == "merge" else "asset-lock"
     if kind in ASSET_LOCKED_KINDS:
+        form = organisation_form(name)
+        if form in _SHAREHOLDER_FORMS:
+            return [Violation(clause, f"{name!r} carries {form!r}, the name of a company with "
+                              f"shareholders, not of a {kind}")]
+        if kind == "cic" and "cic" not in _name_words(name) and \
+                "community interest company" not in " ".join(_name_words(name)):
+            return [Violation(clause, f"{name!r} is not named as a community interest company "
+                              "(a CIC's name ends 'CIC' or 'Community Interest Company')")]
         return []
     if purpose == "merge":
         return [Violation("no-demutualisation",
@@ -366,6 +571,24 @@ def authority_violations(
                       f"{authority!r} is not the practice's own local authority ({own_authority})")]
 
 
+_CAPITAL_WORDS = {"capital", "equity", "equities", "investment", "investments", "invest",
+                  "investor", "investors", "financing", "share", "shares", "shareholder",
+                  "shareholders", "shareholding", "stock", "stocks", "subscription"}
+
+
+def income_category_violations(category: str) -> list[Violation]:
+    """Capital is never income: a category naming capital, equity, investment or financing
+    (`share-capital`, `capital-contribution`, `investment`, `financing`) would bring money in
+    that is then shared out as profit, or buy a say. Borrowing goes through `finance loan`."""
+    words = set(re.split(r"[^a-z0-9]+", category.lower()))
+    found = sorted(words & _CAPITAL_WORDS)
+    if found:
+        return [Violation("no-share-issuance",
+                          f"{category!r} names {found[0]}: capital is never income (the practice "
+                          "has no share capital; borrowing goes through 'swp finance loan')")]
+    return []
+
+
 def refuse(violations: Iterable[Violation]) -> None:
     """Raise the first violation (exit 3) if there is any; the message names its clause."""
     violations = list(violations)
@@ -378,8 +601,29 @@ def refuse(violations: Iterable[Violation]) -> None:
 # --- resolutions and votes (SPEC sections 6 and 8) ----------------------------------------
 
 PROPOSAL_KINDS = ("ordinary", "special")
-PROPOSAL_ACTIONS = ("amend", "expel", "merge", "dissolve")
+PROPOSAL_ACTIONS = ("amend", "expel", "merge", "dissolve", "write-off")
 VOTE_CHOICES = ("yes", "no", "abstain")
+
+
+# Decisions a resolution records that are not clauses of the constitution: the practice's own
+# local authority (contracts follow it), a member made a practitioner (the frontline that
+# guards the practice), and the part of a cost shared with a partner the practice pays.
+RESOLVED = {
+    "practice.local-authority": ("special", "the practice's own local authority"),
+    "member.role": ("ordinary", "a member made a practitioner, with their registration"),
+    "partner.split": ("ordinary", "the practice's agreed percent of costs shared with a partner"),
+}
+
+
+def split_violations(partner: str, agreed: int | None, our_percent: int) -> list[Violation]:
+    """The practice pays no more of a shared cost than the part its members agreed."""
+    if agreed is None:
+        return [Violation("asset-lock", f"no split with {partner} has been agreed: propose one "
+                          f"(swp proposal new --kind ordinary --partner-split \"{partner}=PERCENT\")")]
+    if our_percent > agreed:
+        return [Violation("asset-lock", f"{our_percent}% would put more on the practice than the "
+                          f"{agreed}% agreed with {partner}; the practice pays no outsider's costs")]
+    return []
 
 
 def kind_needed(action: str, clause: str | None = None) -> str:
@@ -387,12 +631,16 @@ def kind_needed(action: str, clause: str | None = None) -> str:
 
     An amendment needs the kind its clause names (SPEC section 2). Expelling a member, a
     merger and a dissolution end someone's membership or the practice as it is: they always
-    need a special resolution.
+    need a special resolution. Writing off a former member's deficit is an ordinary one.
     """
+    if action == "write-off":
+        return "ordinary"
     if action == "amend":
         spec = CLAUSES.get(clause or "")
         if spec is not None and spec.changed_by is not None:
             return spec.changed_by
+        if clause in RESOLVED:
+            return RESOLVED[clause][0]
     return "special"
 
 
@@ -464,6 +712,18 @@ def expulsion_violations(roster: Iterable[Person], handle: str) -> list[Violatio
                           f"expelling {handle} would leave {practitioners} practitioners among "
                           f"{total} members (must be more than half)")]
     return []
+
+
+def leave_violations(actor: str, handle: str) -> list[Violation]:
+    """A member ends only their own membership (a resignation, on the day they give); a
+    manager, or any one member, ending someone else's would let one person remove the votes
+    that stand in their way. That is the members' decision: a passed resolution."""
+    if actor == handle:
+        return []
+    return [Violation("one-member-one-vote",
+                      f"{actor} cannot end {handle}'s membership: a member resigns for themselves "
+                      f"(swp --as {handle} member leave {handle}); ending another's membership "
+                      f"needs a passed resolution (swp proposal new --kind special --expel {handle})")]
 
 
 def vote_violations(voter: str, member: Person | None, *, on: date, weight: int = 1,
@@ -545,6 +805,60 @@ def decide(clauses: Mapping[str, str], kind: str, counts: Tally, electorate: int
     return Outcome(quorum_met, needed, threshold, percent, quorum_met and threshold)
 
 
+def earliest_close(clauses: Mapping[str, str], proposed_on: date) -> date:
+    """The first day a proposal may close in the ordinary way: notice-days clear days after
+    the day it was made."""
+    from swp.dates import earliest_after_notice
+
+    return earliest_after_notice(proposed_on, int(clauses.get("governance.notice-days", "14")))
+
+
+def result_is_settled(clauses: Mapping[str, str], kind: str, counts: Tally,
+                      electorate: int) -> bool:
+    """No remaining vote could change the result: every current member has voted, or the
+    result is the same whether the members yet to vote all vote yes, all vote no, or none
+    votes at all (quorum included)."""
+    remaining = max(0, electorate - counts.voters)
+    if remaining == 0:
+        return True
+    now = decide(clauses, kind, counts, electorate).passed
+    all_yes = decide(clauses, kind, Tally(counts.yes + remaining, counts.no, counts.abstain),
+                     electorate).passed
+    all_no = decide(clauses, kind, Tally(counts.yes, counts.no + remaining, counts.abstain),
+                    electorate).passed
+    return now == all_yes == all_no
+
+
+def notice_violations(clauses: Mapping[str, str], kind: str, counts: Tally, electorate: int,
+                      proposed_on: date, on: date) -> list[Violation]:
+    """A snap vote: closing before the notice period is over, while the members yet to vote
+    could still change the result."""
+    earliest = earliest_close(clauses, proposed_on)
+    if on >= earliest or result_is_settled(clauses, kind, counts, electorate):
+        return []
+    waiting = electorate - counts.voters
+    return [Violation("governance.notice-days",
+                      f"the proposal may close on {earliest} ({clauses.get('governance.notice-days', '14')} "
+                      f"clear days after {proposed_on}), or sooner once every member has voted: "
+                      f"{waiting} of {electorate} members have not voted and could change the result")]
+
+
+RESTORES_FRONTLINE = {("amend", "member.role")}
+
+
+def frontline_close_violations(roster: Iterable[Person], action: str,
+                               clause: str | None) -> list[Violation]:
+    """While practitioners are not a majority, only what restores it may pass: a proposal may
+    be made and voted on, but a close that would apply anything else is refused."""
+    holds, practitioners, total = _majority_holds(roster)
+    if holds or total == 0 or (action, clause) in RESTORES_FRONTLINE:
+        return []
+    return [Violation("frontline-majority",
+                      f"practitioners are {practitioners} of {total} members, not more than half: "
+                      "until the majority is restored only a resolution restoring it (making a "
+                      "member a practitioner) may pass; admit practitioners first")]
+
+
 # --- what `swp check` looks for beyond the members -----------------------------------------
 
 _SHARE_WORDS = {"share", "shares", "shareholder", "shareholders", "shareholding", "stock",
@@ -601,6 +915,8 @@ def clause_table_violations(rows: Mapping[str, tuple[str, bool, str | None]]) ->
             if spec.parse(value) != value:
                 found.append(Violation(spec.name, f"{spec.name} holds {value!r}, not in its "
                                        f"canonical form {spec.parse(value)!r}"))
+            else:
+                found.extend(bound_violations(spec.name, value))
         except InputError as exc:
             found.append(Violation(spec.name, f"{spec.name} holds a bad value: {exc.message}"))
     for name in sorted(set(rows) - set(CLAUSES)):

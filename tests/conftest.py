@@ -201,9 +201,11 @@ def admit_the_five(swp: Swp) -> Swp:
            "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "40000",
            "--registration", "SW100001")
     swp.ok("member", "add", "bea", "--name", "Bea Brown", "--role", "practitioner",
-           "--employed-since", "2024-04-01", "--hours", "30", "--pay", "32000")
+           "--employed-since", "2024-04-01", "--hours", "30", "--pay", "32000",
+           "--registration", "SW100002")
     swp.ok("member", "add", "cal", "--name", "Cal Chen", "--role", "practitioner",
-           "--employed-since", "2025-01-01", "--hours", "20", "--pay", "22000")
+           "--employed-since", "2025-01-01", "--hours", "20", "--pay", "22000",
+           "--registration", "SW100003")
     swp.ok("member", "add", "mo", "--name", "Mo Malik", "--role", "manager",
            "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "36000")
     swp.ok("member", "add", "sam", "--name", "Sam Singh", "--role", "staff",
@@ -417,6 +419,11 @@ def live_a_little(swp: Swp) -> Swp:
     return live_on(_found_practice(swp))
 
 
+# the lived practice's one open proposal ("Shorter weeks"), after the partner split, "Keep
+# more back" and "Join Eastside"
+LIVED_OPEN_PROPOSAL = 4
+
+
 def live_on(swp: Swp) -> Swp:
     """What live_a_little does after founding the practice."""
     mo = {"as_": "mo"}
@@ -431,6 +438,11 @@ def live_on(swp: Swp) -> Swp:
     swp.ok("contract", "outcome", "LCC-1", "1000", "--date", "2026-03-15", "--measure",
            "placements stable", **mo)
     swp.ok("partner", "add", "Northside SWP", "--kind", "mutual", **mo)
+    split = swp.ok("proposal", "new", "--title", "Share the bureau", "--kind", "ordinary",
+                   "--partner-split", "Northside SWP=40", as_="ann", json=True).json["id"]
+    for handle in ("ann", "bea", "cal", "mo", "sam"):
+        swp.ok("vote", str(split), "yes", as_=handle)
+    swp.ok("proposal", "close", str(split), as_="ann")
     swp.ok("partner", "cost", "Northside SWP", "1200.01", "--date", "2026-03-20",
            "--our-percent", "40", "--memo", "payroll bureau", **mo)
     swp.ok("finance", "loan", "Triodos Bank", "25000", "--date", "2026-03-25", **mo)
@@ -442,15 +454,17 @@ def live_on(swp: Swp) -> Swp:
         swp.ok("vote", str(passed), choice, as_=handle)
     swp.ok("proposal", "close", str(passed), as_="ann")
     failed = swp.ok("proposal", "new", "--title", "Join Eastside", "--kind", "special",
-                    "--merge-with", "Eastside SWP", "--partner-kind", "mutual", as_="bea",
+                    "--merge-with", "Eastside SWP", "--partner-kind", "mutual", "--register", "31045R",
+                    as_="bea",
                     json=True).json["id"]
-    for handle, choice in (("ann", "no"), ("bea", "yes"), ("cal", "abstain")):
+    for handle, choice in (("ann", "no"), ("bea", "yes"), ("cal", "abstain"), ("mo", "no")):
         swp.ok("vote", str(failed), choice, as_=handle)
     swp.ok("proposal", "close", str(failed), as_="bea")
     still_open = swp.ok("proposal", "new", "--title", "Shorter weeks", "--kind", "special",
                         "--amend", "membership.min-hours=10", as_="cal", json=True).json["id"]
+    assert still_open == LIVED_OPEN_PROPOSAL
     swp.ok("vote", str(still_open), "yes", as_="cal")
-    swp.ok("member", "leave", "sam", "--date", "2026-06-30", "--reason", "moved away", **mo)
+    swp.ok("member", "leave", "sam", "--date", "2026-06-30", "--reason", "moved away", as_="sam")
     assert swp("shares", "issue", "1000", "--to", "Acme Care Ltd", **mo).code == 3
     swp.ok("ledger", "income", "700", "--date", "2026-06-01", "--category", "grants", **mo)
     return swp

@@ -108,12 +108,12 @@ def test_an_existing_file_is_replaced_only_with_force(books, db, tmp_path):
     assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
 
 
-@pytest.mark.parametrize("which", ["self", "wal", "symlink", "missing-folder", "folder", "nul"])
+@pytest.mark.parametrize("which", ["self", "wal", "symlink", "file-as-folder", "folder", "nul"])
 def test_refused_destinations_change_nothing(books, db, tmp_path, which):
     victim = tmp_path / "victim"
     victim.write_text("keep")
     dest = {"self": db, "wal": db + "-wal", "symlink": str(tmp_path / "link.db"),
-            "missing-folder": str(tmp_path / "nowhere" / "b.db"), "folder": str(tmp_path),
+            "file-as-folder": str(victim / "b.db"), "folder": str(tmp_path),
             "nul": str(tmp_path / "b\x00.db")}[which]
     if which == "symlink":
         os.symlink(victim, dest)
@@ -124,6 +124,15 @@ def test_refused_destinations_change_nothing(books, db, tmp_path, which):
     assert snapshot(db, skip=()) == before
     assert sorted(os.listdir(tmp_path)) == listing
     assert victim.read_text() == "keep"
+
+
+def test_a_missing_folder_is_created(books, db, tmp_path):
+    """`swp backup DIR/FILE` makes DIR (and any folder on the way, each private) when missing."""
+    target = tmp_path / "backups" / "2026" / "riverside.db"
+    books.ok("backup", str(target))
+    assert snapshot(str(target), skip=()) == snapshot(db, skip=()) and mode(target) == 0o600
+    assert mode(tmp_path / "backups") == mode(target.parent) == 0o700
+    assert os.listdir(target.parent) == ["riverside.db"]
 
 
 def test_a_postgresql_practice_is_pointed_to_pg_dump(tmp_path):

@@ -35,7 +35,7 @@ def busy(practice: Swp) -> Swp:
     votes(practice, passed, bea="yes")
     close(practice, passed)
     failed = open_proposal(practice, "--kind", "special", "--merge-with", "Eastside SWP",
-                           "--partner-kind", "mutual")
+                           "--partner-kind", "mutual", "--register", "31045R")
     votes(practice, failed, ann="no", bea="no", cal="yes")
     close(practice, failed)
     open_proposal(practice, "--kind", "special", "--expel", "sam")
@@ -48,8 +48,8 @@ def test_check_is_clean_on_a_working_practice(practice, db):
     assert run.out.startswith("All clear: ")
     data = practice.ok("check", json=True).json
     assert data["ok"] is True and data["problems"] == []
-    checks = ["constitution", "membership", "shares", "votes", "proposals", "ledger", "loans", "bank",
-              "periods", "audit", "statutory", "signed-rows", "keys"]
+    checks = ["constitution", "membership", "shares", "defences", "votes", "proposals", "ledger",
+              "loans", "bank", "periods", "audit", "statutory", "signed-rows", "keys"]
     sqlite_checks = ["integrity", "foreign-keys"]
     if is_postgres(db):
         assert (data["checks"], data["skipped"]) == (checks, sqlite_checks)
@@ -112,7 +112,7 @@ def test_check_is_clean_after_swp_closes_periods(practice):
     practice.ok("period", "close", "q1", "--start", "2026-01-01", "--end", "2026-01-31", **mo)
     practice.ok("ledger", "expense", "1500", "--date", "2026-02-20", "--category", "rent", **mo)
     practice.ok("period", "close", "q2", "--start", "2026-02-01", "--end", "2026-02-28", **mo)
-    practice.ok("member", "leave", "sam", "--date", "2026-03-10", **mo)
+    practice.ok("member", "leave", "sam", "--date", "2026-03-10", as_="sam")
     practice.ok("ledger", "income", "500", "--date", "2026-03-20", "--category", "contracts", **mo)
     practice.ok("period", "close", "q3", "--start", "2026-03-01", "--end", "2026-03-31", **mo)
     practice.ok("check")
@@ -120,7 +120,7 @@ def test_check_is_clean_after_swp_closes_periods(practice):
 
 def test_check_reports_a_lost_majority_after_a_member_leaves(practice):
     # SPEC 6, item 10: a member may always leave; check then reports the lost majority
-    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="cal")
     found = problems(practice)
     assert [(p["check"], p["clause"]) for p in found] == [("membership", "frontline-majority")]
     assert "practitioners are 2 of 4 members" in found[0]["message"]
@@ -188,7 +188,7 @@ def test_the_database_refuses_a_direct_write_that_breaks_a_rule(practice, db, st
     practice.ok("vote", "1", "yes", as_="ann")
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=30")
     close(practice, pid)
-    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="cal")
     from sqlalchemy.exc import DBAPIError
 
     before = snapshot(db, skip=())
@@ -211,7 +211,8 @@ VOTE = ("INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cas
 
 REPORTED = [
     ("an organisation admitted",
-     [MEMBER.format(h="acme", n="Acme Care Ltd"), FACT.format(h="acme", r="practitioner")],
+     [MEMBER.format(h="acme", n="Acme Care Ltd"), "UPDATE member SET registration = 'SW299001' WHERE handle = 'acme'",
+      FACT.format(h="acme", r="practitioner")],
      "membership", "employees-only", "'Acme Care Ltd' is an organisation"),
     ("a member with no role or hours",
      [MEMBER.format(h="ivy", n="Ivy Investor")], "membership", "employees-only",
@@ -268,13 +269,15 @@ REPORTED = [
      [ENTRY.format(k="income", a=-10, c="contracts", d="assets:bank", cr="income:contracts", rev=1)],
      "ledger", None, "reverses #1 but does not undo it exactly"),
     ("a closed result with invented votes",
-     ["INSERT INTO proposal (title, kind, action, clause, value, created_at, status, closed_at, "
+     ["DROP TRIGGER proposal_made_open ON proposal",
+      "INSERT INTO proposal (title, kind, action, clause, value, created_at, status, closed_at, "
       "closed_on, yes, no, abstain, quorum_met) VALUES ('t', 'ordinary', 'amend', "
       "'sharing.reserve-percent', '1', '2026-06-30 10:00:00', 'passed', '2026-06-30 11:00:00', "
       "'2026-06-30', 4, 0, 0, TRUE)"],
      "votes", "one-member-one-vote", "records yes 4, no 0, abstain 0, but its members' votes count yes 0"),
     ("a passed result without a quorum",
-     ["INSERT INTO proposal (title, kind, action, target, created_at, status, closed_at, closed_on, "
+     ["DROP TRIGGER proposal_made_open ON proposal",
+      "INSERT INTO proposal (title, kind, action, target, created_at, status, closed_at, closed_on, "
       "yes, no, abstain, quorum_met) VALUES ('t', 'special', 'expel', 'nobody', "
       "'2026-06-30 10:00:00', 'passed', '2026-06-30 11:00:00', '2026-06-30', 0, 0, 0, FALSE)"],
      "proposals", "one-member-one-vote", "recorded as passed without a quorum"),
@@ -301,7 +304,7 @@ REPORTED = [
      "periods", "asset-lock", "cal was allocated 0 but was not a member on any day of it"),
     ("an expelled member still on the register",
      ["DROP TRIGGER member_not_transferable ON member", "UPDATE member SET left_on = NULL WHERE handle = 'sam'"],
-     "proposals", None, "sam was expelled by resolution #2 on 2026-06-30 but is still a member"),
+     "proposals", None, "sam was expelled by resolution #2 on 2026-07-15 but is still a member"),
     ("a rewritten audit event",
      ["DROP TRIGGER audit_event_append_only_update ON audit_event", "UPDATE audit_event SET actor = 'x' WHERE seq = 2"],
      "audit", None, "the audit chain is broken at event 2"),
@@ -340,9 +343,9 @@ def test_check_finds_what_got_past_the_database(practice, db, setup, check, clau
                 as_="mo")
     open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
     practice.ok("vote", "1", "yes", as_="ann")
-    practice.ok("member", "add", "dee", "--name", "Dee Dunn", "--role", "practitioner",
+    practice.ok("member", "add", "dee", "--name", "Dee Dunn", "--role", "practitioner", "--registration", "SW240028",
                 "--employed-since", "2026-01-01", "--hours", "30", as_="mo")
-    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="cal")
     expel = open_proposal(practice, "--kind", "special", "--expel", "sam")
     votes(practice, expel, ann="yes", bea="yes", dee="yes")
     close(practice, expel)

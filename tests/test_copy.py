@@ -62,7 +62,7 @@ def test_a_copy_reads_the_same_and_carries_on(lived, target):
     assert entry == 1 + max(e["id"] for e in before[("ledger", "list")]["entries"])
     proposal = copy.ok("proposal", "new", "--title", "t", "--kind", "ordinary", "--amend",
                        "sharing.reserve-percent=30", as_="ann", json=True).json["id"]
-    assert proposal == 4
+    assert proposal == 5
     copy.ok("vote", str(proposal), "yes", as_="bea")
     verify = copy.ok("audit", "verify", json=True).json
     assert {k: verify[k] for k in ("ok", "events", "first_bad")} == {

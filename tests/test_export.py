@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 from decimal import Decimal
@@ -202,8 +203,12 @@ def test_output_is_written_whole_and_never_clobbered(practice, db, tmp_path, fmt
 
 
 def test_output_to_a_missing_folder_or_a_folder(practice, tmp_path):
-    run = practice("export", "csv", "--output", str(tmp_path / "no" / "such.csv"))
-    assert (run.code, run.err) == (1, f"swp: no such folder: {tmp_path / 'no'}\n")
+    # a missing folder is made (it once was refused with "no such folder")
+    practice.ok("export", "csv", "--output", str(tmp_path / "no" / "such.csv"))
+    assert (tmp_path / "no" / "such.csv").read_text().strip()
+    assert stat.S_IMODE(os.stat(tmp_path / "no" / "such.csv").st_mode) == 0o600
+    run = practice("export", "csv", "--output", str(tmp_path / "no" / "such.csv" / "x.csv"))
+    assert (run.code, run.err) == (1, f"swp: {tmp_path / 'no' / 'such.csv'} is a file, not a folder\n")
     run = practice("export", "csv", "--output", str(tmp_path), "--force")
     assert run.code == 1 and "is a folder" in run.err
 

@@ -131,14 +131,32 @@ def test_paths_the_user_gives_are_theirs_dotdot_and_absolute(tmp_path, monkeypat
     assert (tmp_path / "abs.txt").read_text() == "abs"
 
 
-def test_missing_folder_folder_target_and_empty_path(tmp_path):
-    with pytest.raises(InputError, match="no such folder"):
-        files.write_text(tmp_path / "missing" / "x.txt", "x")
+def test_folder_target_empty_path_and_a_file_on_the_way(tmp_path):
     with pytest.raises(InputError, match="is a folder"):
         files.write_text(tmp_path, "x", force=True)
     with pytest.raises(InputError, match="empty"):
         files.write_text("  ", "x")
     assert os.listdir(tmp_path) == []
+    files.write_text(tmp_path / "plain.txt", "x")
+    with pytest.raises(InputError, match="plain.txt is a file, not a folder"):
+        files.write_text(tmp_path / "plain.txt" / "deeper" / "x.txt", "x")
+    assert os.listdir(tmp_path) == ["plain.txt"]
+
+
+def test_a_missing_folder_is_made_private_on_the_way(tmp_path):
+    """Every file swp writes gets the folders it lacks (mkdir -p, each 0700); it once was
+    refused with "no such folder"."""
+    target = files.write_text(tmp_path / "missing" / "deeper" / "x.txt", "x")
+    assert target.read_text() == "x" and stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    for folder in (tmp_path / "missing", tmp_path / "missing" / "deeper"):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    files.write_many([(tmp_path / "many" / "a.txt", b"a"), (tmp_path / "many" / "b.txt", b"b")])
+    assert sorted(os.listdir(tmp_path / "many")) == ["a.txt", "b.txt"]
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "gone")
+    with pytest.raises(PreconditionError, match="broken symbolic link"):
+        files.write_text(dangling / "x.txt", "x")
+    assert not (tmp_path / "gone").exists()
 
 
 @pytest.mark.parametrize("name", ["../escape.txt", "..", ".", "", "a/b.txt", "/etc/passwd",
@@ -250,8 +268,8 @@ def test_statement_files_named_from_data_never_leave_the_folder(practice_templat
     swp = copy_practice(practice_template, str(tmp_path / "practice.db"))
     conn = sqlite3.connect(swp.db)
     with conn:
-        conn.execute("INSERT INTO member (handle, name, employed_since, admitted_at) "
-                     "VALUES (?, 'Hostile', '2024-04-01', '2024-04-01 00:00:00')", (handle,))
+        conn.execute("INSERT INTO member (handle, name, employed_since, admitted_at, registration) "
+                     "VALUES (?, 'Hostile', '2024-04-01', '2024-04-01 00:00:00', 'SW299002')", (handle,))
         member_id = conn.execute("SELECT id FROM member WHERE handle = ?", (handle,)).fetchone()[0]
         conn.execute("INSERT INTO member_fact (member_id, effective, role, hours_hundredths, pay_pence) "
                      "VALUES (?, '2024-04-01', 'practitioner', 3000, 0)", (member_id,))

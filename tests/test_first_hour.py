@@ -540,3 +540,56 @@ def test_one_row_is_one_row(practice, tmp_path):
     one.write_text("date,type,amount,category,memo,ref\n2026-05-01,income,10,grants,,G-1\n")
     run = practice.ok("ledger", "import", str(one), as_="mo")
     assert ": 1 row; 1 added" in run.out and "1 rows" not in run.out
+
+
+@pytest.mark.sqlite_only
+def test_every_command_that_writes_a_file_makes_its_folder(practice, tmp_path):
+    import stat
+
+    written = {
+        "backup": ("backup", str(tmp_path / "backups" / "2026" / "r.db")),
+        "export": ("export", "csv", "--output", str(tmp_path / "accounts" / "2026" / "l.csv")),
+        "register": ("register", "members", "--format", "pdf", "--output",
+                     str(tmp_path / "registers" / "2026" / "members.pdf")),
+    }
+    for args in written.values():
+        practice.ok(*args, as_="mo")
+        target = Path(args[-1])
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600, args
+        assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700, args
+
+
+def test_no_help_shows_a_programmers_type():
+    """Every command's --help reads TEXT, HANDLE, DATE, AMOUNT, NUMBER or PATH, never Typer's
+    `<str>`, `<int range>`, `<float>` or `<path>`."""
+    import typer
+    from typer.testing import CliRunner
+
+    from swp.cli import app
+
+    def walk(command, path):
+        yield path
+        for name, sub in sorted((getattr(command, "commands", None) or {}).items()):
+            yield from walk(sub, (*path, name))
+
+    paths = list(walk(typer.main.get_command(app), ()))
+    assert len(paths) > 50
+    runner = CliRunner()
+    for path in paths:
+        run = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "100"})
+        assert run.exit_code == 0, path
+        found = re.findall(r"<(?:str|int|float|path|bool|text|datetime|list|tuple|uuid)\b[^>]*>",
+                           run.stdout, re.I)
+        assert not found, (" ".join(path), found)
+    money = runner.invoke(app, ["ledger", "income", "--help"], env={"COLUMNS": "100"}).stdout
+    assert re.search(r"^\s+AMOUNT\s+e\.g\. 12500", money, re.M)
+    assert re.search(r"^\s+--date DATE\b", money, re.M)
+    assert re.search(r"^\s+HANDLE\s+Short name", runner.invoke(app, ["member", "add", "--help"]).stdout,
+                     re.M)
+
+
+def test_the_readme_import_of_a_missing_bank_file_says_the_file_is_missing(practice):
+    """The README's example names statement.csv, which a new user may not have yet."""
+    run = practice("ledger", "import", "statement.csv", "--rules", str(ROOT / "examples" /
+                   "bank-rules.toml"), "--dry-run", as_="mo")
+    assert (run.code, run.err) == (1, "swp: no such file: statement.csv\n")

@@ -18,8 +18,12 @@ def votes(swp, pid: int, **choices: str) -> None:
         swp.ok("vote", str(pid), choice, as_=handle)
 
 
+AFTER_NOTICE = {"SWP_TODAY": "2026-07-15"}  # 14 clear days after proposals made on TODAY
+
+
 def close(swp, pid: int, as_: str = "ann") -> dict:
-    return swp.ok("proposal", "close", str(pid), as_=as_, json=True).json
+    """Close once the notice period is over (the tallies below are not all settled early)."""
+    return swp.ok("proposal", "close", str(pid), as_=as_, json=True, env=AFTER_NOTICE).json
 
 
 def clause(db: str, name: str) -> str:
@@ -127,7 +131,7 @@ def test_proposing_voting_and_closing_need_as_a_current_member(practice, db):
     assert run.code == 1 and "voting needs --as" in run.err
     run = practice("proposal", "close", str(pid))
     assert run.code == 1 and "closing a proposal needs --as" in run.err
-    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="cal")
     run = practice("proposal", "close", str(pid), as_="cal")
     assert run.code == 1 and "left the practice on 2026-06-01" in run.err
     # any current member may close, not only the proposer or a manager
@@ -179,9 +183,10 @@ def test_special_passes_at_exactly_75_percent(practice, db):
 def test_special_fails_just_under_its_percent(swp, db):
     # with special-percent 61, 3 yes of 5 (60%) is just under
     swp.ok("init", "--sandbox", "R", "--local-authority", "Leeds", "--set", "governance.special-percent=61")
-    for handle in ("ann", "bea", "cal", "dee", "eve"):
+    for number, handle in enumerate(("ann", "bea", "cal", "dee", "eve")):
         swp.ok("member", "add", handle, "--name", handle.title(), "--role", "practitioner",
-               "--employed-since", "2024-01-01", "--hours", "30")
+               "--employed-since", "2024-01-01", "--hours", "30", "--registration",
+               f"SW20000{number}")
     pid = open_proposal(swp, "--kind", "special", "--amend", "membership.max-members=60")
     votes(swp, pid, ann="yes", bea="yes", cal="yes", dee="no", eve="no")
     data = close(swp, pid)
@@ -244,9 +249,10 @@ def test_no_quorum_fails_even_if_all_say_yes(practice):
 
 def test_quorum_is_never_fewer_than_two(swp, db):
     swp.ok("init", "--sandbox", "R", "--local-authority", "Leeds", "--set", "governance.quorum-percent=1")
-    for handle in ("ann", "bea", "cal"):
+    for number, handle in enumerate(("ann", "bea", "cal")):
         swp.ok("member", "add", handle, "--name", handle.title(), "--role", "practitioner",
-               "--employed-since", "2024-01-01", "--hours", "30")
+               "--employed-since", "2024-01-01", "--hours", "30", "--registration",
+               f"SW20001{number}")
     pid = open_proposal(swp, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
     swp.ok("vote", str(pid), "yes", as_="ann")
     assert close(swp, pid)["quorum_met"] is False
@@ -258,8 +264,8 @@ def test_quorum_is_never_fewer_than_two(swp, db):
 def test_a_former_members_vote_lapses_at_the_close(practice, db):
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
     votes(practice, pid, ann="yes", cal="no", sam="no")
-    practice.ok("member", "leave", "sam", "--date", TODAY, as_="mo")  # his last day: today
-    tomorrow = {"SWP_TODAY": "2026-07-01"}
+    practice.ok("member", "leave", "sam", "--date", TODAY, as_="sam")  # his last day: today
+    tomorrow = AFTER_NOTICE  # after his last day, and after the notice period
     shown = practice.ok("proposal", "show", str(pid), json=True, env=tomorrow).json
     assert (shown["yes"], shown["no"], shown["members"]) == (1, 1, 4)
     data = practice.ok("proposal", "close", str(pid), as_="ann", json=True, env=tomorrow).json
@@ -270,10 +276,10 @@ def test_a_former_members_vote_lapses_at_the_close(practice, db):
 
 def test_a_member_leaving_today_still_votes_today(practice):
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
-    practice.ok("member", "leave", "sam", "--date", TODAY, as_="mo")
+    practice.ok("member", "leave", "sam", "--date", TODAY, as_="sam")
     practice.ok("vote", str(pid), "yes", as_="sam")
-    votes(practice, pid, ann="yes", bea="no")
-    data = close(practice, pid)
+    votes(practice, pid, ann="yes", bea="no", cal="abstain", mo="abstain")
+    data = practice.ok("proposal", "close", str(pid), as_="ann", json=True).json  # all voted
     assert (data["yes"], data["no"], data["status"]) == (2, 1, "passed")
 
 
@@ -293,7 +299,7 @@ def test_a_changed_vote_counts_once_as_the_latest(practice):
 
 def test_a_passed_amendment_changes_the_clause_in_the_same_transaction(practice, db):
     pid = open_proposal(practice, "--kind", "special", "--amend", "sharing.method=equal:50,hours:50")
-    votes(practice, pid, ann="yes", bea="yes", cal="yes")
+    votes(practice, pid, ann="yes", bea="yes", cal="yes", mo="yes")  # settled: sam cannot undo it
     run = practice.ok("proposal", "close", str(pid), as_="bea")
     assert "sharing.method changed from equal to equal:50,hours:50" in run.out
     assert clause(db, "sharing.method") == "equal:50,hours:50"
@@ -316,9 +322,10 @@ def test_an_amendment_that_would_put_members_in_breach_is_refused(practice, db):
 
 def test_the_guard_is_asked_again_at_the_close(practice, db):
     pid = open_proposal(practice, "--kind", "special", "--amend", "membership.max-members=5")
-    votes(practice, pid, ann="yes", bea="yes", cal="yes")
     practice.ok("member", "add", "dee", "--name", "Dee Dunn", "--role", "practitioner",
-                "--employed-since", "2026-01-01", "--hours", "30", as_="mo")
+                "--employed-since", "2026-01-01", "--hours", "30", "--registration", "SW200201",
+                as_="mo")
+    votes(practice, pid, ann="yes", bea="yes", cal="yes", mo="yes", sam="yes", dee="yes")
     # six members now: a cap of 5 would be broken the moment it passed
     err = refused(practice, db, "proposal", "close", str(pid), clause="membership.max-members",
                   as_="ann")
@@ -331,8 +338,8 @@ def test_the_guard_is_asked_again_at_the_close(practice, db):
 
 def test_expelling_a_member_ends_their_membership_on_the_close_date(practice, db):
     pid = open_proposal(practice, "--kind", "special", "--expel", "sam")
-    votes(practice, pid, ann="yes", bea="yes", cal="yes", sam="no")
-    data = close(practice, pid)
+    votes(practice, pid, ann="yes", bea="yes", cal="yes", sam="no", mo="yes")
+    data = practice.ok("proposal", "close", str(pid), as_="ann", json=True).json  # all voted
     assert data["status"] == "passed" and data["effect"] == f"sam expelled: membership ends on {TODAY}"
     member = practice.ok("member", "show", "sam", json=True).json["member"]
     assert member["left_on"] == TODAY
@@ -349,32 +356,37 @@ def test_an_expulsion_that_fails_changes_no_membership(practice, db):
 
 
 def test_a_former_member_cannot_be_expelled(practice):
-    practice.ok("member", "leave", "sam", "--date", "2026-05-31", as_="mo")
+    practice.ok("member", "leave", "sam", "--date", "2026-05-31", as_="sam")
     run = practice("proposal", "new", "--title", "t", "--kind", "special", "--expel", "sam",
                    as_="ann")
     assert run.code == 1 and "already left" in run.err
 
 
-@pytest.mark.parametrize("kind", ["mutual", "charity", "cic"])
-def test_a_merger_with_an_asset_locked_body_is_recorded_as_decided(practice, db, kind):
-    pid = open_proposal(practice, "--kind", "special", "--merge-with", "Eastside SWP",
-                        "--partner-kind", kind)
-    votes(practice, pid, ann="yes", bea="yes", cal="yes")
-    close(practice, pid)
+@pytest.mark.parametrize("kind, name, register", [("mutual", "Eastside SWP", "31045R"),
+                                                  ("charity", "Eastside SWP", "1123456"),
+                                                  ("cic", "Eastside SWP CIC", "09876543")])
+def test_a_merger_with_an_asset_locked_body_is_recorded_as_decided(practice, db, kind, name,
+                                                                    register):
+    pid = open_proposal(practice, "--kind", "special", "--merge-with", name,
+                        "--partner-kind", kind, "--register", register)
+    votes(practice, pid, ann="yes", bea="yes", cal="yes", mo="yes")
+    practice.ok("proposal", "close", str(pid), as_="ann")  # settled: sam cannot undo it
     shown = practice.ok("practice", "show", json=True).json
     assert shown["status"] == "merging"
     detail = query(db, "SELECT status_detail FROM practice")[0][0]
-    assert detail == f"merger with Eastside SWP ({kind}) decided by resolution #{pid} on {TODAY}"
+    assert detail == f"merger with {name} ({kind}) decided by resolution #{pid} on {TODAY}"
     # a second merger or a dissolution cannot be proposed once one is decided
     run = practice("proposal", "new", "--title", "t", "--kind", "special", "--dissolve",
-                   "--assets-to", "Shelter", "--recipient-kind", "charity", as_="ann")
+                   "--assets-to", "Shelter", "--recipient-kind", "charity", "--register",
+                   "263710", as_="ann")
     assert run.code == 1 and "already decided" in run.err
     practice.ok("check")
 
 
 def test_a_dissolution_to_a_charity_is_recorded_as_decided(practice, db):
     pid = open_proposal(practice, "--kind", "special", "--dissolve", "--assets-to",
-                        "Leeds Children's Charity", "--recipient-kind", "charity")
+                        "Leeds Children's Charity", "--recipient-kind", "charity",
+                        "--register", "1123456")
     votes(practice, pid, ann="yes", bea="yes", cal="yes", mo="yes")
     run = practice.ok("proposal", "close", str(pid), as_="mo")
     assert "residual assets to Leeds Children's Charity (charity)" in run.out
@@ -384,7 +396,7 @@ def test_a_dissolution_to_a_charity_is_recorded_as_decided(practice, db):
 
 def test_a_failed_merger_changes_nothing(practice, db):
     pid = open_proposal(practice, "--kind", "special", "--merge-with", "Eastside SWP",
-                        "--partner-kind", "mutual")
+                        "--partner-kind", "mutual", "--register", "31045R")
     votes(practice, pid, ann="yes", bea="no", cal="no")
     close(practice, pid)
     assert practice.ok("practice", "show", json=True).json["status"] == "active"
@@ -435,9 +447,9 @@ def test_a_leaving_date_before_the_members_last_vote_is_refused(practice, db):
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
     practice.ok("vote", str(pid), "yes", as_="sam")
     before = snapshot(db, skip=())
-    run = practice("member", "leave", "sam", "--date", "2026-06-01", as_="mo")
+    run = practice("member", "leave", "sam", "--date", "2026-06-01", as_="sam")
     assert run.code == 1
     assert run.err == ("swp: sam voted on 2026-06-30; the leaving date must be on or after it "
                        "(a vote is never taken back by leaving)\n")
     assert snapshot(db, skip=()) == before
-    practice.ok("member", "leave", "sam", "--date", TODAY, as_="mo")
+    practice.ok("member", "leave", "sam", "--date", TODAY, as_="sam")

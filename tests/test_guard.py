@@ -109,8 +109,10 @@ def test_item_2_admitting_anyone_past_the_member_cap(swp, db):
     swp.ok("init", "--sandbox", "Small", "--local-authority", "Leeds", "--set", "membership.max-members=3")
     for handle in ("ann", "bea", "cal"):
         swp.ok("member", "add", handle, "--name", handle.title(), "--role", "practitioner",
+            "--registration", f"SW2{len(handle)}{sum(map(ord, handle)):05d}",
                "--employed-since", "2024-01-01", "--hours", "30")
     err = refused(swp, db, "member", "add", "dee", "--name", "Dee", "--role", "practitioner",
+                  "--registration", "SW250001",
                   "--employed-since", "2024-01-01", "--hours", "30", clause="membership.max-members")
     assert "cap of 3" in err
 
@@ -143,7 +145,7 @@ def test_item_4_a_vote_by_an_unknown_handle_is_a_typo_not_a_refusal(practice, db
 
 def test_item_4_a_vote_by_a_former_member(practice, db):
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
-    practice.ok("member", "leave", "cal", "--date", "2026-06-29", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-29", as_="cal")
     err = refused(practice, db, "vote", str(pid), "yes", clause="one-member-one-vote", as_="cal")
     assert "left the practice on 2026-06-29" in err
 
@@ -264,7 +266,7 @@ def test_item_9_the_database_refuses_an_allocation_to_someone_not_a_member_on_th
     # around it, and `swp check` reports anything that got past (tests/test_check.py)
     from sqlalchemy.exc import DBAPIError
 
-    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="cal")
     execute(db, "INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
                 "net_pence, reserve_pence, distributable_pence, method, fingerprint, closed_at) "
                 "VALUES ('q1', '2026-01-01', '2026-03-31', 0, 0, 0, 0, 0, 'equal', 'x', "
@@ -282,7 +284,7 @@ def test_item_9_a_period_close_shares_only_among_members_on_the_days_counted(pra
 
     if "period" not in {g.name for g in app.registered_groups}:
         pytest.skip("period close is not built yet")
-    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2025-12-31", as_="cal")
     practice.ok("ledger", "income", "10000", "--date", "2026-01-15", "--category", "contracts",
                 as_="mo")
     data = practice.ok("period", "close", "2026-01", "--start", "2026-01-01", "--end",
@@ -295,7 +297,7 @@ def test_item_9_a_period_close_shares_only_among_members_on_the_days_counted(pra
 
 def test_item_10_an_admission_that_would_leave_practitioners_at_half(swp, db):
     swp.ok("init", "--sandbox", "R", "--local-authority", "Leeds")
-    swp.ok("member", "add", "ann", "--name", "Ann", "--role", "practitioner",
+    swp.ok("member", "add", "ann", "--name", "Ann", "--role", "practitioner", "--registration", "SW240034",
            "--employed-since", "2024-01-01", "--hours", "30")
     err = refused(swp, db, "member", "add", "sam", "--name", "Sam", "--role", "staff",
                   "--employed-since", "2024-01-01", "--hours", "30", clause="frontline-majority")

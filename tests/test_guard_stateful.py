@@ -1,12 +1,15 @@
 """The takeover guard under a random life of the practice: a Hypothesis state machine whose
 rules are honest actions (admit, leave, change role, propose, vote, close, borrow) and
 hostile ones (issue shares, admit an organisation or a non-employee, transfer, amend an
-entrenched clause, merge with a company, dissolve to the members, a loan with control).
+entrenched clause, merge with a company, dissolve to the members, a loan with control; a
+manager ending practitioners' memberships, relabelling roles, snap-closing, booking capital as
+income, lopsided partner splits, company names in other scripts and forms).
 
 A small model predicts each command's exit code; after every step the database must agree
 with the model, no outsider is a member, no share exists, each member's vote counts once,
-the entrenched clauses are unchanged, and `swp check` is clean (or, after a member left and
-took the majority with them, reports exactly that)."""
+the entrenched clauses are unchanged, no resolution passed while practitioners were not a
+majority unless it restored the majority, and `swp check` is clean (or, after a member left
+and took the majority with them, reports exactly that)."""
 
 from __future__ import annotations
 
@@ -65,9 +68,11 @@ def found_practice(db: str) -> None:
     """The practice each run starts from: three practitioners and a manager, a cap of 8."""
     swp = Swp(db)
     swp.ok("init", "--sandbox", "Guarded SWP", "--local-authority", "Leeds", "--set", "membership.max-members=8")
-    for handle, role in FOUNDERS:
+    for number, (handle, role) in enumerate(FOUNDERS):
         swp.ok("member", "add", handle, "--name", handle.title(), "--role", role,
-               "--employed-since", "2024-01-01", "--hours", "30")  # the manager comes last
+               "--employed-since", "2024-01-01", "--hours", "30",  # the manager comes last
+               *(("--registration", f"SW29000{number}") if role == "practitioner" else ()))
+    swp.ok("partner", "add", "Acme Care Ltd", "--kind", "company", as_="mo")
 
 
 class Practice(RuleBasedStateMachine):
@@ -90,6 +95,7 @@ class Practice(RuleBasedStateMachine):
         self.people = {handle: Person(role, 3000) for handle, role in FOUNDERS}
         self.motions: dict[int, Motion] = {}
         self.effective = 0  # days after 2025-01-01 of the next change of role
+        self.passed_while_lost: list[int] = []  # resolutions passed while the majority was lost
 
     def teardown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -100,8 +106,10 @@ class Practice(RuleBasedStateMachine):
         return sorted(h for h, p in self.people.items() if p.current)
 
     def manager(self) -> str | None:
+        """Who acts for the practice: its manager; with none any more (the founding is over),
+        a current member."""
         managers = [h for h in self.current() if self.people[h].role == "manager"]
-        return managers[0] if managers else None
+        return managers[0] if managers else (self.current() or [None])[0]
 
     def majority(self, roles: list[str]) -> bool:
         return sum(r == "practitioner" for r in roles) * 2 > len(roles)
@@ -134,8 +142,11 @@ class Practice(RuleBasedStateMachine):
         refused = (hundredths < rules.parse_hours(self.clauses["membership.min-hours"])
                    or len(roster) + 1 > int(self.clauses["membership.max-members"])
                    or (role != "practitioner" and not self.majority([*roster, role])))
+        registration = ("--registration", f"SW3{len(self.people):05d}") \
+            if role == "practitioner" else ()
         run = self.swp("member", "add", handle, "--name", f"Person {handle}", "--role", role,
-                       "--employed-since", "2024-01-01", "--hours", hours, as_=self.manager())
+                       "--employed-since", "2024-01-01", "--hours", hours, *registration,
+                       as_=self.manager())
         self.expect(run, 3 if refused else 0, f"admit {role} {hours}h")
         if not refused:
             # practitioners held their majority at every admission (or were being restored
@@ -152,8 +163,8 @@ class Practice(RuleBasedStateMachine):
         person = self.people[handle]
         # a member who has voted leaves today (their last vote stands); others left yesterday
         on = TODAY if person.voted else YESTERDAY
-        self.expect(self.swp("member", "leave", handle, "--date", on, as_=self.manager()), 0,
-                    f"{handle} leaves")
+        self.expect(self.swp("member", "leave", handle, "--date", on, as_=handle), 0,
+                    f"{handle} resigns")
         person.left_on = on
 
     @precondition(lambda self: self.current())
@@ -165,7 +176,9 @@ class Practice(RuleBasedStateMachine):
         handle = self.pick(handles, i)
         person = self.people[handle]
         after = [self.people[h].role if h != handle else role for h in self.current()]
-        refused = person.role == "practitioner" and role != "practitioner" and not self.majority(after)
+        refused = (person.role == "practitioner" and role != "practitioner"
+                   and not self.majority(after)) or \
+            (role == "practitioner" and person.role != "practitioner")  # needs a resolution
         self.effective += 1
         day = f"2025-{1 + (self.effective - 1) // 28:02d}-{1 + (self.effective - 1) % 28:02d}"
         run = self.swp("member", "update", handle, "--effective", day, "--role", role,
@@ -250,6 +263,15 @@ class Practice(RuleBasedStateMachine):
         else:
             threshold = yes * 100 >= int(self.clauses["governance.special-percent"]) * (yes + no)
         passed = len(counted) >= quorum and yes + no > 0 and threshold
+        counts = rules.Tally(yes, no, counted.count("abstain"))
+        if not rules.result_is_settled(self.clauses, motion.kind, counts, len(current)):
+            # a snap close: the others may still vote, and the notice period is not over
+            self.refused("proposal", "close", str(pid), clause="governance.notice-days",
+                         as_=closer)
+            return
+        if passed and not self.majority(self.roles()):
+            self.refused("proposal", "close", str(pid), clause="frontline-majority", as_=closer)
+            return
         breaks = passed and (
             (motion.action == "amend" and self.amendment_breaks(motion.clause, motion.value))
             or (motion.action == "expel" and self.expulsion_breaks(motion.target)))
@@ -264,6 +286,8 @@ class Practice(RuleBasedStateMachine):
         assert run.json["status"] == ("passed" if passed else "failed"), (run.json, motion)
         assert (run.json["yes"], run.json["no"]) == (yes, no)
         motion.open = False
+        if passed and not self.majority(self.roles()):
+            self.passed_while_lost.append(pid)
         if passed and motion.action == "amend":
             self.clauses[motion.clause] = motion.value
         if passed and motion.action == "expel":
@@ -323,6 +347,51 @@ class Practice(RuleBasedStateMachine):
                      "--assets-to", "Ourselves", "--recipient-kind", kind, clause="asset-lock",
                      as_=self.pick(self.current(), i))
 
+    @precondition(lambda self: self.current())
+    @rule(i=INDEX, j=INDEX)
+    def end_someone_elses_membership(self, i, j):
+        target = self.pick([h for h in self.current() if self.people[h].left_on is None] or [""], i)
+        actor = self.pick(self.current(), j)
+        if not target or target == actor:
+            return
+        self.refused("member", "leave", target, "--date", YESTERDAY, clause="one-member-one-vote",
+                     as_=actor)
+
+    @precondition(lambda self: self.current())
+    @rule(i=INDEX)
+    def relabel_as_practitioner(self, i):
+        handles = [h for h in self.current() if self.people[h].role != "practitioner"
+                   and self.people[h].left_on is None]
+        if not handles:
+            return
+        self.effective += 1
+        day = f"2025-{1 + (self.effective - 1) // 28:02d}-{1 + (self.effective - 1) % 28:02d}"
+        self.refused("member", "update", self.pick(handles, i), "--effective", day, "--role",
+                     "practitioner", clause="frontline-majority", as_=self.manager())
+
+    @precondition(lambda self: self.current())
+    @rule(category=st.sampled_from(["share-capital", "capital-contribution", "investment",
+                                    "financing", "equity"]))
+    def book_capital_as_income(self, category):
+        self.refused("ledger", "income", "50000", "--date", "2026-05-01", "--category", category,
+                     clause="no-share-issuance", as_=self.manager())
+
+    @precondition(lambda self: self.current())
+    @rule(percent=st.sampled_from(["60", "100"]))
+    def lopsided_partner_split(self, percent):
+        self.refused("partner", "cost", "Acme Care Ltd", "1000", "--date", "2026-05-01",
+                     "--our-percent", percent, "--memo", "their costs", clause="asset-lock",
+                     as_=self.manager())
+
+    @precondition(lambda self: self.current())
+    @rule(name=st.sampled_from(["\u0410cme Care Ltd", "\uff21\uff23\uff2d\uff25 \uff2c\uff34\uff24",
+                                "AcmeCareLtd", "Acme S.A.", "Jo L.t.d.", "BlackRock",
+                                "Acme Care AG"]))
+    def admit_a_company_in_disguise(self, name):
+        self.refused("member", "add", "acme", "--name", name, "--role", "staff",
+                     "--employed-since", "2024-01-01", "--hours", "37.5",
+                     clause="employees-only", as_=self.manager())
+
     @rule(flag=st.sampled_from(["--voting-rights", "--board-seat", "--equity-conversion",
                                 "--profit-share"]))
     def loan_with_control(self, flag):
@@ -366,6 +435,8 @@ class Practice(RuleBasedStateMachine):
         # entrenched clauses unchanged
         assert entrenched == sorted((s.name, "on", 1) for s in rules.ENTRENCHED)
         assert {k: clauses[k] for k in self.clauses} == self.clauses
+        # no resolution passed while practitioners were not a majority (none here restores it)
+        assert self.passed_while_lost == []
 
     @invariant()
     def swp_check_is_clean(self):

@@ -55,7 +55,7 @@ def test_update_keeps_history(practice):
 
 def test_leave_and_list_all(practice):
     run = practice.ok("member", "leave", "cal", "--date", "2026-05-31", "--reason", "moved",
-                      as_="mo")
+                      as_="cal")
     assert "leaves on 2026-05-31" in run.out
     current = [m["handle"] for m in practice.ok("member", "list", json=True).json["members"]]
     assert "cal" not in current
@@ -65,24 +65,24 @@ def test_leave_and_list_all(practice):
 
 
 def test_leaving_later_than_today_keeps_the_member_current(practice):
-    practice.ok("member", "leave", "cal", "--date", "2026-12-31", as_="mo")
+    practice.ok("member", "leave", "cal", "--date", "2026-12-31", as_="cal")
     current = [m["handle"] for m in practice.ok("member", "list", json=True).json["members"]]
     assert "cal" in current
 
 
 def test_a_member_may_always_leave_even_losing_the_majority(practice, db):
-    practice.ok("member", "leave", "bea", "--date", "2026-06-01", as_="mo")
-    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="mo")
+    practice.ok("member", "leave", "bea", "--date", "2026-06-01", as_="bea")
+    practice.ok("member", "leave", "cal", "--date", "2026-06-01", as_="cal")
     # ann alone is practitioner among ann, mo, sam: the majority is lost; only practitioners
     # can be admitted until it is restored
     refused(practice, db, *ADD, "zoe", "--name", "Zoe Zed", "--role", "staff",
             "--employed-since", "2026-06-01", "--hours", "20", code=3,
             message="refused by clause frontline-majority", audited=True)
-    practice.ok(*ADD, "pat", "--name", "Pat Park", "--role", "practitioner",
+    practice.ok(*ADD, "pat", "--name", "Pat Park", "--role", "practitioner", "--registration", "SW240008",
                 "--employed-since", "2026-06-01", "--hours", "20", as_="mo")
     # a change that leaves the ratio as it was is not refused for the earlier loss
     practice.ok("member", "update", "sam", "--effective", "2026-06-15", "--hours", "20", as_="mo")
-    practice.ok(*ADD, "quin", "--name", "Quin Q", "--role", "practitioner",
+    practice.ok(*ADD, "quin", "--name", "Quin Q", "--role", "practitioner", "--registration", "SW240009",
                 "--employed-since", "2026-06-01", "--hours", "20", as_="mo")
     # ann, pat, quin among ann, mo, sam, pat, quin: three of five, restored
     members = practice.ok("member", "list", json=True).json["members"]
@@ -92,9 +92,9 @@ def test_a_member_may_always_leave_even_losing_the_majority(practice, db):
 # --- refusals by the takeover guard (exit 3, audited) -------------------------------------
 
 @pytest.mark.parametrize("args,message", [
-    (("--name", "Acme Care Ltd", "--role", "practitioner"),
+    (("--name", "Acme Care Ltd", "--role", "practitioner", "--registration", "SW240010"),
      "refused by clause employees-only: 'Acme Care Ltd' is an organisation"),
-    (("--name", "Northgate Holdings plc", "--role", "practitioner"),
+    (("--name", "Northgate Holdings plc", "--role", "practitioner", "--registration", "SW240011"),
      "refused by clause employees-only"),
     (("--name", "Ivy Investor", "--role", "investor"),
      "refused by clause employees-only: role 'investor' is not an employee role"),
@@ -106,10 +106,10 @@ def test_admitting_a_non_employee_or_organisation_is_refused(practice, db, args,
 
 
 def test_admitting_below_the_minimum_hours_is_refused(practice, db):
-    refused(practice, db, *ADD, "low", "--name", "Lou Low", "--role", "practitioner",
+    refused(practice, db, *ADD, "low", "--name", "Lou Low", "--role", "practitioner", "--registration", "SW240012",
             "--employed-since", "2026-01-01", "--hours", "7.99", code=3,
             message="below the minimum of 8", audited=True)
-    practice.ok(*ADD, "low", "--name", "Lou Low", "--role", "practitioner",
+    practice.ok(*ADD, "low", "--name", "Lou Low", "--role", "practitioner", "--registration", "SW240013",
                 "--employed-since", "2026-01-01", "--hours", "8", as_="mo")
 
 
@@ -117,8 +117,9 @@ def test_admitting_past_the_cap_is_refused(swp, db):
     swp.ok("init", "--sandbox", "Tiny", "--local-authority", "Leeds", "--set", "membership.max-members=3")
     for handle in ("a1", "a2", "a3"):
         swp.ok(*ADD, handle, "--name", f"Person {handle}", "--role", "practitioner",
+            "--registration", f"SW2{len(handle)}{sum(map(ord, handle)):05d}",
                "--employed-since", "2025-01-01", "--hours", "30")
-    refused(swp, db, *ADD, "a4", "--name", "Person a4", "--role", "practitioner",
+    refused(swp, db, *ADD, "a4", "--name", "Person a4", "--role", "practitioner", "--registration", "SW240015",
             "--employed-since", "2025-01-01", "--hours", "30", code=3, as_=None,
             message="refused by clause membership.max-members: the practice is at its cap of 3",
             audited=True)
@@ -166,19 +167,20 @@ def test_transfer_is_always_refused(practice, db):
 # --- bad input and preconditions (exit 1, not audited) -----------------------------------
 
 @pytest.mark.parametrize("args,message", [
-    (("ann2", "--name", "A", "--role", "practitioner", "--employed-since", "2026-02-30",
+    (("ann2", "--name", "A", "--role", "practitioner", "--registration", "SW240016", "--employed-since", "2026-02-30",
       "--hours", "10"), "no such employment date: '2026-02-30'"),
-    (("ann2", "--name", "A", "--role", "practitioner", "--employed-since", "1/2/2026",
+    (("ann2", "--name", "A", "--role", "practitioner", "--registration", "SW240017", "--employed-since", "1/2/2026",
       "--hours", "10"), "dates are written YYYY-MM-DD"),
-    (("ann2", "--name", "A", "--role", "practitioner", "--employed-since", "2026-01-01",
+    (("ann2", "--name", "A", "--role", "practitioner", "--registration", "SW240018", "--employed-since", "2026-01-01",
       "--hours", "ten"), "not a number of weekly hours"),
-    (("ann2", "--name", "A", "--role", "practitioner", "--employed-since", "2026-01-01",
+    (("ann2", "--name", "A", "--role", "practitioner", "--registration", "SW240019", "--employed-since", "2026-01-01",
       "--hours", "200"), "a week has 168 hours"),
-    (("ann2", "--name", "A", "--role", "practitioner", "--employed-since", "2026-01-01",
+    (("ann2", "--name", "A", "--role", "practitioner", "--registration", "SW240020", "--employed-since", "2026-01-01",
       "--hours", "10", "--pay", "-5"), "not an amount"),
-    (("Ann Two", "--name", "A", "--role", "practitioner", "--employed-since", "2026-01-01",
+    (("Ann Two", "--name", "A", "--role", "practitioner",
+        "--registration", "SW240021", "--employed-since", "2026-01-01",
       "--hours", "10"), "not a handle"),
-    (("ann", "--name", "Another Ann", "--role", "practitioner", "--employed-since",
+    (("ann", "--name", "Another Ann", "--role", "practitioner", "--registration", "SW240022", "--employed-since",
       "2026-01-01", "--hours", "10"), "the handle 'ann' is taken"),
 ])
 def test_bad_admissions_exit_1(practice, db, args, message):
@@ -186,21 +188,21 @@ def test_bad_admissions_exit_1(practice, db, args, message):
 
 
 def test_a_former_members_handle_is_never_reused(practice, db):
-    practice.ok("member", "leave", "sam", "--date", "2026-06-01", as_="mo")
-    refused(practice, db, *ADD, "sam", "--name", "Sam Second", "--role", "practitioner",
+    practice.ok("member", "leave", "sam", "--date", "2026-06-01", as_="sam")
+    refused(practice, db, *ADD, "sam", "--name", "Sam Second", "--role", "practitioner", "--registration", "SW240023",
             "--employed-since", "2026-06-15", "--hours", "20", code=1,
             message="never reused or inherited", audited=False)
 
 
 def test_managing_members_needs_a_manager(practice, db):
-    args = (*ADD, "pat", "--name", "Pat Park", "--role", "practitioner",
+    args = (*ADD, "pat", "--name", "Pat Park", "--role", "practitioner", "--registration", "SW240024",
             "--employed-since", "2026-01-01", "--hours", "20")
     refused(practice, db, *args, as_=None, code=1,
             message="managing members needs --as a current manager (mo)", audited=False)
     refused(practice, db, *args, as_="ann", code=1,
             message="'ann' is not one", audited=False)
     refused(practice, db, "member", "leave", "ann", "--date", "2026-06-30", as_=None, code=1,
-            message="needs --as a current manager", audited=False)
+            message="leaving needs --as ann", audited=False)
 
 
 @pytest.mark.parametrize("args,message", [
@@ -223,7 +225,7 @@ def test_changes_must_come_in_date_order_and_not_after_leaving(practice, db):
     practice.ok("member", "update", "ann", "--effective", "2026-03-01", "--hours", "30", as_="mo")
     refused(practice, db, "member", "update", "ann", "--effective", "2026-02-01", "--hours", "20",
             code=1, message="record changes in date order", audited=False)
-    practice.ok("member", "leave", "ann", "--date", "2026-06-01", as_="mo")
+    practice.ok("member", "leave", "ann", "--date", "2026-06-01", as_="ann")
     refused(practice, db, "member", "update", "ann", "--effective", "2026-07-01", "--hours", "20",
             code=1, message="a former member cannot change", audited=False)
     refused(practice, db, "member", "leave", "ann", "--date", "2026-06-20", code=1,

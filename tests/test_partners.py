@@ -12,9 +12,20 @@ from tests.conftest import audit_rows, execute, query, snapshot
 NORTHSIDE = "Northside Social Work Practice"
 
 
+def agree_split(swp, name: str, percent: str = "100") -> None:
+    """The members agree (an ordinary resolution, every member voting) the most of a shared
+    cost the practice may carry with this partner; 100 lets every split below through."""
+    pid = swp.ok("proposal", "new", "--title", f"Share costs with {name}", "--kind", "ordinary",
+                 "--partner-split", f"{name}={percent}", as_="ann", json=True).json["id"]
+    for handle in ("ann", "bea", "cal", "mo", "sam"):
+        swp.ok("vote", str(pid), "yes", as_=handle)
+    swp.ok("proposal", "close", str(pid), as_="ann")
+
+
 @pytest.fixture
 def partnered(practice):
     practice.ok("partner", "add", NORTHSIDE, "--kind", "mutual", as_="mo")
+    agree_split(practice, NORTHSIDE)
     return practice
 
 
@@ -61,8 +72,9 @@ def test_a_partner_gains_no_member_vote_or_claim_on_assets(practice, db):
         return {name: tables[name] for name in ("member", "member_fact", "vote", "proposal",
                                                 "allocation", "period", "clause", "practice")}
 
-    before = people_and_power()
     practice.ok("partner", "add", "Big Care Holdings plc", "--kind", "company", as_="mo")
+    agree_split(practice, "Big Care Holdings plc")
+    before = people_and_power()
     practice.ok("partner", "cost", "Big Care Holdings plc", "1000", "--date", "2026-05-31",
                 "--our-percent", "50", "--memo", "Shared office", as_="mo")
     assert people_and_power() == before

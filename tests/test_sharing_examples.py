@@ -42,11 +42,11 @@ def setup_riverside(swp) -> None:
     """The commands at the top of the worked example, as the doc gives them."""
     swp.ok("init", "--sandbox", "Riverside Social Work Practice", "--local-authority", "Leeds City Council",
            "--set", "sharing.method=equal:50,hours:50")
-    swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner",
+    swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner", "--registration", "SW240025",
            "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "40000")
-    swp.ok("member", "add", "bea", "--name", "Bea Brown", "--role", "practitioner",
+    swp.ok("member", "add", "bea", "--name", "Bea Brown", "--role", "practitioner", "--registration", "SW240026",
            "--employed-since", "2024-04-01", "--hours", "30", "--pay", "32000")
-    swp.ok("member", "add", "cal", "--name", "Cal Chen", "--role", "practitioner",
+    swp.ok("member", "add", "cal", "--name", "Cal Chen", "--role", "practitioner", "--registration", "SW240027",
            "--employed-since", "2026-03-02", "--hours", "20", "--pay", "24000")
     swp.ok("member", "add", "mo", "--name", "Mo Malik", "--role", "manager",
            "--employed-since", "2025-01-01", "--hours", "37.5", "--pay", "36000")
@@ -166,7 +166,7 @@ MAY = {  # member: (allocation, brought forward, payable, carried forward)
 
 def close_through_may(swp) -> tuple[dict, dict]:
     swp.ok("period", "close", "2026-Q1", *Q1, as_="mo")
-    swp.ok("member", "leave", "dan", "--date", "2026-04-15", as_="mo")
+    swp.ok("member", "leave", "dan", "--date", "2026-04-15", as_="dan")
     record(swp, [("income", "6000", "2026-04-20", "contracts"),
                  ("expense", "11600", "2026-04-10", "locum-cover"),
                  ("expense", "2400", "2026-04-01", "rent")])

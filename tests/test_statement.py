@@ -179,8 +179,12 @@ def test_files_are_private_atomic_and_never_overwritten_without_force(closed, tm
     closed.ok("statement", "2026-Q1", "--member", "ann", "--output", str(one), as_="mo")
     run = closed("statement", "2026-Q1", "--member", "ann", "--output", str(one), as_="mo")
     assert run.code == 1 and "already exists" in run.err
-    run = closed("statement", "2026-Q1", "--member", "ann", "--output", str(tmp_path / "no" / "x.txt"), as_="mo")
-    assert run.code == 1 and "no such folder" in run.err
+    # a missing folder is made (it once was refused with "no such folder")
+    closed.ok("statement", "2026-Q1", "--member", "ann", "--output", str(tmp_path / "no" / "x.txt"), as_="mo")
+    assert "Profit-share statement" in (tmp_path / "no" / "x.txt").read_text()
+    closed.ok("statement", "2026-Q1", "--format", "md", "--output", str(tmp_path / "a" / "b") + "/",
+              as_="mo")
+    assert len(os.listdir(tmp_path / "a" / "b")) == 5
     # an existing folder with --member gets the default name inside it
     closed.ok("statement", "2026-Q1", "--member", "cal", "--format", "json", "--output", str(tmp_path), as_="mo")
     assert json.loads((tmp_path / "2026-Q1-cal.json").read_text())["member"] == "cal"
@@ -202,7 +206,7 @@ def test_unknown_periods_and_members(closed):
     assert run.code == 1 and "no closed period labelled '2025-Q4'; closed periods: 2026-Q1" in run.err
     run = closed("statement", "2026-Q1", "--member", "zed", as_="mo")
     assert run.code == 1 and "no member with handle 'zed'" in run.err
-    closed.ok("member", "add", "zed", "--name", "Zed Zola", "--role", "practitioner",
+    closed.ok("member", "add", "zed", "--name", "Zed Zola", "--role", "practitioner", "--registration", "SW240029",
               "--employed-since", "2026-05-01", "--hours", "20", as_="mo")
     run = closed("statement", "2026-Q1", "--member", "zed", as_="mo")
     assert run.code == 1 and "zed has no allocation in 2026-Q1" in run.err
@@ -232,7 +236,7 @@ def test_a_statement_refuses_books_that_no_longer_match_the_fingerprint(closed, 
 
 def test_names_beyond_latin_1_print_in_the_pdf(swp, tmp_path):
     swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds")
-    swp.ok("member", "add", "lu", "--name", "Łucja Wróbel", "--role", "practitioner",
+    swp.ok("member", "add", "lu", "--name", "Łucja Wróbel", "--role", "practitioner", "--registration", "SW240030",
            "--employed-since", "2025-01-01", "--hours", "30")
     # with no manager, any member may keep the books, signing with their key: --as
     swp.ok("ledger", "income", "100", "--date", "2026-02-01", "--category", "grants", as_="lu")

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from tests.conftest import audit_rows, query, snapshot
+from tests.conftest import LIVED_OPEN_PROPOSAL as OPEN
+from tests.conftest import TODAY, audit_rows, query, snapshot
 
 ORIGIN = "http://localhost:8080"
 
@@ -183,6 +184,46 @@ def test_a_forged_signature_is_refused(site, ann):
     assert done.status_code == 403
 
 
+WEB_RECORDS = ("web_challenge", "web_invite", "web_session")
+
+
+def _counts(db: str, tables=WEB_RECORDS + ("passkey_credential", "passkey_assertion")) -> dict:
+    return {t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
+
+
+def test_expired_challenges_invites_and_sessions_are_purged_at_start_and_on_sign_in(site, ann, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from swp.web.app import Config, create_app
+
+    db = site.swp.db
+    vote(site.client, OPEN, "yes", ann)  # an assertion kept with the vote
+    site.invite("bea")  # an unused link
+    other = site.new_client()
+    token = csrf_of(other.get("/signin"))
+    assert other.post("/signin/options", json={"handle": "cal"},
+                      headers={"X-CSRF-Token": token}).status_code == 200  # an unused challenge
+    before = _counts(db)
+    assert all(before[t] > 0 for t in before), before
+    # four days on: every challenge (5 minutes), link (72 hours) and session (12 hours) expired
+    assert TODAY == "2026-06-30"
+    monkeypatch.setenv("SWP_TODAY", "2026-07-04")
+    with TestClient(create_app(Config(db=db, origin=ORIGIN, secure=False)), base_url=ORIGIN) as client:
+        after_start = _counts(db)
+        assert {t: after_start[t] for t in WEB_RECORDS} == dict.fromkeys(WEB_RECORDS, 0)
+        assert after_start["passkey_credential"] == before["passkey_credential"]
+        assert after_start["passkey_assertion"] == before["passkey_assertion"]
+        # a challenge made now, then a day later a sign-in purges it (its own stays, used)
+        token = csrf_of(client.get("/signin"))
+        client.post("/signin/options", json={"handle": "cal"}, headers={"X-CSRF-Token": token})
+        assert _counts(db, ("web_challenge",)) == {"web_challenge": 1}
+        monkeypatch.setenv("SWP_TODAY", "2026-07-05")
+        signin(client, "ann", ann)
+        assert _counts(db, WEB_RECORDS) == {"web_challenge": 1, "web_invite": 0, "web_session": 1}
+        assert query(db, "SELECT used_at IS NOT NULL FROM web_challenge") == [(True,)]
+        assert client.get("/").status_code == 200
+
+
 def test_sign_in_is_rate_limited_per_address(lived):
     from starlette.testclient import TestClient
 
@@ -208,7 +249,7 @@ def test_sign_in_is_rate_limited_per_member(site, ann):
 
 
 def test_every_page_has_a_csp_forbidding_inline_scripts_and_no_inline_script(site, ann):
-    for path in ("/", "/signin", "/proposals", "/proposals/3", "/rules", "/register", "/books",
+    for path in ("/", "/signin", "/proposals", f"/proposals/{OPEN}", "/rules", "/register", "/books",
                  "/statements/2026-q1/ann", "/nowhere"):
         page = site.client.get(path)
         csp = page.headers["content-security-policy"]
@@ -253,9 +294,9 @@ def test_a_post_without_the_csrf_token_is_refused(site, ann):
     before = snapshot(site.swp.db)
     assert site.client.post("/signout", data={}).status_code == 403
     assert site.client.post("/signout", data={"csrf": "forged"}).status_code == 403
-    assert site.client.post("/proposals/3/vote/options", json={"choice": "yes"}).status_code == 403
-    token, assertion = vote_assertion(site.client, 3, "no", ann)
-    refused = site.client.post("/proposals/3/vote", data={"choice": "no", "assertion": json.dumps(assertion)})
+    assert site.client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "yes"}).status_code == 403
+    token, assertion = vote_assertion(site.client, OPEN, "no", ann)
+    refused = site.client.post(f"/proposals/{OPEN}/vote", data={"choice": "no", "assertion": json.dumps(assertion)})
     assert refused.status_code == 403
     after = snapshot(site.swp.db)
     assert after["vote"] == before["vote"]
@@ -266,7 +307,8 @@ def test_a_post_without_the_csrf_token_is_refused(site, ann):
 
 # --- what each role may see ----------------------------------------------------------------------
 
-PAGES = ("/", "/proposals", "/proposals/3", "/rules", "/register", "/books", "/statements/2026-q1/{me}",
+PAGES = ("/", "/proposals", f"/proposals/{OPEN}", "/proposals/new", "/rules", "/register", "/books", "/details",
+         "/statements/2026-q1/{me}",
          "/statements/2026-q1/{me}/pdf")
 
 
@@ -298,9 +340,9 @@ def test_route_authorisation(site, role, monkeypatch):
             assert page.status_code == 404, path
     if role in ("former member", "signed out"):
         token = csrf_of(client.get("/signin"))
-        assert client.post("/proposals/3/vote/options", json={"choice": "yes"},
+        assert client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "yes"},
                            headers={"X-CSRF-Token": token}).status_code == 401
-        assert client.post("/proposals/3/vote", data={"csrf": token, "choice": "yes",
+        assert client.post(f"/proposals/{OPEN}/vote", data={"csrf": token, "choice": "yes",
                                                       "assertion": "{}"},
                            follow_redirects=False).status_code == 303
 
@@ -339,10 +381,30 @@ def test_the_statement_page_has_the_html_statements_figures_and_its_pdf(site, an
     st = perform(site.swp.db, lambda s: sharing.statements(s, actor="ann", label="2026-q1", member="ann"),
                  write=False, command="statement", args={}, actor="ann")[0]
     assert html_writer.section(st) in page.text
+    from swp.reports import chart
+
+    assert chart.svg(st) in page.text and page.text.count("<svg") == 1  # the statement's chart
     pdf = site.client.get("/statements/2026-q1/ann/pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert "2026-q1" in site.client.get("/").text
+
+
+def test_the_statement_page_keeps_the_totals_but_sees_books_changed_behind_its_back(site, ann):
+    """The page keeps a closed period's totals between views (a million entries are not summed
+    on every view); changing that period's entries needs a guard removed, which moves the
+    schema, and the next view sums the books again and refuses, as `swp statement` does."""
+    from tests.test_statement import tamper
+
+    first = site.client.get("/statements/2026-q1/ann")
+    assert first.status_code == 200 and "matches the books as closed" in first.text
+    assert site.client.get("/statements/2026-q1/ann").text == first.text
+    tamper(site.swp.db, "ledger_entry", "ledger_entry_append_only_update",
+           "UPDATE ledger_entry SET amount_pence = amount_pence + 1 WHERE date <= '2026-03-31'")
+    again = site.client.get("/statements/2026-q1/ann")
+    assert again.status_code == 409 and "no longer match the fingerprint of period 2026-q1" in again.text
+    run = site.swp("statement", "2026-q1", "--member", "ann", as_="ann")
+    assert run.code == 4 and "no longer match the fingerprint" in run.err
 
 
 def test_the_register_rules_books_and_proposals_pages(site, ann):
@@ -355,7 +417,7 @@ def test_the_register_rules_books_and_proposals_pages(site, ann):
     assert "grants" in books  # the open period's income
     proposals = site.client.get("/proposals").text
     assert "Keep more back" in proposals and "Shorter weeks" in proposals
-    one = site.client.get("/proposals/3").text
+    one = site.client.get(f"/proposals/{OPEN}").text
     assert "Shorter weeks" in one and 'id="tally-yes">1<' in one
 
 
@@ -371,40 +433,40 @@ def test_what_members_typed_is_escaped(site, ann):
 
 
 def test_a_vote_with_a_passkey_is_cast_changed_and_audited_like_the_cli(site, ann):
-    cast = vote(site.client, 3, "no", ann)
-    assert cast.status_code == 303 and cast.headers["location"] == "/proposals/3?done=cast"
-    page = site.client.get("/proposals/3").text
+    cast = vote(site.client, OPEN, "no", ann)
+    assert cast.status_code == 303 and cast.headers["location"] == f"/proposals/{OPEN}?done=cast"
+    page = site.client.get(f"/proposals/{OPEN}").text
     assert 'id="my-vote">no<' in page and 'id="tally-no">1<' in page
-    changed = vote(site.client, 3, "yes", ann)
-    assert changed.headers["location"] == "/proposals/3?done=changed"
-    assert 'id="tally-yes">2<' in site.client.get("/proposals/3").text
+    changed = vote(site.client, OPEN, "yes", ann)
+    assert changed.headers["location"] == f"/proposals/{OPEN}?done=changed"
+    assert 'id="tally-yes">2<' in site.client.get(f"/proposals/{OPEN}").text
     votes = query(site.swp.db, "SELECT v.choice, v.version FROM vote v JOIN member m ON m.id = v.member_id "
-                               "WHERE m.handle = 'ann' AND v.proposal_id = 3 ORDER BY v.version")
+                               "WHERE m.handle = 'ann' AND v.proposal_id = :pid ORDER BY v.version", {"pid": OPEN})
     assert votes == [("no", 1), ("yes", 2)]
     event = audit_rows(site.swp.db)[-1]
     assert (event["command"], event["actor"], event["outcome"]) == ("vote", "ann", "ok")
-    assert json.loads(event["args"]) == {"proposal_id": 3, "choice": "yes", "weight": 1, "for_handle": None}
+    assert json.loads(event["args"]) == {"proposal_id": OPEN, "choice": "yes", "weight": 1, "for_handle": None}
     kept = query(site.swp.db, "SELECT action, payload FROM passkey_assertion ORDER BY id")
     assert [k[0] for k in kept] == ["vote.cast", "vote.cast"]
-    assert json.loads(kept[-1][1]) == {"member": "ann", "proposal": 3, "choice": "yes"}
+    assert json.loads(kept[-1][1]) == {"member": "ann", "proposal": OPEN, "choice": "yes"}
 
 
 def test_a_vote_replayed_with_an_old_assertion_is_refused(site, ann):
-    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    token, assertion = vote_assertion(site.client, OPEN, "no", ann)
     form = {"csrf": token, "choice": "no", "assertion": json.dumps(assertion)}
-    assert site.client.post("/proposals/3/vote", data=form, follow_redirects=False).status_code == 303
-    vote(site.client, 3, "yes", ann)
+    assert site.client.post(f"/proposals/{OPEN}/vote", data=form, follow_redirects=False).status_code == 303
+    vote(site.client, OPEN, "yes", ann)
     before = snapshot(site.swp.db)
-    replay = site.client.post("/proposals/3/vote", data=form, follow_redirects=False)
+    replay = site.client.post(f"/proposals/{OPEN}/vote", data=form, follow_redirects=False)
     assert replay.status_code == 403
     assert "already used" in replay.text
     assert snapshot(site.swp.db) == before
 
 
 def test_an_assertion_for_one_choice_cannot_cast_another(site, ann):
-    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    token, assertion = vote_assertion(site.client, OPEN, "no", ann)
     before = snapshot(site.swp.db)
-    swapped = site.client.post("/proposals/3/vote", data={"csrf": token, "choice": "yes",
+    swapped = site.client.post(f"/proposals/{OPEN}/vote", data={"csrf": token, "choice": "yes",
                                                           "assertion": json.dumps(assertion)})
     assert swapped.status_code == 403 and "another change" in swapped.text
     other = site.client.post("/proposals/1/vote", data={"csrf": token, "choice": "no",
@@ -414,11 +476,11 @@ def test_an_assertion_for_one_choice_cannot_cast_another(site, ann):
 
 
 def test_a_vote_without_user_verification_is_refused(site, ann):
-    token = csrf_of(site.client.get("/proposals/3"))
-    options = site.client.post("/proposals/3/vote/options", json={"choice": "no"},
+    token = csrf_of(site.client.get(f"/proposals/{OPEN}"))
+    options = site.client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "no"},
                                headers={"X-CSRF-Token": token}).json()
     assertion = ann.get(options, flags=0x01)
-    refused = site.client.post("/proposals/3/vote", data={"csrf": token, "choice": "no",
+    refused = site.client.post(f"/proposals/{OPEN}/vote", data={"csrf": token, "choice": "no",
                                                           "assertion": json.dumps(assertion)})
     assert refused.status_code == 403
 
@@ -441,9 +503,9 @@ def test_a_guard_refusal_shows_as_a_plain_message_with_the_clis_audit_record(sit
     monkeypatch.setattr(rules, "vote_violations", refuse)
     if not hasattr(rules, "Violation"):
         pytest.skip("rules.Violation is not available")
-    token, assertion = vote_assertion(site.client, 3, "no", ann)
+    token, assertion = vote_assertion(site.client, OPEN, "no", ann)
     before = snapshot(site.swp.db)
-    refused = site.client.post("/proposals/3/vote", data={"csrf": token, "choice": "no",
+    refused = site.client.post(f"/proposals/{OPEN}/vote", data={"csrf": token, "choice": "no",
                                                           "assertion": json.dumps(assertion)})
     assert refused.status_code == 403
     assert "refused by clause one-member-one-vote: a test refusal" in refused.text
@@ -489,7 +551,119 @@ def test_a_busy_or_broken_database_is_one_plain_sentence_not_a_trace(site, ann, 
         raise DatabaseError("the database is busy: try again")
 
     monkeypatch.setattr(passkeys, "change_options", busy)
-    token = csrf_of(site.client.get("/proposals/3"))
-    answer = site.client.post("/proposals/3/vote/options", json={"choice": "no"}, headers={"X-CSRF-Token": token})
+    token = csrf_of(site.client.get(f"/proposals/{OPEN}"))
+    answer = site.client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "no"}, headers={"X-CSRF-Token": token})
     assert answer.status_code == 503
     assert answer.json() == {"error": "the database is busy: try again"}
+
+
+# --- a member's own details, and proposals, from the page ----------------------------------------
+
+
+def _details_form(client, **fields):
+    token = csrf_of(client.get("/details"))
+    return client.post("/details", data={"csrf": token, **fields}, follow_redirects=False)
+
+
+def test_a_member_records_their_own_address_and_email_with_the_clis_audit_record(site, ann):
+    db = site.swp.db
+    page = site.client.get("/details")
+    assert page.status_code == 200 and 'name="address"' in page.text
+    done = _details_form(site.client, address="1 Mill Lane, Leeds", email="ann@example.org")
+    assert (done.status_code, done.headers["location"]) == (303, "/details?done=1")
+    assert query(db, "SELECT address, email FROM member WHERE handle = 'ann'") == [
+        ("1 Mill Lane, Leeds", "ann@example.org")]
+    assert "1 Mill Lane, Leeds" in site.client.get("/details?done=1").text
+    web_event = audit_rows(db)[-1]
+    site.swp.ok("member", "update", "ann", "--address", "1 Mill Lane, Leeds", "--email", "ann@example.org",
+                as_="ann")
+    cli_event = audit_rows(db)[-1]
+    for key in ("command", "actor", "outcome", "detail", "args"):
+        assert web_event[key] == cli_event[key], key
+    assert web_event["command"] == "member update"
+
+
+def test_a_refused_address_change_is_a_plain_message_and_changes_nothing(site, ann):
+    before = snapshot(site.swp.db)
+    refused = _details_form(site.client, address="1 Mill Lane", email="not an email")
+    assert refused.status_code == 400 and "not an email address" in refused.text
+    assert "Traceback" not in refused.text
+    assert snapshot(site.swp.db) == before
+
+
+def test_changing_details_needs_the_csrf_token_and_a_signed_in_current_member(site, ann, monkeypatch):
+    before = snapshot(site.swp.db)
+    forged = site.client.post("/details", data={"csrf": "forged", "address": "x"}, follow_redirects=False)
+    assert forged.status_code == 403
+    stranger = site.new_client()
+    token = csrf_of(stranger.get("/signin"))
+    out = stranger.post("/details", data={"csrf": token, "address": "x"}, follow_redirects=False)
+    assert (out.status_code, out.headers["location"]) == (303, "/signin")
+    sam_key = passkey()
+    sam = site.new_client()
+    enrol(sam, site.invite("sam"), sam_key)
+    token = csrf_of(sam.get("/details"))
+    monkeypatch.setenv("SWP_TODAY", "2026-07-01")  # sam has left: the session no longer counts
+    former = sam.post("/details", data={"csrf": token, "address": "x"}, follow_redirects=False)
+    assert (former.status_code, former.headers["location"]) == (303, "/signin")
+    assert snapshot(site.swp.db)["member"] == before["member"]
+
+
+def _propose(client, **fields):
+    token = csrf_of(client.get("/proposals/new"))
+    return client.post("/proposals/new", data={"csrf": token, **fields}, follow_redirects=False)
+
+
+@pytest.mark.parametrize("handle", ["ann", "mo"])
+def test_a_member_or_the_manager_makes_a_proposal_with_the_clis_audit_record(site, handle):
+    db = site.swp.db
+    client = site.new_client()
+    enrol(client, site.invite(handle), passkey())
+    page = client.get("/proposals/new")
+    assert page.status_code == 200 and "sharing.reserve-percent" in page.text
+    made = _propose(client, title="Keep a fifth", kind="ordinary", clause="sharing.reserve-percent", value="20")
+    assert made.status_code == 303
+    pid = int(re.match(r"/proposals/(\d+)\?done=proposed$", made.headers["location"]).group(1))
+    shown = client.get(made.headers["location"]).text
+    assert "Your proposal was made." in shown and "Keep a fifth" in shown
+    assert query(db, "SELECT title, proposed_by, status FROM proposal WHERE id = :i", {"i": pid}) == [
+        ("Keep a fifth", handle, "open")]
+    web_event = audit_rows(db)[-1]
+    site.swp.ok("proposal", "new", "--title", "Keep a fifth", "--kind", "ordinary",
+                "--amend", "sharing.reserve-percent=20", as_=handle)
+    cli_event = audit_rows(db)[-1]
+    for key in ("command", "actor", "outcome", "detail", "args"):
+        assert web_event[key] == cli_event[key], key
+
+
+def test_a_proposal_the_guard_refuses_is_a_plain_message_with_the_clis_audit_record(site, ann):
+    db = site.swp.db
+    before = snapshot(db)
+    refused = _propose(site.client, title="Sell up", kind="special", clause="asset-lock", value="off")
+    assert refused.status_code == 403 and "Traceback" not in refused.text
+    web_event = audit_rows(db)[-1]
+    assert (web_event["command"], web_event["actor"], web_event["outcome"]) == ("proposal new", "ann", "refused")
+    after = snapshot(db)
+    assert after["proposal"] == before["proposal"]
+    cli = site.swp("proposal", "new", "--title", "Sell up", "--kind", "special", "--amend", "asset-lock=off",
+                   as_="ann")
+    assert cli.code == 3
+    cli_event = audit_rows(db)[-1]
+    for key in ("command", "actor", "outcome", "detail", "args"):
+        assert web_event[key] == cli_event[key], key
+    assert web_event["detail"] in refused.text.replace("&#39;", "'").replace("&quot;", '"')
+
+
+def test_making_a_proposal_needs_the_csrf_token_and_a_signed_in_current_member(site, ann):
+    before = snapshot(site.swp.db)
+    forged = site.client.post("/proposals/new", data={"csrf": "forged", "title": "x", "kind": "ordinary",
+                                                      "clause": "sharing.reserve-percent", "value": "20"})
+    assert forged.status_code == 403
+    stranger = site.new_client()
+    assert stranger.get("/proposals/new", follow_redirects=False).status_code == 303
+    token = csrf_of(stranger.get("/signin"))
+    out = stranger.post("/proposals/new", data={"csrf": token, "title": "x", "kind": "ordinary",
+                                                "clause": "sharing.reserve-percent", "value": "20"},
+                        follow_redirects=False)
+    assert (out.status_code, out.headers["location"]) == (303, "/signin")
+    assert snapshot(site.swp.db)["proposal"] == before["proposal"]

@@ -2,7 +2,8 @@
 Chromium's virtual authenticator standing in for a phone or a laptop's fingerprint reader.
 
 invite -> enrol a passkey -> sign out -> sign in -> read a statement -> vote -> change the
-vote (keyboard alone) -> see the tally -> the other pages -> sign out; a screenshot of each
+vote (keyboard alone) -> see the tally -> the other pages -> record her address -> make a
+proposal, and one the constitution refuses -> sign out; a screenshot of each
 page is kept (the folder is printed), axe-core finds no serious or critical accessibility
 problem on any page, and the browser reports no Content-Security-Policy violation.
 
@@ -20,6 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import LIVED_OPEN_PROPOSAL as OPEN
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("SWP_CHROMIUM", "/usr/bin/chromium")
@@ -154,7 +157,7 @@ def test_a_member_enrols_signs_in_reads_votes_changes_and_signs_out(served, tmp_
             page.get_by_role("link", name="Shorter weeks").click()
             page.get_by_label("No").check()
             page.get_by_role("button", name="Vote (confirm with your passkey)").click()
-            page.wait_for_url(origin + "/proposals/3?done=cast")
+            page.wait_for_url(origin + f"/proposals/{OPEN}?done=cast")
             expect(page.locator("#tally-no")).to_have_text("1")
             expect(page.locator("#my-vote")).to_have_text("no")
             pages.check("voted")
@@ -164,7 +167,7 @@ def test_a_member_enrols_signs_in_reads_votes_changes_and_signs_out(served, tmp_
             page.keyboard.press("Space")
             page.keyboard.press("Tab")
             page.keyboard.press("Enter")
-            page.wait_for_url(origin + "/proposals/3?done=changed")
+            page.wait_for_url(origin + f"/proposals/{OPEN}?done=changed")
             expect(page.locator("#tally-yes")).to_have_text("2")
             expect(page.locator("#tally-no")).to_have_text("0")
             expect(page.locator("#my-vote")).to_have_text("yes")
@@ -175,17 +178,52 @@ def test_a_member_enrols_signs_in_reads_votes_changes_and_signs_out(served, tmp_
                 expect(page.get_by_role("heading", level=1)).to_be_visible()
                 pages.check(name.lower())
 
+            # her own address and email
+            page.get_by_role("link", name="Your details", exact=True).click()
+            pages.check("details")
+            page.get_by_label("Postal address").fill("1 Mill Lane, Leeds LS1 1AA")
+            page.get_by_label("Email").fill("ann@example.org")
+            page.get_by_role("button", name="Save my details").click()
+            page.wait_for_url(origin + "/details?done=1")
+            expect(page.get_by_text("Your details were recorded.")).to_be_visible()
+            expect(page.get_by_label("Postal address")).to_have_value("1 Mill Lane, Leeds LS1 1AA")
+            pages.check("details-saved")
+
+            # a proposal, then one the constitution refuses
+            page.get_by_role("link", name="Proposals", exact=True).click()
+            page.get_by_role("link", name="Propose a change to the rules").click()
+            pages.check("propose")
+            page.get_by_label("Title").fill("Keep a fifth")
+            page.get_by_label("Clause").select_option("sharing.reserve-percent")
+            page.get_by_label("New value").fill("20")
+            page.get_by_role("button", name="Make the proposal").click()
+            page.wait_for_url("**/proposals/*?done=proposed")
+            expect(page.get_by_text("Your proposal was made.")).to_be_visible()
+            pages.check("proposed")
+            page.goto(origin + "/proposals/new")
+            page.get_by_label("Title").fill("Sell up")
+            page.get_by_label("Clause").select_option("asset-lock")
+            page.get_by_label("New value").fill("off")
+            page.get_by_label("Special").check()
+            page.get_by_role("button", name="Make the proposal").click()
+            expect(page.get_by_role("heading", name="Refused")).to_be_visible()
+            pages.check("proposal-refused")
+
             page.set_viewport_size({"width": 1280, "height": 900})  # a laptop
             page.goto(origin + "/")
             pages.check("home-wide")
             page.get_by_role("button", name="Sign out").click()
             page.wait_for_url(origin + "/signin?out=1")
-            page.goto(origin + "/proposals/3")
+            page.goto(origin + f"/proposals/{OPEN}")
             page.wait_for_url(origin + "/signin")
             assert pages.csp_errors == []
         finally:
             browser.close()
 
-    votes = lived.ok("proposal", "show", "3", json=True).json["votes"]
+    held = lived.ok("member", "show", "ann", as_="ann", json=True).json
+    assert "1 Mill Lane, Leeds LS1 1AA" in str(held) and "ann@example.org" in str(held)
+    titles = [p["title"] for p in lived.ok("proposal", "list", json=True).json["proposals"]]
+    assert "Keep a fifth" in titles and "Sell up" not in titles
+    votes = lived.ok("proposal", "show", str(OPEN), json=True).json["votes"]
     assert {v["member"]: v["choice"] for v in votes}["ann"] == "yes"
     assert len(list(folder.glob("*.png"))) == pages.count >= 10

@@ -158,7 +158,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    db: str = typer.Option(None, "--db", envvar="SWP_DB", show_default="swp.db",
+    db: str = typer.Option(None, "--db", envvar="SWP_DB", show_default="swp.db", metavar="PATH",
                            help="Database: a SQLite file path or a URL (postgresql+psycopg://...)."),
     actor: str = typer.Option(None, "--as", envvar="SWP_AS", metavar="HANDLE",
                               help="The acting member."),
@@ -210,6 +210,8 @@ def _register() -> None:
 
 def _plain_help(typer_app: typer.Typer) -> None:
     """Every sub-app prints plain help, so that `swp ... --help` stays fast."""
+    if typer_app.registered_callback is not None:
+        _friendly_help(typer_app.registered_callback.callback)
     for command in typer_app.registered_commands:
         _friendly_help(command.callback)
     for group in typer_app.registered_groups:
@@ -233,7 +235,9 @@ def _friendly_help(callback: Any) -> None:
         info = param.default
         if not isinstance(info, (typer.models.OptionInfo, typer.models.ArgumentInfo)):
             continue
-        if info.metavar is None and param.annotation in ("str", str):
+        if info.metavar is None and param.name == "handle":
+            info.metavar = "HANDLE"
+        elif info.metavar is None and param.annotation in ("str", str):
             info.metavar = "TEXT"
         elif info.metavar is None and param.annotation in ("int", int):
             info.metavar = "NUMBER"
@@ -243,6 +247,20 @@ def _friendly_help(callback: Any) -> None:
             info.help = f"{help_} ({said})." if help_ else f"{said[0].upper()}{said[1:]}."
 
 
+def _arguments_say_their_metavar_alone() -> None:
+    """Typer prints an argument as `AMOUNT <str>` even when it has a metavar, where an option
+    with one reads `--date DATE`: let an argument with a metavar read the same way."""
+    from typer.core import TyperArgument
+
+    typed = TyperArgument.display_type_rich
+
+    def display_type_rich(self: TyperArgument, ctx: Any) -> str | None:
+        return None if self.metavar is not None else typed(self, ctx)
+
+    TyperArgument.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_arguments_say_their_metavar_alone()
 _register()
 
 

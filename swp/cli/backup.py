@@ -9,7 +9,8 @@ from swp.cli._common import emit, state
 
 def backup(
     ctx: typer.Context,
-    path: str = typer.Argument(..., metavar="PATH", help="The backup file to write (mode 0600)."),
+    path: str = typer.Argument(..., metavar="PATH",
+                               help="The backup file to write (mode 0600; a missing folder is created)."),
     force: bool = typer.Option(False, "--force", help="Replace PATH if it already exists."),
 ) -> None:
     """Back up the practice's database to PATH, safely while others keep working.

@@ -9,7 +9,8 @@ from swp.cli._common import call, emit, state
 
 rules_app = typer.Typer(help="The constitution: entrenched and amendable clauses.",
                         no_args_is_help=True)
-proposal_app = typer.Typer(help="Resolutions: amend a clause, expel a member, merge, dissolve.",
+proposal_app = typer.Typer(help="Resolutions: amend a clause, expel a member, write off a former "
+                                "member's deficit, merge, dissolve.",
                            no_args_is_help=True)
 shares_app = typer.Typer(help="There are no shares: every command here is refused (exit 3).",
                          no_args_is_help=True)
@@ -38,15 +39,21 @@ def rules_show(ctx: typer.Context) -> None:
 
 
 def _one_action(amend: str | None, expel: str | None, merge_with: str | None,
-                dissolve: bool) -> str:
+                dissolve: bool, make_practitioner: str | None = None,
+                partner_split: str | None = None, write_off: str | None = None) -> str:
     chosen = [name for name, given in (("--amend", amend), ("--expel", expel),
-                                       ("--merge-with", merge_with), ("--dissolve", dissolve))
+                                       ("--write-off", write_off),
+                                       ("--merge-with", merge_with), ("--dissolve", dissolve),
+                                       ("--make-practitioner", make_practitioner),
+                                       ("--partner-split", partner_split))
               if given]
     if len(chosen) != 1:
-        raise typer.BadParameter("give exactly one of --amend, --expel, --merge-with, --dissolve"
+        raise typer.BadParameter("give exactly one of --amend, --expel, --write-off, --merge-with, "
+                                 "--dissolve, --make-practitioner, --partner-split"
                                  + (f" (not {' and '.join(chosen)})" if chosen else ""))
-    return {"--amend": "amend", "--expel": "expel", "--merge-with": "merge",
-            "--dissolve": "dissolve"}[chosen[0]]
+    return {"--amend": "amend", "--expel": "expel", "--write-off": "write-off",
+            "--merge-with": "merge", "--dissolve": "dissolve", "--make-practitioner": "practitioner",
+            "--partner-split": "split"}[chosen[0]]
 
 
 @proposal_app.command("new")
@@ -58,6 +65,11 @@ def new(
     amend: str = typer.Option(None, "--amend", metavar="CLAUSE=VALUE",
                               help="Amend an amendable clause."),
     expel: str = typer.Option(None, "--expel", metavar="HANDLE", help="Expel a member."),
+    write_off: str = typer.Option(None, "--write-off", metavar="HANDLE",
+                                  help="Write off a former member's outstanding deficit "
+                                       "(an ordinary resolution)..."),
+    amount: str = typer.Option(None, "--amount", metavar="AMOUNT",
+                               help="...only this much of it (default: all they owe at the close)."),
     merge_with: str = typer.Option(None, "--merge-with", metavar="NAME",
                                    help="Merge with another body..."),
     partner_kind: str = typer.Option(None, "--partner-kind", metavar="KIND",
@@ -71,23 +83,52 @@ def new(
                                  help="A written resolution: members sign by voting; it passes "
                                       "once the needed share of ALL members voted yes, and lapses "
                                       "after governance.written-days."),
+    register: str = typer.Option(None, "--register", metavar="NUMBER",
+                                 help="...and its number on its register (FCA mutuals register, "
+                                      "Charity Commission, Companies House for a CIC)."),
+    make_practitioner: str = typer.Option(None, "--make-practitioner", metavar="HANDLE",
+                                          help="Make a member a practitioner..."),
+    registration: str = typer.Option(None, "--registration", metavar="SW...",
+                                     help="...with their Social Work England registration."),
+    partner_split: str = typer.Option(None, "--partner-split", metavar="PARTNER=PERCENT",
+                                      help="Agree the practice's percent of costs shared with "
+                                           "a partner."),
 ) -> None:
     """Propose a resolution (needs --as a current member). Amending an entrenched clause,
     merging with a company or members, or dissolving to anything but an asset-locked body
-    is refused (exit 3).
+    is refused (exit 3). A merger partner or a recipient names its register number
+    (--register); making a member a practitioner needs their registration; a partner's cost
+    split, the practice's local authority (--amend practice.local-authority=NAME) change only
+    by resolution. A proposal stays open governance.notice-days clear days, unless every
+    member has voted or no remaining vote could change the result. A write-off, once passed
+    and closed, is recorded against the former member's deficit and shows on their statement.
 
     Example: swp --as ann proposal new --title "Room to grow" --kind special --amend membership.max-members=60
     """
     from swp.services import governance
 
-    action = _one_action(amend, expel, merge_with, dissolve)
+    action = _one_action(amend, expel, merge_with, dissolve, make_practitioner, partner_split,
+                         write_off)
+    if amount is not None and action != "write-off":
+        raise typer.BadParameter("--amount goes with --write-off")
     clause = value = target = target_kind = None
-    if action == "amend":
+    if action == "practitioner":
+        if not registration:
+            raise typer.BadParameter("--make-practitioner needs --registration SW...")
+        action, clause, target, value = "amend", "member.role", make_practitioner, registration
+    elif action == "split":
+        target, sep, value = partner_split.rpartition("=")
+        if not sep or not target.strip():
+            raise typer.BadParameter(f"--partner-split takes PARTNER=PERCENT, not {partner_split!r}")
+        action, clause, target = "amend", "partner.split", target.strip()
+    elif action == "amend":
         clause, sep, value = amend.partition("=")
         if not sep or not clause.strip():
             raise typer.BadParameter(f"--amend takes CLAUSE=VALUE, not {amend!r}")
     elif action == "expel":
         target = expel
+    elif action == "write-off":
+        target, value = write_off, amount
     elif action == "merge":
         if not partner_kind:
             raise typer.BadParameter("--merge-with needs --partner-kind")
@@ -99,7 +140,8 @@ def new(
     actor = state(ctx).actor
     view = call(ctx, lambda s: governance.propose(
         s, actor=actor, title=title, kind=kind, action=action, clause=clause, value=value,
-        target=target, target_kind=target_kind, written=written))
+        target=target, target_kind=target_kind, register=register,
+        written=written))
     emit(ctx, {"id": view.id, "proposal": view.as_json(), "written": written},
          lambda: f"{'Written resolution' if written else 'Proposal'} #{view.id} ({view.kind}): "
                  f"{view.summary}. Members {'sign' if written else 'vote'} with "
@@ -152,7 +194,7 @@ def show(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID"
         from swp import render
 
         items = [("proposes", view.summary), ("kind", view.kind), ("status", view.status),
-                 ("proposed by", view.proposed_by or "-"),
+                 ("proposed by", view.proposed_by or "-"), ("proposed on", view.proposed_on),
                  ("tally", f"yes {view.tally.yes}, no {view.tally.no}, "
                            f"abstain {view.tally.abstain}")]
         if view.status == "open":
@@ -160,7 +202,9 @@ def show(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID"
             items += [("quorum", f"{view.tally.voters} voted of {view.members} members; "
                                  f"{view.quorum_needed} needed ({'met' if view.quorum_met else 'not yet'})"),
                       ("threshold", f"yes {rule} {view.threshold_percent}% of yes+no"),
-                      ("if closed now", "passes" if view.would_pass else "fails")]
+                      ("if closed now", "passes" if view.would_pass else "fails"),
+                      ("may close", "now" if view.may_close_now else f"on {view.may_close_on} (notice), or once every "
+                       "member has voted")]
         else:
             items += [("closed on", view.closed_on),
                       ("quorum", "met" if view.quorum_met else "not met")]

@@ -219,11 +219,12 @@ def import_(
     from swp.services import banking, ledger
 
     st = state(ctx)
+    readable = True
     try:
         own = banking.own_format(file) and not (profile or mapping)
     except OSError:
-        own = True  # the service names the problem
-    if own and (rules or uncategorised):
+        own, readable = True, False  # the service names the problem (no such file, say)
+    if own and readable and (rules or uncategorised):
         from swp.errors import InputError
 
         raise InputError("swp's own CSV carries its categories; --rules and --uncategorised are for bank files")

@@ -36,7 +36,8 @@ def add(
     hours: str = typer.Option(..., "--hours", metavar="H", help="Contracted weekly hours."),
     pay: str = typer.Option("0", "--pay", metavar="AMOUNT", help="Annual pay."),
     registration: str = typer.Option(None, "--registration", metavar="NUMBER",
-                                     help="Professional registration number."),
+                                     help="Social Work England registration (SW and digits): "
+                                          "every practitioner needs one."),
     public_key: str = typer.Option(None, "--public-key", metavar="KEY",
                                    help="The newcomer's public key (what 'swp key show' prints, or its file)."),
 ) -> None:
@@ -219,9 +220,11 @@ def leave(
     date: str = typer.Option(..., "--date", metavar="DATE", help="Last day of membership."),
     reason: str = typer.Option(None, "--reason"),
 ) -> None:
-    """End a membership: the member leaves on DATE (their last day, inclusive).
+    """Resign: a member ends their own membership on DATE (their last day, inclusive), --as
+    themselves. Ending someone else's membership is refused (exit 3): it needs a passed
+    resolution (swp proposal new --expel HANDLE).
 
-    Example: swp member leave cal --date 2026-06-30 --reason "moved away"
+    Example: swp --as cal member leave cal --date 2026-06-30 --reason "moved away"
     """
     from swp.services import members
 
@@ -259,7 +262,9 @@ def settle(
     amount_text: str = typer.Argument(..., metavar="AMOUNT", help="What the former member paid in."),
     date: str = typer.Option(None, "--date", metavar="DATE", help="The day it was paid (today if not given)."),
 ) -> None:
-    """Record a former member paying in part or all of their outstanding deficit.
+    """Record a former member paying in part or all of their outstanding deficit: a ledger
+    entry of type settlement into the bank (never income, so no period's pool counts it). The
+    members may instead write a deficit off by resolution (swp proposal new --write-off).
 
     Example: swp --as mo member settle cal 250.00 --date 2026-07-15
     """

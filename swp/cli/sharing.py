@@ -315,7 +315,8 @@ def pay(
     """Record the payment of a closed period's profit shares (every unpaid payable share).
 
     Until then the shares are owed to the members (a liability); on the date they leave the
-    bank account, which reconciliation with the bank takes into account.
+    bank account: one ledger entry per member (type share-payment, never an expense, so no
+    period's pool counts it), which reconciliation with the bank takes into account.
 
     Example: swp --as mo period pay 2026-Q1 --date 2026-04-25
     """

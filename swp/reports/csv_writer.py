@@ -60,6 +60,14 @@ def _rows(st: Statement) -> Iterator[tuple[str, str, str, str, str]]:
     yield money("share", "carried_in", st.carried_in_pence)
     yield money("share", "payable", st.payable_pence)
     yield money("share", "carried_out", st.carried_out_pence)
+    for settled in st.settlements:
+        item = ("deficit_written_off" if settled.kind == "written-off" else "deficit_settled")
+        yield (st.member, "share", f"{item}.{settled.on.isoformat()}",
+               str(pence_to_decimal(settled.pence)), str(settled.pence))
+        if settled.resolution is not None:
+            yield text("share", f"{item}.{settled.on.isoformat()}.resolution", settled.resolution)
+    if st.settlements:
+        yield money("share", "deficit_outstanding", st.outstanding_pence)
     yield text("share", "year_start", st.year_start.isoformat())
     yield money("share", "year_to_date", st.year_to_date_pence)
     for label, value in st.register:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from html import escape
 
 from swp.money import format_pence
+from swp.reports.chart import TITLE as CHART_TITLE
+from swp.reports.chart import svg as chart_svg
 from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Statement
 from swp.rules import format_hours
 
@@ -27,6 +29,8 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space:
 tr.total td { font-weight: 700; border-top: 1px solid #555; }
 tr.key td { font-weight: 700; background: #f6f9fc; }
 .note { color: #444; font-size: 9pt; }
+figure.chart { margin: 0.4em 0; break-inside: avoid; }
+figure.chart svg { display: block; max-width: 170mm; }
 .fingerprint { font-family: Menlo, Consolas, monospace; font-size: 8.5pt; word-break: break-all; }
 @media print { body { margin: 0; max-width: none; } th { background: #eee !important; } }
 """
@@ -89,6 +93,12 @@ def section(st: Statement) -> str:
 {"".join(f"<p>{escape(sentence)}</p>" for sentence in st.in_words())}
 <h2>The practice's result for the period</h2>
 {_table(["", "amount"], result_rows, {1}, classes)}
+<h2>{escape(CHART_TITLE)}, and your part</h2>
+<figure class="chart">
+{chart_svg(st)}
+<figcaption class="note">Each bar is as long as its amount; the figures are in the table above
+ and under "Your share".</figcaption>
+</figure>
 <h2>How your share was worked out</h2>
 <p>Method <strong>{escape(st.method)}</strong>; days counted: {st.days}{escape(probation)}.</p>
 {basis}

@@ -1,4 +1,5 @@
-"""PDF statements (fpdf2): one A4 page per member, what a business manager hands a member.
+"""PDF statements (fpdf2): one A4 page per member, what a business manager hands a member; the
+chart of where the money went sits beside the result when the page has room, else below it.
 
 The built-in Helvetica is used, so the file needs no font on the machine that makes it;
 its character set is Latin-1 (which has £), and any other character in a name is printed
@@ -160,7 +161,28 @@ def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
         if label.startswith(("Distributable", "Deficit shared", "Net")):
             bold.add(len(rows))
         rows.append((label, format_pence(pence)))
-    page.table(None, rows, (138, 40), {1}, bold)
+    from swp.reports import chart
+
+    top, needed = pdf.get_y(), len(rows) * 5.2 + 4
+    if not pdf.will_page_break(max(needed, chart.pdf_height(st) + 6)):
+        # the chart of where the money went beside the result, on the same page
+        page.table(None, rows, (pdf.epw - chart.BESIDE - 42, 38), {1}, bold)
+        bottom = pdf.get_y()
+        left = pdf.l_margin + pdf.epw - chart.BESIDE
+        with pdf.local_context():
+            pdf.set_font("Helvetica", "B", 8)
+            pdf.set_text_color(*BLUE)
+            pdf.set_xy(left, top)
+            pdf.cell(chart.BESIDE, 4, latin1(f"{chart.TITLE}, and your part"))
+        end = chart.draw_pdf(pdf, st, x=left, y=top + 5, width=chart.BESIDE)
+        pdf.set_xy(pdf.l_margin, max(bottom, end))
+    else:
+        page.table(None, rows, (138, 40), {1}, bold)
+        # the heading stays with its chart's first lines
+        if pdf.will_page_break(min(chart.pdf_height(st), 40) + 12):
+            pdf.add_page()
+        page.heading(f"{chart.TITLE}, and your part")
+        pdf.set_y(chart.draw_pdf(pdf, st))
 
     page.heading("How to check this: how your share was worked out")
     probation = f" (after {st.probation_days} days' probation)" if st.probation_days else ""

@@ -74,6 +74,27 @@ def percent_text(basis_points: int) -> str:
 
 
 @dataclass(frozen=True)
+class SettlementRow:
+    """Part of the deficit carried forward, settled (paid in) or written off by a resolution
+    after the period."""
+
+    on: date
+    kind: str  # settled | written-off
+    pence: int
+    resolution: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "written-off":
+            return f"Deficit written off by resolution #{self.resolution} on {self.on.isoformat()}"
+        return f"Deficit settled on {self.on.isoformat()}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"on": self.on.isoformat(), "kind": self.kind, "pence": self.pence,
+                "resolution": self.resolution}
+
+
+@dataclass(frozen=True)
 class Statement:
     practice: str
     local_authority: str
@@ -109,6 +130,7 @@ class Statement:
     audit_head: str = ""  # SEQ:HASH of the audit log when the statement was issued
     sandbox: bool = False  # issued by a sandbox practice: not a real statement
     key_fingerprint: str | None = None  # the key enrolled in the member's name
+    settlements: tuple[SettlementRow, ...] = ()  # of the deficit carried forward, since the period
 
     def identity_lines(self) -> list[str]:
         """The audit head (a witness to keep) and the member's enrolled key; a sandbox says so."""
@@ -118,6 +140,11 @@ class Statement:
         if self.sandbox:
             lines.insert(0, "SANDBOX: a practice for trying swp out, not a real statement")
         return lines
+
+    @property
+    def outstanding_pence(self) -> int:
+        """The deficit still carried forward (<= 0) after the settlements and write-offs."""
+        return min(0, self.carried_out_pence + sum(s.pence for s in self.settlements))
 
     # --- derived figures, the same for every writer ---
 
@@ -166,6 +193,9 @@ class Statement:
             ("Deficit brought forward", format_pence(self.carried_in_pence)),
             ("Payable to you now", format_pence(self.payable_pence)),
             ("Deficit carried forward", format_pence(self.carried_out_pence)),
+            *((s.label, format_pence(s.pence)) for s in self.settlements),
+            *((("Deficit carried forward after these", format_pence(self.outstanding_pence)),)
+              if self.settlements else ()),
             (f"Year to date (from {self.year_start.isoformat()})", format_pence(self.year_to_date_pence)),
         ]
 
@@ -224,6 +254,15 @@ class Statement:
                          "National Insurance are taken through PAYE, as for your salary.")
         else:
             words.append("Nothing is payable to you for this period.")
+        for s in self.settlements:
+            if s.kind == "written-off":
+                words.append(f"On {day_words(s.on)} the members forgave {format_pence(s.pence)} of "
+                             f"your deficit by resolution #{s.resolution}.")
+            else:
+                words.append(f"On {day_words(s.on)} you paid in {format_pence(s.pence)} of your "
+                             "deficit.")
+        if self.settlements:
+            words.append(f"The deficit you still owe is {format_pence(-self.outstanding_pence)}.")
         return words
 
     def as_json(self) -> dict[str, Any]:
@@ -259,6 +298,8 @@ class Statement:
             "carried_in_pence": self.carried_in_pence,
             "payable_pence": self.payable_pence,
             "carried_out_pence": self.carried_out_pence,
+            "deficit_settlements": [s.as_json() for s in self.settlements],
+            "deficit_outstanding_pence": self.outstanding_pence,
             "year_start": self.year_start.isoformat(),
             "year_to_date_pence": self.year_to_date_pence,
             "fingerprint": self.fingerprint,

@@ -268,8 +268,9 @@ class _BankImporter:
 
     @staticmethod
     def _other_money(session) -> dict[tuple[str, int], list[list]]:
-        """Money swp already counts in the bank account outside the ledger: profit shares paid
-        (each member's, and each payday's total, as a bureau pays it) and deficits settled."""
+        """Money swp already has in the bank account from its own records: profit shares paid
+        (each member's, and each payday's total, as a bureau pays it) and deficits settled
+        (`period pay` and `member settle` write their own ledger entries)."""
         from swp.models import Member
 
         pool: dict[tuple[str, int], list[list]] = {}
@@ -434,8 +435,8 @@ def _unmatched_message(unmatched: Counter, lines: int, had_rules: bool) -> str:
 
 def books_bank_changes(session, start: date, end: date) -> tuple[int, dict[date, int]]:
     """The books' bank account: its balance at the end of the day before `start`, and each
-    day's change from `start` to `end` (ledger entries, share payments paid out, deficits
-    settled in)."""
+    day's change from `start` to `end` (every ledger entry on it, share payments paid out and
+    deficits settled in among them)."""
     table = LedgerEntry.__table__
     before = 0
     daily: dict[date, int] = {}
@@ -448,17 +449,6 @@ def books_bank_changes(session, start: date, end: date) -> tuple[int, dict[date,
                 select(table.c.date, func.sum(table.c.amount_pence))
                 .where(column == BANK, table.c.date >= start, table.c.date <= end)
                 .group_by(table.c.date)):
-            daily[day] = daily.get(day, 0) + sign * int(total)
-    for model, column, sign, where in (
-            (ProfitPayment, ProfitPayment.paid_on, -1, None),
-            (DeficitSettlement, DeficitSettlement.settled_on, 1, DeficitSettlement.kind == "settled")):
-        clauses = [where] if where is not None else []
-        before += sign * int(session.execute(
-            select(func.coalesce(func.sum(model.amount_pence), 0))
-            .where(column < start, *clauses)).scalar_one())
-        for day, total in session.execute(
-                select(column, func.sum(model.amount_pence))
-                .where(column >= start, column <= end, *clauses).group_by(column)):
             daily[day] = daily.get(day, 0) + sign * int(total)
     return before, daily
 

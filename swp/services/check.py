@@ -97,6 +97,7 @@ def run(session) -> Report:
         ("constitution", lambda s, f: _constitution(s, f)),
         ("membership", lambda s, f: _membership(s, f, on)),
         ("shares", lambda s, f: _shares(s, f)),
+        ("defences", lambda s, f: _defences(s, f)),
         ("votes", lambda s, f: _votes(s, f)),
         ("proposals", lambda s, f: _proposals(s, f)),
         ("ledger", lambda s, f: _ledger(s, f)),
@@ -247,8 +248,74 @@ def _membership(session, found: _Found, on: date) -> None:
         if m.left_on is None or m.left_on >= on:
             f = facts[m.id]
             roster.append(rules.Person(m.handle, m.name, f.role, f.hours_hundredths,
-                                       m.employed_since, m.left_on))
+                                       m.employed_since, m.left_on, registration=m.registration))
     found.violations(rules.roster_violations(clauses, roster))
+
+
+# --- the database's own defences ---------------------------------------------------------
+
+
+def _migration(filename: str):  # noqa: ANN202 - a migration module, for its lists of guards
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / filename
+    spec = importlib.util.spec_from_file_location(f"swp_migration_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def expected_triggers(dialect: str) -> dict[str, str]:
+    """Every trigger the schema should have, by name, with the table it guards: from every
+    revision's lists of guarded tables (APPEND_ONLY, NO_DELETE, CONDITIONAL) and guards()."""
+    from pathlib import Path
+
+    names: dict[str, str] = {}
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    for path in sorted(versions.glob("0*.py")):
+        module = _migration(path.name)
+        append_only, no_delete = getattr(module, "APPEND_ONLY", ()), getattr(module, "NO_DELETE", ())
+        names |= {f"{t}_append_only_{e}": t for t in append_only for e in ("update", "delete")}
+        names |= {f"{t}_no_delete": t for t in no_delete}
+        names |= {name: table for name, table, *_ in getattr(module, "CONDITIONAL", ())}
+        if hasattr(module, "guards"):
+            names |= {name: table for name, table, *_ in module.guards(dialect)}
+        if dialect == "postgresql":
+            names |= {f"{t}_no_truncate": t for t in (*append_only, *no_delete)}
+    return names
+
+
+def expected_constraints() -> dict[str, str]:
+    """Every named CHECK and UNIQUE constraint of the schema, with its table."""
+    from sqlalchemy import CheckConstraint, UniqueConstraint
+    from sqlmodel import SQLModel
+
+    import swp.models  # noqa: F401 - the tables
+
+    found = {}
+    for table in SQLModel.metadata.tables.values():
+        for constraint in table.constraints:
+            if isinstance(constraint, (CheckConstraint, UniqueConstraint)) and \
+                    isinstance(constraint.name, str):
+                found[constraint.name] = table.name
+    return found
+
+
+def _defences(session, found: _Found) -> None:
+    """Every trigger and constraint the schema should have is there: one dropped (by anyone
+    with the database file) is reported, never silently missed."""
+    from swp.db import defences
+
+    dialect, triggers, constraints = defences(session.connection())
+    for name, table in sorted(expected_triggers(dialect).items()):
+        if name not in triggers:
+            found.add(f"the trigger {name} on {table} is missing: the database no longer refuses "
+                      "what it guarded (restore it with a backup, or ask who dropped it)")
+    for name, table in sorted(expected_constraints().items()):
+        if name not in constraints:
+            found.add(f"the constraint {name} on {table} is missing")
 
 
 # --- no shares -----------------------------------------------------------------------------
@@ -263,6 +330,9 @@ def _shares(session, found: _Found) -> None:
     names = set()
     for group in _ledger_groups(session):
         names.update((group.category, group.debit, group.credit))
+        if group.kind == "income":
+            for v in rules.income_category_violations(group.category):
+                found.add(f"income is booked under {group.category!r}: {v.message}", v.clause)
     for name in sorted(names):
         parts = name.lower().replace("_", "-").split(":")
         tokens = {t for part in parts for t in part.split("-")}
@@ -366,12 +436,83 @@ def _proposals(session, found: _Found) -> None:
     if practice is None:
         found.add("the database holds no practice")
         return
+    _resolved(session, found, proposals, practice)
     decided = {"merging": "merge", "dissolving": "dissolve"}
     if practice.status != "active":
         action = decided.get(practice.status)
         if action is None or not any(p.action == action and p.status == "passed" for p in proposals):
             found.add(f"the practice is recorded as {practice.status!r} without a passed "
                       "resolution deciding it", "no-demutualisation")
+
+
+def _roster_on(session, on: date) -> list[rules.Person]:
+    """The members as they stood on `on`: current that day, with the facts then in force."""
+    members = [m for m in session.execute(select(Member)).scalars()
+               if m.left_on is None or m.left_on >= on]
+    facts: dict[int, MemberFact] = {}
+    for fact in session.execute(select(MemberFact).order_by(MemberFact.member_id,
+                                                            MemberFact.effective)).scalars():
+        if fact.member_id not in facts or fact.effective <= on:
+            facts[fact.member_id] = fact
+    return [rules.Person(m.handle, m.name, facts[m.id].role, facts[m.id].hours_hundredths,
+                         m.employed_since, m.left_on, registration=m.registration)
+            for m in members if m.id in facts]
+
+
+def _resolved(session, found: _Found, proposals: list[Proposal], practice: Practice) -> None:
+    """What only a resolution may decide, and how resolutions were closed."""
+    from swp.services.governance import proposed_on
+
+    clauses = {c.name: c.value for c in session.execute(select(Clause)).scalars()}
+    for p in proposals:
+        if p.status == "open" or p.closed_on is None:
+            continue
+        roster = _roster_on(session, p.closed_on)
+        counts = rules.Tally(p.yes or 0, p.no or 0, p.abstain or 0)
+        for v in rules.notice_violations(clauses, p.kind, counts, len(roster), proposed_on(p),
+                                         p.closed_on):
+            found.add(f"proposal #{p.id} was closed on {p.closed_on}, before its notice period was "
+                      f"over and with votes still able to change it ({v.message})", v.clause)
+        if p.status == "passed":
+            for v in rules.frontline_close_violations(roster, p.action, p.clause):
+                found.add(f"proposal #{p.id} passed on {p.closed_on} while {v.message}", v.clause)
+    # the local authority: the founding one, or the last a special resolution made it
+    last = [p for p in proposals if p.status == "passed" and p.action == "amend"
+            and p.clause == "practice.local-authority"]
+    expected = last[-1].value if last else _founding_authority(session)
+    if expected is not None and practice.local_authority != expected:
+        found.add(f"the practice's local authority is {practice.local_authority!r}, but "
+                  f"{'resolution #' + str(last[-1].id) if last else 'its founding'} made it "
+                  f"{expected!r}: it was changed without a special resolution",
+                  "contracts.own-authority-only")
+    # shared costs: no more on the practice than the split its members agreed
+    from swp.models import Partner, SharedCost
+
+    agreed: dict[str, int] = {}
+    for p in proposals:
+        if p.status == "passed" and p.action == "amend" and p.clause == "partner.split":
+            agreed[p.target or ""] = int(p.value or 0)
+    rows = session.execute(select(SharedCost, Partner.name)
+                           .join(Partner, Partner.id == SharedCost.partner_id)
+                           .order_by(SharedCost.id)).all()
+    for cost, name in rows:
+        for v in rules.split_violations(name, agreed.get(name), cost.our_percent):
+            found.add(f"the cost shared with {name} on {cost.date} ({cost.our_percent}%): "
+                      f"{v.message}", v.clause)
+
+
+def _founding_authority(session) -> str | None:
+    event = session.execute(
+        select(AuditEvent).where(AuditEvent.command == "init").order_by(AuditEvent.seq).limit(1)
+    ).scalar_one_or_none()
+    if event is None:
+        return None
+    try:
+        args = json.loads(event.args)
+    except ValueError:
+        return None
+    value = args.get("local_authority") or args.get("local-authority")
+    return value.strip() if isinstance(value, str) else None
 
 
 # --- the books -----------------------------------------------------------------------------
@@ -423,7 +564,7 @@ def _entries(session, group: _Group, *extra) -> tuple[list, int]:  # noqa: ANN00
 
 
 def _ledger(session, found: _Found) -> None:
-    from swp.services.ledger import BANK
+    from swp.services.ledger import BANK, MEMBER_DEFICITS, SHARES_OWED
 
     groups = _ledger_groups(session)
     # debits equal credits: each entry moves one amount from one account to another, so over
@@ -440,7 +581,9 @@ def _ledger(session, found: _Found) -> None:
         well_formed = (
             (g.kind == "income" and g.debit == BANK and g.credit == f"income:{g.category}")
             or (g.kind == "expense" and g.credit == BANK and g.debit == f"expenses:{g.category}")
-            or (g.kind == "loan" and g.debit == BANK and g.credit.startswith("liabilities:")))
+            or (g.kind == "loan" and g.debit == BANK and g.credit.startswith("liabilities:"))
+            or (g.kind == "share-payment" and g.debit == SHARES_OWED and g.credit == BANK)
+            or (g.kind == "settlement" and g.debit == BANK and g.credit == MEMBER_DEFICITS))
         if not well_formed:
             rows, total = _entries(session, g)
             found.some(rows, lambda r, g=g: f"entry #{r[0]} ({g.kind}) debits {g.debit} and "
@@ -463,6 +606,25 @@ def _ledger(session, found: _Found) -> None:
             .order_by(LedgerEntry.id)).all()
         found.some(rows, lambda r: f"entry #{r[0]} reverses #{r[1]} but does not undo it exactly "
                                    "(amount, kind, category or accounts differ)")
+    _paid_and_settled(session, found, groups)
+
+
+def _paid_and_settled(session, found: _Found, groups: list[_Group]) -> None:
+    """Share payments and settlements in the ledger add up to the payments and settlements
+    recorded (each is written with its entries, in one transaction)."""
+    from swp.models import DeficitSettlement, ProfitPayment
+
+    in_ledger = {kind: sum(g.total for g in groups if g.kind == kind)
+                 for kind in ("share-payment", "settlement")}
+    paid = int(session.execute(select(func.coalesce(func.sum(ProfitPayment.amount_pence), 0))).scalar_one())
+    settled = int(session.execute(select(func.coalesce(func.sum(DeficitSettlement.amount_pence), 0))
+                                  .where(DeficitSettlement.kind == "settled")).scalar_one())
+    if in_ledger["share-payment"] != paid:
+        found.add(f"profit shares paid add up to {paid} pence, but the ledger's share payments to "
+                  f"{in_ledger['share-payment']}")
+    if in_ledger["settlement"] != settled:
+        found.add(f"deficits settled add up to {settled} pence, but the ledger's settlements to "
+                  f"{in_ledger['settlement']}")
 
 
 def _loans(session, found: _Found) -> None:

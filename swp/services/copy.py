@@ -15,7 +15,8 @@ The database's guards stay on while the copy is written, so every row passes the
 it passed when it was first written. Tables are written in an order those checks accept:
 ledger entries before the periods that lock their dates, member facts before the clauses (a
 later rise of the minimum hours does not refuse older facts), and proposals first as open,
-then their votes, then each proposal's result.
+then their votes, then each proposal's result, then the shared costs (each within a split a
+passed resolution agreed).
 
 Before it commits, the copy is verified against the source: the same rows in every table (the
 count and an order-free digest of every value), an audit chain that verifies to the same head,
@@ -50,7 +51,7 @@ BATCH = 2_000  # rows read and written at a time: memory stays flat however larg
 # The order rows are written in (see the module docstring); any table not named here follows,
 # parents before children.
 ORDER = ("practice", "member", "member_fact", "contract", "partner", "ledger_entry",
-         "shared_cost", "loan", "proposal", "vote", "period", "allocation", "clause",
+         "loan", "proposal", "vote", "shared_cost", "period", "allocation", "clause",
          "audit_event")
 # A proposal is written open, and its result set once its votes are in.
 PROPOSAL_RESULT = {"status": "open", "closed_at": None, "closed_on": None, "yes": None,

@@ -1,6 +1,7 @@
 """The constitution, resolutions and votes (SPEC sections 2, 6 and 8).
 
-A proposal amends an amendable clause, expels a member, or decides a merger or a dissolution.
+A proposal amends an amendable clause, expels a member, writes off a former member's deficit,
+or decides a merger or a dissolution.
 Any current member may propose, vote and close. Votes are append-only: a changed vote is a
 new row with the next version, and only each member's latest vote counts. Closing counts the
 latest votes of the members current on the day, applies quorum and threshold
@@ -87,10 +88,15 @@ class ProposalView:
     threshold_percent: int | None
     would_pass: bool | None  # open proposals: the result if it were closed now
     votes: tuple[VoteView, ...] = field(default_factory=tuple)
+    proposed_on: date | None = None
+    target_register: str | None = None  # merge/dissolve: the other body's register entry
+    may_close_on: date | None = None  # open: the first day it may close however votes stand
+    may_close_now: bool | None = None  # open: notice over, or no remaining vote could change it
 
     @property
     def summary(self) -> str:
-        return describe(self.action, self.clause, self.value, self.target, self.target_kind)
+        text = describe(self.action, self.clause, self.value, self.target, self.target_kind)
+        return text + (f", {self.target_register}" if self.target_register else "")
 
     def as_json(self) -> dict:
         return {
@@ -105,17 +111,32 @@ class ProposalView:
             "quorum_needed": self.quorum_needed, "quorum_met": self.quorum_met,
             "threshold_percent": self.threshold_percent, "would_pass": self.would_pass,
             "votes": [v.as_json() for v in self.votes],
+            "proposed_on": self.proposed_on.isoformat() if self.proposed_on else None,
+            "register": self.target_register,
+            "may_close_on": self.may_close_on.isoformat() if self.may_close_on else None,
+            "may_close_now": self.may_close_now,
         }
 
 
 def describe(action: str, clause: str | None, value: str | None, target: str | None,
              target_kind: str | None) -> str:
+    if action == "amend" and clause == "member.role":
+        return f"make {target} a practitioner (registration {value})"
+    if action == "amend" and clause == "partner.split":
+        return f"agree that the practice pays {value}% of costs shared with {target}"
+    if action == "amend" and clause == "practice.local-authority":
+        return f"make {value} the practice's own local authority"
     if action == "amend":
         return f"amend {clause} to {value}"
     if action == "expel":
         return f"expel {target}"
     if action == "merge":
         return f"merge with {target} ({target_kind})"
+    if action == "write-off":
+        from swp.money import format_pence
+
+        amount = "in full" if value is None else format_pence(int(value))
+        return f"write off {target}'s deficit ({amount})"
     return f"dissolve, residual assets to {target} ({target_kind})"
 
 
@@ -137,8 +158,55 @@ def _current_roster(session, on: date) -> tuple[list[Member], list[rules.Person]
     members = current_members(session, on)
     facts = latest_facts(session, [m.id for m in members])
     people = [rules.Person(m.handle, m.name, facts[m.id].role, facts[m.id].hours_hundredths,
-                           m.employed_since, m.left_on) for m in members if m.id in facts]
+                           m.employed_since, m.left_on, registration=m.registration)
+              for m in members if m.id in facts]
     return members, people
+
+
+def proposed_on(proposal: Proposal) -> date:
+    """The practice's date a proposal was made (older proposals: the day of created_at)."""
+    return proposal.proposed_on or proposal.created_at.date()
+
+
+def resolved_value(session, clause: str, value: str | None, target: str | None,
+                   on: date) -> str:
+    """Check a resolution on something that is not a clause (rules.RESOLVED); return the value
+    in its canonical form."""
+    from swp.services.contracts import parse_percent
+    from swp.services.partners import find_partner
+
+    value = (value or "").strip()
+    if clause == "practice.local-authority":
+        if not value:
+            raise InputError("name the local authority (--amend practice.local-authority=NAME)")
+        if value.casefold() == get_practice(session).local_authority.casefold():
+            raise PreconditionError(f"{value} is already the practice's local authority")
+        return value
+    if clause == "partner.split":
+        partner = find_partner(session, target or "")
+        if partner.name != target:
+            raise InputError(f"name the partner as registered: {partner.name!r}")
+        return str(parse_percent(value, "the split"))
+    # member.role: make a current member a practitioner, with their registration
+    member = session.execute(select(Member).where(Member.handle == target)).scalar_one_or_none()
+    if member is None:
+        raise NotFound(f"no member with handle {target!r}")
+    if member.left_on is not None and member.left_on < on:
+        raise PreconditionError(f"{target} left the practice on {member.left_on}")
+    registration = rules.registration_number(value)
+    if registration is None:
+        raise RuleViolation("frontline-majority",
+                            f"{value!r} is not a Social Work England registration in its published "
+                            "form (SW followed by digits, e.g. SW123456)")
+    _, roster = _current_roster(session, on)
+    person = next((p for p in roster if p.handle == target), None)
+    if person is not None and person.role == "practitioner":
+        raise PreconditionError(f"{target} is already a practitioner")
+    others = [p for p in roster if p.handle != target]
+    rules.refuse(rules.registration_violations(
+        [*others, rules.Person(target or "", member.name, "practitioner", 0, None,
+                               registration=registration)]))
+    return registration
 
 
 def _check_effect(session, *, kind: str, action: str, clause: str | None, value: str | None,
@@ -154,6 +222,11 @@ def _check_effect(session, *, kind: str, action: str, clause: str | None, value:
         raise PreconditionError(f"{what} needs a {needed} resolution; this one is {kind} "
                                 f"(propose it with --kind {needed})")
     _, roster = _current_roster(session, on)
+    if action == "amend" and clause in rules.RESOLVED:
+        if clause == "practice.local-authority" and (value or "").strip().casefold() == \
+                get_practice(session).local_authority.casefold():
+            return value
+        return resolved_value(session, clause, value, target, on)
     if action == "amend":
         assert clause is not None and value is not None
         canonical = rules.clause_value(clause, value)
@@ -162,6 +235,8 @@ def _check_effect(session, *, kind: str, action: str, clause: str | None, value:
         return canonical
     if action == "expel":
         rules.refuse(rules.expulsion_violations(roster, target or ""))
+        return None
+    if action == "write-off":
         return None
     practice = get_practice(session)
     if practice.status != "active":
@@ -172,7 +247,8 @@ def _check_effect(session, *, kind: str, action: str, clause: str | None, value:
 
 def propose(session, *, actor: str | None, title: str, kind: str, action: str,
             clause: str | None = None, value: str | None = None, target: str | None = None,
-            target_kind: str | None = None, written: bool = False) -> ProposalView:
+            target_kind: str | None = None, register: str | None = None,
+            written: bool = False) -> ProposalView:
     """Make a proposal, if the constitution allows what it proposes (else exit 3). A written
     resolution (`written`) is signed by voting and lapses (swp.services.written)."""
     kind = _kind(kind)
@@ -180,10 +256,13 @@ def propose(session, *, actor: str | None, title: str, kind: str, action: str,
         raise InputError(f"not an action: {action!r}")
     if not (title or "").strip():
         raise InputError("a proposal needs a title (--title)")
+    target_register = None
     if action == "amend":
         clause = (clause or "").strip()
         # unknown clause or bad value: exit 1; entrenched: exit 3, before anything else
-        value = rules.clause_value(clause, value or "")
+        if clause not in rules.RESOLVED:
+            value = rules.clause_value(clause, value or "")
+            target = None
     elif action in ("merge", "dissolve"):
         target = (target or "").strip()
         if not target:
@@ -191,9 +270,12 @@ def propose(session, *, actor: str | None, title: str, kind: str, action: str,
         target_kind = (target_kind or "").strip().lower()
         rules.refuse(rules.proposal_violations(action=action, target=target,
                                                target_kind=target_kind))
+        target_register = rules.register_entry(target_kind, register)
     proposer = require_member(session, actor, "proposing")
     on = today()
-    if action == "amend":
+    if action == "amend" and clause in rules.RESOLVED:
+        value = resolved_value(session, clause, value, target, on)
+    elif action == "amend":
         assert clause is not None
         current = load_clauses(session).get(clause)
         if current == value:
@@ -205,11 +287,19 @@ def propose(session, *, actor: str | None, title: str, kind: str, action: str,
             raise NotFound(f"no member with handle {target!r}")
         if member.left_on is not None and member.left_on < on:
             raise PreconditionError(f"{target} already left the practice on {member.left_on}")
+    if action == "write-off":
+        from swp.money import parse_amount
+        from swp.services.payroll import write_off_check
+
+        target = (target or "").strip()
+        value = None if value is None else str(parse_amount(value))  # stored in pence
+        write_off_check(session, target, None if value is None else int(value))
     value = _check_effect(session, kind=kind, action=action, clause=clause, value=value,
                           target=target, target_kind=target_kind, on=on) or value
     proposal = Proposal(title=title.strip(), kind=kind, action=action, clause=clause,
                         value=value, target=target, target_kind=target_kind,
-                        proposed_by=proposer.handle, created_at=now(), status="open")
+                        proposed_by=proposer.handle, created_at=now(), status="open",
+                        proposed_on=on, target_register=target_register)
     if written:
         from swp.services.written import lapses_on
 
@@ -249,18 +339,23 @@ def _view(session, proposal: Proposal, *, with_votes: bool) -> ProposalView:
         counted = _counted(session, proposal.id, on)
         counts = rules.tally(v.choice for _, v in counted)
         electorate = len(current_members(session, on))
-        outcome = rules.decide(load_clauses(session), proposal.kind, counts, electorate)
+        current = load_clauses(session)
+        outcome = rules.decide(current, proposal.kind, counts, electorate)
         return ProposalView(proposal.id, proposal.title, proposal.kind, proposal.action,
                             proposal.clause, proposal.value, proposal.target,
                             proposal.target_kind, proposal.proposed_by, proposal.created_at,
                             proposal.status, None, counts, outcome.quorum_met, electorate,
-                            outcome.quorum_needed, outcome.percent, outcome.passed, votes)
+                            outcome.quorum_needed, outcome.percent, outcome.passed, votes,
+                            proposed_on(proposal), proposal.target_register,
+                            rules.earliest_close(current, proposed_on(proposal)),
+                            on >= rules.earliest_close(current, proposed_on(proposal))
+                            or rules.result_is_settled(current, proposal.kind, counts, electorate))
     counts = rules.Tally(proposal.yes or 0, proposal.no or 0, proposal.abstain or 0)
     return ProposalView(proposal.id, proposal.title, proposal.kind, proposal.action,
                         proposal.clause, proposal.value, proposal.target, proposal.target_kind,
                         proposal.proposed_by, proposal.created_at, proposal.status,
                         proposal.closed_on, counts, bool(proposal.quorum_met), None, None, None,
-                        None, votes)
+                        None, votes, proposed_on(proposal), proposal.target_register)
 
 
 def list_proposals(session, *, status: str | None = None) -> list[ProposalView]:
@@ -385,9 +480,13 @@ def close(session, *, actor: str | None, proposal_id: int) -> Closed:
         outcome = written.outcome(clauses, proposal, counts, electorate, on)
 
     # checks, before any write
+    rules.refuse(rules.notice_violations(clauses, proposal.kind, counts, electorate,
+                                         proposed_on(proposal), on))
     value = None
     expelled: Member | None = None
     if outcome.passed:
+        _, roster = _current_roster(session, on)
+        rules.refuse(rules.frontline_close_violations(roster, proposal.action, proposal.clause))
         value = _check_effect(session, kind=proposal.kind, action=proposal.action,
                               clause=proposal.clause, value=proposal.value,
                               target=proposal.target, target_kind=proposal.target_kind, on=on)
@@ -420,6 +519,16 @@ def close(session, *, actor: str | None, proposal_id: int) -> Closed:
 
 def _apply(session, proposal: Proposal, value: str | None, expelled: Member | None,
            on: date) -> str:
+    if proposal.action == "amend" and proposal.clause == "practice.local-authority":
+        practice = get_practice(session)
+        old = practice.local_authority
+        practice.local_authority = proposal.value or ""
+        session.add(practice)
+        return f"the practice's local authority changed from {old} to {practice.local_authority}"
+    if proposal.action == "amend" and proposal.clause == "partner.split":
+        return f"the practice pays {proposal.value}% of costs shared with {proposal.target}"
+    if proposal.action == "amend" and proposal.clause == "member.role":
+        return _make_practitioner(session, proposal, on)
     if proposal.action == "amend":
         clause = session.get(Clause, proposal.clause)
         if clause is None or clause.entrenched:  # pragma: no cover - refused by the checks
@@ -437,6 +546,12 @@ def _apply(session, proposal: Proposal, value: str | None, expelled: Member | No
         audit.act(session, "member.left", {"handle": expelled.handle, "left_on": on,
                                            "reason": expelled.leave_reason})
         return f"{expelled.handle} expelled: membership ends on {on}"
+    if proposal.action == "write-off":
+        from swp.services.payroll import write_off
+
+        return write_off(session, handle=proposal.target or "",
+                         amount_pence=None if proposal.value is None else int(proposal.value),
+                         proposal_id=proposal.id, on=on)
     practice = get_practice(session)
     if proposal.action == "merge":
         practice.status = "merging"
@@ -448,6 +563,18 @@ def _apply(session, proposal: Proposal, value: str | None, expelled: Member | No
                                   f"residual assets to {proposal.target} ({proposal.target_kind})")
     session.add(practice)
     return practice.status_detail
+
+
+def _make_practitioner(session, proposal: Proposal, on: date) -> str:
+    from swp.services.members import update
+
+    member = session.execute(select(Member).where(Member.handle == proposal.target)).scalar_one()
+    member.registration = proposal.value
+    session.add(member)
+    session.flush()
+    update(session, actor=None, handle=member.handle, effective=on, role="practitioner",
+           by_resolution=True)
+    return f"{member.handle} is a practitioner from {on} (registration {proposal.value})"
 
 
 # --- shares ----------------------------------------------------------------------------------

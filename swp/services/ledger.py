@@ -27,17 +27,21 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from swp import rules
 from swp.clock import now
 from swp.dates import parse_date
 from swp.db import prepare_bulk_write
-from swp.errors import InputError, NotFound, PreconditionError
+from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
 from swp.models import LedgerEntry, Period
 from swp.money import MAX_PENCE, format_pence, parse_amount
 from swp.services import audit
 from swp.services.roles import require_manager
 
 BANK = "assets:bank"
-KINDS = ("income", "expense", "loan")
+KINDS = ("income", "expense", "loan", "share-payment", "settlement")
+# money moved between the bank and the balance sheet: never income or expense, never shared
+SHARES_OWED = "liabilities:profit-share-owed"  # a share-payment debits it and credits the bank
+MEMBER_DEFICITS = "assets:deficits-owed"  # what former members owe; a settlement credits it
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _ENTRY_ID = re.compile(r"#?([0-9]{1,18})\Z")
 
@@ -107,6 +111,8 @@ def record(session, *, actor: str | None, kind: str, amount_pence: int, day: dat
     if amount_pence > MAX_PENCE:
         raise InputError(f"the amount is too large: at most {format_pence(MAX_PENCE)}")
     category = check_category(category)
+    if kind == "income":
+        rules.refuse(rules.income_category_violations(category))
     ensure_open(session, day)
     memo = _clean_text(memo)
     ref = _clean_text(ref)
@@ -236,14 +242,15 @@ def list_entries(session, *, start: date | None = None, end: date | None = None,
         query = query.where(table.c.category == check_category(category))
     if kind is not None:
         if kind not in KINDS:
-            raise InputError(f"not an entry type: {kind!r} (income, expense or loan)")
+            raise InputError(f"not an entry type: {kind!r} ({', '.join(KINDS)})")
         query = query.where(table.c.kind == kind)
     return [EntryView(*row) for row in session.execute(query)]
 
 
 @dataclass(frozen=True)
 class Balance:
-    """Totals over a date range. Loans are not income, so they are counted apart."""
+    """Totals over a date range. Loans are not income, so they are counted apart; share
+    payments and settlements are neither (they count in `entries` only)."""
 
     start: date | None
     end: date | None
@@ -299,7 +306,7 @@ def balance(session, *, start: date | None = None, end: date | None = None) -> B
             income[category] = total
         elif kind == "expense":
             expenses[category] = total
-        else:
+        elif kind == "loan":
             loans += total
     return Balance(start, end, sum(income.values()), sum(expenses.values()), income, expenses,
                    loans, entries)
@@ -410,6 +417,9 @@ def _parse_row(cells: list[str], positions: list[int], line: int,
         category = _category(category)
     except InputError as exc:
         raise InputError(f"line {line}: {exc.message}") from None
+    if kind == "income":
+        for violation in rules.income_category_violations(category):
+            raise RuleViolation(violation.clause, f"line {line}: {violation.message}")
     ref = ref.strip()
     if not ref:
         raise InputError(f"line {line}: the ref is empty; every row needs its bank reference, "

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from swp import rules
 from swp.clock import now, today
-from swp.errors import InputError, PreconditionError, RuleViolation
+from swp.errors import InputError, PermissionDenied, PreconditionError, RuleViolation
 from swp.models import Allocation, Member, MemberFact, Period, Vote
 from swp.services import audit
 from swp.services.practice import load_clauses
@@ -68,7 +68,8 @@ def roster(session) -> list[rules.Person]:
     members = current_members(session)
     facts = latest_facts(session, [m.id for m in members])
     return [rules.Person(m.handle, m.name, facts[m.id].role, facts[m.id].hours_hundredths,
-                         m.employed_since, m.left_on) for m in members]
+                         m.employed_since, m.left_on, registration=m.registration)
+            for m in members]
 
 
 def check_handle(handle: str) -> str:
@@ -88,8 +89,12 @@ def admit(session, *, actor: str | None, handle: str, name: str, role: str,
         raise InputError("a member needs a name (--name)")
     clauses = load_clauses(session)
     check_role(role.strip().lower())
+    if registration is not None and registration.strip():
+        registration = rules.registration_number(registration) or registration.strip()
+    else:
+        registration = None
     candidate = rules.Person(handle, name.strip(), role.strip().lower(), hours_hundredths,
-                             employed_since)
+                             employed_since, registration=registration)
     rules.refuse(rules.admission_violations(clauses, roster(session), candidate))
     existing = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
     if existing is not None:
@@ -146,9 +151,13 @@ def _last_closed_end(session, member_id: int) -> date | None:
 
 def update(session, *, actor: str | None, handle: str, effective: date,
            hours_hundredths: int | None = None, pay_pence: int | None = None,
-           role: str | None = None) -> MemberView:
-    """Record a change of hours, pay or role from `effective` on (a new history row)."""
-    require_manager(session, actor, "managing members")
+           role: str | None = None, by_resolution: bool = False) -> MemberView:
+    """Record a change of hours, pay or role from `effective` on (a new history row).
+
+    Becoming a practitioner is decided by the members (`by_resolution`, from a passed
+    resolution), never by a manager alone."""
+    if not by_resolution:
+        require_manager(session, actor, "managing members")
     if hours_hundredths is None and pay_pence is None and role is None:
         raise InputError("nothing to change: give --hours, --pay or --role")
     member = find_member(session, handle)
@@ -175,8 +184,9 @@ def update(session, *, actor: str | None, handle: str, effective: date,
     new_hours = hours_hundredths if hours_hundredths is not None else base.hours_hundredths
     new_pay = pay_pence if pay_pence is not None else base.pay_pence
     changed = rules.Person(member.handle, member.name, new_role, new_hours,
-                           member.employed_since, member.left_on)
-    rules.refuse(rules.change_violations(load_clauses(session), roster(session), changed))
+                           member.employed_since, member.left_on, registration=member.registration)
+    rules.refuse(rules.change_violations(load_clauses(session), roster(session), changed,
+                                         by_resolution=by_resolution))
     fact = MemberFact(member_id=member.id, effective=effective, role=new_role,
                       hours_hundredths=new_hours, pay_pence=new_pay)
     session.add(fact)
@@ -189,14 +199,18 @@ def update(session, *, actor: str | None, handle: str, effective: date,
 
 def leave(session, *, actor: str | None, handle: str, on: date,
           reason: str | None = None) -> MemberView:
-    """End a membership (the last day, inclusive). A member may always leave. Their key is
-    revoked from the day after: it signs nothing dated later."""
-    require_manager(session, actor, "managing members")
+    """A member resigns: their membership ends on the day they give (the last day,
+    inclusive). Their key is revoked from the day after: it signs nothing dated
+    later. Only the member themselves may do it; ending someone else's membership is the
+    members' decision, by a passed resolution (`proposal new --expel`)."""
+    if actor is None:
+        raise PermissionDenied(f"leaving needs --as {handle}: a member resigns for themselves")
     member = find_member(session, handle)
     if member.left_on is not None:
         raise PreconditionError(f"{handle} already left on {member.left_on}")
     if on < member.employed_since:
         raise InputError(f"{on} is before {handle} was employed ({member.employed_since})")
+    rules.refuse(rules.leave_violations(actor, handle))
     closed_end = _last_closed_end(session, member.id)
     if closed_end is not None and on < closed_end:
         raise PreconditionError(f"{handle} was counted as a member to {closed_end} in a closed "

@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from swp import rules
 from swp.clock import now
 from swp.errors import InputError, NotFound, PreconditionError
 from swp.models import LedgerEntry, Partner, SharedCost
@@ -146,6 +147,18 @@ def list_partners(session) -> list[PartnerView]:
     return views
 
 
+def agreed_split(session, partner_name: str) -> int | None:
+    """The practice's percent of costs shared with this partner, as last agreed by a passed
+    resolution (None if none was)."""
+    from swp.models import Proposal
+
+    row = session.execute(
+        select(Proposal.value).where(Proposal.action == "amend", Proposal.clause == "partner.split",
+                                     Proposal.status == "passed", Proposal.target == partner_name)
+        .order_by(Proposal.id.desc()).limit(1)).first()
+    return int(row[0]) if row else None
+
+
 def cost(session, *, actor: str | None, name: str, total_pence: int, day: date,
          our_percent: int | str, memo: str) -> SharedCostView:
     """Record a cost shared with a partner: the practice's part is an expense in
@@ -158,6 +171,8 @@ def cost(session, *, actor: str | None, name: str, total_pence: int, day: date,
     if not memo:
         raise InputError("a shared cost needs a memo saying what it was (--memo)")
     partner = find_partner(session, name)
+    rules.refuse(rules.split_violations(partner.name, agreed_split(session, partner.name),
+                                        percent))
     ours, theirs = split_cost(total_pence, percent)
     if ours == 0:
         raise InputError(f"the practice's part of {format_pence(total_pence)} at {percent}% is "

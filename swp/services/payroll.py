@@ -2,10 +2,13 @@
 
 A closed period's payable shares are owed to the members from the close until they are paid:
 `shares_owed` is that liability (payable shares of closed periods less the payments recorded).
-`pay` records the payment of every unpaid share of a period on a date (the money leaves the
-bank: the books' bank account, which reconciliation checks, counts it on that day). A former
-member's outstanding deficit (the carried-out deficit of their last allocation) can be settled,
-in part or whole, by money paid in; the settlement counts in the bank account on its day.
+`pay` records the payment of every unpaid share of a period on a date, and one ledger entry per
+member (kind share-payment: debit liabilities:profit-share-owed, credit assets:bank), so the money
+leaves the books' bank account on that day. A former member's outstanding deficit (the
+carried-out deficit of their last allocation) can be settled, in part or whole, by money paid
+in (a settlement entry: debit assets:bank, credit assets:deficits-owed), or written off by an
+ordinary resolution (no money moves, so no entry). Neither kind of entry is income or expense:
+no period's pool counts them.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from sqlalchemy import func, select
 
 from swp.clock import now
 from swp.errors import InputError, NotFound, PreconditionError
-from swp.models import Allocation, DeficitSettlement, Member, ProfitPayment
+from swp.models import Allocation, DeficitSettlement, LedgerEntry, Member, Period, ProfitPayment
 from swp.money import format_pence
 from swp.services import audit
-from swp.services.ledger import ensure_open
+from swp.services.ledger import BANK, MEMBER_DEFICITS, SHARES_OWED, ensure_open
 from swp.services.roles import require_manager
 
 _PAYROLL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,34}\Z")
@@ -174,14 +177,25 @@ def pay(session, *, actor: str | None, label: str, on: date) -> Paid:
         raise PreconditionError(f"no unpaid profit share in {period.label}: every payable share "
                                 "is already paid (or none was payable)")
     stamp = now()
+    handles = dict(session.execute(select(Member.id, Member.handle)
+                                   .where(Member.id.in_([m for m, _ in unpaid]))).all())
     for member_id, payable in unpaid:
         session.add(ProfitPayment(period_id=period.id, member_id=member_id, amount_pence=int(payable),
                                   paid_on=on, recorded_at=stamp))
+        session.add(share_payment_entry(period, handles[member_id], int(payable), on, stamp))
     session.flush()
     total = sum(int(p) for _, p in unpaid)
     audit.act(session, "period.paid", {"period": period.label, "paid_on": on.isoformat(),
                                        "members": len(unpaid), "total_pence": total})
     return Paid(period.label, on, len(unpaid), total, shares_owed(session))
+
+
+def share_payment_entry(period: Period, handle: str, pence: int, on: date, stamp) -> LedgerEntry:  # noqa: ANN001
+    """The ledger entry of one member's profit share paid (the refs are unique: one payment)."""
+    return LedgerEntry(date=on, kind="share-payment", amount_pence=pence, category="profit-share",
+                       debit=SHARES_OWED, credit=BANK,
+                       memo=f"profit share of {period.label} paid to {handle}",
+                       ref=f"swp:share:{period.label}:{handle}", recorded_at=stamp)
 
 
 # --- a former member's deficit -------------------------------------------------------------
@@ -224,17 +238,61 @@ def settle(session, *, actor: str | None, handle: str, amount_pence: int, on: da
     if amount_pence > owed:
         raise InputError(f"{handle} owes {format_pence(owed)}; {format_pence(amount_pence)} is more")
     ensure_open(session, on)
-    session.add(DeficitSettlement(member_id=member.id, amount_pence=amount_pence, kind="settled",
-                                  settled_on=on, recorded_at=now()))
+    stamp = now()
+    settlement = DeficitSettlement(member_id=member.id, amount_pence=amount_pence, kind="settled",
+                                   settled_on=on, recorded_at=stamp)
+    session.add(settlement)
+    session.flush()
+    session.add(LedgerEntry(date=on, kind="settlement", amount_pence=amount_pence,
+                            category="deficit-settlements", debit=BANK, credit=MEMBER_DEFICITS,
+                            memo=f"deficit settled by {handle}", ref=f"swp:settlement:{settlement.id}",
+                            recorded_at=stamp))
     session.flush()
     audit.act(session, "member.deficit-settled", {"member": handle, "amount_pence": amount_pence,
                                                   "on": on.isoformat()})
     return Settled(handle, amount_pence, on, owed - amount_pence)
 
 
-def settlements_since(session, member_id: int, after: date) -> list[tuple[date, str, int]]:
-    rows = session.execute(select(DeficitSettlement.settled_on, DeficitSettlement.kind, DeficitSettlement.amount_pence)
+def write_off_check(session, handle: str, amount_pence: int | None) -> Member:
+    """What a resolution writing off `handle`'s deficit needs when it is proposed: a former
+    member who owes something, and no more than they owe."""
+    member = _member(session, handle)
+    if member.left_on is None:
+        raise PreconditionError(f"{handle} is a current member: a current member's deficit is set "
+                                "against their next shares, not written off")
+    owed = outstanding(session, member)
+    if owed == 0:
+        raise PreconditionError(f"{handle} owes nothing: no outstanding deficit to write off")
+    if amount_pence is not None:
+        if amount_pence <= 0:
+            raise InputError("the amount must be more than zero")
+        if amount_pence > owed:
+            raise InputError(f"{handle} owes {format_pence(owed)}; {format_pence(amount_pence)} is more")
+    return member
+
+
+def write_off(session, *, handle: str, amount_pence: int | None, proposal_id: int, on: date) -> str:
+    """A passed resolution's effect: write off `amount_pence` (None: all) of what `handle` still
+    owes, or what is left of it if some was settled since the proposal was made."""
+    member = _member(session, handle)
+    owed = outstanding(session, member)
+    pence = owed if amount_pence is None else min(amount_pence, owed)
+    if pence <= 0:
+        return f"{handle} owes nothing now; nothing written off"
+    session.add(DeficitSettlement(member_id=member.id, amount_pence=pence, kind="written-off",
+                                  settled_on=on, proposal_id=proposal_id, recorded_at=now()))
+    session.flush()
+    audit.act(session, "member.deficit-written-off", {"member": handle, "amount_pence": pence,
+                                                      "on": on.isoformat(), "proposal": proposal_id})
+    return (f"{format_pence(pence)} of {handle}'s deficit written off; "
+            f"{format_pence(owed - pence)} still owed")
+
+
+def settlements_since(session, member_id: int, after: date) -> list[tuple[date, str, int, int | None]]:
+    """(day, kind, pence, resolution) of each settlement or write-off dated after `after`."""
+    rows = session.execute(select(DeficitSettlement.settled_on, DeficitSettlement.kind,
+                                  DeficitSettlement.amount_pence, DeficitSettlement.proposal_id)
                            .where(DeficitSettlement.member_id == member_id, DeficitSettlement.settled_on > after)
-                           .order_by(DeficitSettlement.settled_on))
-    return [(on, kind, int(pence)) for on, kind, pence in rows]
+                           .order_by(DeficitSettlement.settled_on, DeficitSettlement.id))
+    return [(on, kind, int(pence), proposal) for on, kind, pence, proposal in rows]
 

@@ -86,9 +86,19 @@ def current_managers(session) -> list[str]:
 
 
 def require_manager(session, actor: str | None, doing: str) -> None:
-    """Founding: until the practice has a manager, anyone may. Then --as a current manager."""
+    """Founding: until the practice has had a manager, anyone may. Then --as a current
+    manager; and if it has none any more, the founding does not open again: --as a current
+    member, named in the audit log."""
     managers = current_managers(session)
     if not managers:
+        ever = session.execute(select(MemberFact.id).where(MemberFact.role == "manager")
+                               .limit(1)).first()
+        if ever is None:
+            return
+        if actor is None:
+            raise PermissionDenied(f"{doing} needs --as a current member: the practice has no "
+                                   "current manager, and its founding is over")
+        require_member(session, actor, doing)
         return
     if actor is None:
         raise PermissionDenied(f"{doing} needs --as a current manager ({', '.join(managers)})")

@@ -479,6 +479,9 @@ def close(session, *, actor: str | None, label: str, start: date, end: date,
     require_manager(session, actor, "closing periods")
     label = check_label(label)
     _check_dates(start, end)
+    if end > today():
+        raise InputError(f"the period ends on {end}, after today ({today()}): a period is closed "
+                         "once it is over, never in advance")
     _check_sequence(session, label, start, end)
     worked = compute(session, start=start, end=end, label=label)
     if worked.entries_before and not leave_unshared:
@@ -646,10 +649,10 @@ def fiscal_year_start(month_day: str, on: date) -> date:
 
 def _may_see(session, actor: str | None, handles: Sequence[str]) -> None:
     """A manager issues anyone's statement; a member may see their own."""
+    if actor is not None and list(handles) == [actor]:
+        return
     managers = current_managers(session)
     if not managers or actor in managers:
-        return
-    if actor is not None and list(handles) == [actor]:
         return
     if actor is None:
         raise PermissionDenied(f"issuing statements needs --as a current manager ({', '.join(managers)}), "
@@ -658,9 +661,13 @@ def _may_see(session, actor: str | None, handles: Sequence[str]) -> None:
                            f"only their own (--member {actor})")
 
 
-def statements(session, *, actor: str | None, label: str, member: str | None = None) -> list[Any]:
-    """The profit-share statements of a closed period: one member's, or everyone's."""
-    from swp.reports.statement import BasisRow, HistoryRow, Line, Statement
+def statements(session, *, actor: str | None, label: str, member: str | None = None,
+               books: Any = None) -> list[Any]:
+    """The profit-share statements of a closed period: one member's, or everyone's.
+    `books(session, period)` gives the period's totals by category from the books: by default
+    summed now; the members' page passes a `ClosedBooks`, which keeps them between views."""
+    from swp.reports.statement import BasisRow, HistoryRow, Line, SettlementRow, Statement
+    from swp.services.payroll import settlements_since
 
     label = check_label(label)
     period = find_period(session, label)
@@ -682,7 +689,10 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
     _may_see(session, actor, [r[1] for r in rows])
 
     practice: Practice = get_practice(session)
-    _, categories = period_totals(session, period.start, period.end)
+    if books is not None:
+        categories = books(session, period)
+    else:
+        _, categories = period_totals(session, period.start, period.end)
     verified = verify_period(session, period, categories)
     if verified is False:
         raise CheckFailed(f"the books no longer match the fingerprint of period {label}: something "
@@ -706,8 +716,17 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
     result = []
     from swp.services.registers import statement_lines
 
+    last_end = dict(session.execute(
+        select(Allocation.member_id, func.max(Period.end)).join(Period, Period.id == Allocation.period_id)
+        .where(Allocation.member_id.in_([r[0] for r in rows])).group_by(Allocation.member_id)).all())
     for member_id, handle, name, amount, carried_in, payable, carried_out, basis_text in rows:
         basis = json.loads(basis_text)
+        # what was settled or written off of the deficit this period carried forward: only the
+        # member's last period carries it (a later one would bring it in and carry it on), and
+        # only a former member settles, so every settlement of theirs is of this deficit (as
+        # payroll.outstanding counts them)
+        settled = (tuple(SettlementRow(*row) for row in settlements_since(session, member_id, date.min))
+                   if carried_out < 0 and last_end.get(member_id) == period.end else ())
         result.append(Statement(
             practice=practice.name, local_authority=practice.local_authority,
             period=period.label, start=period.start, end=period.end,
@@ -729,8 +748,52 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
             fingerprint=period.fingerprint, fingerprint_verified=verified,
             register=statement_lines(session.get(Member, member_id)),
             audit_head=head_text, sandbox=bool(practice.sandbox),
-            key_fingerprint=keys.get(handle)))
+            key_fingerprint=keys.get(handle), settlements=settled))
     return result
+
+
+class ClosedBooks:
+    """A closed period's totals by category as summed from the books, kept between views by a
+    long-running process (the members' page), so that a statement over a million entries does
+    not sum them all on every view.
+
+    A closed period's entries cannot change while the database's own guards stand (its ledger
+    rows are append-only, and no entry may be added inside a closed period): changing them
+    means removing a guard first. So the totals are summed again when the database's schema
+    or the ledger table's write counts have moved since they were summed (SQLite: its
+    schema_version, which any CREATE or DROP moves; PostgreSQL: the ledger table's triggers
+    and its insert/update/delete statistics), and in any case once `max_age` seconds have
+    passed. The fingerprint itself is recomputed on every view, from these totals and the
+    stored close. `swp statement` and `swp check` always sum afresh."""
+
+    def __init__(self, max_age: float = 600.0):
+        import threading
+
+        self.max_age = max_age
+        self._kept: dict[tuple, tuple[Any, float, tuple[CategoryTotal, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, session, period: Period) -> tuple[CategoryTotal, ...]:
+        import time
+
+        key = (period.id, period.start, period.end, period.fingerprint)
+        token = books_token(session)
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept[0] == token and time.monotonic() - kept[1] < self.max_age:
+            return kept[2]
+        _, categories = period_totals(session, period.start, period.end)
+        with self._lock:
+            self._kept[key] = (token, time.monotonic(), categories)
+        return categories
+
+
+def books_token(session) -> Any:
+    """Something that moves whenever a closed period's entries could have been changed (see
+    ClosedBooks); cheap to read."""
+    from swp.db import ledger_change_token
+
+    return ledger_change_token(session.connection())
 
 
 def fingerprint_problems(session) -> list[str]:

@@ -12,13 +12,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from swp.clock import now, today
 from swp.errors import NotFound, PreconditionError
-from swp.models import Member, WebInvite, WebSession
+from swp.models import Member, WebChallenge, WebInvite, WebSession
 from swp.services import audit
-from swp.services.roles import current_managers, find_member, latest_facts, require_manager
+from swp.services.roles import find_member, latest_facts, require_manager
 
 INVITE_HOURS = 72
 SESSION_HOURS = 12
@@ -125,17 +125,20 @@ def viewer(session, token: str | None) -> Viewer | None:
     expired, or if the member has left the practice."""
     if not token:
         return None
-    row = session.execute(
-        select(WebSession).where(WebSession.token_hash == token_hash(token))).scalar_one_or_none()
-    if row is None or row.ended_at is not None or _aware(row.expires_at) <= now():
+    found = session.execute(
+        select(WebSession, Member).join(Member, Member.id == WebSession.member_id)
+        .where(WebSession.token_hash == token_hash(token))).first()
+    if found is None:
         return None
-    member = session.get(Member, row.member_id)
-    if member is None or not is_current(member):
+    row, member = found
+    if row.ended_at is not None or _aware(row.expires_at) <= now():
+        return None
+    if not is_current(member):
         return None
     fact = latest_facts(session, [member.id]).get(member.id)
     role = fact.role if fact else ""
-    return Viewer(member.id, member.handle, member.name, role,
-                  member.handle in current_managers(session), row.csrf, row.id)
+    # a current member (checked above) is a current manager when their latest role is manager
+    return Viewer(member.id, member.handle, member.name, role, role == "manager", row.csrf, row.id)
 
 
 def end_session(session, token: str | None) -> None:
@@ -147,3 +150,16 @@ def end_session(session, token: str | None) -> None:
 
 def same_token(given: str | None, expected: str | None) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
+
+
+def purge_expired(session) -> dict[str, int]:
+    """Delete the page's own records that can no longer be used: expired sign-in and change
+    challenges, enrolment links and signed-in sessions (used or not). Three DELETEs on small
+    tables: run when the page starts and on each sign-in. A replayed assertion whose challenge
+    was purged is still refused (the challenge is unknown), and the assertions kept with
+    changes are not touched."""
+    at = now()
+    counts = {}
+    for name, table in (("challenges", WebChallenge), ("invites", WebInvite), ("sessions", WebSession)):
+        counts[name] = session.execute(delete(table).where(table.expires_at < at)).rowcount or 0
+    return counts

@@ -82,9 +82,12 @@ def create_app(config: Config) -> Starlette:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
     templates.env.globals["money"] = _money
-    database = open_database(config.db)
+    database = open_database(config.db, pooled=True)  # kept open while the page runs
     by_address = RateLimiter(config.signin_per_address, SIGNIN_WINDOW)
     by_member = RateLimiter(config.signin_per_member, SIGNIN_WINDOW)
+    from swp.services.sharing import ClosedBooks
+
+    closed_books = ClosedBooks()  # closed periods' totals, kept between views
 
     def rp_for(practice_name: str | None = None) -> RelyingParty:
         return RelyingParty.for_origin(config.origin, practice_name or "swp members' page")
@@ -178,13 +181,13 @@ def create_app(config: Config) -> Starlette:
     def statement(session, request, viewer):  # noqa: ANN001, ANN202
         from swp.reports import html as html_writer
 
-        st = _my_statement(session, request, viewer)
+        st = _my_statement(session, request, viewer, closed_books)
         return "statement.html", {"st": st, "section": html_writer.section(st)}
 
     def statement_pdf(session, request, viewer):  # noqa: ANN001, ANN202
         from swp.reports import pdf
 
-        st = _my_statement(session, request, viewer)
+        st = _my_statement(session, request, viewer, closed_books)
         data = pdf.render(st)
         return Response(data, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{st.member}-{st.period}.pdf"'})
@@ -221,7 +224,7 @@ def create_app(config: Config) -> Starlette:
         return "register.html", {"rows": rows, "addresses": any(r["has_addresses"] for r in rows)}
 
     def books(session, request, viewer):  # noqa: ANN001, ANN202
-        return "books.html", {"books": _books(session)}
+        return "books.html", {"books": _books(session, closed_books)}
 
     # --- enrolment and sign-in ---------------------------------------------------------------
 
@@ -285,6 +288,7 @@ def create_app(config: Config) -> Starlette:
         def body(session):  # noqa: ANN001, ANN202
             member = _current_member(session, handle)
             passkeys.signin(session, rp_for(), member, data.get("credential") or {})
+            web.purge_expired(session)
             return web.start_session(session, member)
         try:
             token, _csrf = await run_in_threadpool(write_quiet, body)
@@ -445,6 +449,77 @@ def create_app(config: Config) -> Starlette:
         done = "changed" if cast.replaced else "cast"
         return RedirectResponse(f"/proposals/{pid}?done={done}", status_code=303)
 
+    # --- the member's own details, and proposals made on the page ------------------------------
+
+    def details(session, request, viewer):  # noqa: ANN001, ANN202
+        from swp.services import registers
+
+        held = registers.own_contact(session, actor=viewer.handle, handle=viewer.handle)
+        return "details.html", {"held": held, "notice": request.query_params.get("done")}
+
+    def new_proposal_page(session, request, viewer):  # noqa: ANN001, ANN202
+        from swp.services import governance
+
+        return "propose.html", {"clauses": governance.clauses(session)}
+
+    async def change(request: Request, fn, *, command: str, args_of, done) -> Response:  # noqa: ANN001
+        """A change made from a form: signed in, CSRF checked, then the same service, unit of
+        work and audit record as the CLI command `command` (args_of(form, viewer): its
+        arguments as the CLI records them). A refusal is a plain message; a guard's refusal
+        is recorded in the audit log as on the CLI."""
+        form = await request.form()
+        viewer = await run_in_threadpool(read, lambda s: who(s, request))
+        if viewer is None:
+            return RedirectResponse("/signin", status_code=303)
+        if not await csrf_ok(request, viewer, form):
+            return message(request, 403, "The page expired: reload it and try again.", viewer)
+        fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        try:
+            result = await run_in_threadpool(lambda: perform(
+                lambda s: fn(s, viewer, fields), command=command, args=args_of(fields, viewer),
+                actor=viewer.handle))
+        except NotFound as exc:
+            return message(request, 404, exc.message, viewer)
+        except SwpError as exc:
+            status = 403 if isinstance(exc, (RuleViolation, PermissionDenied)) else (
+                400 if exc.exit_code == 1 else 409)
+            return message(request, status, exc.message, viewer)
+        return RedirectResponse(done(result), status_code=303)
+
+    def _contact_args(fields: dict, viewer) -> dict:  # noqa: ANN001
+        # `swp --as HANDLE member update HANDLE --address TEXT --email EMAIL`, as the CLI records it
+        return {"handle": viewer.handle, "effective": None, "hours": None, "pay": None, "role": None,
+                "address": fields.get("address", ""), "email": fields.get("email", ""),
+                "email_purposes": None, "payroll_id": None, "ni_number": None}
+
+    async def update_details(request: Request) -> Response:
+        from swp.services import registers
+
+        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+            return registers.set_contact(session, actor=viewer.handle, handle=viewer.handle,
+                                         address=fields.get("address", ""),
+                                         email=fields.get("email", ""))
+        return await change(request, fn, command="member update", args_of=_contact_args,
+                            done=lambda _held: "/details?done=1")
+
+    def _proposal_args(fields: dict, viewer) -> dict:  # noqa: ANN001
+        # `swp --as HANDLE proposal new --title T --kind K --amend CLAUSE=VALUE`, as the CLI records it
+        return {"title": fields.get("title", ""), "kind": fields.get("kind", ""),
+                "amend": f"{fields.get('clause', '').strip()}={fields.get('value', '')}",
+                "expel": None, "merge_with": None, "partner_kind": None, "dissolve": False,
+                "assets_to": None, "recipient_kind": None, "written": False}
+
+    async def make_proposal(request: Request) -> Response:
+        from swp.services import governance
+
+        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+            return governance.propose(session, actor=viewer.handle, title=fields.get("title", ""),
+                                      kind=fields.get("kind", ""), action="amend",
+                                      clause=fields.get("clause", "").strip(),
+                                      value=fields.get("value", ""))
+        return await change(request, fn, command="proposal new", args_of=_proposal_args,
+                            done=lambda view: f"/proposals/{view.id}?done=proposed")
+
     async def not_found(request: Request, exc: Exception) -> Response:
         viewer = await run_in_threadpool(read, lambda s: who(s, request))
         return message(request, 404, NOT_FOUND, viewer)
@@ -464,11 +539,15 @@ def create_app(config: Config) -> Starlette:
         Route("/statements/{label}/{handle}", signed_in(statement)),
         Route("/statements/{label}/{handle}/pdf", signed_in(statement_pdf)),
         Route("/proposals", signed_in(proposals)),
+        Route("/proposals/new", signed_in(new_proposal_page)),
+        Route("/proposals/new", make_proposal, methods=["POST"]),
         Route("/proposals/{pid}", signed_in(proposal)),
         Route("/proposals/{pid}/vote/options", vote_options, methods=["POST"]),
         Route("/proposals/{pid}/vote", vote, methods=["POST"]),
         Route("/rules", signed_in(rules_page)),
         Route("/register", signed_in(register)),
+        Route("/details", signed_in(details)),
+        Route("/details", update_details, methods=["POST"]),
         Route("/books", signed_in(books)),
         Route("/signin", signin_page),
         Route("/signin/options", signin_options, methods=["POST"]),
@@ -481,6 +560,12 @@ def create_app(config: Config) -> Starlette:
     ]
     @asynccontextmanager
     async def lifespan(_app):  # noqa: ANN001, ANN202
+        from swp.services import web
+
+        try:
+            await run_in_threadpool(write_quiet, web.purge_expired)
+        except SwpError:
+            pass  # housekeeping only: a busy or read-only database still serves its pages
         yield
         database.dispose()
 
@@ -573,7 +658,7 @@ def _my_periods(session, viewer) -> list[dict]:  # noqa: ANN001
     return [{"label": r[0], "start": r[1], "end": r[2], "amount": r[3], "payable": r[4]} for r in rows]
 
 
-def _my_statement(session, request: Request, viewer):  # noqa: ANN001, ANN202
+def _my_statement(session, request: Request, viewer, books):  # noqa: ANN001, ANN202
     """The signed-in member's own statement; anything else (another member's, an unknown
     period, a malformed label) is the same 404."""
     from swp.services import sharing
@@ -583,7 +668,8 @@ def _my_statement(session, request: Request, viewer):  # noqa: ANN001, ANN202
     if handle != viewer.handle:
         raise NotFound(NOT_FOUND)
     try:
-        found = sharing.statements(session, actor=viewer.handle, label=label, member=viewer.handle)
+        found = sharing.statements(session, actor=viewer.handle, label=label, member=viewer.handle,
+                                   books=books)
     except (NotFound, PermissionDenied):
         raise NotFound(NOT_FOUND) from None
     except SwpError as exc:
@@ -609,7 +695,7 @@ def _meetings(session) -> list:  # noqa: ANN001
     return []
 
 
-def _books(session) -> list[dict]:  # noqa: ANN001
+def _books(session, closed_books) -> list[dict]:  # noqa: ANN001
     """Income and expenses by category for the open period (after the last close) and the
     last closed period, with bar widths for the chart."""
     from datetime import timedelta
@@ -628,7 +714,12 @@ def _books(session) -> list[dict]:  # noqa: ANN001
     balance = ledger.balance(session, start=open_start, end=None)
     out.append(_book("Open period", f"from {open_start or 'the first entry'} to date ({on})", balance))
     if last is not None:
-        closed = ledger.balance(session, start=last.start, end=last.end)
+        period = sharing.find_period(session, last.label)
+        categories = closed_books(session, period)
+        income = {c.category: c.pence for c in categories if c.kind == "income"}
+        expenses = {c.category: c.pence for c in categories if c.kind == "expense"}
+        closed = ledger.Balance(last.start, last.end, sum(income.values()), sum(expenses.values()),
+                                income, expenses)
         out.append(_book(f"Last closed period: {last.label}", f"{last.start} to {last.end}", closed))
     return out
 

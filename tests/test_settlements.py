@@ -1,0 +1,315 @@
+"""A former member's deficit settled or written off by resolution, on their statement; share
+payments and settlements as ledger entries (never income or expense)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from tests.conftest import Swp, execute, is_postgres, query, snapshot
+
+LATER = "2026-07-20"  # after the second quarter, which the deficit tests close
+
+
+def sam_owes(lived, db) -> int:
+    """The lived-in practice with a loss-making second quarter: sam (left on 30 June) carries a
+    deficit out of it. Returns what sam owes, in pence."""
+    lived.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", as_="mo")
+    lived.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
+    owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'sam' AND p.label = '2026-q2'")[0][0])
+    assert owed > 0
+    return owed
+
+
+def pass_(lived, proposal: int) -> dict:
+    """Every current member votes yes, then the proposal is closed."""
+    for handle in ("ann", "bea", "cal", "mo"):
+        lived.ok("vote", str(proposal), "yes", as_=handle)
+    return lived.ok("proposal", "close", str(proposal), as_="ann", json=True).json
+
+
+def pounds(pence: int) -> str:
+    return f"{pence // 100}.{pence % 100:02d}"
+
+
+def money(pence: int) -> str:
+    return f"£{pence // 100:,}.{pence % 100:02d}"
+
+
+# --- writing a deficit off by resolution -------------------------------------------------------
+
+
+def test_a_write_off_resolution_records_it_and_the_statement_shows_it(lived, db, monkeypatch):
+    owed = sam_owes(lived, db)
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    lived.ok("member", "settle", "sam", "10", "--date", "2026-07-10", as_="mo")
+    part = 2500
+    made = lived.ok("proposal", "new", "--title", "Forgive Sam", "--kind", "ordinary",
+                    "--write-off", "sam", "--amount", pounds(part), as_="ann", json=True).json
+    assert made["proposal"]["action"] == "write-off"
+    assert made["proposal"]["summary"] == f"write off sam's deficit ({money(part)})"
+    closed = pass_(lived, made["id"])
+    assert closed["status"] == "passed"
+    assert closed["effect"] == (f"{money(part)} of sam's deficit written off; "
+                                f"{money(owed - 1000 - part)} still owed")
+    rows = query(db, "SELECT kind, amount_pence, settled_on, proposal_id FROM deficit_settlement "
+                     "ORDER BY id")
+    assert [tuple(map(str, r)) for r in rows] == [
+        ("settled", "1000", "2026-07-10", "None"), ("written-off", str(part), LATER, str(made["id"]))]
+    # a write-off moves no money: only the settlement is in the ledger
+    assert query(db, "SELECT kind, amount_pence FROM ledger_entry WHERE kind IN "
+                     "('share-payment', 'settlement')") == [("settlement", 1000)]
+
+    # the statement of sam's last period, in every format
+    st = lived.ok("statement", "2026-q2", "--member", "sam", as_="mo", json=True).json
+    st = st["statements"][0] if "statements" in st else st
+    assert st["carried_out_pence"] == -owed
+    assert st["deficit_settlements"] == [
+        {"on": "2026-07-10", "kind": "settled", "pence": 1000, "resolution": None},
+        {"on": LATER, "kind": "written-off", "pence": part, "resolution": made["id"]}]
+    assert st["deficit_outstanding_pence"] == -(owed - 1000 - part)
+    text = lived.ok("statement", "2026-q2", "--member", "sam", as_="mo").out
+    assert "Deficit settled on 2026-07-10" in text
+    assert f"Deficit written off by resolution #{made['id']} on {LATER}" in text
+    still = next(line for line in text.splitlines() if "Deficit carried forward after these" in line)
+    assert still.split()[-1] == "-" + money(owed - 1000 - part)
+    assert f"the members forgave {money(part)} of your deficit by resolution #{made['id']}" in text
+    rows = list(csv.DictReader(io.StringIO(
+        lived.ok("statement", "2026-q2", "--member", "sam", "--format", "csv", as_="mo").out)))
+    items = {r["item"]: r["pence"] for r in rows if r["section"] == "share"}
+    assert items["deficit_settled.2026-07-10"] == "1000"
+    assert items[f"deficit_written_off.{LATER}"] == str(part)
+    assert items["deficit_outstanding"] == str(-(owed - 1000 - part))
+    html = lived.ok("statement", "2026-q2", "--member", "sam", "--format", "html", as_="mo").out
+    assert f"Deficit written off by resolution #{made['id']}" in html
+
+
+def test_the_pdf_statement_shows_a_write_off(lived, db, monkeypatch, tmp_path):
+    sam_owes(lived, db)
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    made = lived.ok("proposal", "new", "--title", "Forgive Sam", "--kind", "ordinary",
+                    "--write-off", "sam", as_="ann", json=True).json
+    pass_(lived, made["id"])
+    out = tmp_path / "sam.pdf"
+    lived.ok("statement", "2026-q2", "--member", "sam", "--format", "pdf", "--output", str(out), as_="mo")
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(str(out)).pages)
+    assert f"Deficit written off by resolution #{made['id']}" in " ".join(text.split())
+
+
+def test_a_whole_write_off_leaves_nothing_owed(lived, db, monkeypatch):
+    owed = sam_owes(lived, db)
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    made = lived.ok("proposal", "new", "--title", "Forgive Sam", "--kind", "ordinary",
+                    "--write-off", "sam", as_="ann", json=True).json
+    assert made["proposal"]["summary"] == "write off sam's deficit (in full)"
+    # sam pays some of it while the resolution is open: the rest is written off at the close
+    lived.ok("member", "settle", "sam", "10", "--date", "2026-07-15", as_="mo")
+    assert pass_(lived, made["id"])["effect"].startswith(f"{money(owed - 1000)} of sam's deficit")
+    st = lived.ok("statement", "2026-q2", "--member", "sam", as_="mo", json=True).json
+    st = st["statements"][0] if "statements" in st else st
+    assert st["deficit_outstanding_pence"] == 0
+    nothing = lived("member", "settle", "sam", "1", "--date", "2026-07-21", as_="mo")
+    assert nothing.code == 1 and "owes nothing" in nothing.err
+    assert lived("check").code == 0
+
+
+def test_a_failed_write_off_writes_nothing_off(lived, db, monkeypatch):
+    sam_owes(lived, db)
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    made = lived.ok("proposal", "new", "--title", "Forgive Sam", "--kind", "ordinary",
+                    "--write-off", "sam", as_="ann", json=True).json
+    for handle in ("ann", "bea", "cal", "mo"):
+        lived.ok("vote", str(made["id"]), "no", as_=handle)
+    assert lived.ok("proposal", "close", str(made["id"]), as_="ann", json=True).json["status"] == "failed"
+    assert query(db, "SELECT count(*) FROM deficit_settlement")[0][0] == 0
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["--write-off", "ann"], 1, "swp: ann is a current member: a current member's deficit is set "
+                                "against their next shares, not written off\n"),
+    (["--write-off", "nobody"], 1, "swp: no member 'nobody'\n"),
+    (["--write-off", "sam", "--amount", "99999"], 1, "swp: sam owes £"),
+    (["--write-off", "sam", "--amount", "-5"], 1, "swp: not an amount: '-5'"),
+    (["--expel", "cal", "--amount", "5"], 2, "--amount goes with --write-off"),
+    (["--write-off", "sam", "--expel", "cal"], 2, "give exactly one of --amend, --expel, --write-off"),
+])
+def test_write_off_proposals_that_are_refused(lived, db, monkeypatch, args, code, message):
+    sam_owes(lived, db)
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    before = snapshot(db)
+    run = lived("proposal", "new", "--title", "Forgive", "--kind", "ordinary", *args, as_="ann")
+    assert run.code == code
+    assert message in run.err
+    if code == 1:
+        assert run.err.count("\n") == 1
+    assert snapshot(db) == before
+
+
+def test_no_write_off_for_a_former_member_who_owes_nothing(lived, db, monkeypatch):
+    """sam left owing nothing (no loss-making period yet)."""
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    before = snapshot(db)
+    run = lived("proposal", "new", "--title", "Forgive", "--kind", "ordinary", "--write-off", "sam",
+                as_="ann")
+    assert (run.code, run.err) == (1, "swp: sam owes nothing: no outstanding deficit to write off\n")
+    outsider = lived("proposal", "new", "--title", "Forgive", "--kind", "ordinary",
+                     "--write-off", "sam", as_="sam")
+    assert outsider.code in (1, 3) and outsider.err.count("\n") == 1
+    assert snapshot(db) == before
+
+
+# --- payments and settlements in the ledger ----------------------------------------------------
+
+
+def test_share_payments_and_settlements_are_ledger_entries_and_the_books_stay_clean(lived, db, monkeypatch):
+    owed = sam_owes(lived, db)
+    payable = int(query(db, "SELECT SUM(a.payable_pence) FROM allocation a JOIN period p ON "
+                            "p.id = a.period_id WHERE p.label = '2026-q1'")[0][0])
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-07-02", as_="mo")
+    lived.ok("member", "settle", "sam", pounds(owed), "--date", "2026-07-03", as_="mo")
+    listed = lived.ok("ledger", "list", "--from", "2026-07-01", json=True).json
+    entries = listed["entries"] if isinstance(listed, dict) else listed
+    kinds = [(e["type"], e["amount_pence"]) for e in entries]
+    assert sum(p for k, p in kinds if k == "share-payment") == payable
+    assert ("settlement", owed) in kinds
+    accounts = dict(query(db, "SELECT debit, SUM(amount_pence) FROM ledger_entry WHERE kind = 'share-payment' "
+                              "GROUP BY debit"))
+    assert accounts == {"liabilities:profit-share-owed": payable}
+    # neither is income or expense
+    balance = lived.ok("ledger", "balance", "--from", "2026-07-01", json=True).json
+    assert (balance["income_pence"], balance["expenses_pence"], balance["loans_pence"]) == (0, 0, 0)
+    # in the exports
+    exported = lived.ok("export", "csv").out
+    assert "share-payment" in exported and "settlement" in exported
+    beancount = lived.ok("export", "beancount").out
+    assert "Liabilities:Profit-share-owed" in beancount and "Assets:Deficits-owed" in beancount
+    # and the books are as they should be
+    check = lived("check")
+    assert check.code == 0, check.out
+
+
+def test_a_payment_does_not_change_a_periods_pool(lived, db, monkeypatch):
+    monkeypatch.setenv("SWP_TODAY", "2026-09-30")
+    before = lived.ok("period", "preview", "--start", "2026-04-01", "--end", "2026-06-30", json=True).json
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    after = lived.ok("period", "preview", "--start", "2026-04-01", "--end", "2026-06-30", json=True).json
+    assert after == before
+    assert query(db, "SELECT count(*) FROM ledger_entry WHERE kind = 'share-payment' "
+                     "AND date = '2026-04-25'")[0][0] > 0
+
+
+def test_the_books_bank_account_counts_a_payment_once(lived, db, monkeypatch):
+    from datetime import date
+
+    from swp.db import open_database
+    from swp.services.banking import books_bank_balance
+
+    def bank(on: str) -> int:
+        return open_database(db).run(lambda s: books_bank_balance(s, date.fromisoformat(on)), write=False)
+
+    before = bank("2026-04-30")
+    payable = int(query(db, "SELECT SUM(a.payable_pence) FROM allocation a JOIN period p ON "
+                            "p.id = a.period_id WHERE p.label = '2026-q1'")[0][0])
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    assert bank("2026-04-30") == before - payable
+
+
+# --- the revision that widens the two CHECK constraints ------------------------------------
+
+
+def _migrate(db: str, revision: str, *, down: bool = False) -> None:
+    from alembic import command
+
+    from swp.db import alembic_config, open_database
+
+    database = open_database(db)
+    try:
+        with database.connect(write=True) as conn, conn.begin():
+            (command.downgrade if down else command.upgrade)(alembic_config(conn), revision)
+    finally:
+        database.dispose()
+
+
+def _revision_before() -> str:
+    """The revision this one follows (re-chained when branches merge)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "swp" / "migrations" / "versions" / "0018_settlements.py"
+    spec = importlib.util.spec_from_file_location("swp_revision_0018", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.down_revision
+
+
+def _schema(db: str) -> set:
+    if is_postgres(db):
+        return set(query(db, "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"))
+    return set(query(db, "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index')"))
+
+
+def test_the_revision_keeps_every_row_trigger_and_index_and_brings_payments_into_the_ledger(lived, db):
+    """Down to the revision before and up again, on the lived-in practice: the rebuilt tables
+    keep their rows, triggers and indexes (and other tables' triggers that name them), and a
+    payment and a settlement recorded before the revision get their ledger entries."""
+    skip = ("audit_event", "alembic_version")
+    schema, rows = _schema(db), snapshot(db, skip=skip)
+    _migrate(db, _revision_before(), down=True)
+    assert _schema(db) == schema and snapshot(db, skip=skip) == rows
+    # recorded before this revision: no ledger entries of their own
+    execute(db, "INSERT INTO profit_payment (period_id, member_id, amount_pence, paid_on, recorded_at) "
+                "SELECT p.id, m.id, 1234, '2026-04-25', '2026-04-25 12:00:00' FROM period p, member m "
+                "WHERE p.label = '2026-q1' AND m.handle = 'ann'",
+            "INSERT INTO deficit_settlement (member_id, amount_pence, kind, settled_on, recorded_at) "
+            "SELECT m.id, 500, 'settled', '2026-07-01', '2026-07-01 12:00:00' FROM member m "
+            "WHERE m.handle = 'sam'")
+    _migrate(db, "head")
+    assert _schema(db) == schema
+    assert query(db, "SELECT kind, amount_pence, debit, credit, ref FROM ledger_entry WHERE kind = 'share-payment'") \
+        == [("share-payment", 1234, "liabilities:profit-share-owed", "assets:bank", "swp:share:2026-q1:ann")]
+    assert query(db, "SELECT kind, amount_pence, debit, credit, ref FROM ledger_entry WHERE kind = 'settlement'") \
+        == [("settlement", 500, "assets:bank", "assets:deficits-owed", "swp:settlement:1")]
+    # the guards still hold on the rebuilt tables
+    with pytest.raises(IntegrityError, match="append-only"):
+        execute(db, "UPDATE ledger_entry SET amount_pence = 1 WHERE kind = 'share-payment'")
+    with pytest.raises(IntegrityError, match="closed period"):
+        execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at) "
+                    "VALUES ('2026-02-01', 'income', 5, 'grants', 'assets:bank', 'income:grants', '2026-02-01')")
+    with pytest.raises(IntegrityError, match="closed proposal|cannot be changed once made"):  # 0012's too
+        execute(db, "UPDATE proposal SET title = 'x' WHERE status = 'passed'")
+    with pytest.raises(IntegrityError, match="never deleted"):
+        execute(db, "DELETE FROM proposal")
+    with pytest.raises(IntegrityError):
+        execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at) "
+                    "VALUES ('2026-08-01', 'gift', 5, 'grants', 'assets:bank', 'income:grants', '2026-08-01')")
+    assert query(db, "SELECT count(*) FROM vote")[0][0] > 0
+    check = Swp(db)("check")
+    assert check.code == 0, check.out
+
+
+def test_refused_payments_and_settlements_write_no_ledger_entry(lived, db, monkeypatch):
+    owed = sam_owes(lived, db)
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    before = snapshot(db)
+    for args, message in (
+            (["member", "settle", "sam", "10", "--date", "2026-05-01"],
+             "swp: 2026-05-01 is inside the closed period 2026-q2 (2026-04-01 to 2026-06-30); "
+             "corrections go into an open period\n"),
+            (["member", "settle", "sam", pounds(owed + 1), "--date", "2026-07-10"],
+             f"swp: sam owes {money(owed)}; {money(owed + 1)} is more\n"),
+            (["member", "settle", "ann", "10", "--date", "2026-07-10"],
+             "swp: ann is a current member: a current member's deficit is set against their next "
+             "shares\n"),
+            (["period", "pay", "2026-q1", "--date", "2026-05-01"],
+             "swp: 2026-05-01 is inside the closed period 2026-q2 (2026-04-01 to 2026-06-30); "
+             "corrections go into an open period\n")):
+        run = lived(*args, as_="mo")
+        assert (run.code, run.err) == (1, message), args
+    assert snapshot(db) == before
