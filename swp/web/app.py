@@ -507,7 +507,9 @@ def create_app(config: Config) -> Starlette:
         return {"title": fields.get("title", ""), "kind": fields.get("kind", ""),
                 "amend": f"{fields.get('clause', '').strip()}={fields.get('value', '')}",
                 "expel": None, "merge_with": None, "partner_kind": None, "dissolve": False,
-                "assets_to": None, "recipient_kind": None, "written": False}
+                "assets_to": None, "recipient_kind": None, "written": False, "register": None,
+                "make_practitioner": None, "registration": None, "partner_split": None,
+                "write_off": None, "amount": None}
 
     async def make_proposal(request: Request) -> Response:
         from swp.services import governance
