@@ -32,14 +32,14 @@ def _unsigned_event(db: str, **changes) -> dict:
 
 def test_a_vote_added_with_plain_sql(lived, db):
     execute(db, "INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) "
-                "VALUES (3, 1, 1, 'yes', '2026-06-30 10:00:00', '2026-06-30')")
+                "VALUES (4, 1, 1, 'yes', '2026-06-30 10:00:00', '2026-06-30')")
     out = _check(lived)
     assert "vote row" in out and "written around swp" in out
 
 
 def test_a_vote_with_a_forged_unsigned_event(lived, db):
     execute(db, "INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) "
-                "VALUES (3, 1, 1, 'yes', '2026-06-30 10:00:00', '2026-06-30')")
+                "VALUES (4, 1, 1, 'yes', '2026-06-30 10:00:00', '2026-06-30')")
     event = _unsigned_event(db, actor="ann", command="vote", action="vote.cast", payload="[]")
     run = lived("audit", "verify")
     assert run.code == 4 and f"event {event['seq']}: it is not signed" in run.err
@@ -53,13 +53,15 @@ def test_a_member_added_with_plain_sql(lived, db):
 
 
 def test_an_open_proposal_edited_after_the_votes(lived, db):
-    execute(db, "UPDATE proposal SET value = '5' WHERE id = 3")
+    # the forger first drops the trigger that keeps proposals as made (swp check reports that too)
+    execute(db, "DROP TRIGGER proposal_immutable ON proposal", "UPDATE proposal SET value = '5' WHERE id = 4")
     out = _check(lived)
-    assert "proposal row 3 was changed after its signed event (value)" in out
+    assert "proposal row 4 was changed after its signed event (value)" in out
 
 
 def test_the_local_authority_changed(lived, db):
-    execute(db, "UPDATE practice SET local_authority = 'Bradford Council'")
+    execute(db, "DROP TRIGGER practice_local_authority ON practice",
+            "UPDATE practice SET local_authority = 'Bradford Council'")
     out = _check(lived)
     assert "practice row 1 was changed after its signed event (local_authority)" in out
 
@@ -74,6 +76,7 @@ def test_money_moved_between_closed_allocations(lived, db):
 
 
 def test_a_whole_passed_resolution_with_votes_and_events(lived, db):
+    execute(db, "DROP TRIGGER proposal_made_open ON proposal")
     execute(db, "INSERT INTO proposal (title, kind, action, clause, value, proposed_by, created_at,"
                 " status, closed_at, closed_on, yes, no, abstain, quorum_met) VALUES ('Pay me',"
                 " 'ordinary', 'amend', 'sharing.reserve-percent', '0', 'ann', '2026-06-30 10:00:00',"

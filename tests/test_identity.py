@@ -148,7 +148,7 @@ def test_a_rotated_out_key_no_longer_signs(real, db):
 
 
 def test_leaving_revokes_the_key(real, db):
-    assert real.as_("mo", "member", "leave", "cal", "--date", "2026-06-30").code == 0
+    assert real.as_("cal", "member", "leave", "cal", "--date", "2026-06-30").code == 0
     before = snapshot(db)
     run = real.as_("cal", "proposal", "new", "--title", "T", "--kind", "ordinary",
                    "--amend", "sharing.reserve-percent=30")

@@ -77,11 +77,9 @@ def real_now() -> str:
 
 def db_role(session) -> str | None:
     """PostgreSQL's session_user (who logged in); None on SQLite."""
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    from sqlalchemy import text
+    from swp.db import login_role
 
-    return session.execute(text("SELECT session_user")).scalar_one()
+    return login_role(session.connection())
 
 
 def manager_ever(session) -> bool:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0018'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
