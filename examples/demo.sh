@@ -9,9 +9,11 @@ out="$here/out"
 rm -rf "$out" && mkdir -p "$out"
 export SWP_DB="$out/riverside.db"
 export SWP_TODAY=2026-04-30   # the sample's "today", so the demo prints the same every time
+export SWP_HOME="$out/home"   # swp's configuration folder (keys, remembered audit heads) for the demo
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
-say swp init "Riverside Social Work Practice" --local-authority "Leeds City Council" \
+# A sandbox: SWP_TODAY works there, and it makes its members' signing keys itself.
+say swp init --sandbox "Riverside Social Work Practice" --local-authority "Leeds City Council" \
     --set sharing.method=equal:50,hours:50
 # Founding: practitioners first (they must always be more than half of the members).
 say swp member add ann --name "Ann Achebe" --role practitioner --employed-since 2024-04-01 --hours 37.5 --pay 41000 --registration SW100001

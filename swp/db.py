@@ -39,7 +39,7 @@ BUSY_TIMEOUT_MS = 10_000  # how long a command waits for another writer before g
 # SWP_BUSY_TIMEOUT_MS overrides it (an operator's or a test's choice), within these bounds
 BUSY_TIMEOUT_RANGE = (100, 3_600_000)
 # Every Alembic revision this code knows, oldest first. A test checks it against the scripts.
-KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012", "0018")
+KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012", "0011", "0018")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -327,6 +327,13 @@ def ledger_change_token(conn) -> Any:  # noqa: ANN001
         "(SELECT string_agg(t.tgname::text || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ',' "
         " ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = r) "
         "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
+
+
+def login_role(conn) -> str | None:  # noqa: ANN001
+    """PostgreSQL's session_user (the role that logged in); None on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return None
+    return conn.exec_driver_sql("SELECT session_user").scalar_one()
 
 
 def table_columns(conn) -> dict[str, list[str]]:  # noqa: ANN001

@@ -48,6 +48,9 @@ class Practice(SQLModel, table=True):
     founded_at: datetime
     status: str = "active"  # active | merging | dissolving: decided by a passed resolution
     status_detail: str | None = None
+    uid: str | None = None  # a stable random id: names the practice's folder of keys and heads
+    sandbox: bool = False  # a sandbox (demo, tests) for ever: SWP_TODAY works, keys are made
+    sandbox_seed: str | None = None  # a sandbox's members' keys derive from it (never a real one)
 
 
 class Clause(SQLModel, table=True):
@@ -75,10 +78,10 @@ class Member(SQLModel, table=True):
     address: str | None = None  # postal address, for the register of members (personal data)
     email: str | None = None  # electronic address, for the register (personal data)
     email_purposes: str | None = None  # what the email may be used for: "notices,statements"
-
-
     payroll_id: str | None = None  # the payroll bureau's reference for the member
     ni_number: str | None = None  # national insurance number, if recorded
+    public_key: str | None = None  # the enrolled Ed25519 public key (hex); None: none or revoked
+    key_fingerprint: str | None = None
 
 
 class MemberFact(SQLModel, table=True):
@@ -296,6 +299,12 @@ class AuditEvent(SQLModel, table=True):
     detail: str | None = None
     prev_hash: str
     hash: str
+    action: str | None = None  # the domain action(s) of the unit of work (member.admitted, ...)
+    payload: str | None = None  # canonical JSON: [[action, payload], ...]
+    key_fingerprint: str | None = None  # the key that signed the event (None: unsigned)
+    signature: str | None = None  # Ed25519 over the event's hash (hex)
+    real_at: str | None = None  # the machine's real clock (None: history before signing)
+    db_role: str | None = None  # PostgreSQL's session_user (None on SQLite)
 
 
 class Meeting(SQLModel, table=True):
@@ -494,3 +503,11 @@ class DeficitSettlement(SQLModel, table=True):
     settled_on: date
     proposal_id: int | None = Field(default=None, foreign_key="proposal.id")
     recorded_at: datetime
+
+
+class MemberLogin(SQLModel, table=True):
+    """A PostgreSQL login role bound to a member: the database refuses its events as anyone else."""
+
+    __tablename__ = "member_login"
+    role: str = Field(primary_key=True)
+    handle: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -135,10 +136,23 @@ def audit_rows(db: str) -> list[dict]:
 
 
 @pytest.fixture(autouse=True)
-def _pinned_environment(monkeypatch):
+def _pinned_environment(monkeypatch, tmp_path_factory):
+    """Every test: today pinned (its practices are sandboxes), and a configuration folder of
+    its own (SWP_HOME), so that keys and remembered audit heads never leak between tests."""
     monkeypatch.setenv("SWP_TODAY", TODAY)
-    for name in ("SWP_DB", "SWP_AS"):
+    monkeypatch.setenv("SWP_HOME", str(tmp_path_factory.mktemp("swp-home")))
+    for name in ("SWP_DB", "SWP_AS", "SWP_KEY", "SWP_PASSPHRASE"):
         monkeypatch.delenv(name, raising=False)
+
+
+def forget_heads() -> None:
+    """Forget the audit heads this test's swp remembered: a copy of a practice made over an
+    earlier one (property tests) starts a new history for this user."""
+    import shutil
+
+    home = os.environ.get("SWP_HOME")
+    if home:
+        shutil.rmtree(os.path.join(home, "heads"), ignore_errors=True)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -177,7 +191,7 @@ def practice(swp) -> Swp:
 
 def _found_practice(swp: Swp) -> Swp:
     """What the `practice` fixture does (ann has a registration number)."""
-    swp.ok("init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council")
+    swp.ok("init", "--sandbox", "Riverside Social Work Practice", "--local-authority", "Leeds City Council")
     return admit_the_five(swp)
 
 
@@ -217,6 +231,7 @@ def practice_template(tmp_path_factory) -> str:
         mp.setenv("SWP_TODAY", TODAY)
         mp.delenv("SWP_DB", raising=False)
         mp.delenv("SWP_AS", raising=False)
+        mp.setenv("SWP_HOME", tempfile.mkdtemp(prefix="swp-home-"))
         _found_practice(Swp(path))
     return path
 
@@ -227,6 +242,7 @@ def copy_practice(template: str | None, dest: str) -> Swp:
     practice founded once on the server instead."""
     import sqlite3
 
+    forget_heads()
     if is_postgres(dest):
         postgres_server().clone(_found_practice, dest)
         return Swp(dest)
@@ -352,6 +368,7 @@ class PostgresServer:
                 mp.setenv("SWP_TODAY", TODAY)
                 mp.delenv("SWP_DB", raising=False)
                 mp.delenv("SWP_AS", raising=False)
+                mp.setenv("SWP_HOME", tempfile.mkdtemp(prefix="swp-home-"))
                 found(Swp(url))
             with self._admin() as conn:
                 conn.execute(f'ALTER DATABASE "{self._name(url)}" RENAME TO "{template}"')
@@ -461,6 +478,7 @@ def history_template(tmp_path_factory) -> str:
         mp.setenv("SWP_TODAY", TODAY)
         mp.delenv("SWP_DB", raising=False)
         mp.delenv("SWP_AS", raising=False)
+        mp.setenv("SWP_HOME", tempfile.mkdtemp(prefix="swp-home-"))
         live_a_little(Swp(path))
     return path
 
@@ -469,6 +487,7 @@ def sqlite_copy_of(template: str, dest: str) -> Swp:
     """A copy of a SQLite practice file (SQLite's backup API)."""
     import sqlite3
 
+    forget_heads()
     source, target = sqlite3.connect(template), sqlite3.connect(dest)
     try:
         source.backup(target)

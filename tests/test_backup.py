@@ -87,6 +87,10 @@ def test_backup_and_restore_round_trip(books, db, tmp_path):
             os.unlink(str(restored) + suffix)
 
     assert snapshot(db, skip=()) == at_backup
+    # this user saw later events: swp stops until they accept the restore
+    run = books("check")
+    assert run.code == 4 and "the history was rolled back or rewritten" in run.err
+    books.ok("audit", "accept-restore")
     books.ok("check")
     books.ok("audit", "verify")
     books.ok("ledger", "income", "1", "--date", "2026-05-02", "--category", "grants", as_="mo")

@@ -19,7 +19,9 @@ def problems(swp: Swp) -> list[dict]:
     assert data["ok"] is False and data["error"]["code"] == 4
     assert run.err.startswith(f"swp: check found {len(data['problems'])} problem(s): ")
     assert run.err.count("\n") == 1
-    return data["problems"]
+    # every edit these tests make with plain SQL is also a row no signed event reproduces
+    # ('signed-rows', pinned by test_forgery.py); here: what the other checks find
+    return [p for p in data["problems"] if p["check"] != "signed-rows"]
 
 
 def busy(practice: Swp) -> Swp:
@@ -47,7 +49,7 @@ def test_check_is_clean_on_a_working_practice(practice, db):
     data = practice.ok("check", json=True).json
     assert data["ok"] is True and data["problems"] == []
     checks = ["constitution", "membership", "shares", "defences", "votes", "proposals", "ledger",
-              "loans", "bank", "periods", "audit", "statutory"]
+              "loans", "bank", "periods", "audit", "statutory", "signed-rows", "keys"]
     sqlite_checks = ["integrity", "foreign-keys"]
     if is_postgres(db):
         assert (data["checks"], data["skipped"]) == (checks, sqlite_checks)
@@ -368,4 +370,6 @@ def test_check_lists_every_problem_at_once(practice, db):
     assert run.code == 4
     for p in found:
         assert p["check"] in run.out
-    assert run.err.startswith(f"swp: check found {len(found)} problem(s)")
+    every = practice("check", json=True).json["problems"]  # with the signed-rows ones
+    assert len(every) > len(found)
+    assert run.err.startswith(f"swp: check found {len(every)} problem(s)")

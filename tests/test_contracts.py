@@ -69,7 +69,7 @@ def test_the_refusal_names_the_clause_in_json(practice):
 
 
 def test_another_authority_is_accepted_when_own_authority_only_is_off(swp, db):
-    swp.ok("init", "Riverside", "--local-authority", LA,
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", LA,
            "--set", "contracts.own-authority-only=off")
     run = swp.ok("contract", "add", "YORK-1", "--authority", "City of York Council",
                  "--value", "50000", "--start", "2026-04-01", "--end", "2027-03-31")
@@ -424,7 +424,7 @@ def test_link_income_applies_the_same_caps_as_the_contract_commands(practice, db
 def test_violations_reports_contracts_with_another_authority_while_the_clause_is_on(swp, db):
     from swp.services.contracts import violations
 
-    swp.ok("init", "Riverside", "--local-authority", LA,
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", LA,
            "--set", "contracts.own-authority-only=off")
     swp.ok("contract", "add", "YORK-1", "--authority", "City of York Council", "--value", "1",
            "--start", "2026-04-01", "--end", "2027-03-31")

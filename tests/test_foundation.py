@@ -12,7 +12,7 @@ from tests.conftest import audit_rows, execute, is_postgres, nothing_at, query, 
 
 
 def test_init_creates_a_private_database_with_the_founding_constitution(swp, db):
-    run = swp.ok("init", "Riverside", "--local-authority", "Leeds City Council",
+    run = swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds City Council",
                  "--set", "sharing.method=equal:50,hours:50", "--set", "sharing.reserve-percent=25")
     assert "Founded Riverside" in run.out
     if not is_postgres(db):  # a server's database has no file of its own
@@ -25,13 +25,13 @@ def test_init_creates_a_private_database_with_the_founding_constitution(swp, db)
 
 
 def test_init_json(swp):
-    run = swp.ok("init", "Riverside", "--local-authority", "Leeds", json=True)
+    run = swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds", json=True)
     assert run.json["practice"] == "Riverside"
     assert run.json["clauses"]["membership.max-members"] == "50"
 
 
 def test_init_refuses_an_entrenched_clause_with_exit_3_and_creates_nothing(swp, db):
-    run = swp("init", "Riverside", "--local-authority", "Leeds", "--set", "asset-lock=off")
+    run = swp("init", "--sandbox", "Riverside", "--local-authority", "Leeds", "--set", "asset-lock=off")
     assert run.code == 3
     assert run.err.strip() == ("swp: refused by clause asset-lock: asset-lock is entrenched: "
                                "no resolution can change it")
@@ -39,21 +39,21 @@ def test_init_refuses_an_entrenched_clause_with_exit_3_and_creates_nothing(swp, 
 
 
 def test_init_refuses_unknown_clause_and_bad_value_with_exit_1(swp, db):
-    run = swp("init", "R", "--local-authority", "L", "--set", "membership.colour=blue")
+    run = swp("init", "--sandbox", "R", "--local-authority", "L", "--set", "membership.colour=blue")
     assert run.code == 1 and "no such clause: 'membership.colour'" in run.err
-    run = swp("init", "R", "--local-authority", "L", "--set", "sharing.method=equal:60,hours:30")
+    run = swp("init", "--sandbox", "R", "--local-authority", "L", "--set", "sharing.method=equal:60,hours:30")
     assert run.code == 1 and "must add up to 100" in run.err
-    run = swp("init", "R", "--local-authority", "L", "--set", "membership.max-members=many")
+    run = swp("init", "--sandbox", "R", "--local-authority", "L", "--set", "membership.max-members=many")
     assert run.code == 1 and "not a whole number" in run.err
-    run = swp("init", "R", "--local-authority", "L", "--fiscal-year-start", "13-01")
+    run = swp("init", "--sandbox", "R", "--local-authority", "L", "--fiscal-year-start", "13-01")
     assert run.code == 1 and "no such day of the year" in run.err
     assert nothing_at(db)
 
 
 def test_init_twice_is_refused_and_keeps_the_practice(swp, db):
-    swp.ok("init", "Riverside", "--local-authority", "Leeds")
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds")
     before = snapshot(db)
-    run = swp("init", "Other", "--local-authority", "York")
+    run = swp("init", "--sandbox", "Other", "--local-authority", "York")
     assert run.code == 1 and ("already holds a practice" if is_postgres(db) else "already exists") in run.err
     assert run.err.rstrip().endswith("; a practice is set up once")
     assert snapshot(db) == before
@@ -152,7 +152,7 @@ def test_connection_pragmas(db):
     from swp.services import practice
 
     practice.init(db, name="R", local_authority="L", fiscal_year_start="04-01", settings=[],
-                  actor=None, args={})
+                  actor=None, args={}, sandbox=True)
     database = Database(resolve(db))
     with database.connect(write=False) as conn:
         pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()

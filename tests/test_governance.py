@@ -182,7 +182,7 @@ def test_special_passes_at_exactly_75_percent(practice, db):
 
 def test_special_fails_just_under_its_percent(swp, db):
     # with special-percent 61, 3 yes of 5 (60%) is just under
-    swp.ok("init", "R", "--local-authority", "Leeds", "--set", "governance.special-percent=61")
+    swp.ok("init", "--sandbox", "R", "--local-authority", "Leeds", "--set", "governance.special-percent=61")
     for number, handle in enumerate(("ann", "bea", "cal", "dee", "eve")):
         swp.ok("member", "add", handle, "--name", handle.title(), "--role", "practitioner",
                "--employed-since", "2024-01-01", "--hours", "30", "--registration",
@@ -248,7 +248,7 @@ def test_no_quorum_fails_even_if_all_say_yes(practice):
 
 
 def test_quorum_is_never_fewer_than_two(swp, db):
-    swp.ok("init", "R", "--local-authority", "Leeds", "--set", "governance.quorum-percent=1")
+    swp.ok("init", "--sandbox", "R", "--local-authority", "Leeds", "--set", "governance.quorum-percent=1")
     for number, handle in enumerate(("ann", "bea", "cal")):
         swp.ok("member", "add", handle, "--name", handle.title(), "--role", "practitioner",
                "--employed-since", "2024-01-01", "--hours", "30", "--registration",

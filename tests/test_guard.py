@@ -106,7 +106,7 @@ def test_item_2_admitting_a_non_employee_an_organisation_or_below_the_minimum_ho
 
 
 def test_item_2_admitting_anyone_past_the_member_cap(swp, db):
-    swp.ok("init", "Small", "--local-authority", "Leeds", "--set", "membership.max-members=3")
+    swp.ok("init", "--sandbox", "Small", "--local-authority", "Leeds", "--set", "membership.max-members=3")
     for handle in ("ann", "bea", "cal"):
         swp.ok("member", "add", handle, "--name", handle.title(), "--role", "practitioner",
             "--registration", f"SW2{len(handle)}{sum(map(ord, handle)):05d}",
@@ -296,7 +296,7 @@ def test_item_9_a_period_close_shares_only_among_members_on_the_days_counted(pra
 
 
 def test_item_10_an_admission_that_would_leave_practitioners_at_half(swp, db):
-    swp.ok("init", "R", "--local-authority", "Leeds")
+    swp.ok("init", "--sandbox", "R", "--local-authority", "Leeds")
     swp.ok("member", "add", "ann", "--name", "Ann", "--role", "practitioner", "--registration", "SW240034",
            "--employed-since", "2024-01-01", "--hours", "30")
     err = refused(swp, db, "member", "add", "sam", "--name", "Sam", "--role", "staff",

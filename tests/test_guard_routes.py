@@ -54,7 +54,7 @@ def test_entrenched_floor_and_ceiling(practice, db, setting, clause):
 
 
 def test_floor_and_ceiling_at_founding(swp, db):
-    run = swp("init", "P", "--local-authority", "Leeds City Council", "--set",
+    run = swp("init", "--sandbox", "P", "--local-authority", "Leeds City Council", "--set",
               "membership.min-hours=0")
     assert run.code == 3 and "employees-only" in run.err
 

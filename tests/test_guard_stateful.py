@@ -67,7 +67,7 @@ FOUNDERS = (("ann", "practitioner"), ("bea", "practitioner"), ("cal", "practitio
 def found_practice(db: str) -> None:
     """The practice each run starts from: three practitioners and a manager, a cap of 8."""
     swp = Swp(db)
-    swp.ok("init", "Guarded SWP", "--local-authority", "Leeds", "--set", "membership.max-members=8")
+    swp.ok("init", "--sandbox", "Guarded SWP", "--local-authority", "Leeds", "--set", "membership.max-members=8")
     for number, (handle, role) in enumerate(FOUNDERS):
         swp.ok("member", "add", handle, "--name", handle.title(), "--role", role,
                "--employed-since", "2024-01-01", "--hours", "30",  # the manager comes last

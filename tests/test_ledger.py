@@ -107,7 +107,7 @@ def test_recording_needs_a_manager(practice, db, as_, message):
 
 
 def test_before_the_practice_has_a_manager_anyone_may_record(swp):
-    swp.ok("init", "Riverside", "--local-authority", "Leeds City Council")
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds City Council")
     swp.ok("ledger", "income", "100", "--date", "2026-04-30", "--category", "grants")
     assert len(swp.ok("ledger", "list", json=True).json["entries"]) == 1
 

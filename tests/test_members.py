@@ -114,7 +114,7 @@ def test_admitting_below_the_minimum_hours_is_refused(practice, db):
 
 
 def test_admitting_past_the_cap_is_refused(swp, db):
-    swp.ok("init", "Tiny", "--local-authority", "Leeds", "--set", "membership.max-members=3")
+    swp.ok("init", "--sandbox", "Tiny", "--local-authority", "Leeds", "--set", "membership.max-members=3")
     for handle in ("a1", "a2", "a3"):
         swp.ok(*ADD, handle, "--name", f"Person {handle}", "--role", "practitioner",
             "--registration", f"SW2{len(handle)}{sum(map(ord, handle)):05d}",
@@ -126,7 +126,7 @@ def test_admitting_past_the_cap_is_refused(swp, db):
 
 
 def test_founding_must_admit_practitioners_first(swp, db):
-    swp.ok("init", "New", "--local-authority", "Leeds")
+    swp.ok("init", "--sandbox", "New", "--local-authority", "Leeds")
     refused(swp, db, *ADD, "mo", "--name", "Mo Malik", "--role", "manager",
             "--employed-since", "2025-01-01", "--hours", "30", code=3, as_=None,
             message="refused by clause frontline-majority", audited=True)

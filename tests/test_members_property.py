@@ -47,7 +47,7 @@ def test_random_register_changes_keep_the_rules(actions):
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "p.db")
         swp = Swp(db)
-        swp.ok("init", "Prop", "--local-authority", "Leeds")
+        swp.ok("init", "--sandbox", "Prop", "--local-authority", "Leeds")
         day = 1
         for step, act in enumerate(actions):
             handles = [row[0] for row in roster(db)]

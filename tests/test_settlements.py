@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -290,8 +291,17 @@ def test_the_revision_keeps_every_row_trigger_and_index_and_brings_payments_into
         execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at) "
                     "VALUES ('2026-08-01', 'gift', 5, 'grants', 'assets:bank', 'income:grants', '2026-08-01')")
     assert query(db, "SELECT count(*) FROM vote")[0][0] > 0
-    check = Swp(db)("check")
-    assert check.code == 0, check.out
+    # this practice signs every change: the payment and settlement written above with plain SQL
+    # (as an older swp would have left them), and the entries the revision made of them, are
+    # reported as written around swp, and nothing else is
+    check = Swp(db)("check", json=True)
+    assert check.code == 4, check.out
+    found = sorted((p["check"], p["message"].split(":")[0]) for p in json.loads(check.out)["problems"])
+    entries = [r[0] for r in query(db, "SELECT id FROM ledger_entry WHERE kind IN ('share-payment', "
+                                       "'settlement') ORDER BY id")]
+    assert found == sorted([("signed-rows", f"ledger_entry row {i} was written around swp") for i in entries]
+                           + [("signed-rows", "profit_payment row 1 was written around swp"),
+                              ("signed-rows", "deficit_settlement row 1 was written around swp")])
 
 
 def test_refused_payments_and_settlements_write_no_ledger_entry(lived, db, monkeypatch):

@@ -95,7 +95,7 @@ def test_bad_labels_methods_and_empty_periods_are_refused(practice, db):
 
 
 def test_a_surplus_with_nobody_to_share_it_is_refused(swp, db):
-    swp.ok("init", "Riverside", "--local-authority", "Leeds")
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds")
     swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner", "--registration", "SW240001",
            "--employed-since", "2026-04-01", "--hours", "37.5")
     swp.ok("ledger", "income", "1000", "--date", "2026-02-01", "--category", "grants")
@@ -109,7 +109,7 @@ def test_a_surplus_with_nobody_to_share_it_is_refused(swp, db):
 
 
 def test_a_pay_slice_when_no_pay_is_recorded_is_refused(swp):
-    swp.ok("init", "Riverside", "--local-authority", "Leeds", "--set", "sharing.method=equal:50,pay:50")
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds", "--set", "sharing.method=equal:50,pay:50")
     swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner", "--registration", "SW240002",
            "--employed-since", "2025-01-01", "--hours", "37.5")
     swp.ok("ledger", "income", "1000", "--date", "2026-02-01", "--category", "grants")
@@ -120,7 +120,7 @@ def test_a_pay_slice_when_no_pay_is_recorded_is_refused(swp):
 
 
 def test_probation_days_delay_the_share(swp):
-    swp.ok("init", "Riverside", "--local-authority", "Leeds", "--set", "membership.probation-days=31")
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds", "--set", "membership.probation-days=31")
     swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner", "--registration", "SW240003",
            "--employed-since", "2025-01-01", "--hours", "37.5")
     swp.ok("member", "add", "bea", "--name", "Bea Brown", "--role", "practitioner", "--registration", "SW240004",
@@ -136,7 +136,7 @@ def test_probation_days_delay_the_share(swp):
 
 
 def test_a_three_way_blend_and_service(swp):
-    swp.ok("init", "Riverside", "--local-authority", "Leeds",
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds",
            "--set", "sharing.method=equal:34,hours:33,service:33", "--set", "sharing.reserve-percent=0")
     swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner", "--registration", "SW240006",
            "--employed-since", "2020-02-29", "--hours", "37.5")

@@ -40,7 +40,7 @@ def grouped(n: int) -> str:
 
 def setup_riverside(swp) -> None:
     """The commands at the top of the worked example, as the doc gives them."""
-    swp.ok("init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council",
+    swp.ok("init", "--sandbox", "Riverside Social Work Practice", "--local-authority", "Leeds City Council",
            "--set", "sharing.method=equal:50,hours:50")
     swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner", "--registration", "SW240025",
            "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "40000")

@@ -235,11 +235,12 @@ def test_a_statement_refuses_books_that_no_longer_match_the_fingerprint(closed, 
 
 
 def test_names_beyond_latin_1_print_in_the_pdf(swp, tmp_path):
-    swp.ok("init", "Riverside", "--local-authority", "Leeds")
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds")
     swp.ok("member", "add", "lu", "--name", "Łucja Wróbel", "--role", "practitioner", "--registration", "SW240030",
            "--employed-since", "2025-01-01", "--hours", "30")
-    swp.ok("ledger", "income", "100", "--date", "2026-02-01", "--category", "grants")
-    swp.ok("period", "close", "2026-Q1", *Q1)
+    # with no manager, any member may keep the books, signing with their key: --as
+    swp.ok("ledger", "income", "100", "--date", "2026-02-01", "--category", "grants", as_="lu")
+    swp.ok("period", "close", "2026-Q1", *Q1, as_="lu")
     target = tmp_path / "lu.pdf"
     swp.ok("statement", "2026-Q1", "--member", "lu", "--format", "pdf", "--output", str(target))
     _, text = pdf_text(target)

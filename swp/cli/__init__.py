@@ -162,6 +162,8 @@ def root(
                            help="Database: a SQLite file path or a URL (postgresql+psycopg://...)."),
     actor: str = typer.Option(None, "--as", envvar="SWP_AS", metavar="HANDLE",
                               help="The acting member."),
+    key: str = typer.Option(None, "--key", envvar="SWP_KEY", metavar="FILE",
+                            help="The acting member's private key file (default: in swp's configuration folder)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     debug: bool = typer.Option(False, "--debug", help="Show the full trace of an unexpected error."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
@@ -173,7 +175,7 @@ def root(
     """
     global _json_requested
     _json_requested = json_output
-    ctx.obj = State(db=db, actor=actor, json=json_output, debug=debug)
+    ctx.obj = State(db=db, actor=actor, json=json_output, debug=debug, key=key)
     del version
 
 
@@ -188,6 +190,7 @@ def _register() -> None:
         export,
         finance,
         governance,
+        keys,
         ledger,
         meetings,
         members,
@@ -200,7 +203,7 @@ def _register() -> None:
 
     # one module per noun; each adds its commands (kept in this order in --help)
     for module in (practice, members, ledger, sharing, governance, meetings, registers, calendar,
-                   contracts, partners, finance, check, audit, export, backup, database, web):
+                   contracts, partners, finance, keys, check, audit, export, backup, database, web):
         module.register(app)
     _plain_help(app)
 

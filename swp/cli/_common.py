@@ -19,6 +19,7 @@ class State:
     actor: str | None = None
     json: bool = False
     debug: bool = False
+    key: str | None = None  # --key / SWP_KEY: the acting member's private key file
 
 
 def state(ctx: typer.Context) -> State:
@@ -33,13 +34,16 @@ def command_name(ctx: typer.Context) -> str:
 
 
 def call(ctx: typer.Context, fn: Callable[[Any], T], *, write: bool = True,
-         args: dict[str, Any] | None = None) -> T:
-    """Run `fn(session)` as this command's one transaction (audited when it writes)."""
+         args: dict[str, Any] | None = None, newcomer: str | None = None,
+         newcomer_key: str | None = None) -> T:
+    """Run `fn(session)` as this command's one transaction (audited and signed when it
+    writes). `newcomer`: the handle whose public key the command enrols (an admission)."""
     from swp.services.uow import perform
 
     st = state(ctx)
     return perform(st.db, fn, write=write, command=command_name(ctx),
-                   args=dict(ctx.params) if args is None else args, actor=st.actor)
+                   args=dict(ctx.params) if args is None else args, actor=st.actor,
+                   newcomer=newcomer, newcomer_key=newcomer_key, key_file=st.key)
 
 
 def emit(ctx: typer.Context, payload: dict[str, Any], human: Callable[[], Any] | None = None) -> None:

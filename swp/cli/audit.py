@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import call, emit
+from swp.cli._common import call, emit, state
 
 audit_app = typer.Typer(help="The audit log: every change and every refusal, hash-chained.",
                         no_args_is_help=True)
@@ -34,21 +34,73 @@ def log(ctx: typer.Context,
     emit(ctx, payload, human)
 
 
-@audit_app.command("verify")
-def verify(ctx: typer.Context) -> None:
-    """Recompute the audit chain; exit 4 naming the first bad event if it was tampered with.
+def _witness(text: str | None) -> tuple[int, str] | None:
+    from swp.errors import InputError
 
-    Example: swp audit verify
+    if not text:
+        return None
+    seq, sep, digest = text.strip().partition(":")
+    digest = digest.strip().lower()
+    if not sep or not seq.isdigit() or int(seq) < 1 or len(digest) != 64 or any(
+            c not in "0123456789abcdef" for c in digest):
+        raise InputError(f"--witness takes SEQ:HASH (the audit head a statement printed), not {text[:80]!r}")
+    return int(seq), digest
+
+
+@audit_app.command("verify")
+def verify(ctx: typer.Context,
+           witness: str = typer.Option(None, "--witness", metavar="SEQ:HASH",
+                                       help="An audit head you kept (a statement prints one): the history must still hold it.")) -> None:
+    """Recompute the audit chain and check every signature against the key its member had
+    enrolled at that moment; exit 4 naming the first bad event.
+
+    Example: swp audit verify --witness 12:3f5e...
     """
     from swp.errors import CheckFailed
     from swp.services import audit
 
-    result = call(ctx, audit.verify, write=False)
-    payload = {"ok": result.ok, "events": result.events, "first_bad": result.first_bad}
+    seen = _witness(witness)
+    result = call(ctx, lambda s: audit.verify(s, witness=seen), write=False)
+    payload = {"ok": result.ok, "events": result.events, "first_bad": result.first_bad,
+               "signed": result.signed, "unsigned_history": result.unsigned_history,
+               "unsigned_refusals": result.unsigned_refusals}
     if not result.ok:
         raise CheckFailed(f"audit chain broken at event {result.first_bad}: {result.reason}",
                           payload=payload)
-    emit(ctx, payload, lambda: f"The audit chain verifies: {result.events} events, no break.")
+
+    def human() -> str:
+        text = (f"The audit chain verifies: {result.events} events, no break; "
+                f"{result.signed} signed by their members' keys")
+        if result.unsigned_refusals:
+            text += f", {result.unsigned_refusals} unsigned refusals"
+        if result.unsigned_history:
+            text += f"; {result.unsigned_history} events are unsigned history from before signing"
+        if seen:
+            text += f". It holds event {seen[0]} as you witnessed it"
+        return text + "."
+
+    emit(ctx, payload, human)
+
+
+@audit_app.command("accept-restore")
+def accept_restore(ctx: typer.Context) -> None:
+    """Accept that the practice was restored from an older backup: after checking the chain
+    and its signatures, remember its present head as the last event you saw. Do this only
+    when the members have agreed to the restore (docs/identity.md).
+
+    Example: swp audit accept-restore
+    """
+    from swp.errors import CheckFailed
+    from swp.services import uow
+
+    result = uow.accept_restore(state(ctx).db)
+    if not result["ok"]:
+        raise CheckFailed(f"audit chain broken at event {result['first_bad']}: {result['reason']}; "
+                          "this copy cannot be accepted")
+    emit(ctx, result, lambda: (
+        f"Accepted the restored history: it ends at event {result['seq']} ({result['hash'][:16]}...)"
+        + (f"; you had seen event {result['seen']}" if result["seen"] else "")
+        + ". Record the restore by a resolution, and tell the other members."))
 
 
 def register(app: typer.Typer) -> None:

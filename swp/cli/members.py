@@ -38,8 +38,15 @@ def add(
     registration: str = typer.Option(None, "--registration", metavar="NUMBER",
                                      help="Social Work England registration (SW and digits): "
                                           "every practitioner needs one."),
+    public_key: str = typer.Option(None, "--public-key", metavar="KEY",
+                                   help="The newcomer's public key (what 'swp key show' prints, or its file)."),
 ) -> None:
     """Admit an employee as a member (refused, exit 3, if a clause forbids it).
+
+    The admission enrols the newcomer's public key. A founding member (before the practice
+    has a manager) admits themselves, signing with their own key ('swp --as HANDLE key new'
+    first); later, a manager admits the newcomer with their --public-key. A sandbox makes
+    every member's key itself.
 
     Example: swp member add dee --name "Dee Okafor" --role practitioner --employed-since 2024-04-01 --hours 37.5 --pay 38000
     """
@@ -51,7 +58,8 @@ def add(
     actor = ctx.find_root().obj.actor
     view = call(ctx, lambda s: members.admit(
         s, actor=actor, handle=handle, name=name, role=role, employed_since=since,
-        hours_hundredths=hundredths, pay_pence=pay_pence, registration=registration))
+        hours_hundredths=hundredths, pay_pence=pay_pence, registration=registration,
+        public_key=s.info.get("swp_newcomer_key")), newcomer=handle, newcomer_key=public_key)
     emit(ctx, {"member": view.as_json()}, lambda: f"Admitted {view.name} ({view.handle}) as {view.role}.")
 
 
@@ -113,6 +121,7 @@ def show(ctx: typer.Context, handle: str = typer.Argument(
                "register": None if held is None else
                {"address": held.address, "email": held.email,
                 "email_purposes": list(held.email_purposes)},
+               "key_fingerprint": view.key_fingerprint,
                "history": [{"effective": f.effective, "role": f.role,
                             "hours": format_hours(f.hours_hundredths), "pay_pence": f.pay_pence}
                            for f in history]}
@@ -125,6 +134,7 @@ def show(ctx: typer.Context, handle: str = typer.Argument(
                 ("role", view.role), ("hours", format_hours(view.hours_hundredths)),
                 ("pay", money(view.pay_pence)), ("employed since", view.employed_since),
                 ("left on", view.left_on or "-"), ("registration", view.registration or "-"),
+                ("key", view.key_fingerprint or "none enrolled"),
                 ("active", "yes" if view.active else "no"),
                 *([("postal address", held.address or "-"), ("email", held.email or "-"),
                    ("email used for", ", ".join(held.email_purposes) or "-")] if held else

@@ -17,10 +17,14 @@ def init(
                                           help="First day of the financial year."),
     settings: list[str] = typer.Option([], "--set", metavar="CLAUSE=VALUE",
                                        help="A founding value for an amendable clause."),
+    sandbox: bool = typer.Option(False, "--sandbox",
+                                 help="A sandbox for ever (demos, tests): SWP_TODAY works, swp makes the keys."),
 ) -> None:
     """Found a practice: create its database and its founding constitution.
 
     Only amendable clauses can be set; an entrenched clause is refused (exit 3).
+    --sandbox makes a practice to try swp on: it stays a sandbox for ever, says so in every
+    output, moves its clock with SWP_TODAY and makes its members' keys itself.
 
     Example: swp init "Riverside Social Work Practice" --local-authority "Leeds City Council" --set sharing.method=equal:50,hours:50
     """
@@ -29,9 +33,10 @@ def init(
     st = state(ctx)
     result = practice.init(st.db, name=name, local_authority=local_authority,
                            fiscal_year_start=fiscal_year_start, settings=settings,
-                           actor=st.actor, args=dict(ctx.params))
+                           actor=st.actor, args=dict(ctx.params), sandbox=sandbox)
     emit(ctx, result, lambda: f"Founded {result['practice']} ({result['local_authority']}) "
-                              f"in {result['database']}.")
+                              f"in {result['database']}" + (" as a SANDBOX (not a real practice)."
+                                                             if sandbox else "."))
 
 
 @practice_app.command("show")
@@ -53,13 +58,15 @@ def show(ctx: typer.Context) -> None:
         "reserve_pence": summary.reserve_pence, "closed_periods": summary.closed_periods,
         "last_closed_period": summary.last_closed, "open_from": summary.open_from,
         "audit_events": summary.audit_seq, "audit_head": summary.audit_head,
+        "sandbox": summary.sandbox,
     }
 
     def human():
         from swp import render
         from swp.dates import month_day_words
 
-        return render.pairs(summary.name, [
+        title = summary.name + (" (SANDBOX: not a real practice)" if summary.sandbox else "")
+        return render.pairs(title, [
             ("local authority", summary.local_authority),
             ("status", summary.status),
             ("members", f"{summary.members} of at most {summary.cap}"),
@@ -70,7 +77,7 @@ def show(ctx: typer.Context) -> None:
             ("closed periods", summary.closed_periods),
             ("last closed", summary.last_closed or "none"),
             ("open from", summary.open_from or "the start of the books"),
-            ("audit head", f"#{summary.audit_seq} {summary.audit_head[:16]}"),
+            ("audit head", f"{summary.audit_seq}:{summary.audit_head}"),
         ])
 
     emit(ctx, payload, human)

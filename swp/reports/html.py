@@ -109,6 +109,7 @@ def section(st: Statement) -> str:
 {share}
 {register}<p class="note">Fingerprint <span class="fingerprint">{st.fingerprint}</span>
  ({escape(st.verification)}).</p>
+{"".join(f'<p class="note">{escape(line)}</p>' for line in st.identity_lines())}
 </section>"""
 
 

@@ -59,6 +59,7 @@ def render(st: Statement) -> str:
         out += ["", "## What the register of members holds about you", ""]
         out += _table(["", ""], list(st.register), set())
     out += ["", f"Fingerprint `{st.fingerprint}` ({st.verification})."]
+    out += ["", *[f"{line.strip()}  " for line in st.identity_lines()]]
     return "\n".join(out) + "\n"
 
 

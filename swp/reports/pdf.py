@@ -215,6 +215,8 @@ def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
         page.note("The register of members holds about you: "
                   + "; ".join(f"{label.lower()} {value}" for label, value in st.register) + ".", 7.5)
     pdf.ln(4)
+    for line in st.identity_lines():
+        page.note(line, 7.5)
     page.note(f"Fingerprint (SHA-256 of the period as closed): {st.fingerprint}", 7.5)
     page.note(f"The fingerprint {st.verification}. It ties this statement to the books: "
               f"'swp statement {st.period} --member {st.member}' prints the same one.", 7.5)

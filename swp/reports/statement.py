@@ -127,7 +127,19 @@ class Statement:
     fingerprint: str
     fingerprint_verified: bool | None
     register: tuple[tuple[str, str], ...] = ()  # what the register of members holds about them
+    audit_head: str = ""  # SEQ:HASH of the audit log when the statement was issued
+    sandbox: bool = False  # issued by a sandbox practice: not a real statement
+    key_fingerprint: str | None = None  # the key enrolled in the member's name
     settlements: tuple[SettlementRow, ...] = ()  # of the deficit carried forward, since the period
+
+    def identity_lines(self) -> list[str]:
+        """The audit head (a witness to keep) and the member's enrolled key; a sandbox says so."""
+        lines = ["Audit head when issued (keep it: 'swp audit verify --witness' checks it):",
+                 f"  {self.audit_head}",
+                 f"Key enrolled for {self.member}: {self.key_fingerprint or 'none'}"]
+        if self.sandbox:
+            lines.insert(0, "SANDBOX: a practice for trying swp out, not a real statement")
+        return lines
 
     @property
     def outstanding_pence(self) -> int:
@@ -293,4 +305,7 @@ class Statement:
             "fingerprint": self.fingerprint,
             "fingerprint_verified": self.fingerprint_verified,
             "register": dict(self.register),
+            "audit_head": self.audit_head,
+            "sandbox": self.sandbox,
+            "key_fingerprint": self.key_fingerprint,
         }

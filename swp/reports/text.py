@@ -77,7 +77,7 @@ def render(st: Statement) -> str:
         out += [_row(label, value) for label, value in st.register]
     out += ["", RULE,
             f"Fingerprint {st.fingerprint}",
-            f"  ({st.verification})"]
+            f"  ({st.verification})", *st.identity_lines()]
     return "\n".join(out) + "\n"
 
 

@@ -1,7 +1,12 @@
-"""The hash-chained audit log (SPEC section 7).
+"""The hash-chained, signed audit log (docs/identity.md).
 
 Each event's hash is sha256 over the previous hash and a canonical JSON of the event (sorted
-keys, no floats, no spaces). `verify` recomputes the chain and names the first bad link.
+keys, no floats, no spaces): who acted, the domain actions and their payload, the real clock,
+the database role and the signing key's fingerprint. The signature is the acting member's
+Ed25519 signature over that hash (which holds the previous event's hash). `verify` recomputes
+the chain, checks every signature against the key the member had enrolled at that moment
+(replayed from the enrolment events themselves), and names the first bad event. Events written
+before signing existed (no real clock) are reported as unsigned history.
 """
 
 from __future__ import annotations
@@ -50,10 +55,46 @@ def os_user() -> str:
     return f"{name}:{uid}"
 
 
+LEGACY_FIELDS = ("seq", "at", "actor", "os_user", "command", "args", "outcome", "detail", "prev_hash")
+SIGNED_FIELDS = (*LEGACY_FIELDS, "action", "payload", "key_fingerprint", "real_at", "db_role")
+# the actions that enrol or revoke a member's key, replayed by `verify`
+ENROLLING = ("member.admitted", "key.enrolled", "key.rotated", "key.reenrolled")
+REVOKING = ("member.left",)
+
+
 def event_hash(event: dict[str, Any]) -> str:
-    body = {k: event[k] for k in
-            ("seq", "at", "actor", "os_user", "command", "args", "outcome", "detail", "prev_hash")}
+    fields = LEGACY_FIELDS if event.get("real_at") is None else SIGNED_FIELDS
+    body = {k: event.get(k) for k in fields}
     return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def real_now() -> str:
+    """The machine's real clock, whatever SWP_TODAY says."""
+    from datetime import UTC
+
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def db_role(session) -> str | None:
+    """PostgreSQL's session_user (who logged in); None on SQLite."""
+    from swp.db import login_role
+
+    return login_role(session.connection())
+
+
+def manager_ever(session) -> bool:
+    """Has the practice ever had a manager? Until then (founding) a change made without --as
+    is recorded unsigned, as anyone may act; from then on every change is signed."""
+    from swp.models import MemberFact
+
+    return session.execute(select(MemberFact.id).where(MemberFact.role == "manager")
+                           .limit(1)).first() is not None
+
+
+def anything_signed(session) -> bool:
+    """Has any event been signed? From then on every change must be."""
+    return session.execute(select(AuditEvent.seq).where(AuditEvent.signature.is_not(None))
+                           .limit(1)).first() is not None
 
 
 def head(session) -> tuple[int, str]:
@@ -64,12 +105,28 @@ def head(session) -> tuple[int, str]:
 
 
 def append(session, *, command: str, args: dict[str, Any], actor: str | None,
-           outcome: str = "ok", detail: str | None = None) -> AuditEvent:
-    """Append one event, chained to the last. Call inside the command's own transaction."""
+           outcome: str = "ok", detail: str | None = None, signer=None,
+           unsigned_reason: Exception | None = None) -> AuditEvent:
+    """Append one event, chained to the last, signed by `signer` (a swp.identity.Signer).
+    Call inside the command's own transaction. A change (not a refusal) without a signer is
+    refused once anything has been signed: `unsigned_reason` (the key that could not be
+    loaded) is raised then, so the service's own refusals come first."""
     from swp.db import lock_for_append
+    from swp.errors import InputError, PreconditionError
 
     lock_for_append(session, "audit_event")
-    last_seq, last_hash = head(session)
+    if signer is None and outcome == "ok":
+        if unsigned_reason is not None:
+            raise unsigned_reason
+        if manager_ever(session):
+            raise InputError("this change must be signed: name the acting member with --as HANDLE")
+    last_seq, last_hash, last_at, last_real = _head_with_time(session)
+    named = acts(session)
+    if outcome == "ok":
+        rows = written_rows(session)
+        ranges = bulk_ranges(session)
+        if rows or ranges:
+            named.append((ROWS_ACTION, {"rows": rows, **({"ranges": ranges} if ranges else {})}))
     event = {
         "seq": last_seq + 1,
         "at": now().isoformat(timespec="microseconds"),
@@ -80,11 +137,125 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
         "outcome": outcome,
         "detail": detail,
         "prev_hash": last_hash,
+        "action": named[0][0] if named else None,
+        "payload": canonical([[name, payload] for name, payload in named]) if named else None,
+        "key_fingerprint": signer.fingerprint if signer is not None else None,
+        "real_at": real_now(),
+        "db_role": db_role(session),
     }
-    row = AuditEvent(**event, hash=event_hash(event))
+    if last_real is not None and event["real_at"][:10] < last_real[:10]:
+        raise PreconditionError(f"the machine's clock ({event['real_at'][:10]}) is before the last "
+                                f"event's ({last_real[:10]}); check the machine's clock")
+    if last_at is not None and event["at"][:10] < last_at[:10] and not _sandbox(session):
+        raise PreconditionError(f"the date of this act ({event['at'][:10]}) is before the last "
+                                f"event's ({last_at[:10]}); check the machine's clock")
+    digest = event_hash(event)
+    row = AuditEvent(**event, hash=digest,
+                     signature=signer.sign(digest) if signer is not None else None)
     session.add(row)
     session.flush()
     return row
+
+
+ROWS_ACTION = "rows.written"  # what a unit of work wrote, row by row, as it stands at the end
+# the tables whose rows record acts: `swp check` proves each comes from a signed event
+RECORDED_TABLES = ("practice", "clause", "member", "member_fact", "proposal", "vote", "period",
+                   "allocation", "ledger_entry", "contract", "partner", "shared_cost", "loan",
+                   "meeting", "meeting_item", "attendance", "filing", "balance_assertion",
+                   "profit_payment", "deficit_settlement", "bank_link", "passkey_assertion")
+
+
+def row_values(obj) -> dict[str, Any]:
+    """A row's columns as canonical JSON values (what an event records, and check compares)."""
+    table = obj.__table__
+    return {c.name: _plain(getattr(obj, c.key if hasattr(c, "key") else c.name)) for c in table.columns}
+
+
+def row_key(obj) -> str:
+    return canonical([getattr(obj, c.name) for c in obj.__table__.primary_key.columns])
+
+
+def track_rows(session) -> None:
+    """Collect every row of a recorded table the unit of work inserts or changes."""
+    from sqlalchemy import event
+
+    written: dict[tuple[str, str], Any] = session.info.setdefault("swp_rows", {})
+
+    @event.listens_for(session, "before_flush")
+    def _collect(sess, _ctx, _instances):  # noqa: ANN001
+        for obj in list(sess.new) + list(sess.dirty):
+            table = getattr(obj, "__tablename__", None)
+            if table in RECORDED_TABLES:
+                written[(table, id(obj))] = obj
+
+
+def written_rows(session) -> list[dict[str, Any]]:
+    rows = []
+    for (table, _), obj in session.info.get("swp_rows", {}).items():
+        rows.append({"table": table, "key": row_key(obj), "values": row_values(obj)})
+    rows.sort(key=lambda r: (r["table"], r["key"]))
+    return rows
+
+
+def bulk_insert(session, table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of a recorded table with one executemany (an import). The unit of
+    work's event then records them as a range (first and last id, count, and a digest of their
+    values) rather than row by row, so a 100,000-row import stays one small event."""
+    from sqlalchemy import insert
+
+    if not rows:
+        return
+    before = session.info.setdefault("swp_bulk", {})
+    if table.name not in before:
+        before[table.name] = session.execute(select(func.max(table.c.id))).scalar() or 0
+    session.execute(insert(table), rows)
+
+
+def range_digest(session, table, first: int, last: int) -> tuple[int, str]:
+    """(count, sha256) over the rows of `table` with first <= id <= last, in id order, each
+    as the canonical JSON of its columns: what an import's event records and check recomputes."""
+    digest = hashlib.sha256()
+    count = 0
+    columns = list(table.columns)
+    query = (select(*columns).where(table.c.id >= first, table.c.id <= last).order_by(table.c.id)
+             .execution_options(yield_per=2000))
+    for row in session.execute(query):
+        values = {c.name: _plain(v) for c, v in zip(columns, row, strict=True)}
+        digest.update(canonical(values).encode("utf-8"))
+        digest.update(b"\n")
+        count += 1
+    return count, digest.hexdigest()
+
+
+def bulk_ranges(session) -> list[dict[str, Any]]:
+    from swp import models
+
+    tables = {m.__tablename__: m.__table__ for m in vars(models).values()
+              if isinstance(m, type) and hasattr(m, "__table__") and hasattr(m, "__tablename__")}
+    ranges = []
+    for name, before in sorted(session.info.get("swp_bulk", {}).items()):
+        table = tables[name]
+        last = session.execute(select(func.max(table.c.id))).scalar() or 0
+        if last <= before:
+            continue  # a dry run rolled its rows back
+        count, digest = range_digest(session, table, before + 1, last)
+        ranges.append({"table": name, "first": before + 1, "last": last, "count": count,
+                       "digest": digest})
+    return ranges
+
+
+def _head_with_time(session) -> tuple[int, str, str | None, str | None]:
+    row = session.execute(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at, AuditEvent.real_at)
+                          .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return (row[0], row[1], row[2], row[3]) if row else (0, GENESIS, None, None)
+
+
+def _sandbox(session) -> bool:
+    """A sandbox's acts follow SWP_TODAY, which may rehearse an earlier day; its real clock
+    still never goes back."""
+    from swp.models import Practice
+
+    return bool(session.execute(select(Practice.sandbox).limit(1)).scalar())
 
 
 def act(session, action: str, payload: dict[str, Any] | None = None) -> None:
@@ -105,29 +276,136 @@ class Verification:
     events: int
     first_bad: int | None
     reason: str | None = None
+    signed: int = 0
+    unsigned_history: int = 0  # events from before signing (an upgraded practice)
+    unsigned_refusals: int = 0
 
 
-def verify(session) -> Verification:
-    """Recompute every link; stream the log so memory stays flat."""
+class _Keys:
+    """The keys enrolled as the log is replayed: who could sign at each event."""
+
+    def __init__(self):
+        self.current: dict[str, str] = {}  # handle -> public key (hex)
+        self.left: dict[str, str] = {}  # handle -> last day of membership: revoked after it
+        self.ever: set[str] = set()  # handles that have had a key (none may self-enrol again)
+        self.manager_ever = False
+        self.signed_any = False
+        self._verifiers: dict[str, Any] = {}
+
+    def check(self, public_hex: str, signature: str, digest: str) -> bool:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        key = self._verifiers.get(public_hex)
+        if key is None:
+            key = self._verifiers[public_hex] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
+        try:
+            key.verify(bytes.fromhex(signature), bytes.fromhex(digest))
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+
+    def apply(self, named: list) -> None:
+        for name, payload in named:
+            handle = payload.get("handle")
+            if name in ENROLLING and handle and payload.get("public_key"):
+                self.current[handle] = payload["public_key"]
+                self.ever.add(handle)
+            elif name in REVOKING and handle:
+                self.left[handle] = str(payload.get("left_on") or "")
+            if payload.get("role") == "manager":
+                self.manager_ever = True
+
+
+def _signature_problem(keys: _Keys, event: dict[str, Any], named: list) -> str | None:
+    """Why this event's signature does not stand (None: it does)."""
+    from swp.identity import fingerprint
+
+    if event["signature"] is None:
+        if event["outcome"] == "refused" or not keys.manager_ever:
+            return None
+        return "it is not signed"
+    actor = event["actor"]
+    if actor is not None:
+        public = keys.current.get(actor)
+        first = [p for n, p in named if n == "key.enrolled" and p.get("handle") == actor]
+        if public is None and first and actor not in keys.ever:
+            public = first[0].get("public_key")  # a member's first key, signed by itself
+        if public is None:
+            return f"it is signed for {actor}, who had no key enrolled then"
+        if actor in keys.left and event["at"][:10] > keys.left[actor]:
+            return f"it is signed by {actor}'s key, revoked when they left on {keys.left[actor]}"
+    else:  # a founding member admits themselves, with their own key
+        founding = [p for n, p in named if n == "member.admitted" and p.get("public_key")]
+        if not founding or keys.manager_ever:
+            return "it is signed, but names no acting member (only a founding admission may)"
+        public = founding[0]["public_key"]
+    if fingerprint(public) != event["key_fingerprint"]:
+        return f"it was signed with a key that is not {actor or 'the newcomer'}'s enrolled key"
+    if not keys.check(public, event["signature"], event["hash"]):
+        return f"its signature is not {actor or 'the newcomer'}'s"
+    return None
+
+
+def verify(session, *, witness: tuple[int, str] | None = None) -> Verification:
+    """Recompute every link and check every signature; stream the log so memory stays flat.
+    `witness` (seq, hash): a head a member kept, which the chain must still hold."""
     previous = GENESIS
     expected_seq = 1
-    count = 0
+    count = signed = legacy = refusals = 0
+    keys = _Keys()
+    signing_began = False
     columns = [AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.os_user,
                AuditEvent.command, AuditEvent.args, AuditEvent.outcome, AuditEvent.detail,
-               AuditEvent.prev_hash, AuditEvent.hash]
+               AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.action, AuditEvent.payload,
+               AuditEvent.key_fingerprint, AuditEvent.signature, AuditEvent.real_at,
+               AuditEvent.db_role]
     result = session.execute(select(*columns).order_by(AuditEvent.seq))
+
+    def bad(seq: int, reason: str) -> Verification:
+        return Verification(False, count, seq, reason, signed, legacy, refusals)
+
     for row in result:
         event = dict(row._mapping)
         count += 1
-        if event["seq"] != expected_seq:
-            return Verification(False, count, event["seq"], f"event {expected_seq} is missing")
+        seq = event["seq"]
+        if seq != expected_seq:
+            return bad(seq, f"event {expected_seq} is missing")
         if event["prev_hash"] != previous:
-            return Verification(False, count, event["seq"], "its link to the previous event is broken")
+            return bad(seq, "its link to the previous event is broken")
         if event_hash(event) != event["hash"]:
-            return Verification(False, count, event["seq"], "its content does not match its hash")
+            return bad(seq, "its content does not match its hash")
+        if witness is not None and seq == witness[0] and event["hash"] != witness[1]:
+            return bad(seq, f"it is not the event {witness[0]} you witnessed "
+                            f"({witness[1][:16]}...): the history was rewritten")
+        if event["real_at"] is None:
+            if signing_began:
+                return bad(seq, "it claims to be history from before signing, after signing began")
+            legacy += 1
+        else:
+            signing_began = True
+            try:
+                named = json.loads(event["payload"]) if event["payload"] else []
+            except ValueError:
+                return bad(seq, "its payload is not JSON")
+            problem = _signature_problem(keys, event, named)
+            if problem is not None:
+                return bad(seq, problem)
+            if event["signature"] is not None:
+                signed += 1
+                keys.signed_any = True
+            elif event["outcome"] == "refused":
+                refusals += 1
+            if event["outcome"] == "ok":
+                keys.apply(named)
         previous = event["hash"]
         expected_seq += 1
-    return Verification(True, count, None)
+    if witness is not None and witness[0] >= expected_seq:
+        return Verification(False, count, witness[0],
+                            f"the log ends at event {expected_seq - 1}: event {witness[0]}, which you "
+                            "witnessed, is gone (the history was rolled back or cut short)",
+                            signed, legacy, refusals)
+    return Verification(True, count, None, None, signed, legacy, refusals)
 
 
 def events(session, *, limit: int | None = None) -> list[AuditEvent]:

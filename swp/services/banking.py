@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from swp.clock import now
 from swp.db import prepare_bulk_write
@@ -261,10 +261,10 @@ class _BankImporter:
                 summary.expenses_pence += pence
             self._preview(bank, kind, category, "add")
         if fresh:
-            self.session.execute(insert(table), fresh)
+            audit.bulk_insert(self.session, table, fresh)
             summary.added += len(fresh)
         if new_links:
-            self.session.execute(insert(links), new_links)
+            audit.bulk_insert(self.session, links, new_links)
 
     @staticmethod
     def _other_money(session) -> dict[tuple[str, int], list[list]]:

@@ -106,6 +106,8 @@ def run(session) -> Report:
         ("periods", lambda s, f: _periods(s, f)),
         ("audit", lambda s, f: _audit(s, f)),
         ("statutory", lambda s, f: _statutory(s, f, on)),
+        ("signed-rows", lambda s, f: _signed_rows(s, f)),
+        ("keys", lambda s, f: _keys(s, f)),
     ]
     problems: list[Problem] = []
     names: list[str] = []
@@ -196,13 +198,23 @@ def _constitution(session, found: _Found) -> None:
 
 
 def _founding_values(session) -> dict[str, str] | None:
-    """The founding constitution, from `swp init`'s audit event (None if it cannot be read)."""
+    """The founding constitution, from the practice.founded event (before action names, from
+    `swp init`'s arguments); None if it cannot be read."""
     from swp.services.practice import founding_clauses
 
     event = session.execute(
-        select(AuditEvent).where(AuditEvent.command == "init").order_by(AuditEvent.seq).limit(1)
-    ).scalar_one_or_none()
+        select(AuditEvent).where(AuditEvent.seq == 1)).scalar_one_or_none()
     if event is None:
+        return None
+    if event.real_at is not None:
+        try:
+            for name, body in json.loads(event.payload or "[]"):
+                if name == "practice.founded":
+                    return {str(k): str(v) for k, v in body["clauses"].items()}
+        except (ValueError, KeyError, AttributeError, TypeError):
+            return None
+        return None
+    if event.command != "init":
         return None
     try:
         settings = json.loads(event.args).get("settings") or []
@@ -737,3 +749,62 @@ def _statutory(session, found: _Found, on: date) -> None:
 
     for item in calendar.overdue_statutory(session, on):
         found.add(f"overdue since {item.due}: {item.what}", item.clause)
+
+
+def _signed_rows(session, found: _Found) -> None:
+    """Every row that records an act is as the last signed event that wrote it left it: a row
+    written around swp (no event) or edited after its event is named, table and row."""
+    from swp import models
+
+    recorded: dict[tuple[str, str], dict] = {}
+    ranges: dict[str, list[dict]] = {}  # an import's rows, recorded as a range and a digest
+    legacy = False
+    for real_at, payload in session.execute(
+            select(AuditEvent.real_at, AuditEvent.payload).where(AuditEvent.outcome == "ok")
+            .order_by(AuditEvent.seq)):
+        if real_at is None:
+            legacy = True
+            continue
+        for name, body in json.loads(payload or "[]"):
+            if name == audit.ROWS_ACTION:
+                for row in body.get("rows", []):
+                    recorded[(row["table"], row["key"])] = row["values"]
+                for span in body.get("ranges", []):
+                    ranges.setdefault(span["table"], []).append(span)
+    if not any(table == "practice" for table, _ in recorded):
+        legacy = True  # founded before signing (an upgraded practice): its rows predate events
+    classes = {m.__tablename__: m for m in vars(models).values()
+               if isinstance(m, type) and hasattr(m, "__tablename__") and hasattr(m, "__table__")}
+    around: list[str] = []
+    edited: list[str] = []
+    for table in audit.RECORDED_TABLES:
+        model = classes[table]
+        spans = ranges.get(table, [])
+        for span in spans:
+            count, digest = audit.range_digest(session, model.__table__, span["first"], span["last"])
+            if (count, digest) != (span["count"], span["digest"]):
+                edited.append(f"{table} rows {span['first']} to {span['last']} were changed after "
+                              f"their signed import (now {count} rows; the import wrote {span['count']})")
+        for obj in session.execute(select(model)).scalars():
+            key = audit.row_key(obj)
+            values = audit.row_values(obj)
+            seen = recorded.get((table, key))
+            name = f"{table} row {json.loads(key)[0] if len(json.loads(key)) == 1 else key}"
+            if seen is None and spans and any(s["first"] <= obj.id <= s["last"] for s in spans):
+                continue  # an imported row: its range's digest above stands for it
+            if seen is None:
+                if not legacy:
+                    around.append(f"{name} was written around swp: no signed event records it")
+            elif seen != values:
+                changed = sorted(k for k in values if seen.get(k) != values[k])
+                edited.append(f"{name} was changed after its signed event ({', '.join(changed)})")
+    found.some(around, str)
+    found.some(edited, str)
+
+
+def _keys(session, found: _Found) -> None:
+    """Members who have no key enrolled (admitted before signing): they enrol before acting."""
+    rows = session.execute(select(Member.handle).where(
+        Member.public_key.is_(None), or_(Member.left_on.is_(None), Member.left_on >= today()))
+        .order_by(Member.handle)).scalars().all()
+    found.some(list(rows), lambda h: f"{h} has no key enrolled: 'swp --as {h} key new' before their next change")

@@ -22,6 +22,7 @@ from swp import rules
 from swp.clock import now, today
 from swp.errors import InputError, NotFound, PermissionDenied, PreconditionError, RuleViolation
 from swp.models import Allocation, Clause, Member, Period, Proposal, Vote
+from swp.services import audit
 from swp.services.practice import get_practice, load_clauses
 from swp.services.roles import current_members, latest_facts, require_member
 
@@ -542,6 +543,8 @@ def _apply(session, proposal: Proposal, value: str | None, expelled: Member | No
         expelled.left_on = on
         expelled.leave_reason = f"expelled by resolution #{proposal.id}"
         session.add(expelled)
+        audit.act(session, "member.left", {"handle": expelled.handle, "left_on": on,
+                                           "reason": expelled.leave_reason})
         return f"{expelled.handle} expelled: membership ends on {on}"
     if proposal.action == "write-off":
         from swp.services.payroll import write_off

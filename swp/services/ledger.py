@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from swp import rules
 from swp.clock import now
@@ -34,6 +34,7 @@ from swp.db import prepare_bulk_write
 from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
 from swp.models import LedgerEntry, Period
 from swp.money import MAX_PENCE, format_pence, parse_amount
+from swp.services import audit
 from swp.services.roles import require_manager
 
 BANK = "assets:bank"
@@ -494,7 +495,7 @@ class _Importer:
             else:
                 self.expenses += values["amount_pence"]
         if fresh:
-            self.session.execute(insert(table), fresh)
+            audit.bulk_insert(self.session, table, fresh)
             self.added += len(fresh)
 
 

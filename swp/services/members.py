@@ -12,6 +12,7 @@ from swp import rules
 from swp.clock import now, today
 from swp.errors import InputError, PermissionDenied, PreconditionError, RuleViolation
 from swp.models import Allocation, Member, MemberFact, Period, Vote
+from swp.services import audit
 from swp.services.practice import load_clauses
 from swp.services.roles import (
     check_role,
@@ -35,6 +36,7 @@ class MemberView:
     left_on: date | None
     registration: str | None
     active: bool
+    key_fingerprint: str | None = None
 
     def as_json(self) -> dict:
         return {
@@ -58,7 +60,7 @@ def _view(member: Member, fact: MemberFact, on: date) -> MemberView:
     active = member.left_on is None or member.left_on >= on
     return MemberView(member.handle, member.name, fact.role, fact.hours_hundredths,
                       fact.pay_pence, member.employed_since, member.left_on,
-                      member.registration, active)
+                      member.registration, active, member.key_fingerprint)
 
 
 def roster(session) -> list[rules.Person]:
@@ -78,8 +80,9 @@ def check_handle(handle: str) -> str:
 
 def admit(session, *, actor: str | None, handle: str, name: str, role: str,
           employed_since: date, hours_hundredths: int, pay_pence: int = 0,
-          registration: str | None = None) -> MemberView:
-    """Admit an employee as a member, if every rule allows it (else RuleViolation, exit 3)."""
+          registration: str | None = None, public_key: str | None = None) -> MemberView:
+    """Admit an employee as a member, if every rule allows it (else RuleViolation, exit 3).
+    `public_key` (hex) is the newcomer's key, enrolled by this admission."""
     require_manager(session, actor, "managing members")
     check_handle(handle)
     if not name.strip():
@@ -97,14 +100,26 @@ def admit(session, *, actor: str | None, handle: str, name: str, role: str,
     if existing is not None:
         raise PreconditionError(f"the handle {handle!r} is taken (by {existing.name}); "
                                 "a membership is never reused or inherited")
+    if public_key is None:
+        raise PreconditionError(f"{handle}'s public key is needed to admit them: they run "
+                                f"'swp --as {handle} key new' and give you what it prints "
+                                "(--public-key)")
+    from swp.identity import fingerprint
+
     member = Member(handle=handle, name=name.strip(), employed_since=employed_since,
-                    registration=registration, admitted_at=now())
+                    registration=registration, admitted_at=now(), public_key=public_key,
+                    key_fingerprint=fingerprint(public_key))
     session.add(member)
     session.flush()
     fact = MemberFact(member_id=member.id, effective=employed_since, role=candidate.role,
                       hours_hundredths=hours_hundredths, pay_pence=pay_pence)
     session.add(fact)
     session.flush()
+    audit.act(session, "member.admitted", {
+        "handle": handle, "id": member.id, "name": member.name,
+        "employed_since": employed_since, "registration": registration,
+        "public_key": public_key, "fact_id": fact.id, "role": fact.role,
+        "hours_hundredths": hours_hundredths, "pay_pence": pay_pence})
     return _view(member, fact, today())
 
 
@@ -176,13 +191,17 @@ def update(session, *, actor: str | None, handle: str, effective: date,
                       hours_hundredths=new_hours, pay_pence=new_pay)
     session.add(fact)
     session.flush()
+    audit.act(session, "member.updated", {
+        "handle": handle, "fact_id": fact.id, "effective": effective, "role": new_role,
+        "hours_hundredths": new_hours, "pay_pence": new_pay})
     return _view(member, fact, today())
 
 
 def leave(session, *, actor: str | None, handle: str, on: date,
           reason: str | None = None) -> MemberView:
     """A member resigns: their membership ends on the day they give (the last day,
-    inclusive). Only the member themselves may do it; ending someone else's membership is the
+    inclusive). Their key is revoked from the day after: it signs nothing dated
+    later. Only the member themselves may do it; ending someone else's membership is the
     members' decision, by a passed resolution (`proposal new --expel`)."""
     if actor is None:
         raise PermissionDenied(f"leaving needs --as {handle}: a member resigns for themselves")
@@ -205,6 +224,7 @@ def leave(session, *, actor: str | None, handle: str, on: date,
     member.leave_reason = reason
     session.add(member)
     session.flush()
+    audit.act(session, "member.left", {"handle": handle, "left_on": on, "reason": reason})
     facts = latest_facts(session, [member.id])
     return _view(member, facts[member.id], today())
 

@@ -39,9 +39,19 @@ def get_practice(session) -> Practice:
 
 
 def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: str,
-         settings: list[str], actor: str | None, args: dict[str, Any]) -> dict[str, Any]:
-    """Create the database, its schema and the founding constitution, in one transaction."""
+         settings: list[str], actor: str | None, args: dict[str, Any],
+         sandbox: bool = False) -> dict[str, Any]:
+    """Create the database, its schema and the founding constitution, in one transaction.
+    A sandbox (demo, tests) is one for ever: SWP_TODAY works there and it makes its members'
+    keys itself; a real practice refuses SWP_TODAY."""
+    import os
+    import secrets
+
     from swp.dates import parse_month_day
+
+    if os.environ.get("SWP_TODAY") and not sandbox:
+        raise InputError("SWP_TODAY moves the clock only in a sandbox practice (swp init --sandbox); "
+                         "unset it to found a real practice")
 
     if not name.strip():
         raise InputError("the practice needs a name")
@@ -65,13 +75,21 @@ def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: 
                 raise DatabaseError(f"{target.display} already holds another program's tables; "
                                     "swp init needs an empty database")
             migrate(session.connection())
+            audit.track_rows(session)
+            uid = secrets.token_hex(16)
             session.add(Practice(name=name.strip(), local_authority=local_authority.strip(),
-                                 fiscal_year_start=fiscal, founded_at=now()))
+                                 fiscal_year_start=fiscal, founded_at=now(), uid=uid,
+                                 sandbox=sandbox,
+                                 sandbox_seed=secrets.token_hex(32) if sandbox else None))
             for spec in rules.CLAUSES.values():
                 session.add(Clause(name=spec.name, value=clauses[spec.name],
                                    entrenched=spec.entrenched, changed_by=spec.changed_by))
             session.flush()
-            audit.append(session, command="init", args=args, actor=actor)
+            audit.act(session, "practice.founded", {
+                "name": name.strip(), "local_authority": local_authority.strip(),
+                "fiscal_year_start": fiscal, "sandbox": sandbox, "uid": uid, "clauses": clauses})
+            row = audit.append(session, command="init", args=args, actor=actor)
+            head = (row.seq, row.hash)
     except BaseException:
         database.dispose()
         if created and target.path is not None:
@@ -81,7 +99,11 @@ def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: 
                     extra.unlink()
         raise
     database.dispose()
-    return {"practice": name.strip(), "local_authority": local_authority.strip(),
+    from swp.identity import remember_head
+    from swp.services.uow import head_key
+
+    remember_head(head_key(uid, target.display), *head)
+    return {"practice": name.strip(), "sandbox": sandbox, "local_authority": local_authority.strip(),
             "fiscal_year_start": fiscal, "database": target.display,
             "clauses": {k: v for k, v in clauses.items() if not rules.CLAUSES[k].entrenched}}
 
@@ -123,6 +145,7 @@ class PracticeSummary:
     open_from: str | None
     audit_seq: int
     audit_head: str
+    sandbox: bool = False
     member_handles: list[str] = field(default_factory=list)
 
 
@@ -146,7 +169,7 @@ def show(session) -> PracticeSummary:
         equal_say=f"1/{n}" if n else "-", reserve_pence=int(reserve), closed_periods=closed,
         last_closed=last.label if last else None,
         open_from=(last.end + timedelta(days=1)).isoformat() if last else None,
-        audit_seq=seq, audit_head=head_hash,
+        audit_seq=seq, audit_head=head_hash, sandbox=bool(practice.sandbox),
         member_handles=[m.handle for m in members],
     )
 

@@ -44,7 +44,8 @@ from swp.services.practice import get_practice, load_clauses
 from swp.services.roles import current_managers, require_manager
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-CLOSE_COMMAND = "period close"
+CLOSE_ACTION = "period.closed"  # the domain action of a close, named in its audit event
+LEGACY_CLOSE_COMMAND = "period close"  # how events from before action names found a close
 
 
 def check_label(label: str) -> str:
@@ -517,6 +518,15 @@ def close(session, *, actor: str | None, label: str, start: date, end: date,
                                carried_out_pence=share.carried_out_pence,
                                basis=audit.canonical(bases[share.member])))
     session.flush()
+    audit.act(session, CLOSE_ACTION, {
+        "label": label, "start": start, "end": end, "id": period.id,
+        "income_pence": worked.income_pence, "expenses_pence": worked.expenses_pence,
+        "net_pence": worked.net_pence, "reserve_pence": worked.reserve_pence,
+        "distributable_pence": worked.distributable_pence, "method": worked.method,
+        "fingerprint": print_, "closed_by": actor,
+        "allocations": [{"handle": s.member, "amount_pence": s.amount_pence,
+                         "carried_in_pence": s.carried_in_pence, "payable_pence": s.payable_pence,
+                         "carried_out_pence": s.carried_out_pence} for s in worked.shares]})
     return replace(worked, fingerprint=print_, closed_by=actor)
 
 
@@ -574,10 +584,23 @@ def find_period(session, label: str) -> Period:
 
 
 def _close_head(session, period: Period) -> str | None:
-    """The audit head when the period was closed: the prev_hash of its close event."""
+    """The audit head when the period was closed: the prev_hash of its close event (found
+    by its action, period.closed, and label; before action names, by its command)."""
+    import json
+
+    for prev_hash, payload in session.execute(
+            select(AuditEvent.prev_hash, AuditEvent.payload).where(
+                AuditEvent.action == CLOSE_ACTION, AuditEvent.outcome == "ok")
+            .order_by(AuditEvent.seq)):
+        for name, body in json.loads(payload or "[]"):
+            if name == CLOSE_ACTION and body.get("label") == period.label \
+                    and body.get("start") == period.start.isoformat() \
+                    and body.get("end") == period.end.isoformat():
+                return prev_hash
     args = audit.canonical(close_args(period.label, period.start, period.end))
     row = session.execute(
-        select(AuditEvent.prev_hash).where(AuditEvent.command == CLOSE_COMMAND,
+        select(AuditEvent.prev_hash).where(AuditEvent.command == LEGACY_CLOSE_COMMAND,
+                                           AuditEvent.real_at.is_(None),
                                            AuditEvent.outcome == "ok", AuditEvent.args == args)
         .order_by(AuditEvent.seq).limit(1)).first()
     return row[0] if row else None
@@ -687,6 +710,9 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
 
     income = tuple(Line(c.category, c.pence) for c in categories if c.kind == "income")
     expenses = tuple(Line(c.category, c.pence) for c in categories if c.kind == "expense")
+    head_seq, head_hash = audit.head(session)
+    head_text = f"{head_seq}:{head_hash}"  # keep it: 'swp audit verify --witness' checks it later
+    keys = dict(session.execute(select(Member.handle, Member.key_fingerprint)).all())
     result = []
     from swp.services.registers import statement_lines
 
@@ -720,7 +746,9 @@ def statements(session, *, actor: str | None, label: str, member: str | None = N
             carried_out_pence=carried_out, year_start=year_start,
             year_to_date_pence=int(ytd.get(member_id, 0)),
             fingerprint=period.fingerprint, fingerprint_verified=verified,
-            register=statement_lines(session.get(Member, member_id)), settlements=settled))
+            register=statement_lines(session.get(Member, member_id)),
+            audit_head=head_text, sandbox=bool(practice.sandbox),
+            key_fingerprint=keys.get(handle), settlements=settled))
     return result
 
 

@@ -1,47 +1,236 @@
-"""One command, one unit of work: the service runs, its audit event is appended, all commit
-together. A guard refusal rolls everything back, then records the refusal alone."""
+"""One command, one unit of work: the service runs, its audit event is appended and signed, all
+commit together. A guard refusal rolls everything back, then records the refusal alone.
+
+Before the write transaction starts, a short read finds the practice (its id, whether it is a
+sandbox) and the acting member's enrolled key, and the key is loaded (a passphrase may be
+asked for): nothing waits on a person while the database is locked. Every command, read or
+write, first checks that the history still holds the last event this user saw (the remembered
+head, docs/identity.md), and that SWP_TODAY is set only in a sandbox.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from swp.db import open_database
-from swp.errors import RuleViolation, SwpError
+from swp.errors import CheckFailed, InputError, PermissionDenied, RuleViolation, SwpError
 from swp.services import audit
 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Context:
+    """What a command needs to know before its transaction: read in a short one of its own."""
+
+    uid: str
+    sandbox: bool
+    seed: str | None
+    location: str
+    actor_exists: bool = False
+    actor_key: str | None = None  # the actor's enrolled public key (hex)
+    actor_left: bool = False  # left before today: the key is revoked
+    founding: bool = True  # no member has ever been a manager: founders admit themselves
+    newcomer_exists: bool = False
+
+
+def practice_context(session, location: str, *, actor: str | None = None,
+                     newcomer: str | None = None) -> Context:
+    """Read the practice's identity, refuse SWP_TODAY outside a sandbox, and check that the
+    history still holds the remembered head."""
+    from sqlalchemy import select
+
+    from swp.clock import today
+    from swp.models import Member, MemberFact
+    from swp.services.practice import get_practice
+
+    practice = get_practice(session)
+    if os.environ.get("SWP_TODAY") and not practice.sandbox:
+        raise InputError("SWP_TODAY moves the clock only in a sandbox practice (swp init --sandbox); "
+                         "unset it to work on this real practice")
+    check_remembered_head(session, practice.uid, location)
+    member = None
+    if actor:
+        member = session.execute(select(Member).where(Member.handle == actor)).scalar_one_or_none()
+    founding = session.execute(select(MemberFact.id).where(MemberFact.role == "manager").limit(1)).first() is None
+    newcomer_exists = bool(newcomer) and session.execute(
+        select(Member.id).where(Member.handle == newcomer)).first() is not None
+    return Context(practice.uid, bool(practice.sandbox), practice.sandbox_seed, location,
+                   member is not None, member.public_key if member else None,
+                   bool(member and member.left_on is not None and member.left_on < today()),
+                   founding, newcomer_exists)
+
+
+def head_key(uid: str, location: str) -> str:
+    """The remembered head is kept per practice and per place it lives (a copy of a practice
+    elsewhere is another history from then on)."""
+    import hashlib
+
+    return f"{uid}-{hashlib.sha256(location.encode('utf-8')).hexdigest()[:12]}"
+
+
+def check_remembered_head(session, uid: str, location: str) -> None:
+    from sqlalchemy import select
+
+    from swp.identity import remembered_head
+    from swp.models import AuditEvent
+
+    seen = remembered_head(head_key(uid, location))
+    if seen is None:
+        return
+    seq, digest = seen
+    row = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
+    if row is None or row[0] != digest:
+        raise CheckFailed(f"the history was rolled back or rewritten: you last saw event {seq} "
+                          f"({digest[:16]}...), which this database no longer holds "
+                          "(see docs/identity.md, 'A restored backup')")
+
+
+def remember(session, uid: str, location: str) -> None:
+    from swp.identity import remember_head
+
+    seq, digest = audit.head(session)
+    remember_head(head_key(uid, location), seq, digest)
+
+
+def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: str | None,
+               interactive: bool = True):
+    """The key that signs this command (loaded now, before the write transaction), or
+    (None, the reason it could not be loaded), raised only if the change goes ahead."""
+    from swp import identity
+
+    def load(handle: str):
+        if ctx.sandbox and not key_file:
+            return identity.sandbox_signer(ctx.seed or "", handle)
+        return identity.load_signer(ctx.uid, handle, key_file, interactive)
+
+    if newcomer and (actor is None or actor == newcomer) and ctx.founding and not ctx.newcomer_exists:
+        return load(newcomer), None  # a founding member admits themselves with their own key
+    if actor is None:
+        return None, None
+    if not ctx.actor_exists:
+        return None, PermissionDenied(f"{actor!r} is not a member of the practice, so has no key here")
+    if ctx.actor_left:
+        return None, InputError(f"{actor}'s key was revoked when they left the practice")
+    if ctx.actor_key is None:
+        return None, InputError(f"{actor} has no key enrolled: make one with 'swp --as {actor} key new'")
+    signer = load(actor)  # a missing key or a wrong passphrase stops here: exit 1, nothing changed
+    if signer.public_hex != ctx.actor_key:
+        raise InputError(f"that key is not {actor}'s enrolled key (a rotated-out or another member's "
+                         f"key?); {actor}'s enrolled key is {identity.fingerprint(ctx.actor_key)}")
+    return signer, None
+
+
 def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str,
-            args: dict[str, Any], actor: str | None) -> T:
-    """Run fn(session) on the practice at `db` in one transaction."""
+            args: dict[str, Any], actor: str | None, newcomer: str | None = None,
+            newcomer_key: str | None = None, key_file: str | None = None,
+            signer_override=None, interactive: bool = True) -> T:
+    """Run fn(session) on the practice at `db` in one transaction, signed when it writes.
+    `newcomer`: the handle a command admits (whose public key it enrols): given as
+    `newcomer_key` (hex), else made by a sandbox, else read from this machine's key folder.
+    `interactive=False` (the members' page): never ask for a passphrase."""
     database = open_database(db)
+    location = database.target.display
     try:
         if not write:
-            return database.run(fn, write=False)
+            def read(session):
+                ctx = practice_context(session, location)
+                result = fn(session)
+                remember(session, ctx.uid, location)
+                return result
+
+            return database.run(read, write=False)
+
+        ctx = database.run(lambda s: practice_context(s, location, actor=actor, newcomer=newcomer),
+                           write=False)
+        if signer_override is not None:  # a member enrolling their first key signs with it
+            signer, unsigned_reason = signer_override, None
+        else:
+            signer, unsigned_reason = signer_for(ctx, actor, newcomer, key_file, interactive)
+        enrol = None
+        if newcomer:
+            enrol = newcomer_public_key(ctx, newcomer, newcomer_key, signer)
 
         def body(session):
+            session.info["swp_newcomer_key"] = enrol
+            audit.track_rows(session)
             result = fn(session)
-            audit.append(session, command=command, args=args, actor=actor)
-            return result
+            row = audit.append(session, command=command, args=args, actor=actor, signer=signer,
+                               unsigned_reason=unsigned_reason)
+            return result, row.seq, row.hash
 
         try:
-            return database.run(body, write=True)
+            result, seq, digest = database.run(body, write=True)
         except RuleViolation as refusal:
-            record_refusal(database, command=command, args=args, actor=actor, refusal=refusal)
+            record_refusal(database, command=command, args=args, actor=actor, refusal=refusal,
+                           signer=signer if signer is not None and signer.handle == actor else None,
+                           ctx=ctx)
             raise
+        from swp.identity import remember_head
+
+        remember_head(head_key(ctx.uid, location), seq, digest)
+        return result
     finally:
         database.dispose()
 
 
+def accept_restore(db: str | None) -> dict[str, Any]:
+    """Verify the (restored) chain, then remember its head in place of the one seen before."""
+    from swp.identity import remember_head, remembered_head
+    from swp.services.practice import get_practice
+
+    database = open_database(db)
+    location = database.target.display
+    try:
+        def read(session):
+            practice = get_practice(session)
+            if os.environ.get("SWP_TODAY") and not practice.sandbox:
+                raise InputError("SWP_TODAY moves the clock only in a sandbox practice; unset it")
+            result = audit.verify(session)
+            seq, digest = audit.head(session)
+            return practice.uid, result, seq, digest
+
+        uid, result, seq, digest = database.run(read, write=False)
+    finally:
+        database.dispose()
+    key = head_key(uid, location)
+    seen = remembered_head(key)
+    if result.ok:
+        remember_head(key, seq, digest)
+    return {"ok": result.ok, "first_bad": result.first_bad, "reason": result.reason,
+            "seq": seq, "hash": digest, "seen": seen[0] if seen else None}
+
+
+def newcomer_public_key(ctx: Context, handle: str, given: str | None, signer) -> str | None:
+    from swp import identity
+
+    if given:
+        return identity.parse_public_key(given)
+    if signer is not None and signer.handle == handle:
+        return signer.public_hex
+    if ctx.sandbox:
+        return identity.sandbox_signer(ctx.seed or "", handle).public_hex
+    public = identity.key_path(ctx.uid, handle).with_suffix(".pub")
+    if public.is_file():
+        return identity.parse_public_key(public.read_text(encoding="utf-8"))
+    return None  # the admission says what is missing (a real practice needs --public-key)
+
+
 def record_refusal(database, *, command: str, args: dict[str, Any], actor: str | None,
-                   refusal: RuleViolation) -> None:
+                   refusal: RuleViolation, signer=None, ctx: Context | None = None) -> None:
     def write(session):
-        audit.append(session, command=command, args=args, actor=actor, outcome="refused",
-                     detail=refusal.message)
+        row = audit.append(session, command=command, args=args, actor=actor, outcome="refused",
+                           detail=refusal.message, signer=signer)
+        return row.seq, row.hash
 
     try:
-        database.run(write, write=True)
+        seq, digest = database.run(write, write=True)
+        if ctx is not None:
+            from swp.identity import remember_head
+
+            remember_head(head_key(ctx.uid, ctx.location), seq, digest)
     except SwpError:
         pass  # the refusal stands even if it cannot be logged (a read-only file, say)

@@ -110,7 +110,12 @@ def create_app(config: Config) -> Starlette:
         from swp.services.uow import perform as uow_perform
 
         with writers:
-            return uow_perform(config.db, fn, write=True, command=command, args=args, actor=actor)
+            # signed with the member's own key, only if this server process holds it (a sandbox
+            # makes its members' keys; else the key file in the server's configuration folder,
+            # unencrypted or unlocked by SWP_PASSPHRASE): it never asks for a passphrase, and
+            # without the key the change is refused, nothing changed (docs/identity.md)
+            return uow_perform(config.db, fn, write=True, command=command, args=args, actor=actor,
+                               interactive=False)
 
     def who(session, request: Request):  # noqa: ANN001, ANN202
         from swp.services import web

@@ -23,7 +23,7 @@ Revises: 0013
 from alembic import op
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,211 @@
+"""Who acts: members' Ed25519 keys, where they live, and signing (docs/identity.md).
+
+A member's private key is a PKCS8 PEM file, 0600, in the configuration folder
+(`keys/<practice id>/<handle>.pem`), encrypted with a passphrase unless the member chose none;
+SWP_KEY (or --key) names another file. A sandbox practice (`swp init --sandbox`) makes its
+members' keys itself: each derives (HKDF) from a random seed kept in the sandbox's practice row
+and the member's handle, so copies of a sandbox keep working (tests, the demo).
+
+The configuration folder is platformdirs' user config dir for "swp", or SWP_HOME when set; it
+also keeps the last audit head each practice showed this user (`heads/<practice id>.json`).
+
+The cryptography library is imported only when a key is made, loaded or checked: `--help` and
+read-only commands never import it. Keys are never written to the database, printed or logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from swp.errors import InputError
+
+PUBLIC_KEY_HEX = 64  # an Ed25519 public key: 32 bytes
+
+
+def home() -> Path:
+    """The configuration folder: SWP_HOME, else the user's config dir (platformdirs)."""
+    configured = os.environ.get("SWP_HOME", "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("swp", appauthor=False))
+
+
+def key_path(practice_uid: str, handle: str, override: str | None = None) -> Path:
+    override = (override or os.environ.get("SWP_KEY", "")).strip()
+    if override:
+        return Path(override).expanduser()
+    return home() / "keys" / practice_uid / f"{handle}.pem"
+
+
+def fingerprint(public_hex: str) -> str:
+    """A short, stable name of a public key: SHA-256 of its 32 bytes, first 32 hex digits."""
+    return hashlib.sha256(bytes.fromhex(public_hex)).hexdigest()[:32]
+
+
+def parse_public_key(text: str) -> str:
+    """A public key given by a member: 64 hex digits, a PEM block, or a file holding either."""
+    raw = (text or "").strip()
+    if raw and not raw.startswith("-----") and len(raw) != PUBLIC_KEY_HEX and Path(raw).is_file():
+        raw = Path(raw).read_text(encoding="utf-8").strip()
+    if raw.startswith("-----BEGIN PUBLIC KEY-----"):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        try:
+            key = serialization.load_pem_public_key(raw.encode("ascii"))
+        except ValueError:
+            raise InputError("not a public key: the PEM block cannot be read") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise InputError("not an Ed25519 public key")
+        return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+    raw = raw.removeprefix("swp-ed25519 ").strip().lower()
+    if len(raw) != PUBLIC_KEY_HEX or any(c not in "0123456789abcdef" for c in raw):
+        raise InputError("not a public key: give the 64 hex digits 'swp key show' prints, or its file")
+    return raw
+
+
+@dataclass
+class Signer:
+    """A loaded private key, held only in memory for one command."""
+
+    handle: str
+    _key: object  # Ed25519PrivateKey
+
+    @property
+    def public_hex(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
+        return self._key.public_key().public_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.public_hex)
+
+    def sign(self, event_hash: str) -> str:
+        return self._key.sign(bytes.fromhex(event_hash)).hex()  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:  # never show the key
+        return f"Signer({self.handle!r})"
+
+
+def sandbox_signer(seed_hex: str, handle: str) -> Signer:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    material = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=b"swp sandbox member key " + handle.encode("utf-8")).derive(bytes.fromhex(seed_hex))
+    return Signer(handle, Ed25519PrivateKey.from_private_bytes(material))
+
+
+def new_signer(handle: str) -> Signer:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Signer(handle, Ed25519PrivateKey.generate())
+
+
+def _passphrase_for(handle: str, path: Path, interactive: bool = True) -> bytes:
+    given = os.environ.get("SWP_PASSPHRASE")
+    if given is not None:
+        return given.encode("utf-8")
+    if not interactive:
+        raise InputError(f"{handle}'s key is protected by a passphrase, which this server cannot ask "
+                         f"for: make the change with 'swp --as {handle}' at your own computer")
+    if not sys.stdin.isatty():
+        raise InputError(f"{handle}'s key {path} is protected by a passphrase: type it at a terminal, "
+                         "or set SWP_PASSPHRASE in a script")
+    import getpass
+
+    return getpass.getpass(f"Passphrase for {handle}'s key: ").encode("utf-8")
+
+
+def load_signer(practice_uid: str, handle: str, key_file: str | None = None,
+                interactive: bool = True) -> Signer:
+    """The member's private key from its file (exit 1 with one line if missing or locked)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = key_path(practice_uid, handle, key_file)
+    if not path.is_file():
+        raise InputError(f"no key for {handle} at {path}: make one with 'swp --as {handle} key new' "
+                         "(or name the key file with --key / SWP_KEY)")
+    data = path.read_bytes()
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except TypeError:  # encrypted
+        try:
+            key = serialization.load_pem_private_key(data, password=_passphrase_for(handle, path, interactive))
+        except ValueError:
+            raise InputError(f"wrong passphrase for {handle}'s key {path}; nothing was changed") from None
+    except ValueError:
+        raise InputError(f"{path} is not a private key swp can read") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{path} is not an Ed25519 key")
+    return Signer(handle, key)
+
+
+def save_signer(signer: Signer, path: Path, passphrase: str | None) -> None:
+    """Write the private key as PKCS8 PEM, 0600, encrypted when a passphrase is given."""
+    from cryptography.hazmat.primitives import serialization
+
+    if path.exists():
+        raise InputError(f"{path} already exists; swp never overwrites a key")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.chmod(path.parent, 0o700)
+    except OSError:
+        pass
+    encryption = (serialization.BestAvailableEncryption(passphrase.encode("utf-8")) if passphrase
+                  else serialization.NoEncryption())
+    pem = signer._key.private_bytes(serialization.Encoding.PEM,  # type: ignore[attr-defined]
+                                    serialization.PrivateFormat.PKCS8, encryption)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+
+
+def verify_signature(public_hex: str, signature_hex: str, event_hash: str) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(
+            bytes.fromhex(signature_hex), bytes.fromhex(event_hash))
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+# --- the remembered head: the last event this user saw, per practice -----------------------
+
+def head_path(practice_uid: str) -> Path:
+    return home() / "heads" / f"{practice_uid}.json"
+
+
+def remembered_head(practice_uid: str) -> tuple[int, str] | None:
+    path = head_path(practice_uid)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return int(data["seq"]), str(data["hash"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember_head(practice_uid: str, seq: int, event_hash: str) -> None:
+    path = head_path(practice_uid)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps({"seq": seq, "hash": event_hash}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: the database's own checks still stand

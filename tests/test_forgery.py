@@ -1,0 +1,160 @@
+"""A forger holds the database (the SQLite file, or a role's grants on the server) but no
+member's key, and writes with plain SQL: each attack is found by `swp check` or
+`swp audit verify`, which name the row or the event."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import audit_rows, execute
+
+from swp.services.audit import event_hash
+
+
+def _check(swp):
+    import json
+
+    run = swp("check", json=True)
+    assert run.code == 4, run.out + run.err
+    return "\n".join(p["message"] for p in json.loads(run.out)["problems"])
+
+
+def _unsigned_event(db: str, **changes) -> dict:
+    """The next audit event, rehashed to chain on, but signed by nobody."""
+    last = audit_rows(db)[-1]
+    event = dict(last, seq=last["seq"] + 1, prev_hash=last["hash"], outcome="ok", detail=None,
+                 signature=None, key_fingerprint=None, **changes)
+    event["hash"] = event_hash(event)
+    columns = ", ".join(event)
+    execute(db, f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(':' + k for k in event)})",
+            params=event)
+    return event
+
+
+def test_a_vote_added_with_plain_sql(lived, db):
+    execute(db, "INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) "
+                "VALUES (4, 1, 1, 'yes', '2026-06-30 10:00:00', '2026-06-30')")
+    out = _check(lived)
+    assert "vote row" in out and "written around swp" in out
+
+
+def test_a_vote_with_a_forged_unsigned_event(lived, db):
+    execute(db, "INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) "
+                "VALUES (4, 1, 1, 'yes', '2026-06-30 10:00:00', '2026-06-30')")
+    event = _unsigned_event(db, actor="ann", command="vote", action="vote.cast", payload="[]")
+    run = lived("audit", "verify")
+    assert run.code == 4 and f"event {event['seq']}: it is not signed" in run.err
+
+
+def test_a_member_added_with_plain_sql(lived, db):
+    execute(db, "INSERT INTO member (handle, name, employed_since, admitted_at) "
+                "VALUES ('eve', 'Eve', '2024-01-01', '2026-06-30 10:00:00')")
+    out = _check(lived)
+    assert "member row" in out and "written around swp" in out
+
+
+def test_an_open_proposal_edited_after_the_votes(lived, db):
+    # the forger first drops the trigger that keeps proposals as made (swp check reports that too)
+    execute(db, "DROP TRIGGER proposal_immutable ON proposal", "UPDATE proposal SET value = '5' WHERE id = 4")
+    out = _check(lived)
+    assert "proposal row 4 was changed after its signed event (value)" in out
+
+
+def test_the_local_authority_changed(lived, db):
+    execute(db, "DROP TRIGGER practice_local_authority ON practice",
+            "UPDATE practice SET local_authority = 'Bradford Council'")
+    out = _check(lived)
+    assert "practice row 1 was changed after its signed event (local_authority)" in out
+
+
+def test_money_moved_between_closed_allocations(lived, db):
+    execute(db, "DROP TRIGGER allocation_append_only_update ON allocation",
+            "UPDATE allocation SET amount_pence = amount_pence + 100 WHERE id = 1",
+            "UPDATE allocation SET amount_pence = amount_pence - 100 WHERE id = 2")
+    out = _check(lived)
+    assert "allocation row 1 was changed after its signed event" in out
+    assert "allocation row 2 was changed after its signed event" in out
+
+
+def test_a_whole_passed_resolution_with_votes_and_events(lived, db):
+    execute(db, "DROP TRIGGER proposal_made_open ON proposal")
+    execute(db, "INSERT INTO proposal (title, kind, action, clause, value, proposed_by, created_at,"
+                " status, closed_at, closed_on, yes, no, abstain, quorum_met) VALUES ('Pay me',"
+                " 'ordinary', 'amend', 'sharing.reserve-percent', '0', 'ann', '2026-06-30 10:00:00',"
+                " 'passed', '2026-06-30 10:00:00', '2026-06-30', 4, 0, 0, true)")
+    _unsigned_event(db, actor="ann", command="proposal close", action="proposal.closed", payload="[]")
+    assert "written around swp" in _check(lived)
+    assert lived("audit", "verify").code == 4
+
+
+def test_a_ledger_entry_and_a_clause_changed(lived, db):
+    execute(db, "UPDATE clause SET value = '0' WHERE name = 'sharing.reserve-percent'")
+    execute(db, "DROP TRIGGER ledger_entry_append_only_update ON ledger_entry",
+            "UPDATE ledger_entry SET amount_pence = 1 WHERE id = 1")
+    out = _check(lived)
+    assert "clause row sharing.reserve-percent was changed after its signed event (value)" in out
+    assert "ledger_entry row 1 was changed after its signed event" in out
+
+
+def test_a_contract_a_partner_cost_and_a_loan_changed(lived, db):
+    execute(db, "UPDATE contract SET value_pence = 1 WHERE id = 1",
+            "UPDATE loan SET amount_pence = 1 WHERE id = 1",
+            "UPDATE shared_cost SET our_percent = 1 WHERE id = 1")
+    out = _check(lived)
+    for table in ("contract", "loan", "shared_cost"):
+        assert f"{table} row 1 was changed after its signed event" in out
+
+
+def test_a_member_fact_added(lived, db):
+    execute(db, "INSERT INTO member_fact (member_id, effective, role, hours_hundredths, pay_pence)"
+                " VALUES (1, '2026-06-01', 'practitioner', 3750, 99900000)")
+    assert "member_fact row" in _check(lived)
+
+
+def test_events_erased_and_the_chain_recomputed(lived, db, monkeypatch, tmp_path):
+    """Drop the last events and rehash nothing: the remembered head catches it; erase an event
+    in the middle and recompute the chain: the signatures no longer hold."""
+    lived.ok("practice", "show")  # this member has seen the head
+    rows = audit_rows(db)
+    execute(db, "DROP TRIGGER audit_event_append_only_delete ON audit_event",
+            f"DELETE FROM audit_event WHERE seq = {rows[-1]['seq']}")
+    run = lived("audit", "verify")
+    assert run.code == 4 and "rolled back or rewritten" in run.err
+    monkeypatch.setenv("SWP_HOME", str(tmp_path / "other-member"))
+    middle = rows[10]["seq"]
+    statements = ["DROP TRIGGER audit_event_append_only_update ON audit_event",
+                  f"DELETE FROM audit_event WHERE seq = {middle}"]
+    params: dict = {}
+    previous = rows[9]["hash"]
+    for i, row in enumerate(rows[11:-1]):
+        row = dict(row, seq=row["seq"] - 1, prev_hash=previous)
+        row["hash"] = event_hash(row)
+        statements.append(f"UPDATE audit_event SET seq = :s{i}, prev_hash = :p{i}, hash = :h{i} "
+                          f"WHERE seq = {row['seq'] + 1}")
+        params.update({f"s{i}": row["seq"], f"p{i}": row["prev_hash"], f"h{i}": row["hash"]})
+        previous = row["hash"]
+    execute(db, *statements, params=params)
+    run = lived("audit", "verify")
+    assert run.code == 4 and f"event {middle}:" in run.err
+
+
+@pytest.mark.parametrize("column", ["signature", "key_fingerprint"])
+def test_a_signature_swapped(lived, db, column):
+    rows = audit_rows(db)
+    execute(db, "DROP TRIGGER audit_event_append_only_update ON audit_event",
+            f"UPDATE audit_event SET {column} = :v WHERE seq = 3",
+            params={"v": rows[4][column]})
+    run = lived("audit", "verify")
+    assert run.code == 4 and "event 3:" in run.err
+
+
+def test_an_imported_row_edited_with_plain_sql(practice, db, tmp_path):
+    """An import is recorded as a range of rows with a digest: one row edited is found."""
+    from pathlib import Path
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    practice.ok("check")
+    execute(db, "DROP TRIGGER ledger_entry_append_only_update ON ledger_entry",
+            "UPDATE ledger_entry SET amount_pence = amount_pence + 100000 WHERE id = 5")
+    out = _check(practice)
+    assert "ledger_entry rows 1 to" in out and "changed after their signed import" in out
