@@ -3,7 +3,11 @@ rules are honest actions (admit, leave, change role, propose, vote, close, borro
 hostile ones (issue shares, admit an organisation or a non-employee, transfer, amend an
 entrenched clause, merge with a company, dissolve to the members, a loan with control; a
 manager ending practitioners' memberships, relabelling roles, snap-closing, booking capital as
-income, lopsided partner splits, company names in other scripts and forms).
+income, lopsided partner splits, company names in other scripts and forms); and a forger who
+holds the database file but no member's key and writes with plain SQL (a vote, a member, an
+open proposal edited, money moved in the ledger or the allocations, an unsigned event, the log
+cut short or an event erased and the chain recomputed): on a copy of the practice as it stands,
+each forgery is named, row or event, by `swp check` or `swp audit verify`.
 
 A small model predicts each command's exit code; after every step the database must agree
 with the model, no outsider is a member, no share exists, each member's vote counts once,
@@ -25,7 +29,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from swp import rules
-from tests.conftest import TODAY, Swp, audit_rows, snapshot
+from swp.services.audit import GENESIS, ROWS_ACTION, canonical, event_hash
+from tests.conftest import TODAY, Swp, audit_rows, execute, query, snapshot
 
 YESTERDAY = "2026-06-29"
 INDEX = st.integers(min_value=0, max_value=10_000)
@@ -65,7 +70,8 @@ FOUNDERS = (("ann", "practitioner"), ("bea", "practitioner"), ("cal", "practitio
 
 
 def found_practice(db: str) -> None:
-    """The practice each run starts from: three practitioners and a manager, a cap of 8."""
+    """The practice each run starts from: three practitioners and a manager, a cap of 8, and a
+    closed first quarter (a ledger entry and allocations, for the forger to change)."""
     swp = Swp(db)
     swp.ok("init", "--sandbox", "Guarded SWP", "--local-authority", "Leeds", "--set", "membership.max-members=8")
     for number, (handle, role) in enumerate(FOUNDERS):
@@ -73,6 +79,8 @@ def found_practice(db: str) -> None:
                "--employed-since", "2024-01-01", "--hours", "30",  # the manager comes last
                *(("--registration", f"SW29000{number}") if role == "practitioner" else ()))
     swp.ok("partner", "add", "Acme Care Ltd", "--kind", "company", as_="mo")
+    swp.ok("ledger", "income", "2000", "--date", "2024-02-01", "--category", "contracts", as_="mo")
+    swp.ok("period", "close", "2024-q1", "--start", "2024-01-01", "--end", "2024-03-31", as_="mo")
 
 
 class Practice(RuleBasedStateMachine):
@@ -96,6 +104,7 @@ class Practice(RuleBasedStateMachine):
         self.motions: dict[int, Motion] = {}
         self.effective = 0  # days after 2025-01-01 of the next change of role
         self.passed_while_lost: list[int] = []  # resolutions passed while the majority was lost
+        self.copies = 0  # the forger's copies of the practice
 
     def teardown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -399,6 +408,222 @@ class Practice(RuleBasedStateMachine):
                   "--equity-conversion": "no-share-issuance", "--profit-share": "asset-lock"}[flag]
         self.refused("finance", "loan", "Vulture Capital", "500000", "--date", "2026-05-01", flag,
                      clause=clause, as_=self.manager())
+
+    # --- a forger: the database file, no member's key ---------------------------------------
+    #
+    # A forgery makes every later `swp check` fail, so each one is made on a copy of the
+    # practice as it stands (SQLite's backup API), and the run goes on with the legitimate
+    # database, which must still pass `swp check`. This machine runs on SQLite only (it copies
+    # files and reads them with sqlite3, and is not parametrised over backends);
+    # tests/test_forgery.py makes the same attacks on PostgreSQL too.
+
+    def forged_copy(self) -> str:
+        """A copy of the practice where the forger works: a path of its own, so that what a
+        member's swp remembers of it (its audit head) is its own too."""
+        self.copies += 1
+        path = str(Path(self.dir) / f"forged-{self.copies}.db")
+        source, target = sqlite3.connect(self.db), sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        return path
+
+    def found_by_check(self, db: str, *names: str) -> None:
+        """`swp check` exits 4 and names each of `names` (a row, or the event that breaks the
+        chain)."""
+        run = Swp(db)("check", json=True)
+        assert run.code == 4, f"swp check passed a forgery: {run.out}{run.err}"
+        messages = "\n".join(p["message"] for p in run.json["problems"])
+        for name in names:
+            assert name in messages, f"swp check does not name {name!r}:\n{messages}"
+
+    def found_by_verify(self, db: str, name: str, env: dict[str, str] | None = None) -> None:
+        run = Swp(db)("audit", "verify", env=env)
+        assert run.code == 4, f"swp audit verify passed a forgery: {run.out}{run.err}"
+        assert name in run.err, f"swp audit verify does not name {name!r}: {run.err}"
+
+    def seen_by_a_member(self, db: str) -> None:
+        """A member's swp reads the copy before the forger acts (and it verifies): from then on
+        it remembers the head it saw, as it would have on the real file."""
+        run = Swp(db)("audit", "verify")
+        assert run.code == 0, f"the copy does not verify before the forgery: {run.err}"
+
+    @staticmethod
+    def one_id(db: str, statement: str, params: dict | None = None) -> int:
+        return query(db, statement, params)[0][0]
+
+    def forge_member(self, db: str, role: str, with_key: bool) -> tuple[int, int]:
+        """A member and their role, hours and pay, written with plain SQL (the forger may also
+        enrol a public key of their own in the member's row)."""
+        n = self.copies
+        execute(db, "INSERT INTO member (handle, name, employed_since, admitted_at, registration, "
+                    "public_key) VALUES (:h, 'Eve Evans', '2024-01-01', :at, :reg, :key)",
+                "INSERT INTO member_fact (member_id, effective, role, hours_hundredths, pay_pence) "
+                "SELECT id, '2024-01-01', :role, 3750, 4000000 FROM member WHERE handle = :h",
+                params={"h": f"eve{n}", "at": f"{TODAY} 10:00:00.000000", "role": role,
+                        "reg": f"SW2{n:05d}" if role == "practitioner" else None,
+                        "key": f"{n:064x}" if with_key else None})
+        member = self.one_id(db, "SELECT id FROM member WHERE handle = :h", {"h": f"eve{n}"})
+        fact = self.one_id(db, "SELECT MAX(id) FROM member_fact WHERE member_id = :m", {"m": member})
+        return member, fact
+
+    def append_unsigned(self, db: str, **changes) -> dict:
+        """The next audit event, chained on and hashed, but signed by nobody (no key)."""
+        last = audit_rows(db)[-1]
+        event = {**last, "seq": last["seq"] + 1, "prev_hash": last["hash"], "outcome": "ok",
+                 "detail": None, "signature": None, "key_fingerprint": None, **changes}
+        event["hash"] = event_hash(event)
+        execute(db, f"INSERT INTO audit_event ({', '.join(event)}) "
+                    f"VALUES ({', '.join(':' + k for k in event)})", params=event)
+        return event
+
+    @rule(data=st.data())
+    def forge_a_row(self, data):
+        """Plain SQL on a record of an act: `swp check` names the row, written around swp or
+        changed after its signed event."""
+        from sqlalchemy.exc import IntegrityError
+
+        attacks = ["member", "ledger_entry", "allocation"]
+        if self.motions:
+            attacks.append("vote")
+        if any(m.open for m in self.motions.values()):
+            attacks.append("proposal")
+        attack = data.draw(st.sampled_from(attacks), label="attack")
+        db = self.forged_copy()
+        if attack == "vote":  # a vote for a member, quietly if the triggers let it through
+            pid = self.pick(sorted(self.motions), data.draw(INDEX, label="proposal"))
+            voter = self.pick(sorted(self.people), data.draw(INDEX, label="voter"))
+            params = {"p": pid, "c": data.draw(st.sampled_from(["yes", "no", "abstain"])),
+                      "at": f"{TODAY} 10:00:00.000000", "on": TODAY,
+                      "m": self.one_id(db, "SELECT id FROM member WHERE handle = :h", {"h": voter})}
+            insert = ("INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) "
+                      "SELECT :p, :m, 1 + COALESCE(MAX(version), 0), :c, :at, :on FROM vote "
+                      "WHERE proposal_id = :p AND member_id = :m")
+            try:
+                execute(db, insert, params=params)
+            except IntegrityError:  # a closed proposal or a former member: drop what refuses it
+                execute(db, "DROP TRIGGER vote_open_only ON vote",
+                        "DROP TRIGGER vote_members_only ON vote", insert, params=params)
+            vote = self.one_id(db, "SELECT MAX(id) FROM vote")
+            self.found_by_check(db, f"vote row {vote} was written around swp")
+        elif attack == "member":
+            member, fact = self.forge_member(
+                db, data.draw(st.sampled_from(["practitioner", "staff", "manager"]), label="role"),
+                data.draw(st.booleans(), label="with a key"))
+            self.found_by_check(db, f"member row {member} was written around swp",
+                                f"member_fact row {fact} was written around swp")
+        elif attack == "proposal":  # an open proposal edited after the votes
+            pid = self.pick(sorted(p for p, m in self.motions.items() if m.open),
+                            data.draw(INDEX, label="proposal"))
+            column = data.draw(st.sampled_from(["title", "value", "kind"]), label="column")
+            value = {"title": "Pay the manager more", "value": "99",
+                     "kind": "ordinary" if self.motions[pid].kind == "special" else "special"}[column]
+            execute(db, "DROP TRIGGER proposal_immutable ON proposal",
+                    f"UPDATE proposal SET {column} = :v WHERE id = :p", params={"v": value, "p": pid})
+            self.found_by_check(db, f"proposal row {pid} was changed after its signed event ({column})")
+        elif attack == "allocation":  # money moved between two closed allocations, total kept
+            ids = [r[0] for r in query(db, "SELECT id FROM allocation ORDER BY id")]
+            give = self.pick(ids, data.draw(INDEX, label="from"))
+            take = self.pick([i for i in ids if i != give], data.draw(INDEX, label="to"))
+            pence = data.draw(st.integers(min_value=1, max_value=40_000), label="pence")
+            execute(db, "DROP TRIGGER allocation_append_only_update ON allocation",
+                    "UPDATE allocation SET amount_pence = amount_pence - :d WHERE id = :a",
+                    "UPDATE allocation SET amount_pence = amount_pence + :d WHERE id = :b",
+                    params={"d": pence, "a": give, "b": take})
+            self.found_by_check(db, f"allocation row {give} was changed after its signed event",
+                                f"allocation row {take} was changed after its signed event")
+        else:  # a ledger entry changed
+            entry = self.pick([r[0] for r in query(db, "SELECT id FROM ledger_entry ORDER BY id")],
+                              data.draw(INDEX, label="entry"))
+            column, value = data.draw(st.sampled_from(
+                [("amount_pence", 1), ("amount_pence", 9_999_999), ("category", "grants"),
+                 ("date", "2024-03-31")]), label="change")
+            execute(db, "DROP TRIGGER ledger_entry_append_only_update ON ledger_entry",
+                    f"UPDATE ledger_entry SET {column} = :v WHERE id = :e",
+                    params={"v": value, "e": entry})
+            self.found_by_check(db, f"ledger_entry row {entry} was changed after its signed event "
+                                    f"({column})")
+        os.remove(db)
+
+    @rule(data=st.data())
+    def forge_the_log(self, data):
+        """Plain SQL on the audit log: `swp audit verify` names the event (or says that the
+        history a member saw is gone)."""
+        attack = data.draw(st.sampled_from(["unsigned", "cut short", "erased and rechained"]),
+                           label="attack")
+        db = self.forged_copy()
+        if attack == "unsigned":  # an event chained on but signed by nobody, maybe covering rows
+            actor = self.pick(self.current() or ["mo"], data.draw(INDEX, label="actor"))
+            action = data.draw(st.sampled_from(["vote.cast", "member.admitted", "proposal.closed",
+                                                ROWS_ACTION]), label="action")
+            payload = "[]"
+            if data.draw(st.booleans(), label="covering a forged member"):
+                # the event records the forged rows as swp would, so that the signed-rows check
+                # finds an event for them: only the signature is missing
+                payload = canonical([[ROWS_ACTION, {"rows": self.rows_as_swp_records(
+                    db, *self.forge_member(db, "staff", False))}]])
+            event = self.append_unsigned(db, actor=actor, action=action, payload=payload)
+            self.found_by_verify(db, f"event {event['seq']}: it is not signed")
+            self.found_by_check(db, f"the audit chain is broken at event {event['seq']}")
+        else:
+            self.seen_by_a_member(db)
+            rows = audit_rows(db)
+            head = rows[-1]["seq"]
+            if attack == "cut short":
+                # the last events deleted; then, maybe, as many unsigned refusals chained on in
+                # their place (a refusal by a non-member is the one event logged unsigned)
+                cut = data.draw(st.integers(min_value=1, max_value=3), label="events cut")
+                execute(db, "DROP TRIGGER audit_event_append_only_delete ON audit_event",
+                        "DELETE FROM audit_event WHERE seq > :s", params={"s": head - cut})
+                if data.draw(st.booleans(), label="refilled"):
+                    for _ in range(cut):
+                        self.append_unsigned(db, actor="zed", outcome="refused", action=None,
+                                             payload=None, detail="refused by clause one-member-one-vote")
+                    assert audit_rows(db)[-1]["seq"] == head
+            else:
+                # an event erased and every later one renumbered and rehashed: the chain links,
+                # but the first signed event after the gap no longer matches its signature
+                erased = self.pick([r["seq"] for r in rows[:-1]], data.draw(INDEX, label="erased"))
+                statements = ["DROP TRIGGER audit_event_append_only_update ON audit_event",
+                              "DROP TRIGGER audit_event_append_only_delete ON audit_event",
+                              f"DELETE FROM audit_event WHERE seq = {erased}"]
+                params: dict = {}
+                previous = rows[erased - 2]["hash"] if erased > 1 else GENESIS
+                for i, row in enumerate(rows[erased:]):
+                    row = dict(row, seq=row["seq"] - 1, prev_hash=previous)
+                    row["hash"] = previous = event_hash(row)
+                    statements.append(f"UPDATE audit_event SET seq = :s{i}, prev_hash = :p{i}, "
+                                      f"hash = :h{i} WHERE seq = {row['seq'] + 1}")
+                    params.update({f"s{i}": row["seq"], f"p{i}": row["prev_hash"],
+                                   f"h{i}": row["hash"]})
+                execute(db, *statements, params=params)
+                signed = [r["seq"] - 1 for r in rows[erased:] if r["signature"] is not None]
+                if signed:  # a member whose swp never saw this practice's head
+                    self.found_by_verify(db, f"event {signed[0]}:",
+                                         env={"SWP_HOME": str(Path(self.dir) / "another-member")})
+            # the member who saw the head: the history was rolled back or rewritten
+            self.found_by_verify(db, f"you last saw event {head} ")
+        os.remove(db)
+
+    @staticmethod
+    def rows_as_swp_records(db: str, member_id: int, fact_id: int) -> list[dict]:
+        """The rows as a signed event of swp would record them (swp's own code, which the
+        forger has too)."""
+        from sqlalchemy import create_engine
+        from sqlmodel import Session
+
+        from swp.models import Member, MemberFact
+        from swp.services.audit import row_key, row_values
+
+        engine = create_engine(f"sqlite:///{db}")
+        try:
+            with Session(engine) as session:
+                return [{"table": obj.__tablename__, "key": row_key(obj), "values": row_values(obj)}
+                        for obj in (session.get(Member, member_id), session.get(MemberFact, fact_id))]
+        finally:
+            engine.dispose()
 
     # --- after every step ---------------------------------------------------------------------
 
