@@ -406,16 +406,24 @@ def create_app(config: Config) -> Starlette:
         options = await run_in_threadpool(write_quiet, body)
         return Response(options, media_type="application/json")
 
+    async def signed_in_form(request: Request):  # noqa: ANN202
+        """The posted form and the signed-in member, or the response that ends the request
+        instead: the sign-in page when signed out, 403 when the form's CSRF token is wrong."""
+        form = await request.form()
+        viewer = await run_in_threadpool(read, lambda s: who(s, request))
+        if viewer is None:
+            return form, None, RedirectResponse("/signin", status_code=303)
+        if not await csrf_ok(request, viewer, form):
+            return form, viewer, message(request, 403, "The page expired: reload it and try again.", viewer)
+        return form, viewer, None
+
     async def vote(request: Request) -> Response:
         from swp.services import governance
         from swp.web import passkeys
 
-        form = await request.form()
-        viewer = await run_in_threadpool(read, lambda s: who(s, request))
-        if viewer is None:
-            return RedirectResponse("/signin", status_code=303)
-        if not await csrf_ok(request, viewer, form):
-            return message(request, 403, "The page expired: reload it and try again.", viewer)
+        form, viewer, stop = await signed_in_form(request)
+        if stop is not None:
+            return stop
         try:
             pid = _int_id(request.path_params["pid"])
         except NotFound:
@@ -467,12 +475,9 @@ def create_app(config: Config) -> Starlette:
         work and audit record as the CLI command `command` (args_of(form, viewer): its
         arguments as the CLI records them). A refusal is a plain message; a guard's refusal
         is recorded in the audit log as on the CLI."""
-        form = await request.form()
-        viewer = await run_in_threadpool(read, lambda s: who(s, request))
-        if viewer is None:
-            return RedirectResponse("/signin", status_code=303)
-        if not await csrf_ok(request, viewer, form):
-            return message(request, 403, "The page expired: reload it and try again.", viewer)
+        form, viewer, stop = await signed_in_form(request)
+        if stop is not None:
+            return stop
         fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         try:
             result = await run_in_threadpool(lambda: perform(
