@@ -37,15 +37,20 @@ def _write(ctx: typer.Context, kind: str, as_at: str | None, fmt: str, output: s
                    formats=FORMATS, what=f"the register of {kind}")
 
 
+# the options both registers take
+AS_AT = typer.Option(None, "--as-at", metavar="DATE", help="The register as on this day (default: today).")
+FORMAT = typer.Option("text", "--format", metavar="FORMAT", help=FORMAT_HELP)
+OUTPUT = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file (mode 0600).")
+FORCE = typer.Option(False, "--force", help="Replace a file that already exists.")
+
+
 @register_app.command("members")
 def members(
     ctx: typer.Context,
-    as_at: str = typer.Option(None, "--as-at", metavar="DATE", help="The register as on this day "
-                                                                  "(default: today)."),
-    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help=FORMAT_HELP),
-    output: str = typer.Option(None, "--output", "-o", metavar="PATH",
-                               help="Write to this file (mode 0600)."),
-    force: bool = typer.Option(False, "--force", help="Replace a file that already exists."),
+    as_at: str = AS_AT,
+    fmt: str = FORMAT,
+    output: str = OUTPUT,
+    force: bool = FORCE,
 ) -> None:
     """The register of members as at a date, from the member history: each member's name,
     postal address, email and the purposes it may be used for, date admitted, date ceased and
@@ -59,12 +64,10 @@ def members(
 @register_app.command("officers")
 def officers(
     ctx: typer.Context,
-    as_at: str = typer.Option(None, "--as-at", metavar="DATE", help="The register as on this day "
-                                                                  "(default: today)."),
-    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help=FORMAT_HELP),
-    output: str = typer.Option(None, "--output", "-o", metavar="PATH",
-                               help="Write to this file (mode 0600)."),
-    force: bool = typer.Option(False, "--force", help="Replace a file that already exists."),
+    as_at: str = AS_AT,
+    fmt: str = FORMAT,
+    output: str = OUTPUT,
+    force: bool = FORCE,
 ) -> None:
     """The register of officers: the members who held the manager role, and when. Needs --as
     a current manager.
