@@ -248,7 +248,11 @@ REPORTED = [
     ("share capital in the books",
      [ENTRY.format(k="income", a=100000, c="share-capital", d="assets:bank",
                    cr="income:share-capital", rev="NULL")],
-     "shares", "no-share-issuance", "the ledger uses 'share-capital'"),
+     "shares", "no-share-issuance", "income is booked under 'share-capital': 'share-capital' names capital"),
+    ("share capital in the books, not as income",
+     [ENTRY.format(k="expense", a=100, c="share-issue", d="expenses:share-issue", cr="assets:bank",
+                   rev="NULL")],
+     "shares", "no-share-issuance", "the ledger uses 'share-issue' and 'expenses:share-issue'"),
     ("a loan taken as income",
      [ENTRY.format(k="income", a=100000, c="loans", d="assets:bank", cr="income:loans", rev="NULL")],
      "loans", "asset-lock", "records borrowed money as income"),
@@ -373,3 +377,12 @@ def test_check_lists_every_problem_at_once(practice, db):
     every = practice("check", json=True).json["problems"]  # with the signed-rows ones
     assert len(every) > len(found)
     assert run.err.startswith(f"swp: check found {len(every)} problem(s)")
+
+
+def test_one_capital_entry_is_one_shares_problem(practice, db):
+    """Its category and its account both name share capital: reported once, for the entry."""
+    sql(db, ENTRY.format(k="income", a=5000, c="share-capital", d="assets:bank",
+                         cr="income:share-capital", rev="NULL"))
+    shares = [p for p in problems(practice) if p["check"] == "shares"]
+    assert [(p["clause"], p["message"].split(":")[0]) for p in shares] == [
+        ("no-share-issuance", "income is booked under 'share-capital'")], shares

@@ -327,18 +327,24 @@ def _shares(session, found: _Found) -> None:
     # a member's 'profit-share')
     segments = {"share", "share-capital", "share-issue", "share-sale", "share-premium"}
     words = {"shares", "shareholder", "shareholders", "shareholding", "equity", "stock", "stocks"}
-    names = set()
-    for group in _ledger_groups(session):
-        names.update((group.category, group.debit, group.credit))
-        if group.kind == "income":
-            for v in rules.income_category_violations(group.category):
-                found.add(f"income is booked under {group.category!r}: {v.message}", v.clause)
-    for name in sorted(names):
+    def names_shares(name: str) -> bool:
         parts = name.lower().replace("_", "-").split(":")
         tokens = {t for part in parts for t in part.split("-")}
-        if set(parts) & segments or tokens & words:
-            found.add(f"the ledger uses {name!r}: the practice has no share capital of any kind",
-                      "no-share-issuance")
+        return bool(set(parts) & segments or tokens & words)
+
+    # one problem for each group of entries (category and accounts), and each name once
+    reported: set[str] = set()
+    for group in _ledger_groups(session):
+        names = list(dict.fromkeys((group.category, group.debit, group.credit)))
+        capital = rules.income_category_violations(group.category) if group.kind == "income" else []
+        for v in capital:
+            found.add(f"income is booked under {group.category!r}: {v.message}", v.clause)
+        shares = [] if capital else [n for n in names if n not in reported and names_shares(n)]
+        if shares:
+            found.add(f"the ledger uses {' and '.join(map(repr, shares))}: the practice has no "
+                      "share capital of any kind", "no-share-issuance")
+        if capital or shares:
+            reported.update(names)
 
 
 def _columns(session) -> dict[str, list[str]]:
