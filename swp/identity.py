@@ -200,12 +200,24 @@ def remembered_head(practice_uid: str) -> tuple[int, str] | None:
         return None
 
 
-def remember_head(practice_uid: str, seq: int, event_hash: str) -> None:
+def remember_head(practice_uid: str, seq: int, event_hash: str, *, force: bool = False) -> None:
+    """Remember the head, never moving it back (two programs finishing in the other order),
+    unless `force` (a restore that was accepted). Each writer has its own temporary file, so
+    programs finishing at once never tear the file."""
+    import tempfile
+
     path = head_path(practice_uid)
+    seen = None if force else remembered_head(practice_uid)
+    if seen is not None and seen[0] > seq:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps({"seq": seq, "hash": event_hash}), encoding="utf-8")
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    except OSError:
+        return  # a read-only home: the database's own checks still stand
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps({"seq": seq, "hash": event_hash}))
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only home: the database's own checks still stand
+        Path(tmp).unlink(missing_ok=True)

@@ -293,3 +293,41 @@ def test_the_members_page_acts_only_with_a_key_the_server_holds(real, db, monkey
     vote("ann")
     assert audit_rows(db)[-1]["actor"] == "ann" and audit_rows(db)[-1]["signature"]
     assert real.ok("audit", "verify", json=True).json["ok"]
+
+
+def test_a_command_committed_after_this_snapshot_is_not_taken_for_a_rollback(practice, db):
+    """Another program's command commits, and remembers its event, after this command's read
+    transaction took its snapshot: the event is in the head file but not in the snapshot. swp
+    reads again instead of calling it a rolled-back history."""
+    from swp.db import open_database
+    from swp.services.uow import practice_context, read_checked
+
+    database = open_database(db)
+    location = database.target.display
+    calls = []
+
+    def read(session, seen):
+        from swp.services import audit
+
+        calls.append(audit.head(session)[0])  # this query takes the snapshot
+        if len(calls) == 1:  # another program writes in between
+            practice.ok("ledger", "income", "10", "--date", "2026-04-01", "--category", "grants",
+                        as_="mo")
+        return practice_context(session, location, seen=seen)
+
+    try:
+        ctx = read_checked(database, read)
+    finally:
+        database.dispose()
+    assert ctx.uid
+    assert len(calls) == 2 and calls[1] == calls[0] + 1
+
+
+def test_the_remembered_head_never_moves_back_unless_a_restore_is_accepted(practice, db):
+    from swp.identity import remember_head, remembered_head
+
+    remember_head("p", 7, "h7")
+    remember_head("p", 5, "h5")  # a program that finished later with an earlier event
+    assert remembered_head("p") == (7, "h7")
+    remember_head("p", 5, "h5", force=True)
+    assert remembered_head("p") == (5, "h5")

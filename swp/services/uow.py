@@ -22,6 +22,18 @@ from swp.services import audit
 T = TypeVar("T")
 
 
+UNREAD = object()  # the remembered head has not been read yet for this transaction
+
+
+class StaleSnapshot(Exception):  # noqa: N818 (internal: never leaves this module)
+    """The remembered head is newer than this transaction's snapshot: another program's
+    command committed it after the snapshot was taken. Not a rollback: read again."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 @dataclass(frozen=True)
 class Context:
     """What a command needs to know before its transaction: read in a short one of its own."""
@@ -38,9 +50,10 @@ class Context:
 
 
 def practice_context(session, location: str, *, actor: str | None = None,
-                     newcomer: str | None = None) -> Context:
+                     newcomer: str | None = None, seen: Any = UNREAD) -> Context:
     """Read the practice's identity, refuse SWP_TODAY outside a sandbox, and check that the
-    history still holds the remembered head."""
+    history still holds the remembered head (`seen`: read before this transaction began, or
+    UNREAD to read it now; see `read_checked`)."""
     from sqlalchemy import select
 
     from swp.clock import today
@@ -51,7 +64,7 @@ def practice_context(session, location: str, *, actor: str | None = None,
     if os.environ.get("SWP_TODAY") and not practice.sandbox:
         raise InputError("SWP_TODAY moves the clock only in a sandbox practice (swp init --sandbox); "
                          "unset it to work on this real practice")
-    check_remembered_head(session, practice.uid, location)
+    check_remembered_head(session, practice.uid, location, seen)
     member = None
     if actor:
         member = session.execute(select(Member).where(Member.handle == actor)).scalar_one_or_none()
@@ -64,6 +77,21 @@ def practice_context(session, location: str, *, actor: str | None = None,
                    founding, newcomer_exists)
 
 
+def read_checked(database, fn: Callable[[Any, Any], T]) -> T:
+    """Run fn(session, seen) in a read transaction, where fn checks the remembered head `seen`.
+    The head file is read after the snapshot is taken (the practice's id names the file), so
+    a command committed by another program in between is in the file but not in the snapshot.
+    Then the file is read again before a fresh transaction, whose snapshot holds everything
+    the file names, unless the history was really rolled back."""
+    from swp.identity import remembered_head
+
+    try:
+        return database.run(lambda session: fn(session, UNREAD), write=False)
+    except StaleSnapshot as stale:
+        seen = remembered_head(stale.key)
+        return database.run(lambda session: fn(session, seen), write=False)
+
+
 def head_key(uid: str, location: str) -> str:
     """The remembered head is kept per practice and per place it lives (a copy of a practice
     elsewhere is another history from then on)."""
@@ -72,18 +100,23 @@ def head_key(uid: str, location: str) -> str:
     return f"{uid}-{hashlib.sha256(location.encode('utf-8')).hexdigest()[:12]}"
 
 
-def check_remembered_head(session, uid: str, location: str) -> None:
+def check_remembered_head(session, uid: str, location: str, seen: Any = UNREAD) -> None:
     from sqlalchemy import select
 
     from swp.identity import remembered_head
     from swp.models import AuditEvent
 
-    seen = remembered_head(head_key(uid, location))
+    key = head_key(uid, location)
+    read_now = seen is UNREAD
+    if read_now:
+        seen = remembered_head(key)
     if seen is None:
         return
     seq, digest = seen
     row = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
     if row is None or row[0] != digest:
+        if read_now and row is None and audit.head(session)[0] < seq:
+            raise StaleSnapshot(key)
         raise CheckFailed(f"the history was rolled back or rewritten: you last saw event {seq} "
                           f"({digest[:16]}...), which this database no longer holds "
                           "(see docs/identity.md, 'A restored backup')")
@@ -136,16 +169,16 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
     location = database.target.display
     try:
         if not write:
-            def read(session):
-                ctx = practice_context(session, location)
+            def read(session, seen):
+                ctx = practice_context(session, location, seen=seen)
                 result = fn(session)
                 remember(session, ctx.uid, location)
                 return result
 
-            return database.run(read, write=False)
+            return read_checked(database, read)
 
-        ctx = database.run(lambda s: practice_context(s, location, actor=actor, newcomer=newcomer),
-                           write=False)
+        ctx = read_checked(database, lambda s, seen: practice_context(
+            s, location, actor=actor, newcomer=newcomer, seen=seen))
         if signer_override is not None:  # a member enrolling their first key signs with it
             signer, unsigned_reason = signer_override, None
         else:
@@ -199,7 +232,7 @@ def accept_restore(db: str | None) -> dict[str, Any]:
     key = head_key(uid, location)
     seen = remembered_head(key)
     if result.ok:
-        remember_head(key, seq, digest)
+        remember_head(key, seq, digest, force=True)
     return {"ok": result.ok, "first_bad": result.first_bad, "reason": result.reason,
             "seq": seq, "hash": digest, "seen": seen[0] if seen else None}
 
