@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import random
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -192,6 +193,28 @@ def create_file(path: Path) -> None:
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
     os.close(fd)
     os.chmod(path, 0o600)
+
+
+_UNPOOLED: dict[tuple[str, int], Any] = {}  # (url, busy timeout) -> engine, newest last
+_UNPOOLED_MAX = 16
+_UNPOOLED_LOCK = threading.Lock()
+
+
+def unpooled_engine(target: Target):
+    """The unpooled engine for the target, made once per process. It holds no connection
+    between transactions (each opens the file or the server afresh), only what SQLAlchemy
+    learns once per engine: the dialect's first look at the database and the cache of compiled
+    statements. A program running several commands (the tests, a script calling swp's
+    services) then compiles each statement once instead of once per command."""
+    key = (target.url, busy_timeout_ms())
+    with _UNPOOLED_LOCK:  # the members' page runs commands on several threads
+        engine = _UNPOOLED.pop(key, None)
+        if engine is None:
+            engine = make_engine(target, pooled=False)
+            while len(_UNPOOLED) >= _UNPOOLED_MAX:
+                _UNPOOLED.pop(next(iter(_UNPOOLED))).dispose()
+        _UNPOOLED[key] = engine
+    return engine
 
 
 def make_engine(target: Target, *, pooled: bool = False):
@@ -484,13 +507,14 @@ class Database:
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = make_engine(self.target, pooled=self.pooled)
+            self._engine = (make_engine(self.target, pooled=True) if self.pooled
+                            else unpooled_engine(self.target))
         return self._engine
 
     def dispose(self) -> None:
-        if self._engine is not None:
+        if self._engine is not None and self.pooled:
             self._engine.dispose()
-            self._engine = None
+        self._engine = None
 
     @contextmanager
     def connect(self, *, write: bool) -> Iterator[Any]:

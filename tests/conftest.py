@@ -16,6 +16,26 @@ TODAY = "2026-06-30"  # tests pin "today" so that membership and periods are det
 BACKENDS = ("sqlite", "postgresql")  # the `db` fixture's parameters (PostgreSQL: see the end)
 
 
+def _build_the_app_once() -> None:
+    """Typer's CliRunner builds the whole command tree from the app's functions on every
+    invoke (about 0.1 s, a third of a typical test command's time). The tree never changes
+    during a test run, so build it once per test process and reuse it."""
+    import typer.testing
+
+    build = typer.testing._get_command
+    built: dict[int, Any] = {}
+
+    def once(app):  # noqa: ANN001, ANN202
+        if id(app) not in built:
+            built[id(app)] = (app, build(app))
+        return built[id(app)][1]
+
+    typer.testing._get_command = once
+
+
+_build_the_app_once()
+
+
 @dataclass
 class Run:
     code: int
@@ -177,16 +197,17 @@ def swp(db) -> Swp:
 
 
 @pytest.fixture
-def practice(swp) -> Swp:
+def practice(swp, request) -> Swp:
     """A founded practice with three practitioners, a staff member and a manager (mo).
 
     Once mo (the manager) is admitted, managing members needs --as mo.
-    On PostgreSQL the same practice is cloned from a template database founded once.
+    Founded once per session (per test process) and copied: a SQLite file by SQLite's backup
+    API, on PostgreSQL a clone of a template database.
     """
     if is_postgres(swp.db):
         postgres_server().clone(_found_practice, swp.db)
         return swp
-    return _found_practice(swp)
+    return copy_practice(request.getfixturevalue("practice_template"), swp.db)
 
 
 def _found_practice(swp: Swp) -> Swp:

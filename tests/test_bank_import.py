@@ -13,11 +13,6 @@ DATA = Path(__file__).resolve().parent / "data" / "bank"
 RULES = str(DATA / "rules.toml")
 
 
-@pytest.fixture
-def practice(practice_template, db):
-    return copy_practice(practice_template, db)
-
-
 def entries(db) -> list[tuple]:
     rows = query(db, "SELECT date, kind, amount_pence, category FROM ledger_entry ORDER BY date, id")
     return [(str(day), kind, pence, category) for day, kind, pence, category in rows]

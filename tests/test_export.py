@@ -18,14 +18,6 @@ from hypothesis import strategies as st
 
 from tests.conftest import copy_practice, snapshot
 
-
-@pytest.fixture
-def practice(practice_template, db):
-    """The conftest `practice` (five members, manager mo), copied from one founded once per
-    session instead of founded afresh for every test."""
-    return copy_practice(practice_template, db)
-
-
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "riverside-ledger.csv"
 

@@ -9,14 +9,6 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import audit_rows, copy_practice, execute, is_postgres, query, snapshot
 
-
-@pytest.fixture
-def practice(practice_template, db):
-    """The conftest `practice` (five members, manager mo), copied from one founded once per
-    session instead of founded afresh for every test."""
-    return copy_practice(practice_template, db)
-
-
 ENTRY_KEYS = {"id", "date", "type", "amount_pence", "category", "memo", "ref", "reverses",
               "reversed_by"}
 

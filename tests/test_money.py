@@ -9,15 +9,7 @@ from hypothesis import strategies as st
 from swp.dates import parse_date
 from swp.errors import InputError
 from swp.money import AMOUNT_HELP, MAX_PENCE, format_pence, parse_amount
-from tests.conftest import copy_practice, database_url, snapshot
-
-
-@pytest.fixture
-def practice(practice_template, db):
-    """The conftest `practice` (five members, manager mo), copied from one founded once per
-    session instead of founded afresh for every test."""
-    return copy_practice(practice_template, db)
-
+from tests.conftest import database_url, snapshot
 
 GOOD_AMOUNTS = [
     ("12500", 1_250_000),
