@@ -210,3 +210,29 @@ def test_python_dash_m_swp(practice):
 def test_a_command_group_alone_prints_its_help(swp):
     run = swp("member")
     assert run.code == 0 and "Usage: swp member" in run.out and "add" in run.out
+
+
+def test_a_process_builds_only_the_command_it_runs_and_it_is_the_same_command():
+    """`swp member list` builds the `member` group alone; its help, options and commands are
+    those of the whole app's `member`, for every top-level command."""
+    from typer.main import get_command
+
+    from swp.cli import app, app_for, command_named
+
+    assert command_named(["--db", "x.db", "--as", "mo", "--json", "member", "list"]) == "member"
+    assert command_named(["--key", "k", "vote", "1", "yes"]) == "vote"
+    assert command_named(["--db=x.db", "--debug", "init"]) == "init"
+    assert command_named(["--help"]) is None and command_named([]) is None
+    assert app_for("no-such-command") is app
+    whole = get_command(app)
+    names = sorted(whole.commands)
+    assert len(names) > 20
+    for name in names:
+        only = get_command(app_for(name))
+        assert sorted(only.commands) == [name]
+        ours, theirs = only.commands[name], whole.commands[name]
+        assert ours.get_help(ours.make_context(name, [], resilient_parsing=True)) == \
+            theirs.get_help(theirs.make_context(name, [], resilient_parsing=True))
+        assert [p.name for p in ours.params] == [p.name for p in theirs.params]
+        assert sorted(getattr(ours, "commands", {})) == sorted(getattr(theirs, "commands", {}))
+    assert [p.name for p in only.params] == [p.name for p in whole.params]  # the global options

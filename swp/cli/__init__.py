@@ -266,7 +266,44 @@ _register()
 
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
-    app()
+    name = command_named(sys.argv[1:])
+    (app_for(name) if name else app)()
 
 
-__all__ = ["app", "main", "state"]
+def command_named(argv: list[str]) -> str | None:
+    """The command a command line runs (`member` in `swp --db x member list`), or None when
+    the line asks for the root's help or version, or names no command."""
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in (*GLOBAL_VALUED, "--key"):
+            i += 2
+        elif token in GLOBAL_FLAGS or token.split("=", 1)[0] in (*GLOBAL_VALUED, "--key"):
+            i += 1
+        else:
+            return None if token.startswith("-") else token
+    return None
+
+
+def app_for(name: str) -> typer.Typer:
+    """The root app with only the named command or group: a process builds the options of
+    the one command it runs, not of all sixty (Typer builds every function's parameters when
+    it makes the click group). A name that is no command gets the whole app, whose error
+    lists the commands."""
+    import copy
+
+    from typer.main import get_command_name
+
+    commands = [c for c in app.registered_commands
+                if (c.name or get_command_name(c.callback.__name__)) == name]  # type: ignore[union-attr]
+    groups = [g for g in app.registered_groups
+              if (g.name or (g.typer_instance.info.name if g.typer_instance else None)) == name]
+    if not commands and not groups:
+        return app
+    only = copy.copy(app)
+    only.registered_commands = commands
+    only.registered_groups = groups
+    return only
+
+
+__all__ = ["app", "app_for", "command_named", "main", "state"]
