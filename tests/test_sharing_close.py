@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swp.services.sharing import _History, _segments, _weights, anniversary, years_completed
+from swp.dates import anniversary, years_completed
+from swp.services.sharing import _History, _segments, _weights
 from tests.conftest import audit_rows, snapshot
 
 Q1 = ("--start", "2026-01-01", "--end", "2026-03-31")

@@ -36,6 +36,7 @@ from sqlalchemy import and_, func, or_, select
 
 from swp import rules
 from swp.clock import now, today
+from swp.dates import anniversary, fiscal_year_start, years_completed
 from swp.errors import CheckFailed, InputError, NotFound, PermissionDenied, PreconditionError, RuleViolation
 from swp.models import Allocation, AuditEvent, LedgerEntry, Member, MemberFact, Period, Practice
 from swp.money import allocate, format_pence
@@ -207,26 +208,6 @@ def reserve_balance(session) -> int:
 
 
 # --- the members side: weights from the history -----------------------------------------
-
-
-def anniversary(since: date, years: int) -> date:
-    """The `years`-th anniversary of `since`; 29 February falls on 1 March in a common year."""
-    try:
-        return since.replace(year=since.year + years)
-    except ValueError:
-        return date(since.year + years, 3, 1)
-
-
-def years_completed(since: date, on: date) -> int:
-    """Whole years of service completed on `on` (0 before the first anniversary)."""
-    if on < since:
-        return 0
-    years = max(0, on.year - since.year)
-    while years > 0 and anniversary(since, years) > on:
-        years -= 1
-    while anniversary(since, years + 1) <= on:
-        years += 1
-    return years
 
 
 @dataclass
@@ -631,20 +612,6 @@ def verify_period(session, period: Period,
 
 
 # --- statements -----------------------------------------------------------------------------
-
-
-def fiscal_year_start(month_day: str, on: date) -> date:
-    """The first day of the financial year (starting MM-DD) that contains `on`."""
-    month, day_ = (int(x) for x in month_day.split("-"))
-
-    def start_in(year: int) -> date:
-        try:
-            return date(year, month, day_)
-        except ValueError:  # 02-29 in a common year
-            return date(year, 3, 1)
-
-    start = start_in(on.year)
-    return start if start <= on else start_in(on.year - 1)
 
 
 def _may_see(session, actor: str | None, handles: Sequence[str]) -> None:
