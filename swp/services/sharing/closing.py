@@ -193,6 +193,16 @@ def find_period(session, label: str) -> Period:
     return period
 
 
+def last_closed_end(session, member_id: int) -> date | None:
+    """The last day of the latest closed period with an allocation to the member: the last day
+    they were counted as a member (a change or a leaving date may not come before it)."""
+    row = session.execute(
+        select(Period.end).join(Allocation, Allocation.period_id == Period.id)
+        .where(Allocation.member_id == member_id).order_by(Period.end.desc()).limit(1)
+    ).first()
+    return row[0] if row else None
+
+
 def _close_head(session, period: Period) -> str | None:
     """The audit head when the period was closed: the prev_hash of its close event (found
     by its action, period.closed, and label; before action names, by its command)."""
