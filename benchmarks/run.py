@@ -277,7 +277,8 @@ def bench_import(work: Path, practice: str, rows: int) -> tuple[list[Figure], st
 
 
 def bench_queries(big: str, rows: int, repeat: int) -> list[Figure]:
-    from swp.services import ledger, sharing
+    from swp.services import ledger
+    from swp.services.sharing import closing
 
     label, start, end = PERIOD
     start_d, end_d = date.fromisoformat(start), date.fromisoformat(end)
@@ -294,7 +295,7 @@ def bench_queries(big: str, rows: int, repeat: int) -> list[Figure]:
 
     plain = {f"sql{i}": (lambda q=q: plain_once(big, q, (start, end))[0]) for i, q in enumerate(CLOSE_SQL)}
     best_of = turns(repeat, swp=lambda: inproc_once(
-        big, lambda s: sharing.close(s, actor="mo", label=label, start=start_d, end=end_d), write=True),
+        big, lambda s: closing.close(s, actor="mo", label=label, start=start_d, end=end_d), write=True),
         **plain)
     fastest = min(plain, key=best_of.get)
     figures.append(Figure(f"period close over {rows:,} entries (own work)", best_of["swp"],

@@ -14,8 +14,8 @@ own process on 127.0.0.1. Then:
    confirmed with a fresh passkey assertion. Checked afterwards, in the database: no request
    answered with a server error, no vote lost, each member counted once, the tally as cast;
 3. one member's home page and statement page: the first view (a closed period's totals are
-   summed from the books then, and kept: swp.services.sharing.ClosedBooks), then 200 views
-   each in turn: the median and the 95th percentile (target: under 100 ms).
+   summed from the books then, and kept: swp.services.sharing.statements.ClosedBooks), then
+   200 views each in turn: the median and the 95th percentile (target: under 100 ms).
 
 The ledger's rows are written with plain SQL (test setup, not what is measured; a minute or
 two for a million), then the period is closed with `swp period close`.

@@ -1,5 +1,7 @@
 """Dates as people write them to swp: YYYY-MM-DD, or `today` and `yesterday`; periods by name
-(a month 2026-04, a quarter 2026-Q1, a financial year 2025-26, a calendar year 2026)."""
+(a month 2026-04, a quarter 2026-Q1, a financial year 2025-26, a calendar year 2026); and the
+calendar arithmetic of the practice: clear days of notice, anniversaries of service, the start
+of a financial year."""
 
 from __future__ import annotations
 
@@ -106,3 +108,37 @@ def earliest_after_notice(given: date, clear: int) -> date:
     from datetime import timedelta
 
     return given + timedelta(days=clear + 1)
+
+
+def anniversary(since: date, years: int) -> date:
+    """The `years`-th anniversary of `since`; 29 February falls on 1 March in a common year."""
+    try:
+        return since.replace(year=since.year + years)
+    except ValueError:
+        return date(since.year + years, 3, 1)
+
+
+def years_completed(since: date, on: date) -> int:
+    """Whole years of service completed on `on` (0 before the first anniversary)."""
+    if on < since:
+        return 0
+    years = max(0, on.year - since.year)
+    while years > 0 and anniversary(since, years) > on:
+        years -= 1
+    while anniversary(since, years + 1) <= on:
+        years += 1
+    return years
+
+
+def fiscal_year_start(month_day: str, on: date) -> date:
+    """The first day of the financial year (starting MM-DD) that contains `on`."""
+    month, day_ = (int(x) for x in month_day.split("-"))
+
+    def start_in(year: int) -> date:
+        try:
+            return date(year, month, day_)
+        except ValueError:  # 02-29 in a common year
+            return date(year, 3, 1)
+
+    start = start_in(on.year)
+    return start if start <= on else start_in(on.year - 1)

@@ -250,7 +250,7 @@ def test_names_beyond_latin_1_print_in_the_pdf(swp, tmp_path):
 
 def test_fingerprint_problems_for_swp_check(closed, db):
     from swp.db import open_database
-    from swp.services.sharing import fingerprint_problems
+    from swp.services.sharing.closing import fingerprint_problems
 
     database = open_database(db)
     try:

@@ -373,12 +373,12 @@ def test_a_former_member_cannot_sign_in(site, monkeypatch):
 
 def test_the_statement_page_has_the_html_statements_figures_and_its_pdf(site, ann):
     from swp.reports import html as html_writer
-    from swp.services import sharing
+    from swp.services.sharing import statements
     from swp.services.uow import perform
 
     page = site.client.get("/statements/2026-q1/ann")
     assert page.status_code == 200
-    st = perform(site.swp.db, lambda s: sharing.statements(s, actor="ann", label="2026-q1", member="ann"),
+    st = perform(site.swp.db, lambda s: statements.issue(s, actor="ann", label="2026-q1", member="ann"),
                  write=False, command="statement", args={}, actor="ann")[0]
     assert html_writer.section(st) in page.text
     from swp.reports import chart

@@ -100,11 +100,11 @@ def preview(
 
     Example: swp period preview 2025-26
     """
-    from swp.services import sharing
+    from swp.services.sharing import workout
 
     first, last = _span(ctx, label, start, end)
-    name = sharing.check_label(label) if label is not None else None
-    result = call(ctx, lambda s: sharing.compute(s, start=first, end=last, method=method, label=name),
+    name = workout.check_label(label) if label is not None else None
+    result = call(ctx, lambda s: workout.compute(s, start=first, end=last, method=method, label=name),
                   write=False)
     emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=False))
 
@@ -140,22 +140,22 @@ def close(
     Example: swp --as mo period close 2026-Q1
     """
     from swp.errors import InputError
-    from swp.services import sharing
+    from swp.services.sharing import closing, workout
 
-    name = sharing.check_label(label)
+    name = workout.check_label(label)
     first, last = _span(ctx, name, start, end)
     st = state(ctx)
     actor = st.actor
     if _at_terminal() and not st.json and not yes:
-        preview_ = call(ctx, lambda s: sharing.compute(s, start=first, end=last, label=name),
+        preview_ = call(ctx, lambda s: workout.compute(s, start=first, end=last, label=name),
                         write=False)
         emit(ctx, preview_.as_json(), lambda: _sharing_view(preview_, closed=False))
         if not typer.confirm(f"Close {name} ({first} to {last})? The shares above are recorded "
                              "and the period's entries locked for good", default=False):
             raise InputError(f"period {name} not closed; nothing changed")
-    result = call(ctx, lambda s: sharing.close(s, actor=actor, label=name, start=first, end=last,
+    result = call(ctx, lambda s: closing.close(s, actor=actor, label=name, start=first, end=last,
                                                leave_unshared=leave_unshared),
-                  args=sharing.close_args(name, first, last))
+                  args=closing.close_args(name, first, last))
     emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=True))
 
 
@@ -168,9 +168,9 @@ def list_(ctx: typer.Context) -> None:
     from rich.console import Group
 
     from swp import render
-    from swp.services import sharing
+    from swp.services.sharing import closing
 
-    views, reserve = call(ctx, sharing.list_periods, write=False)
+    views, reserve = call(ctx, closing.list_periods, write=False)
     columns = ["label", "dates", "net", "reserve", "pool", "method", "fingerprint"]
     rows = [(v.label, f"{v.start} to {v.end}", money(v.net_pence), money(v.reserve_pence),
              money(v.distributable_pence), v.method.replace(",", ", "), v.fingerprint[:10])
@@ -207,12 +207,10 @@ def statement(
     Example: swp --as mo statement 2026-Q1 --member ann --format pdf --output ann-2026-Q1.pdf
     """
     import sys
-    from pathlib import Path
 
-    from swp import files as files_
     from swp import reports
     from swp.errors import InputError
-    from swp.services import sharing
+    from swp.services.sharing import statements, workout
 
     fmt = fmt.strip().lower()
     if fmt == "payroll":
@@ -220,7 +218,7 @@ def statement(
         return
     if fmt not in reports.FORMATS:
         raise InputError(f"not a statement format: {fmt!r}; use {FORMAT_HELP}")
-    name = sharing.check_label(label)
+    name = workout.check_label(label)
     st = state(ctx)
     if member is None and st.actor is not None:
         # a member acting as themselves sees their own statement; a manager issues everyone's
@@ -228,11 +226,10 @@ def statement(
 
         if st.actor not in call(ctx, current_managers, write=False):
             member = st.actor
-    found = call(ctx, lambda s: sharing.statements(s, actor=st.actor, label=name, member=member),
+    found = call(ctx, lambda s: statements.issue(s, actor=st.actor, label=name, member=member),
                  write=False)
     one = member is not None
     payload = found[0].as_json() if one else {"statements": [s.as_json() for s in found]}
-    ext = reports.EXTENSIONS[fmt]
 
     if output is None:
         if st.json:
@@ -244,26 +241,7 @@ def statement(
         sys.stdout.write(text if isinstance(text, str) else text.decode())
         return
 
-    path = Path(output).expanduser()
-    per_member = not one and (path.is_dir() or output.endswith(("/", "\\")) or
-                              (not path.exists() and path.suffix == ""))
-
-    def encoded(data: str | bytes) -> bytes:
-        return data if isinstance(data, bytes) else data.encode("utf-8")
-
-    if per_member:
-        if path.exists() and not path.is_dir():
-            raise InputError(f"{path} is a file; give a folder for one statement per member")
-        targets = [files_.inside(path, f"{name}-{s.member}.{ext}") for s in found]
-        files = [(target, encoded(reports.render([each], fmt, one=True)))
-                 for target, each in zip(targets, found, strict=True)]
-        files_.make_folder(path)
-    else:
-        default = f"{name}-{found[0].member}.{ext}" if one else f"{name}-statements.{ext}"
-        target = files_.inside(path, default) if path.is_dir() else path
-        files = [(target, encoded(reports.render(found, fmt, one=one)))]
-    files_.write_many(files, force=force)
-    written = [str(target) for target, _ in files]
+    written = reports.write_statements(found, fmt, output, label=name, one=one, force=force)
     if one:
         payload["file"] = written[0]
     else:
@@ -280,11 +258,12 @@ def _payroll(ctx: typer.Context, label: str, member: str | None, output: str | N
 
     from swp import files as files_
     from swp.errors import InputError
-    from swp.services import payroll, sharing
+    from swp.services import payroll
+    from swp.services.sharing import workout
 
     if member is not None:
         raise InputError("the payroll file holds every member with a payable share; leave out --member")
-    name = sharing.check_label(label)
+    name = workout.check_label(label)
     when = day(pay_date, "pay date") if pay_date else None
     st = state(ctx)
     rows = call(ctx, lambda s: payroll.payroll_rows(s, actor=st.actor, label=name, pay_date=when),
@@ -320,9 +299,10 @@ def pay(
 
     Example: swp --as mo period pay 2026-Q1 --date 2026-04-25
     """
-    from swp.services import payroll, sharing
+    from swp.services import payroll
+    from swp.services.sharing import workout
 
-    name = sharing.check_label(label)
+    name = workout.check_label(label)
     when = day(date)
     actor = state(ctx).actor
     paid = call(ctx, lambda s: payroll.pay(s, actor=actor, label=name, on=when))

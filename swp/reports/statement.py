@@ -1,5 +1,5 @@
-"""The profit-share statement: one frozen data object, built by swp.services.sharing from a
-closed period, and printed by one writer per format (text, md, html, pdf, csv, json).
+"""The profit-share statement: one frozen data object, built by swp.services.sharing.statements
+from a closed period, and printed by one writer per format (text, md, html, pdf, csv, json).
 
 Money is integer pence throughout; `Decimal` appears only when a writer prints it.
 """

@@ -702,7 +702,7 @@ def _periods(session, found: _Found) -> None:
             found.add(f"{name}: the reserve falls below zero ({reserve})", "asset-lock")
         _allocations(session, found, p, name, carried, handles)
     # each close's fingerprint, recomputed from the books and the audit log as they are now
-    from swp.services.sharing import fingerprint_problems
+    from swp.services.sharing.closing import fingerprint_problems
 
     try:
         for message in fingerprint_problems(session):

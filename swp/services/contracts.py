@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -140,18 +141,30 @@ class Payment:
     contract: ContractView
 
 
+_Row = TypeVar("_Row")
+
+
+def find_named(session, model: type[_Row], attribute: str, text: str, missing: str) -> _Row:
+    """The row of `model` whose `attribute` is `text` as typed (exact, then ignoring case when
+    one row alone matches), else NotFound(missing) (exit 1): how a contract is found by its
+    reference and a partner by its name."""
+    wanted = (text or "").strip()
+    column = getattr(model, attribute)
+    row = session.execute(select(model).where(column == wanted)).scalar_one_or_none()
+    if row is None:
+        matches = [r for r in session.execute(select(model)).scalars()
+                   if getattr(r, attribute).casefold() == wanted.casefold()]
+        if len(matches) == 1:
+            row = matches[0]
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 def find_contract(session, ref: str) -> Contract:
     """The contract with this reference (exact, then ignoring case), else NotFound (exit 1)."""
-    wanted = (ref or "").strip()
-    contract = session.execute(select(Contract).where(Contract.ref == wanted)).scalar_one_or_none()
-    if contract is None:
-        matches = [c for c in session.execute(select(Contract)).scalars()
-                   if c.ref.casefold() == wanted.casefold()]
-        if len(matches) == 1:
-            contract = matches[0]
-    if contract is None:
-        raise NotFound(f"no contract with reference {ref!r}; 'swp contract list' lists them")
-    return contract
+    return find_named(session, Contract, "ref", ref,
+                      f"no contract with reference {ref!r}; 'swp contract list' lists them")
 
 
 def _entries(session, contract_ids: list[int]) -> dict[int, list[LedgerEntry]]:

@@ -165,7 +165,8 @@ def _digest(conn, table) -> _Digest:  # noqa: ANN001
 
 def facts(session, *, digests: dict[str, _Digest] | None = None) -> Facts:
     """The facts a copy must share with its source (digests: already computed while copying)."""
-    from swp.services import audit, ledger, sharing
+    from swp.services import audit, ledger
+    from swp.services.sharing import workout
 
     conn = session.connection()
     tables = _metadata_tables()
@@ -180,7 +181,7 @@ def facts(session, *, digests: dict[str, _Digest] | None = None) -> Facts:
         audit_first_bad=verified.first_bad,
         income_pence=balance.income_pence, expenses_pence=balance.expenses_pence,
         loans_pence=balance.loans_pence, by_category=balance.by_category,
-        reserve_pence=sharing.reserve_balance(session))
+        reserve_pence=workout.reserve_balance(session))
 
 
 def _check_source_shape(conn, display: str) -> None:  # noqa: ANN001

@@ -21,10 +21,11 @@ from sqlalchemy import func, select
 from swp import rules
 from swp.clock import now, today
 from swp.errors import InputError, NotFound, PermissionDenied, PreconditionError, RuleViolation
-from swp.models import Allocation, Clause, Member, Period, Proposal, Vote
+from swp.models import Clause, Member, Proposal, Vote
 from swp.services import audit
 from swp.services.practice import get_practice, load_clauses
 from swp.services.roles import current_members, latest_facts, require_member
+from swp.services.sharing.closing import last_closed_end
 
 # --- the constitution ---------------------------------------------------------------------
 
@@ -450,14 +451,6 @@ class Closed:
                 "effect": self.effect}
 
 
-def _last_counted_day(session, member_id: int) -> date | None:
-    row = session.execute(
-        select(Period.end).join(Allocation, Allocation.period_id == Period.id)
-        .where(Allocation.member_id == member_id).order_by(Period.end.desc()).limit(1)
-    ).first()
-    return row[0] if row else None
-
-
 def close(session, *, actor: str | None, proposal_id: int) -> Closed:
     """Count the votes and decide; a passed proposal's effect is applied in this transaction.
 
@@ -495,7 +488,7 @@ def close(session, *, actor: str | None, proposal_id: int) -> Closed:
                 select(Member).where(Member.handle == proposal.target)).scalar_one_or_none()
             if expelled is not None and expelled.left_on is not None and expelled.left_on <= on:
                 expelled = None  # already gone (or going today): nothing left to do
-            counted_to = _last_counted_day(session, expelled.id) if expelled is not None else None
+            counted_to = last_closed_end(session, expelled.id) if expelled is not None else None
             if counted_to is not None and counted_to > on:
                 raise PreconditionError(f"{proposal.target} was counted as a member to {counted_to} "
                                         "in a closed period; close this proposal on or after it")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from swp import rules
 from swp.clock import now, today
 from swp.errors import InputError, PermissionDenied, PreconditionError, RuleViolation
-from swp.models import Allocation, Member, MemberFact, Period, Vote
+from swp.models import Member, MemberFact, Vote
 from swp.services import audit
 from swp.services.practice import load_clauses
 from swp.services.roles import (
@@ -21,6 +21,7 @@ from swp.services.roles import (
     latest_facts,
     require_manager,
 )
+from swp.services.sharing.closing import last_closed_end
 
 _HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 
@@ -141,14 +142,6 @@ def show(session, handle: str) -> tuple[MemberView, list[FactView]]:
             [FactView(f.effective, f.role, f.hours_hundredths, f.pay_pence) for f in history])
 
 
-def _last_closed_end(session, member_id: int) -> date | None:
-    row = session.execute(
-        select(Period.end).join(Allocation, Allocation.period_id == Period.id)
-        .where(Allocation.member_id == member_id).order_by(Period.end.desc()).limit(1)
-    ).first()
-    return row[0] if row else None
-
-
 def update(session, *, actor: str | None, handle: str, effective: date,
            hours_hundredths: int | None = None, pay_pence: int | None = None,
            role: str | None = None, by_resolution: bool = False) -> MemberView:
@@ -165,7 +158,7 @@ def update(session, *, actor: str | None, handle: str, effective: date,
         raise PreconditionError(f"{handle} left on {member.left_on}; a former member cannot change")
     if effective < member.employed_since:
         raise InputError(f"{effective} is before {handle} was employed ({member.employed_since})")
-    closed_end = _last_closed_end(session, member.id)
+    closed_end = last_closed_end(session, member.id)
     if closed_end is not None and effective <= closed_end:
         raise PreconditionError(f"{effective} falls in a closed period (closed to {closed_end}); "
                                 "changes take effect after it")
@@ -211,7 +204,7 @@ def leave(session, *, actor: str | None, handle: str, on: date,
     if on < member.employed_since:
         raise InputError(f"{on} is before {handle} was employed ({member.employed_since})")
     rules.refuse(rules.leave_violations(actor, handle))
-    closed_end = _last_closed_end(session, member.id)
+    closed_end = last_closed_end(session, member.id)
     if closed_end is not None and on < closed_end:
         raise PreconditionError(f"{handle} was counted as a member to {closed_end} in a closed "
                                 "period; the leaving date must be on or after it")

@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 from swp import rules
 from swp.clock import now
-from swp.errors import InputError, NotFound, PreconditionError
+from swp.errors import InputError, PreconditionError
 from swp.models import LedgerEntry, Partner, SharedCost
 from swp.money import allocate, format_pence
 from swp.rules import ASSET_LOCKED_KINDS
 from swp.services import ledger
-from swp.services.contracts import parse_percent
+from swp.services.contracts import find_named, parse_percent
 from swp.services.roles import require_manager
 
 # The kinds of organisation a partner may be. `members` is a kind of *recipient* (the
@@ -93,16 +93,8 @@ def check_kind(kind: str) -> str:
 
 def find_partner(session, name: str) -> Partner:
     """The partner with this name (exact, then ignoring case), else NotFound (exit 1)."""
-    wanted = (name or "").strip()
-    partner = session.execute(select(Partner).where(Partner.name == wanted)).scalar_one_or_none()
-    if partner is None:
-        matches = [p for p in session.execute(select(Partner)).scalars()
-                   if p.name.casefold() == wanted.casefold()]
-        if len(matches) == 1:
-            partner = matches[0]
-    if partner is None:
-        raise NotFound(f"no partner named {name!r}; 'swp partner list' lists them")
-    return partner
+    return find_named(session, Partner, "name", name,
+                      f"no partner named {name!r}; 'swp partner list' lists them")
 
 
 def _view(partner: Partner, count: int = 0, total: int = 0, ours: int = 0,

@@ -100,7 +100,7 @@ class PayrollRow:
 def payroll_rows(session, *, actor: str | None, label: str, pay_date: date | None) -> list[PayrollRow]:
     """One row per member with a payable share in the closed period (a manager's task: it
     carries national insurance numbers). The pay date is the recorded payment's, else `pay_date`."""
-    from swp.services.sharing import find_period
+    from swp.services.sharing.closing import find_period
 
     require_manager(session, actor, "writing the payroll file")
     period = find_period(session, label)
@@ -159,7 +159,7 @@ def shares_owed(session) -> int:
 
 def pay(session, *, actor: str | None, label: str, on: date) -> Paid:
     """Record the payment of every unpaid payable share of a closed period on `on`."""
-    from swp.services.sharing import find_period
+    from swp.services.sharing.closing import find_period
 
     require_manager(session, actor, "recording the payment of profit shares")
     period = find_period(session, label)
@@ -215,7 +215,7 @@ class Settled:
 def outstanding(session, member: Member) -> int:
     """What a member still owes (>= 0): the deficit carried out of their last allocation, less
     what has been settled or written off since."""
-    from swp.services.sharing import outstanding_deficits
+    from swp.services.sharing.workout import outstanding_deficits
 
     deficit = -outstanding_deficits(session, [member.id]).get(member.id, 0)
     settled = session.execute(select(func.coalesce(func.sum(DeficitSettlement.amount_pence), 0))

@@ -85,7 +85,7 @@ def create_app(config: Config) -> Starlette:
     database = open_database(config.db, pooled=True)  # kept open while the page runs
     by_address = RateLimiter(config.signin_per_address, SIGNIN_WINDOW)
     by_member = RateLimiter(config.signin_per_member, SIGNIN_WINDOW)
-    from swp.services.sharing import ClosedBooks
+    from swp.services.sharing.statements import ClosedBooks
 
     closed_books = ClosedBooks()  # closed periods' totals, kept between views
 
@@ -668,15 +668,15 @@ def _my_periods(session, viewer) -> list[dict]:  # noqa: ANN001
 def _my_statement(session, request: Request, viewer, books):  # noqa: ANN001, ANN202
     """The signed-in member's own statement; anything else (another member's, an unknown
     period, a malformed label) is the same 404."""
-    from swp.services import sharing
+    from swp.services.sharing import statements
 
     label = request.path_params["label"]
     handle = request.path_params["handle"]
     if handle != viewer.handle:
         raise NotFound(NOT_FOUND)
     try:
-        found = sharing.statements(session, actor=viewer.handle, label=label, member=viewer.handle,
-                                   books=books)
+        found = statements.issue(session, actor=viewer.handle, label=label, member=viewer.handle,
+                                 books=books)
     except (NotFound, PermissionDenied):
         raise NotFound(NOT_FOUND) from None
     except SwpError as exc:
@@ -708,9 +708,10 @@ def _books(session, closed_books) -> list[dict]:  # noqa: ANN001
     from datetime import timedelta
 
     from swp.clock import today
-    from swp.services import ledger, sharing
+    from swp.services import ledger
+    from swp.services.sharing import closing
 
-    periods, _reserve = sharing.list_periods(session)
+    periods, _reserve = closing.list_periods(session)
     out = []
     if periods:
         last = periods[-1]
@@ -721,7 +722,7 @@ def _books(session, closed_books) -> list[dict]:  # noqa: ANN001
     balance = ledger.balance(session, start=open_start, end=None)
     out.append(_book("Open period", f"from {open_start or 'the first entry'} to date ({on})", balance))
     if last is not None:
-        period = sharing.find_period(session, last.label)
+        period = closing.find_period(session, last.label)
         categories = closed_books(session, period)
         income = {c.category: c.pence for c in categories if c.kind == "income"}
         expenses = {c.category: c.pence for c in categories if c.kind == "expense"}

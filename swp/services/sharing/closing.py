@@ -1,0 +1,266 @@
+"""Closing a period (SPEC section 5): recording its allocations and its fingerprint, and
+locking it; the closed periods, and checking each one's fingerprint against the books."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from swp.clock import now, today
+from swp.errors import InputError, NotFound, PreconditionError
+from swp.models import Allocation, AuditEvent, LedgerEntry, Member, Period
+from swp.services import audit
+from swp.services.roles import require_manager
+from swp.services.sharing.workout import (
+    CategoryTotal,
+    Sharing,
+    check_dates,
+    check_label,
+    compute,
+    period_totals,
+    reserve_balance,
+)
+
+CLOSE_ACTION = "period.closed"  # the domain action of a close, named in its audit event
+LEGACY_CLOSE_COMMAND = "period close"  # how events from before action names found a close
+
+
+# --- closing --------------------------------------------------------------------------------
+
+
+def fingerprint(*, label: str, start: date, end: date, income_pence: int, expenses_pence: int,
+                net_pence: int, reserve_pence: int, distributable_pence: int, method: str,
+                categories: Sequence[CategoryTotal], allocations: Sequence[dict[str, Any]],
+                audit_head: str) -> str:
+    """sha256 over a canonical description of the closed period: its label, dates, totals,
+    figures by category, every allocation (with its basis) and the audit head at close time."""
+    body = {
+        "label": label, "start": start.isoformat(), "end": end.isoformat(),
+        "income_pence": income_pence, "expenses_pence": expenses_pence, "net_pence": net_pence,
+        "reserve_pence": reserve_pence, "distributable_pence": distributable_pence,
+        "method": method,
+        "by_category": sorted([c.kind, c.category, c.pence] for c in categories),
+        "allocations": sorted(allocations, key=lambda a: a["member"]),
+        "audit_head": audit_head,
+    }
+    return hashlib.sha256(audit.canonical(body).encode("utf-8")).hexdigest()
+
+
+def _allocation_record(member: str, amount: int, carried_in: int, payable: int, carried_out: int,
+                       basis: Mapping[str, Any]) -> dict[str, Any]:
+    return {"member": member, "amount_pence": amount, "carried_in_pence": carried_in,
+            "payable_pence": payable, "carried_out_pence": carried_out, "basis": dict(basis)}
+
+
+def _check_sequence(session, label: str, start: date, end: date) -> None:
+    same = session.execute(select(Period).where(Period.label == label)).scalar_one_or_none()
+    if same is not None:
+        raise PreconditionError(f"a period labelled {label} is already closed "
+                                f"({same.start} to {same.end})")
+    overlap = session.execute(
+        select(Period).where(Period.start <= end, Period.end >= start).order_by(Period.start).limit(1)
+    ).scalar_one_or_none()
+    if overlap is not None:
+        raise PreconditionError(f"{start} to {end} overlaps the closed period {overlap.label} "
+                                f"({overlap.start} to {overlap.end}); periods never overlap")
+    last = session.execute(select(Period).order_by(Period.end.desc()).limit(1)).scalar_one_or_none()
+    if last is not None and start != last.end + timedelta(days=1):
+        raise PreconditionError(
+            f"periods follow one another with no gap: the last closed period ({last.label}) ended "
+            f"on {last.end}, so the next one starts on {last.end + timedelta(days=1)}, not {start}")
+    if end > today():
+        raise PreconditionError(f"the period ends on {end}, after today ({today()}); a period "
+                                "is closed once it is over (preview it meanwhile)")
+
+
+def close(session, *, actor: str | None, label: str, start: date, end: date,
+          leave_unshared: bool = False) -> Sharing:
+    """Close a period: record its totals and allocations, and lock it.
+
+    Periods follow one another, so a first period that starts after the books' first income or
+    expense leaves those entries outside every period for good: refused unless
+    `leave_unshared`."""
+    require_manager(session, actor, "closing periods")
+    label = check_label(label)
+    check_dates(start, end)
+    if end > today():
+        raise InputError(f"the period ends on {end}, after today ({today()}): a period is closed "
+                         "once it is over, never in advance")
+    _check_sequence(session, label, start, end)
+    worked = compute(session, start=start, end=end, label=label)
+    if worked.entries_before and not leave_unshared:
+        earliest = session.execute(select(func.min(LedgerEntry.date)).where(
+            LedgerEntry.kind.in_(("income", "expense")))).scalar_one()
+        raise PreconditionError(
+            f"{worked.entries_before:,} income or expense entries are dated before {start} (the "
+            f"first on {earliest}); as periods follow one another, closing this first period "
+            f"would leave them outside every period, never shared: start it on {earliest}, or "
+            "add --leave-unshared")
+    bases = {share.member: share.basis(worked.slices, worked.probation_days) for share in worked.shares}
+    records = [_allocation_record(s.member, s.amount_pence, s.carried_in_pence, s.payable_pence,
+                                  s.carried_out_pence, bases[s.member]) for s in worked.shares]
+    _, head_hash = audit.head(session)
+    print_ = fingerprint(label=label, start=start, end=end, income_pence=worked.income_pence,
+                         expenses_pence=worked.expenses_pence, net_pence=worked.net_pence,
+                         reserve_pence=worked.reserve_pence,
+                         distributable_pence=worked.distributable_pence, method=worked.method,
+                         categories=worked.categories, allocations=records, audit_head=head_hash)
+    period = Period(label=label, start=start, end=end, income_pence=worked.income_pence,
+                    expenses_pence=worked.expenses_pence, net_pence=worked.net_pence,
+                    reserve_pence=worked.reserve_pence,
+                    distributable_pence=worked.distributable_pence, method=worked.method,
+                    fingerprint=print_, closed_at=now(), closed_by=actor)
+    session.add(period)
+    session.flush()
+    ids = dict(session.execute(select(Member.handle, Member.id).where(
+        Member.handle.in_([s.member for s in worked.shares]))).all())
+    for share in worked.shares:
+        session.add(Allocation(period_id=period.id, member_id=ids[share.member],
+                               amount_pence=share.amount_pence,
+                               carried_in_pence=share.carried_in_pence,
+                               payable_pence=share.payable_pence,
+                               carried_out_pence=share.carried_out_pence,
+                               basis=audit.canonical(bases[share.member])))
+    session.flush()
+    audit.act(session, CLOSE_ACTION, {
+        "label": label, "start": start, "end": end, "id": period.id,
+        "income_pence": worked.income_pence, "expenses_pence": worked.expenses_pence,
+        "net_pence": worked.net_pence, "reserve_pence": worked.reserve_pence,
+        "distributable_pence": worked.distributable_pence, "method": worked.method,
+        "fingerprint": print_, "closed_by": actor,
+        "allocations": [{"handle": s.member, "amount_pence": s.amount_pence,
+                         "carried_in_pence": s.carried_in_pence, "payable_pence": s.payable_pence,
+                         "carried_out_pence": s.carried_out_pence} for s in worked.shares]})
+    return replace(worked, fingerprint=print_, closed_by=actor)
+
+
+def close_args(label: str, start: date, end: date) -> dict[str, str]:
+    """The audit arguments of a close: the statement finds the close's event by them."""
+    return {"label": label, "start": start.isoformat(), "end": end.isoformat()}
+
+
+# --- closed periods -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodView:
+    label: str
+    start: date
+    end: date
+    income_pence: int
+    expenses_pence: int
+    net_pence: int
+    reserve_pence: int
+    distributable_pence: int
+    method: str
+    members: int
+    fingerprint: str
+    closed_at: str
+    closed_by: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat(),
+                "income_pence": self.income_pence, "expenses_pence": self.expenses_pence,
+                "net_pence": self.net_pence, "reserve_pence": self.reserve_pence,
+                "distributable_pence": self.distributable_pence, "method": self.method,
+                "members": self.members, "fingerprint": self.fingerprint,
+                "closed_at": self.closed_at, "closed_by": self.closed_by}
+
+
+def list_periods(session) -> tuple[list[PeriodView], int]:
+    """Every closed period, oldest first, and the reserve as it stands."""
+    counts = dict(session.execute(
+        select(Allocation.period_id, func.count()).group_by(Allocation.period_id)).all())
+    views = [PeriodView(p.label, p.start, p.end, p.income_pence, p.expenses_pence, p.net_pence,
+                        p.reserve_pence, p.distributable_pence, p.method, int(counts.get(p.id, 0)),
+                        p.fingerprint, p.closed_at.isoformat(timespec="seconds"), p.closed_by)
+             for p in session.execute(select(Period).order_by(Period.start)).scalars()]
+    return views, reserve_balance(session)
+
+
+def find_period(session, label: str) -> Period:
+    period = session.execute(select(Period).where(Period.label == label)).scalar_one_or_none()
+    if period is None:
+        labels = [row[0] for row in session.execute(select(Period.label).order_by(Period.start))]
+        known = f"; closed periods: {', '.join(labels)}" if labels else "; no period is closed yet"
+        raise NotFound(f"no closed period labelled {label!r}{known}")
+    return period
+
+
+def last_closed_end(session, member_id: int) -> date | None:
+    """The last day of the latest closed period with an allocation to the member: the last day
+    they were counted as a member (a change or a leaving date may not come before it)."""
+    row = session.execute(
+        select(Period.end).join(Allocation, Allocation.period_id == Period.id)
+        .where(Allocation.member_id == member_id).order_by(Period.end.desc()).limit(1)
+    ).first()
+    return row[0] if row else None
+
+
+def _close_head(session, period: Period) -> str | None:
+    """The audit head when the period was closed: the prev_hash of its close event (found
+    by its action, period.closed, and label; before action names, by its command)."""
+    import json
+
+    for prev_hash, payload in session.execute(
+            select(AuditEvent.prev_hash, AuditEvent.payload).where(
+                AuditEvent.action == CLOSE_ACTION, AuditEvent.outcome == "ok")
+            .order_by(AuditEvent.seq)):
+        for name, body in json.loads(payload or "[]"):
+            if name == CLOSE_ACTION and body.get("label") == period.label \
+                    and body.get("start") == period.start.isoformat() \
+                    and body.get("end") == period.end.isoformat():
+                return prev_hash
+    args = audit.canonical(close_args(period.label, period.start, period.end))
+    row = session.execute(
+        select(AuditEvent.prev_hash).where(AuditEvent.command == LEGACY_CLOSE_COMMAND,
+                                           AuditEvent.real_at.is_(None),
+                                           AuditEvent.outcome == "ok", AuditEvent.args == args)
+        .order_by(AuditEvent.seq).limit(1)).first()
+    return row[0] if row else None
+
+
+def verify_period(session, period: Period,
+                  categories: Sequence[CategoryTotal] | None = None) -> bool | None:
+    """Recompute the fingerprint from the books as they are now: True if it still matches,
+    False if anything it covers changed, None if the close is not in the audit log.
+    `categories`: the period's totals by category, if the caller has just summed them."""
+    head_hash = _close_head(session, period)
+    if head_hash is None:
+        return None
+    if categories is None:
+        _, categories = period_totals(session, period.start, period.end)
+    rows = session.execute(
+        select(Member.handle, Allocation.amount_pence, Allocation.carried_in_pence,
+               Allocation.payable_pence, Allocation.carried_out_pence, Allocation.basis)
+        .join(Member, Member.id == Allocation.member_id)
+        .where(Allocation.period_id == period.id)).all()
+    records = [_allocation_record(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+    expected = fingerprint(label=period.label, start=period.start, end=period.end,
+                           income_pence=period.income_pence, expenses_pence=period.expenses_pence,
+                           net_pence=period.net_pence, reserve_pence=period.reserve_pence,
+                           distributable_pence=period.distributable_pence, method=period.method,
+                           categories=categories, allocations=records, audit_head=head_hash)
+    return expected == period.fingerprint
+
+
+
+
+def fingerprint_problems(session) -> list[str]:
+    """For `swp check`: every closed period whose books no longer match its fingerprint."""
+    problems = []
+    for period in session.execute(select(Period).order_by(Period.start)).scalars():
+        verified = verify_period(session, period)
+        if verified is False:
+            problems.append(f"period {period.label} ({period.start} to {period.end}) no longer matches "
+                            "its fingerprint: something it covers changed after the close")
+        elif verified is None:
+            problems.append(f"period {period.label} has no close in the audit log to check its "
+                            "fingerprint against")
+    return problems
