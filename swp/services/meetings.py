@@ -14,6 +14,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from datetime import date as _date  # for fields of classes that have a field named date
 
 from sqlalchemy import select
 
@@ -81,9 +82,9 @@ class MeetingView:
     online: str | None
     status: str
     called_by: str | None
-    called_on: date
-    notice_given_on: date | None
-    closed_on: date | None
+    called_on: _date
+    notice_given_on: _date | None
+    closed_on: _date | None
     members: int | None
     quorum_needed: int | None
     audit_seq: int | None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Generic, TypeVar
 
 from sqlalchemy import select
 
@@ -135,16 +136,19 @@ class RegisterRow:
                 "shares_held": self.shares}
 
 
+Row = TypeVar("Row", "RegisterRow", "OfficerRow")
+
+
 @dataclass(frozen=True)
-class Register:
+class Register(Generic[Row]):
     practice: str
     as_at: date
     kind: str  # members | officers
-    rows: tuple
+    rows: tuple[Row, ...]
     registered: date  # the practice's registration date (its founding in swp)
 
 
-def members_register(session, as_at: date | None = None) -> Register:
+def members_register(session, as_at: date | None = None) -> Register[RegisterRow]:
     as_at = as_at or today()
     practice = get_practice(session)
     rows = []
@@ -171,7 +175,7 @@ class OfficerRow:
                 "to": self.end.isoformat() if self.end else None}
 
 
-def officers_register(session, as_at: date | None = None) -> Register:
+def officers_register(session, as_at: date | None = None) -> Register[OfficerRow]:
     """Every stretch of the member history in which a member held the manager role, begun on
     or before `as_at`."""
     as_at = as_at or today()
