@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,9 @@ from starlette.templating import Jinja2Templates
 
 from swp.errors import NotFound, PermissionDenied, RuleViolation, SwpError
 from swp.web.passkeys import RelyingParty
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "swp_session"
@@ -117,7 +120,7 @@ def create_app(config: Config) -> Starlette:
             return uow_perform(config.db, fn, write=True, command=command, args=args, actor=actor,
                                interactive=False)
 
-    def who(session, request: Request):  # noqa: ANN001, ANN202
+    def who(session: Session, request: Request):  # noqa: ANN001, ANN202
         from swp.services import web
 
         return web.viewer(session, request.cookies.get(SESSION_COOKIE))
@@ -147,7 +150,7 @@ def create_app(config: Config) -> Starlette:
     def signed_in(fn):  # noqa: ANN001, ANN202
         """A page for signed-in members: anyone else is sent to the sign-in page."""
         async def endpoint(request: Request) -> Response:
-            def body(session):  # noqa: ANN001, ANN202
+            def body(session: Session):  # noqa: ANN001, ANN202
                 viewer = who(session, request)
                 if viewer is None:
                     return None, None
@@ -170,7 +173,7 @@ def create_app(config: Config) -> Starlette:
 
     # --- pages -------------------------------------------------------------------------------
 
-    def home(session, request, viewer):  # noqa: ANN001, ANN202
+    def home(session: Session, request, viewer):  # noqa: ANN001, ANN202
         from swp.services import governance
 
         return "home.html", {"statements": _my_periods(session, viewer),
@@ -178,13 +181,13 @@ def create_app(config: Config) -> Starlette:
                                            governance.list_proposals(session, status="open")],
                              "meetings": _meetings(session)}
 
-    def statement(session, request, viewer):  # noqa: ANN001, ANN202
+    def statement(session: Session, request, viewer):  # noqa: ANN001, ANN202
         from swp.reports import html as html_writer
 
         st = _my_statement(session, request, viewer, closed_books)
         return "statement.html", {"st": st, "section": html_writer.section(st)}
 
-    def statement_pdf(session, request, viewer):  # noqa: ANN001, ANN202
+    def statement_pdf(session: Session, request, viewer):  # noqa: ANN001, ANN202
         from swp.reports import pdf
 
         st = _my_statement(session, request, viewer, closed_books)
@@ -192,13 +195,13 @@ def create_app(config: Config) -> Starlette:
         return Response(data, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{st.member}-{st.period}.pdf"'})
 
-    def proposals(session, request, viewer):  # noqa: ANN001, ANN202
+    def proposals(session: Session, request, viewer):  # noqa: ANN001, ANN202
         from swp.services import governance
 
         views = governance.list_proposals(session)
         return "proposals.html", {"proposals": [_proposal_row(p) for p in views]}
 
-    def proposal(session, request, viewer):  # noqa: ANN001, ANN202
+    def proposal(session: Session, request, viewer):  # noqa: ANN001, ANN202
         from swp.services import governance
 
         view = governance.show(session, _int_id(request.path_params["pid"]))
@@ -206,12 +209,12 @@ def create_app(config: Config) -> Starlette:
         return "proposal.html", {"p": _proposal_row(view), "view": view, "mine": mine,
                                  "notice": request.query_params.get("done")}
 
-    def rules_page(session, request, viewer):  # noqa: ANN001, ANN202
+    def rules_page(session: Session, request, viewer):  # noqa: ANN001, ANN202
         from swp.services import governance
 
         return "rules.html", {"clauses": governance.clauses(session)}
 
-    def register(session, request, viewer):  # noqa: ANN001, ANN202
+    def register(session: Session, request, viewer):  # noqa: ANN001, ANN202
         from swp.services import members
 
         rows = []
@@ -223,7 +226,7 @@ def create_app(config: Config) -> Starlette:
                          "has_addresses": hasattr(m, "address")})
         return "register.html", {"rows": rows, "addresses": any(r["has_addresses"] for r in rows)}
 
-    def books(session, request, viewer):  # noqa: ANN001, ANN202
+    def books(session: Session, request, viewer):  # noqa: ANN001, ANN202
         return "books.html", {"books": _books(session, closed_books)}
 
     # --- enrolment and sign-in ---------------------------------------------------------------
@@ -268,7 +271,7 @@ def create_app(config: Config) -> Starlette:
         except Refused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session):  # noqa: ANN001, ANN202
             from swp.services.practice import get_practice
 
             member = _current_member(session, handle)
@@ -285,7 +288,7 @@ def create_app(config: Config) -> Starlette:
         except Refused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session):  # noqa: ANN001, ANN202
             member = _current_member(session, handle)
             passkeys.signin(session, rp_for(), member, data.get("credential") or {})
             web.purge_expired(session)
@@ -331,7 +334,7 @@ def create_app(config: Config) -> Starlette:
             return JSONResponse({"error": "the page expired; reload it"}, status_code=403)
         token = request.path_params["token"]
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session):  # noqa: ANN001, ANN202
             from swp.services.practice import get_practice
 
             invite_row, member = web.open_invite(session, token)
@@ -359,7 +362,7 @@ def create_app(config: Config) -> Starlette:
         except NotFound as exc:
             return JSONResponse({"error": exc.message}, status_code=404)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session):  # noqa: ANN001, ANN202
             invite_row, member = web.open_invite(session, token)
             passkeys.enrol(session, rp_for(), member, data.get("credential") or {},
                            invite_id=invite_row.id)
@@ -397,7 +400,7 @@ def create_app(config: Config) -> Starlette:
         if choice not in ("yes", "no", "abstain"):
             return JSONResponse({"error": "choose yes, no or abstain"}, status_code=400)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session):  # noqa: ANN001, ANN202
             from swp.models import Member
 
             member = session.get(Member, viewer.member_id)
@@ -434,7 +437,7 @@ def create_app(config: Config) -> Starlette:
             return message(request, 400, "Voting needs your passkey: this page needs JavaScript "
                                          "for that, and a browser that supports passkeys.", viewer)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session):  # noqa: ANN001, ANN202
             from swp.models import Member
 
             member = session.get(Member, viewer.member_id)
@@ -459,13 +462,13 @@ def create_app(config: Config) -> Starlette:
 
     # --- the member's own details, and proposals made on the page ------------------------------
 
-    def details(session, request, viewer):  # noqa: ANN001, ANN202
+    def details(session: Session, request, viewer):  # noqa: ANN001, ANN202
         from swp.services import registers
 
         held = registers.own_contact(session, actor=viewer.handle, handle=viewer.handle)
         return "details.html", {"held": held, "notice": request.query_params.get("done")}
 
-    def new_proposal_page(session, request, viewer):  # noqa: ANN001, ANN202
+    def new_proposal_page(session: Session, request, viewer):  # noqa: ANN001, ANN202
         from swp.services import governance
 
         return "propose.html", {"clauses": governance.clauses(session)}
@@ -500,7 +503,7 @@ def create_app(config: Config) -> Starlette:
     async def update_details(request: Request) -> Response:
         from swp.services import registers
 
-        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+        def fn(session: Session, viewer, fields):  # noqa: ANN001, ANN202
             return registers.set_contact(session, actor=viewer.handle, handle=viewer.handle,
                                          address=fields.get("address", ""),
                                          email=fields.get("email", ""))
@@ -519,7 +522,7 @@ def create_app(config: Config) -> Starlette:
     async def make_proposal(request: Request) -> Response:
         from swp.services import governance
 
-        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+        def fn(session: Session, viewer, fields):  # noqa: ANN001, ANN202
             return governance.propose(session, actor=viewer.handle, title=fields.get("title", ""),
                                       kind=fields.get("kind", ""), action="amend",
                                       clause=fields.get("clause", "").strip(),
@@ -643,29 +646,31 @@ def _vote_payload(handle: str, pid: int, choice: str) -> dict:
     return {"member": handle, "proposal": pid, "choice": choice}
 
 
-def _current_member(session, handle: str):  # noqa: ANN001, ANN202
+def _current_member(session: Session, handle: str):  # noqa: ANN001, ANN202
     from sqlalchemy import select
+    from sqlmodel import col
 
     from swp.models import Member
     from swp.services.web import is_current
 
-    member = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
+    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
     return member if member is not None and is_current(member) else None
 
 
-def _my_periods(session, viewer) -> list[dict]:  # noqa: ANN001
+def _my_periods(session: Session, viewer) -> list[dict]:  # noqa: ANN001
     from sqlalchemy import select
+    from sqlmodel import col
 
     from swp.models import Allocation, Period
 
     rows = session.execute(
-        select(Period.label, Period.start, Period.end, Allocation.amount_pence, Allocation.payable_pence)
-        .join(Allocation, Allocation.period_id == Period.id)
-        .where(Allocation.member_id == viewer.member_id).order_by(Period.end.desc()).limit(12)).all()
+        select(col(Period.label), col(Period.start), col(Period.end), col(Allocation.amount_pence), col(Allocation.payable_pence))
+        .join(Allocation, col(Allocation.period_id) == col(Period.id))
+        .where(col(Allocation.member_id) == viewer.member_id).order_by(col(Period.end).desc()).limit(12)).all()
     return [{"label": r[0], "start": r[1], "end": r[2], "amount": r[3], "payable": r[4]} for r in rows]
 
 
-def _my_statement(session, request: Request, viewer, books):  # noqa: ANN001, ANN202
+def _my_statement(session: Session, request: Request, viewer, books):  # noqa: ANN001, ANN202
     """The signed-in member's own statement; anything else (another member's, an unknown
     period, a malformed label) is the same 404."""
     from swp.services import sharing
@@ -697,12 +702,12 @@ def _proposal_row(view) -> dict:  # noqa: ANN001
             "may_close": may_close}
 
 
-def _meetings(session) -> list:  # noqa: ANN001
+def _meetings(session: Session) -> list:  # noqa: ANN001
     """Meetings called, where this practice's swp keeps them (none in this version)."""
     return []
 
 
-def _books(session, closed_books) -> list[dict]:  # noqa: ANN001
+def _books(session: Session, closed_books) -> list[dict]:  # noqa: ANN001
     """Income and expenses by category for the open period (after the last close) and the
     last closed period, with bar widths for the chart."""
     from datetime import timedelta
