@@ -11,6 +11,7 @@ triggers created in the migrations. The schema itself is created only by Alembic
 from __future__ import annotations
 
 from datetime import date, datetime
+from datetime import date as _date  # for fields of classes that have a field named date
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
@@ -322,12 +323,12 @@ class Meeting(SQLModel, table=True):
     online: str | None = None
     status: str = "called"
     called_by: str | None = None
-    called_on: date
+    called_on: _date
     called_at: datetime
-    notice_given_on: date | None = None
+    notice_given_on: _date | None = None
     opened_at: datetime | None = None
     closed_at: datetime | None = None
-    closed_on: date | None = None
+    closed_on: _date | None = None
     members: int | None = None  # current members when it opened
     quorum_needed: int | None = None
     audit_seq: int | None = None  # the audit log's head when it closed
