@@ -156,7 +156,7 @@ def end_session(session: Session, token: str | None) -> None:
                                              col(WebSession.ended_at).is_(None)).values(ended_at=now()))
 
 
-def same_token(given: str | None, expected: str | None) -> bool:
+def same_token(given: object, expected: object) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
 
 
