@@ -19,10 +19,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import col
 
 from swp.clock import now
 from swp.db import prepare_bulk_write
@@ -32,9 +31,6 @@ from swp.money import format_pence
 from swp.services import audit
 from swp.services.ledger import BANK, IMPORT_HEADER, accounts, check_category
 from swp.services.roles import require_manager
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 BATCH_ROWS = 1000
 LINK_DAYS = 3
@@ -197,7 +193,7 @@ class _BankImporter:
         self.summary = summary
         self.recorded_at = now()
         self.periods = [(row.start, row.end, row.label) for row in
-                        session.execute(select(col(Period.start), col(Period.end), col(Period.label)))]
+                        session.execute(select(Period.start, Period.end, Period.label))]
         self.accounts: dict[tuple[str, str], tuple[str, str]] = {}
         # entries are linked only to entries entered by hand (no ref): when the books have none,
         # no batch needs to look (an import itself adds none)
@@ -271,7 +267,7 @@ class _BankImporter:
             audit.bulk_insert(self.session, links, new_links)
 
     @staticmethod
-    def _other_money(session: Session) -> dict[tuple[str, int], list[list]]:
+    def _other_money(session) -> dict[tuple[str, int], list[list]]:
         """Money swp already has in the bank account from its own records: profit shares paid
         (each member's, and each payday's total, as a bureau pays it) and deficits settled
         (`period pay` and `member settle` write their own ledger entries)."""
@@ -280,17 +276,17 @@ class _BankImporter:
         pool: dict[tuple[str, int], list[list]] = {}
         totals: dict[tuple[str, date], int] = {}
         for label, handle, paid_on, pence in session.execute(
-                select(col(Period.label), col(Member.handle), col(ProfitPayment.paid_on), col(ProfitPayment.amount_pence))
-                .join(Period, col(Period.id) == col(ProfitPayment.period_id))
-                .join(Member, col(Member.id) == col(ProfitPayment.member_id))):
+                select(Period.label, Member.handle, ProfitPayment.paid_on, ProfitPayment.amount_pence)
+                .join(Period, Period.id == ProfitPayment.period_id)
+                .join(Member, Member.id == ProfitPayment.member_id)):
             pool.setdefault(("expense", int(pence)), []).append([paid_on, f"{handle}'s profit share of {label}"])
             totals[(label, paid_on)] = totals.get((label, paid_on), 0) + int(pence)
         for (label, paid_on), pence in totals.items():
             pool.setdefault(("expense", pence), []).append([paid_on, f"the profit shares of {label}"])
         for handle, on, pence in session.execute(
-                select(col(Member.handle), col(DeficitSettlement.settled_on), col(DeficitSettlement.amount_pence))
-                .join(Member, col(Member.id) == col(DeficitSettlement.member_id))
-                .where(col(DeficitSettlement.kind) == "settled")):
+                select(Member.handle, DeficitSettlement.settled_on, DeficitSettlement.amount_pence)
+                .join(Member, Member.id == DeficitSettlement.member_id)
+                .where(DeficitSettlement.kind == "settled")):
             pool.setdefault(("income", int(pence)), []).append([on, f"{handle}'s deficit settled"])
         return pool
 
@@ -346,7 +342,7 @@ class _BankImporter:
         return best[1], best[0]
 
 
-def import_bank(session: Session, path: str, *, actor: str | None, profile: str | None = None,
+def import_bank(session, path: str, *, actor: str | None, profile: str | None = None,
                 mapping: str | None = None, rules: str | None = None,
                 uncategorised: str | None = None, dry_run: bool = False,
                 progress: Callable[[int, int], None] | None = None,
@@ -437,7 +433,7 @@ def _unmatched_message(unmatched: Counter, lines: int, had_rules: bool) -> str:
 
 # --- the bank's balance against the books -------------------------------------------------------
 
-def books_bank_changes(session: Session, start: date, end: date) -> tuple[int, dict[date, int]]:
+def books_bank_changes(session, start: date, end: date) -> tuple[int, dict[date, int]]:
     """The books' bank account: its balance at the end of the day before `start`, and each
     day's change from `start` to `end` (every ledger entry on it, share payments paid out and
     deficits settled in among them)."""
@@ -457,12 +453,12 @@ def books_bank_changes(session: Session, start: date, end: date) -> tuple[int, d
     return before, daily
 
 
-def books_bank_balance(session: Session, on: date) -> int:
+def books_bank_balance(session, on: date) -> int:
     """The books' bank account at the end of `on`."""
     return books_bank_changes(session, on + timedelta(days=1), on)[0]
 
 
-def _check_running_balance(session: Session, days: _Days) -> int:
+def _check_running_balance(session, days: _Days) -> int:
     """The bank's closing balance of each day in the file against the books' bank account from
     the same opening balance; the first day where they part stops the import, naming its line."""
     newest_first = days.start > days.end
@@ -470,10 +466,10 @@ def _check_running_balance(session: Session, days: _Days) -> int:
     before, daily = books_bank_changes(session, first_day, last_day)
     # a linked hand entry counts on its bank line's day, as the bank saw it
     link_rows = session.execute(
-        select(col(LedgerEntry.date), col(BankLink.line_date), col(LedgerEntry.kind), col(LedgerEntry.amount_pence))
-        .join(BankLink, col(BankLink.entry_id) == col(LedgerEntry.id))
-        .where(col(BankLink.line_date) >= first_day - timedelta(days=LINK_DAYS * 2),
-               col(BankLink.line_date) <= last_day + timedelta(days=LINK_DAYS * 2)))
+        select(LedgerEntry.date, BankLink.line_date, LedgerEntry.kind, LedgerEntry.amount_pence)
+        .join(BankLink, BankLink.entry_id == LedgerEntry.id)
+        .where(BankLink.line_date >= first_day - timedelta(days=LINK_DAYS * 2),
+               BankLink.line_date <= last_day + timedelta(days=LINK_DAYS * 2)))
     for entry_day, line_day, kind, pence in link_rows:
         signed = pence if kind == "income" else -pence
         if entry_day != line_day:
@@ -521,7 +517,7 @@ class Assertion:
                 "books_pence": self.books_pence, "holds": self.holds}
 
 
-def reconcile(session: Session, *, actor: str | None, balance_pence: int, day: date) -> Assertion:
+def reconcile(session, *, actor: str | None, balance_pence: int, day: date) -> Assertion:
     """Record the bank's balance at the end of `day` as an assertion; refused (nothing
     recorded) when the books' bank account says otherwise."""
     require_manager(session, actor, "reconciling the books with the bank")
@@ -537,10 +533,10 @@ def reconcile(session: Session, *, actor: str | None, balance_pence: int, day: d
     return Assertion(row.id, day, balance_pence, books)
 
 
-def assertions(session: Session) -> list[Assertion]:
+def assertions(session) -> list[Assertion]:
     out = []
-    for row in session.execute(select(BalanceAssertion).order_by(col(BalanceAssertion.date),
-                                                                  col(BalanceAssertion.id))).scalars():
+    for row in session.execute(select(BalanceAssertion).order_by(BalanceAssertion.date,
+                                                                  BalanceAssertion.id)).scalars():
         out.append(Assertion(row.id, row.date, int(row.balance_pence),
                              books_bank_balance(session, row.date)))
     return out
