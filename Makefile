@@ -23,6 +23,7 @@ demo: $(STAMP)
 PYTEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 # `make test` on PostgreSQL too, against a throwaway local server (docs/deployment.md, Testing)
@@ -31,6 +32,7 @@ test-postgres: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 docs: $(STAMP)
 	$(BIN)/python -m swp.cli.reference > docs/cli.md

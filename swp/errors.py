@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_INPUT = 1
 EXIT_USAGE = 2
@@ -15,7 +17,7 @@ class SwpError(Exception):
     exit_code = EXIT_INPUT
     clause: str | None = None
 
-    def __init__(self, message: str, *, payload: dict | None = None):
+    def __init__(self, message: str, *, payload: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         # With --json, a result that explains the failure (swp check's problems, say) is

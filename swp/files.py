@@ -38,14 +38,14 @@ FOLDER_MODE = 0o700
 
 # --- where a file may go ---------------------------------------------------------------------
 
-def _no_nul(text: str | os.PathLike, what: str = "path") -> str:
+def _no_nul(text: str | os.PathLike[str], what: str = "path") -> str:
     raw = os.fspath(text)
     if "\x00" in raw:
         raise InputError(f"the {what} contains a NUL byte: {raw[:60]!r}")
     return raw
 
 
-def check_path(path: str | os.PathLike, *, force: bool = False) -> Path:
+def check_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:
     """Refuse, before any work is done, a destination that cannot or must not be written.
 
     The folder must exist or be one that can be made (its nearest existing ancestor is a
@@ -73,7 +73,7 @@ def check_path(path: str | os.PathLike, *, force: bool = False) -> Path:
     return target
 
 
-def inside(folder: str | os.PathLike, name: str) -> Path:
+def inside(folder: str | os.PathLike[str], name: str) -> Path:
     """`folder/name` for a name derived from data, refusing any name that could leave the
     folder: a path separator, `.` or `..`, a NUL or other control character, or an empty name."""
     text = _no_nul(name, "file name")
@@ -105,7 +105,7 @@ def _nearest_folder(folder: Path) -> list[Path]:
     return missing[::-1]
 
 
-def make_parents(folder: str | os.PathLike) -> Path:
+def make_parents(folder: str | os.PathLike[str]) -> Path:
     """Create `folder` and any folder missing on the way to it (each 0700), as `mkdir -p`
     does, or accept an existing folder. Every file swp writes comes through here."""
     folder = Path(_no_nul(folder)).expanduser()
@@ -120,7 +120,7 @@ def make_parents(folder: str | os.PathLike) -> Path:
     return folder
 
 
-def make_folder(path: str | os.PathLike) -> Path:
+def make_folder(path: str | os.PathLike[str]) -> Path:
     """Create an output folder (0700, and any missing on the way), or accept an existing one."""
     folder = Path(_no_nul(path)).expanduser()
     if folder.is_symlink() and not folder.is_dir():
@@ -132,7 +132,7 @@ def make_folder(path: str | os.PathLike) -> Path:
 
 # --- one line for an operating-system failure ---------------------------------------------------
 
-def os_error(exc: OSError, path: str | os.PathLike) -> SwpError:
+def os_error(exc: OSError, path: str | os.PathLike[str]) -> SwpError:
     """An OSError while writing `path`, as one clear line."""
     code = exc.errno
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
@@ -153,7 +153,7 @@ def os_error(exc: OSError, path: str | os.PathLike) -> SwpError:
 
 # --- writing --------------------------------------------------------------------------------------
 
-def fsync_folder(folder: str | os.PathLike) -> None:
+def fsync_folder(folder: str | os.PathLike[str]) -> None:
     """Make a rename in `folder` durable (best effort: some systems cannot open a folder)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -219,11 +219,12 @@ def _remove(path: str) -> None:
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike, *, force: bool = False, binary: bool = False,
+def atomic_open(path: str | os.PathLike[str], *, force: bool = False, binary: bool = False,
                 encoding: str = "utf-8", newline: str | None = "") -> Iterator[IO[Any]]:
     """Yield a file that appears at `path`, mode 0600, only once the block completes."""
     target = check_path(path, force=force)
     temp = temp_beside(target)
+    handle: IO[Any]
     try:
         try:
             if binary:
@@ -248,13 +249,13 @@ def atomic_open(path: str | os.PathLike, *, force: bool = False, binary: bool = 
         _remove(temp)
 
 
-def write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, force: bool = False) -> Path:
     with atomic_open(path, force=force, binary=True) as handle:
         handle.write(data)
     return Path(os.fspath(path)).expanduser()
 
 
-def write_text(path: str | os.PathLike, text: str, *, force: bool = False) -> Path:
+def write_text(path: str | os.PathLike[str], text: str, *, force: bool = False) -> Path:
     with atomic_open(path, force=force) as handle:
         handle.write(text)
     return Path(os.fspath(path)).expanduser()

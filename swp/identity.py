@@ -22,8 +22,12 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from swp.errors import InputError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 PUBLIC_KEY_HEX = 64  # an Ed25519 public key: 32 bytes
 
@@ -77,13 +81,13 @@ class Signer:
     """A loaded private key, held only in memory for one command."""
 
     handle: str
-    _key: object  # Ed25519PrivateKey
+    _key: Ed25519PrivateKey
 
     @property
     def public_hex(self) -> str:
         from cryptography.hazmat.primitives import serialization
 
-        return self._key.public_key().public_bytes(  # type: ignore[attr-defined]
+        return self._key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
     @property
@@ -91,7 +95,7 @@ class Signer:
         return fingerprint(self.public_hex)
 
     def sign(self, event_hash: str) -> str:
-        return self._key.sign(bytes.fromhex(event_hash)).hex()  # type: ignore[attr-defined]
+        return self._key.sign(bytes.fromhex(event_hash)).hex()
 
     def __repr__(self) -> str:  # never show the key
         return f"Signer({self.handle!r})"
@@ -166,7 +170,7 @@ def save_signer(signer: Signer, path: Path, passphrase: str | None) -> None:
         pass
     encryption = (serialization.BestAvailableEncryption(passphrase.encode("utf-8")) if passphrase
                   else serialization.NoEncryption())
-    pem = signer._key.private_bytes(serialization.Encoding.PEM,  # type: ignore[attr-defined]
+    pem = signer._key.private_bytes(serialization.Encoding.PEM,
                                     serialization.PrivateFormat.PKCS8, encryption)
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "wb") as handle:

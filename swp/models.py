@@ -11,17 +11,24 @@ triggers created in the migrations. The schema itself is created only by Alembic
 from __future__ import annotations
 
 from datetime import date, datetime
+from datetime import date as _date  # for fields of classes that have a field named date
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from sqlalchemy.engine import Dialect
 
 EMPLOYEE_ROLES = ("practitioner", "manager", "staff")
 BODY_KINDS = ("mutual", "charity", "cic", "local-authority", "company", "members")
 ASSET_LOCKED_KINDS = ("mutual", "charity", "cic")
 
 
-class Pence(TypeDecorator):
+class Pence(TypeDecorator[int]):
     """Whole pence in a 64-bit integer column (BIGINT). Results are plain ints on every
     backend: PostgreSQL's SUM over a BIGINT column is NUMERIC, which the driver would return
     as a Decimal; `func.sum(Model.x_pence)` takes this type, so it comes back an int."""
@@ -29,11 +36,11 @@ class Pence(TypeDecorator):
     impl = BigInteger
     cache_ok = True
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001, ARG002
+    def process_result_value(self, value: int | Decimal | None, dialect: Dialect) -> int | None:
         return None if value is None else int(value)
 
 
-def pence(default: int | None = None):  # noqa: ANN201 - a SQLModel Field
+def pence(default: int | None = None) -> Any:  # a SQLModel Field, typed Any by SQLModel
     """A money column (see Pence)."""
     return Field(sa_type=Pence) if default is None else Field(default=default, sa_type=Pence)
 
@@ -322,12 +329,12 @@ class Meeting(SQLModel, table=True):
     online: str | None = None
     status: str = "called"
     called_by: str | None = None
-    called_on: date
+    called_on: _date
     called_at: datetime
-    notice_given_on: date | None = None
+    notice_given_on: _date | None = None
     opened_at: datetime | None = None
     closed_at: datetime | None = None
-    closed_on: date | None = None
+    closed_on: _date | None = None
     members: int | None = None  # current members when it opened
     quorum_needed: int | None = None
     audit_seq: int | None = None  # the audit log's head when it closed

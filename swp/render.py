@@ -7,7 +7,10 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _default(value: Any) -> Any:
@@ -22,7 +25,7 @@ def to_json(payload: dict[str, Any]) -> str:
     return json.dumps(payload, default=_default, ensure_ascii=False, indent=2)
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False) -> Console:
     import os
 
     from rich.console import Console

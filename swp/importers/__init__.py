@@ -172,7 +172,7 @@ class Identities:
     of that day (so two identical coffees on one day are two lines, and the same statement
     read again gives the same identities). Only the current day's counts are kept."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.day: date | None = None
         self.counts: dict[tuple[int, str], int] = {}
         self.done: set[date] = set()

@@ -8,6 +8,7 @@ import hashlib
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import IO
 
 from swp.errors import InputError
 from swp.importers import BankLine, DateReader, clean_description, date_order, parse_signed
@@ -91,7 +92,7 @@ def profile_named(name: str) -> Profile:
 
 # --- mapping files ---------------------------------------------------------------------------
 
-_MAPPING_KEYS = {
+_MAPPING_KEYS: dict[str, type | tuple[type, ...]] = {
     "date": str, "date_format": str, "description": (str, list), "amount": str, "money_in": str,
     "money_out": str, "balance": str, "id": str, "currency": str, "currency_column": str,
     "decimal": str, "separator": str, "skip": int, "encoding": str, "name": str,
@@ -178,7 +179,7 @@ class Lines:
     """A binary file decoded a line at a time in the profile's encoding; counts bytes (for a
     progress bar) and hashes what it read (for the audit log)."""
 
-    def __init__(self, handle, encoding: str = "utf-8", hint: str = ""):
+    def __init__(self, handle: IO[bytes], encoding: str = "utf-8", hint: str = "") -> None:
         self.handle = handle
         self.encoding = encoding
         self.hint = hint
@@ -219,7 +220,7 @@ def _names(row: list[str]) -> list[str]:
     return [c.strip().strip("'\"").lower() for c in row]
 
 
-def read_header(handle, profile: Profile | None, path: str) -> tuple[Profile, list[str], Lines, Iterator]:
+def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[Profile, list[str], Lines, Iterator[list[str]]]:
     """Skip the profile's preamble and blank lines, read the header, pick the profile."""
     lines = Lines(handle, profile.encoding if profile else "utf-8", _ENCODING_HINT)
     delimiter = profile.delimiter if profile else ","
@@ -259,13 +260,13 @@ def _split_or_amount(profile: Profile, names: list[str], column: str) -> bool:
     """A profile with both a signed amount and split columns needs only one of the two."""
     if column not in (profile.amount, profile.money_in, profile.money_out):
         return False
-    split = bool(profile.money_in) and profile.money_in.lower() in names \
-        and bool(profile.money_out) and profile.money_out.lower() in names
-    signed = bool(profile.amount) and profile.amount.lower() in names
+    money_in, money_out, amount = profile.money_in or "", profile.money_out or "", profile.amount or ""
+    split = bool(money_in) and money_in.lower() in names and bool(money_out) and money_out.lower() in names
+    signed = bool(amount) and amount.lower() in names
     return split or signed
 
 
-def iter_lines(profile: Profile, names: list[str], lines: Lines, reader, order: str | None) -> Iterator[BankLine]:
+def iter_lines(profile: Profile, names: list[str], lines: Lines, reader: Iterator[list[str]], order: str | None) -> Iterator[BankLine]:
     """The data rows as BankLines (blank lines skipped)."""
     def at(column: str | None) -> int | None:
         if column is None or column.lower() not in names:
@@ -273,6 +274,7 @@ def iter_lines(profile: Profile, names: list[str], lines: Lines, reader, order: 
         return names.index(column.lower())
 
     i_date = at(profile.date)
+    assert i_date is not None  # read_header refused a file without the date column
     i_desc = [i for i in (at(c) for c in profile.description) if i is not None]
     i_amount, i_in, i_out = at(profile.amount), at(profile.money_in), at(profile.money_out)
     i_balance, i_id, i_currency = at(profile.balance), at(profile.bank_id), at(profile.currency)
@@ -325,7 +327,7 @@ def decide_order(path: str, profile: Profile) -> str | None:
         found, names, lines, reader = read_header(handle, profile, path)
         column = names.index(found.date.lower())
 
-        def samples():
+        def samples() -> Iterator[tuple[int, str]]:
             while True:
                 try:
                     row = next(reader)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from swp.errors import InputError
 from swp.importers import BankLine, clean_description, date_order
 from swp.money import MAX_PENCE
 
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
-def _pence(value, line: int) -> int:
+
+def _pence(value: object, line: int) -> int:
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -56,7 +60,7 @@ def read_ofx(path: str) -> Iterator[BankLine]:
 
 def _qif_order(path: str, encoding: str) -> bool:
     """True when the file's dates are day first, decided from every D line."""
-    def samples():
+    def samples() -> Iterator[tuple[int, str]]:
         with open(path, encoding=encoding, errors="replace") as handle:
             for number, text in enumerate(handle, 1):
                 if text.startswith("D"):
@@ -95,7 +99,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _find(element, *path: str):
+def _find(element: Element | None, *path: str) -> Element | None:
     for name in path:
         if element is None:
             return None
@@ -103,7 +107,7 @@ def _find(element, *path: str):
     return element
 
 
-def _text(element, *path: str) -> str | None:
+def _text(element: Element | None, *path: str) -> str | None:
     found = _find(element, *path)
     return found.text.strip() if found is not None and found.text else None
 

@@ -19,10 +19,10 @@ from swp.errors import InputError
 
 @dataclass
 class Rules:
-    rules: list[tuple[str, object, str]]  # (pattern as written, matcher, category)
+    rules: list[tuple[str, str | re.Pattern[str], str]]  # (pattern as written, matcher, category)
     _seen: dict[str, str | None]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # (lower-case text or "", compiled regex or None, category): no type test per line
         self._plan = [(("" if isinstance(m, re.Pattern) else m), (m if isinstance(m, re.Pattern) else None), c)
                       for _p, m, c in self.rules]
@@ -65,7 +65,7 @@ def load_rules(path: str) -> Rules:
     for key in data:
         if key != "rules":
             mistakes.append(f"unknown table or key {key!r} (only [rules])")
-    rules: list[tuple[str, object, str]] = []
+    rules: list[tuple[str, str | re.Pattern[str], str]] = []
     for pattern, category in table.items():
         if not isinstance(category, str):
             mistakes.append(f"{pattern!r}: the category must be text (found {category!r})")
@@ -77,7 +77,7 @@ def load_rules(path: str) -> Rules:
             continue
         if pattern.startswith("re:"):
             try:
-                matcher: object = re.compile(pattern[3:], re.IGNORECASE)
+                matcher: str | re.Pattern[str] = re.compile(pattern[3:], re.IGNORECASE)
             except re.error as exc:
                 mistakes.append(f"{pattern!r}: not a regular expression ({exc})")
                 continue

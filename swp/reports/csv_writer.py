@@ -24,10 +24,10 @@ def _text(value: object) -> str:
 
 
 def _rows(st: Statement) -> Iterator[tuple[str, str, str, str, str]]:
-    def money(section: str, item: str, pence: int):
+    def money(section: str, item: str, pence: int) -> tuple[str, str, str, str, str]:
         return (st.member, section, item, str(pence_to_decimal(pence)), str(pence))
 
-    def text(section: str, item: str, value: object):
+    def text(section: str, item: str, value: object) -> tuple[str, str, str, str, str]:
         return (st.member, section, item, _text(value), "")
 
     yield text("statement", "name", st.name)

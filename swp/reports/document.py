@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from html import escape
+from typing import Any
 
 FORMATS = ("text", "md", "html", "pdf", "csv")
 EXTENSIONS = {"text": "txt", "md": "md", "html": "html", "pdf": "pdf", "csv": "csv"}
@@ -43,7 +44,7 @@ class Document:
     sections: tuple[Section, ...] = field(default_factory=tuple)
     footer: str | None = None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"title": self.title, "practice": self.practice, "date": self.dated.isoformat(),
                 "sections": [{"heading": s.heading, "paragraphs": list(s.paragraphs),
                               "table": None if s.table is None else
@@ -54,7 +55,9 @@ class Document:
 
 
 def render(doc: Document, fmt: str) -> str | bytes:
-    return {"text": text, "md": markdown, "html": html, "pdf": pdf, "csv": csv_rows}[fmt](doc)
+    writers: dict[str, Callable[[Document], str | bytes]] = {"text": text, "md": markdown, "html": html, "pdf": pdf,
+                                                            "csv": csv_rows}
+    return writers[fmt](doc)
 
 
 # --- text ------------------------------------------------------------------------------------

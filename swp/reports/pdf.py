@@ -15,10 +15,14 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING
 
 from swp.money import format_pence
 from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Line, Statement
 from swp.rules import format_hours
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 CATEGORY_ROWS = 12  # income and expense category rows together, so that a page always suffices
 MAX_HISTORY = 4
@@ -71,7 +75,7 @@ def _folded(lines: Sequence[Line], quota: int) -> list[tuple[str, int]]:
 
 
 class _Page:
-    def __init__(self, pdf):  # noqa: ANN001
+    def __init__(self, pdf: FPDF) -> None:
         self.pdf = pdf
 
     def heading(self, text: str) -> None:
@@ -93,7 +97,7 @@ class _Page:
         pdf.set_font("Helvetica", "", 9)
 
     def table(self, headers: Sequence[str] | None, rows: Sequence[Sequence[object]],
-              widths: Sequence[float], right: set[int], bold_rows: set[int] = frozenset()) -> None:
+              widths: Sequence[float], right: set[int], bold_rows: frozenset[int] | set[int] = frozenset()) -> None:
         from fpdf.fonts import FontFace
 
         pdf = self.pdf
@@ -110,11 +114,11 @@ class _Page:
                     row.cell(latin1(cell))
             for index, values in enumerate(rows):
                 row = table.row(style=bold if index in bold_rows else None)
-                for cell in values:
-                    row.cell(latin1(cell))
+                for value in values:
+                    row.cell(latin1(value))
 
 
-def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
+def _statement_page(pdf: FPDF, st: Statement) -> None:
     page = _Page(pdf)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)

@@ -18,12 +18,20 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from swp.clock import now
 from swp.models import AuditEvent
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.orm import Mapped, Session
+    from sqlmodel import SQLModel
+
+    from swp.identity import Signer
 
 GENESIS = "0" * 64
 
@@ -75,37 +83,37 @@ def real_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def db_role(session) -> str | None:
+def db_role(session: Session) -> str | None:
     """PostgreSQL's session_user (who logged in); None on SQLite."""
     from swp.db import login_role
 
     return login_role(session.connection())
 
 
-def manager_ever(session) -> bool:
+def manager_ever(session: Session) -> bool:
     """Has the practice ever had a manager? Until then (founding) a change made without --as
     is recorded unsigned, as anyone may act; from then on every change is signed."""
     from swp.models import MemberFact
 
-    return session.execute(select(MemberFact.id).where(MemberFact.role == "manager")
+    return session.execute(select(col(MemberFact.id)).where(col(MemberFact.role) == "manager")
                            .limit(1)).first() is not None
 
 
-def anything_signed(session) -> bool:
+def anything_signed(session: Session) -> bool:
     """Has any event been signed? From then on every change must be."""
-    return session.execute(select(AuditEvent.seq).where(AuditEvent.signature.is_not(None))
+    return session.execute(select(col(AuditEvent.seq)).where(col(AuditEvent.signature).is_not(None))
                            .limit(1)).first() is not None
 
 
-def head(session) -> tuple[int, str]:
+def head(session: Session) -> tuple[int, str]:
     row = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1)
     ).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
-def append(session, *, command: str, args: dict[str, Any], actor: str | None,
-           outcome: str = "ok", detail: str | None = None, signer=None,
+def append(session: Session, *, command: str, args: dict[str, Any], actor: str | None,
+           outcome: str = "ok", detail: str | None = None, signer: Signer | None = None,
            unsigned_reason: Exception | None = None) -> AuditEvent:
     """Append one event, chained to the last, signed by `signer` (a swp.identity.Signer).
     Call inside the command's own transaction. A change (not a refusal) without a signer is
@@ -127,7 +135,7 @@ def append(session, *, command: str, args: dict[str, Any], actor: str | None,
         ranges = bulk_ranges(session)
         if rows or ranges:
             named.append((ROWS_ACTION, {"rows": rows, **({"ranges": ranges} if ranges else {})}))
-    event = {
+    event: dict[str, Any] = {
         "seq": last_seq + 1,
         "at": now().isoformat(timespec="microseconds"),
         "actor": actor,
@@ -165,39 +173,40 @@ RECORDED_TABLES = ("practice", "clause", "member", "member_fact", "proposal", "v
                    "profit_payment", "deficit_settlement", "bank_link", "passkey_assertion")
 
 
-def row_values(obj) -> dict[str, Any]:
+def row_values(obj: SQLModel) -> dict[str, Any]:
     """A row's columns as canonical JSON values (what an event records, and check compares)."""
-    table = obj.__table__
+    table: Table = obj.__table__  # type: ignore[attr-defined]  # every table model has one; SQLModel does not declare it
     return {c.name: _plain(getattr(obj, c.key if hasattr(c, "key") else c.name)) for c in table.columns}
 
 
-def row_key(obj) -> str:
-    return canonical([getattr(obj, c.name) for c in obj.__table__.primary_key.columns])
+def row_key(obj: SQLModel) -> str:
+    # every table model has a __table__; the SQLModel base class does not declare it
+    return canonical([getattr(obj, c.name) for c in obj.__table__.primary_key.columns])  # type: ignore[attr-defined]
 
 
-def track_rows(session) -> None:
+def track_rows(session: Session) -> None:
     """Collect every row of a recorded table the unit of work inserts or changes."""
     from sqlalchemy import event
 
-    written: dict[tuple[str, str], Any] = session.info.setdefault("swp_rows", {})
+    written: dict[tuple[str, int], SQLModel] = session.info.setdefault("swp_rows", {})
 
     @event.listens_for(session, "before_flush")
-    def _collect(sess, _ctx, _instances):  # noqa: ANN001
+    def _collect(sess: Session, _ctx: object, _instances: object) -> None:
         for obj in list(sess.new) + list(sess.dirty):
             table = getattr(obj, "__tablename__", None)
             if table in RECORDED_TABLES:
                 written[(table, id(obj))] = obj
 
 
-def written_rows(session) -> list[dict[str, Any]]:
-    rows = []
+def written_rows(session: Session) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for (table, _), obj in session.info.get("swp_rows", {}).items():
         rows.append({"table": table, "key": row_key(obj), "values": row_values(obj)})
     rows.sort(key=lambda r: (r["table"], r["key"]))
     return rows
 
 
-def bulk_insert(session, table, rows: list[dict[str, Any]]) -> None:
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows of a recorded table with one executemany (an import). The unit of
     work's event then records them as a range (first and last id, count, and a digest of their
     values) rather than row by row, so a 100,000-row import stays one small event."""
@@ -211,7 +220,7 @@ def bulk_insert(session, table, rows: list[dict[str, Any]]) -> None:
     session.execute(insert(table), rows)
 
 
-def range_digest(session, table, first: int, last: int) -> tuple[int, str]:
+def range_digest(session: Session, table: Table, first: int, last: int) -> tuple[int, str]:
     """(count, sha256) over the rows of `table` with first <= id <= last, in id order, each
     as the canonical JSON of its columns: what an import's event records and check recomputes."""
     digest = hashlib.sha256()
@@ -227,7 +236,7 @@ def range_digest(session, table, first: int, last: int) -> tuple[int, str]:
     return count, digest.hexdigest()
 
 
-def bulk_ranges(session) -> list[dict[str, Any]]:
+def bulk_ranges(session: Session) -> list[dict[str, Any]]:
     from swp import models
 
     tables = {m.__tablename__: m.__table__ for m in vars(models).values()
@@ -244,28 +253,28 @@ def bulk_ranges(session) -> list[dict[str, Any]]:
     return ranges
 
 
-def _head_with_time(session) -> tuple[int, str, str | None, str | None]:
-    row = session.execute(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at, AuditEvent.real_at)
-                          .order_by(AuditEvent.seq.desc()).limit(1)).first()
+def _head_with_time(session: Session) -> tuple[int, str, str | None, str | None]:
+    row = session.execute(select(col(AuditEvent.seq), col(AuditEvent.hash), col(AuditEvent.at), col(AuditEvent.real_at))
+                          .order_by(col(AuditEvent.seq).desc()).limit(1)).first()
     return (row[0], row[1], row[2], row[3]) if row else (0, GENESIS, None, None)
 
 
-def _sandbox(session) -> bool:
+def _sandbox(session: Session) -> bool:
     """A sandbox's acts follow SWP_TODAY, which may rehearse an earlier day; its real clock
     still never goes back."""
     from swp.models import Practice
 
-    return bool(session.execute(select(Practice.sandbox).limit(1)).scalar())
+    return bool(session.execute(select(col(Practice.sandbox)).limit(1)).scalar())
 
 
-def act(session, action: str, payload: dict[str, Any] | None = None) -> None:
+def act(session: Session, action: str, payload: dict[str, Any] | None = None) -> None:
     """Name the domain action this unit of work performs (`member.admitted`, `vote.cast`, ...)
     with its canonical payload. Services call it where they write; the unit of work's one
     audit event carries every action named in it."""
     session.info.setdefault("swp_acts", []).append((action, dict(payload or {})))
 
 
-def acts(session) -> list[tuple[str, dict[str, Any]]]:
+def acts(session: Session) -> list[tuple[str, dict[str, Any]]]:
     """The domain actions named so far in this unit of work, in order."""
     return list(session.info.get("swp_acts", []))
 
@@ -284,7 +293,7 @@ class Verification:
 class _Keys:
     """The keys enrolled as the log is replayed: who could sign at each event."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.current: dict[str, str] = {}  # handle -> public key (hex)
         self.left: dict[str, str] = {}  # handle -> last day of membership: revoked after it
         self.ever: set[str] = set()  # handles that have had a key (none may self-enrol again)
@@ -305,7 +314,7 @@ class _Keys:
         except (InvalidSignature, ValueError):
             return False
 
-    def apply(self, named: list) -> None:
+    def apply(self, named: list[tuple[str, dict[str, Any]]]) -> None:
         for name, payload in named:
             handle = payload.get("handle")
             if name in ENROLLING and handle and payload.get("public_key"):
@@ -317,7 +326,7 @@ class _Keys:
                 self.manager_ever = True
 
 
-def _signature_problem(keys: _Keys, event: dict[str, Any], named: list) -> str | None:
+def _signature_problem(keys: _Keys, event: dict[str, Any], named: list[tuple[str, dict[str, Any]]]) -> str | None:
     """Why this event's signature does not stand (None: it does)."""
     from swp.identity import fingerprint
 
@@ -347,7 +356,7 @@ def _signature_problem(keys: _Keys, event: dict[str, Any], named: list) -> str |
     return None
 
 
-def verify(session, *, witness: tuple[int, str] | None = None) -> Verification:
+def verify(session: Session, *, witness: tuple[int, str] | None = None) -> Verification:
     """Recompute every link and check every signature; stream the log so memory stays flat.
     `witness` (seq, hash): a head a member kept, which the chain must still hold."""
     previous = GENESIS
@@ -355,12 +364,12 @@ def verify(session, *, witness: tuple[int, str] | None = None) -> Verification:
     count = signed = legacy = refusals = 0
     keys = _Keys()
     signing_began = False
-    columns = [AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.os_user,
-               AuditEvent.command, AuditEvent.args, AuditEvent.outcome, AuditEvent.detail,
-               AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.action, AuditEvent.payload,
-               AuditEvent.key_fingerprint, AuditEvent.signature, AuditEvent.real_at,
-               AuditEvent.db_role]
-    result = session.execute(select(*columns).order_by(AuditEvent.seq))
+    columns: list[Mapped[Any]] = [col(AuditEvent.seq), col(AuditEvent.at), col(AuditEvent.actor), col(AuditEvent.os_user),
+               col(AuditEvent.command), col(AuditEvent.args), col(AuditEvent.outcome), col(AuditEvent.detail),
+               col(AuditEvent.prev_hash), col(AuditEvent.hash), col(AuditEvent.action), col(AuditEvent.payload),
+               col(AuditEvent.key_fingerprint), col(AuditEvent.signature), col(AuditEvent.real_at),
+               col(AuditEvent.db_role)]
+    result = session.execute(select(*columns).order_by(col(AuditEvent.seq)))
 
     def bad(seq: int, reason: str) -> Verification:
         return Verification(False, count, seq, reason, signed, legacy, refusals)
@@ -408,8 +417,8 @@ def verify(session, *, witness: tuple[int, str] | None = None) -> Verification:
     return Verification(True, count, None, None, signed, legacy, refusals)
 
 
-def events(session, *, limit: int | None = None) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+def events(session: Session, *, limit: int | None = None) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(col(AuditEvent.seq).desc())
     if limit:
         query = query.limit(limit)
     rows = list(session.execute(query).scalars())
@@ -417,5 +426,5 @@ def events(session, *, limit: int | None = None) -> list[AuditEvent]:
     return rows
 
 
-def count(session) -> int:
+def count(session: Session) -> int:
     return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()

@@ -20,14 +20,21 @@ from __future__ import annotations
 import calendar as _calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from swp.clock import now, today
 from swp.errors import InputError, PreconditionError
 from swp.models import Contract, Filing, Meeting, MeetingItem, Proposal
 from swp.services import audit
 from swp.services.practice import get_practice, load_clauses
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy.orm import Session
 
 CONTRACT_HORIZON_DAYS = 90
 
@@ -41,7 +48,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
-def agm_due(registered: date, last_agm: date | None, clauses) -> date:  # noqa: ANN001
+def agm_due(registered: date, last_agm: date | None, clauses: Mapping[str, str]) -> date:
     """The latest lawful day of the next annual general meeting."""
     if last_agm is None:
         return add_months(registered, int(clauses.get("meetings.first-agm-months", "18")))
@@ -78,16 +85,16 @@ class Item:
     statutory: bool
     clause: str | None = None  # the clause that holds the item's number
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"due": self.due.isoformat(), "kind": self.kind, "what": self.what,
                 "overdue": self.overdue, "statutory": self.statutory}
 
 
-def registered_on(session) -> date:
+def registered_on(session: Session) -> date:
     return get_practice(session).founded_at.date()
 
 
-def items(session, on: date | None = None) -> list[Item]:
+def items(session: Session, on: date | None = None) -> list[Item]:
     """Everything due, oldest first; an item whose day has passed is marked overdue."""
     from swp.services.meetings import KIND_NAMES, last_agm, notice_days
 
@@ -103,8 +110,8 @@ def items(session, on: date | None = None) -> list[Item]:
     found.append(Item(due, "agm", f"annual general meeting held by this day ({since})",
                       due < on, True, "meetings.agm-interval-months" if last else
                       "meetings.first-agm-months"))
-    pending = list(session.execute(select(Meeting).where(Meeting.status != "closed")
-                                   .order_by(Meeting.date, Meeting.id)).scalars())
+    pending = list(session.execute(select(Meeting).where(col(Meeting.status) != "closed")
+                                   .order_by(col(Meeting.date), col(Meeting.id))).scalars())
     if not any(m.kind == "agm" for m in pending):
         notice_by = due - timedelta(days=notice_days(clauses) + 1)
         found.append(Item(notice_by, "agm-notice",
@@ -115,18 +122,18 @@ def items(session, on: date | None = None) -> list[Item]:
         found.append(Item(m.date, "meeting", f"{KIND_NAMES[m.kind].lower()} #{m.id} at {m.place} "
                                              f"({state})", m.date < on, False))
         for proposal in session.execute(
-                select(Proposal).join(MeetingItem, Proposal.id == MeetingItem.proposal_id)
-                .where(MeetingItem.meeting_id == m.id, Proposal.status == "open")).scalars():
+                select(Proposal).join(MeetingItem, col(Proposal.id) == col(MeetingItem.proposal_id))
+                .where(col(MeetingItem.meeting_id) == m.id, col(Proposal.status) == "open")).scalars():
             found.append(Item(m.date, "proposal", f"proposal #{proposal.id} ({proposal.title}) "
                                                   f"decided at meeting #{m.id}", m.date < on, False))
-    for p in session.execute(select(Proposal).where(Proposal.status == "open",
-                                                    Proposal.written.is_(True))).scalars():
+    for p in session.execute(select(Proposal).where(col(Proposal.status) == "open",
+                                                    col(Proposal.written).is_(True))).scalars():
         assert p.lapses_on is not None
         found.append(Item(p.lapses_on - timedelta(days=1), "written",
                           f"last day to sign written resolution #{p.id} ({p.title}); it lapses "
                           f"on {p.lapses_on}", p.lapses_on <= on, False))
     months = int(clauses.get("reporting.annual-return-months", "7"))
-    filed = set(session.execute(select(Filing.year_end).where(Filing.kind == "annual-return"))
+    filed = set(session.execute(select(col(Filing.year_end)).where(col(Filing.kind) == "annual-return"))
                 .scalars())
     for end in year_ends(registered, practice.fiscal_year_start, on + timedelta(days=366)):
         if end in filed:
@@ -136,18 +143,18 @@ def items(session, on: date | None = None) -> list[Item]:
                           f"annual return and accounts for the year ended {end}", deadline < on,
                           True, "reporting.annual-return-months"))
     for c in session.execute(select(Contract).where(
-            Contract.end >= on, Contract.end <= on + timedelta(days=CONTRACT_HORIZON_DAYS))
-            .order_by(Contract.end)).scalars():
+            col(Contract.end) >= on, col(Contract.end) <= on + timedelta(days=CONTRACT_HORIZON_DAYS))
+            .order_by(col(Contract.end))).scalars():
         found.append(Item(c.end, "contract", f"contract {c.ref} with {c.authority} ends", False,
                           False))
     return sorted(found, key=lambda i: (i.due, i.kind, i.what))
 
 
-def overdue_statutory(session, on: date | None = None) -> list[Item]:
+def overdue_statutory(session: Session, on: date | None = None) -> list[Item]:
     return [i for i in items(session, on) if i.overdue and i.statutory]
 
 
-def record_filing(session, *, actor: str | None, year_end: date, filed_on: date) -> Item:
+def record_filing(session: Session, *, actor: str | None, year_end: date, filed_on: date) -> Item:
     """Record that the annual return for the year ended `year_end` was filed on `filed_on`."""
     from swp.services.roles import require_manager
 
@@ -162,8 +169,8 @@ def record_filing(session, *, actor: str | None, year_end: date, filed_on: date)
     if filed_on > on or filed_on <= year_end:
         raise InputError(f"filed on {filed_on}: a filing is made after the year end and not after "
                          f"today ({on})")
-    if session.execute(select(Filing).where(Filing.kind == "annual-return",
-                                            Filing.year_end == year_end)).first():
+    if session.execute(select(Filing).where(col(Filing.kind) == "annual-return",
+                                            col(Filing.year_end) == year_end)).first():
         raise PreconditionError(f"the annual return for the year ended {year_end} is already recorded")
     session.add(Filing(kind="annual-return", year_end=year_end, filed_on=filed_on,
                        recorded_by=actor, recorded_at=now()))

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swp.db import (
     Database,
@@ -46,6 +46,13 @@ from swp.db import (
     table_names,
 )
 from swp.errors import CheckFailed, DatabaseError, InputError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table, Update
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+
+    _Later = tuple[Update, list[dict[str, Any]]]  # a statement to run later, and its rows
 
 BATCH = 2_000  # rows read and written at a time: memory stays flat however large the books
 # The order rows are written in (see the module docstring); any table not named here follows,
@@ -106,7 +113,7 @@ class CopySummary:
                 "verified": list(self.checks)}
 
 
-def _metadata_tables() -> list[Any]:
+def _metadata_tables() -> list[Table]:
     """swp's tables, in the order they are written."""
     from sqlmodel import SQLModel
 
@@ -132,7 +139,7 @@ class _Digest:
         self.count = 0
         self.total = 0
 
-    def add(self, rows: Iterable[tuple]) -> None:
+    def add(self, rows: Iterable[tuple[Any, ...]]) -> None:
         for row in rows:
             text = json.dumps([_plain(v) for v in row], separators=(",", ":"), ensure_ascii=False)
             self.total = (self.total + int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")) & MASK
@@ -143,7 +150,7 @@ class _Digest:
         return f"{self.total:064x}"
 
 
-def _rows(conn, table) -> Iterable[list[tuple]]:  # noqa: ANN001
+def _rows(conn: Connection, table: Table) -> Iterator[list[tuple[Any, ...]]]:
     """A table's rows in batches, in primary-key order, with swp's own column types."""
     from sqlalchemy import select
 
@@ -156,14 +163,14 @@ def _rows(conn, table) -> Iterable[list[tuple]]:  # noqa: ANN001
         raise DatabaseError(f"cannot read {table.name}: {exc}; run 'swp check' on the source") from None
 
 
-def _digest(conn, table) -> _Digest:  # noqa: ANN001
+def _digest(conn: Connection, table: Table) -> _Digest:
     digest = _Digest()
     for batch in _rows(conn, table):
         digest.add(batch)
     return digest
 
 
-def facts(session, *, digests: dict[str, _Digest] | None = None) -> Facts:
+def facts(session: Session, *, digests: dict[str, _Digest] | None = None) -> Facts:
     """The facts a copy must share with its source (digests: already computed while copying)."""
     from swp.services import audit, ledger
     from swp.services.sharing import workout
@@ -184,7 +191,7 @@ def facts(session, *, digests: dict[str, _Digest] | None = None) -> Facts:
         reserve_pence=workout.reserve_balance(session))
 
 
-def _check_source_shape(conn, display: str) -> None:  # noqa: ANN001
+def _check_source_shape(conn: Connection, display: str) -> None:
     """Only swp's own tables and columns can be copied whole: refuse anything more."""
     known = {t.name: {c.name for c in t.columns} for t in _metadata_tables()}
     found = table_columns(conn)
@@ -199,7 +206,7 @@ def _check_source_shape(conn, display: str) -> None:  # noqa: ANN001
                             "they would not be copied, so nothing was (see 'swp check')")
 
 
-def _write(source_conn, target_conn, table, later: list) -> _Digest:  # noqa: ANN001
+def _write(source_conn: Connection, target_conn: Connection, table: Table, later: list[_Later]) -> _Digest:
     """Copy one table's rows; returns the digest of what was read. What must wait (each closed
     proposal's result) is added to `later` as (statement, rows)."""
     from sqlalchemy import bindparam, insert, update
@@ -288,7 +295,7 @@ def copy(db: str | None, to: str) -> CopySummary:
                 migrate(target_conn)
                 check_schema(target_conn, target)
                 digests: dict[str, _Digest] = {}
-                later: list = []
+                later: list[_Later] = []
                 for table in _metadata_tables():
                     digests[table.name] = _write(source_conn, target_conn, table, later)
                     if table.name == "vote":  # the votes are in: set each closed proposal's result

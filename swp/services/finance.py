@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from swp import rules
 from swp.errors import InputError
 from swp.models import Loan
 from swp.services import ledger
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def parse_rate(text: str) -> int:
@@ -45,13 +50,13 @@ class LoanView:
     date: date
     rate_basis_points: int | None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "entry": self.entry, "lender": self.lender,
                 "amount_pence": self.amount_pence, "date": self.date.isoformat(),
                 "rate_basis_points": self.rate_basis_points}
 
 
-def loan(session, *, actor: str | None, lender: str, amount_pence: int, day: date,
+def loan(session: Session, *, actor: str | None, lender: str, amount_pence: int, day: date,
          rate_basis_points: int | None = None, voting_rights: bool = False,
          board_seat: bool = False, equity_conversion: bool = False,
          profit_share: bool = False) -> LoanView:
@@ -68,10 +73,11 @@ def loan(session, *, actor: str | None, lender: str, amount_pence: int, day: dat
                rate_basis_points=rate_basis_points, entry_id=entry.id)
     session.add(row)
     session.flush()
+    assert row.id is not None  # flushed
     return LoanView(row.id, row.entry_id, lender, amount_pence, day, rate_basis_points)
 
 
-def loans(session) -> list[LoanView]:
-    rows = session.execute(select(Loan).order_by(Loan.date, Loan.id)).scalars()
-    return [LoanView(r.id, r.entry_id, r.lender, r.amount_pence, r.date, r.rate_basis_points)
+def loans(session: Session) -> list[LoanView]:
+    rows = session.execute(select(Loan).order_by(col(Loan.date), col(Loan.id))).scalars()
+    return [LoanView(cast(int, r.id), r.entry_id, r.lender, r.amount_pence, r.date, r.rate_basis_points)
             for r in rows]

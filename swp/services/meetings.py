@@ -11,11 +11,15 @@ proposal closed as `swp proposal close` would, with its reason), `minutes`.
 
 from __future__ import annotations
 
+import typing
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from datetime import date as _date  # for fields of classes that have a field named date
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from swp import rules
 from swp.clock import now, today
@@ -26,11 +30,22 @@ from swp.services import audit
 from swp.services.practice import get_practice, load_clauses
 from swp.services.roles import current_members, require_member
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy.orm import Session
+
+    from swp.services.governance import ProposalView, VoteCast
+
 KINDS = ("agm", "general")
 KIND_NAMES = {"agm": "Annual general meeting", "general": "General meeting"}
 MODES = ("person", "online")
 
 
+@overload
+def plain_text(value: str | None, what: str, *, required: Literal[True]) -> str: ...
+@overload
+def plain_text(value: str | None, what: str, *, required: bool = False) -> str | None: ...
 def plain_text(value: str | None, what: str, *, required: bool = False) -> str | None:
     """A line of free text a person typed: stripped, and refused if it holds a control
     character (a new line, an escape...)."""
@@ -47,7 +62,7 @@ def plain_text(value: str | None, what: str, *, required: bool = False) -> str |
     return value or None
 
 
-def notice_days(clauses) -> int:  # noqa: ANN001
+def notice_days(clauses: Mapping[str, str]) -> int:
     return int(clauses.get("meetings.notice-days", "14"))
 
 
@@ -65,7 +80,7 @@ class ItemView:
     no: int | None
     abstain: int | None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"position": self.position, "proposal": self.proposal, "title": self.title,
                 "kind": self.kind, "summary": self.summary, "status": self.status,
                 "decision": self.decision, "reason": self.reason, "yes": self.yes,
@@ -81,9 +96,9 @@ class MeetingView:
     online: str | None
     status: str
     called_by: str | None
-    called_on: date
-    notice_given_on: date | None
-    closed_on: date | None
+    called_on: _date
+    notice_given_on: _date | None
+    closed_on: _date | None
     members: int | None
     quorum_needed: int | None
     audit_seq: int | None
@@ -95,7 +110,7 @@ class MeetingView:
     def title(self) -> str:
         return f"{KIND_NAMES[self.kind]} #{self.id}, {self.date.isoformat()}"
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "date": self.date.isoformat(),
                 "place": self.place, "online": self.online, "status": self.status,
                 "called_by": self.called_by, "called_on": self.called_on.isoformat(),
@@ -107,29 +122,31 @@ class MeetingView:
                 "attendance": [{"member": h, "name": n, "mode": m} for h, n, m in self.attendance]}
 
 
-def _get(session, meeting_id: int) -> Meeting:
+def _get(session: Session, meeting_id: int) -> Meeting:
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFound(f"no meeting #{meeting_id}; 'swp meeting list' lists them")
     return meeting
 
 
-def _view(session, meeting: Meeting) -> MeetingView:
+def _view(session: Session, meeting: Meeting) -> MeetingView:
     from swp.services.governance import describe
 
     items = []
+    assert meeting.id is not None  # a stored meeting
     for item, proposal in session.execute(
-            select(MeetingItem, Proposal).join(Proposal, Proposal.id == MeetingItem.proposal_id)
-            .where(MeetingItem.meeting_id == meeting.id).order_by(MeetingItem.position)).all():
+            select(MeetingItem, Proposal).join(Proposal, col(Proposal.id) == col(MeetingItem.proposal_id))
+            .where(col(MeetingItem.meeting_id) == meeting.id).order_by(col(MeetingItem.position))).all():
+        assert proposal.id is not None  # a stored proposal
         items.append(ItemView(item.position, proposal.id, proposal.title, proposal.kind,
                               describe(proposal.action, proposal.clause, proposal.value,
                                        proposal.target, proposal.target_kind),
                               proposal.status, item.decision, item.reason, proposal.yes,
                               proposal.no, proposal.abstain))
     present = session.execute(
-        select(Member.handle, Member.name, Attendance.mode)
-        .join(Attendance, Attendance.member_id == Member.id)
-        .where(Attendance.meeting_id == meeting.id).order_by(Member.handle)).all()
+        select(col(Member.handle), col(Member.name), col(Attendance.mode))
+        .join(Attendance, col(Attendance.member_id) == col(Member.id))
+        .where(col(Attendance.meeting_id) == meeting.id).order_by(col(Member.handle))).all()
     return MeetingView(meeting.id, meeting.kind, meeting.date, meeting.place, meeting.online,
                        meeting.status, meeting.called_by, meeting.called_on,
                        meeting.notice_given_on, meeting.closed_on, meeting.members,
@@ -145,7 +162,7 @@ def _too_short(on: date, clear: int, given: date) -> InputError | None:
                       f"meetings.notice-days needs {clear}: the earliest lawful date is {earliest}")
 
 
-def call(session, *, actor: str | None, kind: str, on: date, place: str,
+def call(session: Session, *, actor: str | None, kind: str, on: date, place: str,
          online: str | None = None) -> MeetingView:
     """Call a general meeting: refused if it is in the past or the notice would be too short."""
     kind = (kind or "").strip().lower()
@@ -169,9 +186,11 @@ def call(session, *, actor: str | None, kind: str, on: date, place: str,
     session.add(meeting)
     session.flush()
     agenda = list(session.execute(
-        select(Proposal).where(Proposal.status == "open", Proposal.written.is_not(True))
-        .order_by(Proposal.id)).scalars())
+        select(Proposal).where(col(Proposal.status) == "open", col(Proposal.written).is_not(True))
+        .order_by(col(Proposal.id))).scalars())
+    assert meeting.id is not None  # flushed
     for position, proposal in enumerate(agenda, start=1):
+        assert proposal.id is not None  # a stored proposal
         session.add(MeetingItem(meeting_id=meeting.id, proposal_id=proposal.id, position=position))
     session.flush()
     audit.act(session, "meeting.called", {"meeting": meeting.id, "kind": kind, "date": on,
@@ -180,12 +199,12 @@ def call(session, *, actor: str | None, kind: str, on: date, place: str,
     return _view(session, meeting)
 
 
-def list_meetings(session) -> list[MeetingView]:
+def list_meetings(session: Session) -> list[MeetingView]:
     return [_view(session, m) for m in
-            session.execute(select(Meeting).order_by(Meeting.date, Meeting.id)).scalars()]
+            session.execute(select(Meeting).order_by(col(Meeting.date), col(Meeting.id))).scalars()]
 
 
-def show(session, meeting_id: int) -> MeetingView:
+def show(session: Session, meeting_id: int) -> MeetingView:
     return _view(session, _get(session, meeting_id))
 
 
@@ -196,11 +215,11 @@ class NoticeFacts:
     members: int
     quorum_needed: int
     notice_days: int
-    proposals: tuple  # ProposalView, in agenda order
+    proposals: tuple[ProposalView, ...]  # in agenda order
     first: bool  # this notice is the one that gave notice
 
 
-def give_notice(session, *, actor: str | None, meeting_id: int) -> NoticeFacts:
+def give_notice(session: Session, *, actor: str | None, meeting_id: int) -> NoticeFacts:
     """The notice of a called meeting. The first notice records the day notice was given
     (refused if the meeting is now too close for the clear days the constitution needs)."""
     from swp.services import governance
@@ -231,8 +250,8 @@ def give_notice(session, *, actor: str | None, meeting_id: int) -> NoticeFacts:
                        tuple(governance.show(session, i.proposal) for i in view.agenda), first)
 
 
-def _attendee(session, handle: str, on: date) -> Member:
-    member = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
+def _attendee(session: Session, handle: str, on: date) -> Member:
+    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
     if member is None:
         raise NotFound(f"no member with handle {handle!r}")
     if member.left_on is not None and member.left_on < on:
@@ -241,7 +260,7 @@ def _attendee(session, handle: str, on: date) -> Member:
     return member
 
 
-def open_meeting(session, *, actor: str | None, meeting_id: int, present: list[str],
+def open_meeting(session: Session, *, actor: str | None, meeting_id: int, present: list[str],
                  online: list[str]) -> MeetingView:
     """Open a meeting on its day with the members present (in person or online), if they are
     a quorum."""
@@ -268,7 +287,9 @@ def open_meeting(session, *, actor: str | None, meeting_id: int, present: list[s
     if len(attendees) < needed:
         raise PreconditionError(f"not quorate: {len(attendees)} present of the {needed} needed "
                                 f"({electorate} members); the meeting cannot open")
+    assert meeting.id is not None  # a stored meeting
     for member, mode in attendees:
+        assert member.id is not None  # a stored member
         session.add(Attendance(meeting_id=meeting.id, member_id=member.id, mode=mode,
                                recorded_at=now()))
     meeting.status = "open"
@@ -283,7 +304,7 @@ def open_meeting(session, *, actor: str | None, meeting_id: int, present: list[s
     return _view(session, meeting)
 
 
-def attend(session, *, actor: str | None, meeting_id: int, handle: str,
+def attend(session: Session, *, actor: str | None, meeting_id: int, handle: str,
            mode: str) -> MeetingView:
     """Record a member who arrives after the meeting opened."""
     require_member(session, actor, "recording attendance")
@@ -292,9 +313,10 @@ def attend(session, *, actor: str | None, meeting_id: int, handle: str,
         raise PreconditionError(f"meeting #{meeting.id} is {meeting.status}; attendance is recorded "
                                 "while it is open")
     member = _attendee(session, handle, today())
-    if session.execute(select(Attendance).where(Attendance.meeting_id == meeting.id,
-                                                Attendance.member_id == member.id)).first():
+    if session.execute(select(Attendance).where(col(Attendance.meeting_id) == meeting.id,
+                                                col(Attendance.member_id) == member.id)).first():
         raise PreconditionError(f"{handle} is already recorded as attending")
+    assert meeting.id is not None and member.id is not None  # stored rows
     session.add(Attendance(meeting_id=meeting.id, member_id=member.id, mode=mode,
                            recorded_at=now()))
     session.flush()
@@ -302,16 +324,16 @@ def attend(session, *, actor: str | None, meeting_id: int, handle: str,
     return _view(session, meeting)
 
 
-def _item(session, meeting: Meeting, proposal_id: int) -> MeetingItem:
+def _item(session: Session, meeting: Meeting, proposal_id: int) -> MeetingItem:
     item = session.execute(select(MeetingItem).where(
-        MeetingItem.meeting_id == meeting.id, MeetingItem.proposal_id == proposal_id)
+        col(MeetingItem.meeting_id) == meeting.id, col(MeetingItem.proposal_id) == proposal_id)
     ).scalar_one_or_none()
     if item is None:
         raise InputError(f"proposal #{proposal_id} is not on the agenda of meeting #{meeting.id}")
     return item
 
 
-def vote(session, *, actor: str | None, meeting_id: int, proposal_id: int, choice: str):
+def vote(session: Session, *, actor: str | None, meeting_id: int, proposal_id: int, choice: str) -> VoteCast:
     """A vote taken at the meeting: only by a member recorded as attending it."""
     from swp.services import governance
 
@@ -321,9 +343,9 @@ def vote(session, *, actor: str | None, meeting_id: int, proposal_id: int, choic
                                 "it is open")
     _item(session, meeting, proposal_id)
     member = None if actor is None else session.execute(
-        select(Member).where(Member.handle == actor)).scalar_one_or_none()
+        select(Member).where(col(Member.handle) == actor)).scalar_one_or_none()
     attended = member is not None and session.execute(select(Attendance).where(
-        Attendance.meeting_id == meeting.id, Attendance.member_id == member.id)).first()
+        col(Attendance.meeting_id) == meeting.id, col(Attendance.member_id) == member.id)).first()
     if not attended:
         raise InputError(f"{actor or 'nobody'} is not recorded as attending meeting #{meeting.id}; "
                          f"'swp meeting attend {meeting.id} HANDLE' records a late arrival")
@@ -333,7 +355,7 @@ def vote(session, *, actor: str | None, meeting_id: int, proposal_id: int, choic
     return cast
 
 
-def close(session, *, actor: str | None, meeting_id: int,
+def close(session: Session, *, actor: str | None, meeting_id: int,
           reasons: dict[int, str]) -> MeetingView:
     """Close the meeting: every open proposal on its agenda is decided (as `swp proposal close`
     decides it) with its reason; the audit head at the close is recorded for the minutes."""
@@ -344,14 +366,15 @@ def close(session, *, actor: str | None, meeting_id: int,
     if meeting.status != "open":
         raise PreconditionError(f"meeting #{meeting.id} is {meeting.status}; only an open meeting "
                                 "is closed")
-    items = list(session.execute(select(MeetingItem).where(MeetingItem.meeting_id == meeting.id)
-                                 .order_by(MeetingItem.position)).scalars())
+    items = list(session.execute(select(MeetingItem).where(col(MeetingItem.meeting_id) == meeting.id)
+                                 .order_by(col(MeetingItem.position))).scalars())
     on_agenda = {i.proposal_id for i in items}
     stray = sorted(set(reasons) - on_agenda)
     if stray:
         raise InputError(f"proposal #{stray[0]} is not on the agenda of meeting #{meeting.id}")
     cleaned = {pid: plain_text(text, f"the reason for proposal #{pid}") for pid, text in reasons.items()}
-    to_decide = [i for i in items if session.get(Proposal, i.proposal_id).status == "open"]
+    # every item names a stored proposal (a foreign key)
+    to_decide = [i for i in items if typing.cast(Proposal, session.get(Proposal, i.proposal_id)).status == "open"]
     missing = [i.proposal_id for i in to_decide if not cleaned.get(i.proposal_id)]
     if missing:
         raise InputError("each decision needs its reason: add "
@@ -359,6 +382,7 @@ def close(session, *, actor: str | None, meeting_id: int,
     decided = []
     for item in items:
         proposal = session.get(Proposal, item.proposal_id)
+        assert proposal is not None and proposal.id is not None  # every item names a stored proposal
         if proposal.status == "open":
             result = governance.close(session, actor=actor, proposal_id=proposal.id)
             item.decision, item.reason = result.status, cleaned[proposal.id]
@@ -381,7 +405,7 @@ def close(session, *, actor: str | None, meeting_id: int,
     return _view(session, meeting)
 
 
-def minutes_of(session, meeting_id: int) -> tuple[MeetingView, str]:
+def minutes_of(session: Session, meeting_id: int) -> tuple[MeetingView, str]:
     """A closed meeting, for its minutes (refused until it is closed)."""
     meeting = _get(session, meeting_id)
     if meeting.status != "closed":
@@ -390,6 +414,6 @@ def minutes_of(session, meeting_id: int) -> tuple[MeetingView, str]:
     return _view(session, meeting), get_practice(session).name
 
 
-def last_agm(session) -> Meeting | None:
-    return session.execute(select(Meeting).where(Meeting.kind == "agm", Meeting.status == "closed")
-                           .order_by(Meeting.date.desc()).limit(1)).scalar_one_or_none()
+def last_agm(session: Session) -> Meeting | None:
+    return session.execute(select(Meeting).where(col(Meeting.kind) == "agm", col(Meeting.status) == "closed")
+                           .order_by(col(Meeting.date).desc()).limit(1)).scalar_one_or_none()

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from swp.clock import now
 from swp.errors import InputError, NotFound, PreconditionError
@@ -27,6 +28,9 @@ from swp.money import format_pence
 from swp.services import audit
 from swp.services.ledger import BANK, MEMBER_DEFICITS, SHARES_OWED, ensure_open
 from swp.services.roles import require_manager
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _PAYROLL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,34}\Z")
 # HMRC's shape of a national insurance number: two letters (not D, F, I, Q, U, V; the second
@@ -50,14 +54,14 @@ def check_ni_number(text: str) -> str:
     return value
 
 
-def _member(session, handle: str) -> Member:
-    member = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
+def _member(session: Session, handle: str) -> Member:
+    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
     if member is None:
         raise NotFound(f"no member {handle!r}")
     return member
 
 
-def set_ids(session, *, actor: str | None, handle: str, payroll_id: str | None,
+def set_ids(session: Session, *, actor: str | None, handle: str, payroll_id: str | None,
             ni_number: str | None) -> Member:
     """Record a member's payroll id and/or national insurance number (a manager's task)."""
     require_manager(session, actor, "recording payroll details")
@@ -97,20 +101,20 @@ class PayrollRow:
                 "period": self.period, "pay_date": self.pay_date.isoformat() if self.pay_date else None}
 
 
-def payroll_rows(session, *, actor: str | None, label: str, pay_date: date | None) -> list[PayrollRow]:
+def payroll_rows(session: Session, *, actor: str | None, label: str, pay_date: date | None) -> list[PayrollRow]:
     """One row per member with a payable share in the closed period (a manager's task: it
     carries national insurance numbers). The pay date is the recorded payment's, else `pay_date`."""
     from swp.services.sharing.closing import find_period
 
     require_manager(session, actor, "writing the payroll file")
     period = find_period(session, label)
-    query = (select(Member.handle, Member.name, Member.payroll_id, Member.ni_number,
-                    Allocation.payable_pence, ProfitPayment.paid_on)
-             .join(Allocation, Allocation.member_id == Member.id)
-             .outerjoin(ProfitPayment, (ProfitPayment.member_id == Member.id)
+    query = (select(col(Member.handle), col(Member.name), col(Member.payroll_id), col(Member.ni_number),
+                    col(Allocation.payable_pence), col(ProfitPayment.paid_on))
+             .join(Allocation, col(Allocation.member_id) == col(Member.id))
+             .outerjoin(ProfitPayment, (col(ProfitPayment.member_id) == col(Member.id))
                         & (ProfitPayment.period_id == period.id))
-             .where(Allocation.period_id == period.id, Allocation.payable_pence > 0)
-             .order_by(Member.handle))
+             .where(col(Allocation.period_id) == period.id, col(Allocation.payable_pence) > 0)
+             .order_by(col(Member.handle)))
     return [PayrollRow(handle, name, payroll_id, ni, int(payable), period.label, paid_on or pay_date)
             for handle, name, payroll_id, ni, payable, paid_on in session.execute(query)]
 
@@ -149,15 +153,15 @@ class Paid:
                 "total_pence": self.total_pence, "shares_owed_pence": self.owed_after_pence}
 
 
-def shares_owed(session) -> int:
+def shares_owed(session: Session) -> int:
     """Profit shares declared payable in closed periods and not yet paid (a liability)."""
     payable = session.execute(select(func.coalesce(func.sum(Allocation.payable_pence), 0))
-                              .where(Allocation.payable_pence > 0)).scalar_one()
-    paid = session.execute(select(func.coalesce(func.sum(ProfitPayment.amount_pence), 0))).scalar_one()
+                              .where(col(Allocation.payable_pence) > 0)).scalar_one()
+    paid = session.execute(select(func.coalesce(func.sum(col(ProfitPayment.amount_pence)), 0))).scalar_one()
     return int(payable) - int(paid)
 
 
-def pay(session, *, actor: str | None, label: str, on: date) -> Paid:
+def pay(session: Session, *, actor: str | None, label: str, on: date) -> Paid:
     """Record the payment of every unpaid payable share of a closed period on `on`."""
     from swp.services.sharing.closing import find_period
 
@@ -168,17 +172,18 @@ def pay(session, *, actor: str | None, label: str, on: date) -> Paid:
                          f"{on} is not")
     ensure_open(session, on)
     unpaid = session.execute(
-        select(Allocation.member_id, Allocation.payable_pence)
-        .outerjoin(ProfitPayment, (ProfitPayment.member_id == Allocation.member_id)
+        select(col(Allocation.member_id), col(Allocation.payable_pence))
+        .outerjoin(ProfitPayment, (col(ProfitPayment.member_id) == col(Allocation.member_id))
                    & (ProfitPayment.period_id == Allocation.period_id))
-        .where(Allocation.period_id == period.id, Allocation.payable_pence > 0,
-               ProfitPayment.id.is_(None))).all()
+        .where(col(Allocation.period_id) == period.id, col(Allocation.payable_pence) > 0,
+               col(ProfitPayment.id).is_(None))).all()
     if not unpaid:
         raise PreconditionError(f"no unpaid profit share in {period.label}: every payable share "
                                 "is already paid (or none was payable)")
     stamp = now()
-    handles = dict(session.execute(select(Member.id, Member.handle)
-                                   .where(Member.id.in_([m for m, _ in unpaid]))).all())
+    assert period.id is not None  # a stored period
+    handles = dict(session.execute(select(col(Member.id), col(Member.handle))
+                                   .where(col(Member.id).in_([m for m, _ in unpaid]))).all())
     for member_id, payable in unpaid:
         session.add(ProfitPayment(period_id=period.id, member_id=member_id, amount_pence=int(payable),
                                   paid_on=on, recorded_at=stamp))
@@ -190,7 +195,7 @@ def pay(session, *, actor: str | None, label: str, on: date) -> Paid:
     return Paid(period.label, on, len(unpaid), total, shares_owed(session))
 
 
-def share_payment_entry(period: Period, handle: str, pence: int, on: date, stamp) -> LedgerEntry:  # noqa: ANN001
+def share_payment_entry(period: Period, handle: str, pence: int, on: date, stamp: datetime) -> LedgerEntry:
     """The ledger entry of one member's profit share paid (the refs are unique: one payment)."""
     return LedgerEntry(date=on, kind="share-payment", amount_pence=pence, category="profit-share",
                        debit=SHARES_OWED, credit=BANK,
@@ -212,18 +217,19 @@ class Settled:
                 "outstanding_pence": self.outstanding_pence}
 
 
-def outstanding(session, member: Member) -> int:
+def outstanding(session: Session, member: Member) -> int:
     """What a member still owes (>= 0): the deficit carried out of their last allocation, less
     what has been settled or written off since."""
     from swp.services.sharing.workout import outstanding_deficits
 
+    assert member.id is not None  # a stored member
     deficit = -outstanding_deficits(session, [member.id]).get(member.id, 0)
     settled = session.execute(select(func.coalesce(func.sum(DeficitSettlement.amount_pence), 0))
-                              .where(DeficitSettlement.member_id == member.id)).scalar_one()
+                              .where(col(DeficitSettlement.member_id) == member.id)).scalar_one()
     return max(0, deficit - int(settled))
 
 
-def settle(session, *, actor: str | None, handle: str, amount_pence: int, on: date) -> Settled:
+def settle(session: Session, *, actor: str | None, handle: str, amount_pence: int, on: date) -> Settled:
     """A former member pays in part or all of their outstanding deficit."""
     require_manager(session, actor, "settling a former member's deficit")
     member = _member(session, handle)
@@ -239,6 +245,7 @@ def settle(session, *, actor: str | None, handle: str, amount_pence: int, on: da
         raise InputError(f"{handle} owes {format_pence(owed)}; {format_pence(amount_pence)} is more")
     ensure_open(session, on)
     stamp = now()
+    assert member.id is not None  # a stored member
     settlement = DeficitSettlement(member_id=member.id, amount_pence=amount_pence, kind="settled",
                                    settled_on=on, recorded_at=stamp)
     session.add(settlement)
@@ -253,7 +260,7 @@ def settle(session, *, actor: str | None, handle: str, amount_pence: int, on: da
     return Settled(handle, amount_pence, on, owed - amount_pence)
 
 
-def write_off_check(session, handle: str, amount_pence: int | None) -> Member:
+def write_off_check(session: Session, handle: str, amount_pence: int | None) -> Member:
     """What a resolution writing off `handle`'s deficit needs when it is proposed: a former
     member who owes something, and no more than they owe."""
     member = _member(session, handle)
@@ -271,7 +278,7 @@ def write_off_check(session, handle: str, amount_pence: int | None) -> Member:
     return member
 
 
-def write_off(session, *, handle: str, amount_pence: int | None, proposal_id: int, on: date) -> str:
+def write_off(session: Session, *, handle: str, amount_pence: int | None, proposal_id: int, on: date) -> str:
     """A passed resolution's effect: write off `amount_pence` (None: all) of what `handle` still
     owes, or what is left of it if some was settled since the proposal was made."""
     member = _member(session, handle)
@@ -279,6 +286,7 @@ def write_off(session, *, handle: str, amount_pence: int | None, proposal_id: in
     pence = owed if amount_pence is None else min(amount_pence, owed)
     if pence <= 0:
         return f"{handle} owes nothing now; nothing written off"
+    assert member.id is not None  # a stored member
     session.add(DeficitSettlement(member_id=member.id, amount_pence=pence, kind="written-off",
                                   settled_on=on, proposal_id=proposal_id, recorded_at=now()))
     session.flush()
@@ -288,11 +296,11 @@ def write_off(session, *, handle: str, amount_pence: int | None, proposal_id: in
             f"{format_pence(owed - pence)} still owed")
 
 
-def settlements_since(session, member_id: int, after: date) -> list[tuple[date, str, int, int | None]]:
+def settlements_since(session: Session, member_id: int, after: date) -> list[tuple[date, str, int, int | None]]:
     """(day, kind, pence, resolution) of each settlement or write-off dated after `after`."""
-    rows = session.execute(select(DeficitSettlement.settled_on, DeficitSettlement.kind,
-                                  DeficitSettlement.amount_pence, DeficitSettlement.proposal_id)
-                           .where(DeficitSettlement.member_id == member_id, DeficitSettlement.settled_on > after)
-                           .order_by(DeficitSettlement.settled_on, DeficitSettlement.id))
+    rows = session.execute(select(col(DeficitSettlement.settled_on), col(DeficitSettlement.kind),
+                                  col(DeficitSettlement.amount_pence), col(DeficitSettlement.proposal_id))
+                           .where(col(DeficitSettlement.member_id) == member_id, col(DeficitSettlement.settled_on) > after)
+                           .order_by(col(DeficitSettlement.settled_on), col(DeficitSettlement.id)))
     return [(on, kind, int(pence), proposal) for on, kind, pence, proposal in rows]
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from swp.clock import today
 from swp.errors import InputError, PreconditionError
@@ -29,6 +31,9 @@ from swp.services import audit
 from swp.services.meetings import plain_text
 from swp.services.practice import get_practice
 from swp.services.roles import find_member, require_manager
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 _PURPOSE = re.compile(r"[a-z][a-z-]{0,30}\Z")
@@ -43,7 +48,7 @@ class Contact:
     email: str | None
     email_purposes: tuple[str, ...]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"handle": self.handle, "name": self.name, "address": self.address,
                 "email": self.email, "email_purposes": list(self.email_purposes)}
 
@@ -64,7 +69,7 @@ def _purposes(text: str) -> str:
     return ",".join(dict.fromkeys(items))
 
 
-def set_contact(session, *, actor: str | None, handle: str, address: str | None = None,
+def set_contact(session: Session, *, actor: str | None, handle: str, address: str | None = None,
                 email: str | None = None, purposes: str | None = None) -> Contact:
     """Record a member's postal address, email and the purposes the email may be used for
     (an empty value clears it). A member may record their own; a manager anyone's."""
@@ -96,7 +101,7 @@ def set_contact(session, *, actor: str | None, handle: str, address: str | None 
     return after
 
 
-def own_contact(session, *, actor: str | None, handle: str) -> Contact | None:
+def own_contact(session: Session, *, actor: str | None, handle: str) -> Contact | None:
     """A member's register details, for the member themselves or a manager (anyone until the
     practice has a manager); None for anyone else."""
     from swp.services.roles import current_managers
@@ -112,7 +117,7 @@ def _is_current(member: Member) -> bool:
     return member.left_on is None or member.left_on >= today()
 
 
-def contacts(session) -> dict[str, Contact]:
+def contacts(session: Session) -> dict[str, Contact]:
     return {m.handle: contact(m) for m in session.execute(select(Member)).scalars()}
 
 
@@ -127,7 +132,7 @@ class RegisterRow:
     ceased: date | None
     shares: str = SHARES_HELD
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"handle": self.handle, "name": self.name, "address": self.address,
                 "email": self.email, "email_purposes": list(self.email_purposes),
                 "admitted": self.admitted.isoformat(),
@@ -135,21 +140,24 @@ class RegisterRow:
                 "shares_held": self.shares}
 
 
+Row = TypeVar("Row", "RegisterRow", "OfficerRow")
+
+
 @dataclass(frozen=True)
-class Register:
+class Register(Generic[Row]):
     practice: str
     as_at: date
     kind: str  # members | officers
-    rows: tuple
+    rows: tuple[Row, ...]
     registered: date  # the practice's registration date (its founding in swp)
 
 
-def members_register(session, as_at: date | None = None) -> Register:
+def members_register(session: Session, as_at: date | None = None) -> Register[RegisterRow]:
     as_at = as_at or today()
     practice = get_practice(session)
-    rows = []
-    for m in session.execute(select(Member).where(Member.employed_since <= as_at)
-                             .order_by(Member.employed_since, Member.handle)).scalars():
+    rows: list[RegisterRow] = []
+    for m in session.execute(select(Member).where(col(Member.employed_since) <= as_at)
+                             .order_by(col(Member.employed_since), col(Member.handle))).scalars():
         ceased = m.left_on if m.left_on is not None and m.left_on <= as_at else None
         rows.append(RegisterRow(m.handle, m.name, m.address, m.email, purposes_of(m),
                                 m.employed_since, ceased))
@@ -165,23 +173,23 @@ class OfficerRow:
     start: date
     end: date | None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"handle": self.handle, "name": self.name, "office": self.office,
                 "address": self.address, "from": self.start.isoformat(),
                 "to": self.end.isoformat() if self.end else None}
 
 
-def officers_register(session, as_at: date | None = None) -> Register:
+def officers_register(session: Session, as_at: date | None = None) -> Register[OfficerRow]:
     """Every stretch of the member history in which a member held the manager role, begun on
     or before `as_at`."""
     as_at = as_at or today()
     practice = get_practice(session)
     members = {m.id: m for m in session.execute(select(Member)).scalars()}
     facts: dict[int, list[MemberFact]] = {}
-    for fact in session.execute(select(MemberFact).order_by(MemberFact.member_id,
-                                                            MemberFact.effective)).scalars():
+    for fact in session.execute(select(MemberFact).order_by(col(MemberFact.member_id),
+                                                            col(MemberFact.effective))).scalars():
         facts.setdefault(fact.member_id, []).append(fact)
-    rows = []
+    rows: list[tuple[Member, date, date | None]] = []
     for member_id, history in facts.items():
         m = members[member_id]
         start = None

@@ -4,26 +4,31 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import or_, select
+from sqlmodel import col
 
 from swp.clock import today
 from swp.errors import NotFound, PermissionDenied
 from swp.models import Member, MemberFact
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-def current_members(session, on: date | None = None) -> list[Member]:
+
+def current_members(session: Session, on: date | None = None) -> list[Member]:
     """Members who have not left before `on` (today): admitted, and still employed."""
     on = on or today()
-    query = select(Member).where(or_(Member.left_on.is_(None), Member.left_on >= on))
-    return list(session.execute(query.order_by(Member.handle)).scalars())
+    query = select(Member).where(or_(col(Member.left_on).is_(None), col(Member.left_on) >= on))
+    return list(session.execute(query.order_by(col(Member.handle))).scalars())
 
 
-def latest_facts(session, member_ids: list[int] | None = None) -> dict[int, MemberFact]:
+def latest_facts(session: Session, member_ids: list[int] | None = None) -> dict[int, MemberFact]:
     """Each member's latest role/hours/pay row (by effective date)."""
-    query = select(MemberFact).order_by(MemberFact.member_id, MemberFact.effective)
+    query = select(MemberFact).order_by(col(MemberFact.member_id), col(MemberFact.effective))
     if member_ids is not None:
-        query = query.where(MemberFact.member_id.in_(member_ids))
+        query = query.where(col(MemberFact.member_id).in_(member_ids))
     latest: dict[int, MemberFact] = {}
     for fact in session.execute(query).scalars():
         latest[fact.member_id] = fact
@@ -37,11 +42,11 @@ OUTSIDER_ROLES = ("investor", "shareholder", "company", "volunteer", "contractor
                   "member of the public", "outsider", "buyer")
 
 
-def did_you_mean(session, handle: str) -> str:
+def did_you_mean(session: Session, handle: str) -> str:
     """'; did you mean 'ann'?' for a handle that names no member ('' when none is near)."""
     import difflib
 
-    handles = list(session.execute(select(Member.handle)).scalars())
+    handles = list(session.execute(select(col(Member.handle))).scalars())
     same_but_case = [h for h in handles if h.lower() == handle.lower()]
     if same_but_case:
         return f"; did you mean {same_but_case[0]!r}? (handles are case-sensitive)"
@@ -49,7 +54,7 @@ def did_you_mean(session, handle: str) -> str:
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
-def no_such_member(session, handle: str) -> NotFound:
+def no_such_member(session: Session, handle: str) -> NotFound:
     """The error for a handle that names no member: a typo (exit 1), with the nearest handles."""
     return NotFound(f"no member with handle {handle!r}{did_you_mean(session, handle)}")
 
@@ -72,26 +77,26 @@ def check_role(role: str) -> None:
                      f"(a social worker is a practitioner){hint}")
 
 
-def find_member(session, handle: str) -> Member:
-    member = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
+def find_member(session: Session, handle: str) -> Member:
+    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
     if member is None:
         raise no_such_member(session, handle)
     return member
 
 
-def current_managers(session) -> list[str]:
+def current_managers(session: Session) -> list[str]:
     members = current_members(session)
-    facts = latest_facts(session, [m.id for m in members])
-    return [m.handle for m in members if facts.get(m.id) and facts[m.id].role == "manager"]
+    facts = latest_facts(session, [cast(int, m.id) for m in members])  # stored members: ids are set
+    return [m.handle for m in members if (fact := facts.get(cast(int, m.id))) and fact.role == "manager"]
 
 
-def require_manager(session, actor: str | None, doing: str) -> None:
+def require_manager(session: Session, actor: str | None, doing: str) -> None:
     """Founding: until the practice has had a manager, anyone may. Then --as a current
     manager; and if it has none any more, the founding does not open again: --as a current
     member, named in the audit log."""
     managers = current_managers(session)
     if not managers:
-        ever = session.execute(select(MemberFact.id).where(MemberFact.role == "manager")
+        ever = session.execute(select(col(MemberFact.id)).where(col(MemberFact.role) == "manager")
                                .limit(1)).first()
         if ever is None:
             return
@@ -103,16 +108,16 @@ def require_manager(session, actor: str | None, doing: str) -> None:
     if actor is None:
         raise PermissionDenied(f"{doing} needs --as a current manager ({', '.join(managers)})")
     if actor not in managers:
-        if session.execute(select(Member.id).where(Member.handle == actor)).first() is None:
+        if session.execute(select(col(Member.id)).where(col(Member.handle) == actor)).first() is None:
             raise no_such_member(session, actor)
         raise PermissionDenied(f"{doing} needs --as a current manager; {actor!r} is not one")
 
 
-def require_member(session, actor: str | None, doing: str) -> Member:
+def require_member(session: Session, actor: str | None, doing: str) -> Member:
     """--as must name a current member."""
     if actor is None:
         raise PermissionDenied(f"{doing} needs --as HANDLE, a current member")
-    member = session.execute(select(Member).where(Member.handle == actor)).scalar_one_or_none()
+    member = session.execute(select(Member).where(col(Member.handle) == actor)).scalar_one_or_none()
     if member is None:
         raise PermissionDenied(f"{doing}: {actor!r} is not a member of the practice"
                                f"{did_you_mean(session, actor)}")

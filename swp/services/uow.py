@@ -13,11 +13,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from swp.db import open_database
 from swp.errors import CheckFailed, InputError, PermissionDenied, RuleViolation, SwpError
 from swp.services import audit
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from swp.db import Database
+    from swp.identity import Signer
+    from swp.services.audit import Verification
 
 T = TypeVar("T")
 
@@ -49,35 +56,37 @@ class Context:
     newcomer_exists: bool = False
 
 
-def practice_context(session, location: str, *, actor: str | None = None,
+def practice_context(session: Session, location: str, *, actor: str | None = None,
                      newcomer: str | None = None, seen: Any = UNREAD) -> Context:
     """Read the practice's identity, refuse SWP_TODAY outside a sandbox, and check that the
     history still holds the remembered head (`seen`: read before this transaction began, or
     UNREAD to read it now; see `read_checked`)."""
     from sqlalchemy import select
+    from sqlmodel import col
 
     from swp.clock import today
     from swp.models import Member, MemberFact
     from swp.services.practice import get_practice
 
     practice = get_practice(session)
+    assert practice.uid is not None  # every practice has had one since it was founded or upgraded
     if os.environ.get("SWP_TODAY") and not practice.sandbox:
         raise InputError("SWP_TODAY moves the clock only in a sandbox practice (swp init --sandbox); "
                          "unset it to work on this real practice")
     check_remembered_head(session, practice.uid, location, seen)
     member = None
     if actor:
-        member = session.execute(select(Member).where(Member.handle == actor)).scalar_one_or_none()
-    founding = session.execute(select(MemberFact.id).where(MemberFact.role == "manager").limit(1)).first() is None
+        member = session.execute(select(Member).where(col(Member.handle) == actor)).scalar_one_or_none()
+    founding = session.execute(select(col(MemberFact.id)).where(col(MemberFact.role) == "manager").limit(1)).first() is None
     newcomer_exists = bool(newcomer) and session.execute(
-        select(Member.id).where(Member.handle == newcomer)).first() is not None
+        select(col(Member.id)).where(col(Member.handle) == newcomer)).first() is not None
     return Context(practice.uid, bool(practice.sandbox), practice.sandbox_seed, location,
                    member is not None, member.public_key if member else None,
                    bool(member and member.left_on is not None and member.left_on < today()),
                    founding, newcomer_exists)
 
 
-def read_checked(database, fn: Callable[[Any, Any], T]) -> T:
+def read_checked(database: Database, fn: Callable[[Session, Any], T]) -> T:
     """Run fn(session, seen) in a read transaction, where fn checks the remembered head `seen`.
     The head file is read after the snapshot is taken (the practice's id names the file), so
     a command committed by another program in between is in the file but not in the snapshot.
@@ -100,8 +109,9 @@ def head_key(uid: str, location: str) -> str:
     return f"{uid}-{hashlib.sha256(location.encode('utf-8')).hexdigest()[:12]}"
 
 
-def check_remembered_head(session, uid: str, location: str, seen: Any = UNREAD) -> None:
+def check_remembered_head(session: Session, uid: str, location: str, seen: Any = UNREAD) -> None:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from swp.identity import remembered_head
     from swp.models import AuditEvent
@@ -113,7 +123,7 @@ def check_remembered_head(session, uid: str, location: str, seen: Any = UNREAD) 
     if seen is None:
         return
     seq, digest = seen
-    row = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
+    row = session.execute(select(col(AuditEvent.hash)).where(col(AuditEvent.seq) == seq)).first()
     if row is None or row[0] != digest:
         if read_now and row is None and audit.head(session)[0] < seq:
             raise StaleSnapshot(key)
@@ -122,7 +132,7 @@ def check_remembered_head(session, uid: str, location: str, seen: Any = UNREAD) 
                           "(see docs/identity.md, 'A restored backup')")
 
 
-def remember(session, uid: str, location: str) -> None:
+def remember(session: Session, uid: str, location: str) -> None:
     from swp.identity import remember_head
 
     seq, digest = audit.head(session)
@@ -130,12 +140,12 @@ def remember(session, uid: str, location: str) -> None:
 
 
 def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: str | None,
-               interactive: bool = True):
+               interactive: bool = True) -> tuple[Signer | None, SwpError | None]:
     """The key that signs this command (loaded now, before the write transaction), or
     (None, the reason it could not be loaded), raised only if the change goes ahead."""
     from swp import identity
 
-    def load(handle: str):
+    def load(handle: str) -> Signer:
         if ctx.sandbox and not key_file:
             return identity.sandbox_signer(ctx.seed or "", handle)
         return identity.load_signer(ctx.uid, handle, key_file, interactive)
@@ -160,7 +170,7 @@ def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: 
 def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str,
             args: dict[str, Any], actor: str | None, newcomer: str | None = None,
             newcomer_key: str | None = None, key_file: str | None = None,
-            signer_override=None, interactive: bool = True) -> T:
+            signer_override: Signer | None = None, interactive: bool = True) -> T:
     """Run fn(session) on the practice at `db` in one transaction, signed when it writes.
     `newcomer`: the handle a command admits (whose public key it enrols): given as
     `newcomer_key` (hex), else made by a sandbox, else read from this machine's key folder.
@@ -169,7 +179,7 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
     location = database.target.display
     try:
         if not write:
-            def read(session, seen):
+            def read(session: Session, seen: Any) -> T:
                 ctx = practice_context(session, location, seen=seen)
                 result = fn(session)
                 remember(session, ctx.uid, location)
@@ -179,6 +189,8 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
 
         ctx = read_checked(database, lambda s, seen: practice_context(
             s, location, actor=actor, newcomer=newcomer, seen=seen))
+        signer: Signer | None
+        unsigned_reason: SwpError | None
         if signer_override is not None:  # a member enrolling their first key signs with it
             signer, unsigned_reason = signer_override, None
         else:
@@ -187,7 +199,7 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
         if newcomer:
             enrol = newcomer_public_key(ctx, newcomer, newcomer_key, signer)
 
-        def body(session):
+        def body(session: Session) -> tuple[T, int, str]:
             session.info["swp_newcomer_key"] = enrol
             audit.track_rows(session)
             result = fn(session)
@@ -218,8 +230,9 @@ def accept_restore(db: str | None) -> dict[str, Any]:
     database = open_database(db)
     location = database.target.display
     try:
-        def read(session):
+        def read(session: Session) -> tuple[str, Verification, int, str]:
             practice = get_practice(session)
+            assert practice.uid is not None  # every practice has had one since it was founded or upgraded
             if os.environ.get("SWP_TODAY") and not practice.sandbox:
                 raise InputError("SWP_TODAY moves the clock only in a sandbox practice; unset it")
             result = audit.verify(session)
@@ -237,7 +250,7 @@ def accept_restore(db: str | None) -> dict[str, Any]:
             "seq": seq, "hash": digest, "seen": seen[0] if seen else None}
 
 
-def newcomer_public_key(ctx: Context, handle: str, given: str | None, signer) -> str | None:
+def newcomer_public_key(ctx: Context, handle: str, given: str | None, signer: Signer | None) -> str | None:
     from swp import identity
 
     if given:
@@ -252,9 +265,9 @@ def newcomer_public_key(ctx: Context, handle: str, given: str | None, signer) ->
     return None  # the admission says what is missing (a real practice needs --public-key)
 
 
-def record_refusal(database, *, command: str, args: dict[str, Any], actor: str | None,
-                   refusal: RuleViolation, signer=None, ctx: Context | None = None) -> None:
-    def write(session):
+def record_refusal(database: Database, *, command: str, args: dict[str, Any], actor: str | None,
+                   refusal: RuleViolation, signer: Signer | None = None, ctx: Context | None = None) -> None:
+    def write(session: Session) -> tuple[int, str]:
         row = audit.append(session, command=command, args=args, actor=actor, outcome="refused",
                            detail=refusal.message, signer=signer)
         return row.seq, row.hash

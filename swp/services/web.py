@@ -11,14 +11,19 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
+from sqlmodel import col
 
 from swp.clock import now, today
 from swp.errors import NotFound, PreconditionError
 from swp.models import Member, WebChallenge, WebInvite, WebSession
 from swp.services import audit
 from swp.services.roles import find_member, latest_facts, require_manager
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 INVITE_HOURS = 72
 SESSION_HOURS = 12
@@ -46,12 +51,12 @@ class Invitation:
     url: str
     expires_at: datetime
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"member": self.handle, "name": self.name, "url": self.url,
                 "expires_at": self.expires_at.isoformat(timespec="seconds")}
 
 
-def invite(session, *, actor: str | None, handle: str, base_url: str) -> Invitation:
+def invite(session: Session, *, actor: str | None, handle: str, base_url: str) -> Invitation:
     """A one-time link for `handle` to enrol a passkey on the members' page, valid 72 hours.
     An earlier unused link for the same member stops working."""
     require_manager(session, actor, "inviting a member to the members' page")
@@ -64,8 +69,9 @@ def invite(session, *, actor: str | None, handle: str, base_url: str) -> Invitat
         raise PreconditionError(f"the page's address must start with https:// (or http:// for "
                                 f"localhost), not {base_url!r}")
     at = now()
-    session.execute(update(WebInvite).where(WebInvite.member_id == member.id,
-                                            WebInvite.used_at.is_(None)).values(used_at=at))
+    assert member.id is not None  # a stored member
+    session.execute(update(WebInvite).where(col(WebInvite.member_id) == member.id,
+                                            col(WebInvite.used_at).is_(None)).values(used_at=at))
     token = secrets.token_urlsafe(32)
     expires = at + timedelta(hours=INVITE_HOURS)
     session.add(WebInvite(member_id=member.id, token_hash=token_hash(token), created_at=at,
@@ -75,11 +81,11 @@ def invite(session, *, actor: str | None, handle: str, base_url: str) -> Invitat
     return Invitation(handle, member.name, f"{base}/enrol/{token}", expires)
 
 
-def open_invite(session, token: str) -> tuple[WebInvite, Member]:
+def open_invite(session: Session, token: str) -> tuple[WebInvite, Member]:
     """The unused, unexpired invitation with this token, and its (current) member; else
     NotFound, the same answer for every reason, so a guess learns nothing."""
     invite_row = session.execute(
-        select(WebInvite).where(WebInvite.token_hash == token_hash(token or ""))).scalar_one_or_none()
+        select(WebInvite).where(col(WebInvite.token_hash) == token_hash(token or ""))).scalar_one_or_none()
     if invite_row is not None and invite_row.used_at is None and _aware(invite_row.expires_at) > now():
         member = session.get(Member, invite_row.member_id)
         if member is not None and is_current(member):
@@ -88,7 +94,7 @@ def open_invite(session, token: str) -> tuple[WebInvite, Member]:
                    "business manager for a new one")
 
 
-def use_invite(session, invite_row: WebInvite) -> None:
+def use_invite(session: Session, invite_row: WebInvite) -> None:
     invite_row.used_at = now()
     session.add(invite_row)
 
@@ -109,25 +115,26 @@ class Viewer:
     session_id: int
 
 
-def start_session(session, member: Member) -> tuple[str, str]:
+def start_session(session: Session, member: Member) -> tuple[str, str]:
     """A new signed-in browser for `member`: (cookie token, CSRF token)."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     at = now()
+    assert member.id is not None  # a stored member
     session.add(WebSession(member_id=member.id, token_hash=token_hash(token), csrf=csrf,
                            created_at=at, expires_at=at + timedelta(hours=SESSION_HOURS)))
     session.flush()
     return token, csrf
 
 
-def viewer(session, token: str | None) -> Viewer | None:
+def viewer(session: Session, token: str | None) -> Viewer | None:
     """Who is signed in with this cookie token: None if nobody, if the session ended or
     expired, or if the member has left the practice."""
     if not token:
         return None
     found = session.execute(
-        select(WebSession, Member).join(Member, Member.id == WebSession.member_id)
-        .where(WebSession.token_hash == token_hash(token))).first()
+        select(WebSession, Member).join(Member, col(Member.id) == col(WebSession.member_id))
+        .where(col(WebSession.token_hash) == token_hash(token))).first()
     if found is None:
         return None
     row, member = found
@@ -135,24 +142,25 @@ def viewer(session, token: str | None) -> Viewer | None:
         return None
     if not is_current(member):
         return None
+    assert member.id is not None and row.id is not None  # stored rows
     fact = latest_facts(session, [member.id]).get(member.id)
     role = fact.role if fact else ""
     # a current member (checked above) is a current manager when their latest role is manager
     return Viewer(member.id, member.handle, member.name, role, role == "manager", row.csrf, row.id)
 
 
-def end_session(session, token: str | None) -> None:
+def end_session(session: Session, token: str | None) -> None:
     if not token:
         return
-    session.execute(update(WebSession).where(WebSession.token_hash == token_hash(token),
-                                             WebSession.ended_at.is_(None)).values(ended_at=now()))
+    session.execute(update(WebSession).where(col(WebSession.token_hash) == token_hash(token),
+                                             col(WebSession.ended_at).is_(None)).values(ended_at=now()))
 
 
-def same_token(given: str | None, expected: str | None) -> bool:
+def same_token(given: object, expected: object) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
 
 
-def purge_expired(session) -> dict[str, int]:
+def purge_expired(session: Session) -> dict[str, int]:
     """Delete the page's own records that can no longer be used: expired sign-in and change
     challenges, enrolment links and signed-in sessions (used or not). Three DELETEs on small
     tables: run when the page starts and on each sign-in. A replayed assertion whose challenge
@@ -161,5 +169,6 @@ def purge_expired(session) -> dict[str, int]:
     at = now()
     counts = {}
     for name, table in (("challenges", WebChallenge), ("invites", WebInvite), ("sessions", WebSession)):
-        counts[name] = session.execute(delete(table).where(table.expires_at < at)).rowcount or 0
+        # a DELETE's result is a CursorResult (rowcount); Session.execute is typed as returning Result
+        counts[name] = session.execute(delete(table).where(col(table.expires_at) < at)).rowcount or 0  # type: ignore[attr-defined]
     return counts

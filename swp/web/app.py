@@ -11,11 +11,11 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,24 @@ from starlette.templating import Jinja2Templates
 
 from swp.errors import NotFound, PermissionDenied, RuleViolation, SwpError
 from swp.web.passkeys import RelyingParty
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+    from starlette.datastructures import FormData
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from swp.models import Member
+    from swp.reports.statement import Statement
+    from swp.services.governance import ProposalView, VoteCast
+    from swp.services.ledger import Balance
+    from swp.services.registers import Contact
+    from swp.services.sharing.statements import ClosedBooks
+    from swp.services.web import Viewer
+
+    # what a signed-in page returns: its template and context, or a whole response
+    Page = tuple[str, dict[str, Any]] | Response
+
+T = TypeVar("T")
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "swp_session"
@@ -50,7 +68,7 @@ class Config:
 class RateLimiter:
     """At most `limit` attempts per key in any `window` seconds (kept in this process)."""
 
-    def __init__(self, limit: int, window: float):
+    def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window
         self.hits: dict[Any, deque[float]] = defaultdict(deque)
 
@@ -66,7 +84,7 @@ class RateLimiter:
 
 
 class Refused(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
 
@@ -94,19 +112,19 @@ def create_app(config: Config) -> Starlette:
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    def read(fn: Callable[[Any], Any]) -> Any:
+    def read(fn: Callable[[Session], T]) -> T:
         return database.run(fn, write=False)
 
     # This process's writers take turns here, in arrival order, rather than in the database's
     # busy loop: fifty members voting at once then wait for each other, not time out.
     writers = threading.Lock()
 
-    def write_quiet(fn: Callable[[Any], Any]) -> Any:
+    def write_quiet(fn: Callable[[Session], T]) -> T:
         """A write to the page's own records (sessions, challenges): not a practice change."""
         with writers:
             return database.run(fn, write=True)
 
-    def perform(fn, *, command: str, args: dict, actor: str | None):  # noqa: ANN001, ANN202
+    def perform(fn: Callable[[Session], T], *, command: str, args: dict[str, Any], actor: str | None) -> T:
         from swp.services.uow import perform as uow_perform
 
         with writers:
@@ -117,13 +135,13 @@ def create_app(config: Config) -> Starlette:
             return uow_perform(config.db, fn, write=True, command=command, args=args, actor=actor,
                                interactive=False)
 
-    def who(session, request: Request):  # noqa: ANN001, ANN202
+    def who(session: Session, request: Request) -> Viewer | None:
         from swp.services import web
 
         return web.viewer(session, request.cookies.get(SESSION_COOKIE))
 
-    def page(request: Request, name: str, context: dict, status: int = 200,
-             viewer=None, csrf: str | None = None) -> Response:  # noqa: ANN001
+    def page(request: Request, name: str, context: dict[str, Any], status: int = 200,
+             viewer: Viewer | None = None, csrf: str | None = None) -> Response:
         token = csrf or (viewer.csrf if viewer else request.cookies.get(CSRF_COOKIE)) or secrets.token_urlsafe(32)
         response = templates.TemplateResponse(request, name, {**context, "viewer": viewer, "csrf": token},
                                               status_code=status)
@@ -131,23 +149,23 @@ def create_app(config: Config) -> Starlette:
             _set_cookie(response, CSRF_COOKIE, token, config.secure)
         return response
 
-    def message(request: Request, status: int, text: str, viewer=None) -> Response:  # noqa: ANN001
+    def message(request: Request, status: int, text: str, viewer: Viewer | None = None) -> Response:
         return page(request, "message.html", {"title": _status_title(status), "message": text},
                     status=status, viewer=viewer)
 
-    async def csrf_ok(request: Request, viewer, form=None) -> bool:  # noqa: ANN001
+    async def csrf_ok(request: Request, viewer: Viewer | None, form: FormData | None = None) -> bool:
         from swp.services.web import same_token
 
-        given = request.headers.get("x-csrf-token")
+        given: object = request.headers.get("x-csrf-token")
         if given is None and form is not None:
             given = form.get("csrf")
         expected = viewer.csrf if viewer is not None else request.cookies.get(CSRF_COOKIE)
         return same_token(given, expected)
 
-    def signed_in(fn):  # noqa: ANN001, ANN202
+    def signed_in(fn: Callable[[Session, Request, Viewer], Page]) -> Callable[[Request], Awaitable[Response]]:
         """A page for signed-in members: anyone else is sent to the sign-in page."""
         async def endpoint(request: Request) -> Response:
-            def body(session):  # noqa: ANN001, ANN202
+            def body(session: Session) -> tuple[Viewer | None, Page | None]:
                 viewer = who(session, request)
                 if viewer is None:
                     return None, None
@@ -164,13 +182,14 @@ def create_app(config: Config) -> Starlette:
                 return RedirectResponse("/signin", status_code=303)
             if isinstance(result, Response):
                 return result
+            assert result is not None  # a page was read for the signed-in viewer
             name, context = result
             return page(request, name, context, viewer=viewer)
         return endpoint
 
     # --- pages -------------------------------------------------------------------------------
 
-    def home(session, request, viewer):  # noqa: ANN001, ANN202
+    def home(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         from swp.services import governance
 
         return "home.html", {"statements": _my_periods(session, viewer),
@@ -178,13 +197,13 @@ def create_app(config: Config) -> Starlette:
                                            governance.list_proposals(session, status="open")],
                              "meetings": _meetings(session)}
 
-    def statement(session, request, viewer):  # noqa: ANN001, ANN202
+    def statement(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         from swp.reports import html as html_writer
 
         st = _my_statement(session, request, viewer, closed_books)
         return "statement.html", {"st": st, "section": html_writer.section(st)}
 
-    def statement_pdf(session, request, viewer):  # noqa: ANN001, ANN202
+    def statement_pdf(session: Session, request: Request, viewer: Viewer) -> Response:
         from swp.reports import pdf
 
         st = _my_statement(session, request, viewer, closed_books)
@@ -192,13 +211,13 @@ def create_app(config: Config) -> Starlette:
         return Response(data, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{st.member}-{st.period}.pdf"'})
 
-    def proposals(session, request, viewer):  # noqa: ANN001, ANN202
+    def proposals(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         from swp.services import governance
 
         views = governance.list_proposals(session)
         return "proposals.html", {"proposals": [_proposal_row(p) for p in views]}
 
-    def proposal(session, request, viewer):  # noqa: ANN001, ANN202
+    def proposal(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         from swp.services import governance
 
         view = governance.show(session, _int_id(request.path_params["pid"]))
@@ -206,12 +225,12 @@ def create_app(config: Config) -> Starlette:
         return "proposal.html", {"p": _proposal_row(view), "view": view, "mine": mine,
                                  "notice": request.query_params.get("done")}
 
-    def rules_page(session, request, viewer):  # noqa: ANN001, ANN202
+    def rules_page(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         from swp.services import governance
 
         return "rules.html", {"clauses": governance.clauses(session)}
 
-    def register(session, request, viewer):  # noqa: ANN001, ANN202
+    def register(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         from swp.services import members
 
         rows = []
@@ -223,7 +242,7 @@ def create_app(config: Config) -> Starlette:
                          "has_addresses": hasattr(m, "address")})
         return "register.html", {"rows": rows, "addresses": any(r["has_addresses"] for r in rows)}
 
-    def books(session, request, viewer):  # noqa: ANN001, ANN202
+    def books(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         return "books.html", {"books": _books(session, closed_books)}
 
     # --- enrolment and sign-in ---------------------------------------------------------------
@@ -240,7 +259,7 @@ def create_app(config: Config) -> Starlette:
         member_ok = by_member.allow(handle)
         return not (address_ok and member_ok)
 
-    async def json_body(request: Request) -> dict:
+    async def json_body(request: Request) -> dict[str, Any]:
         try:
             data = await request.json()
         except ValueError:
@@ -249,7 +268,7 @@ def create_app(config: Config) -> Starlette:
             raise Refused(400, "the request is not a JSON object")
         return data
 
-    async def signin_request(request: Request) -> tuple[dict, str]:
+    async def signin_request(request: Request) -> tuple[dict[str, Any], str]:
         """A sign-in step's request: its CSRF token checked, its JSON body, the member's handle
         and the rate limit (per address and per member); a Refused says why not."""
         if not await csrf_ok(request, None):
@@ -268,7 +287,7 @@ def create_app(config: Config) -> Starlette:
         except Refused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session) -> str:
             from swp.services.practice import get_practice
 
             member = _current_member(session, handle)
@@ -285,9 +304,10 @@ def create_app(config: Config) -> Starlette:
         except Refused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session) -> tuple[str, str]:
             member = _current_member(session, handle)
             passkeys.signin(session, rp_for(), member, data.get("credential") or {})
+            assert member is not None  # passkeys.signin refuses an unknown member
             web.purge_expired(session)
             return web.start_session(session, member)
         try:
@@ -331,10 +351,11 @@ def create_app(config: Config) -> Starlette:
             return JSONResponse({"error": "the page expired; reload it"}, status_code=403)
         token = request.path_params["token"]
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session) -> str:
             from swp.services.practice import get_practice
 
             invite_row, member = web.open_invite(session, token)
+            assert invite_row.id is not None  # a stored invitation
             return passkeys.enrol_options(session, rp_for(get_practice(session).name), member,
                                           invite_id=invite_row.id)
         try:
@@ -359,8 +380,9 @@ def create_app(config: Config) -> Starlette:
         except NotFound as exc:
             return JSONResponse({"error": exc.message}, status_code=404)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session) -> tuple[str, str]:
             invite_row, member = web.open_invite(session, token)
+            assert invite_row.id is not None  # a stored invitation
             passkeys.enrol(session, rp_for(), member, data.get("credential") or {},
                            invite_id=invite_row.id)
             web.use_invite(session, invite_row)
@@ -397,16 +419,18 @@ def create_app(config: Config) -> Starlette:
         if choice not in ("yes", "no", "abstain"):
             return JSONResponse({"error": "choose yes, no or abstain"}, status_code=400)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session) -> str:
             from swp.models import Member
 
+            assert viewer is not None  # checked above
             member = session.get(Member, viewer.member_id)
+            assert member is not None  # the signed-in member
             return passkeys.change_options(session, rp_for(), member, "vote.cast",
                                            _vote_payload(viewer.handle, pid, choice))
         options = await run_in_threadpool(write_quiet, body)
         return Response(options, media_type="application/json")
 
-    async def signed_in_form(request: Request):  # noqa: ANN202
+    async def signed_in_form(request: Request) -> tuple[FormData, Viewer | None, Response | None]:
         """The posted form and the signed-in member, or the response that ends the request
         instead: the sign-in page when signed out, 403 when the form's CSRF token is wrong."""
         form = await request.form()
@@ -434,15 +458,18 @@ def create_app(config: Config) -> Starlette:
             return message(request, 400, "Voting needs your passkey: this page needs JavaScript "
                                          "for that, and a browser that supports passkeys.", viewer)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session: Session) -> tuple[VoteCast, str]:
             from swp.models import Member
 
+            assert viewer is not None  # signed_in_form stops when nobody is signed in
             member = session.get(Member, viewer.member_id)
+            assert member is not None  # the signed-in member
             record = passkeys.authorise_change(session, rp_for(), member, "vote.cast",
                                                _vote_payload(viewer.handle, pid, choice), assertion)
             cast = governance.vote(session, actor=viewer.handle, proposal_id=pid, choice=choice)
             return cast, record.challenge
 
+        assert viewer is not None  # signed_in_form stops when nobody is signed in
         args = {"proposal_id": pid, "choice": choice, "weight": 1, "for_handle": None}
         try:
             cast, challenge = await run_in_threadpool(
@@ -459,18 +486,19 @@ def create_app(config: Config) -> Starlette:
 
     # --- the member's own details, and proposals made on the page ------------------------------
 
-    def details(session, request, viewer):  # noqa: ANN001, ANN202
+    def details(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         from swp.services import registers
 
         held = registers.own_contact(session, actor=viewer.handle, handle=viewer.handle)
         return "details.html", {"held": held, "notice": request.query_params.get("done")}
 
-    def new_proposal_page(session, request, viewer):  # noqa: ANN001, ANN202
+    def new_proposal_page(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         from swp.services import governance
 
         return "propose.html", {"clauses": governance.clauses(session)}
 
-    async def change(request: Request, fn, *, command: str, args_of, done) -> Response:  # noqa: ANN001
+    async def change(request: Request, fn: Callable[[Session, Viewer, dict[str, str]], T], *, command: str,
+                     args_of: Callable[[dict[str, str], Viewer], dict[str, Any]], done: Callable[[T], str]) -> Response:
         """A change made from a form: signed in, CSRF checked, then the same service, unit of
         work and audit record as the CLI command `command` (args_of(form, viewer): its
         arguments as the CLI records them). A refusal is a plain message; a guard's refusal
@@ -478,6 +506,7 @@ def create_app(config: Config) -> Starlette:
         form, viewer, stop = await signed_in_form(request)
         if stop is not None:
             return stop
+        assert viewer is not None  # signed_in_form stops when nobody is signed in
         fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         try:
             result = await run_in_threadpool(lambda: perform(
@@ -491,7 +520,7 @@ def create_app(config: Config) -> Starlette:
             return message(request, status, exc.message, viewer)
         return RedirectResponse(done(result), status_code=303)
 
-    def _contact_args(fields: dict, viewer) -> dict:  # noqa: ANN001
+    def _contact_args(fields: dict[str, str], viewer: Viewer) -> dict[str, Any]:
         # `swp --as HANDLE member update HANDLE --address TEXT --email EMAIL`, as the CLI records it
         return {"handle": viewer.handle, "effective": None, "hours": None, "pay": None, "role": None,
                 "address": fields.get("address", ""), "email": fields.get("email", ""),
@@ -500,14 +529,14 @@ def create_app(config: Config) -> Starlette:
     async def update_details(request: Request) -> Response:
         from swp.services import registers
 
-        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+        def fn(session: Session, viewer: Viewer, fields: dict[str, str]) -> Contact:
             return registers.set_contact(session, actor=viewer.handle, handle=viewer.handle,
                                          address=fields.get("address", ""),
                                          email=fields.get("email", ""))
         return await change(request, fn, command="member update", args_of=_contact_args,
                             done=lambda _held: "/details?done=1")
 
-    def _proposal_args(fields: dict, viewer) -> dict:  # noqa: ANN001
+    def _proposal_args(fields: dict[str, str], viewer: Viewer) -> dict[str, Any]:
         # `swp --as HANDLE proposal new --title T --kind K --amend CLAUSE=VALUE`, as the CLI records it
         return {"title": fields.get("title", ""), "kind": fields.get("kind", ""),
                 "amend": f"{fields.get('clause', '').strip()}={fields.get('value', '')}",
@@ -519,7 +548,7 @@ def create_app(config: Config) -> Starlette:
     async def make_proposal(request: Request) -> Response:
         from swp.services import governance
 
-        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+        def fn(session: Session, viewer: Viewer, fields: dict[str, str]) -> ProposalView:
             return governance.propose(session, actor=viewer.handle, title=fields.get("title", ""),
                                       kind=fields.get("kind", ""), action="amend",
                                       clause=fields.get("clause", "").strip(),
@@ -566,7 +595,7 @@ def create_app(config: Config) -> Starlette:
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     @asynccontextmanager
-    async def lifespan(_app):  # noqa: ANN001, ANN202
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         from swp.services import web
 
         try:
@@ -588,16 +617,16 @@ class SecurityHeaders:
     site), no framing, no sniffing, no referrer (enrolment links carry a token), no caching
     of pages; HSTS under TLS."""
 
-    def __init__(self, app, *, secure: bool):  # noqa: ANN001
+    def __init__(self, app: ASGIApp, *, secure: bool) -> None:
         self.app, self.secure = app, secure
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith("/static/")
 
-        async def send_with_headers(message):  # noqa: ANN001
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["Content-Security-Policy"] = CSP
@@ -639,33 +668,35 @@ def _int_id(text: str) -> int:
     return int(text)
 
 
-def _vote_payload(handle: str, pid: int, choice: str) -> dict:
+def _vote_payload(handle: str, pid: int, choice: str) -> dict[str, Any]:
     return {"member": handle, "proposal": pid, "choice": choice}
 
 
-def _current_member(session, handle: str):  # noqa: ANN001, ANN202
+def _current_member(session: Session, handle: str) -> Member | None:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from swp.models import Member
     from swp.services.web import is_current
 
-    member = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
+    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
     return member if member is not None and is_current(member) else None
 
 
-def _my_periods(session, viewer) -> list[dict]:  # noqa: ANN001
+def _my_periods(session: Session, viewer: Viewer) -> list[dict[str, Any]]:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from swp.models import Allocation, Period
 
     rows = session.execute(
-        select(Period.label, Period.start, Period.end, Allocation.amount_pence, Allocation.payable_pence)
-        .join(Allocation, Allocation.period_id == Period.id)
-        .where(Allocation.member_id == viewer.member_id).order_by(Period.end.desc()).limit(12)).all()
+        select(col(Period.label), col(Period.start), col(Period.end), col(Allocation.amount_pence), col(Allocation.payable_pence))
+        .join(Allocation, col(Allocation.period_id) == col(Period.id))
+        .where(col(Allocation.member_id) == viewer.member_id).order_by(col(Period.end).desc()).limit(12)).all()
     return [{"label": r[0], "start": r[1], "end": r[2], "amount": r[3], "payable": r[4]} for r in rows]
 
 
-def _my_statement(session, request: Request, viewer, books):  # noqa: ANN001, ANN202
+def _my_statement(session: Session, request: Request, viewer: Viewer, books: ClosedBooks) -> Statement:
     """The signed-in member's own statement; anything else (another member's, an unknown
     period, a malformed label) is the same 404."""
     from swp.services.sharing import statements
@@ -675,7 +706,7 @@ def _my_statement(session, request: Request, viewer, books):  # noqa: ANN001, AN
     if handle != viewer.handle:
         raise NotFound(NOT_FOUND)
     try:
-        found = statements.issue(session, actor=viewer.handle, label=label, member=viewer.handle,
+        found: list[Statement] = statements.issue(session, actor=viewer.handle, label=label, member=viewer.handle,
                                  books=books)
     except (NotFound, PermissionDenied):
         raise NotFound(NOT_FOUND) from None
@@ -686,7 +717,7 @@ def _my_statement(session, request: Request, viewer, books):  # noqa: ANN001, AN
     return found[0]
 
 
-def _proposal_row(view) -> dict:  # noqa: ANN001
+def _proposal_row(view: ProposalView) -> dict[str, Any]:
     may_close = getattr(view, "may_close_on", None)
     return {"id": view.id, "title": view.title, "kind": view.kind, "summary": view.summary,
             "status": view.status, "created": view.created_at.date(), "closed_on": view.closed_on,
@@ -697,12 +728,12 @@ def _proposal_row(view) -> dict:  # noqa: ANN001
             "may_close": may_close}
 
 
-def _meetings(session) -> list:  # noqa: ANN001
+def _meetings(session: Session) -> list[dict[str, Any]]:
     """Meetings called, where this practice's swp keeps them (none in this version)."""
     return []
 
 
-def _books(session, closed_books) -> list[dict]:  # noqa: ANN001
+def _books(session: Session, closed_books: ClosedBooks) -> list[dict[str, Any]]:
     """Income and expenses by category for the open period (after the last close) and the
     last closed period, with bar widths for the chart."""
     from datetime import timedelta
@@ -732,7 +763,7 @@ def _books(session, closed_books) -> list[dict]:  # noqa: ANN001
     return out
 
 
-def _book(title: str, span: str, balance) -> dict:  # noqa: ANN001
+def _book(title: str, span: str, balance: Balance) -> dict[str, Any]:
     rows = [("income", c, p) for c, p in sorted(balance.income_by_category.items())]
     rows += [("expense", c, p) for c, p in sorted(balance.expenses_by_category.items())]
     biggest = max([abs(p) for _, _, p in rows] + [1])

@@ -25,14 +25,18 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from swp.clock import now
 from swp.errors import InputError, PermissionDenied
 from swp.models import Member, PasskeyAssertion, PasskeyCredential, WebChallenge
 from swp.services import audit
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 CHALLENGE_MINUTES = 5
 TIMEOUT_MS = 120_000
@@ -72,7 +76,7 @@ def fingerprint(public_key: bytes) -> str:
     return hashlib.sha256(public_key).hexdigest()
 
 
-def _new_challenge(session, *, member_id: int | None, purpose: str, payload: dict[str, Any],
+def _new_challenge(session: Session, *, member_id: int | None, purpose: str, payload: dict[str, Any],
                    challenge: bytes | None = None) -> bytes:
     challenge = challenge or secrets.token_bytes(32)
     at = now()
@@ -87,14 +91,14 @@ def _refused(why: str) -> PermissionDenied:
     return PermissionDenied(f"the passkey was not accepted ({why}); try again")
 
 
-def _take_challenge(session, challenge_b64: str, *, member_id: int | None, purpose: str,
+def _take_challenge(session: Session, challenge_b64: str, *, member_id: int | None, purpose: str,
                     payload: dict[str, Any] | None) -> WebChallenge:
     """The challenge, unused and unexpired, made for this member, purpose and payload; it is
     used up here, so that the same assertion can never be presented twice."""
     from swp.services.web import _aware
 
     row = session.execute(
-        select(WebChallenge).where(WebChallenge.challenge == challenge_b64)).scalar_one_or_none()
+        select(WebChallenge).where(col(WebChallenge.challenge) == challenge_b64)).scalar_one_or_none()
     if row is None:
         raise _refused("unknown challenge")
     if row.used_at is not None:
@@ -111,11 +115,11 @@ def _take_challenge(session, challenge_b64: str, *, member_id: int | None, purpo
     return row
 
 
-def _credentials(session, member_id: int | None) -> list[PasskeyCredential]:
+def _credentials(session: Session, member_id: int | None) -> list[PasskeyCredential]:
     if member_id is None:
         return []
     return list(session.execute(select(PasskeyCredential).where(
-        PasskeyCredential.member_id == member_id).order_by(PasskeyCredential.id)).scalars())
+        col(PasskeyCredential.member_id) == member_id).order_by(col(PasskeyCredential.id))).scalars())
 
 
 def _descriptors(credentials: list[PasskeyCredential]) -> list[Any]:
@@ -150,7 +154,7 @@ def _parse(response: str | dict[str, Any]) -> dict[str, Any]:
 # --- enrolment -------------------------------------------------------------------------------
 
 
-def enrol_options(session, rp: RelyingParty, member: Member, *, invite_id: int) -> str:
+def enrol_options(session: Session, rp: RelyingParty, member: Member, *, invite_id: int) -> str:
     """Registration options (JSON) for `member`, over a new single-use challenge."""
     from webauthn import generate_registration_options, options_to_json
     from webauthn.helpers.structs import (
@@ -171,7 +175,7 @@ def enrol_options(session, rp: RelyingParty, member: Member, *, invite_id: int) 
     return options_to_json(options)
 
 
-def enrol(session, rp: RelyingParty, member: Member, response: str | dict[str, Any], *,
+def enrol(session: Session, rp: RelyingParty, member: Member, response: str | dict[str, Any], *,
           invite_id: int) -> PasskeyCredential:
     """Verify a registration response and record the member's new passkey."""
     from webauthn import verify_registration_response
@@ -186,10 +190,11 @@ def enrol(session, rp: RelyingParty, member: Member, response: str | dict[str, A
     except Exception as exc:  # noqa: BLE001 - py_webauthn raises several kinds
         raise _refused(str(exc)[:200]) from None
     credential_id = _b64(verified.credential_id)
-    if session.execute(select(PasskeyCredential.id).where(
-            PasskeyCredential.credential_id == credential_id)).first():
+    if session.execute(select(col(PasskeyCredential.id)).where(
+            col(PasskeyCredential.credential_id) == credential_id)).first():
         raise _refused("this passkey is already enrolled")
     public_key = verified.credential_public_key
+    assert member.id is not None  # a stored member
     row = PasskeyCredential(member_id=member.id, credential_id=credential_id,
                             public_key=_b64(public_key), sign_count=verified.sign_count,
                             fingerprint=fingerprint(public_key), created_at=now())
@@ -226,17 +231,18 @@ class Asserted:
     signature: str
 
 
-def assert_over(session, rp: RelyingParty, member_id: int, challenge: bytes,
+def assert_over(session: Session, rp: RelyingParty, member_id: int, challenge: bytes,
                 response: str | dict[str, Any]) -> Asserted:
     """Verify that one of the member's passkeys signed `challenge` (user verified), and move
     its sign count on. Raises PermissionDenied otherwise."""
     from webauthn import verify_authentication_response
 
     data = _parse(response)
-    credential_id = data.get("id") if isinstance(data.get("id"), str) else ""
+    given_id = data.get("id")
+    credential_id = given_id if isinstance(given_id, str) else ""
     credential = session.execute(select(PasskeyCredential).where(
-        PasskeyCredential.credential_id == credential_id,
-        PasskeyCredential.member_id == member_id)).scalar_one_or_none()
+        col(PasskeyCredential.credential_id) == credential_id,
+        col(PasskeyCredential.member_id) == member_id)).scalar_one_or_none()
     if credential is None:
         raise _refused("not one of this member's passkeys")
     try:
@@ -256,7 +262,7 @@ def assert_over(session, rp: RelyingParty, member_id: int, challenge: bytes,
                     str(body.get("clientDataJSON", "")), str(body.get("signature", "")))
 
 
-def signin_options(session, rp: RelyingParty, member: Member | None) -> str:
+def signin_options(session: Session, rp: RelyingParty, member: Member | None) -> str:
     """Sign-in options over a new challenge. An unknown handle gets options all the same
     (with no credential in them), so the answer does not say who is a member."""
     member_id = member.id if member is not None else None
@@ -264,17 +270,18 @@ def signin_options(session, rp: RelyingParty, member: Member | None) -> str:
     return _assertion_options(rp, challenge, _credentials(session, member_id))
 
 
-def signin(session, rp: RelyingParty, member: Member | None, response: str | dict[str, Any]) -> Member:
+def signin(session: Session, rp: RelyingParty, member: Member | None, response: str | dict[str, Any]) -> Member:
     data = _parse(response)
     if member is None:
         raise _refused("unknown member")
+    assert member.id is not None  # a stored member
     row = _take_challenge(session, _client_challenge(data), member_id=member.id, purpose=SIGNIN,
                           payload={})
     assert_over(session, rp, member.id, _unb64(row.challenge), data)
     return member
 
 
-def change_options(session, rp: RelyingParty, member: Member, action: str,
+def change_options(session: Session, rp: RelyingParty, member: Member, action: str,
                    payload: dict[str, Any]) -> str:
     """Options for an assertion authorising one change: the challenge is bound to the member,
     the action and its canonical payload, and can be used once."""
@@ -282,11 +289,12 @@ def change_options(session, rp: RelyingParty, member: Member, action: str,
     return _assertion_options(rp, challenge, _credentials(session, member.id))
 
 
-def authorise_change(session, rp: RelyingParty, member: Member, action: str,
+def authorise_change(session: Session, rp: RelyingParty, member: Member, action: str,
                      payload: dict[str, Any], response: str | dict[str, Any]) -> PasskeyAssertion:
     """Check a fresh assertion for exactly this change, use its challenge up, and keep the
     assertion with the change (same transaction)."""
     data = _parse(response)
+    assert member.id is not None  # a stored member
     row = _take_challenge(session, _client_challenge(data), member_id=member.id, purpose=action,
                           payload=payload)
     asserted = assert_over(session, rp, member.id, _unb64(row.challenge), data)
