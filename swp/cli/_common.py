@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import typer
 
@@ -31,6 +31,14 @@ def state(ctx: typer.Context) -> State:
     if not isinstance(root.obj, State):
         root.obj = State()
     return root.obj
+
+
+@overload
+def acting(ctx: typer.Context, *, needed: str) -> str: ...
+
+
+@overload
+def acting(ctx: typer.Context, *, needed: None = None) -> str | None: ...
 
 
 def acting(ctx: typer.Context, *, needed: str | None = None) -> str | None:
@@ -129,6 +137,13 @@ def purposes(text: str) -> tuple[str, ...]:
 
     given = plain_text(text, "the purposes (--email-purposes)") or ""
     return tuple(p.strip().lower() for p in given.split(",") if p.strip())
+
+
+def sharing_method(text: str) -> dict[str, int]:
+    """A sharing method: equal, hours, pay, service or a blend such as equal:50,hours:50."""
+    from swp.rules import parse_method
+
+    return parse_method(text)
 
 
 def period_label(text: str) -> str:

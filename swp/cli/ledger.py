@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
-from swp.cli._common import acting, amount, call, day, emit, entry_id, money, signed_amount, state
+from swp.cli._common import acting, amount, call, choose, day, emit, entry_id, money, signed_amount, state
 
 ledger_app = typer.Typer(help="The books: income, expenses, reversals, imports.",
                          no_args_is_help=True)
+
+class BankProfile(StrEnum):  # swp.importers.csvbank.PROFILES
+    starling = "starling"
+    monzo = "monzo"
+    lloyds = "lloyds"
+    natwest = "natwest"
+    barclays = "barclays"
+    plain = "plain"
+    plain_in_out = "plain-in-out"
+
 
 # A progress bar is worth showing (on a terminal) for files above this size.
 PROGRESS_BYTES = 256 * 1024
@@ -193,8 +205,9 @@ def import_(
                                help="swp's own CSV, a bank's CSV export, OFX, QIF or CAMT.053."),
     dry_run: bool = typer.Option(False, "--dry-run",
                                  help="Check every row and show what would be recorded; write nothing."),
-    profile: str = typer.Option(None, "--profile", metavar="NAME",
-                                help="Read the CSV as this bank's export ('swp ledger profiles')."),
+    profile: BankProfile = typer.Option(None, "--profile", metavar="NAME", parser=choose(BankProfile),
+                                        help="Read the CSV as this bank's export: "
+                                             f"{', '.join(BankProfile)} ('swp ledger profiles')."),
     mapping: str = typer.Option(None, "--mapping", metavar="FILE.toml",
                                 help="Read any other CSV through a mapping file (docs/ledger.md)."),
     rules: str = typer.Option(None, "--rules", metavar="FILE.toml",

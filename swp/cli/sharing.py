@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from swp.cli._common import acting, call, choose, day, emit, money, period_label, state
+from swp.cli._common import acting, call, choose, day, emit, money, period_label, sharing_method, state
 
 period_app = typer.Typer(help="Sharing periods: preview, close (and lock), list.",
                          no_args_is_help=True)
@@ -117,7 +117,8 @@ def preview(
 
     first, last = _span(ctx, label, start, end)
     name = period_label(label) if label is not None else None
-    result = call(ctx, lambda s: sharing.compute(s, start=first, end=last, method=method, label=name),
+    parts = sharing_method(method) if method is not None else None
+    result = call(ctx, lambda s: sharing.compute(s, start=first, end=last, method=parts, label=name),
                   write=False)
     emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=False))
 
