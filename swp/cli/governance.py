@@ -190,7 +190,8 @@ def list_(ctx: typer.Context,
     """
     from swp.services import governance
 
-    views = call(ctx, lambda s: governance.list_proposals(s, status=status), write=False)
+    wanted = None if status is None else status.value  # plain text: a driver may bind an Enum by name
+    views = call(ctx, lambda s: governance.list_proposals(s, status=wanted), write=False)
 
     def human():
         from swp import render
