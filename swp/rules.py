@@ -63,6 +63,32 @@ def parse_hours(text: str) -> int:
     return hundredths_
 
 
+def parse_percent(text: str, what: str) -> int:
+    """A whole percentage 0..100 ('40', '40%'); anything else is exit 1."""
+    raw = str(text).strip().removesuffix("%").strip()
+    if not re.fullmatch(r"-?\d+(\.\d+)?", raw):
+        raise InputError(f"{what} must be a whole percentage from 0 to 100, not {text!r}")
+    if "." in raw:
+        whole, _, frac = raw.partition(".")
+        if frac.strip("0"):
+            raise InputError(f"{what} must be a whole percentage from 0 to 100, not {text!r}")
+        raw = whole
+    value = int(raw)
+    if value < 0 or value > 100:
+        raise InputError(f"{what} must be from 0 to 100, not {text!r}")
+    return value
+
+
+def parse_rate(text: str) -> int:
+    """An annual interest rate in percent ('4.5' or '4.5%') to basis points (450)."""
+    points = hundredths((text or "").strip().rstrip("%").strip())
+    if points is None:
+        raise InputError(f"not an interest rate: {text!r}; a yearly percentage such as 4.5")
+    if points > 100 * 100:
+        raise InputError(f"an interest rate above 100% is not a plain loan: {text!r}")
+    return points
+
+
 def format_hours(hundredths: int) -> str:
     whole, part = divmod(int(hundredths), 100)
     return f"{whole}" if part == 0 else f"{whole}.{part:02d}".rstrip("0")

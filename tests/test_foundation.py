@@ -162,6 +162,27 @@ def test_connection_pragmas(db):
                        "busy_timeout": 10000}
 
 
+def test_the_fixed_choices_of_the_cli_are_the_domain_s():
+    from swp import reports, rules
+    from swp.cli.export import ExportFormat
+    from swp.cli.governance import BodyKind, ProposalKind, VoteChoice
+    from swp.cli.ledger import BankProfile
+    from swp.cli.meetings import MeetingKind
+    from swp.cli.partners import PartnerKind
+    from swp.cli.sharing import StatementFormat
+    from swp.importers import csvbank
+    from swp.services import exporting, meetings, partners
+
+    assert tuple(ProposalKind) == rules.PROPOSAL_KINDS
+    assert tuple(BodyKind) == rules.BODY_KINDS
+    assert tuple(VoteChoice) == rules.VOTE_CHOICES
+    assert tuple(PartnerKind) == partners.PARTNER_KINDS
+    assert tuple(MeetingKind) == meetings.KINDS
+    assert tuple(StatementFormat) == (*reports.FORMATS, "payroll")
+    assert tuple(ExportFormat) == exporting.FORMATS
+    assert tuple(BankProfile) == tuple(p.name for p in csvbank.PROFILES)
+
+
 def test_help_imports_no_database_or_validation_library():
     import subprocess
     import sys

@@ -84,18 +84,37 @@ def test_proposal_needs_exactly_one_action(practice):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--kind", "urgent", "--amend", "sharing.reserve-percent=25"], "not a kind of resolution"),
     (["--kind", "special", "--amend", "sharing.colour=blue"], "no such clause"),
     (["--kind", "special", "--amend", "sharing.reserve-percent=lots"], "not a whole number"),
     (["--kind", "special", "--amend", "sharing.reserve-percent=20"], "already 20"),
     (["--kind", "special", "--expel", "zed"], "no member with handle 'zed'"),
-    (["--kind", "special", "--merge-with", "X", "--partner-kind", "club"], "not a kind of body"),
 ])
 def test_bad_proposals_exit_1_and_change_nothing(practice, db, args, message):
     before = snapshot(db, skip=())
     run = practice("proposal", "new", "--title", "t", *args, as_="ann")
     assert run.code == 1 and message in run.err and run.err.count("\n") == 1
     assert snapshot(db, skip=()) == before
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--kind", "urgent", "--amend", "sharing.reserve-percent=25"],
+     "Invalid value for '--kind': 'urgent' is not one of ordinary, special"),
+    (["--kind", "special", "--merge-with", "X", "--partner-kind", "club"],
+     "Invalid value for '--partner-kind': 'club' is not one of mutual, charity, cic, "
+     "local-authority, company, members"),
+    (["--kind", "special", "--dissolve", "--assets-to", "X", "--recipient-kind", "club"],
+     "Invalid value for '--recipient-kind': 'club' is not one of mutual, charity, cic, "
+     "local-authority, company, members"),
+])
+def test_a_choice_outside_its_list_is_a_usage_error_exit_2(practice, db, args, message):
+    before = snapshot(db, skip=())
+    run = practice("proposal", "new", "--title", "t", *args, as_="ann")
+    assert run.code == 2 and message in run.err and run.err.count("\n") == 1
+    assert snapshot(db, skip=()) == before
+    run = practice("proposal", "list", "--status", "lapsed")
+    assert run.code == 2 and "'lapsed' is not one of open, passed, failed" in run.err
+    # case and surrounding spaces do not matter, as before
+    assert practice.ok("proposal", "list", "--status", " Open ", json=True).json == {"proposals": []}
 
 
 def test_an_ordinary_proposal_cannot_amend_a_special_clause_exit_1(practice, db):
@@ -141,7 +160,7 @@ def test_proposing_voting_and_closing_need_as_a_current_member(practice, db):
 def test_vote_choices_and_unknown_proposals(practice):
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
     run = practice("vote", str(pid), "maybe", as_="ann")
-    assert run.code == 1 and "yes, no or abstain" in run.err
+    assert run.code == 2 and "'maybe' is not one of yes, no, abstain" in run.err
     run = practice("vote", "99", "yes", as_="ann")
     assert run.code == 1 and "no proposal #99" in run.err
     run = practice("proposal", "show", "99")

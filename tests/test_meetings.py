@@ -61,6 +61,20 @@ def test_a_notice_too_short_is_refused_naming_the_earliest_lawful_date(practice)
     assert snapshot(practice.db) == before
 
 
+def test_a_choice_outside_its_list_is_a_usage_error_exit_2(practice):
+    before = snapshot(practice.db)
+    run = practice("meeting", "call", "--kind", "annual", "--date", "2026-07-20", "--place", "Office",
+                   as_="mo")
+    assert run.code == 2 and "Invalid value for '--kind': 'annual' is not one of agm, general" in run.err
+    run = practice("meeting", "notice", "1", "--format", "docx", as_="mo")
+    assert run.code == 2 and "'docx' is not one of text, md, html, pdf" in run.err
+    run = practice("meeting", "minutes", "1", "--format", "docx")
+    assert run.code == 2 and "'docx' is not one of text, md, html, pdf" in run.err
+    run = practice("meeting", "vote", "1", "1", "maybe", as_="ann")
+    assert run.code == 2 and "'maybe' is not one of yes, no, abstain" in run.err
+    assert snapshot(practice.db) == before
+
+
 def test_a_meeting_in_the_past_is_refused(practice):
     before = snapshot(practice.db)
     run = practice("meeting", "call", "--kind", "general", "--date", "2026-06-29", "--place", "Office",

@@ -82,16 +82,16 @@ def test_a_partner_gains_no_member_vote_or_claim_on_assets(practice, db):
     assert shown["members"] == 5 and shown["equal_say"] == "1/5"
 
 
-def test_kind_members_is_refused_with_exit_1(practice, db):
+def test_kind_members_is_not_a_kind_of_partner_exit_2(practice, db):
     before = snapshot(db)
     run = practice("partner", "add", "The Members", "--kind", "members", as_="mo")
-    assert run.code == 1
-    assert run.err == ("swp: a partner is an organisation that shares costs with the practice; "
-                       "'members' is not one (it is a kind of recipient, for proposals)\n")
+    assert run.code == 2
+    assert run.err == ("swp: Invalid value for '--kind': 'members' is not one of mutual, charity, "
+                       "cic, local-authority, company (see 'swp partner add --help')\n")
     run = practice("partner", "add", "Acme", "--kind", "investor", as_="mo")
-    assert run.code == 1
-    assert run.err == ("swp: not a kind of partner: 'investor'; one of mutual, charity, cic, "
-                       "local-authority, company\n")
+    assert run.code == 2
+    assert run.err == ("swp: Invalid value for '--kind': 'investor' is not one of mutual, charity, "
+                       "cic, local-authority, company (see 'swp partner add --help')\n")
     assert snapshot(db) == before
 
 

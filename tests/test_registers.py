@@ -138,6 +138,10 @@ def test_the_registers_need_a_manager(practice):
     assert run.code == 1 and "needs --as a current manager" in run.err
     run = practice("register", "members", "--format", "pdf", as_="mo")
     assert run.code == 1 and "add --output PATH" in run.err
+    run = practice("register", "officers", "--format", "xlsx", as_="mo")
+    assert run.code == 2 and "'xlsx' is not one of text, csv, pdf, md, html" in run.err
+    assert practice.ok("register", "officers", "--format", " CSV ", as_="mo").out.startswith(
+        "section,name,office,postal address,from,to\n")
 
 
 def test_the_officers_register_follows_role_changes(practice):

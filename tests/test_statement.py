@@ -157,7 +157,8 @@ def test_printing_to_stdout(closed):
     run = closed("statement", "2026-Q1", "--format", "pdf", as_="mo")
     assert run.code == 1 and "add --output PATH" in run.err
     run = closed("statement", "2026-Q1", "--format", "docx", as_="mo")
-    assert run.code == 1 and "not a statement format" in run.err
+    assert run.code == 2 and ("'docx' is not one of text, md, html, pdf, csv, json, payroll"
+                              in run.err)
 
 
 def test_files_are_private_atomic_and_never_overwritten_without_force(closed, tmp_path, db):

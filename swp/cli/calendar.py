@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import call, day, emit, state
+from swp.cli._common import acting, call, day, emit
 
 calendar_app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
 
@@ -50,7 +50,7 @@ def filed(
 
     end = day(year_end, "year end")
     when = day(on, "filing date") if on else today()
-    actor = state(ctx).actor
+    actor = acting(ctx)
     item = call(ctx, lambda s: cal.record_filing(s, actor=actor, year_end=end, filed_on=when))
     emit(ctx, {"filing": item.as_json()}, lambda: f"Recorded: {item.what}.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import amount, call, day, emit, money
+from swp.cli._common import acting, amount, call, day, emit, money, percent
 
 contract_app = typer.Typer(help="Contracts with the local authority: invoices, outcome payments.",
                            no_args_is_help=True)
@@ -19,10 +19,6 @@ def _row(v) -> tuple:  # noqa: ANN001
     return (v.ref, money(v.value_pence), v.outcome_percent, money(v.invoiced_pence),
             money(v.invoice_left_pence), money(v.outcome_received_pence),
             money(v.outcome_at_risk_pence), days)
-
-
-def _actor(ctx: typer.Context) -> str | None:
-    return ctx.find_root().obj.actor
 
 
 @contract_app.command("add")
@@ -47,10 +43,11 @@ def add(
     pence = amount(value)
     first = day(start, "start date")
     last = day(end, "end date")
-    actor = _actor(ctx)
+    share = percent(outcome_percent, "--outcome-percent")
+    actor = acting(ctx)
     view = call(ctx, lambda s: contracts.add(
         s, actor=actor, ref=ref, authority=authority, value_pence=pence, start=first, end=last,
-        outcome_percent=outcome_percent, description=description))
+        outcome_percent=share, description=description))
 
     def human() -> str:
         line = (f"Added contract {view.ref} with {view.authority}: {money(view.value_pence)} "
@@ -69,7 +66,7 @@ def _payment(ctx: typer.Context, kind: str, ref: str, amount_text: str, date_tex
 
     pence = amount(amount_text)
     when = day(date_text)
-    actor = _actor(ctx)
+    actor = acting(ctx)
     if kind == "invoice":
         paid = call(ctx, lambda s: contracts.invoice(s, actor=actor, ref=ref, amount_pence=pence,
                                                      day=when, memo=memo))

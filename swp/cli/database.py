@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import emit, state
+from swp.cli._common import acting, emit, state
 
 db_app = typer.Typer(help="The database: schema upgrades, and copying a practice to another database.",
                      no_args_is_help=True)
@@ -19,7 +19,7 @@ def upgrade(ctx: typer.Context) -> None:
     from swp.services import practice
 
     st = state(ctx)
-    result = practice.upgrade(st.db, actor=st.actor, args=dict(ctx.params))
+    result = practice.upgrade(st.db, actor=acting(ctx), args=dict(ctx.params))
     emit(ctx, result, lambda: (f"Upgraded the schema from {result['from']} to {result['to']}."
                                if result["changed"] else f"The schema is up to date ({result['to']})."))
 

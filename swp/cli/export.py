@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
-from swp.cli._common import call, emit, state
+from swp.cli._common import call, choose, emit, state
 
-FORMATS = ("beancount", "csv", "json")
+
+class ExportFormat(StrEnum):
+    beancount = "beancount"
+    csv = "csv"
+    json = "json"
 
 
 def export(
     ctx: typer.Context,
-    fmt: str = typer.Argument(..., metavar="FORMAT", help="beancount, csv or json."),
+    fmt: ExportFormat = typer.Argument(..., metavar="FORMAT", parser=choose(ExportFormat),
+                                       help="beancount, csv or json."),
     output: str = typer.Option(None, "--output", "-o", metavar="PATH",
                                help="Write to this file (whole or not at all); stdout if not given."),
     force: bool = typer.Option(False, "--force", help="Replace --output if it already exists."),
@@ -24,9 +31,6 @@ def export(
 
     Example: swp export beancount --output riverside.beancount
     """
-    fmt = fmt.strip().lower()
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"{fmt!r} is not one of beancount, csv, json", param_hint="FORMAT")
     import io
     import sys
 

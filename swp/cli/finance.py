@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import amount, call, day, emit, money, state
+from swp.cli._common import acting, amount, call, day, emit, money
+from swp.cli._common import rate as parse_rate
 
 finance_app = typer.Typer(help="External finance: plain loans only, never control.",
                           no_args_is_help=True)
@@ -35,8 +36,8 @@ def loan(
 
     pence = amount(amount_text)
     when = day(date)
-    points = finance.parse_rate(rate) if rate is not None else None
-    actor = state(ctx).actor
+    points = parse_rate(rate) if rate is not None else None
+    actor = acting(ctx)
     view = call(ctx, lambda s: finance.loan(
         s, actor=actor, lender=lender, amount_pence=pence, day=when, rate_basis_points=points,
         voting_rights=voting_rights, board_seat=board_seat, equity_conversion=equity_conversion,

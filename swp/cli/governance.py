@@ -3,9 +3,38 @@ resolutions, one member one vote, and the share register that must not exist."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
-from swp.cli._common import call, emit, state
+from swp.cli._common import acting, call, choose, emit
+from swp.cli._common import amount as parse_amount
+
+
+class ProposalKind(StrEnum):  # rules.PROPOSAL_KINDS
+    ordinary = "ordinary"
+    special = "special"
+
+
+class BodyKind(StrEnum):  # rules.BODY_KINDS
+    mutual = "mutual"
+    charity = "charity"
+    cic = "cic"
+    local_authority = "local-authority"
+    company = "company"
+    members = "members"
+
+
+class ProposalStatus(StrEnum):
+    open = "open"
+    passed = "passed"
+    failed = "failed"
+
+
+class VoteChoice(StrEnum):  # rules.VOTE_CHOICES
+    yes = "yes"
+    no = "no"
+    abstain = "abstain"
 
 rules_app = typer.Typer(help="The constitution: entrenched and amendable clauses.",
                         no_args_is_help=True)
@@ -60,8 +89,8 @@ def _one_action(amend: str | None, expel: str | None, merge_with: str | None,
 def new(
     ctx: typer.Context,
     title: str = typer.Option(..., "--title", help="What the members are asked to decide."),
-    kind: str = typer.Option(..., "--kind", metavar="ordinary|special",
-                             help="The kind of resolution (amendments need their clause's kind)."),
+    kind: ProposalKind = typer.Option(..., "--kind", metavar="ordinary|special", parser=choose(ProposalKind),
+                                      help="The kind of resolution (amendments need their clause's kind)."),
     amend: str = typer.Option(None, "--amend", metavar="CLAUSE=VALUE",
                               help="Amend an amendable clause."),
     expel: str = typer.Option(None, "--expel", metavar="HANDLE", help="Expel a member."),
@@ -72,13 +101,14 @@ def new(
                                help="...only this much of it (default: all they owe at the close)."),
     merge_with: str = typer.Option(None, "--merge-with", metavar="NAME",
                                    help="Merge with another body..."),
-    partner_kind: str = typer.Option(None, "--partner-kind", metavar="KIND",
-                                     help="...of this kind (mutual, charity, cic, ...)."),
+    partner_kind: BodyKind = typer.Option(None, "--partner-kind", metavar="KIND", parser=choose(BodyKind),
+                                          help="...of this kind (mutual, charity, cic, ...)."),
     dissolve: bool = typer.Option(False, "--dissolve", help="Dissolve the practice..."),
     assets_to: str = typer.Option(None, "--assets-to", metavar="NAME",
                                   help="...passing its residual assets to this body..."),
-    recipient_kind: str = typer.Option(None, "--recipient-kind", metavar="KIND",
-                                       help="...of this kind (mutual, charity, cic, ...)."),
+    recipient_kind: BodyKind = typer.Option(None, "--recipient-kind", metavar="KIND",
+                                            parser=choose(BodyKind),
+                                            help="...of this kind (mutual, charity, cic, ...)."),
     written: bool = typer.Option(False, "--written",
                                  help="A written resolution: members sign by voting; it passes "
                                       "once the needed share of ALL members voted yes, and lapses "
@@ -112,6 +142,7 @@ def new(
     if amount is not None and action != "write-off":
         raise typer.BadParameter("--amount goes with --write-off")
     clause = value = target = target_kind = None
+    pence = None
     if action == "practitioner":
         if not registration:
             raise typer.BadParameter("--make-practitioner needs --registration SW...")
@@ -128,7 +159,7 @@ def new(
     elif action == "expel":
         target = expel
     elif action == "write-off":
-        target, value = write_off, amount
+        target, pence = write_off, None if amount is None else parse_amount(amount)
     elif action == "merge":
         if not partner_kind:
             raise typer.BadParameter("--merge-with needs --partner-kind")
@@ -137,11 +168,11 @@ def new(
         if not assets_to or not recipient_kind:
             raise typer.BadParameter("--dissolve needs --assets-to and --recipient-kind")
         target, target_kind = assets_to, recipient_kind
-    actor = state(ctx).actor
+    actor = acting(ctx)
     view = call(ctx, lambda s: governance.propose(
         s, actor=actor, title=title, kind=kind, action=action, clause=clause, value=value,
         target=target, target_kind=target_kind, register=register,
-        written=written))
+        written=written, amount_pence=pence))
     emit(ctx, {"id": view.id, "proposal": view.as_json(), "written": written},
          lambda: f"{'Written resolution' if written else 'Proposal'} #{view.id} ({view.kind}): "
                  f"{view.summary}. Members {'sign' if written else 'vote'} with "
@@ -150,15 +181,17 @@ def new(
 
 @proposal_app.command("list")
 def list_(ctx: typer.Context,
-          status: str = typer.Option(None, "--status", metavar="open|passed|failed",
-                                     help="Only proposals with this status.")) -> None:
+          status: ProposalStatus = typer.Option(None, "--status", metavar="open|passed|failed",
+                                                parser=choose(ProposalStatus),
+                                                help="Only proposals with this status.")) -> None:
     """List proposals with their tally (open ones: so far).
 
     Example: swp proposal list --status open
     """
     from swp.services import governance
 
-    views = call(ctx, lambda s: governance.list_proposals(s, status=status), write=False)
+    wanted = None if status is None else status.value  # plain text: a driver may bind an Enum by name
+    views = call(ctx, lambda s: governance.list_proposals(s, status=wanted), write=False)
 
     def human():
         from swp import render
@@ -225,7 +258,7 @@ def close(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID
     """
     from swp.services import governance
 
-    actor = state(ctx).actor
+    actor = acting(ctx)
     result = call(ctx, lambda s: governance.close(s, actor=actor, proposal_id=proposal_id))
 
     def human() -> str:
@@ -241,7 +274,7 @@ def close(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID
 def vote(
     ctx: typer.Context,
     proposal_id: int = typer.Argument(..., metavar="ID"),
-    choice: str = typer.Argument(..., metavar="yes|no|abstain"),
+    choice: VoteChoice = typer.Argument(..., metavar="yes|no|abstain", parser=choose(VoteChoice)),
     weight: int = typer.Option(1, "--weight", help="Always 1: one member, one vote."),
     for_handle: str = typer.Option(None, "--for", metavar="HANDLE",
                                    help="Only yourself: there are no proxy votes."),
@@ -254,7 +287,7 @@ def vote(
     """
     from swp.services import governance
 
-    actor = state(ctx).actor
+    actor = acting(ctx)
     cast = call(ctx, lambda s: governance.vote(s, actor=actor, proposal_id=proposal_id,
                                                choice=choice, weight=weight,
                                                for_handle=for_handle))

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import call, emit, state
+from swp.cli._common import acting, call, emit, state
 
 key_app = typer.Typer(help="Your signing key: every change you make is signed with it.",
                       no_args_is_help=True)
 
 
-def _actor(ctx: typer.Context) -> str:
-    from swp.errors import InputError
-
-    actor = state(ctx).actor
-    if not actor:
-        raise InputError("say whose key: swp --as HANDLE key ...")
-    return actor
+WHOSE_KEY = "say whose key: swp --as HANDLE key ..."
 
 
 def _passphrase(no_passphrase: bool) -> str | None:
@@ -53,7 +47,7 @@ def new(ctx: typer.Context,
     from swp.errors import PreconditionError
     from swp.services import keys
 
-    actor = _actor(ctx)
+    actor = acting(ctx, needed=WHOSE_KEY)
     st = state(ctx)
     found = call(ctx, lambda s: keys.status(s, actor), write=False)
     if found.sandbox:
@@ -90,7 +84,7 @@ def show(ctx: typer.Context) -> None:
     from swp import identity
     from swp.services import keys
 
-    actor = _actor(ctx)
+    actor = acting(ctx, needed=WHOSE_KEY)
     found = call(ctx, lambda s: keys.status(s, actor), write=False)
     if found.sandbox:
         public = identity.sandbox_signer(found.sandbox_seed or "", actor).public_hex
@@ -121,7 +115,7 @@ def rotate(ctx: typer.Context,
     from swp.errors import PreconditionError
     from swp.services import keys
 
-    actor = _actor(ctx)
+    actor = acting(ctx, needed=WHOSE_KEY)
     st = state(ctx)
     found = call(ctx, lambda s: keys.status(s, actor), write=False)
     if found.sandbox:

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
-from swp.cli._common import amount, call, day, emit, money, state
+from swp.cli._common import acting, amount, call, choose, day, emit, entry_id, money, signed_amount, state
 
 ledger_app = typer.Typer(help="The books: income, expenses, reversals, imports.",
                          no_args_is_help=True)
+
+class BankProfile(StrEnum):  # swp.importers.csvbank.PROFILES
+    starling = "starling"
+    monzo = "monzo"
+    lloyds = "lloyds"
+    natwest = "natwest"
+    barclays = "barclays"
+    plain = "plain"
+    plain_in_out = "plain-in-out"
+
 
 # A progress bar is worth showing (on a terminal) for files above this size.
 PROGRESS_BYTES = 256 * 1024
@@ -19,7 +31,7 @@ def _record(ctx: typer.Context, kind: str, amount_text: str, date_text: str, cat
 
     pence = amount(amount_text)
     when = day(date_text)
-    actor = state(ctx).actor
+    actor = acting(ctx)
     if contract is not None:
         entry = call(ctx, lambda s: contracts.linked_income(
             s, actor=actor, ref=contract, category=category, amount_pence=pence, day=when,
@@ -176,10 +188,10 @@ def reverse(
     """
     from swp.services import ledger
 
-    entry_id = ledger.parse_entry_id(entry)
+    number = entry_id(entry)
     when = day(date) if date else None
-    actor = state(ctx).actor
-    result = call(ctx, lambda s: ledger.reverse(s, actor=actor, entry_id=entry_id, reason=reason,
+    actor = acting(ctx)
+    result = call(ctx, lambda s: ledger.reverse(s, actor=actor, entry_id=number, reason=reason,
                                                 day=when))
     emit(ctx, {"entry": result.id, "reverses": result.reverses},
          lambda: (f"Reversed #{result.reverses} with #{result.id}: {money(result.amount_pence)} "
@@ -193,8 +205,9 @@ def import_(
                                help="swp's own CSV, a bank's CSV export, OFX, QIF or CAMT.053."),
     dry_run: bool = typer.Option(False, "--dry-run",
                                  help="Check every row and show what would be recorded; write nothing."),
-    profile: str = typer.Option(None, "--profile", metavar="NAME",
-                                help="Read the CSV as this bank's export ('swp ledger profiles')."),
+    profile: BankProfile = typer.Option(None, "--profile", metavar="NAME", parser=choose(BankProfile),
+                                        help="Read the CSV as this bank's export: "
+                                             f"{', '.join(BankProfile)} ('swp ledger profiles')."),
     mapping: str = typer.Option(None, "--mapping", metavar="FILE.toml",
                                 help="Read any other CSV through a mapping file (docs/ledger.md)."),
     rules: str = typer.Option(None, "--rules", metavar="FILE.toml",
@@ -219,6 +232,7 @@ def import_(
     from swp.services import banking, ledger
 
     st = state(ctx)
+    actor = acting(ctx)
     readable = True
     try:
         own = banking.own_format(file) and not (profile or mapping)
@@ -237,12 +251,12 @@ def import_(
     def run(progress=None):  # noqa: ANN001
         def work(session):
             if bank:
-                summary = banking.import_bank(session, file, actor=st.actor, profile=profile,
+                summary = banking.import_bank(session, file, actor=actor, profile=profile,
                                               mapping=mapping, rules=rules,
                                               uncategorised=uncategorised, dry_run=dry_run,
                                               progress=progress)
             else:
-                summary = ledger.import_csv(session, file, actor=st.actor, dry_run=dry_run,
+                summary = ledger.import_csv(session, file, actor=actor, dry_run=dry_run,
                                             progress=progress)
             args["sha256"] = summary.sha256
             return summary
@@ -362,11 +376,9 @@ def reconcile(
         return
     if date is None:
         raise InputError("--balance needs --date: the day whose closing balance it is")
-    text = balance.strip()
-    sign = -1 if text.startswith("-") else 1
-    pence = sign * amount(text.lstrip("-+"), allow_zero=True)
+    pence = signed_amount(balance)
     when = day(date)
-    actor = state(ctx).actor
+    actor = acting(ctx)
     result = call(ctx, lambda s: banking.reconcile(s, actor=actor, balance_pence=pence, day=when))
     emit(ctx, result.as_json(),
          lambda: f"The books' bank account at the end of {when} is {money(pence)}, as the bank says; recorded.")

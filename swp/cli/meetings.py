@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
-from swp.cli._common import call, day, emit, state
+from swp.cli._common import acting, call, choose, day, emit, state
+from swp.cli.governance import VoteChoice
 
 meeting_app = typer.Typer(help="General meetings: call, notice, open, vote, close, minutes.",
                           no_args_is_help=True)
+
+
+class MeetingKind(StrEnum):
+    agm = "agm"
+    general = "general"
+
+
+class DocFormat(StrEnum):
+    text = "text"
+    md = "md"
+    html = "html"
+    pdf = "pdf"
+
 
 DOC_FORMATS = "text, md, html or pdf."
 
 
 def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force: bool,  # noqa: ANN001
-                   payload: dict, *, formats: tuple[str, ...], what: str) -> None:
+                   payload: dict, *, what: str) -> None:
     """Print a document (text formats) or write it to a file, 0600 and atomically."""
     import sys
 
@@ -21,8 +37,6 @@ def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force:
     from swp.errors import InputError
     from swp.reports import document
 
-    if fmt not in formats:
-        raise InputError(f"not a format for {what}: {fmt!r}; use {', '.join(formats)}")
     data = document.render(doc, fmt)
     if output is None:
         if state(ctx).json:
@@ -35,10 +49,6 @@ def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force:
     target = files.check_path(output, force=force)
     files.write_bytes(target, data if isinstance(data, bytes) else data.encode("utf-8"), force=force)
     emit(ctx, {**payload, "file": str(target)}, lambda: f"Wrote {what} ({fmt}) to {target}.")
-
-
-def _fmt(text: str) -> str:
-    return (text or "").strip().lower()
 
 
 def _meeting_text(view) -> object:  # noqa: ANN001
@@ -67,7 +77,8 @@ def _meeting_text(view) -> object:  # noqa: ANN001
 @meeting_app.command("call")
 def call_(
     ctx: typer.Context,
-    kind: str = typer.Option(..., "--kind", metavar="agm|general", help="The kind of meeting."),
+    kind: MeetingKind = typer.Option(..., "--kind", metavar="agm|general", parser=choose(MeetingKind),
+                                     help="The kind of meeting."),
     date: str = typer.Option(..., "--date", metavar="DATE", help="The day of the meeting."),
     place: str = typer.Option(..., "--place", metavar="TEXT", help="Where it is held."),
     online: str = typer.Option(None, "--online", metavar="URL",
@@ -83,7 +94,7 @@ def call_(
     from swp.services import meetings
 
     on = day(date, "meeting date")
-    actor = state(ctx).actor
+    actor = acting(ctx)
     view = call(ctx, lambda s: meetings.call(s, actor=actor, kind=kind, on=on, place=place,
                                               online=online))
     emit(ctx, {"meeting": view.as_json()},
@@ -124,7 +135,8 @@ def show(ctx: typer.Context, meeting_id: int = typer.Argument(..., metavar="ID")
 def notice(
     ctx: typer.Context,
     meeting_id: int = typer.Argument(..., metavar="ID"),
-    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help=DOC_FORMATS),
+    fmt: DocFormat = typer.Option("text", "--format", metavar="FORMAT", parser=choose(DocFormat),
+                                  help=DOC_FORMATS),
     output: str = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file."),
     force: bool = typer.Option(False, "--force", help="Replace a file that already exists."),
 ) -> None:
@@ -138,20 +150,14 @@ def notice(
     from swp.reports import meetings as docs
     from swp.services import meetings
 
-    fmt = _fmt(fmt)
-    if fmt not in ("text", "md", "html", "pdf"):
-        from swp.errors import InputError
-
-        raise InputError(f"not a format for a notice: {fmt!r}; use {DOC_FORMATS}")
     if output is not None:
         from swp import files
 
         files.check_path(output, force=force)  # before notice is recorded as given
-    actor = state(ctx).actor
+    actor = acting(ctx)
     facts = call(ctx, lambda s: meetings.give_notice(s, actor=actor, meeting_id=meeting_id))
     write_document(ctx, docs.notice(facts), fmt, output, force,
-                   {"meeting": facts.meeting.as_json(), "first": facts.first},
-                   formats=("text", "md", "html", "pdf"), what="the notice")
+                   {"meeting": facts.meeting.as_json(), "first": facts.first}, what="the notice")
 
 
 def _handles(values: list[str] | None) -> list[str]:
@@ -175,7 +181,7 @@ def open_(
     """
     from swp.services import meetings
 
-    actor = state(ctx).actor
+    actor = acting(ctx)
     view = call(ctx, lambda s: meetings.open_meeting(s, actor=actor, meeting_id=meeting_id,
                                                       present=_handles(present),
                                                       online=_handles(online)))
@@ -197,7 +203,7 @@ def attend(
     """
     from swp.services import meetings
 
-    actor = state(ctx).actor
+    actor = acting(ctx)
     view = call(ctx, lambda s: meetings.attend(s, actor=actor, meeting_id=meeting_id,
                                                 handle=handle,
                                                 mode="online" if online else "person"))
@@ -209,7 +215,7 @@ def vote(
     ctx: typer.Context,
     meeting_id: int = typer.Argument(..., metavar="ID"),
     proposal_id: int = typer.Argument(..., metavar="PROPOSAL"),
-    choice: str = typer.Argument(..., metavar="yes|no|abstain"),
+    choice: VoteChoice = typer.Argument(..., metavar="yes|no|abstain", parser=choose(VoteChoice)),
 ) -> None:
     """Cast your vote at an open meeting on a proposal on its agenda (needs --as a member
     recorded as attending; anyone else is refused, exit 1).
@@ -218,7 +224,7 @@ def vote(
     """
     from swp.services import meetings
 
-    actor = state(ctx).actor
+    actor = acting(ctx)
     cast = call(ctx, lambda s: meetings.vote(s, actor=actor, meeting_id=meeting_id,
                                               proposal_id=proposal_id, choice=choice))
     emit(ctx, cast.as_json(),
@@ -247,7 +253,7 @@ def close(
         if not sep or not key.strip().lstrip("#").isdigit():
             raise typer.BadParameter(f"--reason takes PROPOSAL=TEXT, not {item!r}")
         reasons[int(key.strip().lstrip("#"))] = text
-    actor = state(ctx).actor
+    actor = acting(ctx)
     view = call(ctx, lambda s: meetings.close(s, actor=actor, meeting_id=meeting_id,
                                                reasons=reasons))
     emit(ctx, {"meeting": view.as_json()},
@@ -261,7 +267,8 @@ def close(
 def minutes(
     ctx: typer.Context,
     meeting_id: int = typer.Argument(..., metavar="ID"),
-    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help=DOC_FORMATS),
+    fmt: DocFormat = typer.Option("text", "--format", metavar="FORMAT", parser=choose(DocFormat),
+                                  help=DOC_FORMATS),
     output: str = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file."),
     force: bool = typer.Option(False, "--force", help="Replace a file that already exists."),
 ) -> None:
@@ -274,9 +281,8 @@ def minutes(
     from swp.services import meetings
 
     view, practice = call(ctx, lambda s: meetings.minutes_of(s, meeting_id), write=False)
-    write_document(ctx, docs.minutes(view, practice), _fmt(fmt), output, force,
-                   {"meeting": view.as_json()}, formats=("text", "md", "html", "pdf"),
-                   what="the minutes")
+    write_document(ctx, docs.minutes(view, practice), fmt, output, force,
+                   {"meeting": view.as_json()}, what="the minutes")
 
 
 def register(app: typer.Typer) -> None:

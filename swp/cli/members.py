@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import amount, call, day, emit, money
+from swp.cli._common import acting, amount, call, day, emit, money, purposes
+from swp.cli._common import hours as weekly_hours
 
 member_app = typer.Typer(help="The register of member-owners.", no_args_is_help=True)
-
-
-def _hours(text: str) -> int:
-    from swp.rules import parse_hours
-
-    return parse_hours(text)
 
 
 def _member_row(m) -> tuple:  # noqa: ANN001
@@ -53,9 +48,9 @@ def add(
     from swp.services import members
 
     since = day(employed_since, "employment date")
-    hundredths = _hours(hours)
+    hundredths = weekly_hours(hours)
     pay_pence = amount(pay, allow_zero=True)
-    actor = ctx.find_root().obj.actor
+    actor = acting(ctx)
     view = call(ctx, lambda s: members.admit(
         s, actor=actor, handle=handle, name=name, role=role, employed_since=since,
         hours_hundredths=hundredths, pay_pence=pay_pence, registration=registration,
@@ -105,7 +100,7 @@ def show(ctx: typer.Context, handle: str = typer.Argument(
     from swp.rules import format_hours
     from swp.services import members
 
-    actor = ctx.find_root().obj.actor
+    actor = acting(ctx)
     handle = handle or actor
     if handle is None:
         raise InputError("which member? give a handle (swp member show ann), or --as HANDLE "
@@ -185,17 +180,18 @@ def update(
     if contact_given:
         from swp.services import registers
 
-        actor = ctx.find_root().obj.actor
+        actor = acting(ctx)
+        wanted = purposes(email_purposes) if email_purposes is not None else None
         held = call(ctx, lambda s: registers.set_contact(s, actor=actor, handle=handle,
                                                          address=address, email=email,
-                                                         purposes=email_purposes))
+                                                         purposes=wanted))
         emit(ctx, {"member": handle, "register": held.as_json()},
              lambda: f"Recorded the register details of {handle}.")
         return
     if payroll_given:
         from swp.services import payroll
 
-        actor = ctx.find_root().obj.actor
+        actor = acting(ctx)
         found = call(ctx, lambda s: payroll.set_ids(s, actor=actor, handle=handle, payroll_id=payroll_id,
                                                     ni_number=ni_number).handle)
         emit(ctx, {"member": found, "payroll_id": payroll_id is not None, "ni_number": ni_number is not None},
@@ -204,9 +200,9 @@ def update(
     if effective is None:
         raise InputError("--effective DATE is needed: the day the change takes effect")
     when = day(effective, "effective date")
-    hundredths = _hours(hours) if hours is not None else None
+    hundredths = weekly_hours(hours) if hours is not None else None
     pay_pence = amount(pay, allow_zero=True) if pay is not None else None
-    actor = ctx.find_root().obj.actor
+    actor = acting(ctx)
     view = call(ctx, lambda s: members.update(s, actor=actor, handle=handle, effective=when,
                                               hours_hundredths=hundredths, pay_pence=pay_pence,
                                               role=role))
@@ -229,7 +225,7 @@ def leave(
     from swp.services import members
 
     on = day(date, "leaving date")
-    actor = ctx.find_root().obj.actor
+    actor = acting(ctx)
     view = call(ctx, lambda s: members.leave(s, actor=actor, handle=handle, on=on, reason=reason))
     emit(ctx, {"member": view.as_json()}, lambda: f"{view.name} leaves on {on}.")
 
@@ -248,7 +244,7 @@ def invite(
     """
     from swp.services import web
 
-    actor = ctx.find_root().obj.actor
+    actor = acting(ctx)
     found = call(ctx, lambda s: web.invite(s, actor=actor, handle=handle, base_url=url))
     emit(ctx, {"invitation": found.as_json()},
          lambda: f"Enrolment link for {found.name} ({found.handle}), valid once until "
@@ -273,7 +269,7 @@ def settle(
 
     pence = amount(amount_text)
     on = day(date) if date else today()
-    actor = ctx.find_root().obj.actor
+    actor = acting(ctx)
     done = call(ctx, lambda s: payroll.settle(s, actor=actor, handle=handle, amount_pence=pence, on=on))
     emit(ctx, done.as_json(), lambda: (f"{done.member} paid {money(done.amount_pence)} of their deficit "
                                        f"on {done.on}; still owed: {money(done.outstanding_pence)}."))

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
-from swp.cli._common import amount, call, day, emit, money
+from swp.cli._common import acting, amount, call, choose, day, emit, money, percent
 
 partner_app = typer.Typer(help="Partners sharing administration costs (never members or owners).",
                           no_args_is_help=True)
 
 
-def _actor(ctx: typer.Context) -> str | None:
-    return ctx.find_root().obj.actor
+class PartnerKind(StrEnum):  # swp.services.partners.PARTNER_KINDS
+    mutual = "mutual"
+    charity = "charity"
+    cic = "cic"
+    local_authority = "local-authority"
+    company = "company"
 
 
 @partner_app.command("add")
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="The partner organisation's name."),
-    kind: str = typer.Option(..., "--kind",
-                             help="mutual, charity, cic, local-authority or company."),
+    kind: PartnerKind = typer.Option(..., "--kind", parser=choose(PartnerKind),
+                                     help="mutual, charity, cic, local-authority or company."),
 ) -> None:
     """Record a partner organisation (it gains no member, vote or claim on assets).
 
@@ -27,7 +33,7 @@ def add(
     """
     from swp.services import partners
 
-    actor = _actor(ctx)
+    actor = acting(ctx)
     view = call(ctx, lambda s: partners.add(s, actor=actor, name=name, kind=kind))
     emit(ctx, {"partner": view.as_json()},
          lambda: f"Added partner {view.name} ({view.kind}): it shares costs, never ownership.")
@@ -75,9 +81,10 @@ def cost(
 
     pence = amount(amount_text)
     when = day(date)
-    actor = _actor(ctx)
+    ours = percent(our_percent, "--our-percent")
+    actor = acting(ctx)
     shared = call(ctx, lambda s: partners.cost(s, actor=actor, name=name, total_pence=pence,
-                                               day=when, our_percent=our_percent, memo=memo))
+                                               day=when, our_percent=ours, memo=memo))
     emit(ctx, shared.as_json(),
          lambda: (f"Shared {money(shared.total_pence)} with {shared.partner} on {shared.date}: "
                   f"our part {money(shared.our_pence)} ({shared.our_percent}%) recorded as "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import emit, money, state
+from swp.cli._common import acting, emit, money, state
 
 practice_app = typer.Typer(help="The practice itself.", no_args_is_help=True)
 
@@ -33,7 +33,7 @@ def init(
     st = state(ctx)
     result = practice.init(st.db, name=name, local_authority=local_authority,
                            fiscal_year_start=fiscal_year_start, settings=settings,
-                           actor=st.actor, args=dict(ctx.params), sandbox=sandbox)
+                           actor=acting(ctx), args=dict(ctx.params), sandbox=sandbox)
     emit(ctx, result, lambda: f"Founded {result['practice']} ({result['local_authority']}) "
                               f"in {result['database']}" + (" as a SANDBOX (not a real practice)."
                                                              if sandbox else "."))

@@ -15,7 +15,9 @@ HEADER = """# swp command reference
 
 Generated from the app by `make docs` (`python -m swp.cli.reference`); do not edit by hand.
 A test fails when this file is stale. Exit codes: 0 done, 1 bad input or precondition,
-2 usage, 3 refused by the constitution (takeover guard), 4 a check found a problem.
+2 usage (a value outside a fixed choice too: the error names the allowed values), 3 refused
+by the constitution (takeover guard), 4 a check found a problem. Case and surrounding spaces
+do not matter in a fixed choice (`--format PDF`).
 """
 
 

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
-from swp.cli._common import call, day, state
+from swp.cli._common import acting, call, choose, day
 
 register_app = typer.Typer(help="The statutory registers (members, officers) as documents.",
                            no_args_is_help=True)
 
-FORMATS = ("text", "csv", "pdf", "md", "html")
+
+class RegisterFormat(StrEnum):
+    text = "text"
+    csv = "csv"
+    pdf = "pdf"
+    md = "md"
+    html = "html"
+
+
 FORMAT_HELP = "text, csv, pdf, md or html."
 
 
-def _write(ctx: typer.Context, kind: str, as_at: str | None, fmt: str, output: str | None,
+def _write(ctx: typer.Context, kind: str, as_at: str | None, fmt: RegisterFormat, output: str | None,
            force: bool) -> None:
     from swp.cli.meetings import write_document
     from swp.reports import registers as docs
@@ -21,7 +31,7 @@ def _write(ctx: typer.Context, kind: str, as_at: str | None, fmt: str, output: s
     from swp.services.roles import require_manager
 
     when = day(as_at, "as-at date") if as_at else None
-    actor = state(ctx).actor
+    actor = acting(ctx)
 
     def read(session):
         require_manager(session, actor, "reading the registers (they hold members' addresses)")
@@ -31,15 +41,15 @@ def _write(ctx: typer.Context, kind: str, as_at: str | None, fmt: str, output: s
 
     register = call(ctx, read, write=False)
     doc = docs.members(register) if kind == "members" else docs.officers(register)
-    write_document(ctx, doc, (fmt or "").strip().lower(), output, force,
+    write_document(ctx, doc, fmt, output, force,
                    {"register": kind, "as_at": register.as_at.isoformat(),
                     "rows": [r.as_json() for r in register.rows]},
-                   formats=FORMATS, what=f"the register of {kind}")
+                   what=f"the register of {kind}")
 
 
 # the options both registers take
 AS_AT = typer.Option(None, "--as-at", metavar="DATE", help="The register as on this day (default: today).")
-FORMAT = typer.Option("text", "--format", metavar="FORMAT", help=FORMAT_HELP)
+FORMAT = typer.Option("text", "--format", metavar="FORMAT", parser=choose(RegisterFormat), help=FORMAT_HELP)
 OUTPUT = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file (mode 0600).")
 FORCE = typer.Option(False, "--force", help="Replace a file that already exists.")
 
@@ -48,7 +58,7 @@ FORCE = typer.Option(False, "--force", help="Replace a file that already exists.
 def members(
     ctx: typer.Context,
     as_at: str = AS_AT,
-    fmt: str = FORMAT,
+    fmt: RegisterFormat = FORMAT,
     output: str = OUTPUT,
     force: bool = FORCE,
 ) -> None:
@@ -65,7 +75,7 @@ def members(
 def officers(
     ctx: typer.Context,
     as_at: str = AS_AT,
-    fmt: str = FORMAT,
+    fmt: RegisterFormat = FORMAT,
     output: str = OUTPUT,
     force: bool = FORCE,
 ) -> None:

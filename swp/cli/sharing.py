@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
-from swp.cli._common import call, day, emit, money, state
+from swp.cli._common import acting, call, choose, day, emit, money, period_label, sharing_method, state
 
 period_app = typer.Typer(help="Sharing periods: preview, close (and lock), list.",
                          no_args_is_help=True)
+
+
+class StatementFormat(StrEnum):  # swp.reports.FORMATS, and the payroll file
+    text = "text"
+    md = "md"
+    html = "html"
+    pdf = "pdf"
+    csv = "csv"
+    json = "json"
+    payroll = "payroll"
+
 
 FORMAT_HELP = "text, md, html, pdf, csv or json."
 
@@ -103,8 +116,9 @@ def preview(
     from swp.services.sharing import workout
 
     first, last = _span(ctx, label, start, end)
-    name = workout.check_label(label) if label is not None else None
-    result = call(ctx, lambda s: workout.compute(s, start=first, end=last, method=method, label=name),
+    name = period_label(label) if label is not None else None
+    parts = sharing_method(method) if method is not None else None
+    result = call(ctx, lambda s: workout.compute(s, start=first, end=last, method=parts, label=name),
                   write=False)
     emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=False))
 
@@ -142,10 +156,10 @@ def close(
     from swp.errors import InputError
     from swp.services.sharing import closing, workout
 
-    name = workout.check_label(label)
+    name = period_label(label)
     first, last = _span(ctx, name, start, end)
     st = state(ctx)
-    actor = st.actor
+    actor = acting(ctx)
     if _at_terminal() and not st.json and not yes:
         preview_ = call(ctx, lambda s: workout.compute(s, start=first, end=last, label=name),
                         write=False)
@@ -187,7 +201,8 @@ def statement(
     label: str = typer.Argument(..., help="The closed period, e.g. 2026-Q1."),
     member: str = typer.Option(None, "--member", metavar="HANDLE",
                                help="One member's statement (default: every member's)."),
-    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help=FORMAT_HELP),
+    fmt: StatementFormat = typer.Option("text", "--format", metavar="FORMAT", parser=choose(StatementFormat),
+                                        help=FORMAT_HELP),
     output: str = typer.Option(None, "--output", "-o", metavar="PATH",
                                help="Write to this file, or to this folder one file per member."),
     force: bool = typer.Option(False, "--force", help="Replace files that already exist."),
@@ -210,23 +225,21 @@ def statement(
 
     from swp import reports
     from swp.errors import InputError
-    from swp.services.sharing import statements, workout
+    from swp.services.sharing import statements
 
-    fmt = fmt.strip().lower()
-    if fmt == "payroll":
+    if fmt is StatementFormat.payroll:
         _payroll(ctx, label, member, output, force, pay_date)
         return
-    if fmt not in reports.FORMATS:
-        raise InputError(f"not a statement format: {fmt!r}; use {FORMAT_HELP}")
-    name = workout.check_label(label)
+    name = period_label(label)
     st = state(ctx)
-    if member is None and st.actor is not None:
+    actor = acting(ctx)
+    if member is None and actor is not None:
         # a member acting as themselves sees their own statement; a manager issues everyone's
         from swp.services.roles import current_managers
 
-        if st.actor not in call(ctx, current_managers, write=False):
-            member = st.actor
-    found = call(ctx, lambda s: statements.issue(s, actor=st.actor, label=name, member=member),
+        if actor not in call(ctx, current_managers, write=False):
+            member = actor
+    found = call(ctx, lambda s: statements.issue(s, actor=actor, label=name, member=member),
                  write=False)
     one = member is not None
     payload = found[0].as_json() if one else {"statements": [s.as_json() for s in found]}
@@ -259,14 +272,14 @@ def _payroll(ctx: typer.Context, label: str, member: str | None, output: str | N
     from swp import files as files_
     from swp.errors import InputError
     from swp.services import payroll
-    from swp.services.sharing import workout
 
     if member is not None:
         raise InputError("the payroll file holds every member with a payable share; leave out --member")
-    name = workout.check_label(label)
+    name = period_label(label)
     when = day(pay_date, "pay date") if pay_date else None
     st = state(ctx)
-    rows = call(ctx, lambda s: payroll.payroll_rows(s, actor=st.actor, label=name, pay_date=when),
+    actor = acting(ctx)
+    rows = call(ctx, lambda s: payroll.payroll_rows(s, actor=actor, label=name, pay_date=when),
                 write=False)
     payload = {"period": name, "rows": [r.as_json() for r in rows],
                "total_pence": sum(r.payable_pence for r in rows)}
@@ -300,11 +313,10 @@ def pay(
     Example: swp --as mo period pay 2026-Q1 --date 2026-04-25
     """
     from swp.services import payroll
-    from swp.services.sharing import workout
 
-    name = workout.check_label(label)
+    name = period_label(label)
     when = day(date)
-    actor = state(ctx).actor
+    actor = acting(ctx)
     paid = call(ctx, lambda s: payroll.pay(s, actor=actor, label=name, on=when))
     emit(ctx, paid.as_json(), lambda: (
         f"Paid the profit shares of {paid.period} on {paid.paid_on}: {paid.members} members, "

@@ -39,22 +39,6 @@ def check_ref(ref: str) -> str:
     return value
 
 
-def parse_percent(text: str | int, what: str) -> int:
-    """A whole percentage 0..100 ('40', '40%'); anything else is exit 1."""
-    raw = str(text).strip().removesuffix("%").strip()
-    if not re.fullmatch(r"-?\d+(\.\d+)?", raw):
-        raise InputError(f"{what} must be a whole percentage from 0 to 100, not {text!r}")
-    if "." in raw:
-        whole, _, frac = raw.partition(".")
-        if frac.strip("0"):
-            raise InputError(f"{what} must be a whole percentage from 0 to 100, not {text!r}")
-        raw = whole
-    value = int(raw)
-    if value < 0 or value > 100:
-        raise InputError(f"{what} must be from 0 to 100, not {text!r}")
-    return value
-
-
 def split_value(value_pence: int, outcome_percent: int) -> tuple[int, int]:
     """(base, outcome): the value split by the one largest-remainder split.
 
@@ -239,7 +223,8 @@ def add(session, *, actor: str | None, ref: str, authority: str, value_pence: in
         raise InputError("a contract's value must be more than zero")
     if end < start:
         raise InputError(f"the contract ends ({end}) before it starts ({start})")
-    outcome_percent = parse_percent(outcome_percent, "--outcome-percent")
+    if not 0 <= outcome_percent <= 100:
+        raise InputError(f"--outcome-percent must be from 0 to 100, not {outcome_percent!r}")
     practice = get_practice(session)
     rules.refuse(rules.authority_violations(load_clauses(session), practice.local_authority,
                                             authority))

@@ -24,16 +24,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
-def parse_rate(text: str) -> int:
-    """An annual interest rate in percent ('4.5' or '4.5%') to basis points (450)."""
-    points = rules.hundredths((text or "").strip().rstrip("%").strip())
-    if points is None:
-        raise InputError(f"not an interest rate: {text!r}; a yearly percentage such as 4.5")
-    if points > 100 * 100:
-        raise InputError(f"an interest rate above 100% is not a plain loan: {text!r}")
-    return points
-
-
 def format_rate(points: int | None) -> str:
     if points is None:
         return "-"

@@ -173,7 +173,7 @@ def resolved_value(session, clause: str, value: str | None, target: str | None,
                    on: date) -> str:
     """Check a resolution on something that is not a clause (rules.RESOLVED); return the value
     in its canonical form."""
-    from swp.services.contracts import parse_percent
+    from swp.rules import parse_percent
     from swp.services.partners import find_partner
 
     value = (value or "").strip()
@@ -249,9 +249,10 @@ def _check_effect(session, *, kind: str, action: str, clause: str | None, value:
 def propose(session, *, actor: str | None, title: str, kind: str, action: str,
             clause: str | None = None, value: str | None = None, target: str | None = None,
             target_kind: str | None = None, register: str | None = None,
-            written: bool = False) -> ProposalView:
+            written: bool = False, amount_pence: int | None = None) -> ProposalView:
     """Make a proposal, if the constitution allows what it proposes (else exit 3). A written
-    resolution (`written`) is signed by voting and lapses (swp.services.written)."""
+    resolution (`written`) is signed by voting and lapses (swp.services.written). A write-off
+    is of `amount_pence` (None: all the former member owes at the close)."""
     kind = _kind(kind)
     if action not in rules.PROPOSAL_ACTIONS:
         raise InputError(f"not an action: {action!r}")
@@ -289,12 +290,11 @@ def propose(session, *, actor: str | None, title: str, kind: str, action: str,
         if member.left_on is not None and member.left_on < on:
             raise PreconditionError(f"{target} already left the practice on {member.left_on}")
     if action == "write-off":
-        from swp.money import parse_amount
         from swp.services.payroll import write_off_check
 
         target = (target or "").strip()
-        value = None if value is None else str(parse_amount(value))  # stored in pence
-        write_off_check(session, target, None if value is None else int(value))
+        value = None if amount_pence is None else str(amount_pence)  # stored in pence
+        write_off_check(session, target, amount_pence)
     value = _check_effect(session, kind=kind, action=action, clause=clause, value=value,
                           target=target, target_kind=target_kind, on=on) or value
     proposal = Proposal(title=title.strip(), kind=kind, action=action, clause=clause,

@@ -43,7 +43,6 @@ KINDS = ("income", "expense", "loan", "share-payment", "settlement")
 SHARES_OWED = "liabilities:profit-share-owed"  # a share-payment debits it and credits the bank
 MEMBER_DEFICITS = "assets:deficits-owed"  # what former members owe; a settlement credits it
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-_ENTRY_ID = re.compile(r"#?([0-9]{1,18})\Z")
 
 
 def check_category(category: str) -> str:
@@ -139,14 +138,6 @@ class Reversal:
     kind: str
     amount_pence: int  # negative for a reversed income or expense
     category: str
-
-
-def parse_entry_id(text: str) -> int:
-    """An entry number as a user writes it: `12` or `#12`."""
-    match = _ENTRY_ID.match((text or "").strip())
-    if not match or int(match.group(1)) == 0:
-        raise InputError(f"not an entry number: {text!r}; use the id from 'swp ledger list', e.g. 12")
-    return int(match.group(1))
 
 
 def reverse(session, *, actor: str | None, entry_id: int, reason: str,

@@ -20,7 +20,7 @@ from swp.models import LedgerEntry, Partner, SharedCost
 from swp.money import allocate, format_pence
 from swp.rules import ASSET_LOCKED_KINDS
 from swp.services import ledger
-from swp.services.contracts import find_named, parse_percent
+from swp.services.contracts import find_named
 from swp.services.roles import require_manager
 
 # The kinds of organisation a partner may be. `members` is a kind of *recipient* (the
@@ -152,11 +152,13 @@ def agreed_split(session, partner_name: str) -> int | None:
 
 
 def cost(session, *, actor: str | None, name: str, total_pence: int, day: date,
-         our_percent: int | str, memo: str) -> SharedCostView:
+         our_percent: int, memo: str) -> SharedCostView:
     """Record a cost shared with a partner: the practice's part is an expense in
     `shared-admin`; the partner's part is kept beside it, never as the practice's cost."""
     require_manager(session, actor, "recording shared costs")
-    percent = parse_percent(our_percent, "--our-percent")
+    percent = our_percent
+    if not 0 <= percent <= 100:
+        raise InputError(f"--our-percent must be from 0 to 100, not {percent!r}")
     if total_pence <= 0:
         raise InputError("the amount must be more than zero")
     memo = (memo or "").strip()

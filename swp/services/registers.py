@@ -61,8 +61,7 @@ def contact(member: Member) -> Contact:
     return Contact(member.handle, member.name, member.address, member.email, purposes_of(member))
 
 
-def _purposes(text: str) -> str:
-    items = [p.strip().lower() for p in text.split(",") if p.strip()]
+def _purposes(items: tuple[str, ...]) -> str:
     for item in items:
         if not _PURPOSE.match(item):
             raise InputError(f"not a purpose: {item!r}; write words such as notices,statements")
@@ -70,16 +69,16 @@ def _purposes(text: str) -> str:
 
 
 def set_contact(session: Session, *, actor: str | None, handle: str, address: str | None = None,
-                email: str | None = None, purposes: str | None = None) -> Contact:
+                email: str | None = None, purposes: tuple[str, ...] | None = None) -> Contact:
     """Record a member's postal address, email and the purposes the email may be used for
-    (an empty value clears it). A member may record their own; a manager anyone's."""
+    (an empty value clears it; no purposes clear them). A member may record their own; a
+    manager anyone's."""
     address = plain_text(address, "the address (--address)") if address is not None else None
     if email is not None:
         email = plain_text(email, "the email (--email)")
         if email and not _EMAIL.match(email):
             raise InputError(f"not an email address: {email!r}")
-    if purposes is not None:
-        purposes = _purposes(plain_text(purposes, "the purposes (--email-purposes)") or "")
+    joined = _purposes(purposes) if purposes is not None else None
     member = find_member(session, handle)
     if not (actor is not None and actor == handle and _is_current(member)):
         require_manager(session, actor, "recording another member's address")  # or your own
@@ -88,8 +87,8 @@ def set_contact(session: Session, *, actor: str | None, handle: str, address: st
         member.address = address or None
     if email is not None:
         member.email = email or None
-    if purposes is not None:
-        member.email_purposes = purposes or None
+    if joined is not None:
+        member.email_purposes = joined or None
     if member.email is None and member.email_purposes:
         raise PreconditionError(f"{handle} has no email: give --email with --email-purposes")
     session.add(member)

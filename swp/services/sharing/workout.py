@@ -293,11 +293,12 @@ def check_dates(start: date, end: date) -> None:
 
 
 def compute(session, *, start: date, end: date, label: str | None = None,
-            method: str | None = None) -> Sharing:
-    """Work a period out, changing nothing. `method` overrides sharing.method (a what-if)."""
+            method: Mapping[str, int] | None = None) -> Sharing:
+    """Work a period out, changing nothing. `method` (basis -> percent) overrides
+    sharing.method (a what-if)."""
     check_dates(start, end)
     clauses = load_clauses(session)
-    method_parts = rules.parse_method(method if method is not None else clauses["sharing.method"])
+    method_parts = method if method is not None else rules.parse_method(clauses["sharing.method"])
     reserve_percent = int(clauses["sharing.reserve-percent"])
     probation = int(clauses.get("membership.probation-days", "0"))
 
