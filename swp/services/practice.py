@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from swp import rules
 from swp.clock import now
-from swp.db import Database, check_file, create_file, migrate, resolve, schema_revision, table_names
+from swp.db import Database, migrate, resolve, schema_revision, table_names
+from swp.dbfile import check_file, create_file
 from swp.errors import DatabaseError, InputError, NotFound
 from swp.models import Clause, Period, Practice
 from swp.services import audit
