@@ -206,6 +206,17 @@ def table_names(conn) -> list[str]:  # noqa: ANN001
 
 
 def check_schema(conn, target: Target) -> None:  # noqa: ANN001
+    """Refuse a database that is not a practice at this swp's schema (exit 1, one line)."""
+    revision = known_revision(conn, target)
+    if revision != HEAD_REVISION:
+        raise DatabaseError(
+            f"{target.display} has an older schema ({revision}); run 'swp db upgrade' first"
+        )
+
+
+def known_revision(conn, target: Target) -> str:  # noqa: ANN001
+    """The schema revision of a practice this swp knows (its head or an older one); anything
+    else (no practice, another program's tables, a newer swp's schema) is refused."""
     revision = schema_revision(conn)
     if revision is None:
         if not table_names(conn):  # an empty database on a server: nothing set up yet
@@ -215,10 +226,7 @@ def check_schema(conn, target: Target) -> None:  # noqa: ANN001
         raise DatabaseError(
             f"{target.display} was written by a newer swp (schema {revision}); upgrade swp"
         )
-    if revision != HEAD_REVISION:
-        raise DatabaseError(
-            f"{target.display} has an older schema ({revision}); run 'swp db upgrade' first"
-        )
+    return revision
 
 
 def defences(conn) -> tuple[str, set[str], set[str]]:  # noqa: ANN001
