@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from html import escape
 
+from swp.reports.spreadsheet import neutralise
+
 FORMATS = ("text", "md", "html", "pdf", "csv")
 EXTENSIONS = {"text": "txt", "md": "md", "html": "html", "pdf": "pdf", "csv": "csv"}
 WIDTH = 78
@@ -208,11 +210,6 @@ def pdf(doc: Document) -> bytes:
 
 # --- CSV -------------------------------------------------------------------------------------
 
-def _cell(value: object) -> str:
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def csv_rows(doc: Document) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -225,5 +222,5 @@ def csv_rows(doc: Document) -> str:
             header_written = True
         for row in section.table.rows:
             # a "-" (nothing held) is an empty cell to a spreadsheet
-            writer.writerow([_cell(section.heading), *("" if c == "-" else _cell(c) for c in row)])
+            writer.writerow([neutralise(section.heading), *("" if c == "-" else neutralise(c) for c in row)])
     return buffer.getvalue()
