@@ -570,7 +570,7 @@ def _entries(session, group: _Group, *extra) -> tuple[list, int]:  # noqa: ANN00
 
 
 def _ledger(session, found: _Found) -> None:
-    from swp.services.ledger import BANK, MEMBER_DEFICITS, SHARES_OWED
+    from swp.services.ledger import has_its_accounts
 
     groups = _ledger_groups(session)
     # debits equal credits: each entry moves one amount from one account to another, so over
@@ -584,13 +584,7 @@ def _ledger(session, found: _Found) -> None:
                   f"pence over {len(by_account)} accounts")
     for g in groups:
         # each entry's accounts are the ones its kind uses
-        well_formed = (
-            (g.kind == "income" and g.debit == BANK and g.credit == f"income:{g.category}")
-            or (g.kind == "expense" and g.credit == BANK and g.debit == f"expenses:{g.category}")
-            or (g.kind == "loan" and g.debit == BANK and g.credit.startswith("liabilities:"))
-            or (g.kind == "share-payment" and g.debit == SHARES_OWED and g.credit == BANK)
-            or (g.kind == "settlement" and g.debit == BANK and g.credit == MEMBER_DEFICITS))
-        if not well_formed:
+        if not has_its_accounts(g.kind, g.category, g.debit, g.credit):
             rows, total = _entries(session, g)
             found.some(rows, lambda r, g=g: f"entry #{r[0]} ({g.kind}) debits {g.debit} and "
                                             f"credits {g.credit}, not the accounts a {g.kind} uses",
