@@ -323,15 +323,6 @@ def _defences(session, found: _Found) -> None:
 
 def _shares(session, found: _Found) -> None:
     found.violations(rules.schema_violations(_columns(session)))
-    # categories and accounts: 'share-capital', 'shares', 'equity:...' (not 'shared-admin' or
-    # a member's 'profit-share')
-    segments = {"share", "share-capital", "share-issue", "share-sale", "share-premium"}
-    words = {"shares", "shareholder", "shareholders", "shareholding", "equity", "stock", "stocks"}
-    def names_shares(name: str) -> bool:
-        parts = name.lower().replace("_", "-").split(":")
-        tokens = {t for part in parts for t in part.split("-")}
-        return bool(set(parts) & segments or tokens & words)
-
     # one problem for each group of entries (category and accounts), and each name once
     reported: set[str] = set()
     for group in _ledger_groups(session):
@@ -339,7 +330,7 @@ def _shares(session, found: _Found) -> None:
         capital = rules.income_category_violations(group.category) if group.kind == "income" else []
         for v in capital:
             found.add(f"income is booked under {group.category!r}: {v.message}", v.clause)
-        shares = [] if capital else [n for n in names if n not in reported and names_shares(n)]
+        shares = [] if capital else [n for n in names if n not in reported and rules.names_shares(n)]
         if shares:
             found.add(f"the ledger uses {' and '.join(map(repr, shares))}: the practice has no "
                       "share capital of any kind", "no-share-issuance")
