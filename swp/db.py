@@ -214,7 +214,7 @@ def check_schema(conn, target: Target) -> None:  # noqa: ANN001
         )
 
 
-def known_revision(conn, target: Target) -> str:  # noqa: ANN001
+def known_revision(conn, target: Target) -> str:
     """The schema revision of a practice this swp knows (its head or an older one); anything
     else (no practice, another program's tables, a newer swp's schema) is refused."""
     revision = schema_revision(conn)
