@@ -8,7 +8,8 @@ and `busy_timeout`. pysqlite's own transaction handling is switched off (as SQLA
 SQLite dialect docs describe) and swp emits `BEGIN` itself: `BEGIN IMMEDIATE` for commands
 that write, so a writer takes the lock before it reads what it decides on. A writer waits up to
 the busy timeout (10 s; SWP_BUSY_TIMEOUT_MS changes it) for another to finish, then gives up
-with one clear line. Driver errors become one line each (`translate`).
+with one clear line. Driver errors become one line each (`swp.dberrors.translate`); a SQLite
+file is recognised, before it is opened, by `swp.dbfile.check_file`.
 
 PostgreSQL (docs/deployment.md): a command that writes runs at SERIALIZABLE and first takes
 `LOCK TABLE practice IN SHARE ROW EXCLUSIVE MODE` (before its snapshot, so after waiting it
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import os
 import random
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from swp.dberrors import translate
+from swp.dbfile import check_file
 from swp.errors import DatabaseError
 
 DEFAULT_DB = "swp.db"
@@ -42,7 +44,6 @@ BUSY_TIMEOUT_RANGE = (100, 3_600_000)
 # Every Alembic revision this code knows, oldest first. A test checks it against the scripts.
 KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012", "0011", "0018")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 T = TypeVar("T")
 
@@ -96,103 +97,6 @@ def resolve(db: str | None) -> Target:
                             f"(postgresql+psycopg://ROLE@HOST/DATABASE), not {scheme[:30]}://")
     path = Path(raw).expanduser().absolute()
     return Target(f"sqlite:///{path}", path)
-
-
-def _is_sqlite_file(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(16) == SQLITE_HEADER
-
-
-def _is_truncated(path: Path) -> bool:
-    """Is the file shorter than its own header says (a damaged copy)? Read from the header
-    alone, so that nothing (not even a -wal or -shm file) is created beside a damaged file.
-    Not judged while a -wal file holds frames: a checkpoint cut short by a crash can leave the
-    file short until SQLite replays the WAL, which it does on the next open."""
-    wal = path.with_name(path.name + "-wal")
-    if wal.exists() and wal.stat().st_size > 0:
-        return False
-    with open(path, "rb") as handle:
-        header = handle.read(100)
-    if len(header) < 100:
-        return True
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    valid = header[24:28] == header[92:96] and pages > 0  # the size field is kept up to date
-    return valid and path.stat().st_size < pages * page_size
-
-
-def check_file(target: Target, *, creating: bool = False) -> None:
-    """Refuse, before touching anything, a database swp cannot or must not open."""
-    if target.path is None:
-        return
-    path = target.path
-    if not path.parent.is_dir():
-        raise DatabaseError(f"no such folder: {path.parent}")
-    if creating:
-        if path.exists() and path.stat().st_size > 0 and not _is_empty_sqlite(path):
-            raise DatabaseError(f"{path} already exists; a practice is set up once")
-        return
-    if not path.exists():
-        raise DatabaseError(f"no practice at {path}: set one up with 'swp init', or pass --db")
-    if path.is_dir():
-        raise DatabaseError(f"{path} is a folder, not a database")
-    try:
-        if path.stat().st_size == 0 or not _is_sqlite_file(path):
-            raise DatabaseError(f"{path} is not an swp database (not an SQLite file)")
-        if _is_truncated(path):
-            raise DatabaseError(f"{path} is damaged (shorter than it should be); restore the last "
-                                "backup (docs/operations.md)")
-    except PermissionError:
-        raise DatabaseError(f"cannot read {path}: permission denied") from None
-    if not _has_swp_schema(path):
-        raise DatabaseError(f"{path} is not an swp practice (another program's database?)")
-
-
-def _has_swp_schema(path: Path) -> bool:
-    """Look, read-only and changing nothing (not even the journal mode), for swp's schema."""
-    import sqlite3
-    from urllib.parse import quote
-
-    try:
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
-    except sqlite3.Error:
-        raise DatabaseError(f"cannot open {path}") from None
-    try:
-        row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                           "AND name IN ('alembic_version', 'practice')").fetchall()
-        return len(row) == 2
-    except sqlite3.DatabaseError:
-        raise DatabaseError(f"{path} is not an swp database (damaged or not SQLite)") from None
-    finally:
-        conn.close()
-
-
-def _is_empty_sqlite(path: Path) -> bool:
-    """An SQLite file with nothing in it at all: what an `swp init` killed before its one
-    transaction committed leaves behind. `swp init` may use it; anything else is refused."""
-    import sqlite3
-    from urllib.parse import quote
-
-    try:
-        if path.is_dir() or not _is_sqlite_file(path):
-            return False
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
-    except (OSError, sqlite3.Error):
-        return False
-    try:
-        return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-    except sqlite3.Error:
-        return False
-    finally:
-        conn.close()
-
-
-def create_file(path: Path) -> None:
-    """Create an empty SQLite file readable by its owner only (0600)."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
-    os.close(fd)
-    os.chmod(path, 0o600)
 
 
 _UNPOOLED: dict[tuple[str, int], Any] = {}  # (url, busy timeout) -> engine, newest last
@@ -302,6 +206,17 @@ def table_names(conn) -> list[str]:  # noqa: ANN001
 
 
 def check_schema(conn, target: Target) -> None:  # noqa: ANN001
+    """Refuse a database that is not a practice at this swp's schema (exit 1, one line)."""
+    revision = known_revision(conn, target)
+    if revision != HEAD_REVISION:
+        raise DatabaseError(
+            f"{target.display} has an older schema ({revision}); run 'swp db upgrade' first"
+        )
+
+
+def known_revision(conn, target: Target) -> str:
+    """The schema revision of a practice this swp knows (its head or an older one); anything
+    else (no practice, another program's tables, a newer swp's schema) is refused."""
     revision = schema_revision(conn)
     if revision is None:
         if not table_names(conn):  # an empty database on a server: nothing set up yet
@@ -311,10 +226,7 @@ def check_schema(conn, target: Target) -> None:  # noqa: ANN001
         raise DatabaseError(
             f"{target.display} was written by a newer swp (schema {revision}); upgrade swp"
         )
-    if revision != HEAD_REVISION:
-        raise DatabaseError(
-            f"{target.display} has an older schema ({revision}); run 'swp db upgrade' first"
-        )
+    return revision
 
 
 def defences(conn) -> tuple[str, set[str], set[str]]:  # noqa: ANN001
@@ -427,73 +339,6 @@ def migrate(connection, revision: str = "head") -> None:  # noqa: ANN001
     from alembic import command
 
     command.upgrade(alembic_config(connection), revision)
-
-
-_MESSAGES = (
-    ("database is locked", "the database is busy: another swp command (or program) is writing "
-                           "to it and did not finish within {busy}; nothing was written, try again"),
-    ("database table is locked", "the database is busy: another swp command (or program) is "
-                                 "writing to it; nothing was written, try again"),
-    ("database or disk is full", "the disk is full; nothing was written"),
-    ("disk i/o error", "the disk failed while writing; nothing was written"),
-    ("readonly database", "the database is read-only; nothing was written"),
-    ("unable to open database", "cannot open the database file (swp needs to read it and to "
-                                "create its -wal and -shm files in the same folder)"),
-    ("database disk image is malformed", "the database file is damaged; restore the last backup "
-                                         "(docs/operations.md)"),
-    ("file is not a database", "the file is not an swp database"),
-    ("file is encrypted or is not a database", "the file is not an swp database"),
-    # PostgreSQL
-    ("canceling statement due to lock timeout", "the database is busy: another swp command (or "
-                                                "program) is writing to it and did not finish "
-                                                "within {busy}; nothing was written, try again"),
-    ("could not serialize access", "the database is busy: other commands kept changing the same "
-                                   "records; nothing was written, try again"),
-    ("deadlock detected", "the database is busy: other commands kept changing the same records; "
-                          "nothing was written, try again"),
-    ("no space left on device", "the server's disk is full; nothing was written"),
-    ("read-only transaction", "the database is read-only; nothing was written"),
-)
-
-
-def _connection_problem(text: str) -> str | None:
-    """libpq's 'connection to server at "host", port N failed: reason' as one line."""
-    import re
-
-    first = text.splitlines()[0] if text else ""
-    if "connection to server" not in first and not first.startswith("connection failed"):
-        return None
-    found = re.search(r'connection to server (?:at "([^"]*)"(?: \([^)]*\))?, port (\d+)|on socket '
-                      r'"([^"]*)") failed: (.*)', first)
-    if not found:
-        return f"cannot connect to the database server: {first.removeprefix('connection failed: ')}"
-    where = f"{found[1]}, port {found[2]}" if found[1] is not None else f"socket {found[3]}"
-    reason = found[4].replace("FATAL:", "").strip()
-    if re.search(r'database ".*" does not exist', reason):
-        reason += " (create it first: docs/deployment.md)"
-    return f"cannot connect to the database server ({where}): {reason}"
-
-
-def _waited() -> str:
-    try:
-        ms = busy_timeout_ms()
-    except DatabaseError:
-        ms = BUSY_TIMEOUT_MS
-    return f"{ms / 1000:g} s"
-
-
-def translate(exc: Exception) -> DatabaseError:
-    """Turn a driver error into one clear line."""
-    text = str(getattr(exc, "orig", exc)).strip()
-    connection = _connection_problem(text)
-    if connection is not None:
-        return DatabaseError(connection)
-    lowered = text.lower()
-    for needle, message in _MESSAGES:
-        if needle in lowered:
-            return DatabaseError(message.format(busy=_waited()))
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return DatabaseError(f"the database refused the change: {first}")
 
 
 class Database:

@@ -597,9 +597,14 @@ def authority_violations(
                       f"{authority!r} is not the practice's own local authority ({own_authority})")]
 
 
-_CAPITAL_WORDS = {"capital", "equity", "equities", "investment", "investments", "invest",
-                  "investor", "investors", "financing", "share", "shares", "shareholder",
-                  "shareholders", "shareholding", "stock", "stocks", "subscription"}
+# the words that name shares, stock or equity, wherever swp looks at a name (an income category,
+# a ledger category or account, a table, a column); "share" alone is also a member's profit
+# share, so a column or a ledger name is judged by the others (`profit-share` names nothing)
+_SHARE_WORDS = {"share", "shares", "shareholder", "shareholders", "shareholding", "stock",
+                "stocks", "stockholder", "equity", "equities"}
+_HOLDING_WORDS = _SHARE_WORDS - {"share"}
+_CAPITAL_WORDS = _SHARE_WORDS | {"capital", "investment", "investments", "invest", "investor",
+                                 "investors", "financing", "subscription"}
 
 
 def income_category_violations(category: str) -> list[Violation]:
@@ -887,9 +892,6 @@ def frontline_close_violations(roster: Iterable[Person], action: str,
 
 # --- what `swp check` looks for beyond the members -----------------------------------------
 
-_SHARE_WORDS = {"share", "shares", "shareholder", "shareholders", "shareholding", "stock",
-                "stocks", "stockholder", "equity", "equities"}
-_SHARE_COLUMN_WORDS = _SHARE_WORDS - {"share"}
 _CONTROL_COLUMNS = {"share_class", "share_capital", "share_count", "voting_rights", "board_seat",
                     "equity_conversion", "lender_votes"}
 
@@ -908,10 +910,22 @@ def schema_violations(tables: Mapping[str, Iterable[str]]) -> list[Violation]:
         for column in columns:
             name = column.lower()
             words = set(re.split(r"[_\W]+", name))
-            if name in _CONTROL_COLUMNS or words & _SHARE_COLUMN_WORDS:
+            if name in _CONTROL_COLUMNS or words & _HOLDING_WORDS:
                 found.append(Violation("no-share-issuance", f"the database has a column "
                                        f"{table}.{column}: no shares, and no control rights for outsiders"))
     return found
+
+
+_SHARE_SEGMENTS = {"share", "share-capital", "share-issue", "share-sale", "share-premium"}
+
+
+def names_shares(name: str) -> bool:
+    """Does a ledger category or account name share capital? One part of it between colons is
+    `share`, `share-capital` (and the like), or one word of it names a holding (`shares`,
+    `equity:...`, `stock`); `shared-admin` and a member's `profit-share` do not."""
+    parts = name.lower().replace("_", "-").split(":")
+    words = {word for part in parts for word in part.split("-")}
+    return bool(set(parts) & _SHARE_SEGMENTS or words & _HOLDING_WORDS)
 
 
 def clause_table_violations(rows: Mapping[str, tuple[str, bool, str | None]]) -> list[Violation]:

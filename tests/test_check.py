@@ -266,6 +266,10 @@ REPORTED = [
     ("an entry crediting the wrong account",
      [ENTRY.format(k="income", a=5000, c="fees", d="assets:bank", cr="liabilities:x", rev="NULL")],
      "ledger", None, "not the accounts a income uses"),
+    ("a loan crediting the profit shares owed",
+     [ENTRY.format(k="loan", a=100000, c="loans", d="assets:bank", cr="liabilities:profit-share-owed",
+                   rev="NULL")],
+     "ledger", None, "not the accounts a loan uses"),
     ("a negative entry that reverses nothing",
      [ENTRY.format(k="income", a=-5000, c="fees", d="assets:bank", cr="income:fees", rev="NULL")],
      "ledger", None, "is negative (-5000 pence) but reverses nothing"),
@@ -386,3 +390,15 @@ def test_one_capital_entry_is_one_shares_problem(practice, db):
     shares = [p for p in problems(practice) if p["check"] == "shares"]
     assert [(p["clause"], p["message"].split(":")[0]) for p in shares] == [
         ("no-share-issuance", "income is booked under 'share-capital'")], shares
+
+
+@pytest.mark.parametrize(("name", "names_shares"), [
+    ("share-capital", True), ("shares", True), ("expenses:share-issue", True), ("assets:share", True),
+    ("equity:reserve", True), ("stock", True), ("equities", True), ("stockholder-loans", True),
+    ("shared-admin", False), ("profit-share", False), ("liabilities:profit-share-owed", False),
+    ("income:contracts", False), ("assets:bank", False),
+])
+def test_a_ledger_name_naming_shares(name, names_shares):
+    from swp import rules
+
+    assert rules.names_shares(name) is names_shares

@@ -140,10 +140,10 @@ def test_csv_export_neutralises_formulas_and_keeps_amounts_numeric(practice, db)
 @pytest.mark.parametrize(("text", "expected"), [
     ("=1+1", "'=1+1"), ("+44 113", "'+44 113"), ("-5", "'-5"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\tx", "'\tx"), ("\rx", "'\rx"), ("  =1", "'  =1"), ("rent", "rent"), ("", ""), (None, ""),
-    ("a=b", "a=b"),
+    ("a=b", "a=b"), (3, "3"), (-3, "'-3"),
 ])
 def test_neutralise(text, expected):
-    from swp.services.exporting import neutralise
+    from swp.reports.spreadsheet import neutralise
 
     assert neutralise(text) == expected
 

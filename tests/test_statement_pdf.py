@@ -53,15 +53,6 @@ def test_a_crowded_deficit_statement_lists_every_category_with_exact_totals():
     assert len(PdfReader(io.BytesIO(many)).pages) == 2 * len(reader.pages)
 
 
-def test_folded_categories_keep_the_total():
-    from swp.reports.pdf import _folded
-
-    st = crowded()
-    rows = _folded(st.expenses, 6)
-    assert len(rows) == 6 and sum(p for _, p in rows) == st.expenses_pence
-    assert rows[-1][0] == "25 other categories"
-
-
 def test_quotas_share_the_rows():
     assert quotas(3, 4) == (3, 4)
     assert quotas(2, 30) == (2, CATEGORY_ROWS - 2)

@@ -2,8 +2,8 @@
 
 `pence` holds the exact integer for money rows (empty otherwise); `value` is the figure as
 a person reads it (pounds as a plain decimal, so a spreadsheet sees a number). Free text that a
-spreadsheet would run as a formula (starting =, +, -, @, tab or CR) is neutralised with a
-leading apostrophe.
+spreadsheet would run as a formula is neutralised with a leading apostrophe
+(`swp.reports.spreadsheet`).
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ import io
 from collections.abc import Iterator, Sequence
 
 from swp.money import pence_to_decimal
+from swp.reports.spreadsheet import neutralise
 from swp.reports.statement import Statement
 
 HEADER = ("member", "section", "item", "value", "pence")
-
-
-def _text(value: object) -> str:
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _rows(st: Statement) -> Iterator[tuple[str, str, str, str, str]]:
@@ -28,7 +24,7 @@ def _rows(st: Statement) -> Iterator[tuple[str, str, str, str, str]]:
         return (st.member, section, item, str(pence_to_decimal(pence)), str(pence))
 
     def text(section: str, item: str, value: object) -> tuple[str, str, str, str, str]:
-        return (st.member, section, item, _text(value), "")
+        return (st.member, section, item, neutralise(value), "")
 
     yield text("statement", "name", st.name)
     yield text("statement", "practice", st.practice)

@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, time
 from html import escape
 from typing import Any
 
+from swp.reports.spreadsheet import neutralise
+
 FORMATS = ("text", "md", "html", "pdf", "csv")
 EXTENSIONS = {"text": "txt", "md": "md", "html": "html", "pdf": "pdf", "csv": "csv"}
 WIDTH = 78
@@ -211,11 +213,6 @@ def pdf(doc: Document) -> bytes:
 
 # --- CSV -------------------------------------------------------------------------------------
 
-def _cell(value: object) -> str:
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def csv_rows(doc: Document) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -228,5 +225,5 @@ def csv_rows(doc: Document) -> str:
             header_written = True
         for row in section.table.rows:
             # a "-" (nothing held) is an empty cell to a spreadsheet
-            writer.writerow([_cell(section.heading), *("" if c == "-" else _cell(c) for c in row)])
+            writer.writerow([neutralise(section.heading), *("" if c == "-" else neutralise(c) for c in row)])
     return buffer.getvalue()

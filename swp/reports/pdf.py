@@ -18,7 +18,7 @@ from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING
 
 from swp.money import format_pence
-from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Line, Statement
+from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Statement
 from swp.rules import format_hours
 
 if TYPE_CHECKING:
@@ -61,17 +61,6 @@ def quotas(income: int, expenses: int, rows: int = CATEGORY_ROWS) -> tuple[int, 
     if expenses <= rows - half:
         return rows - expenses, expenses
     return half, rows - half
-
-
-def _folded(lines: Sequence[Line], quota: int) -> list[tuple[str, int]]:
-    if len(lines) <= quota:
-        return [(line.category, line.pence) for line in lines]
-    ranked = sorted(lines, key=lambda line: (-abs(line.pence), line.category))
-    kept = {line.category for line in ranked[:quota - 1]}
-    rest = [line for line in lines if line.category not in kept]
-    rows = [(line.category, line.pence) for line in lines if line.category in kept]
-    rows.append((f"{len(rest)} other categories", sum(line.pence for line in rest)))
-    return rows
 
 
 class _Page:

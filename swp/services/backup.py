@@ -32,7 +32,9 @@ from typing import Any
 from urllib.parse import quote
 
 from swp import files
-from swp.db import Target, busy_timeout_ms, check_file, resolve, translate
+from swp.db import Target, busy_timeout_ms, resolve
+from swp.dberrors import translate
+from swp.dbfile import check_file
 from swp.errors import DatabaseError, InputError, PreconditionError
 
 PG_DUMP_HINT = ("swp backup copies a SQLite practice; for a PostgreSQL practice use pg_dump, "

@@ -323,15 +323,6 @@ def _defences(session, found: _Found) -> None:
 
 def _shares(session, found: _Found) -> None:
     found.violations(rules.schema_violations(_columns(session)))
-    # categories and accounts: 'share-capital', 'shares', 'equity:...' (not 'shared-admin' or
-    # a member's 'profit-share')
-    segments = {"share", "share-capital", "share-issue", "share-sale", "share-premium"}
-    words = {"shares", "shareholder", "shareholders", "shareholding", "equity", "stock", "stocks"}
-    def names_shares(name: str) -> bool:
-        parts = name.lower().replace("_", "-").split(":")
-        tokens = {t for part in parts for t in part.split("-")}
-        return bool(set(parts) & segments or tokens & words)
-
     # one problem for each group of entries (category and accounts), and each name once
     reported: set[str] = set()
     for group in _ledger_groups(session):
@@ -339,7 +330,7 @@ def _shares(session, found: _Found) -> None:
         capital = rules.income_category_violations(group.category) if group.kind == "income" else []
         for v in capital:
             found.add(f"income is booked under {group.category!r}: {v.message}", v.clause)
-        shares = [] if capital else [n for n in names if n not in reported and names_shares(n)]
+        shares = [] if capital else [n for n in names if n not in reported and rules.names_shares(n)]
         if shares:
             found.add(f"the ledger uses {' and '.join(map(repr, shares))}: the practice has no "
                       "share capital of any kind", "no-share-issuance")
@@ -570,7 +561,7 @@ def _entries(session, group: _Group, *extra) -> tuple[list, int]:  # noqa: ANN00
 
 
 def _ledger(session, found: _Found) -> None:
-    from swp.services.ledger import BANK, MEMBER_DEFICITS, SHARES_OWED
+    from swp.services.ledger import has_its_accounts
 
     groups = _ledger_groups(session)
     # debits equal credits: each entry moves one amount from one account to another, so over
@@ -584,13 +575,7 @@ def _ledger(session, found: _Found) -> None:
                   f"pence over {len(by_account)} accounts")
     for g in groups:
         # each entry's accounts are the ones its kind uses
-        well_formed = (
-            (g.kind == "income" and g.debit == BANK and g.credit == f"income:{g.category}")
-            or (g.kind == "expense" and g.credit == BANK and g.debit == f"expenses:{g.category}")
-            or (g.kind == "loan" and g.debit == BANK and g.credit.startswith("liabilities:"))
-            or (g.kind == "share-payment" and g.debit == SHARES_OWED and g.credit == BANK)
-            or (g.kind == "settlement" and g.debit == BANK and g.credit == MEMBER_DEFICITS))
-        if not well_formed:
+        if not has_its_accounts(g.kind, g.category, g.debit, g.credit):
             rows, total = _entries(session, g)
             found.some(rows, lambda r, g=g: f"entry #{r[0]} ({g.kind}) debits {g.debit} and "
                                             f"credits {g.credit}, not the accounts a {g.kind} uses",

@@ -35,9 +35,7 @@ from typing import TYPE_CHECKING, Any
 from swp.db import (
     Database,
     Target,
-    check_file,
     check_schema,
-    create_file,
     migrate,
     open_database,
     reset_sequences,
@@ -45,6 +43,7 @@ from swp.db import (
     table_columns,
     table_names,
 )
+from swp.dbfile import check_file, create_file
 from swp.errors import CheckFailed, DatabaseError, InputError
 
 if TYPE_CHECKING:

@@ -29,13 +29,13 @@ from swp import files
 from swp.errors import InputError
 from swp.models import LedgerEntry, Practice
 from swp.money import pence_to_decimal
+from swp.reports.spreadsheet import neutralise
 from swp.services import ledger
 
 FORMATS = ("beancount", "csv", "json")
 CURRENCY = "GBP"
 CSV_COLUMNS = ("id", "date", "type", "amount", "category", "memo", "ref", "reverses", "debit",
                "credit")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ROOTS = {"assets": "Assets", "liabilities": "Liabilities", "equity": "Equity",
           "income": "Income", "expenses": "Expenses"}
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9-]+")
@@ -137,16 +137,6 @@ def write_beancount(session, out: IO[str]) -> int:
 
 
 # --- CSV ---------------------------------------------------------------------------------
-
-def neutralise(cell: str | None) -> str:
-    """A text cell a spreadsheet would run as a formula gets a leading single quote."""
-    if cell is None:
-        return ""
-    stripped = cell.lstrip(" ")
-    if stripped.startswith(_FORMULA_START) or cell.startswith(_FORMULA_START):
-        return "'" + cell
-    return cell
-
 
 def write_csv(session, out: IO[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")

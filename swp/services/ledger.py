@@ -42,6 +42,7 @@ KINDS = ("income", "expense", "loan", "share-payment", "settlement")
 # money moved between the bank and the balance sheet: never income or expense, never shared
 SHARES_OWED = "liabilities:profit-share-owed"  # a share-payment debits it and credits the bank
 MEMBER_DEFICITS = "assets:deficits-owed"  # what former members owe; a settlement credits it
+LOANS = "liabilities:loans:"  # a loan credits its lender's account under it
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
@@ -60,8 +61,23 @@ def accounts(kind: str, category: str, *, lender: str | None = None) -> tuple[st
     if kind == "expense":
         return f"expenses:{category}", BANK
     if kind == "loan":
-        return BANK, f"liabilities:loans:{lender or category}"
+        return BANK, f"{LOANS}{lender or category}"
     raise InputError(f"not an entry type: {kind!r} (income or expense)")
+
+
+def has_its_accounts(kind: str, category: str, debit: str, credit: str) -> bool:
+    """Does an entry debit and credit the accounts its kind uses (`swp check` asks it of every
+    entry)? Income and expenses the pair `accounts` gives, a loan the bank and a lender's
+    account, a share payment and a settlement their fixed pairs."""
+    if kind in ("income", "expense"):
+        return (debit, credit) == accounts(kind, category)
+    if kind == "loan":
+        return debit == BANK and credit.startswith(LOANS)
+    if kind == "share-payment":
+        return (debit, credit) == (SHARES_OWED, BANK)
+    if kind == "settlement":
+        return (debit, credit) == (BANK, MEMBER_DEFICITS)
+    return False
 
 
 def closed_period_containing(session, day: date) -> Period | None:

@@ -125,15 +125,15 @@ def render_payroll(rows: list[PayrollRow]) -> str:
     import io
 
     from swp.money import pence_to_decimal
-    from swp.reports.csv_writer import _text
+    from swp.reports.spreadsheet import neutralise
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PAYROLL_HEADER)
     for r in rows:
-        writer.writerow((_text(r.member), _text(r.name), _text(r.payroll_id or ""),
-                         _text(r.ni_number or ""), str(pence_to_decimal(r.payable_pence)),
-                         str(r.payable_pence), _text(r.period),
+        writer.writerow((neutralise(r.member), neutralise(r.name), neutralise(r.payroll_id),
+                         neutralise(r.ni_number), str(pence_to_decimal(r.payable_pence)),
+                         str(r.payable_pence), neutralise(r.period),
                          r.pay_date.isoformat() if r.pay_date else ""))
     return buffer.getvalue()
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from swp import rules
 from swp.clock import now
-from swp.db import Database, check_file, create_file, migrate, resolve, schema_revision, table_names
+from swp.db import Database, migrate, resolve, schema_revision, table_names
+from swp.dbfile import check_file, create_file
 from swp.errors import DatabaseError, InputError, NotFound
 from swp.models import Clause, Period, Practice
 from swp.services import audit
@@ -110,17 +111,12 @@ def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: 
 
 def upgrade(db: str | None, *, actor: str | None, args: dict[str, Any]) -> dict[str, Any]:
     """`swp db upgrade`: migrate an existing practice's schema to this swp's head."""
-    from swp.db import HEAD_REVISION, KNOWN_REVISIONS, open_database
+    from swp.db import HEAD_REVISION, known_revision, open_database
 
     database = open_database(db)
     try:
         with database.transaction(write=True, check=False) as session:
-            before = schema_revision(session.connection())
-            if before is None:
-                raise DatabaseError(f"{database.target.display} is not an swp practice")
-            if before not in KNOWN_REVISIONS:
-                raise DatabaseError(f"{database.target.display} was written by a newer swp "
-                                    f"(schema {before}); upgrade swp")
+            before = known_revision(session.connection(), database.target)
             if before != HEAD_REVISION:
                 migrate(session.connection())
                 audit.append(session, command="db upgrade", args=args, actor=actor)
