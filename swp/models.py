@@ -16,10 +16,6 @@ from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-EMPLOYEE_ROLES = ("practitioner", "manager", "staff")
-BODY_KINDS = ("mutual", "charity", "cic", "local-authority", "company", "members")
-ASSET_LOCKED_KINDS = ("mutual", "charity", "cic")
-
 
 class Pence(TypeDecorator):
     """Whole pence in a 64-bit integer column (BIGINT). Results are plain ints on every

@@ -33,7 +33,7 @@ def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force:
         sys.stdout.write(data)
         return
     target = files.check_path(output, force=force)
-    files.write_bytes(target, data if isinstance(data, bytes) else data.encode("utf-8"), force=force)
+    files.write_many([(target, data if isinstance(data, bytes) else data.encode("utf-8"))], force=force)
     emit(ctx, {**payload, "file": str(target)}, lambda: f"Wrote {what} ({fmt}) to {target}.")
 
 

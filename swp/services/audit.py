@@ -415,7 +415,3 @@ def events(session, *, limit: int | None = None) -> list[AuditEvent]:
     rows = list(session.execute(query).scalars())
     rows.reverse()
     return rows
-
-
-def count(session) -> int:
-    return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()

@@ -345,14 +345,12 @@ class _BankImporter:
 def import_bank(session, path: str, *, actor: str | None, profile: str | None = None,
                 mapping: str | None = None, rules: str | None = None,
                 uncategorised: str | None = None, dry_run: bool = False,
-                progress: Callable[[int, int], None] | None = None,
-                check_role: bool = True) -> BankImportSummary:
+                progress: Callable[[int, int], None] | None = None) -> BankImportSummary:
     """Import a bank file whole or not at all (see the module's docstring)."""
     from swp.importers import Identities
     from swp.importers.rules import NO_RULES, load_rules
 
-    if check_role:
-        require_manager(session, actor, "importing ledger entries")
+    require_manager(session, actor, "importing ledger entries")
     if uncategorised is not None:
         uncategorised = check_category(uncategorised)
     ruleset = load_rules(rules) if rules else NO_RULES
