@@ -7,7 +7,7 @@ import csv
 import hashlib
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from swp.errors import InputError
 from swp.importers import BankLine, DateReader, clean_description, date_order, parse_signed
@@ -205,16 +205,6 @@ _ENCODING_HINT = ("if the bank wrote it in another encoding, say which in a mapp
                   "(encoding = \"cp1252\")")
 
 
-@dataclass
-class CsvFile:
-    path: str
-    profile: Profile | None = None  # forced (--profile or a mapping)
-    lines: Lines | None = None
-    found: Profile | None = None
-    header: list[str] = field(default_factory=list)
-    date_order: str | None = None
-
-
 def _names(row: list[str]) -> list[str]:
     return [c.strip().strip("'\"").lower() for c in row]
 
@@ -337,7 +327,3 @@ def decide_order(path: str, profile: Profile) -> str | None:
                     yield lines.line, row[column]
 
         return date_order(samples())
-
-
-def with_order(profile: Profile, order: str | None) -> Profile:
-    return replace(profile, date_order=order)

@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
 from swp.money import format_pence
-from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Line, Statement
+from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Statement
 from swp.rules import format_hours
 
-CATEGORY_ROWS = 12  # income and expense category rows together, so that a page always suffices
 MAX_HISTORY = 4
 BLUE = (31, 78, 121)
 GREY = (90, 90, 90)
@@ -45,29 +44,6 @@ def latin1(text: object) -> str:
             out.append({"Ł": "L", "ł": "l", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"',
                         "”": '"'}.get(char, plain or "?"))
     return "".join(out)
-
-
-def quotas(income: int, expenses: int, rows: int = CATEGORY_ROWS) -> tuple[int, int]:
-    """How many rows the income and the expense categories get (each at least 2)."""
-    if income + expenses <= rows:
-        return income, expenses
-    half = rows // 2
-    if income <= half:
-        return income, rows - income
-    if expenses <= rows - half:
-        return rows - expenses, expenses
-    return half, rows - half
-
-
-def _folded(lines: Sequence[Line], quota: int) -> list[tuple[str, int]]:
-    if len(lines) <= quota:
-        return [(line.category, line.pence) for line in lines]
-    ranked = sorted(lines, key=lambda line: (-abs(line.pence), line.category))
-    kept = {line.category for line in ranked[:quota - 1]}
-    rest = [line for line in lines if line.category not in kept]
-    rows = [(line.category, line.pence) for line in lines if line.category in kept]
-    rows.append((f"{len(rest)} other categories", sum(line.pence for line in rest)))
-    return rows
 
 
 class _Page:

@@ -91,12 +91,6 @@ def manager_ever(session) -> bool:
                            .limit(1)).first() is not None
 
 
-def anything_signed(session) -> bool:
-    """Has any event been signed? From then on every change must be."""
-    return session.execute(select(AuditEvent.seq).where(AuditEvent.signature.is_not(None))
-                           .limit(1)).first() is not None
-
-
 def head(session) -> tuple[int, str]:
     row = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
@@ -289,7 +283,6 @@ class _Keys:
         self.left: dict[str, str] = {}  # handle -> last day of membership: revoked after it
         self.ever: set[str] = set()  # handles that have had a key (none may self-enrol again)
         self.manager_ever = False
-        self.signed_any = False
         self._verifiers: dict[str, Any] = {}
 
     def check(self, public_hex: str, signature: str, digest: str) -> bool:
@@ -393,7 +386,6 @@ def verify(session, *, witness: tuple[int, str] | None = None) -> Verification:
                 return bad(seq, problem)
             if event["signature"] is not None:
                 signed += 1
-                keys.signed_any = True
             elif event["outcome"] == "refused":
                 refusals += 1
             if event["outcome"] == "ok":

@@ -83,10 +83,6 @@ class Item:
                 "overdue": self.overdue, "statutory": self.statutory}
 
 
-def registered_on(session) -> date:
-    return get_practice(session).founded_at.date()
-
-
 def items(session, on: date | None = None) -> list[Item]:
     """Everything due, oldest first; an item whose day has passed is marked overdue."""
     from swp.services.meetings import KIND_NAMES, last_agm, notice_days

@@ -28,7 +28,6 @@ from swp.services.roles import current_members, require_member
 
 KINDS = ("agm", "general")
 KIND_NAMES = {"agm": "Annual general meeting", "general": "General meeting"}
-MODES = ("person", "online")
 
 
 def plain_text(value: str | None, what: str, *, required: bool = False) -> str | None:

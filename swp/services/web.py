@@ -106,7 +106,6 @@ class Viewer:
     role: str
     is_manager: bool
     csrf: str
-    session_id: int
 
 
 def start_session(session, member: Member) -> tuple[str, str]:
@@ -138,7 +137,7 @@ def viewer(session, token: str | None) -> Viewer | None:
     fact = latest_facts(session, [member.id]).get(member.id)
     role = fact.role if fact else ""
     # a current member (checked above) is a current manager when their latest role is manager
-    return Viewer(member.id, member.handle, member.name, role, role == "manager", row.csrf, row.id)
+    return Viewer(member.id, member.handle, member.name, role, role == "manager", row.csrf)
 
 
 def end_session(session, token: str | None) -> None:
