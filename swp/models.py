@@ -25,11 +25,11 @@ class Pence(TypeDecorator):
     impl = BigInteger
     cache_ok = True
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001, ARG002
+    def process_result_value(self, value, dialect):
         return None if value is None else int(value)
 
 
-def pence(default: int | None = None):  # noqa: ANN201 - a SQLModel Field
+def pence(default: int | None = None):
     """A money column (see Pence)."""
     return Field(sa_type=Pence) if default is None else Field(default=default, sa_type=Pence)
 

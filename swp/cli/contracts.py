@@ -14,7 +14,7 @@ _COLUMNS = ["ref", "value", "outcome %", "invoiced", "left to invoice", "outcome
 _RIGHT = _COLUMNS[1:]
 
 
-def _row(v) -> tuple:  # noqa: ANN001
+def _row(v) -> tuple:
     days = "ended" if v.status == "ended" else v.days_left
     return (v.ref, money(v.value_pence), v.outcome_percent, money(v.invoiced_pence),
             money(v.invoice_left_pence), money(v.outcome_received_pence),

@@ -172,7 +172,7 @@ def list_(ctx: typer.Context,
     emit(ctx, {"proposals": [v.as_json() for v in views]}, human)
 
 
-def _quorum_text(view) -> str:  # noqa: ANN001
+def _quorum_text(view) -> str:
     if view.status != "open":
         return "met" if view.quorum_met else "not met"
     return f"{view.tally.voters} of {view.quorum_needed} needed"
@@ -263,7 +263,7 @@ def vote(
                  + (f" (changed from {cast.replaced})." if cast.replaced else "."))
 
 
-def _refuse_shares(action: str, doc: str):  # noqa: ANN202
+def _refuse_shares(action: str, doc: str):
     def command(ctx: typer.Context,
                 args: list[str] = typer.Argument(None, metavar="...",
                                                  help="Anything: it is refused all the same.")) -> None:

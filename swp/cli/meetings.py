@@ -12,7 +12,7 @@ meeting_app = typer.Typer(help="General meetings: call, notice, open, vote, clos
 DOC_FORMATS = "text, md, html or pdf."
 
 
-def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force: bool,  # noqa: ANN001
+def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force: bool,
                    payload: dict, *, formats: tuple[str, ...], what: str) -> None:
     """Print a document (text formats) or write it to a file, 0600 and atomically."""
     import sys
@@ -41,7 +41,7 @@ def _fmt(text: str) -> str:
     return (text or "").strip().lower()
 
 
-def _meeting_text(view) -> object:  # noqa: ANN001
+def _meeting_text(view) -> object:
     from rich.console import Group
 
     from swp import render

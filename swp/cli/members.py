@@ -15,7 +15,7 @@ def _hours(text: str) -> int:
     return parse_hours(text)
 
 
-def _member_row(m) -> tuple:  # noqa: ANN001
+def _member_row(m) -> tuple:
     from swp.rules import format_hours
 
     return (m.handle, m.name, m.role, format_hours(m.hours_hundredths), money(m.pay_pence),

@@ -12,7 +12,7 @@ period_app = typer.Typer(help="Sharing periods: preview, close (and lock), list.
 FORMAT_HELP = "text, md, html, pdf, csv or json."
 
 
-def _sharing_view(result, *, closed: bool):  # noqa: ANN001
+def _sharing_view(result, *, closed: bool):
     """A worked-out period for people: the figures, then one row per member."""
     from rich.console import Group
     from rich.text import Text
@@ -58,7 +58,7 @@ def _sharing_view(result, *, closed: bool):  # noqa: ANN001
 DATE_HELP = "YYYY-MM-DD, today or yesterday"
 
 
-def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | None):  # noqa: ANN202
+def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | None):
     """The period's first and last day: --start and --end, or worked out from its name."""
     from swp.dates import PERIOD_NAMES, period_dates
     from swp.errors import InputError

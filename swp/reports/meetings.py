@@ -13,7 +13,7 @@ def _rule(kind: str, threshold: int | None) -> str:
     return f"passes with yes from at least {threshold}% of those voting yes or no"
 
 
-def notice(facts) -> Document:  # noqa: ANN001 - meetings.NoticeFacts
+def notice(facts) -> Document:
     m = facts.meeting
     where = m.place + (f"; online at {m.online}" if m.online else "")
     sections = [
@@ -57,7 +57,7 @@ def notice(facts) -> Document:  # noqa: ANN001 - meetings.NoticeFacts
                            f"{m.called_on.isoformat()}. 'swp meeting show {m.id}' shows it.")
 
 
-def minutes(view, practice: str) -> Document:  # noqa: ANN001 - meetings.MeetingView
+def minutes(view, practice: str) -> Document:
     where = view.place + (f"; online at {view.online}" if view.online else "")
     sections = [
         Section("The meeting", (

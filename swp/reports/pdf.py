@@ -47,7 +47,7 @@ def latin1(text: object) -> str:
 
 
 class _Page:
-    def __init__(self, pdf):  # noqa: ANN001
+    def __init__(self, pdf):
         self.pdf = pdf
 
     def heading(self, text: str) -> None:
@@ -90,7 +90,7 @@ class _Page:
                     row.cell(latin1(cell))
 
 
-def _statement_page(pdf, st: Statement) -> None:  # noqa: ANN001
+def _statement_page(pdf, st: Statement) -> None:
     page = _Page(pdf)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)

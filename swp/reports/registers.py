@@ -5,7 +5,7 @@ from __future__ import annotations
 from swp.reports.document import Document, Section, Table
 
 
-def members(register) -> Document:  # noqa: ANN001 - registers.Register
+def members(register) -> Document:
     rows = tuple((r.name, r.address or "-", r.email or "-", ", ".join(r.email_purposes) or "-",
                   r.admitted.isoformat(), r.ceased.isoformat() if r.ceased else "-", r.shares)
                  for r in register.rows)
@@ -25,7 +25,7 @@ def members(register) -> Document:  # noqa: ANN001 - registers.Register
                "day of membership.")
 
 
-def officers(register) -> Document:  # noqa: ANN001 - registers.Register
+def officers(register) -> Document:
     rows = tuple((r.name, r.office, r.address or "-", r.start.isoformat(),
                   r.end.isoformat() if r.end else "-") for r in register.rows)
     return Document(

@@ -176,7 +176,7 @@ def track_rows(session) -> None:
     written: dict[tuple[str, str], Any] = session.info.setdefault("swp_rows", {})
 
     @event.listens_for(session, "before_flush")
-    def _collect(sess, _ctx, _instances):  # noqa: ANN001
+    def _collect(sess, _ctx, _instances):
         for obj in list(sess.new) + list(sess.dirty):
             table = getattr(obj, "__tablename__", None)
             if table in RECORDED_TABLES:

@@ -175,7 +175,7 @@ class _Days:
         self.start: date | None = None
         self.end: date | None = None
 
-    def add(self, bank) -> None:  # noqa: ANN001
+    def add(self, bank) -> None:
         if bank.balance is None:
             self.usable = False
             return
@@ -290,7 +290,7 @@ class _BankImporter:
             pool.setdefault(("income", int(pence)), []).append([on, f"{handle}'s deficit settled"])
         return pool
 
-    def counted_elsewhere(self, bank) -> str | None:  # noqa: ANN001
+    def counted_elsewhere(self, bank) -> str | None:
         """A bank line that is a profit-share payment or a deficit settlement swp already
         counts: what it is, or None."""
         if not self.others:
@@ -303,14 +303,14 @@ class _BankImporter:
         self._preview(bank, kind, "", f"already counted: {found[0]}")
         return found[0]
 
-    def _preview(self, bank, kind: str, category: str, action: str) -> None:  # noqa: ANN001
+    def _preview(self, bank, kind: str, category: str, action: str) -> None:
         if len(self.summary.preview) < PREVIEW_ROWS:
             self.summary.preview.append({
                 "line": bank.line, "date": bank.date.isoformat(), "type": kind,
                 "amount_pence": abs(bank.pence), "category": category,
                 "description": bank.description, "action": action})
 
-    def _hand_entries(self, batch) -> dict[tuple[str, int], list[list]]:  # noqa: ANN001
+    def _hand_entries(self, batch) -> dict[tuple[str, int], list[list]]:
         """Entries entered by hand that a line of this batch could be: no ref, not a reversal,
         not reversed, not yet linked, dated within LINK_DAYS of the batch."""
         first = min(bank.date for bank, *_ in batch) - timedelta(days=LINK_DAYS)
@@ -331,7 +331,7 @@ class _BankImporter:
         return pool
 
     @staticmethod
-    def _take(pool, kind: str, pence: int, day: date) -> tuple[int, date] | None:  # noqa: ANN001
+    def _take(pool, kind: str, pence: int, day: date) -> tuple[int, date] | None:
         candidates = pool.get((kind, pence))
         if not candidates:
             return None

@@ -41,7 +41,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
-def agm_due(registered: date, last_agm: date | None, clauses) -> date:  # noqa: ANN001
+def agm_due(registered: date, last_agm: date | None, clauses) -> date:
     """The latest lawful day of the next annual general meeting."""
     if last_agm is None:
         return add_months(registered, int(clauses.get("meetings.first-agm-months", "18")))

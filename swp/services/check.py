@@ -255,7 +255,7 @@ def _membership(session, found: _Found, on: date) -> None:
 # --- the database's own defences ---------------------------------------------------------
 
 
-def _migration(filename: str):  # noqa: ANN202 - a migration module, for its lists of guards
+def _migration(filename: str):
     import importlib.util
     from pathlib import Path
 
@@ -537,7 +537,7 @@ class _Group:
     total: int
     lowest: int
 
-    def where(self):  # noqa: ANN201
+    def where(self):
         reverses = LedgerEntry.reverses.is_not(None) if self.reversal else LedgerEntry.reverses.is_(None)
         return and_(LedgerEntry.kind == self.kind, LedgerEntry.category == self.category,
                     LedgerEntry.debit == self.debit, LedgerEntry.credit == self.credit, reverses)
@@ -560,7 +560,7 @@ def _ledger_groups(session) -> list[_Group]:
     return info["swp_check_groups"]
 
 
-def _entries(session, group: _Group, *extra) -> tuple[list, int]:  # noqa: ANN002
+def _entries(session, group: _Group, *extra) -> tuple[list, int]:
     """The first offending rows of a group (and how many there are)."""
     condition = and_(group.where(), *extra)
     rows = session.execute(select(LedgerEntry.id, LedgerEntry.amount_pence).where(condition)

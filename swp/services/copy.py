@@ -143,7 +143,7 @@ class _Digest:
         return f"{self.total:064x}"
 
 
-def _rows(conn, table) -> Iterable[list[tuple]]:  # noqa: ANN001
+def _rows(conn, table) -> Iterable[list[tuple]]:
     """A table's rows in batches, in primary-key order, with swp's own column types."""
     from sqlalchemy import select
 
@@ -156,7 +156,7 @@ def _rows(conn, table) -> Iterable[list[tuple]]:  # noqa: ANN001
         raise DatabaseError(f"cannot read {table.name}: {exc}; run 'swp check' on the source") from None
 
 
-def _digest(conn, table) -> _Digest:  # noqa: ANN001
+def _digest(conn, table) -> _Digest:
     digest = _Digest()
     for batch in _rows(conn, table):
         digest.add(batch)
@@ -183,7 +183,7 @@ def facts(session, *, digests: dict[str, _Digest] | None = None) -> Facts:
         reserve_pence=sharing.reserve_balance(session))
 
 
-def _check_source_shape(conn, display: str) -> None:  # noqa: ANN001
+def _check_source_shape(conn, display: str) -> None:
     """Only swp's own tables and columns can be copied whole: refuse anything more."""
     known = {t.name: {c.name for c in t.columns} for t in _metadata_tables()}
     found = table_columns(conn)
@@ -198,7 +198,7 @@ def _check_source_shape(conn, display: str) -> None:  # noqa: ANN001
                             "they would not be copied, so nothing was (see 'swp check')")
 
 
-def _write(source_conn, target_conn, table, later: list) -> _Digest:  # noqa: ANN001
+def _write(source_conn, target_conn, table, later: list) -> _Digest:
     """Copy one table's rows; returns the digest of what was read. What must wait (each closed
     proposal's result) is added to `later` as (statement, rows)."""
     from sqlalchemy import bindparam, insert, update

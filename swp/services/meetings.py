@@ -46,7 +46,7 @@ def plain_text(value: str | None, what: str, *, required: bool = False) -> str |
     return value or None
 
 
-def notice_days(clauses) -> int:  # noqa: ANN001
+def notice_days(clauses) -> int:
     return int(clauses.get("meetings.notice-days", "14"))
 
 

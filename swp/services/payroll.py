@@ -190,7 +190,7 @@ def pay(session, *, actor: str | None, label: str, on: date) -> Paid:
     return Paid(period.label, on, len(unpaid), total, shares_owed(session))
 
 
-def share_payment_entry(period: Period, handle: str, pence: int, on: date, stamp) -> LedgerEntry:  # noqa: ANN001
+def share_payment_entry(period: Period, handle: str, pence: int, on: date, stamp) -> LedgerEntry:
     """The ledger entry of one member's profit share paid (the refs are unique: one payment)."""
     return LedgerEntry(date=on, kind="share-payment", amount_pence=pence, category="profit-share",
                        debit=SHARES_OWED, credit=BANK,

@@ -13,16 +13,16 @@ from swp import rules
 from swp.errors import PreconditionError
 
 
-def written_days(clauses) -> int:  # noqa: ANN001
+def written_days(clauses) -> int:
     return int(clauses.get("governance.written-days", "28"))
 
 
-def lapses_on(clauses, proposed_on: date) -> date:  # noqa: ANN001
+def lapses_on(clauses, proposed_on: date) -> date:
     """The first day a written resolution proposed on `proposed_on` can no longer be signed."""
     return proposed_on + timedelta(days=written_days(clauses))
 
 
-def yes_needed(clauses, kind: str, electorate: int) -> int:  # noqa: ANN001
+def yes_needed(clauses, kind: str, electorate: int) -> int:
     """The fewest yes votes, out of all `electorate` members, that pass it: ordinary, yes from
     MORE than governance.ordinary-percent of all members; special, AT LEAST
     governance.special-percent of them. Never fewer than one."""
@@ -33,7 +33,7 @@ def yes_needed(clauses, kind: str, electorate: int) -> int:  # noqa: ANN001
     return max(1, -(-percent * electorate // 100))
 
 
-def outcome(clauses, proposal, counts: rules.Tally, electorate: int, on: date) -> rules.Outcome:  # noqa: ANN001
+def outcome(clauses, proposal, counts: rules.Tally, electorate: int, on: date) -> rules.Outcome:
     """The result of a written resolution closed on `on`: passed once enough have signed;
     failed once it has lapsed; refused (still open for signatures) in between."""
     needed = yes_needed(clauses, proposal.kind, electorate)
@@ -48,13 +48,13 @@ def outcome(clauses, proposal, counts: rules.Tally, electorate: int, on: date) -
     return rules.Outcome(True, needed, passed, percent, passed)
 
 
-def before_vote(proposal, on: date) -> None:  # noqa: ANN001
+def before_vote(proposal, on: date) -> None:
     if proposal.lapses_on is not None and on >= proposal.lapses_on:
         raise PreconditionError(f"written resolution #{proposal.id} lapsed on {proposal.lapses_on}; "
                                 f"'swp --as HANDLE proposal close {proposal.id}' records it as failed")
 
 
-def after_vote(session, proposal, actor: str, on: date):  # noqa: ANN001
+def after_vote(session, proposal, actor: str, on: date):
     """Close (and apply) the resolution on the vote that reaches the threshold; None if not yet."""
     from swp.services import governance
     from swp.services.practice import load_clauses

@@ -106,7 +106,7 @@ def create_app(config: Config) -> Starlette:
         with writers:
             return database.run(fn, write=True)
 
-    def perform(fn, *, command: str, args: dict, actor: str | None):  # noqa: ANN001, ANN202
+    def perform(fn, *, command: str, args: dict, actor: str | None):
         from swp.services.uow import perform as uow_perform
 
         with writers:
@@ -117,13 +117,13 @@ def create_app(config: Config) -> Starlette:
             return uow_perform(config.db, fn, write=True, command=command, args=args, actor=actor,
                                interactive=False)
 
-    def who(session, request: Request):  # noqa: ANN001, ANN202
+    def who(session, request: Request):
         from swp.services import web
 
         return web.viewer(session, request.cookies.get(SESSION_COOKIE))
 
     def page(request: Request, name: str, context: dict, status: int = 200,
-             viewer=None, csrf: str | None = None) -> Response:  # noqa: ANN001
+             viewer=None, csrf: str | None = None) -> Response:
         token = csrf or (viewer.csrf if viewer else request.cookies.get(CSRF_COOKIE)) or secrets.token_urlsafe(32)
         response = templates.TemplateResponse(request, name, {**context, "viewer": viewer, "csrf": token},
                                               status_code=status)
@@ -131,11 +131,11 @@ def create_app(config: Config) -> Starlette:
             _set_cookie(response, CSRF_COOKIE, token, config.secure)
         return response
 
-    def message(request: Request, status: int, text: str, viewer=None) -> Response:  # noqa: ANN001
+    def message(request: Request, status: int, text: str, viewer=None) -> Response:
         return page(request, "message.html", {"title": _status_title(status), "message": text},
                     status=status, viewer=viewer)
 
-    async def csrf_ok(request: Request, viewer, form=None) -> bool:  # noqa: ANN001
+    async def csrf_ok(request: Request, viewer, form=None) -> bool:
         from swp.services.web import same_token
 
         given = request.headers.get("x-csrf-token")
@@ -144,10 +144,10 @@ def create_app(config: Config) -> Starlette:
         expected = viewer.csrf if viewer is not None else request.cookies.get(CSRF_COOKIE)
         return same_token(given, expected)
 
-    def signed_in(fn):  # noqa: ANN001, ANN202
+    def signed_in(fn):
         """A page for signed-in members: anyone else is sent to the sign-in page."""
         async def endpoint(request: Request) -> Response:
-            def body(session):  # noqa: ANN001, ANN202
+            def body(session):
                 viewer = who(session, request)
                 if viewer is None:
                     return None, None
@@ -170,7 +170,7 @@ def create_app(config: Config) -> Starlette:
 
     # --- pages -------------------------------------------------------------------------------
 
-    def home(session, request, viewer):  # noqa: ANN001, ANN202
+    def home(session, request, viewer):
         from swp.services import governance
 
         return "home.html", {"statements": _my_periods(session, viewer),
@@ -178,13 +178,13 @@ def create_app(config: Config) -> Starlette:
                                            governance.list_proposals(session, status="open")],
                              "meetings": _meetings(session)}
 
-    def statement(session, request, viewer):  # noqa: ANN001, ANN202
+    def statement(session, request, viewer):
         from swp.reports import html as html_writer
 
         st = _my_statement(session, request, viewer, closed_books)
         return "statement.html", {"st": st, "section": html_writer.section(st)}
 
-    def statement_pdf(session, request, viewer):  # noqa: ANN001, ANN202
+    def statement_pdf(session, request, viewer):
         from swp.reports import pdf
 
         st = _my_statement(session, request, viewer, closed_books)
@@ -192,13 +192,13 @@ def create_app(config: Config) -> Starlette:
         return Response(data, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{st.member}-{st.period}.pdf"'})
 
-    def proposals(session, request, viewer):  # noqa: ANN001, ANN202
+    def proposals(session, request, viewer):
         from swp.services import governance
 
         views = governance.list_proposals(session)
         return "proposals.html", {"proposals": [_proposal_row(p) for p in views]}
 
-    def proposal(session, request, viewer):  # noqa: ANN001, ANN202
+    def proposal(session, request, viewer):
         from swp.services import governance
 
         view = governance.show(session, _int_id(request.path_params["pid"]))
@@ -206,12 +206,12 @@ def create_app(config: Config) -> Starlette:
         return "proposal.html", {"p": _proposal_row(view), "view": view, "mine": mine,
                                  "notice": request.query_params.get("done")}
 
-    def rules_page(session, request, viewer):  # noqa: ANN001, ANN202
+    def rules_page(session, request, viewer):
         from swp.services import governance
 
         return "rules.html", {"clauses": governance.clauses(session)}
 
-    def register(session, request, viewer):  # noqa: ANN001, ANN202
+    def register(session, request, viewer):
         from swp.services import members
 
         rows = []
@@ -223,7 +223,7 @@ def create_app(config: Config) -> Starlette:
                          "has_addresses": hasattr(m, "address")})
         return "register.html", {"rows": rows, "addresses": any(r["has_addresses"] for r in rows)}
 
-    def books(session, request, viewer):  # noqa: ANN001, ANN202
+    def books(session, request, viewer):
         return "books.html", {"books": _books(session, closed_books)}
 
     # --- enrolment and sign-in ---------------------------------------------------------------
@@ -268,7 +268,7 @@ def create_app(config: Config) -> Starlette:
         except Refused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session):
             from swp.services.practice import get_practice
 
             member = _current_member(session, handle)
@@ -285,7 +285,7 @@ def create_app(config: Config) -> Starlette:
         except Refused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session):
             member = _current_member(session, handle)
             passkeys.signin(session, rp_for(), member, data.get("credential") or {})
             web.purge_expired(session)
@@ -331,7 +331,7 @@ def create_app(config: Config) -> Starlette:
             return JSONResponse({"error": "the page expired; reload it"}, status_code=403)
         token = request.path_params["token"]
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session):
             from swp.services.practice import get_practice
 
             invite_row, member = web.open_invite(session, token)
@@ -359,7 +359,7 @@ def create_app(config: Config) -> Starlette:
         except NotFound as exc:
             return JSONResponse({"error": exc.message}, status_code=404)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session):
             invite_row, member = web.open_invite(session, token)
             passkeys.enrol(session, rp_for(), member, data.get("credential") or {},
                            invite_id=invite_row.id)
@@ -397,7 +397,7 @@ def create_app(config: Config) -> Starlette:
         if choice not in ("yes", "no", "abstain"):
             return JSONResponse({"error": "choose yes, no or abstain"}, status_code=400)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session):
             from swp.models import Member
 
             member = session.get(Member, viewer.member_id)
@@ -406,7 +406,7 @@ def create_app(config: Config) -> Starlette:
         options = await run_in_threadpool(write_quiet, body)
         return Response(options, media_type="application/json")
 
-    async def signed_in_form(request: Request):  # noqa: ANN202
+    async def signed_in_form(request: Request):
         """The posted form and the signed-in member, or the response that ends the request
         instead: the sign-in page when signed out, 403 when the form's CSRF token is wrong."""
         form = await request.form()
@@ -434,7 +434,7 @@ def create_app(config: Config) -> Starlette:
             return message(request, 400, "Voting needs your passkey: this page needs JavaScript "
                                          "for that, and a browser that supports passkeys.", viewer)
 
-        def body(session):  # noqa: ANN001, ANN202
+        def body(session):
             from swp.models import Member
 
             member = session.get(Member, viewer.member_id)
@@ -459,18 +459,18 @@ def create_app(config: Config) -> Starlette:
 
     # --- the member's own details, and proposals made on the page ------------------------------
 
-    def details(session, request, viewer):  # noqa: ANN001, ANN202
+    def details(session, request, viewer):
         from swp.services import registers
 
         held = registers.own_contact(session, actor=viewer.handle, handle=viewer.handle)
         return "details.html", {"held": held, "notice": request.query_params.get("done")}
 
-    def new_proposal_page(session, request, viewer):  # noqa: ANN001, ANN202
+    def new_proposal_page(session, request, viewer):
         from swp.services import governance
 
         return "propose.html", {"clauses": governance.clauses(session)}
 
-    async def change(request: Request, fn, *, command: str, args_of, done) -> Response:  # noqa: ANN001
+    async def change(request: Request, fn, *, command: str, args_of, done) -> Response:
         """A change made from a form: signed in, CSRF checked, then the same service, unit of
         work and audit record as the CLI command `command` (args_of(form, viewer): its
         arguments as the CLI records them). A refusal is a plain message; a guard's refusal
@@ -491,7 +491,7 @@ def create_app(config: Config) -> Starlette:
             return message(request, status, exc.message, viewer)
         return RedirectResponse(done(result), status_code=303)
 
-    def _contact_args(fields: dict, viewer) -> dict:  # noqa: ANN001
+    def _contact_args(fields: dict, viewer) -> dict:
         # `swp --as HANDLE member update HANDLE --address TEXT --email EMAIL`, as the CLI records it
         return {"handle": viewer.handle, "effective": None, "hours": None, "pay": None, "role": None,
                 "address": fields.get("address", ""), "email": fields.get("email", ""),
@@ -500,14 +500,14 @@ def create_app(config: Config) -> Starlette:
     async def update_details(request: Request) -> Response:
         from swp.services import registers
 
-        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+        def fn(session, viewer, fields):
             return registers.set_contact(session, actor=viewer.handle, handle=viewer.handle,
                                          address=fields.get("address", ""),
                                          email=fields.get("email", ""))
         return await change(request, fn, command="member update", args_of=_contact_args,
                             done=lambda _held: "/details?done=1")
 
-    def _proposal_args(fields: dict, viewer) -> dict:  # noqa: ANN001
+    def _proposal_args(fields: dict, viewer) -> dict:
         # `swp --as HANDLE proposal new --title T --kind K --amend CLAUSE=VALUE`, as the CLI records it
         return {"title": fields.get("title", ""), "kind": fields.get("kind", ""),
                 "amend": f"{fields.get('clause', '').strip()}={fields.get('value', '')}",
@@ -519,7 +519,7 @@ def create_app(config: Config) -> Starlette:
     async def make_proposal(request: Request) -> Response:
         from swp.services import governance
 
-        def fn(session, viewer, fields):  # noqa: ANN001, ANN202
+        def fn(session, viewer, fields):
             return governance.propose(session, actor=viewer.handle, title=fields.get("title", ""),
                                       kind=fields.get("kind", ""), action="amend",
                                       clause=fields.get("clause", "").strip(),
@@ -566,7 +566,7 @@ def create_app(config: Config) -> Starlette:
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     @asynccontextmanager
-    async def lifespan(_app):  # noqa: ANN001, ANN202
+    async def lifespan(_app):
         from swp.services import web
 
         try:
@@ -588,16 +588,16 @@ class SecurityHeaders:
     site), no framing, no sniffing, no referrer (enrolment links carry a token), no caching
     of pages; HSTS under TLS."""
 
-    def __init__(self, app, *, secure: bool):  # noqa: ANN001
+    def __init__(self, app, *, secure: bool):
         self.app, self.secure = app, secure
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith("/static/")
 
-        async def send_with_headers(message):  # noqa: ANN001
+        async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["Content-Security-Policy"] = CSP
@@ -643,7 +643,7 @@ def _vote_payload(handle: str, pid: int, choice: str) -> dict:
     return {"member": handle, "proposal": pid, "choice": choice}
 
 
-def _current_member(session, handle: str):  # noqa: ANN001, ANN202
+def _current_member(session, handle: str):
     from sqlalchemy import select
 
     from swp.models import Member
@@ -653,7 +653,7 @@ def _current_member(session, handle: str):  # noqa: ANN001, ANN202
     return member if member is not None and is_current(member) else None
 
 
-def _my_periods(session, viewer) -> list[dict]:  # noqa: ANN001
+def _my_periods(session, viewer) -> list[dict]:
     from sqlalchemy import select
 
     from swp.models import Allocation, Period
@@ -665,7 +665,7 @@ def _my_periods(session, viewer) -> list[dict]:  # noqa: ANN001
     return [{"label": r[0], "start": r[1], "end": r[2], "amount": r[3], "payable": r[4]} for r in rows]
 
 
-def _my_statement(session, request: Request, viewer, books):  # noqa: ANN001, ANN202
+def _my_statement(session, request: Request, viewer, books):
     """The signed-in member's own statement; anything else (another member's, an unknown
     period, a malformed label) is the same 404."""
     from swp.services import sharing
@@ -686,7 +686,7 @@ def _my_statement(session, request: Request, viewer, books):  # noqa: ANN001, AN
     return found[0]
 
 
-def _proposal_row(view) -> dict:  # noqa: ANN001
+def _proposal_row(view) -> dict:
     may_close = getattr(view, "may_close_on", None)
     return {"id": view.id, "title": view.title, "kind": view.kind, "summary": view.summary,
             "status": view.status, "created": view.created_at.date(), "closed_on": view.closed_on,
@@ -697,12 +697,12 @@ def _proposal_row(view) -> dict:  # noqa: ANN001
             "may_close": may_close}
 
 
-def _meetings(session) -> list:  # noqa: ANN001
+def _meetings(session) -> list:
     """Meetings called, where this practice's swp keeps them (none in this version)."""
     return []
 
 
-def _books(session, closed_books) -> list[dict]:  # noqa: ANN001
+def _books(session, closed_books) -> list[dict]:
     """Income and expenses by category for the open period (after the last close) and the
     last closed period, with bar widths for the chart."""
     from datetime import timedelta
@@ -731,7 +731,7 @@ def _books(session, closed_books) -> list[dict]:  # noqa: ANN001
     return out
 
 
-def _book(title: str, span: str, balance) -> dict:  # noqa: ANN001
+def _book(title: str, span: str, balance) -> dict:
     rows = [("income", c, p) for c, p in sorted(balance.income_by_category.items())]
     rows += [("expense", c, p) for c, p in sorted(balance.expenses_by_category.items())]
     biggest = max([abs(p) for _, _, p in rows] + [1])

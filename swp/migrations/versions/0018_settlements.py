@@ -60,7 +60,7 @@ def _check(column: str, values: str) -> str:
     return f"{column} IN ({values})"
 
 
-def _rebuild_sqlite(table: str, old: str, new: str, then=None) -> None:  # noqa: ANN001
+def _rebuild_sqlite(table: str, old: str, new: str, then=None) -> None:
     """Re-create `table` with `old` (text of its stored CREATE TABLE) replaced by `new`, keeping
     its rows, indexes and triggers; `then()` runs while the table has no triggers yet."""
     conn = op.get_bind()
