@@ -170,7 +170,7 @@ def show(ctx: typer.Context,
     from swp.services import contracts
 
     view, entries = call(ctx, lambda s: contracts.show(s, ref), write=False)
-    payload = {"contract": view.as_json(), "entries": [e.as_json() for e in entries]}
+    payload = {"contract": view.as_json(), "entries": entries}
 
     def human():
         from rich.console import Group

@@ -252,13 +252,14 @@ def vote(
 
     Example: swp --as ann vote 1 yes
     """
+    from swp.jsonable import jsonable
     from swp.services import governance
 
     actor = state(ctx).actor
     cast = call(ctx, lambda s: governance.vote(s, actor=actor, proposal_id=proposal_id,
                                                choice=choice, weight=weight,
                                                for_handle=for_handle))
-    emit(ctx, cast.as_json(),
+    emit(ctx, jsonable(cast),
          lambda: f"{cast.member} votes {cast.choice} on proposal #{cast.proposal}"
                  + (f" (changed from {cast.replaced})." if cast.replaced else "."))
 

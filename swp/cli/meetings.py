@@ -216,12 +216,13 @@ def vote(
 
     Example: swp --as ann meeting vote 1 3 yes
     """
+    from swp.jsonable import jsonable
     from swp.services import meetings
 
     actor = state(ctx).actor
     cast = call(ctx, lambda s: meetings.vote(s, actor=actor, meeting_id=meeting_id,
                                               proposal_id=proposal_id, choice=choice))
-    emit(ctx, cast.as_json(),
+    emit(ctx, jsonable(cast),
          lambda: f"{cast.member} votes {cast.choice} on proposal #{cast.proposal} at meeting "
                  f"#{meeting_id}" + (f" (changed from {cast.replaced})." if cast.replaced else "."))
 

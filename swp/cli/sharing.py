@@ -175,7 +175,7 @@ def list_(ctx: typer.Context) -> None:
     rows = [(v.label, f"{v.start} to {v.end}", money(v.net_pence), money(v.reserve_pence),
              money(v.distributable_pence), v.method.replace(",", ", "), v.fingerprint[:10])
             for v in views]
-    emit(ctx, {"periods": [v.as_json() for v in views], "reserve_pence": reserve},
+    emit(ctx, {"periods": views, "reserve_pence": reserve},
          lambda: Group(render.table("Closed periods", columns, rows,
                                     right=["net", "reserve", "pool"]),
                        f"General reserve: {money(reserve)}") if views else
@@ -289,7 +289,7 @@ def _payroll(ctx: typer.Context, label: str, member: str | None, output: str | N
     st = state(ctx)
     rows = call(ctx, lambda s: payroll.payroll_rows(s, actor=st.actor, label=name, pay_date=when),
                 write=False)
-    payload = {"period": name, "rows": [r.as_json() for r in rows],
+    payload = {"period": name, "rows": rows,
                "total_pence": sum(r.payable_pence for r in rows)}
     text = payroll.render_payroll(rows)
     if output is None:
@@ -320,15 +320,16 @@ def pay(
 
     Example: swp --as mo period pay 2026-Q1 --date 2026-04-25
     """
+    from swp.jsonable import jsonable
     from swp.services import payroll, sharing
 
     name = sharing.check_label(label)
     when = day(date)
     actor = state(ctx).actor
     paid = call(ctx, lambda s: payroll.pay(s, actor=actor, label=name, on=when))
-    emit(ctx, paid.as_json(), lambda: (
+    emit(ctx, jsonable(paid), lambda: (
         f"Paid the profit shares of {paid.period} on {paid.paid_on}: {paid.members} members, "
-        f"{money(paid.total_pence)}. Still owed to members: {money(paid.owed_after_pence)}."))
+        f"{money(paid.total_pence)}. Still owed to members: {money(paid.shares_owed_pence)}."))
 
 
 def register(app: typer.Typer) -> None:

@@ -64,6 +64,7 @@ class BankImportSummary:
         return self.income_pence - self.expenses_pence
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON adds net_pence, names linked lines and the days checked, in its own order."""
         return {"file": self.file, "format": self.format, "rows": self.rows, "added": self.added,
                 "skipped": self.skipped, "zero": self.zero, "linked_count": self.linked_count,
                 "counted_elsewhere": self.counted_elsewhere,
@@ -511,6 +512,7 @@ class Assertion:
         return self.balance_pence == self.books_pence
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON adds holds."""
         return {"id": self.id, "date": self.date.isoformat(), "balance_pence": self.balance_pence,
                 "books_pence": self.books_pence, "holds": self.holds}
 

@@ -79,6 +79,7 @@ class Item:
     clause: str | None = None  # the clause that holds the item's number
 
     def as_json(self) -> dict:
+        """The JSON leaves out the clause (the text view's)."""
         return {"due": self.due.isoformat(), "kind": self.kind, "what": self.what,
                 "overdue": self.overdue, "statutory": self.statutory}
 

@@ -45,11 +45,6 @@ class LoanView:
     date: date
     rate_basis_points: int | None
 
-    def as_json(self) -> dict:
-        return {"id": self.id, "entry": self.entry, "lender": self.lender,
-                "amount_pence": self.amount_pence, "date": self.date.isoformat(),
-                "rate_basis_points": self.rate_basis_points}
-
 
 def loan(session, *, actor: str | None, lender: str, amount_pence: int, day: date,
          rate_basis_points: int | None = None, voting_rights: bool = False,

@@ -206,6 +206,7 @@ class EntryView:
     credit: str
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names the kind type and leaves out the accounts."""
         return {"id": self.id, "date": self.date.isoformat(), "type": self.kind,
                 "amount_pence": self.amount_pence, "category": self.category, "memo": self.memo,
                 "ref": self.ref, "reverses": self.reverses, "reversed_by": self.reversed_by}
@@ -272,6 +273,7 @@ class Balance:
         return dict(sorted(out.items()))
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names start and end from and to, and adds the net and its categories."""
         return {
             "from": self.start.isoformat() if self.start else None,
             "to": self.end.isoformat() if self.end else None,
@@ -346,6 +348,7 @@ class ImportSummary:
         return self.income_pence - self.expenses_pence
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON adds net_pence."""
         return {"file": self.file, "rows": self.rows, "added": self.added,
                 "skipped": self.skipped, "income_pence": self.income_pence,
                 "expenses_pence": self.expenses_pence, "net_pence": self.net_pence,

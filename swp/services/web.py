@@ -47,6 +47,7 @@ class Invitation:
     expires_at: datetime
 
     def as_json(self) -> dict:
+        """The JSON names the handle member and gives the expiry to the second."""
         return {"member": self.handle, "name": self.name, "url": self.url,
                 "expires_at": self.expires_at.isoformat(timespec="seconds")}
 
