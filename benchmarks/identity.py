@@ -203,7 +203,7 @@ def signing_parts(repeat: int) -> list[tuple[str, float]]:
             ("one Ed25519 signature", sign)]
 
 
-def _timed(fn) -> float:  # noqa: ANN001
+def _timed(fn) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started

@@ -84,7 +84,7 @@ def env() -> dict[str, str]:
     return out
 
 
-def child(argv: list[str], *, stdout=subprocess.DEVNULL) -> tuple[float, int]:  # noqa: ANN001
+def child(argv: list[str], *, stdout=subprocess.DEVNULL) -> tuple[float, int]:
     """Run a process; (wall seconds, its own max RSS in bytes). Fails loudly if it fails."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env(), cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE)
@@ -216,7 +216,7 @@ def plain_once(db: str, query: str, params: tuple = ()) -> tuple[float, list]:
     return time.perf_counter() - started, rows
 
 
-def turns(repeat: int, **sides) -> dict[str, float]:  # noqa: ANN003
+def turns(repeat: int, **sides) -> dict[str, float]:
     """Each side's best time over `repeat` rounds; every round runs every side once, in turn,
     so that a busy moment of the (shared) machine falls on all sides alike."""
     times: dict[str, list[float]] = {name: [] for name in sides}
@@ -232,7 +232,7 @@ class _Undo(Exception):
     pass
 
 
-def inproc_once(db: str, work, *, write: bool = False) -> float:  # noqa: ANN001
+def inproc_once(db: str, work, *, write: bool = False) -> float:
     """`work(session)` in one transaction (rolled back when it writes), connection and
     schema check included: seconds."""
     from swp.db import open_database
@@ -313,7 +313,7 @@ def _short(query: str) -> str:
     return query.replace("SELECT kind, category, sum(amount_pence), count(*) FROM ledger_entry", "GROUP BY").split(" GROUP BY kind")[0]
 
 
-def warm_command(db: str | None, *args: str):  # noqa: ANN201
+def warm_command(db: str | None, *args: str):
     """A function timing a command's own work: the whole command run in this process once its
     modules are imported (parsing, the service, rendering; output to /dev/null)."""
     import contextlib

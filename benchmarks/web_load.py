@@ -84,7 +84,7 @@ def found(db: str, rows: int) -> int:
     return int(made["id"])
 
 
-def entries(rows: int):  # noqa: ANN201
+def entries(rows: int):
     """`rows` ledger rows spread over the 2025-26 year: a third expenses, the rest income."""
     start = date(2025, 4, 1)
     days = [(start + timedelta(days=d)).isoformat() for d in range(365)]
@@ -170,7 +170,7 @@ class Member:
         self.http = httpx.Client(base_url=base, timeout=60)
         self.key = SoftPasskey(origin, "localhost")
 
-    def _note(self, response):  # noqa: ANN001, ANN202
+    def _note(self, response):
         self.statuses.append(response.status_code)
         return response
 
@@ -231,7 +231,7 @@ def main() -> None:
                                        ("changed", lambda i: ("no", "yes", "abstain")[i % 3])):
                     gate = threading.Barrier(MEMBERS)
 
-                    def one(pair, choose=choose, gate=gate):  # noqa: ANN001, ANN202
+                    def one(pair, choose=choose, gate=gate):
                         i, member = pair
                         gate.wait()
                         return member.vote(pid, choose(i))

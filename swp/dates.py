@@ -11,9 +11,6 @@ from datetime import date
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # ASCII digits only
 
 
-DATE_FORMATS = "YYYY-MM-DD, today or yesterday"
-
-
 def parse_date(text: str, *, what: str = "date", relative: bool = True) -> date:
     """YYYY-MM-DD; with `relative`, also `today` and `yesterday` (by swp's clock)."""
     from swp.errors import InputError

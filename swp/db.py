@@ -141,7 +141,7 @@ def make_engine(target: Target, *, pooled: bool = False):
                                 "extra (pip install -e '.[postgres]')") from None
 
         @event.listens_for(engine, "begin")
-        def _pg_begin(conn):  # noqa: ANN001
+        def _pg_begin(conn):
             if conn.get_execution_options().get("swp_write"):
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = {busy_ms}")
@@ -157,7 +157,7 @@ def make_engine(target: Target, *, pooled: bool = False):
     )
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):  # noqa: ANN001
+    def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # swp issues BEGIN itself
         cursor = dbapi_connection.cursor()
         try:
@@ -181,14 +181,14 @@ def make_engine(target: Target, *, pooled: bool = False):
             )
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):  # noqa: ANN001
+    def _begin(conn):
         write = conn.get_execution_options().get("swp_write")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
 
-def schema_revision(conn) -> str | None:  # noqa: ANN001
+def schema_revision(conn) -> str | None:
     """The Alembic revision of an open database, or None if it is not an swp database."""
     from sqlalchemy import inspect, text
 
@@ -198,7 +198,7 @@ def schema_revision(conn) -> str | None:  # noqa: ANN001
     return row[0] if row else None
 
 
-def table_names(conn) -> list[str]:  # noqa: ANN001
+def table_names(conn) -> list[str]:
     """The tables of an open database (its current schema on PostgreSQL)."""
     from sqlalchemy import inspect
 
@@ -229,7 +229,7 @@ def known_revision(conn, target: Target) -> str:
     return revision
 
 
-def defences(conn) -> tuple[str, set[str], set[str]]:  # noqa: ANN001
+def defences(conn) -> tuple[str, set[str], set[str]]:
     """The dialect's name, and the triggers and named constraints the database holds now
     (what `swp check` compares with what the schema should have)."""
     from sqlalchemy import text
@@ -250,7 +250,7 @@ def defences(conn) -> tuple[str, set[str], set[str]]:  # noqa: ANN001
     return dialect, triggers, constraints
 
 
-def ledger_change_token(conn) -> Any:  # noqa: ANN001
+def ledger_change_token(conn) -> Any:
     """Something cheap to read that moves whenever a closed period's ledger entries could have
     changed: SQLite's schema version (a dropped or altered trigger moves it), PostgreSQL's row
     counters and triggers of the ledger table."""
@@ -264,14 +264,14 @@ def ledger_change_token(conn) -> Any:  # noqa: ANN001
         "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
 
 
-def login_role(conn) -> str | None:  # noqa: ANN001
+def login_role(conn) -> str | None:
     """PostgreSQL's session_user (the role that logged in); None on SQLite."""
     if conn.dialect.name != "postgresql":
         return None
     return conn.exec_driver_sql("SELECT session_user").scalar_one()
 
 
-def table_columns(conn) -> dict[str, list[str]]:  # noqa: ANN001
+def table_columns(conn) -> dict[str, list[str]]:
     """Every table of an open database and its columns, in one query."""
     if conn.dialect.name == "sqlite":
         rows = conn.exec_driver_sql(
@@ -287,7 +287,7 @@ def table_columns(conn) -> dict[str, list[str]]:  # noqa: ANN001
     return tables
 
 
-def storage_problems(conn) -> dict[str, list[str] | None]:  # noqa: ANN001
+def storage_problems(conn) -> dict[str, list[str] | None]:
     """The database engine's own checks of its storage, by name: the problems each found, or
     None where this engine has no such check (PostgreSQL keeps its own storage consistent and
     enforces foreign keys always; SQLite's integrity_check and foreign_key_check run here)."""
@@ -300,7 +300,7 @@ def storage_problems(conn) -> dict[str, list[str] | None]:  # noqa: ANN001
     return {"integrity": integrity, "foreign-keys": keys}
 
 
-def reset_sequences(conn, tables) -> None:  # noqa: ANN001
+def reset_sequences(conn, tables) -> None:
     """After rows were written with their own ids (swp db copy): PostgreSQL's id sequences
     continue after the largest id. SQLite takes the next id from the table itself."""
     if conn.dialect.name != "postgresql":
@@ -317,7 +317,7 @@ def reset_sequences(conn, tables) -> None:  # noqa: ANN001
             f"FROM pg_get_serial_sequence('{name}', '{column}') AS seq WHERE seq IS NOT NULL")
 
 
-def prepare_bulk_write(session) -> None:  # noqa: ANN001
+def prepare_bulk_write(session) -> None:
     """Before a bulk insert (ledger import): SQLite gets a page cache of 8 MiB for this
     connection, a bound on memory however long the file (a bigger cache filled as the table
     grew, and was no faster: docs/performance.md); a server manages its own memory."""
@@ -325,7 +325,7 @@ def prepare_bulk_write(session) -> None:  # noqa: ANN001
         session.connection().exec_driver_sql("PRAGMA cache_size = -8192")
 
 
-def alembic_config(connection):  # noqa: ANN001
+def alembic_config(connection):
     from alembic.config import Config
 
     config = Config()
@@ -334,7 +334,7 @@ def alembic_config(connection):  # noqa: ANN001
     return config
 
 
-def migrate(connection, revision: str = "head") -> None:  # noqa: ANN001
+def migrate(connection, revision: str = "head") -> None:
     """Bring the schema to `revision` inside the caller's transaction."""
     from alembic import command
 
@@ -397,7 +397,7 @@ class Database:
                         check_schema(conn, self.target)
                 raise translate(exc) from exc
 
-    def _check_schema(self, conn) -> None:  # noqa: ANN001
+    def _check_schema(self, conn) -> None:
         """check_schema; a pooled connection that passed it once reads just the revision."""
         info = conn.connection.info if self.pooled else {}
         if info.get("swp_schema_checked"):
@@ -434,7 +434,7 @@ def sqlstate(exc: BaseException | None) -> str | None:
     return getattr(getattr(exc, "orig", None), "sqlstate", None)
 
 
-def _take_writers_turn(conn) -> None:  # noqa: ANN001
+def _take_writers_turn(conn) -> None:
     """PostgreSQL: one swp writer at a time, like SQLite's BEGIN IMMEDIATE. LOCK TABLE takes no
     snapshot, so the SERIALIZABLE snapshot is taken after the turn comes, and sees everything the
     previous writer committed. The lock is on the practice's one row's table: SHARE ROW EXCLUSIVE
@@ -450,7 +450,7 @@ def open_database(db: str | None, *, pooled: bool = False) -> Database:
     return Database(target, pooled=pooled)
 
 
-def lock_for_append(session, table: str) -> None:  # noqa: ANN001
+def lock_for_append(session, table: str) -> None:
     """Serialise appends to a chained table. SQLite's BEGIN IMMEDIATE already has; PostgreSQL
     takes a transaction-scoped advisory lock named after the table."""
     bind = session.get_bind()

@@ -249,18 +249,6 @@ def atomic_open(path: str | os.PathLike[str], *, force: bool = False, binary: bo
         _remove(temp)
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes, *, force: bool = False) -> Path:
-    with atomic_open(path, force=force, binary=True) as handle:
-        handle.write(data)
-    return Path(os.fspath(path)).expanduser()
-
-
-def write_text(path: str | os.PathLike[str], text: str, *, force: bool = False) -> Path:
-    with atomic_open(path, force=force) as handle:
-        handle.write(text)
-    return Path(os.fspath(path)).expanduser()
-
-
 def write_many(files: Sequence[tuple[Path, bytes]], *, force: bool = False) -> None:
     """Write several files as one: every destination is checked first, every content is
     written to its temporary file next (where a full disk shows), and only then are the names

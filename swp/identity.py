@@ -177,18 +177,6 @@ def save_signer(signer: Signer, path: Path, passphrase: str | None) -> None:
         handle.write(pem)
 
 
-def verify_signature(public_hex: str, signature_hex: str, event_hash: str) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(
-            bytes.fromhex(signature_hex), bytes.fromhex(event_hash))
-        return True
-    except (InvalidSignature, ValueError):
-        return False
-
-
 # --- the remembered head: the last event this user saw, per practice -----------------------
 
 def head_path(practice_uid: str) -> Path:

@@ -23,10 +23,6 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Dialect
 
-EMPLOYEE_ROLES = ("practitioner", "manager", "staff")
-BODY_KINDS = ("mutual", "charity", "cic", "local-authority", "company", "members")
-ASSET_LOCKED_KINDS = ("mutual", "charity", "cic")
-
 
 class Pence(TypeDecorator[int]):
     """Whole pence in a 64-bit integer column (BIGINT). Results are plain ints on every

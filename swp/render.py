@@ -6,23 +6,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if hasattr(value, "as_json"):
-        return value.as_json()
-    raise TypeError(f"cannot render {type(value).__name__} as JSON")
+from swp.jsonable import jsonable
 
 
 def to_json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, default=_default, ensure_ascii=False, indent=2)
+    return json.dumps(payload, default=jsonable, ensure_ascii=False, indent=2)
 
 
 def console(stderr: bool = False) -> Console:

@@ -25,7 +25,7 @@ def _build_the_app_once() -> None:
     build = typer.testing._get_command
     built: dict[int, Any] = {}
 
-    def once(app):  # noqa: ANN001, ANN202
+    def once(app):
         if id(app) not in built:
             built[id(app)] = (app, build(app))
         return built[id(app)][1]

@@ -210,7 +210,7 @@ def test_a_failed_export_leaves_no_file(practice, db, tmp_path, monkeypatch):
 
     books(practice, db)
 
-    def broken(session, out):  # noqa: ANN001
+    def broken(session, out):
         from swp.errors import DatabaseError
 
         out.write("half a file")

@@ -24,12 +24,19 @@ def leftovers(folder) -> list[str]:
     return [name for name in os.listdir(folder) if name.endswith(".tmp")]
 
 
+def atomic_write(path, text: str, *, force: bool = False) -> Path:
+    """Write through `files.atomic_open`, as the exports do."""
+    with files.atomic_open(path, force=force) as handle:
+        handle.write(text)
+    return Path(os.fspath(path)).expanduser()
+
+
 # --- the helper ---------------------------------------------------------------------------------
 
 def test_write_is_private_and_leaves_no_temporary_file(tmp_path):
     old = os.umask(0o000)  # even a permissive umask gives 0600
     try:
-        path = files.write_text(tmp_path / "out.txt", "hello\n")
+        path = atomic_write(tmp_path / "out.txt", "hello\n")
     finally:
         os.umask(old)
     assert path.read_text() == "hello\n"
@@ -41,9 +48,9 @@ def test_an_existing_file_is_kept_without_force_and_replaced_with_it(tmp_path):
     target = tmp_path / "out.csv"
     target.write_text("precious")
     with pytest.raises(PreconditionError, match="already exists; pass --force"):
-        files.write_text(target, "new")
+        atomic_write(target, "new")
     assert target.read_text() == "precious"
-    files.write_text(target, "new", force=True)
+    atomic_write(target, "new", force=True)
     assert target.read_text() == "new" and mode(target) == 0o600
     assert leftovers(tmp_path) == []
 
@@ -80,7 +87,7 @@ def test_a_full_disk_is_one_clear_line_and_leaves_nothing(tmp_path, monkeypatch)
 
     monkeypatch.setattr(files.os, "fsync", no_space)
     with pytest.raises(SwpError, match="the disk is full"):
-        files.write_bytes(target, b"data")
+        files.write_many([(target, b"data")])
     assert not target.exists() and leftovers(tmp_path) == []
 
 
@@ -91,11 +98,11 @@ def test_a_symbolic_link_at_the_destination_is_refused_even_with_force(tmp_path)
     link.symlink_to(victim)
     for force in (False, True):
         with pytest.raises(PreconditionError, match="symbolic link"):
-            files.write_text(link, "evil", force=force)
+            atomic_write(link, "evil", force=force)
     dangling = tmp_path / "dangling.txt"
     dangling.symlink_to(tmp_path / "nowhere.txt")
     with pytest.raises(PreconditionError, match="symbolic link"):
-        files.write_text(dangling, "evil", force=True)
+        atomic_write(dangling, "evil", force=True)
     assert victim.read_text() == "do not touch"
     assert not (tmp_path / "nowhere.txt").exists()
     assert link.is_symlink() and dangling.is_symlink()
@@ -117,7 +124,7 @@ def test_a_link_planted_after_the_check_is_not_written_through(tmp_path):
 @pytest.mark.parametrize("bad", ["out\x00.txt", "\x00", "a/\x00/b"])
 def test_nul_bytes_in_a_path_are_refused(tmp_path, bad):
     with pytest.raises(InputError, match="NUL byte"):
-        files.write_text(str(tmp_path) + "/" + bad, "x")
+        atomic_write(str(tmp_path) + "/" + bad, "x")
     assert os.listdir(tmp_path) == []
 
 
@@ -125,28 +132,28 @@ def test_paths_the_user_gives_are_theirs_dotdot_and_absolute(tmp_path, monkeypat
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    files.write_text("../up.txt", "up")
+    atomic_write("../up.txt", "up")
     assert (tmp_path / "up.txt").read_text() == "up"
-    files.write_text(str(tmp_path / "abs.txt"), "abs")
+    atomic_write(str(tmp_path / "abs.txt"), "abs")
     assert (tmp_path / "abs.txt").read_text() == "abs"
 
 
 def test_folder_target_empty_path_and_a_file_on_the_way(tmp_path):
     with pytest.raises(InputError, match="is a folder"):
-        files.write_text(tmp_path, "x", force=True)
+        atomic_write(tmp_path, "x", force=True)
     with pytest.raises(InputError, match="empty"):
-        files.write_text("  ", "x")
+        atomic_write("  ", "x")
     assert os.listdir(tmp_path) == []
-    files.write_text(tmp_path / "plain.txt", "x")
+    atomic_write(tmp_path / "plain.txt", "x")
     with pytest.raises(InputError, match="plain.txt is a file, not a folder"):
-        files.write_text(tmp_path / "plain.txt" / "deeper" / "x.txt", "x")
+        atomic_write(tmp_path / "plain.txt" / "deeper" / "x.txt", "x")
     assert os.listdir(tmp_path) == ["plain.txt"]
 
 
 def test_a_missing_folder_is_made_private_on_the_way(tmp_path):
     """Every file swp writes gets the folders it lacks (mkdir -p, each 0700); it once was
     refused with "no such folder"."""
-    target = files.write_text(tmp_path / "missing" / "deeper" / "x.txt", "x")
+    target = atomic_write(tmp_path / "missing" / "deeper" / "x.txt", "x")
     assert target.read_text() == "x" and stat.S_IMODE(os.stat(target).st_mode) == 0o600
     for folder in (tmp_path / "missing", tmp_path / "missing" / "deeper"):
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
@@ -155,7 +162,7 @@ def test_a_missing_folder_is_made_private_on_the_way(tmp_path):
     dangling = tmp_path / "dangling"
     dangling.symlink_to(tmp_path / "gone")
     with pytest.raises(PreconditionError, match="broken symbolic link"):
-        files.write_text(dangling / "x.txt", "x")
+        atomic_write(dangling / "x.txt", "x")
     assert not (tmp_path / "gone").exists()
 
 

@@ -219,7 +219,7 @@ def test_balance_is_a_sql_aggregate_not_objects(practice, db):
     database = open_database(db)
 
     @event.listens_for(database.engine, "before_cursor_execute")
-    def _seen(conn, cursor, statement, *args):  # noqa: ANN001
+    def _seen(conn, cursor, statement, *args):
         statements.append(statement)
 
     try:

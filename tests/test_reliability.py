@@ -120,7 +120,7 @@ class Fault:
         self.at = at
         self.count = 0
 
-    def __call__(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
         self.count += 1
         if self.count == self.at:
             raise sqlite3.OperationalError("disk I/O error")
@@ -313,7 +313,7 @@ def test_a_full_disk_during_an_import_is_one_line_and_writes_nothing(riverside, 
     pages = scalar(riverside.db, "PRAGMA page_count")
     before = snapshot(riverside.db, skip=())
 
-    def tiny_disk(dbapi_connection, _record):  # noqa: ANN001
+    def tiny_disk(dbapi_connection, _record):
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages + 8}")
 
     event.listen(Engine, "connect", tiny_disk)
@@ -333,7 +333,7 @@ def test_a_file_size_limit_hit_by_a_real_process_is_one_line_and_writes_nothing(
     size = os.path.getsize(riverside.db)
     before = snapshot(riverside.db, skip=())
 
-    def limit():  # noqa: ANN202
+    def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (size + 256 * 1024, size + 256 * 1024))
 
     run = subprocess.run([sys.executable, "-m", "swp", "--db", riverside.db, "--as", "mo", "ledger",
@@ -552,7 +552,7 @@ def test_the_database_its_wal_and_shm_backups_and_exports_are_private(tmp_path):
         swp.ok("init", "--sandbox", "R", "--local-authority", "Leeds")
         seen: dict[str, int] = {}
 
-        def look(*_args):  # noqa: ANN002
+        def look(*_args):
             for suffix in ("", "-wal", "-shm"):
                 path = str(db) + suffix
                 if os.path.exists(path):

@@ -10,7 +10,6 @@ from pypdf import PdfReader
 
 from swp import reports
 from swp.money import format_pence
-from swp.reports.pdf import CATEGORY_ROWS, quotas  # (quotas: no longer used by the writer)
 from swp.reports.statement import BasisRow, HistoryRow, Line, Statement
 
 
@@ -51,13 +50,6 @@ def test_a_crowded_deficit_statement_lists_every_category_with_exact_totals():
     assert "The practice made a loss" in text
     many = reports.render([st, crowded(member="bea", name="Bea Brown")], "pdf", one=False)
     assert len(PdfReader(io.BytesIO(many)).pages) == 2 * len(reader.pages)
-
-
-def test_quotas_share_the_rows():
-    assert quotas(3, 4) == (3, 4)
-    assert quotas(2, 30) == (2, CATEGORY_ROWS - 2)
-    assert quotas(30, 3) == (CATEGORY_ROWS - 3, 3)
-    assert sum(quotas(30, 30)) == CATEGORY_ROWS
 
 
 def test_every_writer_handles_a_deficit_statement():

@@ -19,7 +19,7 @@ class SwpGroup(TyperGroup):
     """Runs the command and maps every failure to one stderr line and its exit code."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
-             **extra: Any):  # noqa: ANN001
+             **extra: Any):
         global _json_requested
         from typer._click import exceptions as click_exc
 

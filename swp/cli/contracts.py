@@ -14,7 +14,7 @@ _COLUMNS = ["ref", "value", "outcome %", "invoiced", "left to invoice", "outcome
 _RIGHT = _COLUMNS[1:]
 
 
-def _row(v) -> tuple:  # noqa: ANN001
+def _row(v) -> tuple:
     days = "ended" if v.status == "ended" else v.days_left
     return (v.ref, money(v.value_pence), v.outcome_percent, money(v.invoiced_pence),
             money(v.invoice_left_pence), money(v.outcome_received_pence),
@@ -167,7 +167,7 @@ def show(ctx: typer.Context,
     from swp.services import contracts
 
     view, entries = call(ctx, lambda s: contracts.show(s, ref), write=False)
-    payload = {"contract": view.as_json(), "entries": [e.as_json() for e in entries]}
+    payload = {"contract": view.as_json(), "entries": entries}
 
     def human():
         from rich.console import Group

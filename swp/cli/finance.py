@@ -67,7 +67,7 @@ def loans(ctx: typer.Context) -> None:
                               finance.format_rate(v.rate_basis_points), v.entry) for v in views],
                             right=["#", "amount", "rate", "entry"])
 
-    emit(ctx, {"loans": [v.as_json() for v in views]}, human)
+    emit(ctx, {"loans": views}, human)
 
 
 def register(app: typer.Typer) -> None:

@@ -205,7 +205,7 @@ def list_(ctx: typer.Context,
     emit(ctx, {"proposals": [v.as_json() for v in views]}, human)
 
 
-def _quorum_text(view) -> str:  # noqa: ANN001
+def _quorum_text(view) -> str:
     if view.status != "open":
         return "met" if view.quorum_met else "not met"
     return f"{view.tally.voters} of {view.quorum_needed} needed"
@@ -285,18 +285,19 @@ def vote(
 
     Example: swp --as ann vote 1 yes
     """
+    from swp.jsonable import jsonable
     from swp.services import governance
 
     actor = acting(ctx)
     cast = call(ctx, lambda s: governance.vote(s, actor=actor, proposal_id=proposal_id,
                                                choice=choice, weight=weight,
                                                for_handle=for_handle))
-    emit(ctx, cast.as_json(),
+    emit(ctx, jsonable(cast),
          lambda: f"{cast.member} votes {cast.choice} on proposal #{cast.proposal}"
                  + (f" (changed from {cast.replaced})." if cast.replaced else "."))
 
 
-def _refuse_shares(action: str, doc: str):  # noqa: ANN202
+def _refuse_shares(action: str, doc: str):
     def command(ctx: typer.Context,
                 args: list[str] = typer.Argument(None, metavar="...",
                                                  help="Anything: it is refused all the same.")) -> None:

@@ -109,7 +109,7 @@ def list_(
     entries = call(ctx, lambda s: ledger.list_entries(s, start=first, end=last, category=category),
                    write=False)
 
-    def note(e) -> str:  # noqa: ANN001
+    def note(e) -> str:
         if e.reverses is not None:
             return f"reverses #{e.reverses}"
         if e.reversed_by is not None:
@@ -142,7 +142,7 @@ def balance(
 
     first, last = _range(start, end)
 
-    def work(session):  # noqa: ANN001, ANN202
+    def work(session):
         from swp.services.payroll import shares_owed
 
         return ledger.balance(session, start=first, end=last), shares_owed(session)
@@ -248,7 +248,7 @@ def import_(
         args.update({k: v for k, v in (("profile", profile), ("mapping", mapping), ("rules", rules),
                                         ("uncategorised", uncategorised)) if v})
 
-    def run(progress=None):  # noqa: ANN001
+    def run(progress=None):
         def work(session):
             if bank:
                 summary = banking.import_bank(session, file, actor=actor, profile=profile,
@@ -279,7 +279,7 @@ def import_(
     else:
         summary = run()
 
-    def human():  # noqa: ANN202
+    def human():
         totals = (f"income {money(summary.income_pence)}, expenses "
                   f"{money(summary.expenses_pence)}, net {money(summary.net_pence)}")
         from swp.render import count
@@ -296,7 +296,7 @@ def import_(
     emit(ctx, summary.as_json(), human)
 
 
-def _bank_summary(summary, totals: str):  # noqa: ANN001, ANN202
+def _bank_summary(summary, totals: str):
     from rich.console import Group
 
     from swp import render

@@ -47,7 +47,7 @@ def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force:
         sys.stdout.write(data)
         return
     target = files.check_path(output, force=force)
-    files.write_bytes(target, data if isinstance(data, bytes) else data.encode("utf-8"), force=force)
+    files.write_many([(target, data if isinstance(data, bytes) else data.encode("utf-8"))], force=force)
     emit(ctx, {**payload, "file": str(target)}, lambda: f"Wrote {what} ({fmt}) to {target}.")
 
 
@@ -222,12 +222,13 @@ def vote(
 
     Example: swp --as ann meeting vote 1 3 yes
     """
+    from swp.jsonable import jsonable
     from swp.services import meetings
 
     actor = acting(ctx)
     cast = call(ctx, lambda s: meetings.vote(s, actor=actor, meeting_id=meeting_id,
                                               proposal_id=proposal_id, choice=choice))
-    emit(ctx, cast.as_json(),
+    emit(ctx, jsonable(cast),
          lambda: f"{cast.member} votes {cast.choice} on proposal #{cast.proposal} at meeting "
                  f"#{meeting_id}" + (f" (changed from {cast.replaced})." if cast.replaced else "."))
 

@@ -185,7 +185,7 @@ def update(
         held = call(ctx, lambda s: registers.set_contact(s, actor=actor, handle=handle,
                                                          address=address, email=email,
                                                          purposes=wanted))
-        emit(ctx, {"member": handle, "register": held.as_json()},
+        emit(ctx, {"member": handle, "register": held},
              lambda: f"Recorded the register details of {handle}.")
         return
     if payroll_given:
@@ -265,13 +265,14 @@ def settle(
     Example: swp --as mo member settle cal 250.00 --date 2026-07-15
     """
     from swp.clock import today
+    from swp.jsonable import jsonable
     from swp.services import payroll
 
     pence = amount(amount_text)
     on = day(date) if date else today()
     actor = acting(ctx)
     done = call(ctx, lambda s: payroll.settle(s, actor=actor, handle=handle, amount_pence=pence, on=on))
-    emit(ctx, done.as_json(), lambda: (f"{done.member} paid {money(done.amount_pence)} of their deficit "
+    emit(ctx, jsonable(done), lambda: (f"{done.member} paid {money(done.amount_pence)} of their deficit "
                                        f"on {done.on}; still owed: {money(done.outstanding_pence)}."))
 
 

@@ -77,6 +77,7 @@ def cost(
 
     Example: swp partner cost "Northside Social Work Practice" 1200.01 --date 2026-05-31 --our-percent 40 --memo "Payroll bureau, May"
     """
+    from swp.jsonable import jsonable
     from swp.services import partners
 
     pence = amount(amount_text)
@@ -85,7 +86,7 @@ def cost(
     actor = acting(ctx)
     shared = call(ctx, lambda s: partners.cost(s, actor=actor, name=name, total_pence=pence,
                                                day=when, our_percent=ours, memo=memo))
-    emit(ctx, shared.as_json(),
+    emit(ctx, jsonable(shared),
          lambda: (f"Shared {money(shared.total_pence)} with {shared.partner} on {shared.date}: "
                   f"our part {money(shared.our_pence)} ({shared.our_percent}%) recorded as "
                   f"expense #{shared.entry} in shared-admin; their part "

@@ -21,7 +21,7 @@ do not matter in a fixed choice (`--format PDF`).
 """
 
 
-def _param_line(param) -> str:  # noqa: ANN001
+def _param_line(param) -> str:
     if param.param_type_name == "argument":
         name = (param.metavar or param.name).upper()
         text = f"- `{name}`"
@@ -54,7 +54,7 @@ def _help_text(text: str) -> str:
     return "\n".join(lines)
 
 
-def _walk(command, path: list[str], out: list[str]) -> None:  # noqa: ANN001
+def _walk(command, path: list[str], out: list[str]) -> None:
     subcommands = getattr(command, "commands", None)
     if path:
         level = "#" * min(len(path) + 1, 4)

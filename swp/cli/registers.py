@@ -43,7 +43,7 @@ def _write(ctx: typer.Context, kind: str, as_at: str | None, fmt: RegisterFormat
     doc = docs.members(register) if kind == "members" else docs.officers(register)
     write_document(ctx, doc, fmt, output, force,
                    {"register": kind, "as_at": register.as_at.isoformat(),
-                    "rows": [r.as_json() for r in register.rows]},
+                    "rows": list(register.rows)},
                    what=f"the register of {kind}")
 
 

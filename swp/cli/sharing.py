@@ -25,7 +25,7 @@ class StatementFormat(StrEnum):  # swp.reports.FORMATS, and the payroll file
 FORMAT_HELP = "text, md, html, pdf, csv or json."
 
 
-def _sharing_view(result, *, closed: bool):  # noqa: ANN001
+def _sharing_view(result, *, closed: bool):
     """A worked-out period for people: the figures, then one row per member."""
     from rich.console import Group
     from rich.text import Text
@@ -71,7 +71,7 @@ def _sharing_view(result, *, closed: bool):  # noqa: ANN001
 DATE_HELP = "YYYY-MM-DD, today or yesterday"
 
 
-def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | None):  # noqa: ANN202
+def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | None):
     """The period's first and last day: --start and --end, or worked out from its name."""
     from swp.dates import PERIOD_NAMES, period_dates
     from swp.errors import InputError
@@ -189,7 +189,7 @@ def list_(ctx: typer.Context) -> None:
     rows = [(v.label, f"{v.start} to {v.end}", money(v.net_pence), money(v.reserve_pence),
              money(v.distributable_pence), v.method.replace(",", ", "), v.fingerprint[:10])
             for v in views]
-    emit(ctx, {"periods": [v.as_json() for v in views], "reserve_pence": reserve},
+    emit(ctx, {"periods": views, "reserve_pence": reserve},
          lambda: Group(render.table("Closed periods", columns, rows,
                                     right=["net", "reserve", "pool"]),
                        f"General reserve: {money(reserve)}") if views else
@@ -281,7 +281,7 @@ def _payroll(ctx: typer.Context, label: str, member: str | None, output: str | N
     actor = acting(ctx)
     rows = call(ctx, lambda s: payroll.payroll_rows(s, actor=actor, label=name, pay_date=when),
                 write=False)
-    payload = {"period": name, "rows": [r.as_json() for r in rows],
+    payload = {"period": name, "rows": rows,
                "total_pence": sum(r.payable_pence for r in rows)}
     text = payroll.render_payroll(rows)
     if output is None:
@@ -312,15 +312,16 @@ def pay(
 
     Example: swp --as mo period pay 2026-Q1 --date 2026-04-25
     """
+    from swp.jsonable import jsonable
     from swp.services import payroll
 
     name = period_label(label)
     when = day(date)
     actor = acting(ctx)
     paid = call(ctx, lambda s: payroll.pay(s, actor=actor, label=name, on=when))
-    emit(ctx, paid.as_json(), lambda: (
+    emit(ctx, jsonable(paid), lambda: (
         f"Paid the profit shares of {paid.period} on {paid.paid_on}: {paid.members} members, "
-        f"{money(paid.total_pence)}. Still owed to members: {money(paid.owed_after_pence)}."))
+        f"{money(paid.total_pence)}. Still owed to members: {money(paid.shares_owed_pence)}."))
 
 
 def register(app: typer.Typer) -> None:

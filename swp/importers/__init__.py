@@ -27,15 +27,6 @@ class BankLine:
     bank_id: str | None = None  # the bank's own transaction id, where the format has one
 
 
-@dataclass
-class Source:
-    """An opened bank file: what it is, and its lines."""
-
-    format: str  # a profile name, "mapping", "ofx", "qif" or "camt053"
-    lines: Iterator[BankLine]
-    date_order: str | None = None  # "DD/MM", "MM/DD" or None when the dates say it themselves
-
-
 # --- amounts -------------------------------------------------------------------------------
 
 _SIGNED = re.compile(r"(?P<sign>[-+])?£?(?P<sign2>[-+])?(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)"
@@ -83,7 +74,6 @@ _NUMERIC = re.compile(r"([0-9]{1,4})[/.\-]([0-9]{1,2})[/.\-]([0-9]{2,4})\Z")
 _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 _NAMED = re.compile(r"([0-9]{1,2})[ \-/]([A-Za-z]{3})[a-z]*[ \-/,]+([0-9]{2,4})\Z")
-ORDERS = ("DD/MM", "MM/DD", "YYYY-MM-DD")
 
 
 def _year(text: str) -> int:

@@ -7,7 +7,7 @@ import csv
 import hashlib
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import IO
 
 from swp.errors import InputError
@@ -206,16 +206,6 @@ _ENCODING_HINT = ("if the bank wrote it in another encoding, say which in a mapp
                   "(encoding = \"cp1252\")")
 
 
-@dataclass
-class CsvFile:
-    path: str
-    profile: Profile | None = None  # forced (--profile or a mapping)
-    lines: Lines | None = None
-    found: Profile | None = None
-    header: list[str] = field(default_factory=list)
-    date_order: str | None = None
-
-
 def _names(row: list[str]) -> list[str]:
     return [c.strip().strip("'\"").lower() for c in row]
 
@@ -339,7 +329,3 @@ def decide_order(path: str, profile: Profile) -> str | None:
                     yield lines.line, row[column]
 
         return date_order(samples())
-
-
-def with_order(profile: Profile, order: str | None) -> Profile:
-    return replace(profile, date_order=order)

@@ -47,6 +47,7 @@ class Document:
     footer: str | None = None
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names dated date and writes each section's table as an object."""
         return {"title": self.title, "practice": self.practice, "date": self.dated.isoformat(),
                 "sections": [{"heading": s.heading, "paragraphs": list(s.paragraphs),
                               "table": None if s.table is None else

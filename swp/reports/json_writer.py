@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from swp.jsonable import jsonable
 from swp.reports.statement import Statement
 
 
 def render(st: Statement) -> str:
-    return json.dumps(st.as_json(), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(st, default=jsonable, ensure_ascii=False, indent=2) + "\n"
 
 
 def render_many(statements: Sequence[Statement]) -> str:
-    return json.dumps({"statements": [st.as_json() for st in statements]},
+    return json.dumps({"statements": list(statements)}, default=jsonable,
                       ensure_ascii=False, indent=2) + "\n"

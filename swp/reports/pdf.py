@@ -24,7 +24,6 @@ from swp.rules import format_hours
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-CATEGORY_ROWS = 12  # income and expense category rows together, so that a page always suffices
 MAX_HISTORY = 4
 BLUE = (31, 78, 121)
 GREY = (90, 90, 90)
@@ -49,18 +48,6 @@ def latin1(text: object) -> str:
             out.append({"Ł": "L", "ł": "l", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"',
                         "”": '"'}.get(char, plain or "?"))
     return "".join(out)
-
-
-def quotas(income: int, expenses: int, rows: int = CATEGORY_ROWS) -> tuple[int, int]:
-    """How many rows the income and the expense categories get (each at least 2)."""
-    if income + expenses <= rows:
-        return income, expenses
-    half = rows // 2
-    if income <= half:
-        return income, rows - income
-    if expenses <= rows - half:
-        return rows - expenses, expenses
-    return half, rows - half
 
 
 class _Page:

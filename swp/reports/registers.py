@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def members(register: Register[RegisterRow]) -> Document:
     rows = tuple((r.name, r.address or "-", r.email or "-", ", ".join(r.email_purposes) or "-",
-                  r.admitted.isoformat(), r.ceased.isoformat() if r.ceased else "-", r.shares)
+                  r.admitted.isoformat(), r.ceased.isoformat() if r.ceased else "-", r.shares_held)
                  for r in register.rows)
     current = sum(1 for r in register.rows if r.ceased is None or r.ceased >= register.as_at)
     return Document(

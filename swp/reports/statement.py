@@ -89,10 +89,6 @@ class SettlementRow:
             return f"Deficit written off by resolution #{self.resolution} on {self.on.isoformat()}"
         return f"Deficit settled on {self.on.isoformat()}"
 
-    def as_json(self) -> dict[str, Any]:
-        return {"on": self.on.isoformat(), "kind": self.kind, "pence": self.pence,
-                "resolution": self.resolution}
-
 
 @dataclass(frozen=True)
 class Statement:
@@ -266,6 +262,7 @@ class Statement:
         return words
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON writes the lines, basis and history as objects, and adds the share and what is owed."""
         return {
             "member": self.member,
             "name": self.name,
@@ -298,7 +295,7 @@ class Statement:
             "carried_in_pence": self.carried_in_pence,
             "payable_pence": self.payable_pence,
             "carried_out_pence": self.carried_out_pence,
-            "deficit_settlements": [s.as_json() for s in self.settlements],
+            "deficit_settlements": list(self.settlements),
             "deficit_outstanding_pence": self.outstanding_pence,
             "year_start": self.year_start.isoformat(),
             "year_to_date_pence": self.year_to_date_pence,

@@ -99,12 +99,6 @@ def manager_ever(session: Session) -> bool:
                            .limit(1)).first() is not None
 
 
-def anything_signed(session: Session) -> bool:
-    """Has any event been signed? From then on every change must be."""
-    return session.execute(select(col(AuditEvent.seq)).where(col(AuditEvent.signature).is_not(None))
-                           .limit(1)).first() is not None
-
-
 def head(session: Session) -> tuple[int, str]:
     row = session.execute(
         select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1)
@@ -298,7 +292,6 @@ class _Keys:
         self.left: dict[str, str] = {}  # handle -> last day of membership: revoked after it
         self.ever: set[str] = set()  # handles that have had a key (none may self-enrol again)
         self.manager_ever = False
-        self.signed_any = False
         self._verifiers: dict[str, Any] = {}
 
     def check(self, public_hex: str, signature: str, digest: str) -> bool:
@@ -402,7 +395,6 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None) -> Verif
                 return bad(seq, problem)
             if event["signature"] is not None:
                 signed += 1
-                keys.signed_any = True
             elif event["outcome"] == "refused":
                 refusals += 1
             if event["outcome"] == "ok":
@@ -424,7 +416,3 @@ def events(session: Session, *, limit: int | None = None) -> list[AuditEvent]:
     rows = list(session.execute(query).scalars())
     rows.reverse()
     return rows
-
-
-def count(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()

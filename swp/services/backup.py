@@ -79,6 +79,7 @@ class BackupResult:
     seconds: float
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON spreads the content out, says verified and rounds the seconds."""
         return {"source": self.source, "backup": self.path, "bytes": self.bytes,
                 "integrity": self.integrity, "verified": True,
                 "schema": self.content.schema, "tables": dict(self.content.tables),

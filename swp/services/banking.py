@@ -64,6 +64,7 @@ class BankImportSummary:
         return self.income_pence - self.expenses_pence
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON adds net_pence, names linked lines and the days checked, in its own order."""
         return {"file": self.file, "format": self.format, "rows": self.rows, "added": self.added,
                 "skipped": self.skipped, "zero": self.zero, "linked_count": self.linked_count,
                 "counted_elsewhere": self.counted_elsewhere,
@@ -175,7 +176,7 @@ class _Days:
         self.start: date | None = None
         self.end: date | None = None
 
-    def add(self, bank) -> None:  # noqa: ANN001
+    def add(self, bank) -> None:
         if bank.balance is None:
             self.usable = False
             return
@@ -290,7 +291,7 @@ class _BankImporter:
             pool.setdefault(("income", int(pence)), []).append([on, f"{handle}'s deficit settled"])
         return pool
 
-    def counted_elsewhere(self, bank) -> str | None:  # noqa: ANN001
+    def counted_elsewhere(self, bank) -> str | None:
         """A bank line that is a profit-share payment or a deficit settlement swp already
         counts: what it is, or None."""
         if not self.others:
@@ -303,14 +304,14 @@ class _BankImporter:
         self._preview(bank, kind, "", f"already counted: {found[0]}")
         return found[0]
 
-    def _preview(self, bank, kind: str, category: str, action: str) -> None:  # noqa: ANN001
+    def _preview(self, bank, kind: str, category: str, action: str) -> None:
         if len(self.summary.preview) < PREVIEW_ROWS:
             self.summary.preview.append({
                 "line": bank.line, "date": bank.date.isoformat(), "type": kind,
                 "amount_pence": abs(bank.pence), "category": category,
                 "description": bank.description, "action": action})
 
-    def _hand_entries(self, batch) -> dict[tuple[str, int], list[list]]:  # noqa: ANN001
+    def _hand_entries(self, batch) -> dict[tuple[str, int], list[list]]:
         """Entries entered by hand that a line of this batch could be: no ref, not a reversal,
         not reversed, not yet linked, dated within LINK_DAYS of the batch."""
         first = min(bank.date for bank, *_ in batch) - timedelta(days=LINK_DAYS)
@@ -331,7 +332,7 @@ class _BankImporter:
         return pool
 
     @staticmethod
-    def _take(pool, kind: str, pence: int, day: date) -> tuple[int, date] | None:  # noqa: ANN001
+    def _take(pool, kind: str, pence: int, day: date) -> tuple[int, date] | None:
         candidates = pool.get((kind, pence))
         if not candidates:
             return None
@@ -345,14 +346,12 @@ class _BankImporter:
 def import_bank(session, path: str, *, actor: str | None, profile: str | None = None,
                 mapping: str | None = None, rules: str | None = None,
                 uncategorised: str | None = None, dry_run: bool = False,
-                progress: Callable[[int, int], None] | None = None,
-                check_role: bool = True) -> BankImportSummary:
+                progress: Callable[[int, int], None] | None = None) -> BankImportSummary:
     """Import a bank file whole or not at all (see the module's docstring)."""
     from swp.importers import Identities
     from swp.importers.rules import NO_RULES, load_rules
 
-    if check_role:
-        require_manager(session, actor, "importing ledger entries")
+    require_manager(session, actor, "importing ledger entries")
     if uncategorised is not None:
         uncategorised = check_category(uncategorised)
     ruleset = load_rules(rules) if rules else NO_RULES
@@ -513,6 +512,7 @@ class Assertion:
         return self.balance_pence == self.books_pence
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON adds holds."""
         return {"id": self.id, "date": self.date.isoformat(), "balance_pence": self.balance_pence,
                 "books_pence": self.books_pence, "holds": self.holds}
 

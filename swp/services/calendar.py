@@ -86,12 +86,9 @@ class Item:
     clause: str | None = None  # the clause that holds the item's number
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON leaves out the clause (the text view's)."""
         return {"due": self.due.isoformat(), "kind": self.kind, "what": self.what,
                 "overdue": self.overdue, "statutory": self.statutory}
-
-
-def registered_on(session: Session) -> date:
-    return get_practice(session).founded_at.date()
 
 
 def items(session: Session, on: date | None = None) -> list[Item]:

@@ -45,9 +45,6 @@ class Problem:
     message: str
     clause: str | None = None
 
-    def as_json(self) -> dict:
-        return {"check": self.check, "message": self.message, "clause": self.clause}
-
 
 @dataclass(frozen=True)
 class Report:
@@ -61,7 +58,8 @@ class Report:
         return not self.problems
 
     def as_json(self) -> dict:
-        return {"ok": self.ok, "problems": [p.as_json() for p in self.problems],
+        """The JSON adds ok, first."""
+        return {"ok": self.ok, "problems": list(self.problems),
                 "checks": list(self.checks), "skipped": list(self.skipped),
                 "notices": list(self.notices)}
 
@@ -255,7 +253,7 @@ def _membership(session, found: _Found, on: date) -> None:
 # --- the database's own defences ---------------------------------------------------------
 
 
-def _migration(filename: str):  # noqa: ANN202 - a migration module, for its lists of guards
+def _migration(filename: str):
     import importlib.util
     from pathlib import Path
 
@@ -528,7 +526,7 @@ class _Group:
     total: int
     lowest: int
 
-    def where(self):  # noqa: ANN201
+    def where(self):
         reverses = LedgerEntry.reverses.is_not(None) if self.reversal else LedgerEntry.reverses.is_(None)
         return and_(LedgerEntry.kind == self.kind, LedgerEntry.category == self.category,
                     LedgerEntry.debit == self.debit, LedgerEntry.credit == self.credit, reverses)
@@ -551,7 +549,7 @@ def _ledger_groups(session) -> list[_Group]:
     return info["swp_check_groups"]
 
 
-def _entries(session, group: _Group, *extra) -> tuple[list, int]:  # noqa: ANN002
+def _entries(session, group: _Group, *extra) -> tuple[list, int]:
     """The first offending rows of a group (and how many there are)."""
     condition = and_(group.where(), *extra)
     rows = session.execute(select(LedgerEntry.id, LedgerEntry.amount_pence).where(condition)

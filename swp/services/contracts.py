@@ -85,6 +85,7 @@ class ContractView:
         return "running"
 
     def as_json(self) -> dict:
+        """The JSON adds the figures worked out from the fields (what is left, days, status)."""
         return {
             "ref": self.ref, "authority": self.authority, "value_pence": self.value_pence,
             "start": self.start.isoformat(), "end": self.end.isoformat(),
@@ -107,11 +108,6 @@ class ContractEntry:
     measure: str | None
     memo: str | None
     reverses: int | None
-
-    def as_json(self) -> dict:
-        return {"id": self.id, "date": self.date.isoformat(), "category": self.category,
-                "amount_pence": self.amount_pence, "measure": self.measure, "memo": self.memo,
-                "reverses": self.reverses}
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ class CopySummary:
         return self.income_pence - self.expenses_pence
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names source and target from and to, and adds rows and net_pence."""
         return {"from": self.source, "to": self.target, "tables": self.tables,
                 "rows": self.rows, "audit_events": self.audit_events,
                 "audit_head": self.audit_head, "income_pence": self.income_pence,

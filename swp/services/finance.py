@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -39,11 +39,6 @@ class LoanView:
     amount_pence: int
     date: date
     rate_basis_points: int | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "entry": self.entry, "lender": self.lender,
-                "amount_pence": self.amount_pence, "date": self.date.isoformat(),
-                "rate_basis_points": self.rate_basis_points}
 
 
 def loan(session: Session, *, actor: str | None, lender: str, amount_pence: int, day: date,

@@ -39,6 +39,7 @@ class ClauseView:
     meaning: str
 
     def as_json(self) -> dict:
+        """The JSON leaves out the meaning."""
         return {"name": self.name, "value": self.value, "entrenched": self.entrenched,
                 "changed_by": self.changed_by}
 
@@ -62,10 +63,6 @@ class VoteView:
     choice: str
     version: int
     cast_on: date
-
-    def as_json(self) -> dict:
-        return {"member": self.member, "choice": self.choice, "version": self.version,
-                "cast_on": self.cast_on.isoformat()}
 
 
 @dataclass(frozen=True)
@@ -100,6 +97,7 @@ class ProposalView:
         return text + (f", {self.target_register}" if self.target_register else "")
 
     def as_json(self) -> dict:
+        """The JSON spreads the tally out and adds the summary."""
         return {
             "id": self.id, "title": self.title, "kind": self.kind, "action": self.action,
             "clause": self.clause, "value": self.value, "target": self.target,
@@ -111,7 +109,7 @@ class ProposalView:
             "voters": self.tally.voters, "members": self.members,
             "quorum_needed": self.quorum_needed, "quorum_met": self.quorum_met,
             "threshold_percent": self.threshold_percent, "would_pass": self.would_pass,
-            "votes": [v.as_json() for v in self.votes],
+            "votes": list(self.votes),
             "proposed_on": self.proposed_on.isoformat() if self.proposed_on else None,
             "register": self.target_register,
             "may_close_on": self.may_close_on.isoformat() if self.may_close_on else None,
@@ -383,10 +381,6 @@ class VoteCast:
     version: int
     replaced: str | None  # the member's previous choice, when this is a changed vote
 
-    def as_json(self) -> dict:
-        return {"proposal": self.proposal, "member": self.member, "choice": self.choice,
-                "version": self.version, "replaced": self.replaced}
-
 
 def vote(session, *, actor: str | None, proposal_id: int, choice: str, weight: int = 1,
          for_handle: str | None = None) -> VoteCast:
@@ -444,6 +438,7 @@ class Closed:
     effect: str | None  # what was done, for a passed proposal
 
     def as_json(self) -> dict:
+        """The JSON spreads the tally out and leaves out the summary."""
         return {"id": self.id, "status": self.status, "yes": self.tally.yes,
                 "no": self.tally.no, "abstain": self.tally.abstain,
                 "quorum_met": self.quorum_met, "quorum_needed": self.quorum_needed,

@@ -116,11 +116,9 @@ class Recorded:
 def record(session, *, actor: str | None, kind: str, amount_pence: int, day: date,
            category: str, memo: str | None = None, ref: str | None = None,
            contract_id: int | None = None, partner_id: int | None = None,
-           measure: str | None = None, lender: str | None = None,
-           check_role: bool = True) -> Recorded:
+           measure: str | None = None, lender: str | None = None) -> Recorded:
     """Record one income, expense or loan entry (a positive amount)."""
-    if check_role:
-        require_manager(session, actor, "recording ledger entries")
+    require_manager(session, actor, "recording ledger entries")
     if amount_pence <= 0:
         raise InputError("the amount must be more than zero")
     if amount_pence > MAX_PENCE:
@@ -157,14 +155,13 @@ class Reversal:
 
 
 def reverse(session, *, actor: str | None, entry_id: int, reason: str,
-            day: date | None = None, check_role: bool = True) -> Reversal:
+            day: date | None = None) -> Reversal:
     """Cancel an entry by appending its reversal (the entry itself is never changed).
 
     Refused: an entry that does not exist, one already reversed, a reversal (record the entry
     again instead), and any entry or reversal dated inside a closed period.
     """
-    if check_role:
-        require_manager(session, actor, "reversing ledger entries")
+    require_manager(session, actor, "reversing ledger entries")
     reason = (reason or "").strip()
     if not reason:
         raise InputError("a reversal needs a reason (--reason), e.g. \"entered twice\"")
@@ -216,6 +213,7 @@ class EntryView:
     credit: str
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names the kind type and leaves out the accounts."""
         return {"id": self.id, "date": self.date.isoformat(), "type": self.kind,
                 "amount_pence": self.amount_pence, "category": self.category, "memo": self.memo,
                 "ref": self.ref, "reverses": self.reverses, "reversed_by": self.reversed_by}
@@ -282,6 +280,7 @@ class Balance:
         return dict(sorted(out.items()))
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names start and end from and to, and adds the net and its categories."""
         return {
             "from": self.start.isoformat() if self.start else None,
             "to": self.end.isoformat() if self.end else None,
@@ -356,6 +355,7 @@ class ImportSummary:
         return self.income_pence - self.expenses_pence
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON adds net_pence."""
         return {"file": self.file, "rows": self.rows, "added": self.added,
                 "skipped": self.skipped, "income_pence": self.income_pence,
                 "expenses_pence": self.expenses_pence, "net_pence": self.net_pence,
@@ -396,21 +396,19 @@ def _header_positions(row: list[str] | None) -> list[int]:
     return [names.index(name) for name in IMPORT_HEADER]
 
 
-_category_seen: dict[str, str] = {}
-
-
-def _category(text: str) -> str:
-    """check_category, remembered (an import repeats a handful of categories many times)."""
-    value = _category_seen.get(text)
+def _category(text: str, seen: dict[str, str]) -> str:
+    """check_category, remembered in `seen` for one import: an import repeats a handful of
+    categories many times (remembering saves about 0.8 s a million rows)."""
+    value = seen.get(text)
     if value is None:
         value = check_category(text)
-        if len(_category_seen) < 1000:
-            _category_seen[text] = value
+        if len(seen) < 1000:
+            seen[text] = value
     return value
 
 
 def _parse_row(cells: list[str], positions: list[int], line: int,
-               recorded_at: Any) -> dict[str, Any]:
+               recorded_at: Any, categories: dict[str, str]) -> dict[str, Any]:
     if len(cells) != len(IMPORT_HEADER):
         raise InputError(f"line {line}: expected {len(IMPORT_HEADER)} fields "
                          f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
@@ -421,7 +419,7 @@ def _parse_row(cells: list[str], positions: list[int], line: int,
         if kind not in IMPORT_KINDS:
             raise InputError(f"not a type: {kind!r}; the type is income or expense")
         pence = parse_amount(amount_text)
-        category = _category(category)
+        category = _category(category, categories)
     except InputError as exc:
         raise InputError(f"line {line}: {exc.message}") from None
     if kind == "income":
@@ -453,6 +451,7 @@ class _Importer:
         self.session = session
         self.periods = periods
         self.recorded_at = now()
+        self.categories: dict[str, str] = {}  # checked categories, for _category
         self.added = 0
         self.skipped = 0
         self.income = 0
@@ -507,8 +506,7 @@ class _Importer:
 
 
 def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
-               progress: Callable[[int, int], None] | None = None,
-               check_role: bool = True) -> ImportSummary:
+               progress: Callable[[int, int], None] | None = None) -> ImportSummary:
     """Import a bank export (CSV, header date,type,amount,category,memo,ref) whole or not at all.
 
     The file is read once, a line at a time; rows go in with executemany in batches inside
@@ -517,8 +515,7 @@ def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
     ref with different values is an error. A dry run does all of it, then rolls it back.
     `progress(bytes_done, bytes_total)` is called as the file is read.
     """
-    if check_role:
-        require_manager(session, actor, "importing ledger entries")
+    require_manager(session, actor, "importing ledger entries")
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
@@ -570,7 +567,7 @@ def _import_rows(importer: _Importer, source: _Reader,
             continue  # blank line
         rows += 1
         try:
-            batch.append((line, _parse_row(cells, positions, line, importer.recorded_at)))
+            batch.append((line, _parse_row(cells, positions, line, importer.recorded_at, importer.categories)))
         except InputError:
             importer.settle(batch)
             raise

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 KINDS = ("agm", "general")
 KIND_NAMES = {"agm": "Annual general meeting", "general": "General meeting"}
-MODES = ("person", "online")
 
 
 @overload
@@ -80,12 +79,6 @@ class ItemView:
     no: int | None
     abstain: int | None
 
-    def as_json(self) -> dict[str, Any]:
-        return {"position": self.position, "proposal": self.proposal, "title": self.title,
-                "kind": self.kind, "summary": self.summary, "status": self.status,
-                "decision": self.decision, "reason": self.reason, "yes": self.yes,
-                "no": self.no, "abstain": self.abstain}
-
 
 @dataclass(frozen=True)
 class MeetingView:
@@ -111,6 +104,7 @@ class MeetingView:
         return f"{KIND_NAMES[self.kind]} #{self.id}, {self.date.isoformat()}"
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON writes the attendance as objects."""
         return {"id": self.id, "kind": self.kind, "date": self.date.isoformat(),
                 "place": self.place, "online": self.online, "status": self.status,
                 "called_by": self.called_by, "called_on": self.called_on.isoformat(),
@@ -118,7 +112,7 @@ class MeetingView:
                 "closed_on": self.closed_on.isoformat() if self.closed_on else None,
                 "members": self.members, "quorum_needed": self.quorum_needed,
                 "audit_seq": self.audit_seq, "audit_head": self.audit_head,
-                "agenda": [i.as_json() for i in self.agenda],
+                "agenda": list(self.agenda),
                 "attendance": [{"member": h, "name": n, "mode": m} for h, n, m in self.attendance]}
 
 

@@ -40,6 +40,7 @@ class MemberView:
     key_fingerprint: str | None = None
 
     def as_json(self) -> dict:
+        """The JSON writes hours as text and leaves out the registration and key."""
         return {
             "handle": self.handle, "name": self.name, "role": self.role,
             "hours": rules.format_hours(self.hours_hundredths), "pay_pence": self.pay_pence,

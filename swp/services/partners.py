@@ -58,6 +58,7 @@ class PartnerView:
         return self.kind in ASSET_LOCKED_KINDS
 
     def as_json(self) -> dict:
+        """The JSON adds asset_locked."""
         return {"name": self.name, "kind": self.kind, "asset_locked": self.asset_locked,
                 "shared_costs": self.shared_costs, "total_pence": self.total_pence,
                 "our_pence": self.our_pence, "partner_pence": self.partner_pence}
@@ -73,12 +74,6 @@ class SharedCostView:
     our_pence: int
     partner_pence: int
     memo: str
-
-    def as_json(self) -> dict:
-        return {"entry": self.entry, "partner": self.partner, "date": self.date.isoformat(),
-                "total_pence": self.total_pence, "our_percent": self.our_percent,
-                "our_pence": self.our_pence, "partner_pence": self.partner_pence,
-                "memo": self.memo}
 
 
 def check_kind(kind: str) -> str:

@@ -95,11 +95,6 @@ class PayrollRow:
     period: str
     pay_date: date | None
 
-    def as_json(self) -> dict[str, Any]:
-        return {"member": self.member, "name": self.name, "payroll_id": self.payroll_id,
-                "ni_number": self.ni_number, "payable_pence": self.payable_pence,
-                "period": self.period, "pay_date": self.pay_date.isoformat() if self.pay_date else None}
-
 
 def payroll_rows(session: Session, *, actor: str | None, label: str, pay_date: date | None) -> list[PayrollRow]:
     """One row per member with a payable share in the closed period (a manager's task: it
@@ -146,11 +141,7 @@ class Paid:
     paid_on: date
     members: int
     total_pence: int
-    owed_after_pence: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {"period": self.period, "paid_on": self.paid_on.isoformat(), "members": self.members,
-                "total_pence": self.total_pence, "shares_owed_pence": self.owed_after_pence}
+    shares_owed_pence: int
 
 
 def shares_owed(session: Session) -> int:
@@ -211,10 +202,6 @@ class Settled:
     amount_pence: int
     on: date
     outstanding_pence: int  # still owed afterwards (>= 0)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"member": self.member, "amount_pence": self.amount_pence, "on": self.on.isoformat(),
-                "outstanding_pence": self.outstanding_pence}
 
 
 def outstanding(session: Session, member: Member) -> int:

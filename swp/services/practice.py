@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -142,7 +142,6 @@ class PracticeSummary:
     audit_seq: int
     audit_head: str
     sandbox: bool = False
-    member_handles: list[str] = field(default_factory=list)
 
 
 def show(session) -> PracticeSummary:
@@ -166,6 +165,5 @@ def show(session) -> PracticeSummary:
         last_closed=last.label if last else None,
         open_from=(last.end + timedelta(days=1)).isoformat() if last else None,
         audit_seq=seq, audit_head=head_hash, sandbox=bool(practice.sandbox),
-        member_handles=[m.handle for m in members],
     )
 

@@ -48,10 +48,6 @@ class Contact:
     email: str | None
     email_purposes: tuple[str, ...]
 
-    def as_json(self) -> dict[str, Any]:
-        return {"handle": self.handle, "name": self.name, "address": self.address,
-                "email": self.email, "email_purposes": list(self.email_purposes)}
-
 
 def purposes_of(member: Member) -> tuple[str, ...]:
     return tuple(p for p in (member.email_purposes or "").split(",") if p)
@@ -129,14 +125,7 @@ class RegisterRow:
     email_purposes: tuple[str, ...]
     admitted: date
     ceased: date | None
-    shares: str = SHARES_HELD
-
-    def as_json(self) -> dict[str, Any]:
-        return {"handle": self.handle, "name": self.name, "address": self.address,
-                "email": self.email, "email_purposes": list(self.email_purposes),
-                "admitted": self.admitted.isoformat(),
-                "ceased": self.ceased.isoformat() if self.ceased else None,
-                "shares_held": self.shares}
+    shares_held: str = SHARES_HELD
 
 
 Row = TypeVar("Row", "RegisterRow", "OfficerRow")
@@ -173,6 +162,7 @@ class OfficerRow:
     end: date | None
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names start and end from and to."""
         return {"handle": self.handle, "name": self.name, "office": self.office,
                 "address": self.address, "from": self.start.isoformat(),
                 "to": self.end.isoformat() if self.end else None}

@@ -52,6 +52,7 @@ class Invitation:
     expires_at: datetime
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names the handle member and gives the expiry to the second."""
         return {"member": self.handle, "name": self.name, "url": self.url,
                 "expires_at": self.expires_at.isoformat(timespec="seconds")}
 
@@ -112,7 +113,6 @@ class Viewer:
     role: str
     is_manager: bool
     csrf: str
-    session_id: int
 
 
 def start_session(session: Session, member: Member) -> tuple[str, str]:
@@ -146,7 +146,7 @@ def viewer(session: Session, token: str | None) -> Viewer | None:
     fact = latest_facts(session, [member.id]).get(member.id)
     role = fact.role if fact else ""
     # a current member (checked above) is a current manager when their latest role is manager
-    return Viewer(member.id, member.handle, member.name, role, role == "manager", row.csrf, row.id)
+    return Viewer(member.id, member.handle, member.name, role, role == "manager", row.csrf)
 
 
 def end_session(session: Session, token: str | None) -> None:

@@ -164,14 +164,6 @@ class PeriodView:
     closed_at: str
     closed_by: str | None
 
-    def as_json(self) -> dict[str, Any]:
-        return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat(),
-                "income_pence": self.income_pence, "expenses_pence": self.expenses_pence,
-                "net_pence": self.net_pence, "reserve_pence": self.reserve_pence,
-                "distributable_pence": self.distributable_pence, "method": self.method,
-                "members": self.members, "fingerprint": self.fingerprint,
-                "closed_at": self.closed_at, "closed_by": self.closed_by}
-
 
 def list_periods(session) -> tuple[list[PeriodView], int]:
     """Every closed period, oldest first, and the reserve as it stands."""

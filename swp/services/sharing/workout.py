@@ -79,6 +79,7 @@ class Segment:
         return (self.end - self.start).days + 1
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names start and end from and to, and adds days."""
         return {"from": self.start.isoformat(), "to": self.end.isoformat(), "days": self.days,
                 "role": self.role, "hours_hundredths": self.hours_hundredths,
                 "pay_pence": self.pay_pence, "service": self.service}
@@ -120,6 +121,7 @@ class Share:
         }
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON names parts parts_pence and leaves out the name and segments."""
         return {"member": self.member, "amount_pence": self.amount_pence, "days": self.days,
                 "weights": dict(self.weights), "parts_pence": dict(self.parts),
                 "carried_in_pence": self.carried_in_pence, "payable_pence": self.payable_pence,
@@ -159,6 +161,7 @@ class Sharing:
         return {c.category: c.pence for c in self.categories if c.kind == "expense"}
 
     def as_json(self) -> dict[str, Any]:
+        """The JSON lists allocations and categories by kind, and a fingerprint only once there is one."""
         data: dict[str, Any] = {
             "label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "income_pence": self.income_pence, "expenses_pence": self.expenses_pence,
