@@ -122,16 +122,17 @@ def copy_db(source: str, dest: str) -> str:
 
 def found(db: str) -> None:
     """The Riverside practice of the tests: five members, manager mo."""
-    child(swp(db, "init", "Riverside Social Work Practice", "--local-authority", "Leeds City Council",
+    child(swp(db, "init", "--sandbox", "Riverside Social Work Practice", "--local-authority", "Leeds City Council",
               actor=None))
-    members = (("ann", "practitioner", "2024-04-01", "37.5", "40000"),
-               ("bea", "practitioner", "2024-04-01", "30", "32000"),
-               ("cal", "practitioner", "2025-01-01", "20", "22000"),
-               ("mo", "manager", "2024-04-01", "37.5", "36000"),
-               ("sam", "staff", "2025-06-01", "16", "12000"))
-    for handle, role, since, hours, pay in members:
+    members = (("ann", "practitioner", "2024-04-01", "37.5", "40000", "SW100001"),
+               ("bea", "practitioner", "2024-04-01", "30", "32000", "SW100002"),
+               ("cal", "practitioner", "2025-01-01", "20", "22000", "SW100003"),
+               ("mo", "manager", "2024-04-01", "37.5", "36000", None),
+               ("sam", "staff", "2025-06-01", "16", "12000", None))
+    for handle, role, since, hours, pay, registration in members:
         child(swp(db, "member", "add", handle, "--name", handle.title(), "--role", role,
                   "--employed-since", since, "--hours", hours, "--pay", pay,
+                  *(["--registration", registration] if registration else []),
                   actor="mo" if handle == "sam" else None))
 
 
@@ -155,8 +156,35 @@ def write_csv(path: Path, rows: int) -> None:
         out.writelines(lines)
 
 
-# The plain import the issue names: csv + sqlite3.executemany, streaming, one transaction, into the
-# same table with the same pragmas as swp's connections. The only checks are the ones SQLite makes.
+def plain_table(practice: str, dest: str) -> str:
+    """The plain import's database: a table named and typed like swp's `ledger_entry` (the same
+    columns, NOT NULL and the integer primary key) with one unique index, on `ref`, and nothing
+    else: no other index, constraint, foreign key or trigger."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(dest + suffix):
+            os.unlink(dest + suffix)
+    src = sqlite3.connect(f"file:{practice}?mode=ro", uri=True)
+    try:
+        columns = src.execute("PRAGMA table_info(ledger_entry)").fetchall()
+    finally:
+        src.close()
+    parts = [f'"{name}" {kind}' + (" PRIMARY KEY" if pk else " NOT NULL" if notnull else "")
+             for _cid, name, kind, notnull, _default, pk in columns]
+    conn = sqlite3.connect(dest)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"CREATE TABLE ledger_entry ({', '.join(parts)})")
+        conn.execute("CREATE UNIQUE INDEX plain_ref ON ledger_entry (ref)")
+        conn.commit()
+    finally:
+        conn.close()
+    os.chmod(dest, 0o600)
+    return dest
+
+
+# The plain import the issue names: csv + sqlite3.executemany, streaming, one transaction, into a
+# table of the same columns with one unique index (on the ref) and the same pragmas as swp's
+# connections (plain_table). The only checks are the ones SQLite makes.
 BASELINE_IMPORT = r"""
 import csv, sqlite3, sys
 from datetime import datetime, timezone
@@ -261,7 +289,7 @@ def bench_import(work: Path, practice: str, rows: int) -> tuple[list[Figure], st
     write_csv(source, rows)
     print(f"  wrote {rows:,} rows ({source.stat().st_size / MIB:.0f} MiB) in {time.perf_counter() - started:.1f} s",
           file=sys.stderr)
-    plain_db = copy_db(practice, str(work / "plain.db"))
+    plain_db = plain_table(practice, str(work / "plain.db"))
     base_s, base_rss = child([sys.executable, "-c", BASELINE_IMPORT, plain_db, str(source)])
     big = copy_db(practice, str(work / "big.db"))
     swp_s, swp_rss = child(swp(big, "ledger", "import", str(source)))

@@ -402,32 +402,10 @@ def _category(text: str) -> str:
     return value
 
 
-def _parse_row(cells: list[str], positions: list[int], line: int,
-               recorded_at: Any) -> dict[str, Any]:
-    if len(cells) != len(IMPORT_HEADER):
-        raise InputError(f"line {line}: expected {len(IMPORT_HEADER)} fields "
-                         f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
-    date_text, kind, amount_text, category, memo, ref = (cells[i] for i in positions)
-    try:
-        day = parse_date(date_text, relative=False)  # a file's dates are written out
-        kind = kind.strip().lower()
-        if kind not in IMPORT_KINDS:
-            raise InputError(f"not a type: {kind!r}; the type is income or expense")
-        pence = parse_amount(amount_text)
-        category = _category(category)
-    except InputError as exc:
-        raise InputError(f"line {line}: {exc.message}") from None
-    if kind == "income":
-        for violation in rules.income_category_violations(category):
-            raise RuleViolation(violation.clause, f"line {line}: {violation.message}")
-    ref = ref.strip()
-    if not ref:
-        raise InputError(f"line {line}: the ref is empty; every row needs its bank reference, "
-                         "so that importing the same file again adds nothing")
-    debit, credit = accounts(kind, category)
-    return {"date": day, "kind": kind, "amount_pence": pence, "category": category,
-            "debit": debit, "credit": credit, "memo": memo.strip() or None, "ref": ref,
-            "recorded_at": recorded_at}
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,8})(?:\.([0-9]{1,2}))?\Z")
+# the columns an import writes, in the order of each row's tuple (the rest are NULL)
+IMPORT_COLUMNS = ("date", "kind", "amount_pence", "category", "debit", "credit", "memo", "ref",
+                  "recorded_at")
 
 
 def _key(values: Any) -> tuple:
@@ -450,25 +428,86 @@ class _Importer:
         self.skipped = 0
         self.income = 0
         self.expenses = 0
+        # each distinct text is read once per import (a year has 365 dates, a file a few
+        # categories): text -> the checked value, and the value as the driver takes it
+        self.binders = audit.driver_binders(session, LedgerEntry.__table__, IMPORT_COLUMNS)
+        self.days: dict[str, tuple[date, Any]] = {}
+        self.categories: dict[tuple[str, str], tuple[str, str, str]] = {}
+        bind_time = self.binders[IMPORT_COLUMNS.index("recorded_at")]
+        self.recorded = bind_time(self.recorded_at) if bind_time else self.recorded_at
 
-    def settle(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+    def _day(self, text: str) -> tuple[date, Any]:
+        known = self.days.get(text)
+        if known is None:
+            day = parse_date(text, relative=False)  # a file's dates are written out
+            bind = self.binders[0]
+            known = (day, bind(day) if bind else day)
+            if len(self.days) < 4000:
+                self.days[text] = known
+        return known
+
+    def _category(self, kind: str, text: str, line: int) -> tuple[str, str, str]:
+        """(category, debit, credit) of a row's kind and category text."""
+        known = self.categories.get((kind, text))
+        if known is None:
+            category = _category(text)
+            if kind == "income":
+                for violation in rules.income_category_violations(category):
+                    raise RuleViolation(violation.clause, f"line {line}: {violation.message}")
+            known = (category, *accounts(kind, category))
+            if len(self.categories) < 1000:
+                self.categories[(kind, text)] = known
+        return known
+
+    def parse(self, cells: list[str], positions: list[int], line: int) -> tuple[tuple, tuple]:
+        """A row checked: (what must match for it to count as already imported, the row as the
+        driver inserts it)."""
+        if len(cells) != len(IMPORT_HEADER):
+            raise InputError(f"line {line}: expected {len(IMPORT_HEADER)} fields "
+                             f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
+        date_text, kind, amount_text, category_text, memo, ref = (cells[i] for i in positions)
+        try:
+            day, bound_day = self._day(date_text)
+            if kind not in IMPORT_KINDS:
+                kind = kind.strip().lower()
+                if kind not in IMPORT_KINDS:
+                    raise InputError(f"not a type: {kind!r}; the type is income or expense")
+            plain = _PLAIN_AMOUNT.match(amount_text)
+            pence = 0
+            if plain is not None:
+                whole, part = plain.groups()
+                pence = int(whole) * 100 + (int(part.ljust(2, "0")) if part else 0)
+            if not 0 < pence <= MAX_PENCE:  # anything else, and every refusal, as parse_amount has it
+                pence = parse_amount(amount_text)
+            category, debit, credit = self._category(kind, category_text, line)
+        except InputError as exc:
+            raise InputError(f"line {line}: {exc.message}") from None
+        ref = ref.strip()
+        if not ref:
+            raise InputError(f"line {line}: the ref is empty; every row needs its bank reference, "
+                             "so that importing the same file again adds nothing")
+        memo = memo.strip() or None
+        return ((day, kind, pence, category, memo),
+                (bound_day, kind, pence, category, debit, credit, memo, ref, self.recorded))
+
+    def settle(self, batch: list[tuple[int, tuple, tuple]]) -> None:
         """Check a batch against the books (refs, closed periods), then insert its new rows
         with one executemany. Raises on the first bad row, in file order."""
         if not batch:
             return
         table = LedgerEntry.__table__
-        refs = list({values["ref"] for _, values in batch})
+        refs = list({row[7] for _, _, row in batch})
         known: dict[str, tuple[int, tuple]] = {}
         query = select(table.c.id, table.c.ref, table.c.date, table.c.kind, table.c.amount_pence,
                        table.c.category, table.c.memo).where(table.c.ref.in_(refs))
         for row in self.session.execute(query).mappings():
             known[row["ref"]] = (row["id"], _key(row))
         seen: dict[str, tuple[int, tuple]] = {}
-        fresh: list[dict[str, Any]] = []
-        for line, values in batch:
-            ref = values["ref"]
-            key = _key(values)
-            if ref in known:
+        fresh: list[tuple] = []
+        periods = self.periods
+        for line, key, row in batch:
+            ref = row[7]
+            if known and ref in known:
                 entry_id, existing = known[ref]
                 if existing != key:
                     raise InputError(f"line {line}: ref {ref!r} is already entry #{entry_id} "
@@ -483,19 +522,20 @@ class _Importer:
                                      "with different values")
                 self.skipped += 1
                 continue
-            day = values["date"]
-            for start, end, label in self.periods:
-                if start <= day <= end:
-                    raise InputError(f"line {line}: {day} is inside the closed period "
-                                     f"{label} ({start} to {end}); corrections go into an open period")
+            if periods:
+                day = key[0]
+                for start, end, label in periods:
+                    if start <= day <= end:
+                        raise InputError(f"line {line}: {day} is inside the closed period "
+                                         f"{label} ({start} to {end}); corrections go into an open period")
             seen[ref] = (line, key)
-            fresh.append(values)
-            if values["kind"] == "income":
-                self.income += values["amount_pence"]
+            fresh.append(row)
+            if key[1] == "income":
+                self.income += key[2]
             else:
-                self.expenses += values["amount_pence"]
+                self.expenses += key[2]
         if fresh:
-            audit.bulk_insert(self.session, table, fresh)
+            audit.bulk_insert(self.session, table, fresh, columns=IMPORT_COLUMNS)
             self.added += len(fresh)
 
 
@@ -548,7 +588,8 @@ def _import_rows(importer: _Importer, source: _Reader,
         positions = _header_positions(next(reader, None))
     except csv.Error as exc:
         raise InputError(f"line 1: not valid CSV ({exc})") from None
-    batch: list[tuple[int, dict[str, Any]]] = []
+    batch: list[tuple[int, tuple, tuple]] = []
+    parse = importer.parse
     rows = 0
     while True:
         line = reader.line_num + 1
@@ -563,7 +604,7 @@ def _import_rows(importer: _Importer, source: _Reader,
             continue  # blank line
         rows += 1
         try:
-            batch.append((line, _parse_row(cells, positions, line, importer.recorded_at)))
+            batch.append((line, *parse(cells, positions, line)))
         except InputError:
             importer.settle(batch)
             raise
