@@ -17,6 +17,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +281,11 @@ def range_digest(session, table, first: int, last: int) -> tuple[int, str]:
         processor = column.type._cached_result_processor(dialect, None)
         if processor is not None:
             converted.append((i, processor, {}))
+    # the canonical text of a row of plain values, filled in key order: {"a":1,"b":"x",...}
+    order = sorted(range(len(names)), key=names.__getitem__)
+    template = "{" + ",".join(encode(names[i]).replace("%", "%%") + ":%s" for i in order) + "}"
+    texts = {str: encode_basestring, int: int.__repr__, type(None): lambda _: "null",
+             bool: lambda v: "true" if v else "false"}
     result = session.connection().exec_driver_sql(sql, (first, last))
     while True:
         rows = result.fetchmany(2000)
@@ -295,8 +301,11 @@ def range_digest(session, table, first: int, last: int) -> tuple[int, str]:
                     if len(seen) < 10_000:
                         seen[stored] = plain
                 values[i] = plain
-            values = dict(zip(names, [v if type(v) in simple else _plain(v) for v in values], strict=True))
-            update(encode(values).encode("utf-8"))
+            try:
+                text = template % tuple([texts[type(values[i])](values[i]) for i in order])
+            except KeyError:  # a value of another kind: the general way
+                text = encode(dict(zip(names, [_plain(v) for v in values], strict=True)))
+            update(text.encode("utf-8"))
             update(b"\n")
             count += 1
     return count, digest.hexdigest()
