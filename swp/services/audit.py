@@ -288,7 +288,7 @@ def range_digest(session, table, first: int, last: int) -> tuple[int, str]:
              bool: lambda v: "true" if v else "false"}
     result = session.connection().exec_driver_sql(sql, (first, last))
     while True:
-        rows = result.fetchmany(2000)
+        rows = result.fetchmany(500)
         if not rows:
             break
         for row in rows:
