@@ -194,7 +194,7 @@ conn = sqlite3.connect(db, isolation_level=None)
 conn.execute("PRAGMA journal_mode = WAL")
 conn.execute("PRAGMA synchronous = FULL")
 conn.execute("PRAGMA foreign_keys = ON")
-conn.execute("PRAGMA cache_size = -2048")
+conn.execute("PRAGMA cache_size = -1024")
 now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 sql = ("INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, memo, ref, "
        "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")

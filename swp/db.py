@@ -406,11 +406,11 @@ def reset_sequences(conn, tables) -> None:  # noqa: ANN001
 
 
 def prepare_bulk_write(session) -> None:  # noqa: ANN001
-    """Before a bulk insert (ledger import): SQLite gets a page cache of 2 MiB for this
+    """Before a bulk insert (ledger import): SQLite gets a page cache of 1 MiB for this
     connection, a bound on memory however long the file (a bigger cache filled as the table
     grew, and was no faster: docs/performance.md); a server manages its own memory."""
     if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql("PRAGMA cache_size = -2048")
+        session.connection().exec_driver_sql("PRAGMA cache_size = -1024")
 
 
 def alembic_config(connection):  # noqa: ANN001

@@ -570,8 +570,11 @@ def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
         importer = _Importer(session, periods=periods)
         source = _Reader(handle)
         savepoint = session.begin_nested() if dry_run else None
+        cover = None if dry_run else _set_aside_cover_index(session, total)
         try:
             rows = _import_rows(importer, source, progress, total)
+            if cover is not None:
+                session.connection().exec_driver_sql(cover)
         finally:
             if savepoint is not None:
                 savepoint.rollback()
@@ -579,6 +582,30 @@ def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
         progress(total, total)
     return ImportSummary(os.path.basename(path), rows, importer.added, importer.skipped,
                          importer.income, importer.expenses, dry_run, source.digest.hexdigest())
+
+
+COVER_INDEX = "ix_ledger_entry_date_cover"
+REBUILD_BYTES = 2_000_000  # a file this big (some 30,000 rows) ...
+REBUILD_SHARE = 100  # ... and of at least one row per this many bytes for each entry already in the books
+
+
+def _set_aside_cover_index(session, total: int) -> str | None:
+    """A big import into SQLite, larger than the books it goes into: the covering index of
+    (date, kind, category, amount) is dropped for the import and made again from its stored SQL
+    (one sorted pass) before the transaction ends; growing it row by row in a bank file's order
+    of dates touches a different page for nearly every row. In the command's one transaction:
+    if the import fails, the rollback brings the index back as it was. Returns the SQL to run
+    after the rows, or None (the index is kept)."""
+    if total < REBUILD_BYTES or session.get_bind().dialect.name != "sqlite":
+        return None
+    conn = session.connection()
+    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                               (COVER_INDEX,)).scalar()
+    entries = conn.exec_driver_sql("SELECT count(*) FROM ledger_entry").scalar() or 0
+    if sql is None or total // REBUILD_SHARE < entries:
+        return None
+    conn.exec_driver_sql(f"DROP INDEX {COVER_INDEX}")
+    return sql
 
 
 def _import_rows(importer: _Importer, source: _Reader,
