@@ -490,6 +490,30 @@ class _Importer:
         return ((day, kind, pence, category, memo),
                 (bound_day, kind, pence, category, debit, credit, memo, ref, self.recorded))
 
+    def known(self, refs: list[str]) -> dict[str, tuple[int, tuple]]:
+        """The entries already in the books with any of these refs: ref -> (id, key). Asked
+        through the driver (the refs as parameters, not SQLAlchemy literals one by one); the
+        rare row found has its date read as SQLAlchemy reads it."""
+        table = LedgerEntry.__table__
+        found: dict[str, tuple[int, tuple]] = {}
+        dialect = self.session.get_bind().dialect
+        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+        if mark is None:
+            query = select(table.c.id, table.c.ref, table.c.date, table.c.kind, table.c.amount_pence,
+                           table.c.category, table.c.memo).where(table.c.ref.in_(refs))
+            for row in self.session.execute(query).mappings():
+                found[row["ref"]] = (row["id"], _key(row))
+            return found
+        quote = dialect.identifier_preparer.quote
+        columns = ("id", "ref", "date", "kind", "amount_pence", "category", "memo")
+        sql = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
+               f"WHERE {quote('ref')} IN ({', '.join([mark] * len(refs))})")
+        read_date = table.c.date.type._cached_result_processor(dialect, None)
+        for entry_id, ref, day, kind, pence, category, memo in \
+                self.session.connection().exec_driver_sql(sql, tuple(refs)):
+            found[ref] = (entry_id, (read_date(day) if read_date else day, kind, pence, category, memo))
+        return found
+
     def settle(self, batch: list[tuple[int, tuple, tuple]]) -> None:
         """Check a batch against the books (refs, closed periods), then insert its new rows
         with one executemany. Raises on the first bad row, in file order."""
@@ -497,11 +521,7 @@ class _Importer:
             return
         table = LedgerEntry.__table__
         refs = list({row[7] for _, _, row in batch})
-        known: dict[str, tuple[int, tuple]] = {}
-        query = select(table.c.id, table.c.ref, table.c.date, table.c.kind, table.c.amount_pence,
-                       table.c.category, table.c.memo).where(table.c.ref.in_(refs))
-        for row in self.session.execute(query).mappings():
-            known[row["ref"]] = (row["id"], _key(row))
+        known = self.known(refs)
         seen: dict[str, tuple[int, tuple]] = {}
         fresh: list[tuple] = []
         periods = self.periods
