@@ -30,7 +30,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 from swp.dberrors import translate
 from swp.dbfile import check_file
@@ -42,7 +45,7 @@ BUSY_TIMEOUT_MS = 10_000  # how long a command waits for another writer before g
 # SWP_BUSY_TIMEOUT_MS overrides it (an operator's or a test's choice), within these bounds
 BUSY_TIMEOUT_RANGE = (100, 3_600_000)
 # Every Alembic revision this code knows, oldest first. A test checks it against the scripts.
-KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012", "0011", "0018")
+KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012", "0011", "0018", "0019")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 T = TypeVar("T")
@@ -317,12 +320,12 @@ def reset_sequences(conn, tables) -> None:
             f"FROM pg_get_serial_sequence('{name}', '{column}') AS seq WHERE seq IS NOT NULL")
 
 
-def prepare_bulk_write(session) -> None:
-    """Before a bulk insert (ledger import): SQLite gets a page cache of 8 MiB for this
+def prepare_bulk_write(session: Session) -> None:
+    """Before a bulk insert (ledger import): SQLite gets a page cache of 1 MiB for this
     connection, a bound on memory however long the file (a bigger cache filled as the table
     grew, and was no faster: docs/performance.md); a server manages its own memory."""
     if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql("PRAGMA cache_size = -8192")
+        session.connection().exec_driver_sql("PRAGMA cache_size = -1024")
 
 
 def alembic_config(connection):

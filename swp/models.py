@@ -14,7 +14,7 @@ from datetime import date, datetime
 from datetime import date as _date  # for fields of classes that have a field named date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -155,6 +155,11 @@ class LedgerEntry(SQLModel, table=True):
                         name="entry_kind"),
         CheckConstraint("debit <> credit", name="two_accounts"),
         Index("ix_ledger_entry_date_cover", "date", "kind", "category", "amount_pence"),
+        # partial: almost every entry has neither, and an import should not index the NULLs
+        Index("ix_ledger_entry_reverses", "reverses", unique=True,
+              sqlite_where=text("reverses IS NOT NULL"), postgresql_where=text("reverses IS NOT NULL")),
+        Index("ix_ledger_entry_contract_id", "contract_id",
+              sqlite_where=text("contract_id IS NOT NULL"), postgresql_where=text("contract_id IS NOT NULL")),
     )
     id: int | None = Field(default=None, primary_key=True)
     date: date
@@ -165,8 +170,8 @@ class LedgerEntry(SQLModel, table=True):
     credit: str
     memo: str | None = None
     ref: str | None = Field(default=None, unique=True)
-    reverses: int | None = Field(default=None, foreign_key="ledger_entry.id", unique=True)
-    contract_id: int | None = Field(default=None, foreign_key="contract.id", index=True)
+    reverses: int | None = Field(default=None, foreign_key="ledger_entry.id")  # unique: see above
+    contract_id: int | None = Field(default=None, foreign_key="contract.id")
     partner_id: int | None = Field(default=None, foreign_key="partner.id")
     measure: str | None = None  # outcome measure, for outcome payments
     recorded_at: datetime

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import audit_rows, copy_practice, execute, query, snapshot
+from tests.conftest import audit_rows, copy_practice, execute, is_postgres, query, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "riverside-ledger.csv"
@@ -302,3 +302,26 @@ def test_a_hundred_thousand_rows_import_in_one_transaction(practice, db, tmp_pat
     assert len(audit_rows(db)) == events + 1  # one command, one transaction, one event
     balance = practice.ok("ledger", "balance", json=True).json
     assert (balance["income_pence"], balance["expenses_pence"]) == (income, expenses)
+
+
+def test_a_big_import_sets_the_covering_index_aside_and_makes_it_again(practice, db, tmp_path, monkeypatch):
+    """An import larger than the books (on SQLite) drops the covering index for its rows and
+    makes it again before it commits; one that fails leaves the index as it was."""
+    from swp.services import ledger
+
+    if is_postgres(db):
+        pytest.skip("SQLite only: a server keeps the index")
+    monkeypatch.setattr(ledger, "REBUILD_BYTES", 0)  # every file counts as big
+    index = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'ix_ledger_entry_date_cover'"
+    kept = query(db, index)
+    assert kept
+    before = snapshot(db)
+    bad = write(tmp_path, HEADER + good_rows(40) + "2026-04-02,income,oops,grants,x,RX\n", "bad.csv")
+    assert practice("ledger", "import", bad, as_="mo").code == 1
+    assert query(db, index) == kept and snapshot(db) == before
+    practice.ok("ledger", "import", write(tmp_path, HEADER + good_rows(60)), as_="mo")
+    assert query(db, index) == kept and len(entries(db)) == 60
+    plan = query(db, "EXPLAIN QUERY PLAN SELECT sum(amount_pence) FROM ledger_entry WHERE date >= '2026-04-01'")
+    assert "ix_ledger_entry_date_cover" in str(plan)
+    assert "closed period" in str(query(db, "SELECT sql FROM sqlite_master WHERE name = 'ledger_entry_period_lock'"))
+    practice.ok("check")

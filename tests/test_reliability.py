@@ -159,12 +159,17 @@ def restricted_run(args: list[str], **kw) -> subprocess.CompletedProcess:
 
 # --- a failure at any statement ------------------------------------------------------------------
 
-def test_an_import_failing_at_any_statement_writes_nothing(riverside, tmp_path, monkeypatch):
+@pytest.mark.parametrize("set_aside", [False, True], ids=["index-kept", "index-set-aside"])
+def test_an_import_failing_at_any_statement_writes_nothing(riverside, tmp_path, monkeypatch, set_aside):
     """A failure injected at the 1st, 2nd, ... Nth statement of an import (every statement
-    it runs): exit 1 with one line each time, and the database exactly as before."""
+    it runs): exit 1 with one line each time, and the database exactly as before; also when
+    the import sets the covering index aside (a file bigger than the books) and makes it again."""
     from swp.services import ledger
 
     monkeypatch.setattr(ledger, "BATCH_ROWS", 100)  # more batches: more places to fail
+    if set_aside:
+        monkeypatch.setattr(ledger, "REBUILD_BYTES", 0)
+        monkeypatch.setattr(ledger, "REBUILD_SHARE", 1)
     source = write_csv(tmp_path / "bank.csv", 1_200, prefix="f")
     before = snapshot(riverside.db, skip=())
     with Fault() as counter:

@@ -40,10 +40,28 @@ def test_the_baseline_import_stores_what_swp_stores(bench, practice_template, tm
     bench.write_csv(source, 600)
     swp = copy_practice(practice_template, str(tmp_path / "swp.db"))
     swp.ok("ledger", "import", str(source), as_="mo")
-    plain = copy_practice(practice_template, str(tmp_path / "plain.db"))
-    subprocess.run([sys.executable, "-c", bench.BASELINE_IMPORT, plain.db, str(source)], check=True)
+    plain = bench.plain_table(practice_template, str(tmp_path / "plain.db"))
+    subprocess.run([sys.executable, "-c", bench.BASELINE_IMPORT, plain, str(source)], check=True)
     assert len(rows(swp.db)) == 600
-    assert rows(plain.db) == rows(swp.db)
+    assert rows(plain) == rows(swp.db)
+
+
+def test_the_baseline_table_has_the_same_columns_and_one_unique_index(bench, practice_template, tmp_path):
+    plain = bench.plain_table(practice_template, str(tmp_path / "plain.db"))
+    conns = sqlite3.connect(practice_template), sqlite3.connect(plain)
+    try:
+        ours, theirs = (c.execute("PRAGMA table_info(ledger_entry)").fetchall() for c in conns)
+        indexes = conns[1].execute("PRAGMA index_list(ledger_entry)").fetchall()
+        unique = [conns[1].execute(f"PRAGMA index_info({i[1]})").fetchall() for i in indexes]
+        others = conns[1].execute("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view') "
+                                  "OR (type = 'table' AND name <> 'ledger_entry')").fetchall()
+    finally:
+        for c in conns:
+            c.close()
+    assert [(c[1], c[2], c[5]) for c in theirs] == [(c[1], c[2], c[5]) for c in ours]
+    assert len(indexes) == 1 and indexes[0][2] == 1  # one index, unique
+    assert [col[2] for col in unique[0]] == ["ref"]
+    assert others == []
 
 
 def test_the_plain_sql_baselines_give_swps_totals(bench, practice_template, tmp_path):

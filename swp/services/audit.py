@@ -15,8 +15,10 @@ import getpass
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -200,10 +202,14 @@ def written_rows(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def bulk_insert(session: Session, table: Table, rows: list[Any], *, columns: tuple[str, ...] | None = None) -> None:
     """Insert many rows of a recorded table with one executemany (an import). The unit of
     work's event then records them as a range (first and last id, count, and a digest of their
-    values) rather than row by row, so a 100,000-row import stays one small event."""
+    values) rather than row by row, so a 100,000-row import stays one small event.
+
+    `rows` are dicts of column values; or, with `columns`, tuples of those columns' values in
+    the driver's own form (see `driver_binders`), handed to the driver's executemany without
+    SQLAlchemy binding each row."""
     from sqlalchemy import insert
 
     if not rows:
@@ -211,22 +217,102 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     before = session.info.setdefault("swp_bulk", {})
     if table.name not in before:
         before[table.name] = session.execute(select(func.max(table.c.id))).scalar() or 0
-    session.execute(insert(table), rows)
+    sql = _driver_insert(session, table, columns) if columns else None
+    if sql is None:
+        if columns:
+            rows = [dict(zip(columns, row, strict=True)) for row in rows]
+        session.execute(insert(table), rows)
+    else:
+        session.connection().exec_driver_sql(sql, rows)
+
+
+_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _driver_insert(session: Session, table: Table, columns: tuple[str, ...]) -> str | None:
+    """The INSERT of `columns` in the driver's own parameter style (None for a style not known
+    here: the caller binds through SQLAlchemy instead)."""
+    dialect = session.get_bind().dialect
+    mark = _MARKS.get(dialect.paramstyle)
+    if mark is None:
+        return None
+    quote = dialect.identifier_preparer.quote
+    return (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})")
+
+
+def driver_binders(session: Session, table: Table, columns: tuple[str, ...]) -> list[Any]:
+    """For each column, the function SQLAlchemy applies to a value before the driver sees it
+    (None where it applies none): what `bulk_insert(..., columns=...)` expects done."""
+    dialect = session.get_bind().dialect
+    if _MARKS.get(dialect.paramstyle) is None:
+        return [None] * len(columns)  # bulk_insert binds through SQLAlchemy
+    return [table.c[name].type._cached_bind_processor(dialect) for name in columns]
 
 
 def range_digest(session: Session, table: Table, first: int, last: int) -> tuple[int, str]:
     """(count, sha256) over the rows of `table` with first <= id <= last, in id order, each
-    as the canonical JSON of its columns: what an import's event records and check recomputes."""
+    as the canonical JSON of its columns: what an import's event records and check recomputes.
+
+    The rows are read through the driver; a column SQLAlchemy would convert (dates, times) is
+    converted by SQLAlchemy's own result processor, once per distinct stored value, so each
+    row's text is exactly the canonical JSON of the row as the ORM reads it."""
     digest = hashlib.sha256()
+    update = digest.update
     count = 0
     columns = list(table.columns)
-    query = (select(*columns).where(table.c.id >= first, table.c.id <= last).order_by(table.c.id)
-             .execution_options(yield_per=2000))
-    for row in session.execute(query):
-        values = {c.name: _plain(v) for c, v in zip(columns, row, strict=True)}
-        digest.update(canonical(values).encode("utf-8"))
-        digest.update(b"\n")
-        count += 1
+    names = [c.name for c in columns]
+    # canonical(), without walking values that are already plain
+    encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+    simple = (int, str, type(None))
+    dialect = session.get_bind().dialect
+    mark = _MARKS.get(dialect.paramstyle)
+    if mark is None:
+        query = (select(*columns).where(table.c.id >= first, table.c.id <= last).order_by(table.c.id)
+                 .execution_options(yield_per=2000))
+        for row in session.execute(query):
+            values = dict(zip(names, [v if type(v) in simple else _plain(v) for v in row], strict=True))
+            update(encode(values).encode("utf-8"))
+            update(b"\n")
+            count += 1
+        return count, digest.hexdigest()
+    quote = dialect.identifier_preparer.quote
+    key = quote(table.c.id.name)
+    sql = (f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(table.name)} "
+           f"WHERE {key} >= {mark} AND {key} <= {mark} ORDER BY {key}")
+    converted: list[tuple[int, Any, dict[Any, Any]]] = []  # (position, processor, stored -> plain)
+    for i, column in enumerate(columns):
+        processor = column.type._cached_result_processor(dialect, None)
+        if processor is not None:
+            converted.append((i, processor, {}))
+    # the canonical text of a row of plain values, filled in key order: {"a":1,"b":"x",...}
+    order = sorted(range(len(names)), key=names.__getitem__)
+    template = "{" + ",".join(encode(names[i]).replace("%", "%%") + ":%s" for i in order) + "}"
+    texts: dict[type, Callable[[Any], str]] = {
+             str: encode_basestring, int: int.__repr__, type(None): lambda _: "null",
+             bool: lambda v: "true" if v else "false"}
+    result = session.connection().exec_driver_sql(sql, (first, last))
+    while True:
+        rows = result.fetchmany(500)
+        if not rows:
+            break
+        for row in rows:
+            cells = list(row)
+            for i, processor, seen in converted:
+                stored = cells[i]
+                plain = seen.get(stored, seen)
+                if plain is seen:
+                    plain = _plain(processor(stored))
+                    if len(seen) < 10_000:
+                        seen[stored] = plain
+                cells[i] = plain
+            try:
+                text = template % tuple([texts[type(cells[i])](cells[i]) for i in order])
+            except KeyError:  # a value of another kind: the general way
+                text = encode(dict(zip(names, [_plain(v) for v in cells], strict=True)))
+            update(text.encode("utf-8"))
+            update(b"\n")
+            count += 1
     return count, digest.hexdigest()
 
 

@@ -336,7 +336,7 @@ def account_balances(session) -> dict[str, tuple[int, int]]:
 
 IMPORT_HEADER = ("date", "type", "amount", "category", "memo", "ref")
 IMPORT_KINDS = ("income", "expense")
-BATCH_ROWS = 1000
+BATCH_ROWS = 500  # rows checked and inserted at a time: memory stays flat
 
 
 @dataclass(frozen=True)
@@ -396,43 +396,10 @@ def _header_positions(row: list[str] | None) -> list[int]:
     return [names.index(name) for name in IMPORT_HEADER]
 
 
-def _category(text: str, seen: dict[str, str]) -> str:
-    """check_category, remembered in `seen` for one import: an import repeats a handful of
-    categories many times (remembering saves about 0.8 s a million rows)."""
-    value = seen.get(text)
-    if value is None:
-        value = check_category(text)
-        if len(seen) < 1000:
-            seen[text] = value
-    return value
-
-
-def _parse_row(cells: list[str], positions: list[int], line: int,
-               recorded_at: Any, categories: dict[str, str]) -> dict[str, Any]:
-    if len(cells) != len(IMPORT_HEADER):
-        raise InputError(f"line {line}: expected {len(IMPORT_HEADER)} fields "
-                         f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
-    date_text, kind, amount_text, category, memo, ref = (cells[i] for i in positions)
-    try:
-        day = parse_date(date_text, relative=False)  # a file's dates are written out
-        kind = kind.strip().lower()
-        if kind not in IMPORT_KINDS:
-            raise InputError(f"not a type: {kind!r}; the type is income or expense")
-        pence = parse_amount(amount_text)
-        category = _category(category, categories)
-    except InputError as exc:
-        raise InputError(f"line {line}: {exc.message}") from None
-    if kind == "income":
-        for violation in rules.income_category_violations(category):
-            raise RuleViolation(violation.clause, f"line {line}: {violation.message}")
-    ref = ref.strip()
-    if not ref:
-        raise InputError(f"line {line}: the ref is empty; every row needs its bank reference, "
-                         "so that importing the same file again adds nothing")
-    debit, credit = accounts(kind, category)
-    return {"date": day, "kind": kind, "amount_pence": pence, "category": category,
-            "debit": debit, "credit": credit, "memo": memo.strip() or None, "ref": ref,
-            "recorded_at": recorded_at}
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,8})(?:\.([0-9]{1,2}))?\Z")
+# the columns an import writes, in the order of each row's tuple (the rest are NULL)
+IMPORT_COLUMNS = ("date", "kind", "amount_pence", "category", "debit", "credit", "memo", "ref",
+                  "recorded_at")
 
 
 def _key(values: Any) -> tuple:
@@ -451,30 +418,110 @@ class _Importer:
         self.session = session
         self.periods = periods
         self.recorded_at = now()
-        self.categories: dict[str, str] = {}  # checked categories, for _category
         self.added = 0
         self.skipped = 0
         self.income = 0
         self.expenses = 0
+        # each distinct text is read once per import (a year has 365 dates, a file a few
+        # categories): text -> the checked value, and the value as the driver takes it
+        self.binders = audit.driver_binders(session, LedgerEntry.__table__, IMPORT_COLUMNS)
+        self.days: dict[str, tuple[date, Any]] = {}
+        self.categories: dict[tuple[str, str], tuple[str, str, str]] = {}
+        bind_time = self.binders[IMPORT_COLUMNS.index("recorded_at")]
+        self.recorded = bind_time(self.recorded_at) if bind_time else self.recorded_at
 
-    def settle(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+    def _day(self, text: str) -> tuple[date, Any]:
+        known = self.days.get(text)
+        if known is None:
+            day = parse_date(text, relative=False)  # a file's dates are written out
+            bind = self.binders[0]
+            known = (day, bind(day) if bind else day)
+            if len(self.days) < 4000:
+                self.days[text] = known
+        return known
+
+    def _category(self, kind: str, text: str, line: int) -> tuple[str, str, str]:
+        """(category, debit, credit) of a row's kind and category text."""
+        known = self.categories.get((kind, text))
+        if known is None:
+            category = check_category(text)
+            if kind == "income":
+                for violation in rules.income_category_violations(category):
+                    raise RuleViolation(violation.clause, f"line {line}: {violation.message}")
+            known = (category, *accounts(kind, category))
+            if len(self.categories) < 1000:
+                self.categories[(kind, text)] = known
+        return known
+
+    def parse(self, cells: list[str], positions: list[int], line: int) -> tuple[tuple, tuple]:
+        """A row checked: (what must match for it to count as already imported, the row as the
+        driver inserts it)."""
+        if len(cells) != len(IMPORT_HEADER):
+            raise InputError(f"line {line}: expected {len(IMPORT_HEADER)} fields "
+                             f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
+        date_text, kind, amount_text, category_text, memo, ref = (cells[i] for i in positions)
+        try:
+            day, bound_day = self._day(date_text)
+            if kind not in IMPORT_KINDS:
+                kind = kind.strip().lower()
+                if kind not in IMPORT_KINDS:
+                    raise InputError(f"not a type: {kind!r}; the type is income or expense")
+            plain = _PLAIN_AMOUNT.match(amount_text)
+            pence = 0
+            if plain is not None:
+                whole, part = plain.groups()
+                pence = int(whole) * 100 + (int(part.ljust(2, "0")) if part else 0)
+            if not 0 < pence <= MAX_PENCE:  # anything else, and every refusal, as parse_amount has it
+                pence = parse_amount(amount_text)
+            category, debit, credit = self._category(kind, category_text, line)
+        except InputError as exc:
+            raise InputError(f"line {line}: {exc.message}") from None
+        ref = ref.strip()
+        if not ref:
+            raise InputError(f"line {line}: the ref is empty; every row needs its bank reference, "
+                             "so that importing the same file again adds nothing")
+        memo = memo.strip() or None
+        return ((day, kind, pence, category, memo),
+                (bound_day, kind, pence, category, debit, credit, memo, ref, self.recorded))
+
+    def known(self, refs: list[str]) -> dict[str, tuple[int, tuple]]:
+        """The entries already in the books with any of these refs: ref -> (id, key). Asked
+        through the driver (the refs as parameters, not SQLAlchemy literals one by one); the
+        rare row found has its date read as SQLAlchemy reads it."""
+        table = LedgerEntry.__table__
+        found: dict[str, tuple[int, tuple]] = {}
+        dialect = self.session.get_bind().dialect
+        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+        if mark is None:
+            query = select(table.c.id, table.c.ref, table.c.date, table.c.kind, table.c.amount_pence,
+                           table.c.category, table.c.memo).where(table.c.ref.in_(refs))
+            for row in self.session.execute(query).mappings():
+                found[row["ref"]] = (row["id"], _key(row))
+            return found
+        quote = dialect.identifier_preparer.quote
+        columns = ("id", "ref", "date", "kind", "amount_pence", "category", "memo")
+        sql = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
+               f"WHERE {quote('ref')} IN ({', '.join([mark] * len(refs))})")
+        read_date = table.c.date.type._cached_result_processor(dialect, None)
+        for entry_id, ref, day, kind, pence, category, memo in \
+                self.session.connection().exec_driver_sql(sql, tuple(refs)):
+            found[ref] = (entry_id, (read_date(day) if read_date else day, kind, pence, category, memo))
+        return found
+
+    def settle(self, batch: list[tuple[int, tuple, tuple]]) -> None:
         """Check a batch against the books (refs, closed periods), then insert its new rows
         with one executemany. Raises on the first bad row, in file order."""
         if not batch:
             return
         table = LedgerEntry.__table__
-        refs = list({values["ref"] for _, values in batch})
-        known: dict[str, tuple[int, tuple]] = {}
-        query = select(table.c.id, table.c.ref, table.c.date, table.c.kind, table.c.amount_pence,
-                       table.c.category, table.c.memo).where(table.c.ref.in_(refs))
-        for row in self.session.execute(query).mappings():
-            known[row["ref"]] = (row["id"], _key(row))
+        refs = list({row[7] for _, _, row in batch})
+        known = self.known(refs)
         seen: dict[str, tuple[int, tuple]] = {}
-        fresh: list[dict[str, Any]] = []
-        for line, values in batch:
-            ref = values["ref"]
-            key = _key(values)
-            if ref in known:
+        fresh: list[tuple] = []
+        periods = self.periods
+        for line, key, row in batch:
+            ref = row[7]
+            if known and ref in known:
                 entry_id, existing = known[ref]
                 if existing != key:
                     raise InputError(f"line {line}: ref {ref!r} is already entry #{entry_id} "
@@ -489,19 +536,20 @@ class _Importer:
                                      "with different values")
                 self.skipped += 1
                 continue
-            day = values["date"]
-            for start, end, label in self.periods:
-                if start <= day <= end:
-                    raise InputError(f"line {line}: {day} is inside the closed period "
-                                     f"{label} ({start} to {end}); corrections go into an open period")
+            if periods:
+                day = key[0]
+                for start, end, label in periods:
+                    if start <= day <= end:
+                        raise InputError(f"line {line}: {day} is inside the closed period "
+                                         f"{label} ({start} to {end}); corrections go into an open period")
             seen[ref] = (line, key)
-            fresh.append(values)
-            if values["kind"] == "income":
-                self.income += values["amount_pence"]
+            fresh.append(row)
+            if key[1] == "income":
+                self.income += key[2]
             else:
-                self.expenses += values["amount_pence"]
+                self.expenses += key[2]
         if fresh:
-            audit.bulk_insert(self.session, table, fresh)
+            audit.bulk_insert(self.session, table, fresh, columns=IMPORT_COLUMNS)
             self.added += len(fresh)
 
 
@@ -534,8 +582,11 @@ def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
         importer = _Importer(session, periods=periods)
         source = _Reader(handle)
         savepoint = session.begin_nested() if dry_run else None
+        cover = None if dry_run else _set_aside_cover_index(session, total)
         try:
             rows = _import_rows(importer, source, progress, total)
+            if cover is not None:
+                session.connection().exec_driver_sql(cover)
         finally:
             if savepoint is not None:
                 savepoint.rollback()
@@ -545,6 +596,30 @@ def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
                          importer.income, importer.expenses, dry_run, source.digest.hexdigest())
 
 
+COVER_INDEX = "ix_ledger_entry_date_cover"
+REBUILD_BYTES = 2_000_000  # a file this big (some 30,000 rows) ...
+REBUILD_SHARE = 100  # ... and of at least one row per this many bytes for each entry already in the books
+
+
+def _set_aside_cover_index(session, total: int) -> str | None:
+    """A big import into SQLite, larger than the books it goes into: the covering index of
+    (date, kind, category, amount) is dropped for the import and made again from its stored SQL
+    (one sorted pass) before the transaction ends; growing it row by row in a bank file's order
+    of dates touches a different page for nearly every row. In the command's one transaction:
+    if the import fails, the rollback brings the index back as it was. Returns the SQL to run
+    after the rows, or None (the index is kept)."""
+    if total < REBUILD_BYTES or session.get_bind().dialect.name != "sqlite":
+        return None
+    conn = session.connection()
+    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                               (COVER_INDEX,)).scalar()
+    entries = conn.exec_driver_sql("SELECT count(*) FROM ledger_entry").scalar() or 0
+    if sql is None or total // REBUILD_SHARE < entries:
+        return None
+    conn.exec_driver_sql(f"DROP INDEX {COVER_INDEX}")
+    return sql
+
+
 def _import_rows(importer: _Importer, source: _Reader,
                  progress: Callable[[int, int], None] | None, total: int) -> int:
     reader = csv.reader(source, strict=True)
@@ -552,7 +627,8 @@ def _import_rows(importer: _Importer, source: _Reader,
         positions = _header_positions(next(reader, None))
     except csv.Error as exc:
         raise InputError(f"line 1: not valid CSV ({exc})") from None
-    batch: list[tuple[int, dict[str, Any]]] = []
+    batch: list[tuple[int, tuple, tuple]] = []
+    parse = importer.parse
     rows = 0
     while True:
         line = reader.line_num + 1
@@ -567,7 +643,7 @@ def _import_rows(importer: _Importer, source: _Reader,
             continue  # blank line
         rows += 1
         try:
-            batch.append((line, _parse_row(cells, positions, line, importer.recorded_at, importer.categories)))
+            batch.append((line, *parse(cells, positions, line)))
         except InputError:
             importer.settle(batch)
             raise

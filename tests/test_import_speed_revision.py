@@ -1,0 +1,54 @@
+"""The revision that makes the ledger's mostly-empty indexes partial (0019): down to 0018 and
+up again keeps every row, index and trigger; the partial indexes refuse what the full ones did
+and are used by lookups."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from tests.conftest import execute, is_postgres, query, snapshot
+
+
+def _migrate(db: str, revision: str, *, down: bool = False) -> None:
+    from alembic import command
+
+    from swp.db import alembic_config, open_database
+
+    database = open_database(db)
+    try:
+        with database.connect(write=True) as conn, conn.begin():
+            (command.downgrade if down else command.upgrade)(alembic_config(conn), revision)
+    finally:
+        database.dispose()
+
+
+def _indexes(db: str) -> set:
+    if is_postgres(db):
+        return set(query(db, "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'ledger_entry'"))
+    return set(query(db, "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'ledger_entry' "
+                         "AND type IN ('index', 'trigger')"))
+
+
+def test_the_revision_keeps_the_ledger_and_its_guards_and_indexes_only_entries_with_a_value(lived, db):
+    skip = ("audit_event", "alembic_version")
+    schema, rows = _indexes(db), snapshot(db, skip=skip)
+    partial = [i for i in schema if "IS NOT NULL" in str(i)]
+    assert len(partial) == 2, schema  # reverses (unique) and contract_id
+    _migrate(db, "0018", down=True)
+    assert _indexes(db) != schema and snapshot(db, skip=skip) == rows
+    assert not [i for i in _indexes(db) if "IS NOT NULL" in str(i)]
+    _migrate(db, "head")
+    assert _indexes(db) == schema and snapshot(db, skip=skip) == rows
+    reversed_id = query(db, "SELECT reverses FROM ledger_entry WHERE reverses IS NOT NULL")[0][0]
+    with pytest.raises(IntegrityError, match="(?i)unique|duplicate"):  # an entry is reversed once
+        execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, reverses, "
+                    f"recorded_at) SELECT '2026-08-01', kind, -amount_pence, category, debit, credit, {reversed_id}, "
+                    f"recorded_at FROM ledger_entry WHERE id = {reversed_id}")
+    with pytest.raises(IntegrityError, match="append-only"):
+        execute(db, "UPDATE ledger_entry SET amount_pence = 1")
+    if not is_postgres(db):
+        plans = [query(db, f"EXPLAIN QUERY PLAN SELECT id FROM ledger_entry WHERE {column} = 1")
+                 for column in ("reverses", "contract_id")]
+        assert "ix_ledger_entry_reverses" in str(plans[0]) and "ix_ledger_entry_contract_id" in str(plans[1])
+    lived.ok("check")
