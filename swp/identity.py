@@ -221,3 +221,37 @@ def remember_head(practice_uid: str, seq: int, event_hash: str, *, force: bool =
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
+
+
+# --- verified through: how far `swp audit verify` checked every signature, per practice ------
+
+def verified_path(key: str) -> Path:
+    return home() / "heads" / f"{key}.verified.json"
+
+
+def verified_through(key: str) -> tuple[int, str, str] | None:
+    """(seq, hash, digest of every signature up to it) of the last `audit verify` on this
+    computer that checked every signature and found none bad; None if there is none."""
+    try:
+        data = json.loads(verified_path(key).read_text(encoding="utf-8"))
+        return int(data["seq"]), str(data["hash"]), str(data["signatures"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember_verified(key: str, seq: int, event_hash: str, signatures: str) -> None:
+    """Keep what `verified_through` reads (each writer with its own temporary file)."""
+    import tempfile
+
+    path = verified_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    except OSError:
+        return  # a read-only home: the next verify checks every signature again
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps({"seq": seq, "hash": event_hash, "signatures": signatures}))
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)

@@ -171,6 +171,7 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
         if not write:
             def read(session, seen):
                 ctx = practice_context(session, location, seen=seen)
+                session.info["swp_place"] = head_key(ctx.uid, location)  # see audit.verify_here
                 result = fn(session)
                 remember(session, ctx.uid, location)
                 return result
