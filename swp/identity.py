@@ -21,6 +21,7 @@ import os
 import stat
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from swp.errors import InputError
@@ -79,14 +80,13 @@ class Signer:
     handle: str
     _key: object  # Ed25519PrivateKey
 
-    @property
+    @cached_property
     def public_hex(self) -> str:
-        from cryptography.hazmat.primitives import serialization
+        # the raw 32 bytes, without importing the serialization modules (a signed write needs
+        # them only to read a key file)
+        return self._key.public_key().public_bytes_raw().hex()  # type: ignore[attr-defined]
 
-        return self._key.public_key().public_bytes(  # type: ignore[attr-defined]
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
-
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.public_hex)
 
@@ -128,10 +128,24 @@ def _passphrase_for(handle: str, path: Path, interactive: bool = True) -> bytes:
     return getpass.getpass(f"Passphrase for {handle}'s key: ").encode("utf-8")
 
 
+def pem_private_key_loader():
+    """cryptography's own `load_pem_private_key`. Its public name is in the serialization
+    package, whose import also loads the SSH key and cipher modules (tens of ms a signed write
+    does not need); that package re-exports it from the library's binding, where it is reached
+    here when it is there (a test checks that both names are the one function)."""
+    try:
+        from cryptography.hazmat.bindings._rust import openssl
+
+        return openssl.keys.load_pem_private_key
+    except (ImportError, AttributeError):  # another version of the library: its public name
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        return load_pem_private_key
+
+
 def load_signer(practice_uid: str, handle: str, key_file: str | None = None,
                 interactive: bool = True) -> Signer:
     """The member's private key from its file (exit 1 with one line if missing or locked)."""
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     path = key_path(practice_uid, handle, key_file)
@@ -139,11 +153,12 @@ def load_signer(practice_uid: str, handle: str, key_file: str | None = None,
         raise InputError(f"no key for {handle} at {path}: make one with 'swp --as {handle} key new' "
                          "(or name the key file with --key / SWP_KEY)")
     data = path.read_bytes()
+    load_pem_private_key = pem_private_key_loader()
     try:
-        key = serialization.load_pem_private_key(data, password=None)
+        key = load_pem_private_key(data, password=None)
     except TypeError:  # encrypted
         try:
-            key = serialization.load_pem_private_key(data, password=_passphrase_for(handle, path, interactive))
+            key = load_pem_private_key(data, password=_passphrase_for(handle, path, interactive))
         except ValueError:
             raise InputError(f"wrong passphrase for {handle}'s key {path}; nothing was changed") from None
     except ValueError:

@@ -127,3 +127,44 @@ def test_an_edited_checkpoint_file_trusts_nothing(lived, db):
     assert json.loads(files[0].read_text()) == kept  # the full check put it right
     files[0].write_text("not json")
     assert lived.ok("audit", "verify", json=True).json["signatures_checked_before"] == 0
+
+
+def test_the_key_file_loader_is_cryptographys_own():
+    from cryptography.hazmat.primitives import serialization
+
+    from swp.identity import pem_private_key_loader
+
+    assert pem_private_key_loader() is serialization.load_pem_private_key
+
+
+@pytest.mark.parametrize("kind", ["sandbox", "key file"])
+def test_a_signed_write_imports_only_the_cryptography_it_needs(practice, tmp_path, kind):
+    """Signing needs the Ed25519 module (and the key derivation in a sandbox), not the
+    serialization package with its SSH and cipher modules."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ}
+    if kind == "key file":
+        from swp import identity
+
+        key = tmp_path / "mo.pem"
+        identity.save_signer(identity.sandbox_signer(_seed(practice.db), "mo"), key, "a passphrase")
+        env.update(SWP_KEY=str(key), SWP_PASSPHRASE="a passphrase")
+    code = ("import sys; from swp.cli import app; "
+            "app(['--db', sys.argv[1], '--as', 'mo', 'ledger', 'income', '1.00', '--date', '2026-06-30', "
+            "'--category', 'grants'], standalone_mode=False); "
+            "print('MODULES', sorted(m for m in sys.modules if m.startswith('cryptography.hazmat.primitives')))")
+    out = subprocess.run([sys.executable, "-c", code, practice.db], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    modules = out.stdout.split("MODULES", 1)[1]
+    assert "asymmetric.ed25519" in modules
+    assert "primitives.serialization'" not in modules and "serialization.ssh" not in modules
+    assert "primitives.ciphers" not in modules
+
+
+def _seed(db: str) -> str:
+    from conftest import query
+
+    return query(db, "SELECT sandbox_seed FROM practice")[0][0]
