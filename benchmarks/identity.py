@@ -34,6 +34,7 @@ Nothing here runs during `make test`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -298,8 +299,8 @@ def bench_verify(signed_db: str, events: int, repeat: int) -> list[Figure]:
     verify = swp_argv(signed_db, "--json", "audit", "verify", actor=None)
     for extra, trusted in ((["--full"], False), ([], True)):  # the second trusts the first's checks
         out = subprocess.run(verify + extra, env=env(), cwd=ROOT, capture_output=True, text=True)
-        assert out.returncode == 0 and '"ok": true' in out.stdout, (out.returncode, out.stdout, out.stderr)
-        assert ('"signatures_checked_before": 0,' not in out.stdout) == trusted, out.stdout
+        assert out.returncode == 0 and json.loads(out.stdout)["ok"], (out.returncode, out.stdout, out.stderr)
+        assert (json.loads(out.stdout)["signatures_checked_before"] > 0) == trusted, out.stdout
     cpu: dict[str, list[float]] = {"first": [], "later": []}
     best_of = turns(repeat, first=lambda: cpu_run(ROOT, verify + ["--full"], cpu["first"]),
                     later=lambda: cpu_run(ROOT, verify, cpu["later"]),
