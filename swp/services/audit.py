@@ -407,8 +407,14 @@ class _Signatures:
             return None
         if self.pool is None:
             import multiprocessing
+            import threading
             from concurrent.futures import ProcessPoolExecutor
 
+            import cryptography.hazmat.primitives.asymmetric.ed25519  # noqa: F401 - imported before the fork
+
+            if threading.active_count() > 1:  # a forked thread's locks: check in this process
+                self.workers = 1
+                return None
             try:
                 methods = multiprocessing.get_all_start_methods()
                 context = multiprocessing.get_context("fork" if "fork" in methods else None)
