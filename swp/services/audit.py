@@ -443,6 +443,9 @@ class _Signatures:
                 except Exception:  # noqa: BLE001 - the worker died: check the batch here
                     future = None
             self.first_bad = result if future is not None else _check_signatures(batch)
+            if self.first_bad is None:
+                for seq, *_ in batch:  # passed: no report is needed
+                    del self.reports[seq]
 
     def failed(self) -> Verification | None:
         """The first event whose signature failed, among the batches settled so far."""
