@@ -20,9 +20,11 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from swp.errors import InputError
 
@@ -83,14 +85,13 @@ class Signer:
     handle: str
     _key: Ed25519PrivateKey
 
-    @property
+    @cached_property
     def public_hex(self) -> str:
-        from cryptography.hazmat.primitives import serialization
+        # the raw 32 bytes, without importing the serialization modules (a signed write needs
+        # them only to read a key file)
+        return self._key.public_key().public_bytes_raw().hex()
 
-        return self._key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
-
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.public_hex)
 
@@ -132,10 +133,24 @@ def _passphrase_for(handle: str, path: Path, interactive: bool = True) -> bytes:
     return getpass.getpass(f"Passphrase for {handle}'s key: ").encode("utf-8")
 
 
+def pem_private_key_loader() -> Callable[..., Any]:
+    """cryptography's own `load_pem_private_key`. Its public name is in the serialization
+    package, whose import also loads the SSH key and cipher modules (tens of ms a signed write
+    does not need); that package re-exports it from the library's binding, where it is reached
+    here when it is there (a test checks that both names are the one function)."""
+    try:
+        from cryptography.hazmat.bindings._rust import openssl
+
+        return openssl.keys.load_pem_private_key
+    except (ImportError, AttributeError):  # another version of the library: its public name
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        return load_pem_private_key
+
+
 def load_signer(practice_uid: str, handle: str, key_file: str | None = None,
                 interactive: bool = True) -> Signer:
     """The member's private key from its file (exit 1 with one line if missing or locked)."""
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     path = key_path(practice_uid, handle, key_file)
@@ -143,11 +158,12 @@ def load_signer(practice_uid: str, handle: str, key_file: str | None = None,
         raise InputError(f"no key for {handle} at {path}: make one with 'swp --as {handle} key new' "
                          "(or name the key file with --key / SWP_KEY)")
     data = path.read_bytes()
+    load_pem_private_key = pem_private_key_loader()
     try:
-        key = serialization.load_pem_private_key(data, password=None)
+        key = load_pem_private_key(data, password=None)
     except TypeError:  # encrypted
         try:
-            key = serialization.load_pem_private_key(data, password=_passphrase_for(handle, path, interactive))
+            key = load_pem_private_key(data, password=_passphrase_for(handle, path, interactive))
         except ValueError:
             raise InputError(f"wrong passphrase for {handle}'s key {path}; nothing was changed") from None
     except ValueError:
@@ -210,6 +226,40 @@ def remember_head(practice_uid: str, seq: int, event_hash: str, *, force: bool =
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(json.dumps({"seq": seq, "hash": event_hash}))
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+
+
+# --- verified through: how far `swp audit verify` checked every signature, per practice ------
+
+def verified_path(key: str) -> Path:
+    return home() / "heads" / f"{key}.verified.json"
+
+
+def verified_through(key: str) -> tuple[int, str, str] | None:
+    """(seq, hash, digest of every signature up to it) of the last `audit verify` on this
+    computer that checked every signature and found none bad; None if there is none."""
+    try:
+        data = json.loads(verified_path(key).read_text(encoding="utf-8"))
+        return int(data["seq"]), str(data["hash"]), str(data["signatures"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember_verified(key: str, seq: int, event_hash: str, signatures: str) -> None:
+    """Keep what `verified_through` reads (each writer with its own temporary file)."""
+    import tempfile
+
+    path = verified_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    except OSError:
+        return  # a read-only home: the next verify checks every signature again
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps({"seq": seq, "hash": event_hash, "signatures": signatures}))
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)

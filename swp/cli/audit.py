@@ -50,9 +50,13 @@ def _witness(text: str | None) -> tuple[int, str] | None:
 @audit_app.command("verify")
 def verify(ctx: typer.Context,
            witness: str = typer.Option(None, "--witness", metavar="SEQ:HASH",
-                                       help="An audit head you kept (a statement prints one): the history must still hold it.")) -> None:
+                                       help="An audit head you kept (a statement prints one): the history must still hold it."),
+           full: bool = typer.Option(False, "--full",
+                                     help="Check every signature again, also those an earlier verify on this computer checked.")) -> None:
     """Recompute the audit chain and check every signature against the key its member had
-    enrolled at that moment; exit 4 naming the first bad event.
+    enrolled at that moment; exit 4 naming the first bad event. Every event is hashed and
+    linked each time; the signatures an earlier verify on this computer checked are checked
+    again only if one of them or its event changed, or with --full.
 
     Example: swp audit verify --witness 12:3f5e...
     """
@@ -60,10 +64,11 @@ def verify(ctx: typer.Context,
     from swp.services import audit
 
     seen = _witness(witness)
-    result = call(ctx, lambda s: audit.verify(s, witness=seen), write=False)
+    result = call(ctx, lambda s: audit.verify_here(s, witness=seen, full=full), write=False)
     payload = {"ok": result.ok, "events": result.events, "first_bad": result.first_bad,
                "signed": result.signed, "unsigned_history": result.unsigned_history,
-               "unsigned_refusals": result.unsigned_refusals}
+               "unsigned_refusals": result.unsigned_refusals,
+               "signatures_checked_before": result.signatures_trusted}
     if not result.ok:
         raise CheckFailed(f"audit chain broken at event {result.first_bad}: {result.reason}",
                           payload=payload)
@@ -75,6 +80,9 @@ def verify(ctx: typer.Context,
             text += f", {result.unsigned_refusals} unsigned refusals"
         if result.unsigned_history:
             text += f"; {result.unsigned_history} events are unsigned history from before signing"
+        if result.signatures_trusted:
+            text += (f" ({result.signatures_trusted} of them unchanged since an earlier verify on this "
+                     "computer checked them; --full checks them again)")
         if seen:
             text += f". It holds event {seen[0]} as you witnessed it"
         return text + "."

@@ -30,7 +30,7 @@ from swp.models import AuditEvent
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
-    from sqlalchemy.orm import Mapped, Session
+    from sqlalchemy.orm import Session
     from sqlmodel import SQLModel
 
     from swp.identity import Signer
@@ -52,8 +52,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# one encoder, made once (json.dumps with these options makes a new one at every call)
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_SIMPLE = frozenset({str, int, type(None)})  # values `_plain` leaves as they are
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(_plain(value))
 
 
 def os_user() -> str:
@@ -74,8 +79,13 @@ REVOKING = ("member.left",)
 
 def event_hash(event: dict[str, Any]) -> str:
     fields = LEGACY_FIELDS if event.get("real_at") is None else SIGNED_FIELDS
-    body = {k: event.get(k) for k in fields}
-    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+    return _hash_of({k: event.get(k) for k in fields})
+
+
+def _hash_of(body: dict[str, Any]) -> str:
+    # an event read back holds only text, numbers and nulls, which `_plain` would not change
+    text = _ENCODE(body) if _SIMPLE.issuperset(map(type, body.values())) else canonical(body)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def real_now() -> str:
@@ -368,6 +378,11 @@ class Verification:
     signed: int = 0
     unsigned_history: int = 0  # events from before signing (an upgraded practice)
     unsigned_refusals: int = 0
+    # signatures not checked again: their events and signatures are, byte for byte, those an
+    # earlier verify on this computer checked (`trusted`)
+    signatures_trusted: int = 0
+    # what to remember when `ok`: (seq, hash, digest of every signature up to it)
+    through: tuple[int, str, str] | None = None
 
 
 class _Keys:
@@ -378,20 +393,15 @@ class _Keys:
         self.left: dict[str, str] = {}  # handle -> last day of membership: revoked after it
         self.ever: set[str] = set()  # handles that have had a key (none may self-enrol again)
         self.manager_ever = False
-        self._verifiers: dict[str, Any] = {}
+        self._fingerprints: dict[str, str] = {}
 
-    def check(self, public_hex: str, signature: str, digest: str) -> bool:
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    def fingerprint(self, public_hex: str) -> str:
+        found = self._fingerprints.get(public_hex)
+        if found is None:
+            from swp.identity import fingerprint
 
-        key = self._verifiers.get(public_hex)
-        if key is None:
-            key = self._verifiers[public_hex] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
-        try:
-            key.verify(bytes.fromhex(signature), bytes.fromhex(digest))
-            return True
-        except (InvalidSignature, ValueError):
-            return False
+            found = self._fingerprints[public_hex] = fingerprint(public_hex)
+        return found
 
     def apply(self, named: list[tuple[str, dict[str, Any]]]) -> None:
         for name, payload in named:
@@ -405,94 +415,292 @@ class _Keys:
                 self.manager_ever = True
 
 
-def _signature_problem(keys: _Keys, event: dict[str, Any], named: list[tuple[str, dict[str, Any]]]) -> str | None:
-    """Why this event's signature does not stand (None: it does)."""
-    from swp.identity import fingerprint
+def _check_signatures(batch: list[tuple[int, str, str, str]]) -> int | None:
+    """The seq of the first event of `batch` (seq, public key, signature, hash; all hex) whose
+    Ed25519 signature does not stand, or None. Runs here or in a worker process."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    if event["signature"] is None:
-        if event["outcome"] == "refused" or not keys.manager_ever:
-            return None
-        return "it is not signed"
-    actor = event["actor"]
-    if actor is not None:
-        public = keys.current.get(actor)
-        first = [p for n, p in named if n == "key.enrolled" and p.get("handle") == actor]
-        if public is None and first and actor not in keys.ever:
-            public = first[0].get("public_key")  # a member's first key, signed by itself
-        if public is None:
-            return f"it is signed for {actor}, who had no key enrolled then"
-        if actor in keys.left and event["at"][:10] > keys.left[actor]:
-            return f"it is signed by {actor}'s key, revoked when they left on {keys.left[actor]}"
-    else:  # a founding member admits themselves, with their own key
-        founding = [p for n, p in named if n == "member.admitted" and p.get("public_key")]
-        if not founding or keys.manager_ever:
-            return "it is signed, but names no acting member (only a founding admission may)"
-        public = founding[0]["public_key"]
-    if fingerprint(public) != event["key_fingerprint"]:
-        return f"it was signed with a key that is not {actor or 'the newcomer'}'s enrolled key"
-    if not keys.check(public, event["signature"], event["hash"]):
-        return f"its signature is not {actor or 'the newcomer'}'s"
+    keys: dict[str, Any] = {}
+    for seq, public_hex, signature, digest in batch:
+        try:
+            key = keys.get(public_hex)
+            if key is None:
+                key = keys[public_hex] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
+            key.verify(bytes.fromhex(signature), bytes.fromhex(digest))
+        except (InvalidSignature, ValueError):
+            return seq
     return None
 
 
-def verify(session: Session, *, witness: tuple[int, str] | None = None) -> Verification:
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class _Signatures:
+    """The Ed25519 checks, made apart from the replay. Each needs only its key, signature and
+    hash, which the replay (kept in order, in this process) has already settled, so they are
+    checked in batches, in worker processes across the machine's cores once a whole batch is
+    waiting, here otherwise. Batches are settled in order, so the first failure found is the
+    first in the log. Each check keeps the result `verify` reports if it is that first failure.
+    Checks up to `hold_until` wait: dropped if the trusted checkpoint holds, made if not."""
+
+    BATCH = 2000
+
+    def __init__(self, hold_until: int = 0, batch: int | None = None, workers: int | None = None):
+        self.hold_until = hold_until
+        self.size = batch or self.BATCH
+        self.workers = _cores() if workers is None else workers
+        self.held: list[tuple[int, str, str, str]] = []
+        self.batch: list[tuple[int, str, str, str]] = []
+        self.pending: list[tuple[list[tuple[int, str, str, str]], Any]] = []  # (batch, its future; None: check it here)
+        self.reports: dict[int, tuple[Any, ...]] = {}  # seq -> what verify reports if it fails
+        self.pool: Any = None
+        self.first_bad: int | None = None  # the first failure: every batch before it passed
+
+    def add(self, seq: int, public_hex: str, signature: str, digest: str, report: tuple[Any, ...]) -> None:
+        """`report`: (count, signed, legacy, refusals, actor) as `verify` reports them if this
+        signature is the first to fail."""
+        self.reports[seq] = report
+        if seq <= self.hold_until:
+            self.held.append((seq, public_hex, signature, digest))
+        else:
+            self._queue((seq, public_hex, signature, digest))
+
+    def _queue(self, check: tuple[int, str, str, str]) -> None:
+        self.batch.append(check)
+        if len(self.batch) >= self.size:
+            batch, self.batch = self.batch, []
+            self.pending.append((batch, self._submit(batch)))
+            self._settle(wait=len(self.pending) > 2 * self.workers)
+
+    def drop_held(self) -> int:
+        """The checkpoint holds: the held checks were made by an earlier verify."""
+        for seq, *_ in self.held:
+            del self.reports[seq]
+        dropped, self.held = len(self.held), []
+        return dropped
+
+    def release_held(self) -> None:
+        held, self.held = self.held, []
+        for check in held:  # nothing is queued yet: every check queued later comes after these
+            self._queue(check)
+
+    def _submit(self, batch: list[tuple[int, str, str, str]]) -> Any:
+        """Send a batch to a worker process (None: check it here)."""
+        if self.workers < 2:
+            return None
+        if self.pool is None:
+            import multiprocessing
+            import threading
+            from concurrent.futures import ProcessPoolExecutor
+
+            import cryptography.hazmat.primitives.asymmetric.ed25519  # noqa: F401 - imported before the fork
+
+            if threading.active_count() > 1:  # a forked thread's locks: check in this process
+                self.workers = 1
+                return None
+            try:
+                methods = multiprocessing.get_all_start_methods()
+                context = multiprocessing.get_context("fork" if "fork" in methods else None)
+                self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            except (OSError, ImportError, NotImplementedError, ValueError):
+                self.workers = 1  # no worker processes here: check in this process
+                return None
+        try:
+            return self.pool.submit(_check_signatures, batch)
+        except Exception:  # noqa: BLE001 - a broken pool: check in this process
+            return None
+
+    def _settle(self, *, wait: bool) -> None:
+        """Take the oldest batches' results, in order, while they are ready (with `wait`: at
+        least the oldest), until one fails."""
+        while self.pending and self.first_bad is None:
+            batch, future = self.pending[0]
+            if future is not None and not wait and not future.done():
+                return
+            self.pending.pop(0)
+            wait = False
+            result = None
+            if future is not None:
+                try:
+                    result = future.result()
+                except Exception:  # noqa: BLE001 - the worker died: check the batch here
+                    future = None
+            self.first_bad = result if future is not None else _check_signatures(batch)
+            if self.first_bad is None:
+                for seq, *_ in batch:  # passed: no report is needed
+                    del self.reports[seq]
+
+    def failed(self) -> Verification | None:
+        """The first event whose signature failed, among the batches settled so far."""
+        if self.first_bad is None:
+            return None
+        count, signed, legacy, refusals, actor = self.reports[self.first_bad]
+        return Verification(False, count, self.first_bad, f"its signature is not {actor or 'the newcomer'}'s",
+                            signed, legacy, refusals)
+
+    def finish(self) -> Verification | None:
+        """Check everything added; the first event whose signature failed (None: none did)."""
+        try:
+            self.release_held()
+            if self.batch:
+                batch, self.batch = self.batch, []
+                self.pending.append((batch, self._submit(batch) if self.pool is not None else None))
+            while self.pending and self.first_bad is None:
+                self._settle(wait=True)
+            return self.failed()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+def _signature_problem(keys: _Keys, event: dict[str, Any], named: list[Any]) -> tuple[str | None, str | None]:
+    """Why this event's signature cannot stand (None: it may), and the public key (hex) its
+    signature must then be checked against (None: an unsigned event that may stand)."""
+    if event["signature"] is None:
+        if event["outcome"] == "refused" or not keys.manager_ever:
+            return None, None
+        return "it is not signed", None
+    actor = event["actor"]
+    if actor is not None:
+        public = keys.current.get(actor)
+        if public is None and actor not in keys.ever:
+            first = [p for n, p in named if n == "key.enrolled" and p.get("handle") == actor]
+            if first:
+                public = first[0].get("public_key")  # a member's first key, signed by itself
+        if public is None:
+            return f"it is signed for {actor}, who had no key enrolled then", None
+        if actor in keys.left and event["at"][:10] > keys.left[actor]:
+            return f"it is signed by {actor}'s key, revoked when they left on {keys.left[actor]}", None
+    else:  # a founding member admits themselves, with their own key
+        founding = [p for n, p in named if n == "member.admitted" and p.get("public_key")]
+        if not founding or keys.manager_ever:
+            return "it is signed, but names no acting member (only a founding admission may)", None
+        public = founding[0]["public_key"]
+    if keys.fingerprint(public) != event["key_fingerprint"]:
+        return f"it was signed with a key that is not {actor or 'the newcomer'}'s enrolled key", None
+    return None, public
+
+
+VERIFY_COLUMNS = (*SIGNED_FIELDS, "hash", "signature")  # the hashed fields first, in order
+
+
+def verify(session: Session, *, witness: tuple[int, str] | None = None,
+           trusted: tuple[int, str, str] | None = None, workers: int | None = None,
+           batch: int | None = None) -> Verification:
     """Recompute every link and check every signature; stream the log so memory stays flat.
-    `witness` (seq, hash): a head a member kept, which the chain must still hold."""
+    `witness` (seq, hash): a head a member kept, which the chain must still hold.
+
+    Every event is hashed, linked and replayed here, in order. The Ed25519 checks are made
+    apart (`_Signatures`: on the machine's other cores when there are many); the first bad
+    event is still the one reported, whether its link, its hash, its key or its signature fails.
+    `trusted` (seq, hash, digest of every signature up to it), a `through` an earlier verify
+    returned: when the log still holds that event with that hash, and its signatures up to it
+    are still those (the same digest), they are not checked again; everything else is.
+    `workers` (processes for the signature checks; default: one per core) and `batch` (checks
+    per batch) are for tests."""
     previous = GENESIS
     expected_seq = 1
     count = signed = legacy = refusals = 0
     keys = _Keys()
     signing_began = False
-    columns: list[Mapped[Any]] = [col(AuditEvent.seq), col(AuditEvent.at), col(AuditEvent.actor), col(AuditEvent.os_user),
-               col(AuditEvent.command), col(AuditEvent.args), col(AuditEvent.outcome), col(AuditEvent.detail),
-               col(AuditEvent.prev_hash), col(AuditEvent.hash), col(AuditEvent.action), col(AuditEvent.payload),
-               col(AuditEvent.key_fingerprint), col(AuditEvent.signature), col(AuditEvent.real_at),
-               col(AuditEvent.db_role)]
-    result = session.execute(select(*columns).order_by(col(AuditEvent.seq)))
+    columns = [getattr(AuditEvent, name) for name in VERIFY_COLUMNS]
+    query = select(*columns).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000)
+    result = session.connection().execute(query)
+    hold_until, trusted_hash, trusted_digest = trusted or (0, "", "")
+    checks = _Signatures(hold_until, batch, workers)
+    so_far = hashlib.sha256()  # every signature up to here, as read
+    skipped = 0
 
     def bad(seq: int, reason: str) -> Verification:
-        return Verification(False, count, seq, reason, signed, legacy, refusals)
+        found = Verification(False, count, seq, reason, signed, legacy, refusals)
+        return checks.finish() or found  # a signature that failed before it comes first
 
-    for row in result:
-        event = dict(row._mapping)
-        count += 1
-        seq = event["seq"]
-        if seq != expected_seq:
-            return bad(seq, f"event {expected_seq} is missing")
-        if event["prev_hash"] != previous:
-            return bad(seq, "its link to the previous event is broken")
-        if event_hash(event) != event["hash"]:
-            return bad(seq, "its content does not match its hash")
-        if witness is not None and seq == witness[0] and event["hash"] != witness[1]:
-            return bad(seq, f"it is not the event {witness[0]} you witnessed "
-                            f"({witness[1][:16]}...): the history was rewritten")
-        if event["real_at"] is None:
-            if signing_began:
-                return bad(seq, "it claims to be history from before signing, after signing began")
-            legacy += 1
-        else:
-            signing_began = True
-            try:
-                named = json.loads(event["payload"]) if event["payload"] else []
-            except ValueError:
-                return bad(seq, "its payload is not JSON")
-            problem = _signature_problem(keys, event, named)
-            if problem is not None:
-                return bad(seq, problem)
-            if event["signature"] is not None:
-                signed += 1
-            elif event["outcome"] == "refused":
-                refusals += 1
-            if event["outcome"] == "ok":
-                keys.apply(named)
-        previous = event["hash"]
-        expected_seq += 1
+    try:
+        for row in result:
+            event = dict(zip(VERIFY_COLUMNS, row, strict=True))
+            count += 1
+            seq = event["seq"]
+            if seq != expected_seq:
+                return bad(seq, f"event {expected_seq} is missing")
+            if event["prev_hash"] != previous:
+                return bad(seq, "its link to the previous event is broken")
+            fields = LEGACY_FIELDS if event["real_at"] is None else SIGNED_FIELDS
+            if _hash_of(dict(zip(fields, row, strict=False))) != event["hash"]:  # a prefix of the row
+                return bad(seq, "its content does not match its hash")
+            if witness is not None and seq == witness[0] and event["hash"] != witness[1]:
+                return bad(seq, f"it is not the event {witness[0]} you witnessed "
+                                f"({witness[1][:16]}...): the history was rewritten")
+            mark = event["signature"] or ""
+            so_far.update(f"{seq}:{len(mark)}:{mark}\n".encode("utf-8", "surrogatepass"))
+            if event["real_at"] is None:
+                if signing_began:
+                    return bad(seq, "it claims to be history from before signing, after signing began")
+                legacy += 1
+            else:
+                signing_began = True
+                try:
+                    named = json.loads(event["payload"]) if event["payload"] else []
+                except ValueError:
+                    return bad(seq, "its payload is not JSON")
+                problem, public = _signature_problem(keys, event, named)
+                if problem is not None:
+                    return bad(seq, problem)
+                if public is not None:
+                    checks.add(seq, public, event["signature"], event["hash"],
+                               (count, signed, legacy, refusals, event["actor"]))
+                    failed = checks.failed()
+                    if failed is not None:
+                        return failed  # a batch already checked failed: nothing before it did
+                if event["signature"] is not None:
+                    signed += 1
+                elif event["outcome"] == "refused":
+                    refusals += 1
+                if event["outcome"] == "ok":
+                    keys.apply(named)
+            if seq == hold_until:
+                if event["hash"] == trusted_hash and so_far.hexdigest() == trusted_digest:
+                    skipped = checks.drop_held()
+                else:
+                    checks.release_held()
+            previous = event["hash"]
+            expected_seq += 1
+        failed = checks.finish()
+        if failed is not None:
+            return failed
+    finally:
+        checks.close()
     if witness is not None and witness[0] >= expected_seq:
         return Verification(False, count, witness[0],
                             f"the log ends at event {expected_seq - 1}: event {witness[0]}, which you "
                             "witnessed, is gone (the history was rolled back or cut short)",
                             signed, legacy, refusals)
-    return Verification(True, count, None, None, signed, legacy, refusals)
+    return Verification(True, count, None, None, signed, legacy, refusals, skipped,
+                        (expected_seq - 1, previous, so_far.hexdigest()))
+
+
+def verify_here(session: Session, *, witness: tuple[int, str] | None = None, full: bool = False) -> Verification:
+    """`verify` for `swp audit verify`, remembering on this computer (in the configuration
+    folder, beside the remembered head) how far it checked every signature and found none bad:
+    a later verify still hashes and links every event and replays every key, but does not
+    check again the signatures of the events up to there while that event and every signature
+    before it are unchanged. `full`: check every signature again (docs/identity.md)."""
+    from swp import identity
+
+    place = session.info.get("swp_place")  # set by the unit of work: this practice, here
+    trusted = identity.verified_through(place) if place and not full else None
+    result = verify(session, witness=witness, trusted=trusted)
+    if result.ok and place and result.through is not None:
+        identity.remember_verified(place, *result.through)
+    return result
 
 
 def events(session: Session, *, limit: int | None = None) -> list[AuditEvent]:

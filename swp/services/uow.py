@@ -74,16 +74,21 @@ def practice_context(session: Session, location: str, *, actor: str | None = Non
         raise InputError("SWP_TODAY moves the clock only in a sandbox practice (swp init --sandbox); "
                          "unset it to work on this real practice")
     check_remembered_head(session, practice.uid, location, seen)
-    member = None
-    if actor:
-        member = session.execute(select(Member).where(col(Member.handle) == actor)).scalar_one_or_none()
-    founding = session.execute(select(col(MemberFact.id)).where(col(MemberFact.role) == "manager").limit(1)).first() is None
-    newcomer_exists = bool(newcomer) and session.execute(
-        select(col(Member.id)).where(col(Member.handle) == newcomer)).first() is not None
+    # one statement, of one shape whoever acts (compiled once): the actor's key and leaving
+    # day, whether anyone has been a manager, whether the newcomer is already a member
+    is_actor, is_newcomer = col(Member.handle) == (actor or ""), col(Member.handle) == (newcomer or "")
+    exists, public_key, left_on, manager_ever, newcomer_exists = session.execute(select(
+        select(col(Member.id)).where(is_actor).exists(),
+        select(col(Member.public_key)).where(is_actor).scalar_subquery(),
+        select(col(Member.left_on)).where(is_actor).scalar_subquery(),
+        select(col(MemberFact.id)).where(col(MemberFact.role) == "manager").exists(),
+        select(col(Member.id)).where(is_newcomer).exists(),
+    )).one()
+    exists = bool(actor) and bool(exists)
     return Context(practice.uid, bool(practice.sandbox), practice.sandbox_seed, location,
-                   member is not None, member.public_key if member else None,
-                   bool(member and member.left_on is not None and member.left_on < today()),
-                   founding, newcomer_exists)
+                   exists, public_key if exists else None,
+                   bool(exists and left_on is not None and left_on < today()),
+                   not manager_ever, bool(newcomer) and bool(newcomer_exists))
 
 
 def read_checked(database: Database, fn: Callable[[Session, Any], T]) -> T:
@@ -181,6 +186,7 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
         if not write:
             def read(session: Session, seen: Any) -> T:
                 ctx = practice_context(session, location, seen=seen)
+                session.info["swp_place"] = head_key(ctx.uid, location)  # see audit.verify_here
                 result = fn(session)
                 remember(session, ctx.uid, location)
                 return result
