@@ -316,6 +316,7 @@ class Practice(RuleBasedStateMachine):
     def issue_shares(self, command):
         self.refused("shares", command, "1000", "--to", "Acme Care Ltd", clause="no-share-issuance")
 
+    @precondition(lambda self: self.current())  # once everyone has left, nobody may act at all
     @rule(name=st.sampled_from(["Acme Care Ltd", "Northgate Holdings plc", "Bluebird Capital LLP"]),
           role=st.sampled_from(["practitioner", "manager"]))
     def admit_an_organisation(self, name, role):
@@ -323,6 +324,7 @@ class Practice(RuleBasedStateMachine):
                      "--employed-since", "2024-01-01", "--hours", "37.5",
                      clause="employees-only", as_=self.manager())
 
+    @precondition(lambda self: self.current())  # once everyone has left, nobody may act at all
     @rule(role=st.sampled_from(["investor", "shareholder", "volunteer"]))
     def admit_a_non_employee(self, role):
         self.refused("member", "add", "ivy", "--name", "Ivy Ives", "--role", role,
