@@ -331,3 +331,20 @@ def test_the_remembered_head_never_moves_back_unless_a_restore_is_accepted(pract
     assert remembered_head("p") == (7, "h7")
     remember_head("p", 5, "h5", force=True)
     assert remembered_head("p") == (5, "h5")
+
+
+def test_an_upgrade_of_a_signed_practice_is_signed_by_the_member_who_runs_it(practice, db):
+    """A practice that signs its changes records `swp db upgrade` as one of them."""
+    from tests.test_import_speed_revision import _migrate
+
+    _migrate(db, "0018", down=True)
+    run = practice("db", "upgrade")
+    assert run.code == 1 and run.err == ("swp: this change must be signed: name the acting member "
+                                         "with --as HANDLE\n")
+    assert query(db, "SELECT version_num FROM alembic_version") == [("0018",)]
+    done = practice.ok("db", "upgrade", as_="mo", json=True).json
+    assert done["changed"] and done["from"] == "0018"
+    last = audit_rows(db)[-1]
+    assert last["command"] == "db upgrade" and last["actor"] == "mo" and last["signature"]
+    practice.ok("audit", "verify")
+    practice.ok("check")

@@ -14,12 +14,15 @@ db_app = typer.Typer(help="The database: schema upgrades, and copying a practice
 def upgrade(ctx: typer.Context) -> None:
     """Migrate the practice's database to this version of swp's schema.
 
-    Example: swp db upgrade
+    Once a practice signs its changes, the upgrade is recorded as one of them: name the acting
+    member, whose key signs it.
+
+    Example: swp --as mo db upgrade
     """
     from swp.services import practice
 
     st = state(ctx)
-    result = practice.upgrade(st.db, actor=acting(ctx), args=dict(ctx.params))
+    result = practice.upgrade(st.db, actor=acting(ctx), args=dict(ctx.params), key_file=st.key)
     emit(ctx, result, lambda: (f"Upgraded the schema from {result['from']} to {result['to']}."
                                if result["changed"] else f"The schema is up to date ({result['to']})."))
 

@@ -109,20 +109,50 @@ def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: 
             "clauses": {k: v for k, v in clauses.items() if not rules.CLAUSES[k].entrenched}}
 
 
-def upgrade(db: str | None, *, actor: str | None, args: dict[str, Any]) -> dict[str, Any]:
-    """`swp db upgrade`: migrate an existing practice's schema to this swp's head."""
+def upgrade(db: str | None, *, actor: str | None, args: dict[str, Any],
+            key_file: str | None = None) -> dict[str, Any]:
+    """`swp db upgrade`: migrate an existing practice's schema to this swp's head. Once the
+    practice signs its changes, the upgrade is one too: signed by the acting member's key."""
     from swp.db import HEAD_REVISION, known_revision, open_database
 
     database = open_database(db)
     try:
+        signer = _upgrade_signer(database, actor, key_file)
         with database.transaction(write=True, check=False) as session:
             before = known_revision(session.connection(), database.target)
             if before != HEAD_REVISION:
                 migrate(session.connection())
-                audit.append(session, command="db upgrade", args=args, actor=actor)
+                audit.append(session, command="db upgrade", args=args, actor=actor, signer=signer)
     finally:
         database.dispose()
     return {"from": before, "to": HEAD_REVISION, "changed": before != HEAD_REVISION}
+
+
+def _upgrade_signer(database: Any, actor: str | None, key_file: str | None) -> Any:
+    """The acting member's key, read before the upgrade (with plain SQL: the schema is older
+    than this swp's). None when nobody acts or the member has no key enrolled (a practice from
+    before keys): the upgrade is then recorded unsigned, which the audit log refuses once the
+    practice signs its changes."""
+    from sqlalchemy import text
+
+    from swp.errors import SwpError
+    from swp.services.uow import Context, signer_for
+
+    if not actor:
+        return None
+    try:
+        with database.transaction(write=False, check=False) as session:
+            row = session.execute(text(
+                "SELECT p.uid, p.sandbox, p.sandbox_seed, m.public_key FROM practice p, member m "
+                "WHERE m.handle = :handle AND m.left_on IS NULL"), {"handle": actor}).first()
+    except SwpError:
+        return None  # no keys in this schema yet
+    if row is None or row[3] is None:
+        return None
+    context = Context(row[0], bool(row[1]), row[2], database.target.display, actor_exists=True,
+                      actor_key=row[3], founding=False)
+    signer, _reason = signer_for(context, actor, None, key_file)
+    return signer
 
 
 @dataclass(frozen=True)
