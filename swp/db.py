@@ -267,6 +267,16 @@ def ledger_change_token(conn) -> Any:
         "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
 
 
+def sqlite_index_sql(conn: Any, name: str) -> str | None:
+    """The stored SQL that makes index `name` on SQLite (to drop it for a bulk write and make
+    it again); None on PostgreSQL, or when there is no such index."""
+    if conn.dialect.name != "sqlite":
+        return None
+    sql: str | None = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).scalar()
+    return sql
+
+
 def login_role(conn) -> str | None:
     """PostgreSQL's session_user (the role that logged in); None on SQLite."""
     if conn.dialect.name != "postgresql":

@@ -245,7 +245,14 @@ class Practice(RuleBasedStateMachine):
         pid = self.pick(sorted(self.motions), i)
         voter = self.pick(sorted(self.people) + ["zed"], j)
         motion = self.motions[pid]
-        if voter == "zed" or not self.people[voter].current:
+        if voter == "zed":  # no such member: a typo, exit 1, nothing written
+            before = snapshot(self.db)
+            run = self.swp("vote", str(pid), choice, as_=voter)
+            self.expect(run, 1, f"vote {pid} {choice} as zed")
+            assert run.err.startswith("swp: no member with handle 'zed'")
+            assert snapshot(self.db) == before
+            return
+        if not self.people[voter].current:
             self.refused("vote", str(pid), choice, clause="one-member-one-vote", as_=voter)
             return
         run = self.swp("vote", str(pid), choice, as_=voter)

@@ -608,11 +608,12 @@ def _set_aside_cover_index(session, total: int) -> str | None:
     of dates touches a different page for nearly every row. In the command's one transaction:
     if the import fails, the rollback brings the index back as it was. Returns the SQL to run
     after the rows, or None (the index is kept)."""
-    if total < REBUILD_BYTES or session.get_bind().dialect.name != "sqlite":
+    from swp.db import sqlite_index_sql
+
+    if total < REBUILD_BYTES:
         return None
     conn = session.connection()
-    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
-                               (COVER_INDEX,)).scalar()
+    sql = sqlite_index_sql(conn, COVER_INDEX)  # None on PostgreSQL: the server keeps the index
     entries = conn.exec_driver_sql("SELECT count(*) FROM ledger_entry").scalar() or 0
     if sql is None or total // REBUILD_SHARE < entries:
         return None
