@@ -143,6 +143,20 @@ def nothing_at(db: str) -> bool:
         engine.dispose()
 
 
+def migrate(db: str, revision: str, *, down: bool = False) -> None:
+    """Upgrade (or, with `down`, downgrade) the practice at `db` to an Alembic revision."""
+    from alembic import command
+
+    from swp.db import alembic_config, open_database
+
+    database = open_database(db)
+    try:
+        with database.connect(write=True) as conn, conn.begin():
+            (command.downgrade if down else command.upgrade)(alembic_config(conn), revision)
+    finally:
+        database.dispose()
+
+
 def audit_rows(db: str) -> list[dict]:
     from sqlalchemy import create_engine, text
 

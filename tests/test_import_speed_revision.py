@@ -7,20 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import execute, is_postgres, query, snapshot
-
-
-def _migrate(db: str, revision: str, *, down: bool = False) -> None:
-    from alembic import command
-
-    from swp.db import alembic_config, open_database
-
-    database = open_database(db)
-    try:
-        with database.connect(write=True) as conn, conn.begin():
-            (command.downgrade if down else command.upgrade)(alembic_config(conn), revision)
-    finally:
-        database.dispose()
+from tests.conftest import execute, is_postgres, migrate, query, snapshot
 
 
 def _indexes(db: str) -> set:
@@ -35,10 +22,10 @@ def test_the_revision_keeps_the_ledger_and_its_guards_and_indexes_only_entries_w
     schema, rows = _indexes(db), snapshot(db, skip=skip)
     partial = [i for i in schema if "IS NOT NULL" in str(i)]
     assert len(partial) == 2, schema  # reverses (unique) and contract_id
-    _migrate(db, "0018", down=True)
+    migrate(db, "0018", down=True)
     assert _indexes(db) != schema and snapshot(db, skip=skip) == rows
     assert not [i for i in _indexes(db) if "IS NOT NULL" in str(i)]
-    _migrate(db, "head")
+    migrate(db, "head")
     assert _indexes(db) == schema and snapshot(db, skip=skip) == rows
     reversed_id = query(db, "SELECT reverses FROM ledger_entry WHERE reverses IS NOT NULL")[0][0]
     with pytest.raises(IntegrityError, match="(?i)unique|duplicate"):  # an entry is reversed once

@@ -10,7 +10,7 @@ import json
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import Swp, execute, is_postgres, query, snapshot
+from tests.conftest import Swp, execute, is_postgres, migrate, query, snapshot
 
 LATER = "2026-07-20"  # after the second quarter, which the deficit tests close
 
@@ -225,19 +225,6 @@ def test_the_books_bank_account_counts_a_payment_once(lived, db, monkeypatch):
 # --- the revision that widens the two CHECK constraints ------------------------------------
 
 
-def _migrate(db: str, revision: str, *, down: bool = False) -> None:
-    from alembic import command
-
-    from swp.db import alembic_config, open_database
-
-    database = open_database(db)
-    try:
-        with database.connect(write=True) as conn, conn.begin():
-            (command.downgrade if down else command.upgrade)(alembic_config(conn), revision)
-    finally:
-        database.dispose()
-
-
 def _revision_before() -> str:
     """The revision this one follows (re-chained when branches merge)."""
     import importlib.util
@@ -261,9 +248,9 @@ def test_the_revision_keeps_every_row_trigger_and_index_and_brings_payments_into
     keep their rows, triggers and indexes (and other tables' triggers that name them), and a
     payment and a settlement recorded before the revision get their ledger entries."""
     skip = ("audit_event", "alembic_version")
-    _migrate(db, "0018", down=True)  # the later revisions undone first (they have tests of their own)
+    migrate(db, "0018", down=True)  # the later revisions undone first (they have tests of their own)
     schema, rows = _schema(db), snapshot(db, skip=skip)
-    _migrate(db, _revision_before(), down=True)
+    migrate(db, _revision_before(), down=True)
     assert _schema(db) == schema and snapshot(db, skip=skip) == rows
     # recorded before this revision: no ledger entries of their own
     execute(db, "INSERT INTO profit_payment (period_id, member_id, amount_pence, paid_on, recorded_at) "
@@ -272,9 +259,9 @@ def test_the_revision_keeps_every_row_trigger_and_index_and_brings_payments_into
             "INSERT INTO deficit_settlement (member_id, amount_pence, kind, settled_on, recorded_at) "
             "SELECT m.id, 500, 'settled', '2026-07-01', '2026-07-01 12:00:00' FROM member m "
             "WHERE m.handle = 'sam'")
-    _migrate(db, "0018")
+    migrate(db, "0018")
     assert _schema(db) == schema
-    _migrate(db, "head")
+    migrate(db, "head")
     assert query(db, "SELECT kind, amount_pence, debit, credit, ref FROM ledger_entry WHERE kind = 'share-payment'") \
         == [("share-payment", 1234, "liabilities:profit-share-owed", "assets:bank", "swp:share:2026-q1:ann")]
     assert query(db, "SELECT kind, amount_pence, debit, credit, ref FROM ledger_entry WHERE kind = 'settlement'") \
