@@ -24,7 +24,7 @@ def log(ctx: typer.Context,
                            "command": e.command, "args": e.args, "outcome": e.outcome,
                            "detail": e.detail, "hash": e.hash} for e in rows]}
 
-    def human():
+    def human() -> object:
         from swp import render
 
         return render.table("Audit log", ["#", "at", "actor", "command", "outcome", "detail"],

@@ -23,7 +23,7 @@ def check(ctx: typer.Context) -> None:
     report = call(ctx, checks.run, write=False)
     payload = report.as_json()
 
-    def human():
+    def human() -> object:
         from swp import render
 
         notes = "".join(f"\nNote: {n}." for n in report.notices)

@@ -59,7 +59,7 @@ def loans(ctx: typer.Context) -> None:
 
     views = call(ctx, finance.loans, write=False)
 
-    def human():
+    def human() -> object:
         from swp import render
 
         return render.table("Loans", ["#", "lender", "amount", "date", "rate", "entry"],

@@ -50,7 +50,7 @@ def list_(ctx: typer.Context) -> None:
 
     views = call(ctx, partners.list_partners, write=False)
 
-    def human():
+    def human() -> object:
         if not views:
             return "No partners yet: add one with 'swp partner add'."
         return render.table(

@@ -61,7 +61,7 @@ def show(ctx: typer.Context) -> None:
         "sandbox": summary.sandbox,
     }
 
-    def human():
+    def human() -> object:
         from swp import render
         from swp.dates import month_day_words
 
