@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
 
 from swp.cli._common import call, choose, emit, state
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from swp.services.exporting import Exported
 
 
 class ExportFormat(StrEnum):
@@ -39,7 +45,7 @@ def export(
     if output is not None:
         exporting.check_target(output, force=force)  # refuse before reading the books
 
-        def to_file(session):
+        def to_file(session: Session) -> Exported:
             with exporting.atomic_output(output, force=force) as handle:
                 return exporting.write(session, fmt, handle)
 

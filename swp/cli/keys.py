@@ -50,6 +50,7 @@ def new(ctx: typer.Context,
     actor = acting(ctx, needed=WHOSE_KEY)
     st = state(ctx)
     found = call(ctx, lambda s: keys.status(s, actor), write=False)
+    public: str | None
     if found.sandbox:
         raise PreconditionError("a sandbox makes its members' keys itself; 'swp key new' is for a real practice")
     if found.fingerprint:
@@ -86,6 +87,7 @@ def show(ctx: typer.Context) -> None:
 
     actor = acting(ctx, needed=WHOSE_KEY)
     found = call(ctx, lambda s: keys.status(s, actor), write=False)
+    public: str | None
     if found.sandbox:
         public = identity.sandbox_signer(found.sandbox_seed or "", actor).public_hex
     else:
@@ -118,6 +120,7 @@ def rotate(ctx: typer.Context,
     actor = acting(ctx, needed=WHOSE_KEY)
     st = state(ctx)
     found = call(ctx, lambda s: keys.status(s, actor), write=False)
+    public: str | None
     if found.sandbox:
         raise PreconditionError("a sandbox makes its members' keys itself; there is nothing to rotate")
     path = identity.key_path(found.practice_uid, actor, st.key)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 from swp.cli._common import acting, call, choose, day
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from swp.services.registers import OfficerRow, Register, RegisterRow
 
 register_app = typer.Typer(help="The statutory registers (members, officers) as documents.",
                            no_args_is_help=True)
@@ -33,14 +39,15 @@ def _write(ctx: typer.Context, kind: str, as_at: str | None, fmt: RegisterFormat
     when = day(as_at, "as-at date") if as_at else None
     actor = acting(ctx)
 
-    def read(session):
+    def read(session: Session) -> Register[RegisterRow] | Register[OfficerRow]:
         require_manager(session, actor, "reading the registers (they hold members' addresses)")
         if kind == "members":
             return registers.members_register(session, when)
         return registers.officers_register(session, when)
 
     register = call(ctx, read, write=False)
-    doc = docs.members(register) if kind == "members" else docs.officers(register)
+    doc = (docs.members(cast("Register[RegisterRow]", register)) if kind == "members"
+           else docs.officers(cast("Register[OfficerRow]", register)))
     write_document(ctx, doc, fmt, output, force,
                    {"register": kind, "as_at": register.as_at.isoformat(),
                     "rows": list(register.rows)},
