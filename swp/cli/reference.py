@@ -8,8 +8,12 @@ A test regenerates it and fails when docs/cli.md is stale.
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING
 
 import typer.main
+
+if TYPE_CHECKING:
+    from typer._click.core import Command, Parameter
 
 HEADER = """# swp command reference
 
@@ -21,7 +25,7 @@ do not matter in a fixed choice (`--format PDF`).
 """
 
 
-def _param_line(param) -> str:
+def _param_line(param: Parameter) -> str:
     if param.param_type_name == "argument":
         name = (param.metavar or param.name).upper()
         text = f"- `{name}`"
@@ -54,7 +58,7 @@ def _help_text(text: str) -> str:
     return "\n".join(lines)
 
 
-def _walk(command, path: list[str], out: list[str]) -> None:
+def _walk(command: Command, path: list[str], out: list[str]) -> None:
     subcommands = getattr(command, "commands", None)
     if path:
         level = "#" * min(len(path) + 1, 4)
