@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from swp.cli._common import acting, call, choose, day, emit, state
 from swp.cli.governance import VoteChoice
+
+if TYPE_CHECKING:
+    from swp.reports.document import Document
+    from swp.services.meetings import MeetingView
 
 meeting_app = typer.Typer(help="General meetings: call, notice, open, vote, close, minutes.",
                           no_args_is_help=True)
@@ -28,8 +33,8 @@ class DocFormat(StrEnum):
 DOC_FORMATS = "text, md, html or pdf."
 
 
-def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force: bool,  # noqa: ANN001
-                   payload: dict, *, what: str) -> None:
+def write_document(ctx: typer.Context, doc: Document, fmt: str, output: str | None, force: bool,
+                   payload: dict[str, Any], *, what: str) -> None:
     """Print a document (text formats) or write it to a file, 0600 and atomically."""
     import sys
 
@@ -44,6 +49,7 @@ def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force:
             return
         if fmt == "pdf":
             raise InputError("a PDF is written to a file: add --output PATH")
+        assert isinstance(data, str)  # only a PDF is bytes
         sys.stdout.write(data)
         return
     target = files.check_path(output, force=force)
@@ -51,7 +57,7 @@ def write_document(ctx: typer.Context, doc, fmt: str, output: str | None, force:
     emit(ctx, {**payload, "file": str(target)}, lambda: f"Wrote {what} ({fmt}) to {target}.")
 
 
-def _meeting_text(view) -> object:  # noqa: ANN001
+def _meeting_text(view: MeetingView) -> object:
     from rich.console import Group
 
     from swp import render
