@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from swp.cli._common import acting, call, choose, day, emit, money, period_label, sharing_method, state
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from swp.services.sharing.workout import Sharing
 
 period_app = typer.Typer(help="Sharing periods: preview, close (and lock), list.",
                          no_args_is_help=True)
@@ -25,7 +31,7 @@ class StatementFormat(StrEnum):  # swp.reports.FORMATS, and the payroll file
 FORMAT_HELP = "text, md, html, pdf, csv or json."
 
 
-def _sharing_view(result, *, closed: bool):
+def _sharing_view(result: Sharing, *, closed: bool) -> object:
     """A worked-out period for people: the figures, then one row per member."""
     from rich.console import Group
     from rich.text import Text
@@ -71,7 +77,7 @@ def _sharing_view(result, *, closed: bool):
 DATE_HELP = "YYYY-MM-DD, today or yesterday"
 
 
-def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | None):
+def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | None) -> tuple[date, date]:
     """The period's first and last day: --start and --end, or worked out from its name."""
     from swp.dates import PERIOD_NAMES, period_dates
     from swp.errors import InputError
@@ -281,8 +287,8 @@ def _payroll(ctx: typer.Context, label: str, member: str | None, output: str | N
     actor = acting(ctx)
     rows = call(ctx, lambda s: payroll.payroll_rows(s, actor=actor, label=name, pay_date=when),
                 write=False)
-    payload = {"period": name, "rows": rows,
-               "total_pence": sum(r.payable_pence for r in rows)}
+    payload: dict[str, Any] = {"period": name, "rows": rows,
+                               "total_pence": sum(r.payable_pence for r in rows)}
     text = payroll.render_payroll(rows)
     if output is None:
         if st.json:
