@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from swp.cli._common import acting, amount, call, day, emit, money, purposes
 from swp.cli._common import hours as weekly_hours
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from swp.services.members import FactView, MemberView
+    from swp.services.registers import Contact
+
 member_app = typer.Typer(help="The register of member-owners.", no_args_is_help=True)
 
 
-def _member_row(m) -> tuple:  # noqa: ANN001
+def _member_row(m: MemberView) -> tuple[object, ...]:
     from swp.rules import format_hours
 
     return (m.handle, m.name, m.role, format_hours(m.hours_hundredths), money(m.pay_pence),
@@ -72,7 +80,7 @@ def list_(ctx: typer.Context,
     from swp import render
     from swp.services import members
 
-    def read(s):
+    def read(s: Session) -> tuple[list[MemberView], dict[str, Contact]]:
         from swp.services import registers
 
         return members.list_members(s, include_former=all_), \
@@ -88,7 +96,7 @@ def list_(ctx: typer.Context,
 
 
 @member_app.command("show")
-def show(ctx: typer.Context, handle: str = typer.Argument(
+def show(ctx: typer.Context, handle: str | None = typer.Argument(
         None, metavar="[HANDLE]", help="The member (default: yourself, with --as).")) -> None:
     """Show one member and the history of their role, hours and pay, and (to the member
     themselves or a manager, with --as) what the register of members holds about them.
@@ -106,7 +114,7 @@ def show(ctx: typer.Context, handle: str = typer.Argument(
         raise InputError("which member? give a handle (swp member show ann), or --as HANDLE "
                          "for your own record")
 
-    def read(s):
+    def read(s: Session) -> tuple[MemberView, list[FactView], Contact | None]:
         from swp.services import registers
 
         return (*members.show(s, handle), registers.own_contact(s, actor=actor, handle=handle))
@@ -121,7 +129,7 @@ def show(ctx: typer.Context, handle: str = typer.Argument(
                             "hours": format_hours(f.hours_hundredths), "pay_pence": f.pay_pence}
                            for f in history]}
 
-    def human():
+    def human() -> object:
         from rich.console import Group
 
         return Group(
