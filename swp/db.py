@@ -26,13 +26,16 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session
 
 from swp.dberrors import translate
@@ -102,12 +105,12 @@ def resolve(db: str | None) -> Target:
     return Target(f"sqlite:///{path}", path)
 
 
-_UNPOOLED: dict[tuple[str, int], Any] = {}  # (url, busy timeout) -> engine, newest last
+_UNPOOLED: dict[tuple[str, int], Engine] = {}  # (url, busy timeout) -> engine, newest last
 _UNPOOLED_MAX = 16
 _UNPOOLED_LOCK = threading.Lock()
 
 
-def unpooled_engine(target: Target):
+def unpooled_engine(target: Target) -> Engine:
     """The unpooled engine for the target, made once per process. It holds no connection
     between transactions (each opens the file or the server afresh), only what SQLAlchemy
     learns once per engine: the dialect's first look at the database and the cache of compiled
@@ -124,7 +127,7 @@ def unpooled_engine(target: Target):
     return engine
 
 
-def make_engine(target: Target, *, pooled: bool = False):
+def make_engine(target: Target, *, pooled: bool = False) -> Engine:
     """An engine for the target; SQLite connections get swp's pragmas and explicit BEGIN.
     A command opens one connection and closes it (no pool); a long-running process (the
     members' page) keeps a pool of them (`pooled`), each set up once."""
@@ -144,7 +147,7 @@ def make_engine(target: Target, *, pooled: bool = False):
                                 "extra (pip install -e '.[postgres]')") from None
 
         @event.listens_for(engine, "begin")
-        def _pg_begin(conn):
+        def _pg_begin(conn: Connection) -> None:
             if conn.get_execution_options().get("swp_write"):
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = {busy_ms}")
@@ -160,7 +163,7 @@ def make_engine(target: Target, *, pooled: bool = False):
     )
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # swp issues BEGIN itself
         cursor = dbapi_connection.cursor()
         try:
@@ -184,14 +187,14 @@ def make_engine(target: Target, *, pooled: bool = False):
             )
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):
+    def _begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("swp_write")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
 
-def schema_revision(conn) -> str | None:
+def schema_revision(conn: Connection) -> str | None:
     """The Alembic revision of an open database, or None if it is not an swp database."""
     from sqlalchemy import inspect, text
 
@@ -201,14 +204,14 @@ def schema_revision(conn) -> str | None:
     return row[0] if row else None
 
 
-def table_names(conn) -> list[str]:
+def table_names(conn: Connection) -> list[str]:
     """The tables of an open database (its current schema on PostgreSQL)."""
     from sqlalchemy import inspect
 
     return inspect(conn).get_table_names()
 
 
-def check_schema(conn, target: Target) -> None:  # noqa: ANN001
+def check_schema(conn: Connection, target: Target) -> None:
     """Refuse a database that is not a practice at this swp's schema (exit 1, one line)."""
     revision = known_revision(conn, target)
     if revision != HEAD_REVISION:
@@ -217,7 +220,7 @@ def check_schema(conn, target: Target) -> None:  # noqa: ANN001
         )
 
 
-def known_revision(conn, target: Target) -> str:
+def known_revision(conn: Connection, target: Target) -> str:
     """The schema revision of a practice this swp knows (its head or an older one); anything
     else (no practice, another program's tables, a newer swp's schema) is refused."""
     revision = schema_revision(conn)
@@ -232,7 +235,7 @@ def known_revision(conn, target: Target) -> str:
     return revision
 
 
-def defences(conn) -> tuple[str, set[str], set[str]]:
+def defences(conn: Connection) -> tuple[str, set[str], set[str]]:
     """The dialect's name, and the triggers and named constraints the database holds now
     (what `swp check` compares with what the schema should have)."""
     from sqlalchemy import text
@@ -253,7 +256,7 @@ def defences(conn) -> tuple[str, set[str], set[str]]:
     return dialect, triggers, constraints
 
 
-def ledger_change_token(conn) -> Any:
+def ledger_change_token(conn: Connection) -> object:
     """Something cheap to read that moves whenever a closed period's ledger entries could have
     changed: SQLite's schema version (a dropped or altered trigger moves it), PostgreSQL's row
     counters and triggers of the ledger table."""
@@ -267,7 +270,7 @@ def ledger_change_token(conn) -> Any:
         "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
 
 
-def sqlite_index_sql(conn: Any, name: str) -> str | None:
+def sqlite_index_sql(conn: Connection, name: str) -> str | None:
     """The stored SQL that makes index `name` on SQLite (to drop it for a bulk write and make
     it again); None on PostgreSQL, or when there is no such index."""
     if conn.dialect.name != "sqlite":
@@ -277,14 +280,15 @@ def sqlite_index_sql(conn: Any, name: str) -> str | None:
     return sql
 
 
-def login_role(conn) -> str | None:
+def login_role(conn: Connection) -> str | None:
     """PostgreSQL's session_user (the role that logged in); None on SQLite."""
     if conn.dialect.name != "postgresql":
         return None
-    return conn.exec_driver_sql("SELECT session_user").scalar_one()
+    role: str = conn.exec_driver_sql("SELECT session_user").scalar_one()
+    return role
 
 
-def table_columns(conn) -> dict[str, list[str]]:
+def table_columns(conn: Connection) -> dict[str, list[str]]:
     """Every table of an open database and its columns, in one query."""
     if conn.dialect.name == "sqlite":
         rows = conn.exec_driver_sql(
@@ -300,7 +304,7 @@ def table_columns(conn) -> dict[str, list[str]]:
     return tables
 
 
-def storage_problems(conn) -> dict[str, list[str] | None]:
+def storage_problems(conn: Connection) -> dict[str, list[str] | None]:
     """The database engine's own checks of its storage, by name: the problems each found, or
     None where this engine has no such check (PostgreSQL keeps its own storage consistent and
     enforces foreign keys always; SQLite's integrity_check and foreign_key_check run here)."""
@@ -313,7 +317,7 @@ def storage_problems(conn) -> dict[str, list[str] | None]:
     return {"integrity": integrity, "foreign-keys": keys}
 
 
-def reset_sequences(conn, tables) -> None:
+def reset_sequences(conn: Connection, tables: Iterable[Table]) -> None:
     """After rows were written with their own ids (swp db copy): PostgreSQL's id sequences
     continue after the largest id. SQLite takes the next id from the table itself."""
     if conn.dialect.name != "postgresql":
@@ -338,7 +342,7 @@ def prepare_bulk_write(session: Session) -> None:
         session.connection().exec_driver_sql("PRAGMA cache_size = -1024")
 
 
-def alembic_config(connection):
+def alembic_config(connection: Connection) -> Config:
     from alembic.config import Config
 
     config = Config()
@@ -347,7 +351,7 @@ def alembic_config(connection):
     return config
 
 
-def migrate(connection, revision: str = "head") -> None:
+def migrate(connection: Connection, revision: str = "head") -> None:
     """Bring the schema to `revision` inside the caller's transaction."""
     from alembic import command
 
@@ -360,10 +364,10 @@ class Database:
     def __init__(self, target: Target, *, pooled: bool = False):
         self.target = target
         self.pooled = pooled
-        self._engine = None
+        self._engine: Engine | None = None
 
     @property
-    def engine(self):
+    def engine(self) -> Engine:
         if self._engine is None:
             self._engine = (make_engine(self.target, pooled=True) if self.pooled
                             else unpooled_engine(self.target))
@@ -375,7 +379,7 @@ class Database:
         self._engine = None
 
     @contextmanager
-    def connect(self, *, write: bool) -> Iterator[Any]:
+    def connect(self, *, write: bool) -> Iterator[Connection]:
         from sqlalchemy.exc import DBAPIError
 
         try:
@@ -386,10 +390,10 @@ class Database:
             raise translate(exc) from exc
 
     @contextmanager
-    def transaction(self, *, write: bool, check: bool = True) -> Iterator[Any]:
+    def transaction(self, *, write: bool, check: bool = True) -> Iterator[Session]:
         """One transaction as a SQLModel Session; commits on success, rolls back on any error."""
         from sqlalchemy.exc import DBAPIError
-        from sqlmodel import Session
+        from sqlmodel import Session as SQLModelSession
 
         with self.connect(write=write) as conn:
             try:
@@ -398,7 +402,7 @@ class Database:
                         if write and not self.target.is_sqlite:
                             _take_writers_turn(conn)
                         self._check_schema(conn)
-                    session = Session(bind=conn, expire_on_commit=False, autoflush=True)
+                    session = SQLModelSession(bind=conn, expire_on_commit=False, autoflush=True)
                     try:
                         yield session
                         session.flush()
@@ -410,7 +414,7 @@ class Database:
                         check_schema(conn, self.target)
                 raise translate(exc) from exc
 
-    def _check_schema(self, conn) -> None:
+    def _check_schema(self, conn: Connection) -> None:
         """check_schema; a pooled connection that passed it once reads just the revision."""
         info = conn.connection.info if self.pooled else {}
         if info.get("swp_schema_checked"):
@@ -421,7 +425,7 @@ class Database:
         if self.pooled:
             info["swp_schema_checked"] = True
 
-    def run(self, fn: Callable[[Any], T], *, write: bool) -> T:
+    def run(self, fn: Callable[[Session], T], *, write: bool) -> T:
         """Run fn(session) in one transaction. On PostgreSQL a serialization failure or a
         deadlock (another program's write crossed this one) rolls it back, and fn runs again
         from the start, after a short random pause, up to RETRIES times in all."""
@@ -447,7 +451,7 @@ def sqlstate(exc: BaseException | None) -> str | None:
     return getattr(getattr(exc, "orig", None), "sqlstate", None)
 
 
-def _take_writers_turn(conn) -> None:
+def _take_writers_turn(conn: Connection) -> None:
     """PostgreSQL: one swp writer at a time, like SQLite's BEGIN IMMEDIATE. LOCK TABLE takes no
     snapshot, so the SERIALIZABLE snapshot is taken after the turn comes, and sees everything the
     previous writer committed. The lock is on the practice's one row's table: SHARE ROW EXCLUSIVE
@@ -463,7 +467,7 @@ def open_database(db: str | None, *, pooled: bool = False) -> Database:
     return Database(target, pooled=pooled)
 
 
-def lock_for_append(session, table: str) -> None:
+def lock_for_append(session: Session, table: str) -> None:
     """Serialise appends to a chained table. SQLite's BEGIN IMMEDIATE already has; PostgreSQL
     takes a transaction-scoped advisory lock named after the table."""
     bind = session.get_bind()

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from swp.reports.statement import Statement
 
 FORMATS = ("text", "md", "html", "pdf", "csv", "json")
 EXTENSIONS = {"text": "txt", "md": "md", "html": "html", "pdf": "pdf", "csv": "csv", "json": "json"}
@@ -21,13 +24,14 @@ def writer(fmt: str) -> Any:
     return import_module(f"swp.reports.{_MODULES[fmt]}")
 
 
-def render(statements: Sequence[Any], fmt: str, *, one: bool) -> str | bytes:
+def render(statements: Sequence[Statement], fmt: str, *, one: bool) -> str | bytes:
     """One member's statement (`one`) as its own document, or several in one document."""
     module = writer(fmt)
-    return module.render(statements[0]) if one else module.render_many(statements)
+    document: str | bytes = module.render(statements[0]) if one else module.render_many(statements)
+    return document
 
 
-def write_statements(statements: Sequence[Any], fmt: str, output: str, *, label: str, one: bool,
+def write_statements(statements: Sequence[Statement], fmt: str, output: str, *, label: str, one: bool,
                      force: bool = False) -> list[str]:
     """Write the statements of period `label` to `output` in format `fmt`; the paths written.
 

@@ -21,9 +21,10 @@ import re
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from sqlalchemy import func, select, union_all
+from sqlmodel import col
 
 from swp import files
 from swp.errors import InputError
@@ -31,6 +32,12 @@ from swp.models import LedgerEntry, Practice
 from swp.money import pence_to_decimal
 from swp.reports.spreadsheet import neutralise
 from swp.services import ledger
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from sqlalchemy import Table
+    from sqlalchemy.orm import Session
 
 FORMATS = ("beancount", "csv", "json")
 CURRENCY = "GBP"
@@ -48,7 +55,7 @@ class Exported:
     entries: int
 
 
-def write(session, fmt: str, out: IO[str]) -> Exported:
+def write(session: Session, fmt: str, out: IO[str]) -> Exported:
     """Write the whole ledger to `out` in `fmt` (beancount, csv or json)."""
     if fmt not in FORMATS:
         raise InputError(f"not an export format: {fmt!r}; choose beancount, csv or json")
@@ -74,7 +81,7 @@ class AccountNames:
         if account in self._names:
             return self._names[account]
         root, *rest = account.split(":")
-        parts = [_ROOTS.get(root.lower())] if root.lower() in _ROOTS else ["Equity", _component(root)]
+        parts = [_ROOTS[root.lower()]] if root.lower() in _ROOTS else ["Equity", _component(root)]
         parts += [_component(part) for part in rest] or ["General"]
         name = ":".join(parts)
         candidate, n = name, 1
@@ -95,21 +102,21 @@ def _amount(pence: int) -> str:
     return f"{pence_to_decimal(pence)} {CURRENCY}"
 
 
-def _first_use(session) -> list[tuple[str, Any]]:
+def _first_use(session: Session) -> list[tuple[str, date]]:
     """Each account and the first day it is used (SQL aggregate)."""
-    table = LedgerEntry.__table__
+    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     sides = union_all(select(table.c.debit.label("account"), table.c.date),
                       select(table.c.credit.label("account"), table.c.date)).subquery()
     query = select(sides.c.account, func.min(sides.c.date)).group_by(sides.c.account)
     return sorted((account, first) for account, first in session.execute(query))
 
 
-def _practice(session) -> tuple[str, str]:
-    row = session.execute(select(Practice.name, Practice.local_authority)).first()
+def _practice(session: Session) -> tuple[str, str]:
+    row = session.execute(select(col(Practice.name), col(Practice.local_authority))).first()
     return (row[0], row[1]) if row else ("swp practice", "")
 
 
-def write_beancount(session, out: IO[str]) -> int:
+def write_beancount(session: Session, out: IO[str]) -> int:
     name, _authority = _practice(session)
     names = AccountNames()
     out.write(f"; The books of {_CONTROL.sub(' ', name)}, exported by swp.\n")
@@ -138,7 +145,7 @@ def write_beancount(session, out: IO[str]) -> int:
 
 # --- CSV ---------------------------------------------------------------------------------
 
-def write_csv(session, out: IO[str]) -> int:
+def write_csv(session: Session, out: IO[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     count = 0
@@ -156,7 +163,7 @@ def write_csv(session, out: IO[str]) -> int:
 
 # --- JSON --------------------------------------------------------------------------------
 
-def write_json(session, out: IO[str]) -> int:
+def write_json(session: Session, out: IO[str]) -> int:
     name, authority = _practice(session)
     totals = ledger.balance(session)
     head = {"practice": {"name": name, "local_authority": authority},
@@ -188,7 +195,7 @@ def atomic_output(path: str, *, force: bool) -> AbstractContextManager[IO[str]]:
     return files.atomic_open(path, force=force, encoding="utf-8", newline="")
 
 
-def _owed(session) -> int:
+def _owed(session: Session) -> int:
     """Profit shares declared and not yet paid, as `ledger balance` shows them."""
     from swp.services.payroll import shares_owed
 

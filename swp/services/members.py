@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from swp import rules
 from swp.clock import now, today
@@ -22,6 +24,9 @@ from swp.services.roles import (
     require_manager,
 )
 from swp.services.sharing.closing import last_closed_end
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 
@@ -39,7 +44,7 @@ class MemberView:
     active: bool
     key_fingerprint: str | None = None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The JSON writes hours as text and leaves out the registration and key."""
         return {
             "handle": self.handle, "name": self.name, "role": self.role,
@@ -65,13 +70,14 @@ def _view(member: Member, fact: MemberFact, on: date) -> MemberView:
                       member.registration, active, member.key_fingerprint)
 
 
-def roster(session) -> list[rules.Person]:
+def roster(session: Session) -> list[rules.Person]:
     """The current members as the rules see them (latest facts)."""
     members = current_members(session)
-    facts = latest_facts(session, [m.id for m in members])
-    return [rules.Person(m.handle, m.name, facts[m.id].role, facts[m.id].hours_hundredths,
+    ids = [cast(int, m.id) for m in members]  # stored members: ids are set
+    facts = latest_facts(session, ids)
+    return [rules.Person(m.handle, m.name, facts[i].role, facts[i].hours_hundredths,
                          m.employed_since, m.left_on, registration=m.registration)
-            for m in members]
+            for m, i in zip(members, ids, strict=True)]
 
 
 def check_handle(handle: str) -> str:
@@ -80,7 +86,7 @@ def check_handle(handle: str) -> str:
     return handle
 
 
-def admit(session, *, actor: str | None, handle: str, name: str, role: str,
+def admit(session: Session, *, actor: str | None, handle: str, name: str, role: str,
           employed_since: date, hours_hundredths: int, pay_pence: int = 0,
           registration: str | None = None, public_key: str | None = None) -> MemberView:
     """Admit an employee as a member, if every rule allows it (else RuleViolation, exit 3).
@@ -98,7 +104,7 @@ def admit(session, *, actor: str | None, handle: str, name: str, role: str,
     candidate = rules.Person(handle, name.strip(), role.strip().lower(), hours_hundredths,
                              employed_since, registration=registration)
     rules.refuse(rules.admission_violations(clauses, roster(session), candidate))
-    existing = session.execute(select(Member).where(Member.handle == handle)).scalar_one_or_none()
+    existing = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
     if existing is not None:
         raise PreconditionError(f"the handle {handle!r} is taken (by {existing.name}); "
                                 "a membership is never reused or inherited")
@@ -113,6 +119,7 @@ def admit(session, *, actor: str | None, handle: str, name: str, role: str,
                     key_fingerprint=fingerprint(public_key))
     session.add(member)
     session.flush()
+    assert member.id is not None  # flushed
     fact = MemberFact(member_id=member.id, effective=employed_since, role=candidate.role,
                       hours_hundredths=hours_hundredths, pay_pence=pay_pence)
     session.add(fact)
@@ -125,25 +132,26 @@ def admit(session, *, actor: str | None, handle: str, name: str, role: str,
     return _view(member, fact, today())
 
 
-def list_members(session, *, include_former: bool = False) -> list[MemberView]:
+def list_members(session: Session, *, include_former: bool = False) -> list[MemberView]:
     on = today()
-    query = select(Member).order_by(Member.handle)
+    query = select(Member).order_by(col(Member.handle))
     members = list(session.execute(query).scalars())
     facts = latest_facts(session)
-    views = [_view(m, facts[m.id], on) for m in members]
+    views = [_view(m, facts[cast(int, m.id)], on) for m in members]  # stored: ids are set
     return views if include_former else [v for v in views if v.active]
 
 
-def show(session, handle: str) -> tuple[MemberView, list[FactView]]:
+def show(session: Session, handle: str) -> tuple[MemberView, list[FactView]]:
     member = find_member(session, handle)
     history = list(session.execute(
-        select(MemberFact).where(MemberFact.member_id == member.id).order_by(MemberFact.effective)
+        select(MemberFact).where(col(MemberFact.member_id) == member.id)
+        .order_by(col(MemberFact.effective))
     ).scalars())
     return (_view(member, history[-1], today()),
             [FactView(f.effective, f.role, f.hours_hundredths, f.pay_pence) for f in history])
 
 
-def update(session, *, actor: str | None, handle: str, effective: date,
+def update(session: Session, *, actor: str | None, handle: str, effective: date,
            hours_hundredths: int | None = None, pay_pence: int | None = None,
            role: str | None = None, by_resolution: bool = False) -> MemberView:
     """Record a change of hours, pay or role from `effective` on (a new history row).
@@ -155,6 +163,7 @@ def update(session, *, actor: str | None, handle: str, effective: date,
     if hours_hundredths is None and pay_pence is None and role is None:
         raise InputError("nothing to change: give --hours, --pay or --role")
     member = find_member(session, handle)
+    assert member.id is not None  # a stored member
     if member.left_on is not None:
         raise PreconditionError(f"{handle} left on {member.left_on}; a former member cannot change")
     if effective < member.employed_since:
@@ -164,7 +173,8 @@ def update(session, *, actor: str | None, handle: str, effective: date,
         raise PreconditionError(f"{effective} falls in a closed period (closed to {closed_end}); "
                                 "changes take effect after it")
     history = list(session.execute(
-        select(MemberFact).where(MemberFact.member_id == member.id).order_by(MemberFact.effective)
+        select(MemberFact).where(col(MemberFact.member_id) == member.id)
+        .order_by(col(MemberFact.effective))
     ).scalars())
     if any(f.effective == effective for f in history):
         raise PreconditionError(f"{handle} already has a change effective on {effective}")
@@ -191,7 +201,7 @@ def update(session, *, actor: str | None, handle: str, effective: date,
     return _view(member, fact, today())
 
 
-def leave(session, *, actor: str | None, handle: str, on: date,
+def leave(session: Session, *, actor: str | None, handle: str, on: date,
           reason: str | None = None) -> MemberView:
     """A member resigns: their membership ends on the day they give (the last day,
     inclusive). Their key is revoked from the day after: it signs nothing dated
@@ -200,6 +210,7 @@ def leave(session, *, actor: str | None, handle: str, on: date,
     if actor is None:
         raise PermissionDenied(f"leaving needs --as {handle}: a member resigns for themselves")
     member = find_member(session, handle)
+    assert member.id is not None  # a stored member
     if member.left_on is not None:
         raise PreconditionError(f"{handle} already left on {member.left_on}")
     if on < member.employed_since:
@@ -210,7 +221,7 @@ def leave(session, *, actor: str | None, handle: str, on: date,
         raise PreconditionError(f"{handle} was counted as a member to {closed_end} in a closed "
                                 "period; the leaving date must be on or after it")
     last_vote = session.execute(
-        select(func.max(Vote.cast_on)).where(Vote.member_id == member.id)).scalar_one()
+        select(func.max(col(Vote.cast_on))).where(col(Vote.member_id) == member.id)).scalar_one()
     if last_vote is not None and on < last_vote:
         raise PreconditionError(f"{handle} voted on {last_vote}; the leaving date must be on or "
                                 "after it (a vote is never taken back by leaving)")
@@ -223,7 +234,7 @@ def leave(session, *, actor: str | None, handle: str, on: date,
     return _view(member, facts[member.id], today())
 
 
-def transfer(session, *, handle: str, to: str) -> None:
+def transfer(session: Session, *, handle: str, to: str) -> None:
     """Always refused: a membership cannot be transferred, sold, lent or inherited."""
     raise RuleViolation("non-transferable",
                         f"the membership of {handle} cannot be transferred to {to}; it ends when "

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from swp import rules
 from swp.clock import now
@@ -22,6 +24,9 @@ from swp.rules import ASSET_LOCKED_KINDS
 from swp.services import ledger
 from swp.services.contracts import find_named
 from swp.services.roles import require_manager
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # The kinds of organisation a partner may be. `members` is a kind of *recipient* (the
 # practice's own members, in a dissolution or merger proposal), not an organisation that can
@@ -57,7 +62,7 @@ class PartnerView:
     def asset_locked(self) -> bool:
         return self.kind in ASSET_LOCKED_KINDS
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The JSON adds asset_locked."""
         return {"name": self.name, "kind": self.kind, "asset_locked": self.asset_locked,
                 "shared_costs": self.shared_costs, "total_pence": self.total_pence,
@@ -86,7 +91,7 @@ def check_kind(kind: str) -> str:
     return value
 
 
-def find_partner(session, name: str) -> Partner:
+def find_partner(session: Session, name: str) -> Partner:
     """The partner with this name (exact, then ignoring case), else NotFound (exit 1)."""
     return find_named(session, Partner, "name", name,
                       f"no partner named {name!r}; 'swp partner list' lists them")
@@ -97,7 +102,7 @@ def _view(partner: Partner, count: int = 0, total: int = 0, ours: int = 0,
     return PartnerView(partner.name, partner.kind, count, total, ours, theirs)
 
 
-def add(session, *, actor: str | None, name: str, kind: str) -> PartnerView:
+def add(session: Session, *, actor: str | None, name: str, kind: str) -> PartnerView:
     """Record a partner organisation. It gains no member, vote or claim on assets."""
     require_manager(session, actor, "managing partners")
     name = " ".join((name or "").split())
@@ -114,18 +119,18 @@ def add(session, *, actor: str | None, name: str, kind: str) -> PartnerView:
     return _view(partner)
 
 
-def list_partners(session) -> list[PartnerView]:
+def list_partners(session: Session) -> list[PartnerView]:
     """Every partner with the costs shared with it (a cost whose expense entry was reversed
     in the ledger no longer counts)."""
-    partners = list(session.execute(select(Partner).order_by(Partner.name)).scalars())
-    reversed_entries = select(LedgerEntry.reverses).where(LedgerEntry.reverses.is_not(None))
+    partners = list(session.execute(select(Partner).order_by(col(Partner.name))).scalars())
+    reversed_entries = select(col(LedgerEntry.reverses)).where(col(LedgerEntry.reverses).is_not(None))
     sums = {row.partner_id: row for row in session.execute(
-        select(SharedCost.partner_id, func.count().label("n"),
-               func.coalesce(func.sum(SharedCost.total_pence), 0).label("total"),
-               func.coalesce(func.sum(SharedCost.our_pence), 0).label("ours"),
-               func.coalesce(func.sum(SharedCost.partner_pence), 0).label("theirs"))
-        .where(SharedCost.entry_id.not_in(reversed_entries))
-        .group_by(SharedCost.partner_id))}
+        select(col(SharedCost.partner_id), func.count().label("n"),
+               func.coalesce(func.sum(col(SharedCost.total_pence)), 0).label("total"),
+               func.coalesce(func.sum(col(SharedCost.our_pence)), 0).label("ours"),
+               func.coalesce(func.sum(col(SharedCost.partner_pence)), 0).label("theirs"))
+        .where(col(SharedCost.entry_id).not_in(reversed_entries))
+        .group_by(col(SharedCost.partner_id)))}
     views = []
     for partner in partners:
         row = sums.get(partner.id)
@@ -134,19 +139,24 @@ def list_partners(session) -> list[PartnerView]:
     return views
 
 
-def agreed_split(session, partner_name: str) -> int | None:
+def agreed_split(session: Session, partner_name: str) -> int | None:
     """The practice's percent of costs shared with this partner, as last agreed by a passed
     resolution (None if none was)."""
     from swp.models import Proposal
 
     row = session.execute(
-        select(Proposal.value).where(Proposal.action == "amend", Proposal.clause == "partner.split",
-                                     Proposal.status == "passed", Proposal.target == partner_name)
-        .order_by(Proposal.id.desc()).limit(1)).first()
-    return int(row[0]) if row else None
+        select(col(Proposal.value)).where(col(Proposal.action) == "amend",
+                                          col(Proposal.clause) == "partner.split",
+                                          col(Proposal.status) == "passed",
+                                          col(Proposal.target) == partner_name)
+        .order_by(col(Proposal.id).desc()).limit(1)).first()
+    if row is None:
+        return None
+    assert row[0] is not None  # an amendment always has its value
+    return int(row[0])
 
 
-def cost(session, *, actor: str | None, name: str, total_pence: int, day: date,
+def cost(session: Session, *, actor: str | None, name: str, total_pence: int, day: date,
          our_percent: int, memo: str) -> SharedCostView:
     """Record a cost shared with a partner: the practice's part is an expense in
     `shared-admin`; the partner's part is kept beside it, never as the practice's cost."""
@@ -160,6 +170,7 @@ def cost(session, *, actor: str | None, name: str, total_pence: int, day: date,
     if not memo:
         raise InputError("a shared cost needs a memo saying what it was (--memo)")
     partner = find_partner(session, name)
+    assert partner.id is not None  # a stored partner
     rules.refuse(rules.split_violations(partner.name, agreed_split(session, partner.name),
                                         percent))
     ours, theirs = split_cost(total_pence, percent)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from swp import rules
 from swp.clock import now
@@ -15,6 +16,9 @@ from swp.errors import DatabaseError, InputError, NotFound
 from swp.models import Clause, Period, Practice
 from swp.services import audit
 from swp.services.roles import current_members, latest_facts
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def founding_clauses(settings: list[str]) -> dict[str, str]:
@@ -28,11 +32,11 @@ def founding_clauses(settings: list[str]) -> dict[str, str]:
     return values
 
 
-def load_clauses(session) -> dict[str, str]:
+def load_clauses(session: Session) -> dict[str, str]:
     return {row.name: row.value for row in session.execute(select(Clause)).scalars()}
 
 
-def get_practice(session) -> Practice:
+def get_practice(session: Session) -> Practice:
     practice = session.get(Practice, 1)
     if practice is None:
         raise NotFound("the database has no practice; set one up with 'swp init'")
@@ -174,14 +178,15 @@ class PracticeSummary:
     sandbox: bool = False
 
 
-def show(session) -> PracticeSummary:
+def show(session: Session) -> PracticeSummary:
     practice = get_practice(session)
     clauses = load_clauses(session)
     members = current_members(session)
-    facts = latest_facts(session, [m.id for m in members])
-    practitioners = sum(1 for m in members if facts[m.id].role == "practitioner")
+    ids = [cast(int, m.id) for m in members]  # stored members: ids are set
+    facts = latest_facts(session, ids)
+    practitioners = sum(1 for i in ids if facts[i].role == "practitioner")
     reserve = session.execute(select(func.coalesce(func.sum(Period.reserve_pence), 0))).scalar_one()
-    last = session.execute(select(Period).order_by(Period.end.desc()).limit(1)).scalar_one_or_none()
+    last = session.execute(select(Period).order_by(col(Period.end).desc()).limit(1)).scalar_one_or_none()
     closed = session.execute(select(func.count()).select_from(Period)).scalar_one()
     seq, head_hash = audit.head(session)
     n = len(members)
