@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import typer
 
 from swp.cli._common import acting, amount, call, day, emit, money, percent
+
+if TYPE_CHECKING:
+    from swp.services.contracts import ContractView
 
 contract_app = typer.Typer(help="Contracts with the local authority: invoices, outcome payments.",
                            no_args_is_help=True)
@@ -14,7 +19,7 @@ _COLUMNS = ["ref", "value", "outcome %", "invoiced", "left to invoice", "outcome
 _RIGHT = _COLUMNS[1:]
 
 
-def _row(v) -> tuple:
+def _row(v: ContractView) -> tuple[object, ...]:
     days = "ended" if v.status == "ended" else v.days_left
     return (v.ref, money(v.value_pence), v.outcome_percent, money(v.invoiced_pence),
             money(v.invoice_left_pence), money(v.outcome_received_pence),
@@ -134,14 +139,14 @@ def list_(ctx: typer.Context) -> None:
     from swp.services import contracts
 
     views = call(ctx, contracts.list_contracts, write=False)
-    payload = {"contracts": [v.as_json() for v in views],
-               "value_pence": sum(v.value_pence for v in views),
-               "invoiced_pence": sum(v.invoiced_pence for v in views),
-               "invoice_left_pence": sum(v.invoice_left_pence for v in views),
-               "outcome_received_pence": sum(v.outcome_received_pence for v in views),
-               "outcome_at_risk_pence": sum(v.outcome_at_risk_pence for v in views)}
+    payload: dict[str, Any] = {"contracts": [v.as_json() for v in views],
+                               "value_pence": sum(v.value_pence for v in views),
+                               "invoiced_pence": sum(v.invoiced_pence for v in views),
+                               "invoice_left_pence": sum(v.invoice_left_pence for v in views),
+                               "outcome_received_pence": sum(v.outcome_received_pence for v in views),
+                               "outcome_at_risk_pence": sum(v.outcome_at_risk_pence for v in views)}
 
-    def human():
+    def human() -> object:
         if not views:
             return "No contracts yet: add one with 'swp contract add'."
         rows = [_row(v) for v in views]
@@ -169,7 +174,7 @@ def show(ctx: typer.Context,
     view, entries = call(ctx, lambda s: contracts.show(s, ref), write=False)
     payload = {"contract": view.as_json(), "entries": entries}
 
-    def human():
+    def human() -> object:
         from rich.console import Group
 
         days = "ended" if view.status == "ended" else f"{view.days_left} ({view.status})"

@@ -4,11 +4,17 @@ resolutions, one member one vote, and the share register that must not exist."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
 
 from swp.cli._common import acting, call, choose, emit
 from swp.cli._common import amount as parse_amount
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from swp.services.governance import ProposalView
 
 
 class ProposalKind(StrEnum):  # rules.PROPOSAL_KINDS
@@ -56,7 +62,7 @@ def rules_show(ctx: typer.Context) -> None:
 
     views = call(ctx, governance.clauses, write=False)
 
-    def human():
+    def human() -> object:
         from swp import render
 
         # "changed by: no resolution" is what entrenched means (--json keeps both keys)
@@ -193,7 +199,7 @@ def list_(ctx: typer.Context,
     wanted = None if status is None else status.value  # plain text: a driver may bind an Enum by name
     views = call(ctx, lambda s: governance.list_proposals(s, status=wanted), write=False)
 
-    def human():
+    def human() -> object:
         from swp import render
 
         return render.table("Proposals", ["#", "title", "kind", "proposes", "status", "yes", "no",
@@ -205,7 +211,7 @@ def list_(ctx: typer.Context,
     emit(ctx, {"proposals": [v.as_json() for v in views]}, human)
 
 
-def _quorum_text(view) -> str:
+def _quorum_text(view: ProposalView) -> str:
     if view.status != "open":
         return "met" if view.quorum_met else "not met"
     return f"{view.tally.voters} of {view.quorum_needed} needed"
@@ -221,7 +227,7 @@ def show(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID"
 
     view = call(ctx, lambda s: governance.show(s, proposal_id), write=False)
 
-    def human():
+    def human() -> object:
         from rich.console import Group
 
         from swp import render
@@ -297,7 +303,7 @@ def vote(
                  + (f" (changed from {cast.replaced})." if cast.replaced else "."))
 
 
-def _refuse_shares(action: str, doc: str):
+def _refuse_shares(action: str, doc: str) -> Callable[[typer.Context, list[str]], None]:
     def command(ctx: typer.Context,
                 args: list[str] = typer.Argument(None, metavar="...",
                                                  help="Anything: it is refused all the same.")) -> None:

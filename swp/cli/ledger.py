@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from swp.cli._common import acting, amount, call, choose, day, emit, entry_id, money, signed_amount, state
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from swp.services.banking import BankImportSummary
+    from swp.services.ledger import Balance, EntryView, ImportSummary
 
 ledger_app = typer.Typer(help="The books: income, expenses, reversals, imports.",
                          no_args_is_help=True)
@@ -47,7 +57,7 @@ def _record(ctx: typer.Context, kind: str, amount_text: str, date_text: str, cat
          lambda: f"Recorded {kind} #{entry.id}: {money(entry.amount_pence)} {entry.category} on {when}.")
 
 
-def _range(start: str | None, end: str | None):
+def _range(start: str | None, end: str | None) -> tuple[date | None, date | None]:
     return (day(start, "--from date") if start else None, day(end, "--to date") if end else None)
 
 
@@ -109,14 +119,14 @@ def list_(
     entries = call(ctx, lambda s: ledger.list_entries(s, start=first, end=last, category=category),
                    write=False)
 
-    def note(e) -> str:
+    def note(e: EntryView) -> str:
         if e.reverses is not None:
             return f"reverses #{e.reverses}"
         if e.reversed_by is not None:
             return f"reversed by #{e.reversed_by}"
         return ""
 
-    def human():
+    def human() -> object:
         if not entries:
             return "No entries."
         return render.table(
@@ -142,14 +152,14 @@ def balance(
 
     first, last = _range(start, end)
 
-    def work(session):
+    def work(session: Session) -> tuple[Balance, int]:
         from swp.services.payroll import shares_owed
 
         return ledger.balance(session, start=first, end=last), shares_owed(session)
 
     result, owed = call(ctx, work, write=False)
 
-    def human():
+    def human() -> object:
         from rich.console import Group
 
         span = f"{first or 'the start'} to {last or 'the end'}" if (first or last) else "all dates"
@@ -243,13 +253,14 @@ def import_(
 
         raise InputError("swp's own CSV carries its categories; --rules and --uncategorised are for bank files")
     bank = not own
-    args = {"file": file, "dry_run": dry_run}  # the file's sha256 is added once it is read
+    args: dict[str, Any] = {"file": file, "dry_run": dry_run}  # the file's sha256 is added once it is read
     if bank:
         args.update({k: v for k, v in (("profile", profile), ("mapping", mapping), ("rules", rules),
                                         ("uncategorised", uncategorised)) if v})
 
-    def run(progress=None):
-        def work(session):
+    def run(progress: Callable[[int, int], None] | None = None) -> ImportSummary | BankImportSummary:
+        def work(session: Session) -> ImportSummary | BankImportSummary:
+            summary: ImportSummary | BankImportSummary
             if bank:
                 summary = banking.import_bank(session, file, actor=actor, profile=profile,
                                               mapping=mapping, rules=rules,
@@ -279,7 +290,7 @@ def import_(
     else:
         summary = run()
 
-    def human():
+    def human() -> object:
         totals = (f"income {money(summary.income_pence)}, expenses "
                   f"{money(summary.expenses_pence)}, net {money(summary.net_pence)}")
         from swp.render import count
@@ -291,12 +302,13 @@ def import_(
                         "Nothing was written.")
             return (f"Imported {summary.file}: {count(summary.rows, 'row')}; {summary.added} added, "
                     f"{summary.skipped} skipped (already in the books); added {totals}.")
+        assert isinstance(summary, banking.BankImportSummary)
         return _bank_summary(summary, totals)
 
     emit(ctx, summary.as_json(), human)
 
 
-def _bank_summary(summary, totals: str):
+def _bank_summary(summary: BankImportSummary, totals: str) -> object:
     from rich.console import Group
 
     from swp import render
