@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from swp import rules
 from swp.clock import now, today
@@ -25,6 +26,9 @@ from swp.money import allocate, format_pence
 from swp.services import ledger
 from swp.services.practice import get_practice, load_clauses
 from swp.services.roles import require_manager
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 INVOICE_CATEGORY = "contracts"
 OUTCOME_CATEGORY = "outcome-payments"
@@ -84,7 +88,7 @@ class ContractView:
             return "ended"
         return "running"
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The JSON adds the figures worked out from the fields (what is left, days, status)."""
         return {
             "ref": self.ref, "authority": self.authority, "value_pence": self.value_pence,
@@ -124,7 +128,7 @@ class Payment:
 _Row = TypeVar("_Row")
 
 
-def find_named(session, model: type[_Row], attribute: str, text: str, missing: str) -> _Row:
+def find_named(session: Session, model: type[_Row], attribute: str, text: str, missing: str) -> _Row:
     """The row of `model` whose `attribute` is `text` as typed (exact, then ignoring case when
     one row alone matches), else NotFound(missing) (exit 1): how a contract is found by its
     reference and a partner by its name."""
@@ -141,25 +145,26 @@ def find_named(session, model: type[_Row], attribute: str, text: str, missing: s
     return row
 
 
-def find_contract(session, ref: str) -> Contract:
+def find_contract(session: Session, ref: str) -> Contract:
     """The contract with this reference (exact, then ignoring case), else NotFound (exit 1)."""
     return find_named(session, Contract, "ref", ref,
                       f"no contract with reference {ref!r}; 'swp contract list' lists them")
 
 
-def _entries(session, contract_ids: list[int]) -> dict[int, list[LedgerEntry]]:
+def _entries(session: Session, contract_ids: list[int]) -> dict[int, list[LedgerEntry]]:
     """Each contract's ledger entries, with the reversals of them (and of those, and so on)
     whether or not a reversal carries the contract's id itself."""
     by_contract: dict[int, list[LedgerEntry]] = {cid: [] for cid in contract_ids}
     if not contract_ids:
         return by_contract
-    owner: dict[int, int] = {}
+    owner: dict[int | None, int] = {}  # entry id -> contract id, looked up by `reverses` (may be None)
     frontier = list(session.execute(
-        select(LedgerEntry).where(LedgerEntry.contract_id.in_(contract_ids))
-        .order_by(LedgerEntry.id)).scalars())
+        select(LedgerEntry).where(col(LedgerEntry.contract_id).in_(contract_ids))
+        .order_by(col(LedgerEntry.id))).scalars())
     while frontier:
         fresh = [e for e in frontier if e.id not in owner]
         for entry in fresh:
+            assert entry.id is not None  # a stored entry
             cid = entry.contract_id if entry.contract_id in by_contract else owner.get(entry.reverses)
             if cid is None:
                 continue
@@ -169,10 +174,10 @@ def _entries(session, contract_ids: list[int]) -> dict[int, list[LedgerEntry]]:
         if not ids:
             break
         frontier = list(session.execute(
-            select(LedgerEntry).where(LedgerEntry.reverses.in_(ids))
-            .order_by(LedgerEntry.id)).scalars())
+            select(LedgerEntry).where(col(LedgerEntry.reverses).in_(ids))
+            .order_by(col(LedgerEntry.id))).scalars())
     for entries in by_contract.values():
-        entries.sort(key=lambda e: e.id)
+        entries.sort(key=lambda e: cast(int, e.id))  # stored entries: ids are set
     return by_contract
 
 
@@ -186,7 +191,7 @@ def _category_of(entry: LedgerEntry, by_id: dict[int, LedgerEntry]) -> str:
 
 
 def _totals(entries: list[LedgerEntry]) -> tuple[int, int]:
-    by_id = {e.id: e for e in entries}
+    by_id = {cast(int, e.id): e for e in entries}  # stored entries: ids are set
     invoiced = received = 0
     for entry in entries:
         category = _category_of(entry, by_id)
@@ -205,7 +210,7 @@ def _view(contract: Contract, entries: list[LedgerEntry], on: date) -> ContractV
                         outcome, invoiced, received, on)
 
 
-def add(session, *, actor: str | None, ref: str, authority: str, value_pence: int,
+def add(session: Session, *, actor: str | None, ref: str, authority: str, value_pence: int,
         start: date, end: date, outcome_percent: int = 0,
         description: str | None = None) -> ContractView:
     """Record a contract won. Refused (exit 3) when the authority is not the practice's own
@@ -239,19 +244,21 @@ def add(session, *, actor: str | None, ref: str, authority: str, value_pence: in
     return _view(contract, [], today())
 
 
-def list_contracts(session) -> list[ContractView]:
+def list_contracts(session: Session) -> list[ContractView]:
     contracts = list(session.execute(
-        select(Contract).order_by(Contract.start, Contract.ref)).scalars())
-    entries = _entries(session, [c.id for c in contracts])
+        select(Contract).order_by(col(Contract.start), col(Contract.ref))).scalars())
+    ids = [cast(int, c.id) for c in contracts]  # stored contracts: ids are set
+    entries = _entries(session, ids)
     on = today()
-    return [_view(c, entries[c.id], on) for c in contracts]
+    return [_view(c, entries[i], on) for c, i in zip(contracts, ids, strict=True)]
 
 
-def show(session, ref: str) -> tuple[ContractView, list[ContractEntry]]:
+def show(session: Session, ref: str) -> tuple[ContractView, list[ContractEntry]]:
     contract = find_contract(session, ref)
+    assert contract.id is not None  # a stored contract
     entries = _entries(session, [contract.id])[contract.id]
-    by_id = {e.id: e for e in entries}
-    rows = [ContractEntry(e.id, e.date, _category_of(e, by_id), e.amount_pence, e.measure,
+    by_id = {cast(int, e.id): e for e in entries}  # stored entries: ids are set
+    rows = [ContractEntry(cast(int, e.id), e.date, _category_of(e, by_id), e.amount_pence, e.measure,
                           e.memo, e.reverses) for e in entries]
     return _view(contract, entries, today()), rows
 
@@ -262,13 +269,14 @@ def _check_date(contract: Contract, day: date, what: str) -> None:
                          f"({contract.start})")
 
 
-def _check_payment(session, contract: Contract, *, category: str, amount_pence: int,
+def _check_payment(session: Session, contract: Contract, *, category: str, amount_pence: int,
                    day: date) -> None:
     """Refuse (exit 1) a payment before the contract starts or past its part of the value."""
     if amount_pence <= 0:
         raise InputError("the amount must be more than zero")
     what = "an invoice" if category == INVOICE_CATEGORY else "an outcome payment"
     _check_date(contract, day, what)
+    assert contract.id is not None  # a stored contract
     view = _view(contract, _entries(session, [contract.id])[contract.id], today())
     if category == INVOICE_CATEGORY:
         part, done, left = view.base_pence, view.invoiced_pence, view.invoice_left_pence
@@ -286,7 +294,7 @@ def _check_payment(session, contract: Contract, *, category: str, amount_pence: 
                 f"far {format_pence(done)}); {format_pence(max(left, 0))} is left to claim")
 
 
-def link_income(session, *, ref: str, category: str, amount_pence: int, day: date,
+def link_income(session: Session, *, ref: str, category: str, amount_pence: int, day: date,
                 measure: str | None = None) -> int:
     """For `ledger income --contract REF`: the contract's id, once the income is known to fit.
 
@@ -295,6 +303,7 @@ def link_income(session, *, ref: str, category: str, amount_pence: int, day: dat
     `contract outcome` require; anything else is exit 1.
     """
     contract = find_contract(session, ref)
+    assert contract.id is not None  # a stored contract
     category = (category or "").strip().lower()
     if category not in (INVOICE_CATEGORY, OUTCOME_CATEGORY):
         raise InputError(f"income linked to contract {contract.ref} must be in the category "
@@ -305,8 +314,8 @@ def link_income(session, *, ref: str, category: str, amount_pence: int, day: dat
     return contract.id
 
 
-def linked_income(session, *, actor: str | None, ref: str, category: str, amount_pence: int,
-                  day: date, memo: str | None = None, measure: str | None = None):
+def linked_income(session: Session, *, actor: str | None, ref: str, category: str, amount_pence: int,
+                  day: date, memo: str | None = None, measure: str | None = None) -> ledger.Recorded:
     """`ledger income --contract REF`: income recorded against a contract, within its parts."""
     require_manager(session, actor, "recording ledger entries")
     contract_id = link_income(session, ref=ref, category=category, amount_pence=amount_pence,
@@ -315,12 +324,13 @@ def linked_income(session, *, actor: str | None, ref: str, category: str, amount
                          category=category, memo=memo, contract_id=contract_id, measure=measure)
 
 
-def _receive(session, *, actor: str | None, ref: str, amount_pence: int, day: date,
+def _receive(session: Session, *, actor: str | None, ref: str, amount_pence: int, day: date,
              category: str, measure: str | None, memo: str | None) -> Payment:
     require_manager(session, actor, "managing contracts")
     if amount_pence <= 0:
         raise InputError("the amount must be more than zero")
     contract = find_contract(session, ref)
+    assert contract.id is not None  # a stored contract
     _check_payment(session, contract, category=category, amount_pence=amount_pence, day=day)
     recorded = ledger.record(session, actor=actor, kind="income", amount_pence=amount_pence,
                              day=day, category=category, memo=memo, contract_id=contract.id,
@@ -329,14 +339,14 @@ def _receive(session, *, actor: str | None, ref: str, amount_pence: int, day: da
     return Payment(recorded.id, amount_pence, day, measure, _view(contract, entries, today()))
 
 
-def invoice(session, *, actor: str | None, ref: str, amount_pence: int, day: date,
+def invoice(session: Session, *, actor: str | None, ref: str, amount_pence: int, day: date,
             memo: str | None = None) -> Payment:
     """Record contract income (category `contracts`) against the contract's base part."""
     return _receive(session, actor=actor, ref=ref, amount_pence=amount_pence, day=day,
                     category=INVOICE_CATEGORY, measure=None, memo=memo)
 
 
-def outcome(session, *, actor: str | None, ref: str, amount_pence: int, day: date,
+def outcome(session: Session, *, actor: str | None, ref: str, amount_pence: int, day: date,
             measure: str, memo: str | None = None) -> Payment:
     """Record an outcome payment (category `outcome-payments`) for a named measure."""
     measure = (measure or "").strip()
@@ -346,13 +356,13 @@ def outcome(session, *, actor: str | None, ref: str, amount_pence: int, day: dat
                     category=OUTCOME_CATEGORY, measure=measure, memo=memo)
 
 
-def violations(session) -> list[rules.Violation]:
+def violations(session: Session) -> list[rules.Violation]:
     """For `swp check`: every contract with another authority while own-authority-only is on
     (one written past the guard, or left from a time the clause was off)."""
     practice = get_practice(session)
     clauses = load_clauses(session)
     found: list[rules.Violation] = []
-    for contract in session.execute(select(Contract).order_by(Contract.ref)).scalars():
+    for contract in session.execute(select(Contract).order_by(col(Contract.ref))).scalars():
         for violation in rules.authority_violations(clauses, practice.local_authority,
                                                     contract.authority):
             found.append(rules.Violation(violation.clause,

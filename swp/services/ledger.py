@@ -23,9 +23,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, TypeAlias, cast
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from swp import rules
 from swp.clock import now
@@ -36,6 +37,10 @@ from swp.models import LedgerEntry, Period
 from swp.money import MAX_PENCE, format_pence, parse_amount
 from swp.services import audit
 from swp.services.roles import require_manager
+
+if TYPE_CHECKING:
+    from sqlalchemy import Alias, ColumnElement, Table
+    from sqlalchemy.orm import Session
 
 BANK = "assets:bank"
 KINDS = ("income", "expense", "loan", "share-payment", "settlement")
@@ -80,13 +85,13 @@ def has_its_accounts(kind: str, category: str, debit: str, credit: str) -> bool:
     return False
 
 
-def closed_period_containing(session, day: date) -> Period | None:
+def closed_period_containing(session: Session, day: date) -> Period | None:
     return session.execute(
-        select(Period).where(Period.start <= day, Period.end >= day).limit(1)
+        select(Period).where(col(Period.start) <= day, col(Period.end) >= day).limit(1)
     ).scalar_one_or_none()
 
 
-def ensure_open(session, day: date) -> None:
+def ensure_open(session: Session, day: date) -> None:
     """No entry dated inside a closed period can be added, changed or reversed."""
     period = closed_period_containing(session, day)
     if period is not None:
@@ -113,7 +118,7 @@ class Recorded:
     category: str
 
 
-def record(session, *, actor: str | None, kind: str, amount_pence: int, day: date,
+def record(session: Session, *, actor: str | None, kind: str, amount_pence: int, day: date,
            category: str, memo: str | None = None, ref: str | None = None,
            contract_id: int | None = None, partner_id: int | None = None,
            measure: str | None = None, lender: str | None = None) -> Recorded:
@@ -130,7 +135,7 @@ def record(session, *, actor: str | None, kind: str, amount_pence: int, day: dat
     memo = _clean_text(memo)
     ref = _clean_text(ref)
     if ref is not None:
-        existing = session.execute(select(LedgerEntry.id).where(LedgerEntry.ref == ref)).first()
+        existing = session.execute(select(col(LedgerEntry.id)).where(col(LedgerEntry.ref) == ref)).first()
         if existing:
             raise PreconditionError(f"an entry with ref {ref!r} already exists (#{existing[0]})")
     debit, credit = accounts(kind, category, lender=lender)
@@ -139,6 +144,7 @@ def record(session, *, actor: str | None, kind: str, amount_pence: int, day: dat
                         partner_id=partner_id, measure=measure, recorded_at=now())
     session.add(entry)
     session.flush()
+    assert entry.id is not None  # flushed
     return Recorded(entry.id, day, kind, amount_pence, category)
 
 
@@ -154,7 +160,7 @@ class Reversal:
     category: str
 
 
-def reverse(session, *, actor: str | None, entry_id: int, reason: str,
+def reverse(session: Session, *, actor: str | None, entry_id: int, reason: str,
             day: date | None = None) -> Reversal:
     """Cancel an entry by appending its reversal (the entry itself is never changed).
 
@@ -172,7 +178,7 @@ def reverse(session, *, actor: str | None, entry_id: int, reason: str,
         raise PreconditionError(f"entry #{entry_id} is itself the reversal of #{original.reverses}; "
                                 "to restore that entry, record it again")
     already = session.execute(
-        select(LedgerEntry.id).where(LedgerEntry.reverses == entry_id)).scalar_one_or_none()
+        select(col(LedgerEntry.id)).where(col(LedgerEntry.reverses) == entry_id)).scalar_one_or_none()
     if already is not None:
         raise PreconditionError(f"entry #{entry_id} was already reversed by #{already}")
     period = closed_period_containing(session, original.date)
@@ -193,6 +199,7 @@ def reverse(session, *, actor: str | None, entry_id: int, reason: str,
         measure=original.measure, recorded_at=now())
     session.add(entry)
     session.flush()
+    assert entry.id is not None  # flushed
     return Reversal(entry.id, entry_id, when, entry.kind, entry.amount_pence, entry.category)
 
 
@@ -219,10 +226,10 @@ class EntryView:
                 "ref": self.ref, "reverses": self.reverses, "reversed_by": self.reversed_by}
 
 
-def _range_clauses(table, start: date | None, end: date | None) -> list:
+def _range_clauses(table: Table | Alias, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
     if start and end and start > end:
         raise InputError(f"--from {start} is after --to {end}")
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     if start is not None:
         clauses.append(table.c.date >= start)
     if end is not None:
@@ -230,10 +237,10 @@ def _range_clauses(table, start: date | None, end: date | None) -> list:
     return clauses
 
 
-def list_entries(session, *, start: date | None = None, end: date | None = None,
+def list_entries(session: Session, *, start: date | None = None, end: date | None = None,
                  category: str | None = None, kind: str | None = None) -> list[EntryView]:
     """Entries in date order (then id), with the id of any reversal of each."""
-    table = LedgerEntry.__table__
+    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     reversal = table.alias("reversal")
     query = (
         select(table.c.id, table.c.date, table.c.kind, table.c.amount_pence, table.c.category,
@@ -292,9 +299,9 @@ class Balance:
         }
 
 
-def balance(session, *, start: date | None = None, end: date | None = None) -> Balance:
+def balance(session: Session, *, start: date | None = None, end: date | None = None) -> Balance:
     """Income, expenses and net, and each by category: one SUM ... GROUP BY in the database."""
-    table = LedgerEntry.__table__
+    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     query = (
         select(table.c.kind, table.c.category, func.sum(table.c.amount_pence), func.count())
         .where(*_range_clauses(table, start, end))
@@ -318,10 +325,10 @@ def balance(session, *, start: date | None = None, end: date | None = None) -> B
                    loans, entries)
 
 
-def account_balances(session) -> dict[str, tuple[int, int]]:
+def account_balances(session: Session) -> dict[str, tuple[int, int]]:
     """Every account's (debits, credits) in pence, from SQL aggregates. The sum of all debits
     equals the sum of all credits: each entry posts its amount once on each side."""
-    table = LedgerEntry.__table__
+    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     out: dict[str, list[int]] = {}
     debits = select(table.c.debit, func.sum(table.c.amount_pence)).group_by(table.c.debit)
     credits = select(table.c.credit, func.sum(table.c.amount_pence)).group_by(table.c.credit)
@@ -366,7 +373,7 @@ class _Reader:
     """Decodes a binary file line by line (so memory stays flat), counting bytes read for a
     progress bar and hashing what was read for the audit log."""
 
-    def __init__(self, handle):
+    def __init__(self, handle: IO[bytes]) -> None:
         self.handle = handle
         self.done = 0
         self.digest = hashlib.sha256()
@@ -400,21 +407,25 @@ _PLAIN_AMOUNT = re.compile(r"([0-9]{1,8})(?:\.([0-9]{1,2}))?\Z")
 # the columns an import writes, in the order of each row's tuple (the rest are NULL)
 IMPORT_COLUMNS = ("date", "kind", "amount_pence", "category", "debit", "credit", "memo", "ref",
                   "recorded_at")
+# a row's key: what must match for it to count as already imported (date, kind, pence, category, memo)
+_Key: TypeAlias = tuple[date, str, int, str, str | None]
+# a row as the driver inserts it, in the order of IMPORT_COLUMNS
+_Values: TypeAlias = tuple[Any, ...]
 
 
-def _key(values: Any) -> tuple:
+def _key(values: Any) -> _Key:
     """What must match for a row to count as already imported."""
     return (values["date"], values["kind"], values["amount_pence"], values["category"],
             values["memo"])
 
 
-def _describe(key: tuple) -> str:
+def _describe(key: _Key) -> str:
     day, kind, pence, category, _memo = key
     return f"{day} {kind} {format_pence(pence)} {category}"
 
 
 class _Importer:
-    def __init__(self, session, *, periods: list[tuple[date, date, str]]):
+    def __init__(self, session: Session, *, periods: list[tuple[date, date, str]]) -> None:
         self.session = session
         self.periods = periods
         self.recorded_at = now()
@@ -424,7 +435,8 @@ class _Importer:
         self.expenses = 0
         # each distinct text is read once per import (a year has 365 dates, a file a few
         # categories): text -> the checked value, and the value as the driver takes it
-        self.binders = audit.driver_binders(session, LedgerEntry.__table__, IMPORT_COLUMNS)
+        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        self.binders = audit.driver_binders(session, table, IMPORT_COLUMNS)
         self.days: dict[str, tuple[date, Any]] = {}
         self.categories: dict[tuple[str, str], tuple[str, str, str]] = {}
         bind_time = self.binders[IMPORT_COLUMNS.index("recorded_at")]
@@ -453,12 +465,13 @@ class _Importer:
                 self.categories[(kind, text)] = known
         return known
 
-    def parse(self, cells: list[str], positions: list[int], line: int) -> tuple[tuple, tuple]:
+    def parse(self, cells: list[str], positions: list[int], line: int) -> tuple[_Key, _Values]:
         """A row checked: (what must match for it to count as already imported, the row as the
         driver inserts it)."""
         if len(cells) != len(IMPORT_HEADER):
             raise InputError(f"line {line}: expected {len(IMPORT_HEADER)} fields "
                              f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
+        memo: str | None
         date_text, kind, amount_text, category_text, memo, ref = (cells[i] for i in positions)
         try:
             day, bound_day = self._day(date_text)
@@ -484,12 +497,12 @@ class _Importer:
         return ((day, kind, pence, category, memo),
                 (bound_day, kind, pence, category, debit, credit, memo, ref, self.recorded))
 
-    def known(self, refs: list[str]) -> dict[str, tuple[int, tuple]]:
+    def known(self, refs: list[str]) -> dict[str, tuple[int, _Key]]:
         """The entries already in the books with any of these refs: ref -> (id, key). Asked
         through the driver (the refs as parameters, not SQLAlchemy literals one by one); the
         rare row found has its date read as SQLAlchemy reads it."""
-        table = LedgerEntry.__table__
-        found: dict[str, tuple[int, tuple]] = {}
+        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        found: dict[str, tuple[int, _Key]] = {}
         dialect = self.session.get_bind().dialect
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
         if mark is None:
@@ -505,19 +518,20 @@ class _Importer:
         read_date = table.c.date.type._cached_result_processor(dialect, None)
         for entry_id, ref, day, kind, pence, category, memo in \
                 self.session.connection().exec_driver_sql(sql, tuple(refs)):
-            found[ref] = (entry_id, (read_date(day) if read_date else day, kind, pence, category, memo))
+            day = cast(date, read_date(day)) if read_date else day  # NOT NULL: never None
+            found[ref] = (entry_id, (day, kind, pence, category, memo))
         return found
 
-    def settle(self, batch: list[tuple[int, tuple, tuple]]) -> None:
+    def settle(self, batch: list[tuple[int, _Key, _Values]]) -> None:
         """Check a batch against the books (refs, closed periods), then insert its new rows
         with one executemany. Raises on the first bad row, in file order."""
         if not batch:
             return
-        table = LedgerEntry.__table__
+        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
         refs = list({row[7] for _, _, row in batch})
         known = self.known(refs)
-        seen: dict[str, tuple[int, tuple]] = {}
-        fresh: list[tuple] = []
+        seen: dict[str, tuple[int, _Key]] = {}
+        fresh: list[_Values] = []
         periods = self.periods
         for line, key, row in batch:
             ref = row[7]
@@ -553,7 +567,7 @@ class _Importer:
             self.added += len(fresh)
 
 
-def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
+def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool = False,
                progress: Callable[[int, int], None] | None = None) -> ImportSummary:
     """Import a bank export (CSV, header date,type,amount,category,memo,ref) whole or not at all.
 
@@ -577,7 +591,7 @@ def import_csv(session, path: str, *, actor: str | None, dry_run: bool = False,
             raise InputError(f"{path} is a folder, not a CSV file")
         total = os.fstat(handle.fileno()).st_size
         periods = [(row.start, row.end, row.label) for row in
-                   session.execute(select(Period.start, Period.end, Period.label))]
+                   session.execute(select(col(Period.start), col(Period.end), col(Period.label)))]
         prepare_bulk_write(session)  # indexes grow fast on import
         importer = _Importer(session, periods=periods)
         source = _Reader(handle)
@@ -601,7 +615,7 @@ REBUILD_BYTES = 2_000_000  # a file this big (some 30,000 rows) ...
 REBUILD_SHARE = 100  # ... and of at least one row per this many bytes for each entry already in the books
 
 
-def _set_aside_cover_index(session, total: int) -> str | None:
+def _set_aside_cover_index(session: Session, total: int) -> str | None:
     """A big import into SQLite, larger than the books it goes into: the covering index of
     (date, kind, category, amount) is dropped for the import and made again from its stored SQL
     (one sorted pass) before the transaction ends; growing it row by row in a bank file's order
@@ -628,7 +642,7 @@ def _import_rows(importer: _Importer, source: _Reader,
         positions = _header_positions(next(reader, None))
     except csv.Error as exc:
         raise InputError(f"line 1: not valid CSV ({exc})") from None
-    batch: list[tuple[int, tuple, tuple]] = []
+    batch: list[tuple[int, _Key, _Values]] = []
     parse = importer.parse
     rows = 0
     while True:
@@ -659,8 +673,8 @@ def _import_rows(importer: _Importer, source: _Reader,
     return rows
 
 
-def iter_rows(session, *, batch: int = 2000) -> Iterable[Any]:
+def iter_rows(session: Session, *, batch: int = 2000) -> Iterable[Any]:
     """Every entry (all columns) in date order, streamed from the database."""
-    table = LedgerEntry.__table__
+    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     query = select(table).order_by(table.c.date, table.c.id).execution_options(yield_per=batch)
     yield from session.execute(query)

@@ -8,9 +8,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from swp.clock import now, today
 from swp.errors import InputError, NotFound, PreconditionError
@@ -26,6 +27,9 @@ from swp.services.sharing.workout import (
     period_totals,
     reserve_balance,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 CLOSE_ACTION = "period.closed"  # the domain action of a close, named in its audit event
 LEGACY_CLOSE_COMMAND = "period close"  # how events from before action names found a close
@@ -58,18 +62,18 @@ def _allocation_record(member: str, amount: int, carried_in: int, payable: int, 
             "payable_pence": payable, "carried_out_pence": carried_out, "basis": dict(basis)}
 
 
-def _check_sequence(session, label: str, start: date, end: date) -> None:
-    same = session.execute(select(Period).where(Period.label == label)).scalar_one_or_none()
+def _check_sequence(session: Session, label: str, start: date, end: date) -> None:
+    same = session.execute(select(Period).where(col(Period.label) == label)).scalar_one_or_none()
     if same is not None:
         raise PreconditionError(f"a period labelled {label} is already closed "
                                 f"({same.start} to {same.end})")
     overlap = session.execute(
-        select(Period).where(Period.start <= end, Period.end >= start).order_by(Period.start).limit(1)
+        select(Period).where(col(Period.start) <= end, col(Period.end) >= start).order_by(col(Period.start)).limit(1)
     ).scalar_one_or_none()
     if overlap is not None:
         raise PreconditionError(f"{start} to {end} overlaps the closed period {overlap.label} "
                                 f"({overlap.start} to {overlap.end}); periods never overlap")
-    last = session.execute(select(Period).order_by(Period.end.desc()).limit(1)).scalar_one_or_none()
+    last = session.execute(select(Period).order_by(col(Period.end).desc()).limit(1)).scalar_one_or_none()
     if last is not None and start != last.end + timedelta(days=1):
         raise PreconditionError(
             f"periods follow one another with no gap: the last closed period ({last.label}) ended "
@@ -79,7 +83,7 @@ def _check_sequence(session, label: str, start: date, end: date) -> None:
                                 "is closed once it is over (preview it meanwhile)")
 
 
-def close(session, *, actor: str | None, label: str, start: date, end: date,
+def close(session: Session, *, actor: str | None, label: str, start: date, end: date,
           leave_unshared: bool = False) -> Sharing:
     """Close a period: record its totals and allocations, and lock it.
 
@@ -95,8 +99,8 @@ def close(session, *, actor: str | None, label: str, start: date, end: date,
     _check_sequence(session, label, start, end)
     worked = compute(session, start=start, end=end, label=label)
     if worked.entries_before and not leave_unshared:
-        earliest = session.execute(select(func.min(LedgerEntry.date)).where(
-            LedgerEntry.kind.in_(("income", "expense")))).scalar_one()
+        earliest = session.execute(select(func.min(col(LedgerEntry.date))).where(
+            col(LedgerEntry.kind).in_(("income", "expense")))).scalar_one()
         raise PreconditionError(
             f"{worked.entries_before:,} income or expense entries are dated before {start} (the "
             f"first on {earliest}); as periods follow one another, closing this first period "
@@ -118,8 +122,10 @@ def close(session, *, actor: str | None, label: str, start: date, end: date,
                     fingerprint=print_, closed_at=now(), closed_by=actor)
     session.add(period)
     session.flush()
-    ids = dict(session.execute(select(Member.handle, Member.id).where(
-        Member.handle.in_([s.member for s in worked.shares]))).all())
+    assert period.id is not None  # flushed
+    ids = {handle: cast(int, member_id)  # stored members: ids are set
+           for handle, member_id in session.execute(select(col(Member.handle), col(Member.id)).where(
+               col(Member.handle).in_([s.member for s in worked.shares])))}
     for share in worked.shares:
         session.add(Allocation(period_id=period.id, member_id=ids[share.member],
                                amount_pence=share.amount_pence,
@@ -165,45 +171,45 @@ class PeriodView:
     closed_by: str | None
 
 
-def list_periods(session) -> tuple[list[PeriodView], int]:
+def list_periods(session: Session) -> tuple[list[PeriodView], int]:
     """Every closed period, oldest first, and the reserve as it stands."""
     counts = dict(session.execute(
-        select(Allocation.period_id, func.count()).group_by(Allocation.period_id)).all())
+        select(col(Allocation.period_id), func.count()).group_by(col(Allocation.period_id))).all())
     views = [PeriodView(p.label, p.start, p.end, p.income_pence, p.expenses_pence, p.net_pence,
-                        p.reserve_pence, p.distributable_pence, p.method, int(counts.get(p.id, 0)),
+                        p.reserve_pence, p.distributable_pence, p.method, int(counts.get(cast(int, p.id), 0)),
                         p.fingerprint, p.closed_at.isoformat(timespec="seconds"), p.closed_by)
-             for p in session.execute(select(Period).order_by(Period.start)).scalars()]
+             for p in session.execute(select(Period).order_by(col(Period.start))).scalars()]
     return views, reserve_balance(session)
 
 
-def find_period(session, label: str) -> Period:
-    period = session.execute(select(Period).where(Period.label == label)).scalar_one_or_none()
+def find_period(session: Session, label: str) -> Period:
+    period = session.execute(select(Period).where(col(Period.label) == label)).scalar_one_or_none()
     if period is None:
-        labels = [row[0] for row in session.execute(select(Period.label).order_by(Period.start))]
+        labels = [row[0] for row in session.execute(select(col(Period.label)).order_by(col(Period.start)))]
         known = f"; closed periods: {', '.join(labels)}" if labels else "; no period is closed yet"
         raise NotFound(f"no closed period labelled {label!r}{known}")
     return period
 
 
-def last_closed_end(session, member_id: int) -> date | None:
+def last_closed_end(session: Session, member_id: int) -> date | None:
     """The last day of the latest closed period with an allocation to the member: the last day
     they were counted as a member (a change or a leaving date may not come before it)."""
     row = session.execute(
-        select(Period.end).join(Allocation, Allocation.period_id == Period.id)
-        .where(Allocation.member_id == member_id).order_by(Period.end.desc()).limit(1)
+        select(col(Period.end)).join(Allocation, col(Allocation.period_id) == col(Period.id))
+        .where(col(Allocation.member_id) == member_id).order_by(col(Period.end).desc()).limit(1)
     ).first()
     return row[0] if row else None
 
 
-def _close_head(session, period: Period) -> str | None:
+def _close_head(session: Session, period: Period) -> str | None:
     """The audit head when the period was closed: the prev_hash of its close event (found
     by its action, period.closed, and label; before action names, by its command)."""
     import json
 
     for prev_hash, payload in session.execute(
-            select(AuditEvent.prev_hash, AuditEvent.payload).where(
-                AuditEvent.action == CLOSE_ACTION, AuditEvent.outcome == "ok")
-            .order_by(AuditEvent.seq)):
+            select(col(AuditEvent.prev_hash), col(AuditEvent.payload)).where(
+                col(AuditEvent.action) == CLOSE_ACTION, col(AuditEvent.outcome) == "ok")
+            .order_by(col(AuditEvent.seq))):
         for name, body in json.loads(payload or "[]"):
             if name == CLOSE_ACTION and body.get("label") == period.label \
                     and body.get("start") == period.start.isoformat() \
@@ -211,14 +217,14 @@ def _close_head(session, period: Period) -> str | None:
                 return prev_hash
     args = audit.canonical(close_args(period.label, period.start, period.end))
     row = session.execute(
-        select(AuditEvent.prev_hash).where(AuditEvent.command == LEGACY_CLOSE_COMMAND,
-                                           AuditEvent.real_at.is_(None),
-                                           AuditEvent.outcome == "ok", AuditEvent.args == args)
-        .order_by(AuditEvent.seq).limit(1)).first()
+        select(col(AuditEvent.prev_hash)).where(col(AuditEvent.command) == LEGACY_CLOSE_COMMAND,
+                                                col(AuditEvent.real_at).is_(None),
+                                                col(AuditEvent.outcome) == "ok", col(AuditEvent.args) == args)
+        .order_by(col(AuditEvent.seq)).limit(1)).first()
     return row[0] if row else None
 
 
-def verify_period(session, period: Period,
+def verify_period(session: Session, period: Period,
                   categories: Sequence[CategoryTotal] | None = None) -> bool | None:
     """Recompute the fingerprint from the books as they are now: True if it still matches,
     False if anything it covers changed, None if the close is not in the audit log.
@@ -229,10 +235,10 @@ def verify_period(session, period: Period,
     if categories is None:
         _, categories = period_totals(session, period.start, period.end)
     rows = session.execute(
-        select(Member.handle, Allocation.amount_pence, Allocation.carried_in_pence,
-               Allocation.payable_pence, Allocation.carried_out_pence, Allocation.basis)
-        .join(Member, Member.id == Allocation.member_id)
-        .where(Allocation.period_id == period.id)).all()
+        select(col(Member.handle), col(Allocation.amount_pence), col(Allocation.carried_in_pence),
+               col(Allocation.payable_pence), col(Allocation.carried_out_pence), col(Allocation.basis))
+        .join(Member, col(Member.id) == col(Allocation.member_id))
+        .where(col(Allocation.period_id) == period.id)).all()
     records = [_allocation_record(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
     expected = fingerprint(label=period.label, start=period.start, end=period.end,
                            income_pence=period.income_pence, expenses_pence=period.expenses_pence,
@@ -244,10 +250,10 @@ def verify_period(session, period: Period,
 
 
 
-def fingerprint_problems(session) -> list[str]:
+def fingerprint_problems(session: Session) -> list[str]:
     """For `swp check`: every closed period whose books no longer match its fingerprint."""
     problems = []
-    for period in session.execute(select(Period).order_by(Period.start)).scalars():
+    for period in session.execute(select(Period).order_by(col(Period.start))).scalars():
         verified = verify_period(session, period)
         if verified is False:
             problems.append(f"period {period.label} ({period.start} to {period.end}) no longer matches "

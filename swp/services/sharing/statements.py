@@ -4,11 +4,12 @@ and the books (the writers of each format are in swp/reports/)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, select
+from sqlmodel import col
 
 from swp.dates import fiscal_year_start
 from swp.errors import CheckFailed, NotFound, PermissionDenied
@@ -19,8 +20,13 @@ from swp.services.roles import current_managers
 from swp.services.sharing.closing import find_period, verify_period
 from swp.services.sharing.workout import CategoryTotal, check_label, period_totals
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-def _may_see(session, actor: str | None, handles: Sequence[str]) -> None:
+    from swp.reports.statement import Statement
+
+
+def _may_see(session: Session, actor: str | None, handles: Sequence[str]) -> None:
     """A manager issues anyone's statement; a member may see their own."""
     if actor is not None and list(handles) == [actor]:
         return
@@ -34,8 +40,8 @@ def _may_see(session, actor: str | None, handles: Sequence[str]) -> None:
                            f"only their own (--member {actor})")
 
 
-def issue(session, *, actor: str | None, label: str, member: str | None = None,
-          books: Any = None) -> list[Any]:
+def issue(session: Session, *, actor: str | None, label: str, member: str | None = None,
+          books: Callable[[Session, Period], Sequence[CategoryTotal]] | None = None) -> list[Statement]:
     """The profit-share statements of a closed period: one member's, or everyone's.
     `books(session, period)` gives the period's totals by category from the books: by default
     summed now; the members' page passes a `ClosedBooks`, which keeps them between views."""
@@ -45,15 +51,15 @@ def issue(session, *, actor: str | None, label: str, member: str | None = None,
     label = check_label(label)
     period = find_period(session, label)
     rows = session.execute(
-        select(Member.id, Member.handle, Member.name, Allocation.amount_pence,
-               Allocation.carried_in_pence, Allocation.payable_pence,
-               Allocation.carried_out_pence, Allocation.basis)
-        .join(Member, Member.id == Allocation.member_id)
-        .where(Allocation.period_id == period.id).order_by(Member.handle)).all()
+        select(col(Member.id), col(Member.handle), col(Member.name), col(Allocation.amount_pence),
+               col(Allocation.carried_in_pence), col(Allocation.payable_pence),
+               col(Allocation.carried_out_pence), col(Allocation.basis))
+        .join(Member, col(Member.id) == col(Allocation.member_id))
+        .where(col(Allocation.period_id) == period.id).order_by(col(Member.handle))).all()
     if member is not None:
         chosen = [r for r in rows if r[1] == member]
         if not chosen:
-            exists = session.execute(select(Member.id).where(Member.handle == member)).first()
+            exists = session.execute(select(col(Member.id)).where(col(Member.handle) == member)).first()
             if exists is None:
                 raise NotFound(f"no member with handle {member!r}")
             raise NotFound(f"{member} has no allocation in {label}: they were not a member on any "
@@ -73,26 +79,29 @@ def issue(session, *, actor: str | None, label: str, member: str | None = None,
                           "('swp audit verify' and 'swp check' say more)")
     year_start = fiscal_year_start(practice.fiscal_year_start, period.end)
     ytd = dict(session.execute(
-        select(Allocation.member_id, func.sum(Allocation.amount_pence))
-        .join(Period, Period.id == Allocation.period_id)
-        .where(and_(Period.end >= year_start, Period.end <= period.end))
-        .group_by(Allocation.member_id)).all())
+        select(col(Allocation.member_id), func.sum(col(Allocation.amount_pence)))
+        .join(Period, col(Period.id) == col(Allocation.period_id))
+        .where(and_(col(Period.end) >= year_start, col(Period.end) <= period.end))
+        .group_by(col(Allocation.member_id))).all())
     reserve_after = int(session.execute(
-        select(func.coalesce(func.sum(Period.reserve_pence), 0)).where(Period.end <= period.end)
+        select(func.coalesce(func.sum(col(Period.reserve_pence)), 0)).where(col(Period.end) <= period.end)
     ).scalar_one())
 
     income = tuple(Line(c.category, c.pence) for c in categories if c.kind == "income")
     expenses = tuple(Line(c.category, c.pence) for c in categories if c.kind == "expense")
     head_seq, head_hash = audit.head(session)
     head_text = f"{head_seq}:{head_hash}"  # keep it: 'swp audit verify --witness' checks it later
-    keys = dict(session.execute(select(Member.handle, Member.key_fingerprint)).all())
+    keys = dict(session.execute(select(col(Member.handle), col(Member.key_fingerprint))).all())
     result = []
     from swp.services.registers import statement_lines
 
     last_end = dict(session.execute(
-        select(Allocation.member_id, func.max(Period.end)).join(Period, Period.id == Allocation.period_id)
-        .where(Allocation.member_id.in_([r[0] for r in rows])).group_by(Allocation.member_id)).all())
+        select(col(Allocation.member_id), func.max(col(Period.end))).join(Period, col(Period.id) == col(Allocation.period_id))
+        .where(col(Allocation.member_id).in_([r[0] for r in rows])).group_by(col(Allocation.member_id))).all())
     for member_id, handle, name, amount, carried_in, payable, carried_out, basis_text in rows:
+        assert member_id is not None  # a stored member
+        stored = session.get(Member, member_id)
+        assert stored is not None  # an allocation's member exists (a foreign key)
         basis = json.loads(basis_text)
         # what was settled or written off of the deficit this period carried forward: only the
         # member's last period carries it (a later one would bring it in and carry it on), and
@@ -119,7 +128,7 @@ def issue(session, *, actor: str | None, label: str, member: str | None = None,
             carried_out_pence=carried_out, year_start=year_start,
             year_to_date_pence=int(ytd.get(member_id, 0)),
             fingerprint=period.fingerprint, fingerprint_verified=verified,
-            register=statement_lines(session.get(Member, member_id)),
+            register=statement_lines(stored),
             audit_head=head_text, sandbox=bool(practice.sandbox),
             key_fingerprint=keys.get(handle), settlements=settled))
     return result
@@ -143,10 +152,10 @@ class ClosedBooks:
         import threading
 
         self.max_age = max_age
-        self._kept: dict[tuple, tuple[Any, float, tuple[CategoryTotal, ...]]] = {}
+        self._kept: dict[tuple[int | None, date, date, str], tuple[object, float, tuple[CategoryTotal, ...]]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, session, period: Period) -> tuple[CategoryTotal, ...]:
+    def __call__(self, session: Session, period: Period) -> tuple[CategoryTotal, ...]:
         import time
 
         key = (period.id, period.start, period.end, period.fingerprint)
@@ -161,7 +170,7 @@ class ClosedBooks:
         return categories
 
 
-def books_token(session) -> Any:
+def books_token(session: Session) -> object:
     """Something that moves whenever a closed period's entries could have been changed (see
     ClosedBooks); cheap to read."""
     from swp.db import ledger_change_token

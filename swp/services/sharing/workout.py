@@ -30,9 +30,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
+from sqlmodel import col
 
 from swp import rules
 from swp.dates import anniversary, years_completed
@@ -40,6 +41,9 @@ from swp.errors import InputError, PreconditionError, RuleViolation
 from swp.models import Allocation, LedgerEntry, Member, MemberFact, Period
 from swp.money import allocate, format_pence
 from swp.services.practice import load_clauses
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
@@ -185,24 +189,24 @@ class Sharing:
 # --- the ledger side: totals by SQL aggregate -------------------------------------------
 
 
-def period_totals(session, start: date, end: date) -> tuple[int, tuple[CategoryTotal, ...]]:
+def period_totals(session: Session, start: date, end: date) -> tuple[int, tuple[CategoryTotal, ...]]:
     """(number of entries, signed totals by kind and category) of income and expenses dated
     from start to end inclusive. One GROUP BY over the covering index."""
     rows = session.execute(
-        select(LedgerEntry.kind, LedgerEntry.category,
-               func.sum(LedgerEntry.amount_pence), func.count())
-        .where(LedgerEntry.date >= start, LedgerEntry.date <= end,
-               LedgerEntry.kind.in_(("income", "expense")))
-        .group_by(LedgerEntry.kind, LedgerEntry.category)
-        .order_by(LedgerEntry.kind.desc(), LedgerEntry.category)  # income first, then expense
+        select(col(LedgerEntry.kind), col(LedgerEntry.category),
+               func.sum(col(LedgerEntry.amount_pence)), func.count())
+        .where(col(LedgerEntry.date) >= start, col(LedgerEntry.date) <= end,
+               col(LedgerEntry.kind).in_(("income", "expense")))
+        .group_by(col(LedgerEntry.kind), col(LedgerEntry.category))
+        .order_by(col(LedgerEntry.kind).desc(), col(LedgerEntry.category))  # income first, then expense
     ).all()
     count = sum(int(r[3]) for r in rows)
     return count, tuple(CategoryTotal(r[0], r[1], int(r[2])) for r in rows)
 
 
-def reserve_balance(session) -> int:
+def reserve_balance(session: Session) -> int:
     """The general reserve: everything added by surpluses less everything drawn for deficits."""
-    return int(session.execute(select(func.coalesce(func.sum(Period.reserve_pence), 0))).scalar_one())
+    return int(session.execute(select(func.coalesce(func.sum(col(Period.reserve_pence)), 0))).scalar_one())
 
 
 # --- the members side: weights from the history -----------------------------------------
@@ -251,35 +255,38 @@ def _weights(segments: Sequence[Segment]) -> dict[str, int]:
     }
 
 
-def member_histories(session, start: date, end: date) -> list[History]:
+def member_histories(session: Session, start: date, end: date) -> list[History]:
     """Everyone whose employment overlaps the period, with their facts, in two queries."""
     members = session.execute(
-        select(Member.id, Member.handle, Member.name, Member.employed_since, Member.left_on)
-        .where(Member.employed_since <= end,
-               or_(Member.left_on.is_(None), Member.left_on >= start))
-        .order_by(Member.handle)
+        select(col(Member.id), col(Member.handle), col(Member.name), col(Member.employed_since), col(Member.left_on))
+        .where(col(Member.employed_since) <= end,
+               or_(col(Member.left_on).is_(None), col(Member.left_on) >= start))
+        .order_by(col(Member.handle))
     ).all()
-    histories = {row[0]: History(row[0], row[1], row[2], row[3], row[4]) for row in members}
+    histories: dict[int, History] = {}
+    for member_id, handle, name, employed_since, left_on in members:
+        assert member_id is not None  # a stored member
+        histories[member_id] = History(member_id, handle, name, employed_since, left_on)
     if not histories:
         return []
     facts = session.execute(
-        select(MemberFact.member_id, MemberFact.effective, MemberFact.role,
-               MemberFact.hours_hundredths, MemberFact.pay_pence)
-        .where(MemberFact.member_id.in_(list(histories)), MemberFact.effective <= end)
-        .order_by(MemberFact.member_id, MemberFact.effective)
+        select(col(MemberFact.member_id), col(MemberFact.effective), col(MemberFact.role),
+               col(MemberFact.hours_hundredths), col(MemberFact.pay_pence))
+        .where(col(MemberFact.member_id).in_(list(histories)), col(MemberFact.effective) <= end)
+        .order_by(col(MemberFact.member_id), col(MemberFact.effective))
     ).all()
     for member_id, effective, role, hours, pay in facts:
         histories[member_id].facts.append((effective, role, hours, pay))
     return sorted(histories.values(), key=lambda h: h.handle)
 
 
-def outstanding_deficits(session, member_ids: Sequence[int] | None = None) -> dict[int, int]:
+def outstanding_deficits(session: Session, member_ids: Sequence[int] | None = None) -> dict[int, int]:
     """Each member's deficit still owed (<= 0): the carried_out of their latest allocation."""
-    query = (select(Allocation.member_id, Allocation.carried_out_pence)
-             .join(Period, Period.id == Allocation.period_id)
-             .order_by(Period.end))
+    query = (select(col(Allocation.member_id), col(Allocation.carried_out_pence))
+             .join(Period, col(Period.id) == col(Allocation.period_id))
+             .order_by(col(Period.end)))
     if member_ids is not None:
-        query = query.where(Allocation.member_id.in_(list(member_ids)))
+        query = query.where(col(Allocation.member_id).in_(list(member_ids)))
     owed: dict[int, int] = {}
     for member_id, carried_out in session.execute(query):
         owed[member_id] = int(carried_out)
@@ -295,7 +302,7 @@ def check_dates(start: date, end: date) -> None:
         raise InputError(f"the period starts ({start}) after it ends ({end})")
 
 
-def compute(session, *, start: date, end: date, label: str | None = None,
+def compute(session: Session, *, start: date, end: date, label: str | None = None,
             method: Mapping[str, int] | None = None) -> Sharing:
     """Work a period out, changing nothing. `method` (basis -> percent) overrides
     sharing.method (a what-if)."""
@@ -321,7 +328,7 @@ def compute(session, *, start: date, end: date, label: str | None = None,
     if session.execute(select(func.count()).select_from(Period)).scalar_one() == 0:
         entries_before = int(session.execute(
             select(func.count()).select_from(LedgerEntry)
-            .where(LedgerEntry.date < start, LedgerEntry.kind.in_(("income", "expense")))
+            .where(col(LedgerEntry.date) < start, col(LedgerEntry.kind).in_(("income", "expense")))
         ).scalar_one())
     return replace(worked, entries_before=entries_before)
 
