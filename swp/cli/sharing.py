@@ -248,7 +248,7 @@ def statement(
     found = call(ctx, lambda s: statements.issue(s, actor=actor, label=name, member=member),
                  write=False)
     one = member is not None
-    payload = found[0].as_json() if one else {"statements": [s.as_json() for s in found]}
+    payload: dict[str, Any] = found[0].as_json() if one else {"statements": [s.as_json() for s in found]}
 
     if output is None:
         if st.json:
