@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
 
 from swp.cli._common import State, state
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from typer._click import Context as ClickContext
+    from typer.core import _TyperParameter
 
 _json_requested = False  # set by the root callback, read when an error is reported
 
@@ -18,8 +24,9 @@ _json_requested = False  # set by the root callback, read when an error is repor
 class SwpGroup(TyperGroup):
     """Runs the command and maps every failure to one stderr line and its exit code."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
-             **extra: Any):
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> int:
         global _json_requested
         from typer._click import exceptions as click_exc
 
@@ -30,7 +37,7 @@ class SwpGroup(TyperGroup):
         debug = "--debug" in argv
         try:
             rv = super().main(args=argv, prog_name=prog_name or "swp", complete_var=complete_var,
-                              standalone_mode=False, **extra)
+                              standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
             code = rv if isinstance(rv, int) else 0
         except SwpError as exc:
             _report(exc.message, exc.exit_code, exc.clause, exc.payload)
@@ -124,7 +131,7 @@ def _option(command: Any, token: str) -> Any:
     return None
 
 
-def _report(message: str, code: int, clause: str | None, payload: dict | None = None) -> None:
+def _report(message: str, code: int, clause: str | None, payload: dict[str, Any] | None = None) -> None:
     from swp import render
 
     first_line, *details = message.strip().splitlines() if message.strip() else ["error"]
@@ -254,7 +261,8 @@ def _arguments_say_their_metavar_alone() -> None:
 
     typed = TyperArgument.display_type_rich
 
-    def display_type_rich(self: TyperArgument, ctx: Any) -> str | None:
+    def display_type_rich(self: _TyperParameter, ctx: ClickContext) -> str | None:
+        assert isinstance(self, TyperArgument)  # it replaces the method of arguments only
         return None if self.metavar is not None else typed(self, ctx)
 
     TyperArgument.display_type_rich = display_type_rich  # type: ignore[method-assign]
