@@ -19,9 +19,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from swp.clock import now
 from swp.db import prepare_bulk_write
@@ -32,11 +33,21 @@ from swp.services import audit
 from swp.services.ledger import BANK, IMPORT_HEADER, accounts, check_category
 from swp.services.roles import require_manager
 
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.orm import Session
+
+    from swp.importers import BankLine
+    from swp.importers.csvbank import Lines
+
 BATCH_ROWS = 1000
 LINK_DAYS = 3
 PREVIEW_ROWS = 50
 SHOWN_UNMATCHED = 20
 _UNMATCHED_KEPT = 5000
+# (kind, pence) -> the candidates a bank line could be: [day, entry id] for entries entered by
+# hand, [day, what it is] for money swp already counts
+_Pool: TypeAlias = dict[tuple[str, int], list[list[Any]]]
 
 
 @dataclass
@@ -108,9 +119,9 @@ def own_format(path: str) -> bool:
 
 
 class _Opened:
-    def __init__(self, name: str, lines: Iterator, order: str | None = None,
+    def __init__(self, name: str, lines: Iterator[BankLine], order: str | None = None,
                  done: Callable[[], int] | None = None, digest: Callable[[], str] | None = None,
-                 handle=None):
+                 handle: IO[bytes] | None = None) -> None:
         self.name, self.lines, self.order = name, lines, order
         self.done = done or (lambda: 0)
         self.digest = digest
@@ -158,7 +169,7 @@ def open_bank_file(path: str, *, profile: str | None = None, mapping: str | None
                    done=lambda: lines.done, digest=lambda: _rest_digest(lines, handle), handle=handle)
 
 
-def _rest_digest(lines, handle) -> str:
+def _rest_digest(lines: Lines, handle: IO[bytes]) -> str:
     for raw in handle:  # anything the reader did not reach
         lines.digest.update(raw)
     return lines.digest.hexdigest()
@@ -169,14 +180,14 @@ def _rest_digest(lines, handle) -> str:
 class _Days:
     """Per day: the first and last line (number, balance, amount), for the balance check."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.first: dict[date, tuple[int, int, int, str]] = {}
         self.last: dict[date, tuple[int, int, int, str]] = {}
         self.usable = True
         self.start: date | None = None
         self.end: date | None = None
 
-    def add(self, bank) -> None:
+    def add(self, bank: BankLine) -> None:
         if bank.balance is None:
             self.usable = False
             return
@@ -189,35 +200,35 @@ class _Days:
 
 
 class _BankImporter:
-    def __init__(self, session, summary: BankImportSummary):
+    def __init__(self, session: Session, summary: BankImportSummary) -> None:
         self.session = session
         self.summary = summary
         self.recorded_at = now()
         self.periods = [(row.start, row.end, row.label) for row in
-                        session.execute(select(Period.start, Period.end, Period.label))]
+                        session.execute(select(col(Period.start), col(Period.end), col(Period.label)))]
         self.accounts: dict[tuple[str, str], tuple[str, str]] = {}
         # entries are linked only to entries entered by hand (no ref): when the books have none,
         # no batch needs to look (an import itself adds none)
-        table = LedgerEntry.__table__
+        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
         self.others = self._other_money(session)
         self.any_hand = session.execute(
             select(table.c.id).where(table.c.ref.is_(None), table.c.reverses.is_(None)).limit(1)
         ).first() is not None
 
-    def settle(self, batch: list[tuple[Any, str, str, str]]) -> None:
+    def settle(self, batch: list[tuple[BankLine, str, str, str]]) -> None:
         if not batch:
             return
-        table = LedgerEntry.__table__
+        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
         identities = list({identity for _, identity, _, _ in batch})
-        known: dict[str, tuple[int, date, str, int]] = {}
+        known: dict[str, tuple[int, date | None, str | None, int | None]] = {}  # a link: its entry only
         for row in self.session.execute(
                 select(table.c.ref, table.c.id, table.c.date, table.c.kind, table.c.amount_pence)
                 .where(table.c.ref.in_(identities))):
             known[row[0]] = (row[1], row[2], row[3], row[4])
-        links = BankLink.__table__
-        for row in self.session.execute(select(links.c.identity, links.c.entry_id)
-                                        .where(links.c.identity.in_(identities))):
-            known[row[0]] = (row[1], None, None, None)
+        links: Table = BankLink.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        for link in self.session.execute(select(links.c.identity, links.c.entry_id)
+                                         .where(links.c.identity.in_(identities))):
+            known[link[0]] = (link[1], None, None, None)
         pool = self._hand_entries(batch) if self.any_hand else {}
         fresh: list[dict[str, Any]] = []
         new_links: list[dict[str, Any]] = []
@@ -228,6 +239,7 @@ class _BankImporter:
             if identity in known or identity in seen:
                 entry_id, day, old_kind, old_pence = known.get(identity, (None, None, None, None))
                 if day is not None and (day, old_kind, old_pence) != (bank.date, kind, pence):
+                    assert old_pence is not None  # an entry's (only a link has no day)
                     raise InputError(f"line {bank.line}: the bank's transaction {identity[5:]!r} is "
                                      f"already entry #{entry_id} ({day} {old_kind} {format_pence(old_pence)}) "
                                      f"with different values ({bank.date} {kind} {format_pence(pence)})")
@@ -268,30 +280,30 @@ class _BankImporter:
             audit.bulk_insert(self.session, links, new_links)
 
     @staticmethod
-    def _other_money(session) -> dict[tuple[str, int], list[list]]:
+    def _other_money(session: Session) -> _Pool:
         """Money swp already has in the bank account from its own records: profit shares paid
         (each member's, and each payday's total, as a bureau pays it) and deficits settled
         (`period pay` and `member settle` write their own ledger entries)."""
         from swp.models import Member
 
-        pool: dict[tuple[str, int], list[list]] = {}
+        pool: _Pool = {}
         totals: dict[tuple[str, date], int] = {}
         for label, handle, paid_on, pence in session.execute(
-                select(Period.label, Member.handle, ProfitPayment.paid_on, ProfitPayment.amount_pence)
-                .join(Period, Period.id == ProfitPayment.period_id)
-                .join(Member, Member.id == ProfitPayment.member_id)):
+                select(col(Period.label), col(Member.handle), col(ProfitPayment.paid_on), col(ProfitPayment.amount_pence))
+                .join(Period, col(Period.id) == col(ProfitPayment.period_id))
+                .join(Member, col(Member.id) == col(ProfitPayment.member_id))):
             pool.setdefault(("expense", int(pence)), []).append([paid_on, f"{handle}'s profit share of {label}"])
             totals[(label, paid_on)] = totals.get((label, paid_on), 0) + int(pence)
         for (label, paid_on), pence in totals.items():
             pool.setdefault(("expense", pence), []).append([paid_on, f"the profit shares of {label}"])
         for handle, on, pence in session.execute(
-                select(Member.handle, DeficitSettlement.settled_on, DeficitSettlement.amount_pence)
-                .join(Member, Member.id == DeficitSettlement.member_id)
-                .where(DeficitSettlement.kind == "settled")):
+                select(col(Member.handle), col(DeficitSettlement.settled_on), col(DeficitSettlement.amount_pence))
+                .join(Member, col(Member.id) == col(DeficitSettlement.member_id))
+                .where(col(DeficitSettlement.kind) == "settled")):
             pool.setdefault(("income", int(pence)), []).append([on, f"{handle}'s deficit settled"])
         return pool
 
-    def counted_elsewhere(self, bank) -> str | None:
+    def counted_elsewhere(self, bank: BankLine) -> str | None:
         """A bank line that is a profit-share payment or a deficit settlement swp already
         counts: what it is, or None."""
         if not self.others:
@@ -301,24 +313,25 @@ class _BankImporter:
         if found is None:
             return None
         self.summary.counted_elsewhere += 1
-        self._preview(bank, kind, "", f"already counted: {found[0]}")
-        return found[0]
+        what: str = found[0]
+        self._preview(bank, kind, "", f"already counted: {what}")
+        return what
 
-    def _preview(self, bank, kind: str, category: str, action: str) -> None:
+    def _preview(self, bank: BankLine, kind: str, category: str, action: str) -> None:
         if len(self.summary.preview) < PREVIEW_ROWS:
             self.summary.preview.append({
                 "line": bank.line, "date": bank.date.isoformat(), "type": kind,
                 "amount_pence": abs(bank.pence), "category": category,
                 "description": bank.description, "action": action})
 
-    def _hand_entries(self, batch) -> dict[tuple[str, int], list[list]]:
+    def _hand_entries(self, batch: list[tuple[BankLine, str, str, str]]) -> _Pool:
         """Entries entered by hand that a line of this batch could be: no ref, not a reversal,
         not reversed, not yet linked, dated within LINK_DAYS of the batch."""
         first = min(bank.date for bank, *_ in batch) - timedelta(days=LINK_DAYS)
         last = max(bank.date for bank, *_ in batch) + timedelta(days=LINK_DAYS)
-        table = LedgerEntry.__table__
+        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
         reversal = table.alias("reversal")
-        links = BankLink.__table__
+        links: Table = BankLink.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
         query = (select(table.c.id, table.c.date, table.c.kind, table.c.amount_pence)
                  .where(table.c.ref.is_(None), table.c.reverses.is_(None),
                         table.c.kind.in_(("income", "expense")),
@@ -326,13 +339,13 @@ class _BankImporter:
                         ~select(reversal.c.id).where(reversal.c.reverses == table.c.id).exists(),
                         ~select(links.c.id).where(links.c.entry_id == table.c.id).exists())
                  .order_by(table.c.date, table.c.id))
-        pool: dict[tuple[str, int], list[list]] = {}
+        pool: _Pool = {}
         for entry_id, day, kind, pence in self.session.execute(query):
             pool.setdefault((kind, pence), []).append([day, entry_id])
         return pool
 
     @staticmethod
-    def _take(pool, kind: str, pence: int, day: date) -> tuple[int, date] | None:
+    def _take(pool: _Pool, kind: str, pence: int, day: date) -> tuple[Any, date] | None:
         candidates = pool.get((kind, pence))
         if not candidates:
             return None
@@ -343,7 +356,7 @@ class _BankImporter:
         return best[1], best[0]
 
 
-def import_bank(session, path: str, *, actor: str | None, profile: str | None = None,
+def import_bank(session: Session, path: str, *, actor: str | None, profile: str | None = None,
                 mapping: str | None = None, rules: str | None = None,
                 uncategorised: str | None = None, dry_run: bool = False,
                 progress: Callable[[int, int], None] | None = None) -> BankImportSummary:
@@ -368,7 +381,7 @@ def import_bank(session, path: str, *, actor: str | None, profile: str | None = 
         unmatched_lines = 0
         savepoint = session.begin_nested() if dry_run else None
         try:
-            batch: list[tuple[Any, str, str, str]] = []
+            batch: list[tuple[BankLine, str, str, str]] = []
             for bank in opened.lines:
                 summary.rows += 1
                 days.add(bank)
@@ -419,7 +432,7 @@ def import_bank(session, path: str, *, actor: str | None, profile: str | None = 
     return summary
 
 
-def _unmatched_message(unmatched: Counter, lines: int, had_rules: bool) -> str:
+def _unmatched_message(unmatched: Counter[str], lines: int, had_rules: bool) -> str:
     shown = unmatched.most_common(SHOWN_UNMATCHED)
     listing = "\n".join(f"  {count:>6}  {text or '(no description)'}" for text, count in shown)
     more = len(unmatched) - len(shown)
@@ -432,11 +445,11 @@ def _unmatched_message(unmatched: Counter, lines: int, had_rules: bool) -> str:
 
 # --- the bank's balance against the books -------------------------------------------------------
 
-def books_bank_changes(session, start: date, end: date) -> tuple[int, dict[date, int]]:
+def books_bank_changes(session: Session, start: date, end: date) -> tuple[int, dict[date, int]]:
     """The books' bank account: its balance at the end of the day before `start`, and each
     day's change from `start` to `end` (every ledger entry on it, share payments paid out and
     deficits settled in among them)."""
-    table = LedgerEntry.__table__
+    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     before = 0
     daily: dict[date, int] = {}
     for side, sign in (("debit", 1), ("credit", -1)):
@@ -452,23 +465,24 @@ def books_bank_changes(session, start: date, end: date) -> tuple[int, dict[date,
     return before, daily
 
 
-def books_bank_balance(session, on: date) -> int:
+def books_bank_balance(session: Session, on: date) -> int:
     """The books' bank account at the end of `on`."""
     return books_bank_changes(session, on + timedelta(days=1), on)[0]
 
 
-def _check_running_balance(session, days: _Days) -> int:
+def _check_running_balance(session: Session, days: _Days) -> int:
     """The bank's closing balance of each day in the file against the books' bank account from
     the same opening balance; the first day where they part stops the import, naming its line."""
+    assert days.start is not None and days.end is not None  # the caller checks a line was seen
     newest_first = days.start > days.end
     first_day, last_day = min(days.start, days.end), max(days.start, days.end)
     before, daily = books_bank_changes(session, first_day, last_day)
     # a linked hand entry counts on its bank line's day, as the bank saw it
     link_rows = session.execute(
-        select(LedgerEntry.date, BankLink.line_date, LedgerEntry.kind, LedgerEntry.amount_pence)
-        .join(BankLink, BankLink.entry_id == LedgerEntry.id)
-        .where(BankLink.line_date >= first_day - timedelta(days=LINK_DAYS * 2),
-               BankLink.line_date <= last_day + timedelta(days=LINK_DAYS * 2)))
+        select(col(LedgerEntry.date), col(BankLink.line_date), col(LedgerEntry.kind), col(LedgerEntry.amount_pence))
+        .join(BankLink, col(BankLink.entry_id) == col(LedgerEntry.id))
+        .where(col(BankLink.line_date) >= first_day - timedelta(days=LINK_DAYS * 2),
+               col(BankLink.line_date) <= last_day + timedelta(days=LINK_DAYS * 2)))
     for entry_day, line_day, kind, pence in link_rows:
         signed = pence if kind == "income" else -pence
         if entry_day != line_day:
@@ -517,7 +531,7 @@ class Assertion:
                 "books_pence": self.books_pence, "holds": self.holds}
 
 
-def reconcile(session, *, actor: str | None, balance_pence: int, day: date) -> Assertion:
+def reconcile(session: Session, *, actor: str | None, balance_pence: int, day: date) -> Assertion:
     """Record the bank's balance at the end of `day` as an assertion; refused (nothing
     recorded) when the books' bank account says otherwise."""
     require_manager(session, actor, "reconciling the books with the bank")
@@ -529,14 +543,16 @@ def reconcile(session, *, actor: str | None, balance_pence: int, day: date) -> A
     row = BalanceAssertion(date=day, balance_pence=balance_pence, recorded_at=now(), recorded_by=actor)
     session.add(row)
     session.flush()
+    assert row.id is not None  # flushed
     audit.act(session, "ledger.reconciled", {"date": day.isoformat(), "balance_pence": balance_pence})
     return Assertion(row.id, day, balance_pence, books)
 
 
-def assertions(session) -> list[Assertion]:
-    out = []
-    for row in session.execute(select(BalanceAssertion).order_by(BalanceAssertion.date,
-                                                                  BalanceAssertion.id)).scalars():
+def assertions(session: Session) -> list[Assertion]:
+    out: list[Assertion] = []
+    for row in session.execute(select(BalanceAssertion).order_by(col(BalanceAssertion.date),
+                                                                  col(BalanceAssertion.id))).scalars():
+        assert row.id is not None  # a stored assertion
         out.append(Assertion(row.id, row.date, int(row.balance_pence),
                              books_bank_balance(session, row.date)))
     return out

@@ -9,13 +9,15 @@ checks over the ledger are SQL aggregates, so the report stays quick on large bo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from swp import rules
 from swp.clock import today
@@ -35,6 +37,12 @@ from swp.models import (
     Vote,
 )
 from swp.services import audit
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from sqlalchemy import ColumnElement, Row
+    from sqlalchemy.orm import Session
 
 SHOWN = 10  # at most this many offenders are named per kind of problem
 
@@ -57,7 +65,7 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The JSON adds ok, first."""
         return {"ok": self.ok, "problems": list(self.problems),
                 "checks": list(self.checks), "skipped": list(self.skipped),
@@ -67,7 +75,7 @@ class Report:
 class _Found:
     """Collects the problems of one check."""
 
-    def __init__(self, check: str):
+    def __init__(self, check: str) -> None:
         self.check = check
         self.items: list[Problem] = []
 
@@ -78,8 +86,10 @@ class _Found:
         for v in found:
             self.add(v.message, v.clause)
 
-    def some(self, rows: list, describe: Callable[[object], str], *, total: int | None = None,
+    def some(self, rows: Sequence[Any], describe: Callable[..., str], *, total: int | None = None,
              clause: str | None = None) -> None:
+        """`describe(row)` names one offender (typed `...`: mypy cannot infer a lambda that binds
+        a loop variable by a default, `lambda r, g=g: ...`, against a one-argument Callable)."""
         for row in rows[:SHOWN]:
             self.add(describe(row), clause)
         total = len(rows) if total is None else total
@@ -87,11 +97,11 @@ class _Found:
             self.add(f"... and {total - SHOWN} more like these", clause)
 
 
-def run(session) -> Report:
+def run(session: Session) -> Report:
     """Run every check; a check that cannot run (unreadable data) is itself a problem."""
     on = today()
     session.info.pop("swp_check_groups", None)
-    checks: list[tuple[str, Callable[[object, _Found], None]]] = [
+    checks: list[tuple[str, Callable[[Session, _Found], None]]] = [
         ("constitution", lambda s, f: _constitution(s, f)),
         ("membership", lambda s, f: _membership(s, f, on)),
         ("shares", lambda s, f: _shares(s, f)),
@@ -132,19 +142,19 @@ def run(session) -> Report:
     return Report(tuple(problems), tuple(names), tuple(skipped), tuple(_unshared(session)))
 
 
-def unshared_entries(session) -> tuple[int, date | None, date | None]:
+def unshared_entries(session: Session) -> tuple[int, date | None, date | None]:
     """Income and expense entries dated before the first closed period: as periods follow one
     another, no period will ever share them. (count, first date, first period's start)"""
-    first = session.execute(select(func.min(Period.start))).scalar_one()
+    first = session.execute(select(func.min(col(Period.start)))).scalar_one()
     if first is None:
         return 0, None, None
     count, earliest = session.execute(
-        select(func.count(), func.min(LedgerEntry.date))
-        .where(LedgerEntry.date < first, LedgerEntry.kind.in_(("income", "expense")))).one()
+        select(func.count(), func.min(col(LedgerEntry.date)))
+        .where(col(LedgerEntry.date) < first, col(LedgerEntry.kind).in_(("income", "expense")))).one()
     return int(count), earliest, first
 
 
-def _unshared(session) -> list[str]:
+def _unshared(session: Session) -> list[str]:
     count, earliest, first = unshared_entries(session)
     if not count:
         return []
@@ -152,7 +162,7 @@ def _unshared(session) -> list[str]:
             "dated before the first closed period: no period will ever share them"]
 
 
-def _bank(session, found: _Found) -> None:
+def _bank(session: Session, found: _Found) -> None:
     """Every balance assertion (`swp ledger reconcile`) still holds."""
     from swp.money import format_pence
     from swp.services.banking import assertions
@@ -167,7 +177,7 @@ def _bank(session, found: _Found) -> None:
 # --- the constitution ----------------------------------------------------------------------
 
 
-def _constitution(session, found: _Found) -> None:
+def _constitution(session: Session, found: _Found) -> None:
     rows = {c.name: (c.value, bool(c.entrenched), c.changed_by)
             for c in session.execute(select(Clause)).scalars()}
     found.violations(rules.clause_table_violations(rows))
@@ -175,8 +185,8 @@ def _constitution(session, found: _Found) -> None:
     # amendment's, or (never amended) the founding value
     founding = _founding_values(session)
     passed = session.execute(
-        select(Proposal).where(Proposal.action == "amend", Proposal.status == "passed")
-        .order_by(Proposal.closed_at, Proposal.id)).scalars()
+        select(Proposal).where(col(Proposal.action) == "amend", col(Proposal.status) == "passed")
+        .order_by(col(Proposal.closed_at), col(Proposal.id))).scalars()
     last: dict[str, Proposal] = {}
     for proposal in passed:
         last[proposal.clause or ""] = proposal
@@ -195,13 +205,13 @@ def _constitution(session, found: _Found) -> None:
                       "and no resolution has amended it", spec.name)
 
 
-def _founding_values(session) -> dict[str, str] | None:
+def _founding_values(session: Session) -> dict[str, str] | None:
     """The founding constitution, from the practice.founded event (before action names, from
     `swp init`'s arguments); None if it cannot be read."""
     from swp.services.practice import founding_clauses
 
     event = session.execute(
-        select(AuditEvent).where(AuditEvent.seq == 1)).scalar_one_or_none()
+        select(AuditEvent).where(col(AuditEvent.seq) == 1)).scalar_one_or_none()
     if event is None:
         return None
     if event.real_at is not None:
@@ -224,12 +234,12 @@ def _founding_values(session) -> dict[str, str] | None:
 # --- the members ---------------------------------------------------------------------------
 
 
-def _membership(session, found: _Found, on: date) -> None:
+def _membership(session: Session, found: _Found, on: date) -> None:
     clauses = {c.name: c.value for c in session.execute(select(Clause)).scalars()}
-    members = list(session.execute(select(Member).order_by(Member.handle)).scalars())
+    members = list(session.execute(select(Member).order_by(col(Member.handle))).scalars())
     facts: dict[int, MemberFact] = {}
-    for fact in session.execute(select(MemberFact).order_by(MemberFact.member_id,
-                                                            MemberFact.effective)).scalars():
+    for fact in session.execute(select(MemberFact).order_by(col(MemberFact.member_id),
+                                                            col(MemberFact.effective))).scalars():
         facts[fact.member_id] = fact
     roster = []
     for m in members:
@@ -253,7 +263,7 @@ def _membership(session, found: _Found, on: date) -> None:
 # --- the database's own defences ---------------------------------------------------------
 
 
-def _migration(filename: str):
+def _migration(filename: str) -> ModuleType:
     import importlib.util
     from pathlib import Path
 
@@ -301,7 +311,7 @@ def expected_constraints() -> dict[str, str]:
     return found
 
 
-def _defences(session, found: _Found) -> None:
+def _defences(session: Session, found: _Found) -> None:
     """Every trigger and constraint the schema should have is there: one dropped (by anyone
     with the database file) is reported, never silently missed."""
     from swp.db import defences
@@ -319,7 +329,7 @@ def _defences(session, found: _Found) -> None:
 # --- no shares -----------------------------------------------------------------------------
 
 
-def _shares(session, found: _Found) -> None:
+def _shares(session: Session, found: _Found) -> None:
     found.violations(rules.schema_violations(_columns(session)))
     # one problem for each group of entries (category and accounts), and each name once
     reported: set[str] = set()
@@ -336,7 +346,7 @@ def _shares(session, found: _Found) -> None:
             reported.update(names)
 
 
-def _columns(session) -> dict[str, list[str]]:
+def _columns(session: Session) -> dict[str, list[str]]:
     """Every table and its columns (swp.db reads them in one query)."""
     return table_columns(session.connection())
 
@@ -344,53 +354,53 @@ def _columns(session) -> dict[str, list[str]]:
 # --- votes and proposals -------------------------------------------------------------------
 
 
-def _votes(session, found: _Found) -> None:
+def _votes(session: Session, found: _Found) -> None:
     # one vote per member per proposal: versions 1..n, the highest counting
-    rows = session.execute(
-        select(Vote.proposal_id, Member.handle, func.count(), func.min(Vote.version),
-               func.max(Vote.version))
-        .join(Member, Member.id == Vote.member_id)
-        .group_by(Vote.proposal_id, Member.handle)
-        .having(or_(func.min(Vote.version) != 1, func.max(Vote.version) != func.count()))
-        .order_by(Vote.proposal_id, Member.handle)).all()
+    rows: Sequence[Any] = session.execute(
+        select(col(Vote.proposal_id), col(Member.handle), func.count(), func.min(col(Vote.version)),
+               func.max(col(Vote.version)))
+        .join(Member, col(Member.id) == col(Vote.member_id))
+        .group_by(col(Vote.proposal_id), col(Member.handle))
+        .having(or_(func.min(col(Vote.version)) != 1, func.max(col(Vote.version)) != func.count()))
+        .order_by(col(Vote.proposal_id), col(Member.handle))).all()
     found.some(rows, lambda r: f"{r[1]} has {r[2]} votes on proposal #{r[0]} numbered "
                                f"{r[3]} to {r[4]}: a vote was added outside swp (one member, "
                                "one vote: a changed vote takes the next number)",
                clause="one-member-one-vote")
     # only members vote, and only while the proposal is open
     rows = session.execute(
-        select(Vote.proposal_id, Member.handle, Vote.cast_on, Member.left_on)
-        .join(Member, Member.id == Vote.member_id)
-        .where(Member.left_on.is_not(None), Member.left_on < Vote.cast_on)
-        .order_by(Vote.proposal_id, Member.handle)).all()
+        select(col(Vote.proposal_id), col(Member.handle), col(Vote.cast_on), col(Member.left_on))
+        .join(Member, col(Member.id) == col(Vote.member_id))
+        .where(col(Member.left_on).is_not(None), col(Member.left_on) < col(Vote.cast_on))
+        .order_by(col(Vote.proposal_id), col(Member.handle))).all()
     found.some(rows, lambda r: f"{r[1]} voted on proposal #{r[0]} on {r[2]}, after leaving on "
                                f"{r[3]}: a former member has no vote",
                clause="one-member-one-vote")
     rows = session.execute(
-        select(Vote.proposal_id, Member.handle, Vote.cast_on, Proposal.closed_on)
-        .join(Member, Member.id == Vote.member_id)
-        .join(Proposal, Proposal.id == Vote.proposal_id)
-        .where(Proposal.closed_on.is_not(None), Vote.cast_on > Proposal.closed_on)
-        .order_by(Vote.proposal_id, Member.handle)).all()
+        select(col(Vote.proposal_id), col(Member.handle), col(Vote.cast_on), col(Proposal.closed_on))
+        .join(Member, col(Member.id) == col(Vote.member_id))
+        .join(Proposal, col(Proposal.id) == col(Vote.proposal_id))
+        .where(col(Proposal.closed_on).is_not(None), col(Vote.cast_on) > col(Proposal.closed_on))
+        .order_by(col(Vote.proposal_id), col(Member.handle))).all()
     found.some(rows, lambda r: f"{r[1]} voted on proposal #{r[0]} on {r[2]}, after it closed on "
                                f"{r[3]}", clause="one-member-one-vote")
     # a closed proposal's recorded result is its members' latest votes, counted once each
-    latest = (select(Vote.proposal_id, Vote.member_id, func.max(Vote.version).label("version"))
-              .group_by(Vote.proposal_id, Vote.member_id).subquery())
+    latest = (select(col(Vote.proposal_id), col(Vote.member_id), func.max(col(Vote.version)).label("version"))
+              .group_by(col(Vote.proposal_id), col(Vote.member_id)).subquery())
     counted = session.execute(
-        select(Proposal.id, Vote.choice, func.count())
-        .join(latest, latest.c.proposal_id == Proposal.id)
-        .join(Vote, and_(Vote.proposal_id == latest.c.proposal_id,
-                         Vote.member_id == latest.c.member_id, Vote.version == latest.c.version))
-        .join(Member, Member.id == Vote.member_id)
-        .where(Proposal.status != "open",
-               or_(Member.left_on.is_(None), Member.left_on >= Proposal.closed_on))
-        .group_by(Proposal.id, Vote.choice)).all()
-    tallies: dict[int, dict[str, int]] = {}
+        select(col(Proposal.id), col(Vote.choice), func.count())
+        .join(latest, latest.c.proposal_id == col(Proposal.id))
+        .join(Vote, and_(col(Vote.proposal_id) == latest.c.proposal_id,
+                         col(Vote.member_id) == latest.c.member_id, col(Vote.version) == latest.c.version))
+        .join(Member, col(Member.id) == col(Vote.member_id))
+        .where(col(Proposal.status) != "open",
+               or_(col(Member.left_on).is_(None), col(Member.left_on) >= col(Proposal.closed_on)))
+        .group_by(col(Proposal.id), col(Vote.choice))).all()
+    tallies: dict[int | None, dict[str, int]] = {}
     for pid, choice, n in counted:
         tallies.setdefault(pid, {"yes": 0, "no": 0, "abstain": 0})[choice] = n
-    closed = session.execute(select(Proposal).where(Proposal.status != "open")
-                             .order_by(Proposal.id)).scalars()
+    closed = session.execute(select(Proposal).where(col(Proposal.status) != "open")
+                             .order_by(col(Proposal.id))).scalars()
     for p in closed:
         recount = tallies.get(p.id, {"yes": 0, "no": 0, "abstain": 0})
         recorded = {"yes": p.yes, "no": p.no, "abstain": p.abstain}
@@ -400,8 +410,8 @@ def _votes(session, found: _Found) -> None:
                       f"abstain {recount['abstain']}", "one-member-one-vote")
 
 
-def _proposals(session, found: _Found) -> None:
-    proposals = list(session.execute(select(Proposal).order_by(Proposal.id)).scalars())
+def _proposals(session: Session, found: _Found) -> None:
+    proposals = list(session.execute(select(Proposal).order_by(col(Proposal.id))).scalars())
     for p in proposals:
         try:
             violations = rules.proposal_violations(action=p.action, clause=p.clause,
@@ -422,7 +432,7 @@ def _proposals(session, found: _Found) -> None:
                       f"majority (yes {p.yes}, no {p.no}, abstain {p.abstain})",
                       "one-member-one-vote")
         if p.status == "passed" and p.action == "expel":
-            member = session.execute(select(Member).where(Member.handle == p.target)).scalar_one_or_none()
+            member = session.execute(select(Member).where(col(Member.handle) == p.target)).scalar_one_or_none()
             if member is not None and p.closed_on is not None and (
                     member.left_on is None or member.left_on > p.closed_on):
                 found.add(f"{p.target} was expelled by resolution #{p.id} on {p.closed_on} but is "
@@ -440,13 +450,13 @@ def _proposals(session, found: _Found) -> None:
                       "resolution deciding it", "no-demutualisation")
 
 
-def _roster_on(session, on: date) -> list[rules.Person]:
+def _roster_on(session: Session, on: date) -> list[rules.Person]:
     """The members as they stood on `on`: current that day, with the facts then in force."""
     members = [m for m in session.execute(select(Member)).scalars()
                if m.left_on is None or m.left_on >= on]
     facts: dict[int, MemberFact] = {}
-    for fact in session.execute(select(MemberFact).order_by(MemberFact.member_id,
-                                                            MemberFact.effective)).scalars():
+    for fact in session.execute(select(MemberFact).order_by(col(MemberFact.member_id),
+                                                            col(MemberFact.effective))).scalars():
         if fact.member_id not in facts or fact.effective <= on:
             facts[fact.member_id] = fact
     return [rules.Person(m.handle, m.name, facts[m.id].role, facts[m.id].hours_hundredths,
@@ -454,7 +464,7 @@ def _roster_on(session, on: date) -> list[rules.Person]:
             for m in members if m.id in facts]
 
 
-def _resolved(session, found: _Found, proposals: list[Proposal], practice: Practice) -> None:
+def _resolved(session: Session, found: _Found, proposals: list[Proposal], practice: Practice) -> None:
     """What only a resolution may decide, and how resolutions were closed."""
     from swp.services.governance import proposed_on
 
@@ -487,18 +497,18 @@ def _resolved(session, found: _Found, proposals: list[Proposal], practice: Pract
     for p in proposals:
         if p.status == "passed" and p.action == "amend" and p.clause == "partner.split":
             agreed[p.target or ""] = int(p.value or 0)
-    rows = session.execute(select(SharedCost, Partner.name)
-                           .join(Partner, Partner.id == SharedCost.partner_id)
-                           .order_by(SharedCost.id)).all()
+    rows = session.execute(select(SharedCost, col(Partner.name))
+                           .join(Partner, col(Partner.id) == col(SharedCost.partner_id))
+                           .order_by(col(SharedCost.id))).all()
     for cost, name in rows:
         for v in rules.split_violations(name, agreed.get(name), cost.our_percent):
             found.add(f"the cost shared with {name} on {cost.date} ({cost.our_percent}%): "
                       f"{v.message}", v.clause)
 
 
-def _founding_authority(session) -> str | None:
+def _founding_authority(session: Session) -> str | None:
     event = session.execute(
-        select(AuditEvent).where(AuditEvent.command == "init").order_by(AuditEvent.seq).limit(1)
+        select(AuditEvent).where(col(AuditEvent.command) == "init").order_by(col(AuditEvent.seq)).limit(1)
     ).scalar_one_or_none()
     if event is None:
         return None
@@ -526,41 +536,43 @@ class _Group:
     total: int
     lowest: int
 
-    def where(self):
-        reverses = LedgerEntry.reverses.is_not(None) if self.reversal else LedgerEntry.reverses.is_(None)
-        return and_(LedgerEntry.kind == self.kind, LedgerEntry.category == self.category,
-                    LedgerEntry.debit == self.debit, LedgerEntry.credit == self.credit, reverses)
+    def where(self) -> ColumnElement[bool]:
+        reverses = col(LedgerEntry.reverses).is_not(None) if self.reversal else col(LedgerEntry.reverses).is_(None)
+        return and_(col(LedgerEntry.kind) == self.kind, col(LedgerEntry.category) == self.category,
+                    col(LedgerEntry.debit) == self.debit, col(LedgerEntry.credit) == self.credit, reverses)
 
 
-def _ledger_groups(session) -> list[_Group]:
+def _ledger_groups(session: Session) -> list[_Group]:
     """The whole ledger in one scan, grouped: the checks below look at the few groups and go
     back to the rows only for a group that is wrong (so a million entries stay quick)."""
     info = session.info
     if "swp_check_groups" not in info:
-        reversal = LedgerEntry.reverses.is_not(None)
+        reversal = col(LedgerEntry.reverses).is_not(None)
         rows = session.execute(
-            select(LedgerEntry.kind, LedgerEntry.category, LedgerEntry.debit, LedgerEntry.credit,
-                   reversal, func.count(), func.sum(LedgerEntry.amount_pence),
-                   func.min(LedgerEntry.amount_pence))
-            .group_by(LedgerEntry.kind, LedgerEntry.category, LedgerEntry.debit,
-                      LedgerEntry.credit, reversal)).all()
+            select(col(LedgerEntry.kind), col(LedgerEntry.category), col(LedgerEntry.debit), col(LedgerEntry.credit),
+                   reversal, func.count(), func.sum(col(LedgerEntry.amount_pence)),
+                   func.min(col(LedgerEntry.amount_pence)))
+            .group_by(col(LedgerEntry.kind), col(LedgerEntry.category), col(LedgerEntry.debit),
+                      col(LedgerEntry.credit), reversal)).all()
         info["swp_check_groups"] = [_Group(r[0], r[1], r[2], r[3], bool(r[4]), int(r[5]),
                                            int(r[6]), int(r[7])) for r in rows]
-    return info["swp_check_groups"]
+    groups: list[_Group] = info["swp_check_groups"]
+    return groups
 
 
-def _entries(session, group: _Group, *extra) -> tuple[list, int]:
+def _entries(session: Session, group: _Group, *extra: ColumnElement[bool]) -> tuple[Sequence[Row[int | None, int]], int]:
     """The first offending rows of a group (and how many there are)."""
     condition = and_(group.where(), *extra)
-    rows = session.execute(select(LedgerEntry.id, LedgerEntry.amount_pence).where(condition)
-                           .order_by(LedgerEntry.id).limit(SHOWN)).all()
+    rows = session.execute(select(col(LedgerEntry.id), col(LedgerEntry.amount_pence)).where(condition)
+                           .order_by(col(LedgerEntry.id)).limit(SHOWN)).all()
     total = session.execute(select(func.count()).select_from(LedgerEntry).where(condition)).scalar_one()
     return rows, total
 
 
-def _ledger(session, found: _Found) -> None:
+def _ledger(session: Session, found: _Found) -> None:
     from swp.services.ledger import has_its_accounts
 
+    rows: Sequence[Any]
     groups = _ledger_groups(session)
     # debits equal credits: each entry moves one amount from one account to another, so over
     # all accounts the debit and credit sides must be equal
@@ -580,34 +592,34 @@ def _ledger(session, found: _Found) -> None:
                        total=total)
         # negative amounts are reversals
         if not g.reversal and g.lowest < 0:
-            rows, total = _entries(session, g, LedgerEntry.amount_pence < 0)
+            rows, total = _entries(session, g, col(LedgerEntry.amount_pence) < 0)
             found.some(rows, lambda r: f"entry #{r[0]} is negative ({r[1]} pence) but reverses "
                                        "nothing", total=total)
     # a reversal undoes exactly its entry
     if any(g.reversal for g in groups):
         original = aliased(LedgerEntry)
         rows = session.execute(
-            select(LedgerEntry.id, original.id)
-            .join(original, original.id == LedgerEntry.reverses)
-            .where(or_(LedgerEntry.amount_pence != -original.amount_pence,
-                       LedgerEntry.kind != original.kind, LedgerEntry.category != original.category,
-                       LedgerEntry.debit != original.debit, LedgerEntry.credit != original.credit))
-            .order_by(LedgerEntry.id)).all()
+            select(col(LedgerEntry.id), col(original.id))
+            .join(original, col(original.id) == col(LedgerEntry.reverses))
+            .where(or_(col(LedgerEntry.amount_pence) != -original.amount_pence,
+                       col(LedgerEntry.kind) != original.kind, col(LedgerEntry.category) != original.category,
+                       col(LedgerEntry.debit) != original.debit, col(LedgerEntry.credit) != original.credit))
+            .order_by(col(LedgerEntry.id))).all()
         found.some(rows, lambda r: f"entry #{r[0]} reverses #{r[1]} but does not undo it exactly "
                                    "(amount, kind, category or accounts differ)")
     _paid_and_settled(session, found, groups)
 
 
-def _paid_and_settled(session, found: _Found, groups: list[_Group]) -> None:
+def _paid_and_settled(session: Session, found: _Found, groups: list[_Group]) -> None:
     """Share payments and settlements in the ledger add up to the payments and settlements
     recorded (each is written with its entries, in one transaction)."""
     from swp.models import DeficitSettlement, ProfitPayment
 
     in_ledger = {kind: sum(g.total for g in groups if g.kind == kind)
                  for kind in ("share-payment", "settlement")}
-    paid = int(session.execute(select(func.coalesce(func.sum(ProfitPayment.amount_pence), 0))).scalar_one())
-    settled = int(session.execute(select(func.coalesce(func.sum(DeficitSettlement.amount_pence), 0))
-                                  .where(DeficitSettlement.kind == "settled")).scalar_one())
+    paid = int(session.execute(select(func.coalesce(func.sum(col(ProfitPayment.amount_pence)), 0))).scalar_one())
+    settled = int(session.execute(select(func.coalesce(func.sum(col(DeficitSettlement.amount_pence)), 0))
+                                  .where(col(DeficitSettlement.kind) == "settled")).scalar_one())
     if in_ledger["share-payment"] != paid:
         found.add(f"profit shares paid add up to {paid} pence, but the ledger's share payments to "
                   f"{in_ledger['share-payment']}")
@@ -616,11 +628,11 @@ def _paid_and_settled(session, found: _Found, groups: list[_Group]) -> None:
                   f"{in_ledger['settlement']}")
 
 
-def _loans(session, found: _Found) -> None:
-    rows = session.execute(
-        select(Loan.id, Loan.lender, Loan.amount_pence, LedgerEntry.id, LedgerEntry.kind,
-               LedgerEntry.amount_pence)
-        .outerjoin(LedgerEntry, LedgerEntry.id == Loan.entry_id).order_by(Loan.id)).all()
+def _loans(session: Session, found: _Found) -> None:
+    rows: Sequence[Any] = session.execute(
+        select(col(Loan.id), col(Loan.lender), col(Loan.amount_pence), col(LedgerEntry.id), col(LedgerEntry.kind),
+               col(LedgerEntry.amount_pence))
+        .outerjoin(LedgerEntry, col(LedgerEntry.id) == col(Loan.entry_id)).order_by(col(Loan.id))).all()
     for loan_id, lender, amount, entry_id, kind, entry_amount in rows:
         if entry_id is None:
             found.add(f"loan #{loan_id} from {lender} is not in the ledger")
@@ -629,15 +641,15 @@ def _loans(session, found: _Found) -> None:
                       f"#{entry_id}, a {kind} of {entry_amount} pence: a loan is a liability, "
                       "not income")
     groups = _ledger_groups(session)
-    linked = select(Loan.entry_id).where(Loan.entry_id.is_not(None))
+    linked = select(col(Loan.entry_id)).where(col(Loan.entry_id).is_not(None))
     borrowed = sum(g.count for g in groups if g.kind == "loan" and not g.reversal)
     with_terms = session.execute(
-        select(func.count(func.distinct(Loan.entry_id)))
-        .join(LedgerEntry, LedgerEntry.id == Loan.entry_id)
-        .where(LedgerEntry.kind == "loan", LedgerEntry.reverses.is_(None))).scalar_one()
+        select(func.count(func.distinct(col(Loan.entry_id))))
+        .join(LedgerEntry, col(LedgerEntry.id) == col(Loan.entry_id))
+        .where(col(LedgerEntry.kind) == "loan", col(LedgerEntry.reverses).is_(None))).scalar_one()
     for g in groups:
         if g.kind == "loan" and not g.reversal and borrowed > with_terms:
-            rows, total = _entries(session, g, LedgerEntry.id.not_in(linked))
+            rows, total = _entries(session, g, col(LedgerEntry.id).not_in(linked))
             found.some(rows, lambda r, g=g: f"entry #{r[0]} ({g.credit}) is a loan with no loan "
                                             "terms recorded", total=total)
         if g.kind == "income" and g.category in ("loan", "loans", "borrowing"):
@@ -647,21 +659,22 @@ def _loans(session, found: _Found) -> None:
                                             "out as profit", total=total, clause="asset-lock")
 
 
-def _periods(session, found: _Found) -> None:
-    periods = list(session.execute(select(Period).order_by(Period.start, Period.id)).scalars())
+def _periods(session: Session, found: _Found) -> None:
+    periods = list(session.execute(select(Period).order_by(col(Period.start), col(Period.id))).scalars())
     reserve = 0
     previous_end: date | None = None
     carried: dict[int, int] = {}  # member id -> deficit carried out of their last allocation
-    handles = dict(session.execute(select(Member.id, Member.handle)).all())
+    handles = {cast(int, member_id): handle  # stored members: ids are set
+               for member_id, handle in session.execute(select(col(Member.id), col(Member.handle)))}
     for p in periods:
         name = f"period {p.label} ({p.start} to {p.end})"
         if previous_end is not None and p.start <= previous_end:
             found.add(f"{name} overlaps the period before it")
         previous_end = p.end
         sums = dict(session.execute(
-            select(LedgerEntry.kind, func.sum(LedgerEntry.amount_pence))
-            .where(LedgerEntry.date >= p.start, LedgerEntry.date <= p.end)
-            .group_by(LedgerEntry.kind)).all())
+            select(col(LedgerEntry.kind), func.sum(col(LedgerEntry.amount_pence)))
+            .where(col(LedgerEntry.date) >= p.start, col(LedgerEntry.date) <= p.end)
+            .group_by(col(LedgerEntry.kind))).all())
         income, expenses = int(sums.get("income") or 0), int(sums.get("expense") or 0)
         if (p.income_pence, p.expenses_pence) != (income, expenses):
             found.add(f"{name} was closed with income {p.income_pence} and expenses "
@@ -694,16 +707,16 @@ def _periods(session, found: _Found) -> None:
         found.add(f"the periods' fingerprints could not be checked: {exc}")
 
 
-def _allocations(session, found: _Found, p: Period, name: str, carried: dict[int, int],
+def _allocations(session: Session, found: _Found, p: Period, name: str, carried: dict[int, int],
                  handles: dict[int, str]) -> None:
-    rows = list(session.execute(select(Allocation).where(Allocation.period_id == p.id)
-                                .order_by(Allocation.member_id)).scalars())
+    rows = list(session.execute(select(Allocation).where(col(Allocation.period_id) == p.id)
+                                .order_by(col(Allocation.member_id))).scalars())
     total = sum(a.amount_pence for a in rows)
     if total != p.distributable_pence:
         found.add(f"{name}: allocations add up to {total}, not the distributable "
                   f"{p.distributable_pence}")
     members = {m.id: m for m in session.execute(
-        select(Member).where(Member.id.in_([a.member_id for a in rows]))).scalars()}
+        select(Member).where(col(Member.id).in_([a.member_id for a in rows]))).scalars()}
     for a in rows:
         who = handles.get(a.member_id, f"member {a.member_id}")
         m = members.get(a.member_id)
@@ -725,14 +738,14 @@ def _allocations(session, found: _Found, p: Period, name: str, carried: dict[int
 # --- the audit log and the file ------------------------------------------------------------
 
 
-def _audit(session, found: _Found) -> None:
+def _audit(session: Session, found: _Found) -> None:
     result = audit.verify(session)
     if not result.ok:
         found.add(f"the audit chain is broken at event {result.first_bad}: {result.reason}")
 
 
 
-def _statutory(session, found: _Found, on: date) -> None:
+def _statutory(session: Session, found: _Found, on: date) -> None:
     """An annual general meeting or an annual return whose lawful day has passed."""
     from swp.services import calendar
 
@@ -740,17 +753,17 @@ def _statutory(session, found: _Found, on: date) -> None:
         found.add(f"overdue since {item.due}: {item.what}", item.clause)
 
 
-def _signed_rows(session, found: _Found) -> None:
+def _signed_rows(session: Session, found: _Found) -> None:
     """Every row that records an act is as the last signed event that wrote it left it: a row
     written around swp (no event) or edited after its event is named, table and row."""
     from swp import models
 
-    recorded: dict[tuple[str, str], dict] = {}
-    ranges: dict[str, list[dict]] = {}  # an import's rows, recorded as a range and a digest
+    recorded: dict[tuple[str, str], dict[str, Any]] = {}
+    ranges: dict[str, list[dict[str, Any]]] = {}  # an import's rows, recorded as a range and a digest
     legacy = False
     for real_at, payload in session.execute(
-            select(AuditEvent.real_at, AuditEvent.payload).where(AuditEvent.outcome == "ok")
-            .order_by(AuditEvent.seq)):
+            select(col(AuditEvent.real_at), col(AuditEvent.payload)).where(col(AuditEvent.outcome) == "ok")
+            .order_by(col(AuditEvent.seq))):
         if real_at is None:
             legacy = True
             continue
@@ -762,7 +775,7 @@ def _signed_rows(session, found: _Found) -> None:
                     ranges.setdefault(span["table"], []).append(span)
     if not any(table == "practice" for table, _ in recorded):
         legacy = True  # founded before signing (an upgraded practice): its rows predate events
-    classes = {m.__tablename__: m for m in vars(models).values()
+    classes: dict[str, Any] = {m.__tablename__: m for m in vars(models).values()
                if isinstance(m, type) and hasattr(m, "__tablename__") and hasattr(m, "__table__")}
     around: list[str] = []
     edited: list[str] = []
@@ -791,9 +804,9 @@ def _signed_rows(session, found: _Found) -> None:
     found.some(edited, str)
 
 
-def _keys(session, found: _Found) -> None:
+def _keys(session: Session, found: _Found) -> None:
     """Members who have no key enrolled (admitted before signing): they enrol before acting."""
-    rows = session.execute(select(Member.handle).where(
-        Member.public_key.is_(None), or_(Member.left_on.is_(None), Member.left_on >= today()))
-        .order_by(Member.handle)).scalars().all()
+    rows = session.execute(select(col(Member.handle)).where(
+        col(Member.public_key).is_(None), or_(col(Member.left_on).is_(None), col(Member.left_on) >= today()))
+        .order_by(col(Member.handle))).scalars().all()
     found.some(list(rows), lambda h: f"{h} has no key enrolled: 'swp --as {h} key new' before their next change")

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from swp import rules
 from swp.clock import now, today
@@ -26,6 +28,9 @@ from swp.services import audit
 from swp.services.practice import get_practice, load_clauses
 from swp.services.roles import current_members, latest_facts, require_member
 from swp.services.sharing.closing import last_closed_end
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # --- the constitution ---------------------------------------------------------------------
 
@@ -38,13 +43,13 @@ class ClauseView:
     changed_by: str | None
     meaning: str
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The JSON leaves out the meaning."""
         return {"name": self.name, "value": self.value, "entrenched": self.entrenched,
                 "changed_by": self.changed_by}
 
 
-def clauses(session) -> list[ClauseView]:
+def clauses(session: Session) -> list[ClauseView]:
     """Every clause as stored: entrenched first, then amendable, in the order of SPEC section 2."""
     order = {name: i for i, name in enumerate(rules.CLAUSES)}
     rows = sorted(session.execute(select(Clause)).scalars(),
@@ -96,7 +101,7 @@ class ProposalView:
         text = describe(self.action, self.clause, self.value, self.target, self.target_kind)
         return text + (f", {self.target_register}" if self.target_register else "")
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The JSON spreads the tally out and adds the summary."""
         return {
             "id": self.id, "title": self.title, "kind": self.kind, "action": self.action,
@@ -139,7 +144,7 @@ def describe(action: str, clause: str | None, value: str | None, target: str | N
     return f"dissolve, residual assets to {target} ({target_kind})"
 
 
-def _get(session, proposal_id: int) -> Proposal:
+def _get(session: Session, proposal_id: int) -> Proposal:
     proposal = session.get(Proposal, proposal_id)
     if proposal is None:
         raise NotFound(f"no proposal #{proposal_id}; 'swp proposal list' lists them")
@@ -153,9 +158,9 @@ def _kind(kind: str) -> str:
     return value
 
 
-def _current_roster(session, on: date) -> tuple[list[Member], list[rules.Person]]:
+def _current_roster(session: Session, on: date) -> tuple[list[Member], list[rules.Person]]:
     members = current_members(session, on)
-    facts = latest_facts(session, [m.id for m in members])
+    facts = latest_facts(session, [cast(int, m.id) for m in members])  # stored members: ids are set
     people = [rules.Person(m.handle, m.name, facts[m.id].role, facts[m.id].hours_hundredths,
                            m.employed_since, m.left_on, registration=m.registration)
               for m in members if m.id in facts]
@@ -167,7 +172,7 @@ def proposed_on(proposal: Proposal) -> date:
     return proposal.proposed_on or proposal.created_at.date()
 
 
-def resolved_value(session, clause: str, value: str | None, target: str | None,
+def resolved_value(session: Session, clause: str, value: str | None, target: str | None,
                    on: date) -> str:
     """Check a resolution on something that is not a clause (rules.RESOLVED); return the value
     in its canonical form."""
@@ -187,7 +192,7 @@ def resolved_value(session, clause: str, value: str | None, target: str | None,
             raise InputError(f"name the partner as registered: {partner.name!r}")
         return str(parse_percent(value, "the split"))
     # member.role: make a current member a practitioner, with their registration
-    member = session.execute(select(Member).where(Member.handle == target)).scalar_one_or_none()
+    member = session.execute(select(Member).where(col(Member.handle) == target)).scalar_one_or_none()
     if member is None:
         raise NotFound(f"no member with handle {target!r}")
     if member.left_on is not None and member.left_on < on:
@@ -208,7 +213,7 @@ def resolved_value(session, clause: str, value: str | None, target: str | None,
     return registration
 
 
-def _check_effect(session, *, kind: str, action: str, clause: str | None, value: str | None,
+def _check_effect(session: Session, *, kind: str, action: str, clause: str | None, value: str | None,
                   target: str | None, target_kind: str | None, on: date) -> str | None:
     """Every check a proposal's effect must pass, now: raises, or returns the canonical value
     of an amendment. Used when a proposal is made and again when it passes."""
@@ -244,7 +249,7 @@ def _check_effect(session, *, kind: str, action: str, clause: str | None, value:
     return None
 
 
-def propose(session, *, actor: str | None, title: str, kind: str, action: str,
+def propose(session: Session, *, actor: str | None, title: str, kind: str, action: str,
             clause: str | None = None, value: str | None = None, target: str | None = None,
             target_kind: str | None = None, register: str | None = None,
             written: bool = False, amount_pence: int | None = None) -> ProposalView:
@@ -282,7 +287,7 @@ def propose(session, *, actor: str | None, title: str, kind: str, action: str,
             raise PreconditionError(f"{clause} is already {value}")
     if action == "expel":
         target = (target or "").strip()
-        member = session.execute(select(Member).where(Member.handle == target)).scalar_one_or_none()
+        member = session.execute(select(Member).where(col(Member.handle) == target)).scalar_one_or_none()
         if member is None:
             raise NotFound(f"no member with handle {target!r}")
         if member.left_on is not None and member.left_on < on:
@@ -308,28 +313,29 @@ def propose(session, *, actor: str | None, title: str, kind: str, action: str,
     return _view(session, proposal, with_votes=False)
 
 
-def _latest_votes(session, proposal_id: int) -> list[tuple[Member, Vote]]:
+def _latest_votes(session: Session, proposal_id: int) -> list[tuple[Member, Vote]]:
     """Each member's latest vote on the proposal (the highest version counts)."""
-    latest = (select(Vote.member_id, func.max(Vote.version).label("version"))
-              .where(Vote.proposal_id == proposal_id).group_by(Vote.member_id).subquery())
+    latest = (select(col(Vote.member_id), func.max(col(Vote.version)).label("version"))
+              .where(col(Vote.proposal_id) == proposal_id).group_by(col(Vote.member_id)).subquery())
     rows = session.execute(
         select(Member, Vote)
-        .join(latest, (latest.c.member_id == Vote.member_id) & (latest.c.version == Vote.version))
-        .join(Member, Member.id == Vote.member_id)
-        .where(Vote.proposal_id == proposal_id)
-        .order_by(Member.handle)
+        .join(latest, (latest.c.member_id == col(Vote.member_id)) & (latest.c.version == col(Vote.version)))
+        .join(Member, col(Member.id) == col(Vote.member_id))
+        .where(col(Vote.proposal_id) == proposal_id)
+        .order_by(col(Member.handle))
     ).all()
     return [(m, v) for m, v in rows]
 
 
-def _counted(session, proposal_id: int, on: date) -> list[tuple[Member, Vote]]:
+def _counted(session: Session, proposal_id: int, on: date) -> list[tuple[Member, Vote]]:
     """The latest votes of the members who are members on `on` (a former member's vote lapses)."""
     return [(m, v) for m, v in _latest_votes(session, proposal_id)
             if m.left_on is None or m.left_on >= on]
 
 
-def _view(session, proposal: Proposal, *, with_votes: bool) -> ProposalView:
-    votes = ()
+def _view(session: Session, proposal: Proposal, *, with_votes: bool) -> ProposalView:
+    assert proposal.id is not None  # a stored proposal
+    votes: tuple[VoteView, ...] = ()
     if with_votes:
         votes = tuple(VoteView(m.handle, v.choice, v.version, v.cast_on)
                       for m, v in _latest_votes(session, proposal.id))
@@ -357,16 +363,16 @@ def _view(session, proposal: Proposal, *, with_votes: bool) -> ProposalView:
                         None, votes, proposed_on(proposal), proposal.target_register)
 
 
-def list_proposals(session, *, status: str | None = None) -> list[ProposalView]:
-    query = select(Proposal).order_by(Proposal.id)
+def list_proposals(session: Session, *, status: str | None = None) -> list[ProposalView]:
+    query = select(Proposal).order_by(col(Proposal.id))
     if status is not None:
         if status not in ("open", "passed", "failed"):
             raise InputError(f"not a status: {status!r}; open, passed or failed")
-        query = query.where(Proposal.status == status)
+        query = query.where(col(Proposal.status) == status)
     return [_view(session, p, with_votes=False) for p in session.execute(query).scalars()]
 
 
-def show(session, proposal_id: int) -> ProposalView:
+def show(session: Session, proposal_id: int) -> ProposalView:
     return _view(session, _get(session, proposal_id), with_votes=True)
 
 
@@ -382,7 +388,7 @@ class VoteCast:
     replaced: str | None  # the member's previous choice, when this is a changed vote
 
 
-def vote(session, *, actor: str | None, proposal_id: int, choice: str, weight: int = 1,
+def vote(session: Session, *, actor: str | None, proposal_id: int, choice: str, weight: int = 1,
          for_handle: str | None = None) -> VoteCast:
     """Cast (or change) the acting member's one vote on an open proposal."""
     choice = (choice or "").strip().lower()
@@ -391,8 +397,9 @@ def vote(session, *, actor: str | None, proposal_id: int, choice: str, weight: i
     if actor is None:
         raise PermissionDenied("voting needs --as HANDLE, a current member")
     proposal = _get(session, proposal_id)
+    assert proposal.id is not None  # a stored proposal
     on = today()
-    member = session.execute(select(Member).where(Member.handle == actor)).scalar_one_or_none()
+    member = session.execute(select(Member).where(col(Member.handle) == actor)).scalar_one_or_none()
     if member is None:  # a slip of the keyboard, not an outsider's vote
         from swp.services.roles import no_such_member
 
@@ -401,12 +408,13 @@ def vote(session, *, actor: str | None, proposal_id: int, choice: str, weight: i
         member.handle, member.name, "", 0, member.employed_since, member.left_on)
     rules.refuse(rules.vote_violations(actor, person, on=on, weight=weight, for_handle=for_handle))
     assert member is not None
+    assert member.id is not None  # a stored member
     if proposal.status != "open":
         raise PreconditionError(f"proposal #{proposal.id} is closed ({proposal.status}); "
                                 "votes can be changed only until the close")
     previous = session.execute(
-        select(Vote).where(Vote.proposal_id == proposal.id, Vote.member_id == member.id)
-        .order_by(Vote.version.desc()).limit(1)
+        select(Vote).where(col(Vote.proposal_id) == proposal.id, col(Vote.member_id) == member.id)
+        .order_by(col(Vote.version).desc()).limit(1)
     ).scalar_one_or_none()
     version = 1 if previous is None else previous.version + 1
     if proposal.written:
@@ -437,7 +445,7 @@ class Closed:
     summary: str
     effect: str | None  # what was done, for a passed proposal
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The JSON spreads the tally out and leaves out the summary."""
         return {"id": self.id, "status": self.status, "yes": self.tally.yes,
                 "no": self.tally.no, "abstain": self.tally.abstain,
@@ -446,7 +454,7 @@ class Closed:
                 "effect": self.effect}
 
 
-def close(session, *, actor: str | None, proposal_id: int) -> Closed:
+def close(session: Session, *, actor: str | None, proposal_id: int) -> Closed:
     """Count the votes and decide; a passed proposal's effect is applied in this transaction.
 
     Every check comes first (the guard is asked again: the practice may have changed since the
@@ -454,6 +462,7 @@ def close(session, *, actor: str | None, proposal_id: int) -> Closed:
     """
     require_member(session, actor, "closing a proposal")
     proposal = _get(session, proposal_id)
+    assert proposal.id is not None  # a stored proposal
     if proposal.status != "open":
         raise PreconditionError(f"proposal #{proposal.id} is already closed ({proposal.status})")
     on = today()
@@ -480,10 +489,11 @@ def close(session, *, actor: str | None, proposal_id: int) -> Closed:
                               target=proposal.target, target_kind=proposal.target_kind, on=on)
         if proposal.action == "expel":
             expelled = session.execute(
-                select(Member).where(Member.handle == proposal.target)).scalar_one_or_none()
+                select(Member).where(col(Member.handle) == proposal.target)).scalar_one_or_none()
             if expelled is not None and expelled.left_on is not None and expelled.left_on <= on:
                 expelled = None  # already gone (or going today): nothing left to do
-            counted_to = last_closed_end(session, expelled.id) if expelled is not None else None
+            counted_to = (last_closed_end(session, cast(int, expelled.id))  # a stored member: its id is set
+                          if expelled is not None else None)
             if counted_to is not None and counted_to > on:
                 raise PreconditionError(f"{proposal.target} was counted as a member to {counted_to} "
                                         "in a closed period; close this proposal on or after it")
@@ -505,7 +515,7 @@ def close(session, *, actor: str | None, proposal_id: int) -> Closed:
                            proposal.target_kind), effect)
 
 
-def _apply(session, proposal: Proposal, value: str | None, expelled: Member | None,
+def _apply(session: Session, proposal: Proposal, value: str | None, expelled: Member | None,
            on: date) -> str:
     if proposal.action == "amend" and proposal.clause == "practice.local-authority":
         practice = get_practice(session)
@@ -537,6 +547,7 @@ def _apply(session, proposal: Proposal, value: str | None, expelled: Member | No
     if proposal.action == "write-off":
         from swp.services.payroll import write_off
 
+        assert proposal.id is not None  # a stored proposal
         return write_off(session, handle=proposal.target or "",
                          amount_pence=None if proposal.value is None else int(proposal.value),
                          proposal_id=proposal.id, on=on)
@@ -553,10 +564,10 @@ def _apply(session, proposal: Proposal, value: str | None, expelled: Member | No
     return practice.status_detail
 
 
-def _make_practitioner(session, proposal: Proposal, on: date) -> str:
+def _make_practitioner(session: Session, proposal: Proposal, on: date) -> str:
     from swp.services.members import update
 
-    member = session.execute(select(Member).where(Member.handle == proposal.target)).scalar_one()
+    member = session.execute(select(Member).where(col(Member.handle) == proposal.target)).scalar_one()
     member.registration = proposal.value
     session.add(member)
     session.flush()
