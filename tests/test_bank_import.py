@@ -143,6 +143,18 @@ def test_unmatched_lines_are_listed_and_nothing_is_written(practice, db, tmp_pat
     assert [e[3] for e in entries(db)] == ["contracts", "sundries", "sundries"]
 
 
+def test_one_unmatched_line_is_counted_in_the_singular(practice, db, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[rules]\n"Leeds City Council" = "contracts"\n"Holbeck" = "rent"\n')
+    before = snapshot(db)
+    run = practice("ledger", "import", str(DATA / "starling.csv"), "--rules", str(rules), as_="mo")
+    assert run.code == 1 and run.err.startswith("swp: 1 line matches no rule, so nothing was written:\n")
+    assert snapshot(db) == before
+    ok = practice.ok("ledger", "import", str(DATA / "starling.csv"), "--rules", str(rules),
+                     "--uncategorised", "sundries", as_="mo")
+    assert "1 line matched no rule and went to the --uncategorised category." in ok.out
+
+
 def test_dry_run_shows_a_table_and_writes_nothing(practice, db):
     before = snapshot(db)
     run = practice.ok("ledger", "import", str(DATA / "starling.csv"), "--rules", RULES, "--dry-run", as_="mo")
@@ -151,7 +163,8 @@ def test_dry_run_shows_a_table_and_writes_nothing(practice, db):
     assert snapshot(db) == before
 
 
-def test_overlapping_statements_in_either_order_add_nothing_twice(practice, db, tmp_path):
+@pytest.mark.parametrize("earlier_first", [True, False])
+def test_overlapping_statements_in_either_order_add_nothing_twice(practice, db, tmp_path, earlier_first):
     lines = ["Date,Description,Amount,Balance"]
     balance = 0
     rows = []
@@ -159,22 +172,25 @@ def test_overlapping_statements_in_either_order_add_nothing_twice(practice, db, 
                              (3, "Holbeck rent", -185000), (4, "Coffee", -300), (5, "Leeds City Council", 1000)]:
         balance += pence
         rows.append(f"{day:02d}/04/2026,{desc},{pence / 100:.2f},{balance / 100:.2f}")
-    first = tmp_path / "first.csv"
-    second = tmp_path / "second.csv"
-    first.write_text("\n".join(lines + rows[:4]) + "\n")
-    second.write_text("\n".join(lines + rows[1:]) + "\n")
+    earlier = tmp_path / "earlier.csv"  # days 1 to 3
+    later = tmp_path / "later.csv"  # days 2 to 5: two whole days in common
+    earlier.write_text("\n".join(lines + rows[:4]) + "\n")
+    later.write_text("\n".join(lines + rows[1:]) + "\n")
     rules = tmp_path / "rules.toml"
     rules.write_text('[rules]\n"Leeds" = "contracts"\n"Coffee" = "meetings"\n"Holbeck" = "rent"\n')
     expected = [("2026-04-01", "income", 500000, "contracts"), ("2026-04-02", "expense", 300, "meetings"),
                 ("2026-04-02", "expense", 300, "meetings"), ("2026-04-03", "expense", 185000, "rent"),
                 ("2026-04-04", "expense", 300, "meetings"), ("2026-04-05", "income", 1000, "contracts")]
-    for order in ((first, second), (second, first)):
-        copy = copy_practice(None, str(tmp_path / f"{order[0].stem}.db")) if False else None
-        del copy
-    practice.ok("ledger", "import", str(first), "--rules", str(rules), as_="mo")
-    run = practice.ok("ledger", "import", str(second), "--rules", str(rules), as_="mo", json=True)
-    assert run.json["added"] == 2 and run.json["skipped"] == 3
+    one, two = (earlier, later) if earlier_first else (later, earlier)
+    first = practice.ok("ledger", "import", str(one), "--rules", str(rules), as_="mo", json=True)
+    assert first.json["added"] == (4 if earlier_first else 5)
+    second = practice.ok("ledger", "import", str(two), "--rules", str(rules), as_="mo", json=True)
+    assert second.json["skipped"] == 3  # the two coffees of the 2nd and the rent of the 3rd
+    assert second.json["added"] == (2 if earlier_first else 1)
+    assert second.json["balance_days_checked"] == (4 if earlier_first else 3)
     assert entries(db) == expected
+    again = practice.ok("ledger", "import", str(one), "--rules", str(rules), as_="mo", json=True)
+    assert again.json["added"] == 0 and entries(db) == expected
 
 
 def test_overlapping_statements_the_other_way_round(practice, db, tmp_path):

@@ -426,7 +426,7 @@ def _unmatched_message(unmatched: Counter, lines: int, had_rules: bool) -> str:
     more_text = f"\n  ... and {more} more descriptions" if more > 0 else ""
     fix = ("add rules for them to the rules file" if had_rules
            else "give a rules file (--rules FILE) that maps descriptions to categories")
-    return (f"{lines} line{'s' if lines != 1 else ''} match no rule, so nothing was written:\n"
+    return (f"{lines} line{' matches' if lines == 1 else 's match'} no rule, so nothing was written:\n"
             f"{listing}{more_text}\nTo import, {fix}, or give --uncategorised CATEGORY for the rest.")
 
 
