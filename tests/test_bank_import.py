@@ -128,6 +128,55 @@ def test_a_line_in_another_currency_is_refused_naming_it(practice, db, tmp_path)
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize(("name", "old", "new", "where"), [
+    ("statement-v1.ofx", "<CURDEF>GBP", "<CURDEF>EUR", "transaction 1"),
+    ("camt053.xml", 'Ccy="GBP">1850.00', 'Ccy="EUR">1850.00', "entry 2"),
+])
+def test_ofx_and_camt_in_another_currency_are_refused_naming_the_transaction(practice, db, tmp_path,
+                                                                             name, old, new, where):
+    text = (DATA / name).read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    assert run.code == 1 and run.err.startswith(f"swp: {where}") and "EUR" in run.err
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(("name", "old", "new", "where"), [
+    ("statement-v1.ofx", "<TRNAMT>-1850.00", "<TRNAMT>-1850.005", "transaction 2"),
+    ("statement-v2.ofx", "<TRNAMT>-1850.00", "<TRNAMT>-1850.005", "transaction 2"),
+    ("camt053.xml", ">1850.00<", ">1850.005<", "entry 2"),  # CAMT's amounts are unsigned
+    ("statement.qif", "T-1,850.00", "T-1,850.005", "line 12"),  # where its transaction starts
+])
+def test_a_bad_amount_in_ofx_qif_or_camt_is_named_where_it_is(practice, db, tmp_path, name, old, new, where):
+    text = (DATA / name).read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    amount = "1850.005" if name.endswith(".xml") else "-1850.005"
+    assert (run.code, run.err) == (1, f"swp: {where}: the amount {amount} has more than two decimal places\n")
+    assert snapshot(db) == before
+
+
+def test_a_qif_file_not_in_utf8_is_refused_naming_the_line(practice, db, tmp_path):
+    path = tmp_path / "latin.qif"
+    path.write_bytes("!Type:Bank\nD01/04/2026\nT-3.00\nPCaf\xe9 Nero\n^\n".encode("latin-1"))
+    run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    assert run.code == 1 and run.err.startswith("swp: line 4: not utf-8 text")
+    assert entries(db) == []
+
+
+def test_a_hand_entry_linked_to_an_ofx_transaction_is_named_by_its_place(practice, db):
+    practice.ok("ledger", "expense", "1850", "--date", "2026-04-03", "--category", "rent", as_="mo")
+    run = practice.ok("ledger", "import", str(DATA / "statement-v1.ofx"), "--rules", RULES, as_="mo")
+    assert "Transaction 2 linked to entry #1 (entered by hand), not added again." in run.out
+    assert len(entries(db)) == 3
+
+
 def test_unmatched_lines_are_listed_and_nothing_is_written(practice, db, tmp_path):
     rules = tmp_path / "rules.toml"
     rules.write_text('[rules]\n"Leeds City Council" = "contracts"\n')

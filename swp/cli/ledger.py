@@ -319,9 +319,11 @@ def _bank_summary(summary, totals: str):
         lines.append(f"{render.count(summary.uncategorised, 'line')} matched no rule and went to the "
                      "--uncategorised category.")
     for line, entry in summary.linked[:20]:
-        lines.append(f"Line {line} {would}linked to entry #{entry} (entered by hand), not added again.")
+        lines.append(f"{summary.place.capitalize()} {line} {would}linked to entry #{entry} (entered by hand), "
+                     "not added again.")
     if summary.balance_days:
-        lines.append(f"The bank's running balance matches the books on all {summary.balance_days} days.")
+        days = "its one day" if summary.balance_days == 1 else f"all {summary.balance_days:,} days"
+        lines.append(f"The bank's running balance matches the books on {days}.")
     if summary.dry_run:
         lines.append("Nothing was written.")
     parts = ["\n".join(lines)]

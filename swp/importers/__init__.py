@@ -25,6 +25,12 @@ class BankLine:
     description: str
     balance: int | None = None  # the bank's running balance after this line
     bank_id: str | None = None  # the bank's own transaction id, where the format has one
+    place: str = "line"  # what `line` counts: a line of the file, or (OFX, CAMT) a transaction
+
+    @property
+    def where(self) -> str:
+        """Where the line is, for a message: `line 4`, `transaction 3`."""
+        return f"{self.place} {self.line}"
 
 
 # --- amounts -------------------------------------------------------------------------------
@@ -172,7 +178,7 @@ class Identities:
             return "bank:" + bank.bank_id.strip()[:200]
         if bank.date != self.day:
             if bank.date in self.done:
-                raise InputError(f"line {bank.line}: {bank.date} appears again after other days; "
+                raise InputError(f"{bank.where}: {bank.date} appears again after other days; "
                                  "sort the file by date (as the bank exports it) and import again")
             if self.day is not None:
                 self.done.add(self.day)

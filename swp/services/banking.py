@@ -55,6 +55,7 @@ class BankImportSummary:
     uncategorised: int = 0  # lines given the --uncategorised category
     balance_days: int = 0  # days whose closing balance was checked
     date_order: str | None = None
+    place: str = "line"  # what a line's number counts: a line of the file, or a transaction
     dry_run: bool = False
     sha256: str = ""
     preview: list[dict[str, Any]] = field(default_factory=list)
@@ -228,7 +229,7 @@ class _BankImporter:
             if identity in known or identity in seen:
                 entry_id, day, old_kind, old_pence = known.get(identity, (None, None, None, None))
                 if day is not None and (day, old_kind, old_pence) != (bank.date, kind, pence):
-                    raise InputError(f"line {bank.line}: the bank's transaction {identity[5:]!r} is "
+                    raise InputError(f"{bank.where}: the bank's transaction {identity[5:]!r} is "
                                      f"already entry #{entry_id} ({day} {old_kind} {format_pence(old_pence)}) "
                                      f"with different values ({bank.date} {kind} {format_pence(pence)})")
                 summary.skipped += 1
@@ -247,7 +248,7 @@ class _BankImporter:
                 continue
             for start, end, label in self.periods:
                 if start <= bank.date <= end:
-                    raise InputError(f"line {bank.line}: {bank.date} is inside the closed period "
+                    raise InputError(f"{bank.where}: {bank.date} is inside the closed period "
                                      f"{label} ({start} to {end}); corrections go into an open period")
             pair = self.accounts.get((kind, category))
             if pair is None:
@@ -371,6 +372,8 @@ def import_bank(session, path: str, *, actor: str | None, profile: str | None = 
             batch: list[tuple[Any, str, str, str]] = []
             for bank in opened.lines:
                 summary.rows += 1
+                if summary.rows == 1:
+                    summary.place = bank.place
                 days.add(bank)
                 if bank.pence == 0:
                     summary.zero += 1
