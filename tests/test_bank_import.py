@@ -45,6 +45,43 @@ def test_each_format_imports_with_rules(practice, db, name, fmt, expected):
     assert entries(db) == expected
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_the_example_statement_and_rules_of_the_readme(practice, db):
+    """The README's tour: a Starling statement whose rent was entered by hand first and whose
+    invoice was recorded by the contract; every line has a rule in the example rules file."""
+    practice.ok("contract", "add", "LCC-1", "--authority", "Leeds City Council", "--value", "120000",
+                "--start", "2026-04-01", "--end", "2027-03-31", "--outcome-percent", "20", as_="mo")
+    practice.ok("contract", "invoice", "LCC-1", "8000", "--date", "2026-04-30", as_="mo")
+    practice.ok("ledger", "expense", "950", "--date", "2026-04-01", "--category", "rent", as_="mo")
+    run = practice.ok("ledger", "import", str(EXAMPLES / "starling-april.csv"),
+                      "--rules", str(EXAMPLES / "bank-rules.toml"), as_="mo", json=True).json
+    assert (run["format"], run["added"], run["linked_count"], run["uncategorised"]) == ("starling", 5, 2, 0)
+    assert run["balance_days_checked"] == 6
+    assert sorted(e[3] for e in entries(db)) == ["contracts", "national-insurance", "outcome-payments",
+                                                 "pensions", "registration", "rent", "stationery"]
+
+
+def test_the_worked_mapping_example_of_the_docs_reads_its_file(practice, db, tmp_path):
+    """docs/ledger.md's mapping file, on the export it shows (written in Windows-1252)."""
+    import re
+
+    section = (DOCS / "ledger.md").read_text().split("### Any other CSV: a mapping file")[1]
+    export, mapping = re.findall(r"```[a-z]*\n(.*?)```", section, re.S)[:2]
+    source = tmp_path / "old-bank.csv"
+    source.write_bytes(export.replace("\n", "\r\n").encode("cp1252"))
+    (tmp_path / "old-bank.toml").write_text(mapping)
+    run = practice.ok("ledger", "import", str(source), "--mapping", str(tmp_path / "old-bank.toml"),
+                      "--rules", str(EXAMPLES / "bank-rules.toml"), "--uncategorised", "sundries",
+                      as_="mo", json=True).json
+    assert (run["added"], run["uncategorised"], run["balance_days_checked"]) == (3, 1, 3)
+    assert entries(db) == [("2026-04-01", "income", 2000000, "contracts"), ("2026-04-02", "expense", 185000, "rent"),
+                           ("2026-04-03", "expense", 1240, "sundries")]
+    assert query(db, "SELECT memo FROM ledger_entry WHERE category = 'sundries'") == [("Café Nero Team meeting",)]
+
+
 def test_monzo_split_money_in_and_out_and_transaction_ids(practice, db):
     run = practice.ok("ledger", "import", str(DATA / "monzo.csv"), "--rules", RULES, as_="mo", json=True)
     assert run.json["format"] == "monzo" and run.json["added"] == 3

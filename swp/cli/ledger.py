@@ -224,7 +224,7 @@ def import_(
     balance in the file is checked against the books. The first problem stops the import
     with its line number, and nothing is written.
 
-    Example: swp --as mo ledger import statement.csv --rules examples/bank-rules.toml --dry-run
+    Example: swp --as mo ledger import examples/starling-april.csv --rules examples/bank-rules.toml --dry-run
     """
     import os
     import sys
