@@ -126,6 +126,18 @@ def test_a_mapping_file_with_mistakes_says_each_on_its_own_line(practice, db, tm
     assert snapshot(db) == before
 
 
+def test_a_value_of_the_wrong_kind_in_a_mapping_file_is_one_mistake(practice, db, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('date = "Posted"\ndescription = []\namount = "Amount"\nseparator = 5\nskip = "two"\n'
+                   'decimal = 1\ndate_format = 3\ncurrency = 7\n')
+    run = practice("ledger", "import", str(DATA / "odd.csv"), "--mapping", str(bad), as_="mo")
+    assert run.code == 1
+    first, *details = run.err.splitlines()
+    assert "6 mistakes" in first
+    assert sorted(line.split()[0] for line in details) == ["currency", "date_format", "decimal", "description:",
+                                                          "separator", "skip"]
+
+
 def test_another_encoding_is_refused_without_a_mapping_naming_the_line(practice, db, tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("Date,Description,Amount\n01/04/2026,Cafe,-2.00\n14/04/2026,Caf\xe9,-3.00\n"
