@@ -155,6 +155,28 @@ def test_an_unknown_shape_says_what_it_tried_and_how_to_map_it(practice, db, tmp
     assert "starling" in run.err and "monzo" in run.err and "--mapping" in run.err and "OFX" in run.err
 
 
+@pytest.mark.parametrize(("name", "head", "what"), [
+    ("statement.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "a PDF"),
+    ("statement.xlsx", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "a spreadsheet"),
+    ("statement.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel spreadsheet"),
+])
+def test_a_pdf_or_spreadsheet_is_refused_saying_what_to_download(practice, db, tmp_path, name, head, what):
+    path = tmp_path / name
+    path.write_bytes(head)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert run.code == 1 and run.err.startswith(f"swp: {path} is {what}") and "as CSV" in run.err
+    assert run.err.count("\n") == 1
+    assert snapshot(db) == before
+
+
+def test_an_unknown_header_is_shown_without_control_characters(practice, db, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"When\x00,What\x1b[31m,How much\n01/04/2026,x,1.00\n")
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert run.code == 1 and "(header: When?,What?[31m,How much)" in run.err
+
+
 def test_dates_in_two_orders_are_refused_and_ambiguous_files_read_day_first(practice, db, tmp_path):
     mixed = tmp_path / "mixed.csv"
     mixed.write_text("Date,Description,Amount\n13/04/2026,a,1.00\n04/14/2026,b,2.00\n")

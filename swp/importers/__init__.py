@@ -193,8 +193,17 @@ class Identities:
 
 # --- opening a file ------------------------------------------------------------------------
 
-def sniff(head: bytes) -> str:
-    """What a file is, from its first few kilobytes: ofx, camt053, qif or csv."""
+_NOT_STATEMENTS = ((b"%PDF", "a PDF"), (b"PK\x03\x04", "a spreadsheet or other zipped file (.xlsx, .ods)"),
+                   (b"\xd0\xcf\x11\xe0", "an Excel spreadsheet (.xls)"))
+
+
+def sniff(head: bytes, name: str = "the file") -> str:
+    """What a file is, from its first few kilobytes: ofx, camt053, qif or csv; a PDF or a
+    spreadsheet is refused, saying what to download instead."""
+    for magic, what in _NOT_STATEMENTS:
+        if head.startswith(magic):
+            raise InputError(f"{name} is {what}, not a statement swp can read: download the statement "
+                             "from the bank as CSV (or OFX, QIF or CAMT.053) and import that")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip().decode("utf-8", "replace")
     upper = text[:4096].upper()
     if upper.startswith("OFXHEADER") or "<OFX>" in upper:

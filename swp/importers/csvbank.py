@@ -234,7 +234,7 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
         if profile is None:
             tried = "\n".join(f"  {p.name}: {','.join(p.header)}" for p in PROFILES)
             raise InputError(
-                f"line {lines.line}: {path} is not a shape swp knows (header: {','.join(c.strip() for c in row)[:160]}).\n"
+                f"line {lines.line}: {path} is not a shape swp knows (header: {_shown(row)}).\n"
                 f"Tried swp's own date,type,amount,category,memo,ref, OFX, QIF, CAMT.053 and these CSV profiles:\n"
                 f"{tried}\nFor any other CSV, write a mapping file and give it with --mapping ({MAPPING_HELP}).")
     else:
@@ -244,8 +244,14 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
             missing.extend(profile.description)
         if missing:
             raise InputError(f"line {lines.line}: the {profile.title} has no column "
-                             f"{', '.join(repr(m) for m in missing)} (found {','.join(c.strip() for c in row)[:160]})")
+                             f"{', '.join(repr(m) for m in missing)} (found {_shown(row)})")
     return profile, names, lines, reader
+
+
+def _shown(row: list[str]) -> str:
+    """A header as found, for a message: its first 160 characters, anything unprintable as '?'."""
+    text = ",".join(c.strip() for c in row)[:160]
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def _split_or_amount(profile: Profile, names: list[str], column: str) -> bool:

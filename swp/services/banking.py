@@ -123,7 +123,7 @@ def open_bank_file(path: str, *, profile: str | None = None, mapping: str | None
 
     _check_path(path)
     with open(path, "rb") as handle:
-        kind = sniff(handle.read(8192))
+        kind = sniff(handle.read(8192), path)
     if kind != "csv" and (profile or mapping):
         raise InputError(f"{path} is {kind.upper()}, not CSV: --profile and --mapping are for CSV files")
     if kind == "ofx":
