@@ -589,7 +589,17 @@ def test_no_help_shows_a_programmers_type():
 
 
 def test_the_readme_import_of_a_missing_bank_file_says_the_file_is_missing(practice):
-    """The README's example names statement.csv, which a new user may not have yet."""
+    """A bank file a new user has not downloaded yet is named as missing."""
     run = practice("ledger", "import", "statement.csv", "--rules", str(ROOT / "examples" /
                    "bank-rules.toml"), "--dry-run", as_="mo")
     assert (run.code, run.err) == (1, "swp: no such file: statement.csv\n")
+
+
+def test_the_readme_imports_a_bank_file_that_comes_with_swp():
+    """The tour's bank import names files that exist in the repository (tests/test_bank_import.py
+    imports them as the tour does)."""
+    readme = (ROOT / "README.md").read_text()
+    tour = readme[readme.index("## A short tour"):]
+    line = next(line for line in tour.splitlines() if " ledger import " in line)
+    files = re.findall(r"\bexamples/\S+", line)
+    assert len(files) == 2 and all((ROOT / f).is_file() for f in files), line

@@ -13,7 +13,7 @@ def payable(db, label: str) -> int:
                          "WHERE p.label = :label AND a.payable_pence > 0", {"label": label})[0][0])
 
 
-def test_the_payroll_csv_reads_back_and_adds_up_to_the_payable_shares(lived, db):
+def test_the_payroll_csv_reads_back_and_adds_up_to_the_payable_shares(lived, db, tmp_path):
     lived.ok("member", "update", "ann", "--payroll-id", "EMP-0001", "--ni-number", "ab 12 34 56 c", as_="mo")
     text = lived.ok("statement", "2026-q1", "--format", "payroll", "--pay-date", "2026-04-25", as_="mo").out
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -23,6 +23,16 @@ def test_the_payroll_csv_reads_back_and_adds_up_to_the_payable_shares(lived, db)
     assert (ann["payroll_id"], ann["ni_number"], ann["pay_date"]) == ("EMP-0001", "AB123456C", "2026-04-25")
     assert sum(int(r["gross_profit_share_pence"]) for r in rows) == payable(db, "2026-q1")
     assert all(r["period"] == "2026-q1" for r in rows)
+    # each row's pounds are its pence, and the file written for the bureau is the same CSV
+    assert all(r["gross_profit_share"] == f"{int(r['gross_profit_share_pence']) / 100:.2f}" for r in rows)
+    members = query(db, "SELECT m.handle FROM allocation a JOIN period p ON p.id = a.period_id JOIN member m "
+                        "ON m.id = a.member_id WHERE p.label = '2026-q1' AND a.payable_pence > 0 ORDER BY m.handle")
+    assert sorted(r["member"] for r in rows) == [m for (m,) in members]
+    out = tmp_path / "bureau" / "payroll-2026-q1.csv"
+    lived.ok("statement", "2026-q1", "--format", "payroll", "--pay-date", "2026-04-25", "--output", str(out),
+             as_="mo")
+    with open(out, newline="", encoding="utf-8") as handle:
+        assert list(csv.DictReader(handle)) == rows
 
 
 def test_payroll_text_is_formula_safe():

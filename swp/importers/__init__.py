@@ -25,6 +25,12 @@ class BankLine:
     description: str
     balance: int | None = None  # the bank's running balance after this line
     bank_id: str | None = None  # the bank's own transaction id, where the format has one
+    place: str = "line"  # what `line` counts: a line of the file, or (OFX, CAMT) a transaction
+
+    @property
+    def where(self) -> str:
+        """Where the line is, for a message: `line 4`, `transaction 3`."""
+        return f"{self.place} {self.line}"
 
 
 # --- amounts -------------------------------------------------------------------------------
@@ -172,7 +178,7 @@ class Identities:
             return "bank:" + bank.bank_id.strip()[:200]
         if bank.date != self.day:
             if bank.date in self.done:
-                raise InputError(f"line {bank.line}: {bank.date} appears again after other days; "
+                raise InputError(f"{bank.where}: {bank.date} appears again after other days; "
                                  "sort the file by date (as the bank exports it) and import again")
             if self.day is not None:
                 self.done.add(self.day)
@@ -187,8 +193,17 @@ class Identities:
 
 # --- opening a file ------------------------------------------------------------------------
 
-def sniff(head: bytes) -> str:
-    """What a file is, from its first few kilobytes: ofx, camt053, qif or csv."""
+_NOT_STATEMENTS = ((b"%PDF", "a PDF"), (b"PK\x03\x04", "a spreadsheet or other zipped file (.xlsx, .ods)"),
+                   (b"\xd0\xcf\x11\xe0", "an Excel spreadsheet (.xls)"))
+
+
+def sniff(head: bytes, name: str = "the file") -> str:
+    """What a file is, from its first few kilobytes: ofx, camt053, qif or csv; a PDF or a
+    spreadsheet is refused, saying what to download instead."""
+    for magic, what in _NOT_STATEMENTS:
+        if head.startswith(magic):
+            raise InputError(f"{name} is {what}, not a statement swp can read: download the statement "
+                             "from the bank as CSV (or OFX, QIF or CAMT.053) and import that")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip().decode("utf-8", "replace")
     upper = text[:4096].upper()
     if upper.startswith("OFXHEADER") or "<OFX>" in upper:

@@ -114,18 +114,20 @@ def load_mapping(path: str) -> Profile:
         raise InputError(f"cannot read the mapping file {path}: {exc}") from None
     data = data.get("csv", data) if isinstance(data.get("csv"), dict) else data
     mistakes: list[str] = []
+    wrong: set[str] = set()  # keys of the wrong type: said once, not checked again below
     for key, value in data.items():
         kind = _MAPPING_KEYS.get(key)
         if kind is None:
             mistakes.append(f"unknown key {key!r} (known: {', '.join(sorted(_MAPPING_KEYS))})")
-        elif not isinstance(value, kind) or (key == "description" and isinstance(value, list)
-                                               and not all(isinstance(v, str) for v in value)):
+        elif not isinstance(value, kind) or isinstance(value, bool) or (
+                key == "description" and isinstance(value, list) and not all(isinstance(v, str) for v in value)):
             want = "a number" if kind is int else "a column name or a list of them" \
                 if key == "description" else "text"
             mistakes.append(f"{key} must be {want} (found {value!r})")
+            wrong.add(key)
     if "date" not in data:
         mistakes.append('date: name the date column, e.g. date = "Posting Date"')
-    if "description" not in data:
+    if "description" not in data or data["description"] in ([], ""):
         mistakes.append('description: name the description column(s), e.g. description = ["Payee", "Details"]')
     has_amount = "amount" in data
     has_split = "money_in" in data or "money_out" in data
@@ -134,20 +136,20 @@ def load_mapping(path: str) -> Profile:
                         'money_in = "Paid in" and money_out = "Paid out"')
     if has_split and not ("money_in" in data and "money_out" in data):
         mistakes.append("money_in and money_out go together")
-    order = str(data.get("date_format", "auto")).upper()
+    order = str(data.get("date_format", "auto")).upper() if "date_format" not in wrong else "AUTO"
     if order not in _DATE_FORMATS:
         mistakes.append(f"date_format must be DD/MM/YYYY, MM/DD/YYYY, YYYY-MM-DD or auto "
                         f"(found {data.get('date_format')!r})")
-    if data.get("decimal", ".") not in (".", ","):
+    if "decimal" not in wrong and data.get("decimal", ".") not in (".", ","):
         mistakes.append(f"decimal must be \".\" or \",\" (found {data.get('decimal')!r})")
     separator = data.get("separator", ",")
     if separator == "\\t" or separator == "tab":
         separator = "\t"
-    if not isinstance(separator, str) or len(separator) != 1:
+    if "separator" not in wrong and len(separator) != 1:
         mistakes.append(f"separator must be one character such as \",\", \";\" or \"\\t\" (found {separator!r})")
     if data.get("decimal") == "," and separator == ",":
         mistakes.append('decimal "," needs another separator, e.g. separator = ";"')
-    if isinstance(data.get("skip", 0), int) and not 0 <= data.get("skip", 0) <= 1000:
+    if "skip" not in wrong and not 0 <= data.get("skip", 0) <= 1000:
         mistakes.append("skip must be between 0 and 1000")
     encoding = data.get("encoding", "utf-8")
     if isinstance(encoding, str):
@@ -158,7 +160,7 @@ def load_mapping(path: str) -> Profile:
         except LookupError:
             mistakes.append(f"encoding {encoding!r} is not one Python knows (e.g. utf-8, cp1252, latin-1)")
     currency = str(data.get("currency", "GBP")).upper()
-    if currency != "GBP":
+    if "currency" not in wrong and currency != "GBP":
         mistakes.append(f"currency {currency}: swp keeps the books in GBP only")
     if mistakes:
         count = f"{len(mistakes)} mistake{'s' if len(mistakes) > 1 else ''}"
@@ -232,7 +234,7 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
         if profile is None:
             tried = "\n".join(f"  {p.name}: {','.join(p.header)}" for p in PROFILES)
             raise InputError(
-                f"line {lines.line}: {path} is not a shape swp knows (header: {','.join(c.strip() for c in row)[:160]}).\n"
+                f"line {lines.line}: {path} is not a shape swp knows (header: {_shown(row)}).\n"
                 f"Tried swp's own date,type,amount,category,memo,ref, OFX, QIF, CAMT.053 and these CSV profiles:\n"
                 f"{tried}\nFor any other CSV, write a mapping file and give it with --mapping ({MAPPING_HELP}).")
     else:
@@ -242,8 +244,14 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
             missing.extend(profile.description)
         if missing:
             raise InputError(f"line {lines.line}: the {profile.title} has no column "
-                             f"{', '.join(repr(m) for m in missing)} (found {','.join(c.strip() for c in row)[:160]})")
+                             f"{', '.join(repr(m) for m in missing)} (found {_shown(row)})")
     return profile, names, lines, reader
+
+
+def _shown(row: list[str]) -> str:
+    """A header as found, for a message: its first 160 characters, anything unprintable as '?'."""
+    text = ",".join(c.strip() for c in row)[:160]
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def _split_or_amount(profile: Profile, names: list[str], column: str) -> bool:

@@ -15,16 +15,16 @@ if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
 
-def _pence(value: object, line: int) -> int:
+def _pence(value: object, where: str) -> int:
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise InputError(f"line {line}: not an amount: {value!r}") from None
+        raise InputError(f"{where}: not an amount: {value!r}") from None
     pence = amount * 100
     if pence != pence.to_integral_value():
-        raise InputError(f"line {line}: the amount {value} has more than two decimal places")
+        raise InputError(f"{where}: the amount {value} has more than two decimal places")
     if abs(pence) > MAX_PENCE:
-        raise InputError(f"line {line}: the amount is too large: {value}")
+        raise InputError(f"{where}: the amount is too large: {value}")
     return int(pence)
 
 
@@ -51,46 +51,81 @@ def read_ofx(path: str) -> Iterator[BankLine]:
             if currency != "GBP" or (code and code.upper() != "GBP"):
                 raise InputError(f"transaction {number} ({trn.fitid}): an amount in {code or currency}; "
                                  "swp keeps the books in GBP only")
-            yield BankLine(number, trn.dtposted.date(), _pence(trn.trnamt, number),
+            yield BankLine(number, trn.dtposted.date(), _pence(trn.trnamt, f"transaction {number}"),
                            clean_description(trn.name or getattr(trn, "payee", None) and trn.payee.name, trn.memo),
-                           None, trn.fitid or None)
+                           None, trn.fitid or None, "transaction")
 
 
 # --- QIF ---------------------------------------------------------------------------------------
 
-def _qif_order(path: str, encoding: str) -> bool:
-    """True when the file's dates are day first, decided from every D line."""
+_QIF_REGISTERS = ("bank", "cash", "ccard", "oth a", "oth l")
+
+
+def _qif_scan(path: str, encoding: str) -> tuple[bool, list[int]]:
+    """One pass over the file: whether its dates are day first (decided from every D line), and
+    the line where each transaction of a register starts, in the file's order. A line that is
+    not `encoding` text is refused with its number."""
+    starts: list[int] = []
+
     def samples() -> Iterator[tuple[int, str]]:
-        with open(path, encoding=encoding, errors="replace") as handle:
-            for number, text in enumerate(handle, 1):
-                if text.startswith("D"):
+        register = fresh = False
+        with open(path, "rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                try:
+                    text = raw.decode(encoding)
+                except UnicodeDecodeError:
+                    raise InputError(f"line {number}: not {encoding} text; export the QIF file again "
+                                     f"as {encoding}, or as OFX or CSV") from None
+                if number == 1:
+                    text = text.removeprefix("\ufeff")
+                if text.startswith("!"):
+                    header = text[1:].strip().lower()
+                    if header.startswith("type:"):
+                        register = fresh = header[5:].strip() in _QIF_REGISTERS
+                    elif header.startswith(("account", "option", "clear")):
+                        register = fresh = False
+                    continue
+                if not text.strip():
+                    continue
+                if text.startswith("^"):
+                    fresh = register
+                    continue
+                if fresh:
+                    starts.append(number)
+                    fresh = False
+                if register and text.startswith("D"):
                     yield number, text[1:].replace("'", "/").strip()
 
-    return date_order(samples()) == "DD/MM"
+    return date_order(samples()) == "DD/MM", starts
 
 
 def read_qif(path: str, encoding: str = "utf-8") -> Iterator[BankLine]:
     """QIF bank registers, through quiffen; the date order is decided from the whole file."""
     from quiffen import Qif
 
-    day_first = _qif_order(path, encoding)
+    day_first, starts = _qif_scan(path, encoding)
     try:
         qif = Qif.parse(path, day_first=day_first, encoding=encoding)
     except UnicodeDecodeError:
         raise InputError(f"{path}: not {encoding} text") from None
     except Exception as exc:  # quiffen raises ValueError and its own errors
         raise InputError(f"{path}: not a QIF file swp can read ({str(exc)[:200]})") from None
+    registers = [(kind, transactions) for account in qif.accounts.values()
+                 for kind, transactions in account.transactions.items()]
+    # one register, as a bank writes it: each transaction is named by the line where it starts;
+    # otherwise by its place among the file's transactions
+    lines = starts if len(registers) == 1 and len(registers[0][1]) == len(starts) else None
     number = 0
-    for account in qif.accounts.values():
-        for kind, transactions in account.transactions.items():
-            if str(kind).lower().split(".")[-1] in ("invst", "investment"):
-                raise InputError(f"{path}: an investment register; swp imports bank accounts")
-            for trn in transactions:
-                number += 1
-                line = getattr(trn, "line_number", None) or number
-                payee = trn.payee if isinstance(trn.payee, str) else None
-                yield BankLine(line, trn.date.date() if hasattr(trn.date, "date") else trn.date,
-                               _pence(trn.amount, line), clean_description(payee, trn.memo))
+    for kind, transactions in registers:
+        if str(kind).lower().split(".")[-1] in ("invst", "investment"):
+            raise InputError(f"{path}: an investment register; swp imports bank accounts")
+        for trn in transactions:
+            number += 1
+            line, place = (lines[number - 1], "line") if lines else (number, "transaction")
+            payee = trn.payee if isinstance(trn.payee, str) else None
+            yield BankLine(line, trn.date.date() if hasattr(trn.date, "date") else trn.date,
+                           _pence(trn.amount, f"{place} {line}"), clean_description(payee, trn.memo),
+                           place=place)
 
 
 # --- CAMT.053 ----------------------------------------------------------------------------------
@@ -133,7 +168,7 @@ def read_camt(path: str) -> Iterator[BankLine]:
             currency = (amount.get("Ccy") or "GBP").upper()
             if currency != "GBP":
                 raise InputError(f"entry {number}: an amount in {currency}; swp keeps the books in GBP only")
-            pence = _pence(amount.text.strip(), number)
+            pence = _pence(amount.text.strip(), f"entry {number}")
             if _text(element, "CdtDbtInd") == "DBIT":
                 pence = -pence
             status = _text(element, "Sts") or _text(element, "Sts", "Cd")
@@ -158,6 +193,6 @@ def read_camt(path: str) -> Iterator[BankLine]:
             bank_id = _text(element, "AcctSvcrRef") or _text(element, "NtryRef") \
                 or (_text(details, "Refs", "AcctSvcrRef") if details is not None else None)
             element.clear()
-            yield BankLine(number, day, pence, description, None, bank_id)
+            yield BankLine(number, day, pence, description, None, bank_id, "entry")
     except (ParseError, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
         raise InputError(f"{path}: not a CAMT.053 file swp can read ({exc})") from None

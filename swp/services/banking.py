@@ -66,6 +66,7 @@ class BankImportSummary:
     uncategorised: int = 0  # lines given the --uncategorised category
     balance_days: int = 0  # days whose closing balance was checked
     date_order: str | None = None
+    place: str = "line"  # what a line's number counts: a line of the file, or a transaction
     dry_run: bool = False
     sha256: str = ""
     preview: list[dict[str, Any]] = field(default_factory=list)
@@ -133,7 +134,7 @@ def open_bank_file(path: str, *, profile: str | None = None, mapping: str | None
 
     _check_path(path)
     with open(path, "rb") as handle:
-        kind = sniff(handle.read(8192))
+        kind = sniff(handle.read(8192), path)
     if kind != "csv" and (profile or mapping):
         raise InputError(f"{path} is {kind.upper()}, not CSV: --profile and --mapping are for CSV files")
     if kind == "ofx":
@@ -240,7 +241,7 @@ class _BankImporter:
                 entry_id, day, old_kind, old_pence = known.get(identity, (None, None, None, None))
                 if day is not None and (day, old_kind, old_pence) != (bank.date, kind, pence):
                     assert old_pence is not None  # an entry's (only a link has no day)
-                    raise InputError(f"line {bank.line}: the bank's transaction {identity[5:]!r} is "
+                    raise InputError(f"{bank.where}: the bank's transaction {identity[5:]!r} is "
                                      f"already entry #{entry_id} ({day} {old_kind} {format_pence(old_pence)}) "
                                      f"with different values ({bank.date} {kind} {format_pence(pence)})")
                 summary.skipped += 1
@@ -259,7 +260,7 @@ class _BankImporter:
                 continue
             for start, end, label in self.periods:
                 if start <= bank.date <= end:
-                    raise InputError(f"line {bank.line}: {bank.date} is inside the closed period "
+                    raise InputError(f"{bank.where}: {bank.date} is inside the closed period "
                                      f"{label} ({start} to {end}); corrections go into an open period")
             pair = self.accounts.get((kind, category))
             if pair is None:
@@ -384,6 +385,8 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
             batch: list[tuple[BankLine, str, str, str]] = []
             for bank in opened.lines:
                 summary.rows += 1
+                if summary.rows == 1:
+                    summary.place = bank.place
                 days.add(bank)
                 if bank.pence == 0:
                     summary.zero += 1
@@ -439,7 +442,7 @@ def _unmatched_message(unmatched: Counter[str], lines: int, had_rules: bool) -> 
     more_text = f"\n  ... and {more} more descriptions" if more > 0 else ""
     fix = ("add rules for them to the rules file" if had_rules
            else "give a rules file (--rules FILE) that maps descriptions to categories")
-    return (f"{lines} line{'s' if lines != 1 else ''} match no rule, so nothing was written:\n"
+    return (f"{lines} line{' matches' if lines == 1 else 's match'} no rule, so nothing was written:\n"
             f"{listing}{more_text}\nTo import, {fix}, or give --uncategorised CATEGORY for the rest.")
 
 
