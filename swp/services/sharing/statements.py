@@ -29,9 +29,9 @@ def _may_see(session, actor: str | None, handles: Sequence[str]) -> None:
         return
     if actor is None:
         raise PermissionDenied(f"issuing statements needs --as a current manager ({', '.join(managers)}), "
-                               "or --as yourself with --member yourself")
+                               "or --as yourself for your own")
     raise PermissionDenied(f"issuing statements needs --as a current manager; {actor!r} may see "
-                           f"only their own (--member {actor})")
+                           f"only their own (leave out --member, or give --member {actor})")
 
 
 def issue(session, *, actor: str | None, label: str, member: str | None = None,
