@@ -211,6 +211,10 @@ def riverside_year(tmp_path_factory) -> str:
         swp.ok("proposal", "new", "--title", "Keep 25% in the reserve", "--kind", "ordinary",
                "--amend", "sharing.reserve-percent=25", as_="ann")
         swp.ok("vote", "1", "yes", as_="bea")
+        swp.ok("meeting", "call", "--kind", "agm", "--date", "2026-05-15", "--place",
+               "Riverside office", as_="mo")
+        swp.ok("member", "update", "ann", "--address", "12 Water Lane, Leeds LS11 5QN",
+               "--email", "ann@example.org", "--email-purposes", "notices,statements", as_="mo")
     return path
 
 
@@ -219,7 +223,9 @@ TABLES = [
     ("period", "list"), ("period", "preview", "--start", "2025-04-01", "--end", "2026-03-31"),
     ("contract", "list"), ("contract", "show", "LCC-2026-01"), ("rules", "show"),
     ("proposal", "list"), ("proposal", "show", "1"), ("finance", "loans"), ("partner", "list"),
-    ("audit", "log"), ("practice", "show"),
+    ("audit", "log"), ("practice", "show"), ("calendar",), ("meeting", "list"),
+    ("meeting", "show", "1"), ("ledger", "profiles"), ("register", "members"),
+    ("register", "officers"), ("statement", "2025-26", "--member", "cal"),
 ]
 
 
@@ -600,3 +606,13 @@ def test_the_readme_import_of_a_missing_bank_file_says_the_file_is_missing(pract
     run = practice("ledger", "import", "statement.csv", "--rules", str(ROOT / "examples" /
                    "bank-rules.toml"), "--dry-run", as_="mo")
     assert (run.code, run.err) == (1, "swp: no such file: statement.csv\n")
+
+
+def test_one_of_anything_is_one(practice):
+    """Counts read properly: '1 unsigned refusal', an agenda with nothing on it."""
+    assert practice("shares", "issue", "1000", "--to", "Acme Care Ltd").code == 3
+    verified = practice.ok("audit", "verify").out
+    assert ", 1 unsigned refusal." in verified and "refusals" not in verified
+    called = practice.ok("meeting", "call", "--kind", "general", "--date", "2026-07-15",
+                         "--place", "Riverside office", as_="mo").out
+    assert "(nothing on the agenda yet)" in called and "item(s)" not in called

@@ -308,16 +308,21 @@ def _bank_summary(summary, totals: str):
              f"(already in the books), {summary.linked_count} {would}linked to entries entered by hand; "
              f"{'' if summary.dry_run else 'added '}{totals}."]
     if summary.zero:
-        lines.append(f"{summary.zero} lines of no amount were left out.")
+        lines.append(f"{render.count(summary.zero, 'line')} of no amount "
+                     f"{'was' if summary.zero == 1 else 'were'} left out.")
     if summary.counted_elsewhere:
-        lines.append(f"{summary.counted_elsewhere} lines are profit shares paid or deficits settled, "
-                     "which swp already counts ('period pay', 'member settle'); not added.")
+        what = ("is a profit share paid or a deficit settled" if summary.counted_elsewhere == 1
+                else "are profit shares paid or deficits settled")
+        lines.append(f"{render.count(summary.counted_elsewhere, 'line')} {what}, which swp already "
+                     "counts ('period pay', 'member settle'); not added.")
     if summary.uncategorised:
-        lines.append(f"{summary.uncategorised} lines matched no rule and went to the --uncategorised category.")
+        lines.append(f"{render.count(summary.uncategorised, 'line')} matched no rule and went to the "
+                     "--uncategorised category.")
     for line, entry in summary.linked[:20]:
         lines.append(f"Line {line} {would}linked to entry #{entry} (entered by hand), not added again.")
     if summary.balance_days:
-        lines.append(f"The bank's running balance matches the books on all {summary.balance_days} days.")
+        lines.append("The bank's running balance matches the books on "
+                     + ("its one day." if summary.balance_days == 1 else f"all {summary.balance_days:,} days."))
     if summary.dry_run:
         lines.append("Nothing was written.")
     parts = ["\n".join(lines)]
