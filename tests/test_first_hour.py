@@ -616,3 +616,47 @@ def test_one_of_anything_is_one(practice):
     called = practice.ok("meeting", "call", "--kind", "general", "--date", "2026-07-15",
                          "--place", "Riverside office", as_="mo").out
     assert "(nothing on the agenda yet)" in called and "item(s)" not in called
+
+
+def test_a_loss_reads_as_one_and_every_format_carries_the_same_words(swp, tmp_path):
+    """The worked example's April: dan's part of the loss, in the same sentences in every
+    format (text, md, html, pdf, csv, json), with what happens if he leaves owing it, and a
+    surplus's 'paid through payroll, taxed as pay' the same way."""
+    import csv
+    import html
+    import io
+    import json
+
+    from tests.test_sharing_examples import close_through_may, setup_riverside
+
+    setup_riverside(swp)
+    close_through_may(swp)
+
+    def said(label: str, member: str) -> dict[str, str]:
+        seen = {}
+        for fmt in ("text", "md", "html", "pdf", "csv", "json"):
+            target = tmp_path / f"{label}-{member}.{fmt}"
+            swp.ok("statement", label, "--member", member, "--format", fmt, "--output",
+                   str(target), as_="mo")
+            if fmt == "pdf":
+                text = _pdf_text(target)
+            elif fmt == "json":
+                text = " ".join(json.loads(target.read_text())["in_words"])
+            elif fmt == "csv":
+                rows = csv.DictReader(io.StringIO(target.read_text()))
+                text = " ".join(r["value"] for r in rows if r["section"] == "in_words")
+            else:
+                text = html.unescape(target.read_text())
+            seen[fmt] = " ".join(text.split())
+        return seen
+
+    sentences = swp.ok("statement", "2026-04", "--member", "dan", as_="mo", json=True).json["in_words"]
+    assert sentences[0].startswith("The practice made a loss of £8,000.00 in this period; your "
+                                   "part of it is £201.66, set against your future shares")
+    assert "If you leave before it is made up, it stays recorded as owed" in sentences[0]
+    for label, member in (("2026-04", "dan"), ("2026-05", "ann")):
+        words = swp.ok("statement", label, "--member", member, as_="mo", json=True).json["in_words"]
+        for fmt, text in said(label, member).items():
+            for sentence in words:
+                assert " ".join(sentence.split()) in text, (label, fmt, sentence)
+    assert any("taxed as pay" in s for s in words)
