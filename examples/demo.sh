@@ -12,8 +12,9 @@ export SWP_TODAY=2026-04-30   # the sample's "today", so the demo prints the sam
 export SWP_HOME="$out/home"   # swp's configuration folder (keys, remembered audit heads) for the demo
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
-# A sandbox: SWP_TODAY works there, and it makes its members' signing keys itself.
-say swp init --sandbox "Riverside Social Work Practice" --local-authority "Leeds City Council" \
+# A sandbox: SWP_TODAY works there, and it makes its members' signing keys itself (from the
+# --seed text, so every run gives the same keys, audit log, fingerprints and statements).
+say swp init --sandbox --seed riverside-demo "Riverside Social Work Practice" --local-authority "Leeds City Council" \
     --set sharing.method=equal:50,hours:50
 # Founding: practitioners first (they must always be more than half of the members).
 say swp member add ann --name "Ann Achebe" --role practitioner --employed-since 2024-04-01 --hours 37.5 --pay 41000 --registration SW100001

@@ -216,10 +216,48 @@ def test_april_deficit_is_met_from_the_reserve_then_shared_and_may_sets_it_again
     assert listed["reserve_pence"] == 152_000  # 5,600 in, 5,600 drawn, 1,520 in
 
 
+def _worked_example_commands() -> list[list[str]]:
+    """Every command of the worked example's shell blocks, as a reader would type them."""
+    import shlex
+
+    text = DOC.read_text()
+    text = text[text.index("## A worked example"):text.index("### A member who leaves")]
+    blocks = re.findall(r"^```sh\n(.*?)^```", text, re.M | re.S)
+    return [shlex.split(line, comments=True) for block in blocks for line in block.splitlines()
+            if line.strip()]
+
+
+def test_the_worked_example_runs_as_written(swp):
+    """The doc's commands, typed as they stand (a new user's first try), give the doc's
+    figures: the same allocations the tests above work out."""
+    import os
+
+    from swp.cli import app
+
+    commands = _worked_example_commands()
+    assert len(commands) > 20 and commands[0][:3] == ["swp", "init", "--sandbox"]
+    env = {"SWP_DB": swp.db}
+    for words in commands:
+        if words[0] == "export":
+            name, value = words[1].split("=", 1)
+            env[name] = value
+            continue
+        assert words[0] == "swp", words
+        run = swp.runner.invoke(app, words[1:], env={**os.environ, **env})
+        assert run.exit_code == 0, (words, run.stderr)
+    allocations = {}
+    for label in ("2026-Q1", "2026-04", "2026-05"):
+        shown = swp.ok("statement", label, as_="mo", json=True).json["statements"]
+        allocations[label] = {s["member"]: s["amount_pence"] for s in shown}
+    assert allocations["2026-Q1"] == {m: row[2] for m, row in Q1_BLEND.items()}
+    assert allocations["2026-04"] == {m: row[4] for m, row in APRIL.items()}
+    assert allocations["2026-05"] == {m: row[0] for m, row in MAY.items()}
+
+
 def test_doc_commands_are_the_ones_the_tests_run():
     text = DOC.read_text()
     for line in ("swp member update bea --effective 2026-02-01 --hours 37.5",
-                 "swp member leave dan --date 2026-04-15",
+                 "swp --as dan member leave dan --date 2026-04-15",
                  "swp period close 2026-04 --start 2026-04-01 --end 2026-04-30",
                  "swp period close 2026-05 --start 2026-05-01 --end 2026-05-31",
                  "swp ledger expense 11600 --date 2026-04-10 --category locum-cover"):

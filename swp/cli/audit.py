@@ -74,12 +74,15 @@ def verify(ctx: typer.Context,
                           payload=payload)
 
     def human() -> str:
-        text = (f"The audit chain verifies: {result.events} events, no break; "
-                f"{result.signed} signed by their members' keys")
+        from swp.render import count
+
+        text = (f"The audit chain verifies: {count(result.events, 'event')}, no break; "
+                f"{result.signed:,} signed by their members' keys")
         if result.unsigned_refusals:
-            text += f", {result.unsigned_refusals} unsigned refusals"
+            text += f", {count(result.unsigned_refusals, 'unsigned refusal')}"
         if result.unsigned_history:
-            text += f"; {result.unsigned_history} events are unsigned history from before signing"
+            text += (f"; {count(result.unsigned_history, 'event')} "
+                     f"{'is' if result.unsigned_history == 1 else 'are'} unsigned history from before signing")
         if result.signatures_trusted:
             text += (f" ({result.signatures_trusted} of them unchanged since an earlier verify on this "
                      "computer checked them; --full checks them again)")

@@ -97,6 +97,7 @@ def call_(
 
     Example: swp --as mo meeting call --kind agm --date 2026-07-20 --place "Riverside office" --online https://meet.example.org/agm
     """
+    from swp.render import count
     from swp.services import meetings
 
     on = day(date, "meeting date")
@@ -104,8 +105,9 @@ def call_(
     view = call(ctx, lambda s: meetings.call(s, actor=actor, kind=kind, on=on, place=place,
                                               online=online))
     emit(ctx, {"meeting": view.as_json()},
-         lambda: f"Called {view.title} at {view.place} ({len(view.agenda)} item(s) on the "
-                 f"agenda). Give notice with 'swp --as HANDLE meeting notice {view.id}'.")
+         lambda: f"Called {view.title} at {view.place} ("
+                 + (f"{count(len(view.agenda), 'item')} on the agenda" if view.agenda else "nothing on the agenda yet")
+                 + f"). Give notice with 'swp --as HANDLE meeting notice {view.id}'.")
 
 
 @meeting_app.command("list")

@@ -19,12 +19,17 @@ def init(
                                        help="A founding value for an amendable clause."),
     sandbox: bool = typer.Option(False, "--sandbox",
                                  help="A sandbox for ever (demos, tests): SWP_TODAY works, swp makes the keys."),
+    seed: str | None = typer.Option(None, "--seed", metavar="TEXT",
+                                    help="With --sandbox: make its keys from TEXT, not at random, so a "
+                                         "rehearsal run again (with SWP_TODAY) writes the same records."),
 ) -> None:
     """Found a practice: create its database and its founding constitution.
 
     Only amendable clauses can be set; an entrenched clause is refused (exit 3).
     --sandbox makes a practice to try swp on: it stays a sandbox for ever, says so in every
-    output, moves its clock with SWP_TODAY and makes its members' keys itself.
+    output, moves its clock with SWP_TODAY and makes its members' keys itself. With --seed
+    the keys come from the text given, so the same commands on the same days give the same
+    audit log, fingerprints and statements every run (the demo does this).
 
     Example: swp init "Riverside Social Work Practice" --local-authority "Leeds City Council" --set sharing.method=equal:50,hours:50
     """
@@ -33,7 +38,8 @@ def init(
     st = state(ctx)
     result = practice.init(st.db, name=name, local_authority=local_authority,
                            fiscal_year_start=fiscal_year_start, settings=settings,
-                           actor=acting(ctx), args=dict(ctx.params), sandbox=sandbox)
+                           actor=acting(ctx), args=dict(ctx.params), sandbox=sandbox,
+                           seed=seed)
     emit(ctx, result, lambda: f"Founded {result['practice']} ({result['local_authority']}) "
                               f"in {result['database']}" + (" as a SANDBOX (not a real practice)."
                                                              if sandbox else "."))

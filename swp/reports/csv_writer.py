@@ -69,6 +69,8 @@ def _rows(st: Statement) -> Iterator[tuple[str, str, str, str, str]]:
     for label, value in st.register:
         yield text("register", label, value)
     yield text("statement", "fingerprint", st.fingerprint)
+    for number, sentence in enumerate(st.in_words(), 1):
+        yield text("in_words", str(number), sentence)
 
 
 def render_many(statements: Sequence[Statement]) -> str:

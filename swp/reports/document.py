@@ -73,14 +73,31 @@ def _wrap(paragraph: str, indent: str = "") -> list[str]:
 
 
 def _text_table(table: Table) -> list[str]:
+    """The table in WIDTH columns. One too wide for them is printed a row at a time instead,
+    each row headed by its first cell with the others below it, one a line, so that nothing
+    is cut and nothing runs past the page."""
     widths = [max(len(h), *(len(r[i]) for r in table.rows)) if table.rows else len(h)
               for i, h in enumerate(table.headers)]
 
     def line(cells: Sequence[str]) -> str:
         return "  " + "  ".join(str(c).ljust(widths[i]) for i, c in enumerate(cells)).rstrip()
 
-    return [line(table.headers), line(["-" * w for w in widths]),
-            *(line(r) for r in table.rows)] if table.rows else [line(table.headers), "  (none)"]
+    if not table.rows:
+        return [line(table.headers), "  (none)"]
+    if sum(widths) + 2 * len(widths) <= WIDTH:
+        return [line(table.headers), line(["-" * w for w in widths]),
+                *(line(r) for r in table.rows)]
+    import textwrap
+
+    label = max(len(h) for h in table.headers[1:])
+    out: list[str] = []
+    for row in table.rows:
+        out += ["", f"  {row[0]}"]
+        for header, cell in zip(table.headers[1:], row[1:], strict=True):
+            out += textwrap.wrap(str(cell), WIDTH, initial_indent=f"    {header.ljust(label)}  ",
+                                 subsequent_indent=" " * (label + 6), break_long_words=False,
+                                 break_on_hyphens=False) or [f"    {header}"]
+    return out
 
 
 def text(doc: Document) -> str:

@@ -1,4 +1,5 @@
-"""JSON statements: the same object as `swp --json statement` (SPEC section 9 keys and more)."""
+"""JSON statements: the same object as `swp --json statement` (its figures, and the statement in
+words as `in_words`)."""
 
 from __future__ import annotations
 

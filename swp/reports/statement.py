@@ -305,4 +305,5 @@ class Statement:
             "audit_head": self.audit_head,
             "sandbox": self.sandbox,
             "key_fingerprint": self.key_fingerprint,
+            "in_words": self.in_words(),
         }

@@ -157,6 +157,11 @@ def append(session: Session, *, command: str, args: dict[str, Any], actor: str |
         "real_at": real_now(),
         "db_role": db_role(session),
     }
+    if os.environ.get("SWP_TODAY") and _sandbox(session):
+        # a sandbox's rehearsal: its real clock is pinned too, never going back, so the same
+        # commands on the same days give the same events (uow refuses SWP_TODAY elsewhere)
+        pinned = event["at"]
+        event["real_at"] = pinned if last_real is None or pinned > last_real else last_real
     if last_real is not None and event["real_at"][:10] < last_real[:10]:
         raise PreconditionError(f"the machine's clock ({event['real_at'][:10]}) is before the last "
                                 f"event's ({last_real[:10]}); check the machine's clock")
@@ -350,8 +355,8 @@ def _head_with_time(session: Session) -> tuple[int, str, str | None, str | None]
 
 
 def _sandbox(session: Session) -> bool:
-    """A sandbox's acts follow SWP_TODAY, which may rehearse an earlier day; its real clock
-    still never goes back."""
+    """A sandbox's acts follow SWP_TODAY, which may rehearse an earlier day; while SWP_TODAY
+    is set its real clock is pinned too (never going back)."""
     from swp.models import Practice
 
     return bool(session.execute(select(col(Practice.sandbox)).limit(1)).scalar())

@@ -43,12 +43,20 @@ def get_practice(session: Session) -> Practice:
     return practice
 
 
+def _from_seed(seed: str, what: str) -> str:
+    """A sandbox's id or key seed made from the text of `swp init --sandbox --seed TEXT`."""
+    import hashlib
+
+    return hashlib.sha256(f"swp sandbox {what}\0{seed}".encode()).hexdigest()
+
+
 def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: str,
          settings: list[str], actor: str | None, args: dict[str, Any],
-         sandbox: bool = False) -> dict[str, Any]:
+         sandbox: bool = False, seed: str | None = None) -> dict[str, Any]:
     """Create the database, its schema and the founding constitution, in one transaction.
     A sandbox (demo, tests) is one for ever: SWP_TODAY works there and it makes its members'
-    keys itself; a real practice refuses SWP_TODAY."""
+    keys itself; a real practice refuses SWP_TODAY. A sandbox's id and key seed are random,
+    or derived from `seed` so that a rehearsal gives the same records every run."""
     import os
     import secrets
 
@@ -58,6 +66,11 @@ def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: 
         raise InputError("SWP_TODAY moves the clock only in a sandbox practice (swp init --sandbox); "
                          "unset it to found a real practice")
 
+    if seed is not None and not sandbox:
+        raise InputError("--seed is for a sandbox only (swp init --sandbox --seed TEXT): a real "
+                         "practice's keys are its members' own")
+    if seed is not None and not seed.strip():
+        raise InputError("--seed needs some text")
     if not name.strip():
         raise InputError("the practice needs a name")
     if not local_authority.strip():
@@ -81,11 +94,12 @@ def init(db: str | None, *, name: str, local_authority: str, fiscal_year_start: 
                                     "swp init needs an empty database")
             migrate(session.connection())
             audit.track_rows(session)
-            uid = secrets.token_hex(16)
+            uid, sandbox_seed = secrets.token_hex(16), secrets.token_hex(32) if sandbox else None
+            if seed is not None:
+                uid, sandbox_seed = _from_seed(seed, "id")[:32], _from_seed(seed, "key seed")
             session.add(Practice(name=name.strip(), local_authority=local_authority.strip(),
                                  fiscal_year_start=fiscal, founded_at=now(), uid=uid,
-                                 sandbox=sandbox,
-                                 sandbox_seed=secrets.token_hex(32) if sandbox else None))
+                                 sandbox=sandbox, sandbox_seed=sandbox_seed))
             for spec in rules.CLAUSES.values():
                 session.add(Clause(name=spec.name, value=clauses[spec.name],
                                    entrenched=spec.entrenched, changed_by=spec.changed_by))

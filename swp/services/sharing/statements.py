@@ -35,9 +35,9 @@ def _may_see(session: Session, actor: str | None, handles: Sequence[str]) -> Non
         return
     if actor is None:
         raise PermissionDenied(f"issuing statements needs --as a current manager ({', '.join(managers)}), "
-                               "or --as yourself with --member yourself")
+                               "or --as yourself for your own")
     raise PermissionDenied(f"issuing statements needs --as a current manager; {actor!r} may see "
-                           f"only their own (--member {actor})")
+                           f"only their own (leave out --member, or give --member {actor})")
 
 
 def issue(session: Session, *, actor: str | None, label: str, member: str | None = None,
