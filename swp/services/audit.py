@@ -383,6 +383,9 @@ class Verification:
     signatures_trusted: int = 0
     # what to remember when `ok`: (seq, hash, digest of every signature up to it)
     through: tuple[int, str, str] | None = None
+    # changes recorded unsigned while the practice was founded (before its first manager):
+    # the founding event itself, and any change made then without --as
+    unsigned_founding: int = 0
 
 
 class _Keys:
@@ -657,7 +660,7 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
     per batch) are for tests."""
     previous = GENESIS
     expected_seq = 1
-    count = signed = legacy = refusals = 0
+    count = signed = legacy = refusals = founding = 0
     keys = _Keys()
     signing_began = False
     columns = [getattr(AuditEvent, name) for name in VERIFY_COLUMNS]
@@ -712,6 +715,8 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                     signed += 1
                 elif event["outcome"] == "refused":
                     refusals += 1
+                else:
+                    founding += 1
                 if event["outcome"] == "ok":
                     problem = keys.enrolment_problem(event, named)
                     if problem is not None:
@@ -735,7 +740,7 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                             "witnessed, is gone (the history was rolled back or cut short)",
                             signed, legacy, refusals)
     return Verification(True, count, None, None, signed, legacy, refusals, skipped,
-                        (expected_seq - 1, previous, so_far.hexdigest()))
+                        (expected_seq - 1, previous, so_far.hexdigest()), founding)
 
 
 def verify_here(session: Session, *, witness: tuple[int, str] | None = None, full: bool = False) -> Verification:
