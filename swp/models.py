@@ -248,7 +248,8 @@ class Proposal(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("kind IN ('ordinary', 'special')", name="proposal_kind"),
         CheckConstraint(
-            "action IN ('amend', 'expel', 'merge', 'dissolve', 'write-off')", name="proposal_action"
+            "action IN ('amend', 'expel', 'merge', 'dissolve', 'write-off', 're-enrol')",
+            name="proposal_action",
         ),
         CheckConstraint("status IN ('open', 'passed', 'failed')", name="proposal_status"),
     )

@@ -632,7 +632,7 @@ def refuse(violations: Iterable[Violation]) -> None:
 # --- resolutions and votes (SPEC sections 6 and 8) ----------------------------------------
 
 PROPOSAL_KINDS = ("ordinary", "special")
-PROPOSAL_ACTIONS = ("amend", "expel", "merge", "dissolve", "write-off")
+PROPOSAL_ACTIONS = ("amend", "expel", "merge", "dissolve", "write-off", "re-enrol")
 VOTE_CHOICES = ("yes", "no", "abstain")
 
 
@@ -662,7 +662,9 @@ def kind_needed(action: str, clause: str | None = None) -> str:
 
     An amendment needs the kind its clause names (SPEC section 2). Expelling a member, a
     merger and a dissolution end someone's membership or the practice as it is: they always
-    need a special resolution. Writing off a former member's deficit is an ordinary one.
+    need a special resolution. Re-enrolling a member's lost key hands someone the power to
+    act and vote as that member, so it is special too (a bare majority must not be able to
+    take over the minority's votes). Writing off a former member's deficit is an ordinary one.
     """
     if action == "write-off":
         return "ordinary"

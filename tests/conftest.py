@@ -541,3 +541,35 @@ def lived(history_template, db, tmp_path) -> Swp:
     source = sqlite_copy_of(history_template, str(tmp_path / "source.db"))
     source.ok("db", "copy", "--to", db)
     return Swp(db)
+
+
+# --- a real practice (not a sandbox), each member with a home folder of their own -------------
+
+FOUNDER = ("--role", "practitioner", "--employed-since", "2024-04-01", "--hours", "37.5",
+           "--pay", "40000")
+
+
+@pytest.fixture
+def real(swp, tmp_path, monkeypatch):
+    """A real practice (not a sandbox): no SWP_TODAY; each person has their own home folder."""
+    monkeypatch.delenv("SWP_TODAY", raising=False)
+    homes = {h: str(tmp_path / f"home-{h}") for h in ("ann", "bea", "cal", "mo", "dee")}
+
+    def as_(handle: str, *args: str, env: dict | None = None, **kw):
+        return swp(*args, as_=handle, env={"SWP_HOME": homes[handle], **(env or {})}, **kw)
+
+    swp.ok("init", "Real SWP", "--local-authority", "Leeds")
+    for handle, reg in (("ann", "SW200001"), ("bea", "SW200002"), ("cal", "SW200003")):
+        run = as_(handle, "key", "new", "--no-passphrase")
+        assert run.code == 0, run.err
+        assert "swp-ed25519 " in run.out
+        run = swp("member", "add", handle, "--name", handle.title(), *FOUNDER, "--registration", reg,
+                  env={"SWP_HOME": homes[handle]})
+        assert run.code == 0, run.err
+    assert as_("mo", "key", "new", "--no-passphrase").code == 0
+    run = swp("member", "add", "mo", "--name", "Mo", "--role", "manager", "--employed-since",
+              "2024-04-01", "--hours", "37.5", env={"SWP_HOME": homes["mo"]})
+    assert run.code == 0, run.err
+    swp.as_ = as_
+    swp.homes = homes
+    return swp

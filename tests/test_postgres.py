@@ -241,6 +241,7 @@ def test_the_roles_and_grants_of_the_deployment_guide(pg_server):
     import psycopg
     from sqlalchemy.engine import make_url
 
+    from swp.identity import new_signer
     from tests.conftest import admit_the_five, live_on
 
     admin = pg_server._admin()
@@ -251,11 +252,11 @@ def test_the_roles_and_grants_of_the_deployment_guide(pg_server):
         pytest.skip("the test role needs CREATEROLE and CREATEDB to make the guide's roles")
     p = pg_server.prefix
     names = {n: f"{p}{n.removeprefix('riverside_')}" for n in ("riverside_owner", "riverside_members",
-                                                                "ann", "bea", "mo")}
+                                                                "riverside_page", "ann", "bea", "mo")}
     database = f"{p}riverside"
 
     def ours(statement: str) -> str:
-        statement = re.sub(r"\b(riverside_owner|riverside_members|ann|bea|mo)\b",
+        statement = re.sub(r"\b(riverside_owner|riverside_members|riverside_page|ann|bea|mo)\b",
                            lambda m: names[m[1]], statement)
         return re.sub(r"\briverside\b", database, statement)
 
@@ -276,6 +277,7 @@ def test_the_roles_and_grants_of_the_deployment_guide(pg_server):
                 conn.execute(statement)
         member = Swp(url(names["ann"]))
         live_on(admit_the_five(member))
+        _every_other_change(member, url(names["riverside_page"]))
         # a passed resolution changes the practice itself (merging with a mutual)
         pid = member.ok("proposal", "new", "--title", "Join Eastside", "--kind", "special",
                         "--merge-with", "Eastside SWP", "--partner-kind", "mutual", "--register",
@@ -284,22 +286,84 @@ def test_the_roles_and_grants_of_the_deployment_guide(pg_server):
             member.ok("vote", str(pid), "yes", as_=handle)
         assert member.ok("proposal", "close", str(pid), as_="ann", json=True).json["status"] == "passed"
         assert member.ok("practice", "show", json=True).json["status"] == "merging"
+        # a lost key re-enrolled by a resolution (the member's key column, by a member's role)
+        later = {"SWP_TODAY": "2026-07-20"}
+        fresh = new_signer("cal").public_hex
+        pid = member.ok("proposal", "new", "--title", "Cal's new key", "--kind", "special", "--re-enrol",
+                        "cal", "--public-key", fresh, as_="ann", json=True, env=later).json["id"]
+        for handle in ("ann", "bea", "mo"):
+            member.ok("vote", str(pid), "yes", as_=handle, env=later)
+        assert member.ok("proposal", "close", str(pid), as_="ann", json=True, env=later).json["status"] == "passed"
         member.ok("audit", "verify")
-        member.ok("check")
+        member.ok("check", env=later)
         with psycopg.connect(url(names["ann"]).replace("+psycopg", ""), autocommit=True) as conn:
             for statement in ("UPDATE audit_event SET actor = 'eve'", "DELETE FROM audit_event",
                               "TRUNCATE vote", "UPDATE ledger_entry SET memo = 'edited'",
                               "DELETE FROM ledger_entry", "UPDATE allocation SET amount_pence = 0",
-                              "DELETE FROM member", "UPDATE alembic_version SET version_num = '9'"):
+                              "DELETE FROM member", "UPDATE alembic_version SET version_num = '9'",
+                              # what a proposal proposes, who a member is, the page's records
+                              "UPDATE proposal SET value = '99'", "UPDATE member SET name = 'Eve'",
+                              "UPDATE clause SET entrenched = false", "DELETE FROM web_session",
+                              "UPDATE passkey_credential SET sign_count = 0",
+                              "INSERT INTO member_login (role, handle) VALUES ('x', 'ann')",
+                              "UPDATE meeting SET kind = 'agm'", "DELETE FROM practice"):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
                     conn.execute(statement)
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match="must be owner"):
                 conn.execute("DROP TRIGGER vote_append_only_update ON vote")
     finally:
         pg_server._drop(admin, database)
-        for role in ("ann", "bea", "mo", "riverside_members", "riverside_owner"):
+        for role in ("ann", "bea", "mo", "riverside_page", "riverside_members", "riverside_owner"):
             admin.execute(f"DROP ROLE IF EXISTS {names[role]}")
         admin.close()
+
+
+def _every_other_change(member: Swp, page_url: str) -> None:
+    """The changes the lived-in half year does not make, under a member's role: a contact and
+    payroll details, a closed loss-making quarter, profit shares paid, a deficit settled and
+    written off by resolution, a reconciliation; the members' page, under its own role,
+    enrols a passkey and casts a vote with it; a general meeting decides that proposal."""
+    import re
+
+    from starlette.testclient import TestClient
+
+    from swp.web.app import Config, create_app
+    from tests.conftest import LIVED_OPEN_PROPOSAL
+    from tests.test_web import ORIGIN, enrol, passkey, vote
+
+    mo = {"as_": "mo"}
+    member.ok("member", "update", "ann", "--address", "1 High Street, Leeds LS1 1AA", as_="ann")
+    member.ok("member", "update", "ann", "--payroll-id", "EMP-0001", **mo)
+    member.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", **mo)
+    member.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", **mo)
+    later = {"SWP_TODAY": "2026-07-20"}
+    member.ok("period", "pay", "2026-q1", "--date", "2026-07-02", env=later, **mo)
+    member.ok("member", "settle", "sam", "10", "--date", "2026-07-03", env=later, **mo)
+    wrong = member("ledger", "reconcile", "--balance", "0", "--date", "2026-07-03", env=later, **mo)
+    balance = re.search(r"bank account at the end of 2026-07-03 is (-?)£([\d,.]+)", wrong.err)
+    assert balance, wrong.err
+    member.ok("ledger", "reconcile", "--balance", balance[1] + balance[2].replace(",", ""), "--date",
+              "2026-07-03", env=later, **mo)
+    pid = member.ok("proposal", "new", "--title", "Forgive Sam", "--kind", "ordinary", "--write-off", "sam",
+                    as_="ann", json=True, env=later).json["id"]
+    for handle in ("ann", "bea", "cal", "mo"):
+        member.ok("vote", str(pid), "yes", as_=handle, env=later)
+    assert member.ok("proposal", "close", str(pid), as_="ann", json=True, env=later).json["status"] == "passed"
+    invitation = member.ok("member", "invite", "ann", "--url", ORIGIN, json=True, **mo).json["invitation"]["url"]
+    app = create_app(Config(db=page_url, origin=ORIGIN, secure=False))
+    with TestClient(app, base_url=ORIGIN) as client:
+        key = passkey()
+        enrol(client, invitation[len(ORIGIN):], key)
+        cast = vote(client, LIVED_OPEN_PROPOSAL, "no", key)
+        assert cast.status_code == 303, cast.text
+    assert query(member.db, "SELECT count(*) FROM passkey_assertion")[0][0] == 1
+    member.ok("meeting", "call", "--kind", "general", "--date", "2026-08-10", "--place", "Office",
+              env=later, **mo)
+    member.ok("meeting", "notice", "1", env=later, **mo)
+    held = {"SWP_TODAY": "2026-08-10"}
+    member.ok("meeting", "open", "1", "--present", "ann,bea,mo", env=held, **mo)
+    member.ok("meeting", "close", "1", "--reason", f"{LIVED_OPEN_PROPOSAL}=as the members voted",
+              env=held, **mo)
 
 
 # --- transactions ------------------------------------------------------------------------------

@@ -293,6 +293,44 @@ def test_the_revision_keeps_every_row_trigger_and_index_and_brings_payments_into
                               ("signed-rows", "deficit_settlement row 1 was written around swp")])
 
 
+def test_swp_db_upgrade_records_the_entries_the_revision_writes_in_its_signed_event(lived, db):
+    """The same upgrade through `swp db upgrade`, as a signed practice does it: its event
+    records (as ranges) the ledger entries the revision wrote, so `swp check` finds them
+    signed; only the rows written with plain SQL are reported."""
+    from tests.conftest import audit_rows
+
+    migrate(db, "0018", down=True)
+    migrate(db, _revision_before(), down=True)
+    execute(db, "INSERT INTO profit_payment (period_id, member_id, amount_pence, paid_on, recorded_at) "
+                "SELECT p.id, m.id, 1234, '2026-04-25', '2026-04-25 12:00:00' FROM period p, member m "
+                "WHERE p.label = '2026-q1' AND m.handle = 'ann'",
+            "INSERT INTO deficit_settlement (member_id, amount_pence, kind, settled_on, recorded_at) "
+            "SELECT m.id, 500, 'settled', '2026-07-01', '2026-07-01 12:00:00' FROM member m "
+            "WHERE m.handle = 'sam'")
+    done = lived.ok("db", "upgrade", as_="mo", json=True).json
+    assert done["changed"] and done["from"] == _revision_before()
+    event = audit_rows(db)[-1]
+    assert event["actor"] == "mo" and event["signature"] and event["action"] == "schema.upgraded"
+    entries = [r[0] for r in query(db, "SELECT id FROM ledger_entry WHERE kind IN ('share-payment', "
+                                       "'settlement') ORDER BY id")]
+    ranges = [span for name, body in json.loads(event["payload"]) if name == "rows.written"
+              for span in body["ranges"]]
+    assert [(r["table"], r["first"], r["last"], r["count"]) for r in ranges] == \
+        [("ledger_entry", entries[0], entries[-1], 2)]
+    lived.ok("audit", "verify")
+    check = lived("check", json=True)
+    assert check.code == 4, check.out
+    assert sorted(p["message"] for p in check.json["problems"]) == [
+        "deficit_settlement row 1 was written around swp: no signed event records it",
+        "profit_payment row 1 was written around swp: no signed event records it"]
+    # an entry the revision wrote, edited afterwards, is named like any other signed row
+    execute(db, "DROP TRIGGER ledger_entry_append_only_update ON ledger_entry",
+            f"UPDATE ledger_entry SET memo = 'edited' WHERE id = {entries[0]}")
+    messages = [p["message"] for p in lived("check", json=True).json["problems"]]
+    assert f"ledger_entry rows {entries[0]} to {entries[-1]} were changed after their signed import " \
+           "(now 2 rows; the import wrote 2)" in messages
+
+
 def test_refused_payments_and_settlements_write_no_ledger_entry(lived, db, monkeypatch):
     owed = sam_owes(lived, db)
     monkeypatch.setenv("SWP_TODAY", LATER)

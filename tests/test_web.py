@@ -667,3 +667,16 @@ def test_making_a_proposal_needs_the_csrf_token_and_a_signed_in_current_member(s
                         follow_redirects=False)
     assert (out.status_code, out.headers["location"]) == (303, "/signin")
     assert snapshot(site.swp.db)["proposal"] == before["proposal"]
+
+
+def test_a_resolution_re_enrolling_a_key_is_listed_and_shown_as_what_it_does(site, ann):
+    from swp.identity import fingerprint, new_signer
+
+    public = new_signer("bea").public_hex
+    made = site.swp.ok("proposal", "new", "--title", "Bea's new key", "--kind", "special",
+                       "--re-enrol", "bea", "--public-key", public, as_="ann", json=True).json
+    listed = site.client.get("/proposals")
+    assert listed.status_code == 200 and "Bea&#39;s new key" in listed.text
+    one = site.client.get(f"/proposals/{made['id']}")
+    assert one.status_code == 200
+    assert f"re-enrol bea&#39;s key: enrol key {fingerprint(public)}" in one.text

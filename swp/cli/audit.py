@@ -68,6 +68,7 @@ def verify(ctx: typer.Context,
     payload = {"ok": result.ok, "events": result.events, "first_bad": result.first_bad,
                "signed": result.signed, "unsigned_history": result.unsigned_history,
                "unsigned_refusals": result.unsigned_refusals,
+               "unsigned_founding": result.unsigned_founding,
                "signatures_checked_before": result.signatures_trusted}
     if not result.ok:
         raise CheckFailed(f"audit chain broken at event {result.first_bad}: {result.reason}",
@@ -86,6 +87,9 @@ def verify(ctx: typer.Context,
         if result.signatures_trusted:
             text += (f" ({result.signatures_trusted} of them unchanged since an earlier verify on this "
                      "computer checked them; --full checks them again)")
+        if result.unsigned_founding:
+            text += (f"; {result.unsigned_founding} unsigned while the practice was founded, before "
+                     "its first manager (the founding itself, and any change made then without --as)")
         if seen:
             text += f". It holds event {seen[0]} as you witnessed it"
         return text + "."

@@ -45,7 +45,7 @@ class VoteChoice(StrEnum):  # rules.VOTE_CHOICES
 rules_app = typer.Typer(help="The constitution: entrenched and amendable clauses.",
                         no_args_is_help=True)
 proposal_app = typer.Typer(help="Resolutions: amend a clause, expel a member, write off a former "
-                                "member's deficit, merge, dissolve.",
+                                "member's deficit, re-enrol a lost key, merge, dissolve.",
                            no_args_is_help=True)
 shares_app = typer.Typer(help="There are no shares: every command here is refused (exit 3).",
                          no_args_is_help=True)
@@ -75,18 +75,19 @@ def rules_show(ctx: typer.Context) -> None:
 
 def _one_action(amend: str | None, expel: str | None, merge_with: str | None,
                 dissolve: bool, make_practitioner: str | None = None,
-                partner_split: str | None = None, write_off: str | None = None) -> str:
+                partner_split: str | None = None, write_off: str | None = None,
+                re_enrol: str | None = None) -> str:
     chosen = [name for name, given in (("--amend", amend), ("--expel", expel),
-                                       ("--write-off", write_off),
+                                       ("--write-off", write_off), ("--re-enrol", re_enrol),
                                        ("--merge-with", merge_with), ("--dissolve", dissolve),
                                        ("--make-practitioner", make_practitioner),
                                        ("--partner-split", partner_split))
               if given]
     if len(chosen) != 1:
-        raise typer.BadParameter("give exactly one of --amend, --expel, --write-off, --merge-with, "
-                                 "--dissolve, --make-practitioner, --partner-split"
+        raise typer.BadParameter("give exactly one of --amend, --expel, --write-off, --re-enrol, "
+                                 "--merge-with, --dissolve, --make-practitioner, --partner-split"
                                  + (f" (not {' and '.join(chosen)})" if chosen else ""))
-    return {"--amend": "amend", "--expel": "expel", "--write-off": "write-off",
+    return {"--amend": "amend", "--expel": "expel", "--write-off": "write-off", "--re-enrol": "re-enrol",
             "--merge-with": "merge", "--dissolve": "dissolve", "--make-practitioner": "practitioner",
             "--partner-split": "split"}[chosen[0]]
 
@@ -129,6 +130,12 @@ def new(
     partner_split: str = typer.Option(None, "--partner-split", metavar="PARTNER=PERCENT",
                                       help="Agree the practice's percent of costs shared with "
                                            "a partner."),
+    re_enrol: str = typer.Option(None, "--re-enrol", metavar="HANDLE",
+                                 help="Re-enrol the key of a member who lost theirs (a special "
+                                      "resolution)..."),
+    public_key: str = typer.Option(None, "--public-key", metavar="KEY",
+                                   help="...enrolling this public key for them: what their "
+                                        "'swp key new' printed, or its .pub file."),
 ) -> None:
     """Propose a resolution (needs --as a current member). Amending an entrenched clause,
     merging with a company or members, or dissolving to anything but an asset-locked body
@@ -138,15 +145,20 @@ def new(
     by resolution. A proposal stays open governance.notice-days clear days, unless every
     member has voted or no remaining vote could change the result. A write-off, once passed
     and closed, is recorded against the former member's deficit and shows on their statement.
+    A member who lost their key makes a new one ('swp --as HANDLE key new') and gives its
+    public key to another member, who proposes --re-enrol HANDLE --public-key KEY; closed
+    passed, it enrols that key for them and their old key signs nothing more.
 
     Example: swp --as ann proposal new --title "Room to grow" --kind special --amend membership.max-members=60
     """
     from swp.services import governance
 
     action = _one_action(amend, expel, merge_with, dissolve, make_practitioner, partner_split,
-                         write_off)
+                         write_off, re_enrol)
     if amount is not None and action != "write-off":
         raise typer.BadParameter("--amount goes with --write-off")
+    if public_key is not None and action != "re-enrol":
+        raise typer.BadParameter("--public-key goes with --re-enrol")
     clause = value = target = target_kind = None
     pence = None
     if action == "practitioner":
@@ -166,6 +178,12 @@ def new(
         target = expel
     elif action == "write-off":
         target, pence = write_off, None if amount is None else parse_amount(amount)
+    elif action == "re-enrol":
+        if not public_key:
+            raise typer.BadParameter("--re-enrol needs --public-key KEY (or its .pub file)")
+        from swp.identity import parse_public_key
+
+        target, value = re_enrol, parse_public_key(public_key)
     elif action == "merge":
         if not partner_kind:
             raise typer.BadParameter("--merge-with needs --partner-kind")

@@ -40,6 +40,8 @@ def new(ctx: typer.Context,
 
     A newcomer gives the public key it prints to the manager who admits them; a founding
     member is admitted with it at once; a member admitted before keys existed enrols it now.
+    A member whose enrolled key is lost (no key file here) gets a new key pair, not enrolled:
+    the members enrol it by a resolution (swp proposal new --re-enrol HANDLE --public-key KEY).
 
     Example: swp --as dee key new
     """
@@ -53,16 +55,30 @@ def new(ctx: typer.Context,
     public: str | None
     if found.sandbox:
         raise PreconditionError("a sandbox makes its members' keys itself; 'swp key new' is for a real practice")
-    if found.fingerprint:
-        raise PreconditionError(f"{actor} already has a key enrolled ({found.fingerprint}); "
-                                "change it with 'swp key rotate'")
     path = identity.key_path(found.practice_uid, actor, st.key)
+    lost = bool(found.fingerprint) and found.member and not found.left and not path.exists()
+    if found.fingerprint and not lost:
+        raise PreconditionError(f"{actor} already has a key enrolled ({found.fingerprint}); "
+                                "change it with 'swp key rotate'"
+                                + (f" (lost its passphrase? move {path} aside and run 'swp key new' "
+                                   "again)" if path.exists() and not found.left else ""))
     passphrase = _passphrase(no_passphrase)
     signer = identity.new_signer(actor)
     identity.save_signer(signer, path, passphrase)
     public = signer.public_hex
     path.with_suffix(".pub").write_text(f"swp-ed25519 {public}\n", encoding="utf-8")
     enrolled = False
+    if lost:  # the enrolled key is lost: the members re-enrol this one by a resolution
+        emit(ctx, {"handle": actor, "key_file": str(path), "public_key": public,
+                   "fingerprint": identity.fingerprint(public), "enrolled": False,
+                   "enrolled_key": found.fingerprint},
+             lambda: f"Made {actor}'s key {identity.fingerprint(public)} in {path}.\n"
+                     f"Not enrolled: the practice has {found.fingerprint} enrolled for {actor}, "
+                     "and only a passed resolution enrols another. If you lost that key, ask "
+                     "another member to propose it:\n"
+                     f"  swp --as HANDLE proposal new --kind special --title \"Re-enrol {actor}'s "
+                     f"key\" --re-enrol {actor} --public-key {public}")
+        return
     if found.member and not found.left:
         from swp.services.uow import perform
 

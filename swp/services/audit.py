@@ -388,6 +388,9 @@ class Verification:
     signatures_trusted: int = 0
     # what to remember when `ok`: (seq, hash, digest of every signature up to it)
     through: tuple[int, str, str] | None = None
+    # changes recorded unsigned while the practice was founded (before its first manager):
+    # the founding event itself, and any change made then without --as
+    unsigned_founding: int = 0
 
 
 class _Keys:
@@ -399,6 +402,8 @@ class _Keys:
         self.ever: set[str] = set()  # handles that have had a key (none may self-enrol again)
         self.manager_ever = False
         self._fingerprints: dict[str, str] = {}
+        # re-enrolment resolutions as made: proposal id -> (member, public key)
+        self.reenrolments: dict[Any, tuple[Any, Any]] = {}
 
     def fingerprint(self, public_hex: str) -> str:
         found = self._fingerprints.get(public_hex)
@@ -408,7 +413,42 @@ class _Keys:
             found = self._fingerprints[public_hex] = fingerprint(public_hex)
         return found
 
+    def enrolment_problem(self, event: dict[str, Any], named: list[Any]) -> str | None:
+        """Why an enrolment this (accepted) change makes cannot stand, or None. A member enrols
+        their own first key and rotates their own key; an admission enrols a newcomer's key; a
+        key is enrolled for someone else only by a re-enrolment that this same event records
+        as the effect of a resolution closed passed, which an earlier event recorded as made to
+        enrol that key for that member."""
+        actor = event["actor"]
+        for name, payload in named:
+            if name not in ENROLLING:
+                continue
+            handle = payload.get("handle")
+            if event["signature"] is None:
+                return f"it enrols a key for {handle} without a signature"
+            if name == "member.admitted" and handle in self.ever:
+                return f"it admits {handle}, who already had a key enrolled (a membership is never reused)"
+            if name in ("key.enrolled", "key.rotated") and handle != actor:
+                return (f"it enrols a key for {handle}, signed by {actor or 'nobody'}: only a passed "
+                        "resolution enrols a key for another member")
+            if name == "key.enrolled" and handle in self.ever:
+                return f"it enrols a first key for {handle}, who already had one"
+            if name == "key.reenrolled":
+                wanted = (handle, payload.get("public_key"))
+                number = payload.get("proposal")
+                closed = [v for v in _proposal_rows(named) if v.get("id") == number]
+                if (self.reenrolments.get(number) != wanted or not closed
+                        or closed[-1].get("status") != "passed"
+                        or (closed[-1].get("target"), closed[-1].get("value")) != wanted):
+                    return (f"it re-enrols {handle}'s key without a passed resolution to enrol "
+                            "that key for them")
+        return None
+
     def apply(self, named: list[tuple[str, dict[str, Any]]]) -> None:
+        for values in _proposal_rows(named):
+            number = values.get("id")
+            if values.get("action") == "re-enrol" and number not in self.reenrolments:
+                self.reenrolments[number] = (values.get("target"), values.get("value"))
         for name, payload in named:
             handle = payload.get("handle")
             if name in ENROLLING and handle and payload.get("public_key"):
@@ -418,6 +458,17 @@ class _Keys:
                 self.left[handle] = str(payload.get("left_on") or "")
             if payload.get("role") == "manager":
                 self.manager_ever = True
+
+
+def _proposal_rows(named: list[Any]) -> list[dict[str, Any]]:
+    """The proposal rows an event records (its `rows.written`), as written."""
+    found = []
+    for name, payload in named:
+        if name == ROWS_ACTION:
+            for row in payload.get("rows", ()):
+                if row.get("table") == "proposal":
+                    found.append(row.get("values") or {})
+    return found
 
 
 def _check_signatures(batch: list[tuple[int, str, str, str]]) -> int | None:
@@ -614,7 +665,7 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
     per batch) are for tests."""
     previous = GENESIS
     expected_seq = 1
-    count = signed = legacy = refusals = 0
+    count = signed = legacy = refusals = founding = 0
     keys = _Keys()
     signing_began = False
     columns = [getattr(AuditEvent, name) for name in VERIFY_COLUMNS]
@@ -669,7 +720,12 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                     signed += 1
                 elif event["outcome"] == "refused":
                     refusals += 1
+                else:
+                    founding += 1
                 if event["outcome"] == "ok":
+                    problem = keys.enrolment_problem(event, named)
+                    if problem is not None:
+                        return bad(seq, problem)
                     keys.apply(named)
             if seq == hold_until:
                 if event["hash"] == trusted_hash and so_far.hexdigest() == trusted_digest:
@@ -689,7 +745,7 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                             "witnessed, is gone (the history was rolled back or cut short)",
                             signed, legacy, refusals)
     return Verification(True, count, None, None, signed, legacy, refusals, skipped,
-                        (expected_seq - 1, previous, so_far.hexdigest()))
+                        (expected_seq - 1, previous, so_far.hexdigest()), founding)
 
 
 def verify_here(session: Session, *, witness: tuple[int, str] | None = None, full: bool = False) -> Verification:

@@ -139,7 +139,8 @@ def run(session: Session) -> Report:
         found = _Found(name)
         found.some(messages, str)
         problems.extend(found.items)
-    return Report(tuple(problems), tuple(names), tuple(skipped), tuple(_unshared(session)))
+    return Report(tuple(problems), tuple(names), tuple(skipped),
+                  tuple(_unshared(session) + _unsigned_founding(session)))
 
 
 def unshared_entries(session: Session) -> tuple[int, date | None, date | None]:
@@ -160,6 +161,22 @@ def _unshared(session: Session) -> list[str]:
         return []
     return [f"{count:,} income or expense entries ({earliest} to the day before {first}) are "
             "dated before the first closed period: no period will ever share them"]
+
+
+def _unsigned_founding(session: Session) -> list[str]:
+    """Changes recorded unsigned while the practice was founded (before its first manager was
+    admitted, anyone may act, and a change made without --as is not signed), other than the
+    founding event itself, which no member can sign: nobody is a member yet."""
+    rows = session.execute(
+        select(col(AuditEvent.seq)).where(col(AuditEvent.outcome) == "ok", col(AuditEvent.signature).is_(None),
+                                          col(AuditEvent.real_at).is_not(None), col(AuditEvent.seq) > 1)
+        .order_by(col(AuditEvent.seq)).limit(SHOWN + 1)).scalars().all()
+    if not rows:
+        return []
+    named = ", ".join(map(str, rows[:SHOWN])) + (", ..." if len(rows) > SHOWN else "")
+    return [f"changes made while the practice was founded, before its first manager, without "
+            f"--as are unsigned (events {named}): anyone could have made them; check them in "
+            "'swp audit log'"]
 
 
 def _bank(session: Session, found: _Found) -> None:

@@ -1,7 +1,7 @@
 """The constitution, resolutions and votes (SPEC sections 2, 6 and 8).
 
 A proposal amends an amendable clause, expels a member, writes off a former member's deficit,
-or decides a merger or a dissolution.
+re-enrols a member's lost key, or decides a merger or a dissolution.
 Any current member may propose, vote and close. Votes are append-only: a changed vote is a
 new row with the next version, and only each member's latest vote counts. Closing counts the
 latest votes of the members current on the day, applies quorum and threshold
@@ -134,6 +134,14 @@ def describe(action: str, clause: str | None, value: str | None, target: str | N
         return f"amend {clause} to {value}"
     if action == "expel":
         return f"expel {target}"
+    if action == "re-enrol":
+        from swp.identity import fingerprint
+
+        try:
+            key = fingerprint(value or "")
+        except ValueError:  # not hex: refused by the checks, but still shown
+            key = value or "?"
+        return f"re-enrol {target}'s key: enrol key {key} in place of the one they lost"
     if action == "merge":
         return f"merge with {target} ({target_kind})"
     if action == "write-off":
@@ -242,11 +250,38 @@ def _check_effect(session: Session, *, kind: str, action: str, clause: str | Non
         return None
     if action == "write-off":
         return None
+    if action == "re-enrol":
+        reenrol_check(session, target, value, on)
+        return None
     practice = get_practice(session)
     if practice.status != "active":
         raise PreconditionError(f"the practice has already decided: {practice.status} "
                                 f"({practice.status_detail})")
     return None
+
+
+def reenrol_check(session: Session, handle: str | None, public_key: str | None, on: date) -> Member:
+    """A lost key is re-enrolled for a current member, with a well-formed public key that is
+    not already enrolled (theirs or anyone's)."""
+    from swp.identity import PUBLIC_KEY_HEX, fingerprint
+
+    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
+    if member is None:
+        raise NotFound(f"no member with handle {handle!r}")
+    if member.left_on is not None and member.left_on < on:
+        raise PreconditionError(f"{handle} left the practice on {member.left_on}; a former member "
+                                "enrols no key")
+    key = public_key or ""
+    if len(key) != PUBLIC_KEY_HEX or any(c not in "0123456789abcdef" for c in key):
+        raise InputError("not a public key: give the 64 hex digits 'swp key new' prints, or its file")
+    if member.public_key == key:
+        raise PreconditionError(f"{fingerprint(key)} is already {handle}'s enrolled key")
+    other = session.execute(select(col(Member.handle)).where(col(Member.public_key) == key,
+                                                             col(Member.handle) != handle)).scalar()
+    if other is not None:
+        raise PreconditionError(f"{fingerprint(key)} is {other}'s enrolled key, not a new key for "
+                                f"{handle}")
+    return member
 
 
 def propose(session: Session, *, actor: str | None, title: str, kind: str, action: str,
@@ -292,6 +327,9 @@ def propose(session: Session, *, actor: str | None, title: str, kind: str, actio
             raise NotFound(f"no member with handle {target!r}")
         if member.left_on is not None and member.left_on < on:
             raise PreconditionError(f"{target} already left the practice on {member.left_on}")
+    if action == "re-enrol":
+        target = (target or "").strip()
+        value = (value or "").strip().lower()
     if action == "write-off":
         from swp.services.payroll import write_off_check
 
@@ -544,6 +582,8 @@ def _apply(session: Session, proposal: Proposal, value: str | None, expelled: Me
         audit.act(session, "member.left", {"handle": expelled.handle, "left_on": on,
                                            "reason": expelled.leave_reason})
         return f"{expelled.handle} expelled: membership ends on {on}"
+    if proposal.action == "re-enrol":
+        return _reenrol(session, proposal, on)
     if proposal.action == "write-off":
         from swp.services.payroll import write_off
 
@@ -562,6 +602,24 @@ def _apply(session: Session, proposal: Proposal, value: str | None, expelled: Me
                                   f"residual assets to {proposal.target} ({proposal.target_kind})")
     session.add(practice)
     return practice.status_detail
+
+
+def _reenrol(session: Session, proposal: Proposal, on: date) -> str:
+    """Enrol the resolution's key for the member, in place of the one they lost (which signs
+    nothing from now on). The event is signed by the member who closes; `swp audit verify`
+    accepts the enrolment because this same event records the resolution passed."""
+    from swp.identity import fingerprint
+
+    member = reenrol_check(session, proposal.target, proposal.value, on)
+    old = member.key_fingerprint
+    member.public_key = proposal.value
+    member.key_fingerprint = fingerprint(proposal.value or "")
+    session.add(member)
+    session.flush()
+    audit.act(session, "key.reenrolled", {"handle": member.handle, "public_key": member.public_key,
+                                          "proposal": proposal.id, "replaces": old})
+    return (f"{member.handle}'s key {member.key_fingerprint} is enrolled"
+            + (f"; their old key {old} signs nothing from now on" if old else ""))
 
 
 def _make_practitioner(session: Session, proposal: Proposal, on: date) -> str:

@@ -139,11 +139,35 @@ def upgrade(db: str | None, *, actor: str | None, args: dict[str, Any],
         with database.transaction(write=True, check=False) as session:
             before = known_revision(session.connection(), database.target)
             if before != HEAD_REVISION:
+                last_ids = _last_ids(session.connection())
                 migrate(session.connection())
+                # rows a revision wrote (a backfill) are recorded, as ranges, by this event
+                session.info["swp_bulk"] = last_ids
+                audit.act(session, "schema.upgraded", {"from": before, "to": HEAD_REVISION})
                 audit.append(session, command="db upgrade", args=args, actor=actor, signer=signer)
     finally:
         database.dispose()
     return {"from": before, "to": HEAD_REVISION, "changed": before != HEAD_REVISION}
+
+
+def _last_ids(conn: Any) -> dict[str, int]:
+    """The highest id of each table whose rows record acts, before an upgrade (0: a table the
+    upgrade creates): the rows above it are the ones the upgrade itself writes, which its event
+    records as ranges, so `swp check` finds them signed like every other row."""
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    import swp.models  # noqa: F401 - the tables
+
+    present = set(table_names(conn))
+    found: dict[str, int] = {}
+    for name in audit.RECORDED_TABLES:
+        table = SQLModel.metadata.tables[name]
+        if "id" not in table.c:
+            continue  # keyed by name (clauses): a revision adds none
+        found[name] = int(conn.execute(text(f"SELECT MAX(id) FROM {name}")).scalar() or 0) \
+            if name in present else 0
+    return found
 
 
 def _upgrade_signer(database: Any, actor: str | None, key_file: str | None) -> Any:

@@ -1,0 +1,36 @@
+"""Founding a practice: what is signed and what is not, and how verify and check report it."""
+
+from __future__ import annotations
+
+from conftest import audit_rows
+
+
+def test_founding_changes_without_as_are_unsigned_and_reported_until_the_first_manager(swp, db):
+    swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds")
+    swp.ok("member", "add", "ann", "--name", "Ann", "--role", "practitioner", "--employed-since",
+           "2024-04-01", "--hours", "37.5", "--registration", "SW100001")
+    swp.ok("member", "add", "bea", "--name", "Bea", "--role", "practitioner", "--employed-since",
+           "2024-04-01", "--hours", "37.5", "--registration", "SW100002")
+    swp.ok("ledger", "income", "100", "--date", "2026-06-01", "--category", "grants")  # no --as
+    swp.ok("ledger", "income", "200", "--date", "2026-06-02", "--category", "grants", as_="ann")
+    swp.ok("member", "add", "mo", "--name", "Mo", "--role", "manager", "--employed-since",
+           "2024-04-01", "--hours", "37.5")
+    rows = audit_rows(db)
+    signed = {r["seq"]: (r["actor"], r["signature"] is not None) for r in rows}
+    # the founding itself (nobody is a member yet) and the change made without --as: unsigned;
+    # each founder's admission is signed by the founder's own key, a change with --as by the actor
+    assert signed == {1: (None, False), 2: (None, True), 3: (None, True), 4: (None, False),
+                      5: ("ann", True), 6: (None, True)}
+    verified = swp.ok("audit", "verify", json=True).json
+    assert (verified["ok"], verified["signed"], verified["unsigned_founding"]) == (True, 4, 2)
+    assert "2 unsigned while the practice was founded, before its first manager" in \
+        swp.ok("audit", "verify").out
+    report = swp.ok("check", json=True).json
+    assert report["ok"]
+    assert report["notices"] == ["changes made while the practice was founded, before its first "
+                                 "manager, without --as are unsigned (events 4): anyone could have "
+                                 "made them; check them in 'swp audit log'"]
+    # once a manager has been admitted, nothing is recorded unsigned
+    run = swp("ledger", "income", "300", "--date", "2026-06-03", "--category", "grants")
+    assert run.code == 1
+    assert len(audit_rows(db)) == 6
