@@ -643,7 +643,12 @@ RESOLVED = {
     "practice.local-authority": ("special", "the practice's own local authority"),
     "member.role": ("ordinary", "a member made a practitioner, with their registration"),
     "partner.split": ("ordinary", "the practice's agreed percent of costs shared with a partner"),
+    "member.admit": ("ordinary", "a newcomer the members agree to admit, in a role, while the "
+                     "practice has no manager"),
+    "member.left": ("special", "a member's end of employment, recorded by the members"),
 }
+# resolutions that end someone else's membership: the member concerned has the full notice
+ENDS_MEMBERSHIP = {("expel", None), ("amend", "member.left")}
 
 
 def split_violations(partner: str, agreed: int | None, our_percent: int) -> list[Violation]:
@@ -747,6 +752,20 @@ def expulsion_violations(roster: Iterable[Person], handle: str) -> list[Violatio
     return []
 
 
+def admission_authority_violations(handle: str, role: str, *, has_manager: bool,
+                                   founding: bool, agreed_roles: Iterable[str]) -> list[Violation]:
+    """Who may admit: during the founding, the founders; then a current manager. A practice
+    whose managers have all gone admits only whom its members agreed to admit, in the role
+    agreed (a passed resolution): one member alone admitting others would add the votes they
+    need, as a manager ending others' memberships would remove the votes in their way."""
+    if founding or has_manager or role in set(agreed_roles):
+        return []
+    return [Violation("one-member-one-vote",
+                      f"the practice has no current manager: admitting {handle} as {role} needs "
+                      "a passed resolution (swp proposal new --kind ordinary --admit "
+                      f"{handle} --role {role})")]
+
+
 def leave_violations(actor: str, handle: str) -> list[Violation]:
     """A member ends only their own membership (a resignation, on the day they give); a
     manager, or any one member, ending someone else's would let one person remove the votes
@@ -756,7 +775,8 @@ def leave_violations(actor: str, handle: str) -> list[Violation]:
     return [Violation("one-member-one-vote",
                       f"{actor} cannot end {handle}'s membership: a member resigns for themselves "
                       f"(swp --as {handle} member leave {handle}); ending another's membership "
-                      f"needs a passed resolution (swp proposal new --kind special --expel {handle})")]
+                      "needs a passed resolution (swp proposal new --kind special --expel "
+                      f"{handle}, or --end-employment {handle}=DATE)")]
 
 
 def vote_violations(voter: str, member: Person | None, *, on: date, weight: int = 1,
@@ -862,34 +882,57 @@ def result_is_settled(clauses: Mapping[str, str], kind: str, counts: Tally,
     return now == all_yes == all_no
 
 
+def ends_membership(action: str, clause: str | None) -> bool:
+    """Does this resolution end someone else's membership (an expulsion, a recorded end of
+    employment)?"""
+    return (action, None if action != "amend" else clause) in ENDS_MEMBERSHIP
+
+
+def may_close_early(clauses: Mapping[str, str], kind: str, counts: Tally, electorate: int, *,
+                    ending: bool = False) -> bool:
+    """Before its notice period is over a proposal closes only when no remaining vote could
+    change the result; one ending someone's membership (`ending`) only when every current
+    member, the member concerned among them, has voted: they have the full notice otherwise."""
+    if ending:
+        return counts.voters >= electorate
+    return result_is_settled(clauses, kind, counts, electorate)
+
+
 def notice_violations(clauses: Mapping[str, str], kind: str, counts: Tally, electorate: int,
-                      proposed_on: date, on: date) -> list[Violation]:
+                      proposed_on: date, on: date, *, ending: bool = False) -> list[Violation]:
     """A snap vote: closing before the notice period is over, while the members yet to vote
-    could still change the result."""
+    could still change the result (or, for a resolution ending someone's membership, while
+    anyone has yet to vote)."""
     earliest = earliest_close(clauses, proposed_on)
-    if on >= earliest or result_is_settled(clauses, kind, counts, electorate):
+    if on >= earliest or may_close_early(clauses, kind, counts, electorate, ending=ending):
         return []
     waiting = electorate - counts.voters
+    why = ("ending a membership waits the full notice" if ending
+           else "could change the result")
     return [Violation("governance.notice-days",
                       f"the proposal may close on {earliest} ({clauses.get('governance.notice-days', '14')} "
                       f"clear days after {proposed_on}), or sooner once every member has voted: "
-                      f"{waiting} of {electorate} members have not voted and could change the result")]
+                      f"{waiting} of {electorate} members have not voted and {why}")]
 
 
-RESTORES_FRONTLINE = {("amend", "member.role")}
+def restores_frontline(action: str, clause: str | None, value: str | None) -> bool:
+    """Resolutions that restore a lost frontline majority: making a member a practitioner, or
+    agreeing to admit a practitioner."""
+    return action == "amend" and (clause == "member.role"
+                                  or (clause == "member.admit" and value == "practitioner"))
 
 
-def frontline_close_violations(roster: Iterable[Person], action: str,
-                               clause: str | None) -> list[Violation]:
+def frontline_close_violations(roster: Iterable[Person], action: str, clause: str | None,
+                               value: str | None = None) -> list[Violation]:
     """While practitioners are not a majority, only what restores it may pass: a proposal may
     be made and voted on, but a close that would apply anything else is refused."""
     holds, practitioners, total = _majority_holds(roster)
-    if holds or total == 0 or (action, clause) in RESTORES_FRONTLINE:
+    if holds or total == 0 or restores_frontline(action, clause, value):
         return []
     return [Violation("frontline-majority",
                       f"practitioners are {practitioners} of {total} members, not more than half: "
                       "until the majority is restored only a resolution restoring it (making a "
-                      "member a practitioner) may pass; admit practitioners first")]
+                      "member a practitioner, or admitting one) may pass; admit practitioners first")]
 
 
 # --- what `swp check` looks for beyond the members -----------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import execute, snapshot
+from tests.conftest import execute, query, snapshot
 from tests.test_guard import refused
 
 
@@ -127,6 +127,92 @@ def test_the_founding_window_does_not_reopen_when_the_manager_leaves(practice, d
                    "--employed-since", "2026-06-01", "--hours", "37.5")
     assert run.code == 1 and "founding is over" in run.err and run.err.count("\n") == 1
     assert snapshot(db) == before
+
+
+def test_with_no_manager_an_admission_needs_a_resolution(practice, db):
+    practice.ok("member", "leave", "mo", "--date", "2026-06-29", as_="mo")
+    eve = ("member", "add", "eve", "--name", "Eve Evans", "--role", "manager",
+           "--employed-since", "2026-06-01", "--hours", "37.5")
+    err = refused(practice, db, *eve, as_="ann", clause="one-member-one-vote")
+    assert "--admit eve --role manager" in err
+    pid = practice.ok("proposal", "new", "--title", "Eve to manage", "--kind", "ordinary",
+                      "--admit", "eve", "--role", "manager", as_="ann", json=True).json["id"]
+    for handle in ("ann", "bea", "cal"):
+        practice.ok("vote", str(pid), "yes", as_=handle)  # 3 of 4: settled
+    assert "admit eve as manager" in practice.ok("proposal", "close", str(pid), as_="ann").out
+    # the role agreed, and no other
+    refused(practice, db, "member", "add", "eve", "--name", "Eve Evans", "--role", "staff",
+            "--employed-since", "2026-06-01", "--hours", "37.5", as_="sam",
+            clause="one-member-one-vote")
+    practice.ok(*eve, as_="sam")
+    practice.ok("check")
+    # with a manager again, the manager admits
+    practice.ok("member", "add", "dee", "--name", "Dee Dunn", "--role", "practitioner",
+                "--registration", "SW100009", "--employed-since", "2026-06-01", "--hours", "30",
+                as_="eve")
+
+
+def test_an_admission_agreed_for_an_outsider_role_is_refused(practice, db):
+    refused(practice, db, "proposal", "new", "--title", "t", "--kind", "ordinary", "--admit",
+            "ivy", "--role", "investor", as_="ann", clause="employees-only")
+
+
+def test_a_recorded_end_of_employment_ends_the_membership(practice, db):
+    run = practice("proposal", "new", "--title", "t", "--kind", "ordinary", "--end-employment",
+                   "sam=2026-07-31", as_="ann")
+    assert run.code == 1 and "needs a special resolution" in run.err
+    run = practice("proposal", "new", "--title", "t", "--kind", "special", "--end-employment",
+                   "sam=2026-06-01", as_="ann")  # backdated: only sam may do that
+    assert run.code == 1 and "only sam may give a leaving date in the past" in run.err
+    pid = practice.ok("proposal", "new", "--title", "Sam's contract ends", "--kind", "special",
+                      "--end-employment", "sam=2026-07-31", as_="ann", json=True).json["id"]
+    for handle in ("ann", "bea", "cal", "mo"):
+        practice.ok("vote", str(pid), "yes", as_=handle)
+    # 4 of 5 yes settles a special resolution, but sam has the full notice
+    err = refused(practice, db, "proposal", "close", str(pid), as_="ann",
+                  clause="governance.notice-days")
+    assert "ending a membership waits the full notice" in err
+    assert practice.ok("proposal", "show", str(pid), json=True).json["may_close_now"] is False
+    closed = practice.ok("proposal", "close", str(pid), as_="ann", json=True,
+                         env={"SWP_TODAY": "2026-07-15"}).json
+    assert closed["status"] == "passed"
+    assert closed["effect"] == "sam's employment ends: membership ends on 2026-07-31"
+    assert query(db, "SELECT leave_reason FROM member WHERE handle = 'sam'") == [
+        (f"employment ended, recorded by resolution #{pid}",)]
+    assert practice.ok("member", "show", "sam", json=True).json["member"]["left_on"] == "2026-07-31"
+    practice.ok("check", env={"SWP_TODAY": "2026-07-15"})
+
+
+def test_an_expulsion_waits_the_full_notice_unless_everyone_has_voted(practice, db):
+    pid = practice.ok("proposal", "new", "--title", "t", "--kind", "special", "--expel", "sam",
+                      as_="ann", json=True).json["id"]
+    for handle in ("ann", "bea", "cal", "mo"):
+        practice.ok("vote", str(pid), "yes", as_=handle)
+    refused(practice, db, "proposal", "close", str(pid), as_="ann",
+            clause="governance.notice-days")
+    practice.ok("vote", str(pid), "no", as_="sam")  # sam has had his say: it may close now
+    assert practice.ok("proposal", "close", str(pid), as_="ann", json=True).json["status"] == "passed"
+
+
+def test_an_expulsion_closed_early_with_sql_is_reported(practice, db):
+    pid = practice.ok("proposal", "new", "--title", "t", "--kind", "special", "--expel", "sam",
+                      as_="ann", json=True).json["id"]
+    for handle in ("ann", "bea", "cal", "mo"):
+        practice.ok("vote", str(pid), "yes", as_=handle)
+    execute(db, f"UPDATE proposal SET status = 'passed', closed_on = '2026-06-30', yes = 4, "
+                f"no = 0, abstain = 0, quorum_met = true WHERE id = {pid}",
+            "UPDATE member SET left_on = '2026-06-30', leave_reason = 'expelled' "
+            "WHERE handle = 'sam'")
+    checked(practice, "governance.notice-days", f"proposal #{pid}")
+
+
+def test_a_membership_ended_with_sql_is_reported(practice, db):
+    execute(db, "UPDATE member SET left_on = '2026-06-01' WHERE handle = 'cal'")
+    run = practice("check", json=True)
+    assert run.code == 4, run.out
+    cal = query(db, "SELECT id FROM member WHERE handle = 'cal'")[0][0]
+    assert any(p["check"] == "signed-rows" and f"member row {cal} was changed after its signed "
+               "event (left_on)" in p["message"] for p in run.json["problems"]), run.json
 
 
 # --- snap votes ----------------------------------------------------------------------------------

@@ -76,20 +76,24 @@ def rules_show(ctx: typer.Context) -> None:
 def _one_action(amend: str | None, expel: str | None, merge_with: str | None,
                 dissolve: bool, make_practitioner: str | None = None,
                 partner_split: str | None = None, write_off: str | None = None,
-                re_enrol: str | None = None) -> str:
+                re_enrol: str | None = None, admit: str | None = None,
+                end_employment: str | None = None) -> str:
     chosen = [name for name, given in (("--amend", amend), ("--expel", expel),
                                        ("--write-off", write_off), ("--re-enrol", re_enrol),
                                        ("--merge-with", merge_with), ("--dissolve", dissolve),
                                        ("--make-practitioner", make_practitioner),
-                                       ("--partner-split", partner_split))
+                                       ("--partner-split", partner_split),
+                                       ("--admit", admit), ("--end-employment", end_employment))
               if given]
     if len(chosen) != 1:
         raise typer.BadParameter("give exactly one of --amend, --expel, --write-off, --re-enrol, "
-                                 "--merge-with, --dissolve, --make-practitioner, --partner-split"
+                                 "--merge-with, --dissolve, --make-practitioner, --partner-split, "
+                                 "--admit, --end-employment"
                                  + (f" (not {' and '.join(chosen)})" if chosen else ""))
     return {"--amend": "amend", "--expel": "expel", "--write-off": "write-off", "--re-enrol": "re-enrol",
             "--merge-with": "merge", "--dissolve": "dissolve", "--make-practitioner": "practitioner",
-            "--partner-split": "split"}[chosen[0]]
+            "--partner-split": "split", "--admit": "admit",
+            "--end-employment": "end-employment"}[chosen[0]]
 
 
 @proposal_app.command("new")
@@ -136,14 +140,25 @@ def new(
     public_key: str = typer.Option(None, "--public-key", metavar="KEY",
                                    help="...enrolling this public key for them: what their "
                                         "'swp key new' printed, or its .pub file."),
+    admit: str = typer.Option(None, "--admit", metavar="HANDLE",
+                              help="Agree to admit a newcomer while the practice has no "
+                                   "manager..."),
+    role: str = typer.Option(None, "--role", metavar="ROLE",
+                             help="...in this role (practitioner, manager, staff)."),
+    end_employment: str = typer.Option(None, "--end-employment", metavar="HANDLE=DATE",
+                                       help="Record that a member's employment ends on DATE "
+                                            "(their membership ends with it; special)."),
 ) -> None:
     """Propose a resolution (needs --as a current member). Amending an entrenched clause,
     merging with a company or members, or dissolving to anything but an asset-locked body
     is refused (exit 3). A merger partner or a recipient names its register number
     (--register); making a member a practitioner needs their registration; a partner's cost
     split, the practice's local authority (--amend practice.local-authority=NAME) change only
-    by resolution. A proposal stays open governance.notice-days clear days, unless every
-    member has voted or no remaining vote could change the result. A write-off, once passed
+    by resolution, and so does an admission while the practice has no manager (--admit
+    HANDLE --role ROLE). Ending another member's membership is by resolution only: --expel,
+    or --end-employment HANDLE=DATE. A proposal stays open governance.notice-days clear days,
+    unless every member has voted or no remaining vote could change the result (one ending a
+    membership: only once every member has voted). A write-off, once passed
     and closed, is recorded against the former member's deficit and shows on their statement.
     A member who lost their key makes a new one ('swp --as HANDLE key new') and gives its
     public key to another member, who proposes --re-enrol HANDLE --public-key KEY; closed
@@ -154,17 +169,28 @@ def new(
     from swp.services import governance
 
     action = _one_action(amend, expel, merge_with, dissolve, make_practitioner, partner_split,
-                         write_off, re_enrol)
+                         write_off, re_enrol, admit, end_employment)
     if amount is not None and action != "write-off":
         raise typer.BadParameter("--amount goes with --write-off")
     if public_key is not None and action != "re-enrol":
         raise typer.BadParameter("--public-key goes with --re-enrol")
+    if role is not None and action != "admit":
+        raise typer.BadParameter("--role goes with --admit")
     clause = value = target = target_kind = None
     pence = None
     if action == "practitioner":
         if not registration:
             raise typer.BadParameter("--make-practitioner needs --registration SW...")
         action, clause, target, value = "amend", "member.role", make_practitioner, registration
+    elif action == "admit":
+        if not role:
+            raise typer.BadParameter("--admit needs --role (practitioner, manager or staff)")
+        action, clause, target, value = "amend", "member.admit", admit.strip(), role
+    elif action == "end-employment":
+        target, sep, value = end_employment.partition("=")
+        if not sep or not target.strip() or not value.strip():
+            raise typer.BadParameter(f"--end-employment takes HANDLE=DATE, not {end_employment!r}")
+        action, clause, target = "amend", "member.left", target.strip()
     elif action == "split":
         target, sep, value = partner_split.rpartition("=")
         if not sep or not target.strip():

@@ -48,8 +48,10 @@ def add(
 
     The admission enrols the newcomer's public key. A founding member (before the practice
     has a manager) admits themselves, signing with their own key ('swp --as HANDLE key new'
-    first); later, a manager admits the newcomer with their --public-key. A sandbox makes
-    every member's key itself.
+    first); later, a manager admits the newcomer with their --public-key. With no manager any
+    more, a current member admits only whom a passed resolution agreed to admit, in the role
+    agreed (swp proposal new --admit HANDLE --role ROLE). A sandbox makes every member's key
+    itself.
 
     Example: swp member add dee --name "Dee Okafor" --role practitioner --employed-since 2024-04-01 --hours 37.5 --pay 38000
     """
@@ -226,7 +228,7 @@ def leave(
 ) -> None:
     """Resign: a member ends their own membership on DATE (their last day, inclusive), --as
     themselves. Ending someone else's membership is refused (exit 3): it needs a passed
-    resolution (swp proposal new --expel HANDLE).
+    resolution (swp proposal new --expel HANDLE, or --end-employment HANDLE=DATE).
 
     Example: swp --as cal member leave cal --date 2026-06-30 --reason "moved away"
     """

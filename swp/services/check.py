@@ -454,6 +454,13 @@ def _proposals(session: Session, found: _Found) -> None:
                     member.left_on is None or member.left_on > p.closed_on):
                 found.add(f"{p.target} was expelled by resolution #{p.id} on {p.closed_on} but is "
                           "still a member")
+        if p.status == "passed" and p.action == "amend" and p.clause == "member.left":
+            member = session.execute(select(Member).where(col(Member.handle) == p.target)).scalar_one_or_none()
+            ends = max(p.value or "", p.closed_on.isoformat() if p.closed_on else "")
+            if member is not None and ends and (member.left_on is None
+                                                or member.left_on.isoformat() > ends):
+                found.add(f"resolution #{p.id} recorded that {p.target}'s employment ends on "
+                          f"{ends}, but they are still a member after it")
     practice = session.get(Practice, 1)
     if practice is None:
         found.add("the database holds no practice")
@@ -492,11 +499,11 @@ def _resolved(session: Session, found: _Found, proposals: list[Proposal], practi
         roster = _roster_on(session, p.closed_on)
         counts = rules.Tally(p.yes or 0, p.no or 0, p.abstain or 0)
         for v in rules.notice_violations(clauses, p.kind, counts, len(roster), proposed_on(p),
-                                         p.closed_on):
+                                         p.closed_on, ending=rules.ends_membership(p.action, p.clause)):
             found.add(f"proposal #{p.id} was closed on {p.closed_on}, before its notice period was "
                       f"over and with votes still able to change it ({v.message})", v.clause)
         if p.status == "passed":
-            for v in rules.frontline_close_violations(roster, p.action, p.clause):
+            for v in rules.frontline_close_violations(roster, p.action, p.clause, p.value):
                 found.add(f"proposal #{p.id} passed on {p.closed_on} while {v.message}", v.clause)
     # the local authority: the founding one, or the last a special resolution made it
     last = [p for p in proposals if p.status == "passed" and p.action == "amend"

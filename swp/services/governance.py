@@ -130,6 +130,10 @@ def describe(action: str, clause: str | None, value: str | None, target: str | N
         return f"agree that the practice pays {value}% of costs shared with {target}"
     if action == "amend" and clause == "practice.local-authority":
         return f"make {value} the practice's own local authority"
+    if action == "amend" and clause == "member.admit":
+        return f"admit {target} as {value}"
+    if action == "amend" and clause == "member.left":
+        return f"record that {target}'s employment ends on {value}"
     if action == "amend":
         return f"amend {clause} to {value}"
     if action == "expel":
@@ -199,6 +203,10 @@ def resolved_value(session: Session, clause: str, value: str | None, target: str
         if partner.name != target:
             raise InputError(f"name the partner as registered: {partner.name!r}")
         return str(parse_percent(value, "the split"))
+    if clause == "member.admit":
+        return _admission_value(session, target or "", value)
+    if clause == "member.left":
+        return _end_of_employment_value(session, target or "", value, on)
     # member.role: make a current member a practitioner, with their registration
     member = session.execute(select(Member).where(col(Member.handle) == target)).scalar_one_or_none()
     if member is None:
@@ -221,6 +229,42 @@ def resolved_value(session: Session, clause: str, value: str | None, target: str
     return registration
 
 
+def _admission_value(session: Session, handle: str, role: str) -> str:
+    """Agreeing to admit a newcomer: a free handle and an employee's role."""
+    from swp.services.members import check_handle
+    from swp.services.roles import OUTSIDER_ROLES, check_role
+
+    check_handle(handle)
+    role = role.strip().lower()
+    check_role(role)
+    if role in OUTSIDER_ROLES:
+        raise RuleViolation("employees-only",
+                            f"role {role!r} is not an employee role ({', '.join(rules.EMPLOYEE_ROLES)}); "
+                            "only employees can be members")
+    taken = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
+    if taken is not None:
+        raise PreconditionError(f"the handle {handle!r} is taken (by {taken.name}); "
+                                "a membership is never reused or inherited")
+    return role
+
+
+def _end_of_employment_value(session: Session, handle: str, value: str, on: date) -> str:
+    """Recording the end of a member's employment: a current member, and a day not before
+    today (a leaving date is never backdated but by the member themselves)."""
+    from swp.dates import parse_date
+
+    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
+    if member is None:
+        raise NotFound(f"no member with handle {handle!r}")
+    if member.left_on is not None and member.left_on < on:
+        raise PreconditionError(f"{handle} already left the practice on {member.left_on}")
+    ended = parse_date(value, what="the end of employment")
+    if ended < on:
+        raise InputError(f"{ended} is before today ({on}): only {handle} may give a leaving "
+                         f"date in the past (swp --as {handle} member leave {handle})")
+    return ended.isoformat()
+
+
 def _check_effect(session: Session, *, kind: str, action: str, clause: str | None, value: str | None,
                   target: str | None, target_kind: str | None, on: date) -> str | None:
     """Every check a proposal's effect must pass, now: raises, or returns the canonical value
@@ -229,8 +273,8 @@ def _check_effect(session: Session, *, kind: str, action: str, clause: str | Non
                                            target_kind=target_kind))
     needed = rules.kind_needed(action, clause)
     if not rules.kind_suffices(kind, needed):
-        what = f"amending {clause}" if action == "amend" else describe(action, clause, value,
-                                                                         target, target_kind)
+        what = f"amending {clause}" if action == "amend" and clause not in rules.RESOLVED \
+            else describe(action, clause, value, target, target_kind)
         raise PreconditionError(f"{what} needs a {needed} resolution; this one is {kind} "
                                 f"(propose it with --kind {needed})")
     _, roster = _current_roster(session, on)
@@ -238,6 +282,12 @@ def _check_effect(session: Session, *, kind: str, action: str, clause: str | Non
         if clause == "practice.local-authority" and (value or "").strip().casefold() == \
                 get_practice(session).local_authority.casefold():
             return value
+        if clause == "member.left":  # at the close the day may have come: it ends then
+            member = session.execute(select(Member).where(col(Member.handle) == target)).scalar_one_or_none()
+            if member is not None and member.left_on is not None and member.left_on <= on:
+                return value  # already gone: nothing left to do
+            rules.refuse(rules.expulsion_violations(roster, target or ""))
+            return _end_of_employment_value(session, target or "", max(value or "", on.isoformat()), on)
         return resolved_value(session, clause, value, target, on)
     if action == "amend":
         assert clause is not None and value is not None
@@ -392,7 +442,9 @@ def _view(session: Session, proposal: Proposal, *, with_votes: bool) -> Proposal
                             proposed_on(proposal), proposal.target_register,
                             rules.earliest_close(current, proposed_on(proposal)),
                             on >= rules.earliest_close(current, proposed_on(proposal))
-                            or rules.result_is_settled(current, proposal.kind, counts, electorate))
+                            or rules.may_close_early(current, proposal.kind, counts, electorate,
+                                                     ending=rules.ends_membership(proposal.action,
+                                                                                  proposal.clause)))
     counts = rules.Tally(proposal.yes or 0, proposal.no or 0, proposal.abstain or 0)
     return ProposalView(proposal.id, proposal.title, proposal.kind, proposal.action,
                         proposal.clause, proposal.value, proposal.target, proposal.target_kind,
@@ -516,12 +568,15 @@ def close(session: Session, *, actor: str | None, proposal_id: int) -> Closed:
 
     # checks, before any write
     rules.refuse(rules.notice_violations(clauses, proposal.kind, counts, electorate,
-                                         proposed_on(proposal), on))
+                                         proposed_on(proposal), on,
+                                         ending=rules.ends_membership(proposal.action,
+                                                                      proposal.clause)))
     value = None
     expelled: Member | None = None
     if outcome.passed:
         _, roster = _current_roster(session, on)
-        rules.refuse(rules.frontline_close_violations(roster, proposal.action, proposal.clause))
+        rules.refuse(rules.frontline_close_violations(roster, proposal.action, proposal.clause,
+                                                      proposal.value))
         value = _check_effect(session, kind=proposal.kind, action=proposal.action,
                               clause=proposal.clause, value=proposal.value,
                               target=proposal.target, target_kind=proposal.target_kind, on=on)
@@ -565,6 +620,12 @@ def _apply(session: Session, proposal: Proposal, value: str | None, expelled: Me
         return f"the practice pays {proposal.value}% of costs shared with {proposal.target}"
     if proposal.action == "amend" and proposal.clause == "member.role":
         return _make_practitioner(session, proposal, on)
+    if proposal.action == "amend" and proposal.clause == "member.admit":
+        return (f"the members agree to admit {proposal.target} as {proposal.value}: a current "
+                f"member records the admission (swp --as HANDLE member add {proposal.target} "
+                f"--role {proposal.value} ...)")
+    if proposal.action == "amend" and proposal.clause == "member.left":
+        return _end_employment(session, proposal, value or proposal.value or "", on)
     if proposal.action == "amend":
         clause = session.get(Clause, proposal.clause)
         if clause is None or clause.entrenched:  # pragma: no cover - refused by the checks
@@ -620,6 +681,25 @@ def _reenrol(session: Session, proposal: Proposal, on: date) -> str:
                                           "proposal": proposal.id, "replaces": old})
     return (f"{member.handle}'s key {member.key_fingerprint} is enrolled"
             + (f"; their old key {old} signs nothing from now on" if old else ""))
+
+
+def _end_employment(session: Session, proposal: Proposal, value: str, on: date) -> str:
+    """The membership ends with the employment, on the day recorded (or today, if that day
+    has come), as a resignation would."""
+    member = session.execute(select(Member).where(col(Member.handle) == proposal.target)).scalar_one()
+    if member.left_on is not None and member.left_on <= on:
+        return f"{member.handle} had already left; nothing to do"
+    ended = date.fromisoformat(value)
+    counted_to = last_closed_end(session, cast(int, member.id))
+    if counted_to is not None and ended < counted_to:
+        raise PreconditionError(f"{member.handle} was counted as a member to {counted_to} in a "
+                                "closed period; close this proposal on or after it")
+    member.left_on = ended
+    member.leave_reason = f"employment ended, recorded by resolution #{proposal.id}"
+    session.add(member)
+    audit.act(session, "member.left", {"handle": member.handle, "left_on": ended,
+                                       "reason": member.leave_reason})
+    return f"{member.handle}'s employment ends: membership ends on {ended}"
 
 
 def _make_practitioner(session: Session, proposal: Proposal, on: date) -> str:

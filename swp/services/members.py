@@ -18,7 +18,9 @@ from swp.services import audit
 from swp.services.practice import load_clauses
 from swp.services.roles import (
     check_role,
+    current_managers,
     current_members,
+    ever_had_manager,
     find_member,
     latest_facts,
     require_manager,
@@ -104,6 +106,9 @@ def admit(session: Session, *, actor: str | None, handle: str, name: str, role: 
     candidate = rules.Person(handle, name.strip(), role.strip().lower(), hours_hundredths,
                              employed_since, registration=registration)
     rules.refuse(rules.admission_violations(clauses, roster(session), candidate))
+    rules.refuse(rules.admission_authority_violations(
+        handle, candidate.role, has_manager=bool(current_managers(session)),
+        founding=not ever_had_manager(session), agreed_roles=_agreed_roles(session, handle)))
     existing = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
     if existing is not None:
         raise PreconditionError(f"the handle {handle!r} is taken (by {existing.name}); "
@@ -130,6 +135,16 @@ def admit(session: Session, *, actor: str | None, handle: str, name: str, role: 
         "public_key": public_key, "fact_id": fact.id, "role": fact.role,
         "hours_hundredths": hours_hundredths, "pay_pence": pay_pence})
     return _view(member, fact, today())
+
+
+def _agreed_roles(session: Session, handle: str) -> list[str]:
+    """The roles in which passed resolutions agreed to admit `handle`."""
+    from swp.models import Proposal
+
+    return [str(v) for v in session.execute(
+        select(col(Proposal.value)).where(col(Proposal.action) == "amend", col(Proposal.clause) == "member.admit",
+                                          col(Proposal.target) == handle, col(Proposal.status) == "passed"))
+        .scalars()]
 
 
 def list_members(session: Session, *, include_former: bool = False) -> list[MemberView]:

@@ -90,15 +90,19 @@ def current_managers(session: Session) -> list[str]:
     return [m.handle for m in members if (fact := facts.get(cast(int, m.id))) and fact.role == "manager"]
 
 
+def ever_had_manager(session: Session) -> bool:
+    """The founding is over once the practice has had a manager, whatever became of them."""
+    return session.execute(select(col(MemberFact.id)).where(col(MemberFact.role) == "manager")
+                           .limit(1)).first() is not None
+
+
 def require_manager(session: Session, actor: str | None, doing: str) -> None:
     """Founding: until the practice has had a manager, anyone may. Then --as a current
     manager; and if it has none any more, the founding does not open again: --as a current
     member, named in the audit log."""
     managers = current_managers(session)
     if not managers:
-        ever = session.execute(select(col(MemberFact.id)).where(col(MemberFact.role) == "manager")
-                               .limit(1)).first()
-        if ever is None:
+        if not ever_had_manager(session):
             return
         if actor is None:
             raise PermissionDenied(f"{doing} needs --as a current member: the practice has no "
