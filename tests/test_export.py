@@ -68,7 +68,9 @@ def check_beancount(text: str, balance: dict) -> None:
     for category, value in balance["expenses_by_category"].items():
         assert pence[f"Expenses:{category[0].upper()}{category[1:]}"] == value
     assert sum(pence.values()) == 0  # every transaction balances
-    assert -sum(v for k, v in pence.items() if k.startswith("Liabilities:")) == balance["loans_pence"]
+    assert -sum(v for k, v in pence.items() if k.startswith("Liabilities:Loans:")) == balance["loans_pence"]
+    # the profit shares declared by closing periods and not yet paid (zero when none were)
+    assert -pence.get("Liabilities:Profit-share-owed", 0) == balance["shares_owed_pence"]
 
 
 def test_beancount_export_loads_with_no_errors_and_the_same_totals(practice, db):
@@ -247,3 +249,30 @@ def test_beancount_account_names():
     assert names("liabilities:loans:Café_Crédit") == "Liabilities:Loans:Caf-Cr-dit-2"
     assert names("reserve") == "Equity:Reserve:General"
     assert names("assets:bank") == "Assets:Bank"
+
+
+def test_closed_periods_declare_their_shares_in_every_export(lived, db):
+    """Shares are declared on a period's last day and owed until paid; csv and json carry the
+    same declaration as beancount."""
+    from tests.conftest import query
+
+    balance = lived.ok("ledger", "balance", json=True).json
+    assert balance["shares_owed_pence"] > 0
+    check_beancount(lived.ok("export", "beancount").out, balance)
+    end, payable = query(db, "SELECT p.\"end\", SUM(a.payable_pence) FROM period p JOIN allocation a "
+                             "ON a.period_id = p.id WHERE p.label = '2026-q1' GROUP BY p.\"end\"")[0]
+    declared = {"id": None, "date": str(end), "type": "declaration", "amount_pence": int(payable),
+                "category": "profit-share", "memo": "profit shares of 2026-q1 declared, payable to members",
+                "ref": "swp:declared:2026-q1", "reverses": None, "debit": "equity:profit-shares",
+                "credit": "liabilities:profit-share-owed"}
+    data = json.loads(lived.ok("export", "json").out)
+    assert [e for e in data["entries"] if e["type"] == "declaration"] == [declared]
+    rows = [r for r in csv.DictReader(io.StringIO(lived.ok("export", "csv").out)) if r["type"] == "declaration"]
+    assert rows == [{"id": "", "date": str(end), "type": "declaration", "amount": f"{int(payable) / 100:.2f}",
+                     "category": "profit-share", "memo": declared["memo"], "ref": declared["ref"],
+                     "reverses": "", "debit": "equity:profit-shares",
+                     "credit": "liabilities:profit-share-owed"}]
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    paid = lived.ok("ledger", "balance", json=True).json
+    assert paid["shares_owed_pence"] == 0
+    check_beancount(lived.ok("export", "beancount").out, paid)

@@ -114,3 +114,93 @@ def test_member_update_records_one_kind_of_change_at_a_time(practice, db):
     run = practice("member", "update", "ann", "--hours", "30", as_="mo")
     assert (run.code, run.err) == (1, "swp: --effective DATE is needed: the day the change takes effect\n")
     assert snapshot(db) == before
+
+
+# --- the books an accountant gets: shares declared, paid, and deficits owed ----------------
+
+def exported_accounts(swp) -> dict[str, int]:
+    """Each account's balance in pence (debits positive) in the beancount export, checked by
+    beancount's loader; the CSV and JSON exports must give the same balances."""
+    import json
+    from decimal import Decimal
+
+    from beancount import loader
+
+    from tests.test_export import beancount_totals
+
+    entries, errors, _ = loader.load_string(swp.ok("export", "beancount").out)
+    assert errors == [], [e.message for e in errors]
+    beancount = {name: int(value * 100) for name, value in beancount_totals(entries).items()}
+    assert sum(beancount.values()) == 0
+    by_csv: dict[str, int] = {}
+    for row in csv.DictReader(io.StringIO(swp.ok("export", "csv").out)):
+        pence = int(Decimal(row["amount"]) * 100)
+        by_csv[row["debit"]] = by_csv.get(row["debit"], 0) + pence
+        by_csv[row["credit"]] = by_csv.get(row["credit"], 0) - pence
+    by_json: dict[str, int] = {}
+    for entry in json.loads(swp.ok("export", "json").out)["entries"]:
+        by_json[entry["debit"]] = by_json.get(entry["debit"], 0) + entry["amount_pence"]
+        by_json[entry["credit"]] = by_json.get(entry["credit"], 0) - entry["amount_pence"]
+    assert by_csv == by_json
+    named = {"liabilities:profit-share-owed": "Liabilities:Profit-share-owed",
+             "assets:deficits-owed": "Assets:Deficits-owed", "equity:profit-shares": "Equity:Profit-shares",
+             "assets:bank": "Assets:Bank"}
+    for account, name in named.items():
+        assert by_csv.get(account, 0) == beancount.get(name, 0), account
+    return beancount
+
+
+def outstanding_deficits(db) -> int:
+    """What members owe for deficits: each member's latest carried-out deficit, less settlements
+    and write-offs."""
+    latest = query(db, "SELECT a.member_id, a.carried_out_pence FROM allocation a JOIN period p "
+                       "ON p.id = a.period_id ORDER BY p.\"end\"")
+    owed = -sum(dict((m, int(c)) for m, c in latest).values())
+    settled = int(query(db, "SELECT COALESCE(SUM(amount_pence), 0) FROM deficit_settlement")[0][0])
+    return owed - settled
+
+
+def test_the_export_shows_the_shares_owed_from_the_close_until_they_are_paid(lived, db):
+    owed = payable(db, "2026-q1")
+    assert owed > 0
+    books = exported_accounts(lived)
+    assert -books["Liabilities:Profit-share-owed"] == owed == \
+        lived.ok("ledger", "balance", json=True).json["shares_owed_pence"]
+    text = lived.ok("export", "beancount").out
+    end = query(db, "SELECT \"end\" FROM period WHERE label = '2026-q1'")[0][0]
+    assert f"{end} * \"profit shares of 2026-q1 declared, payable to members\"" in text
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    books = exported_accounts(lived)
+    assert books.get("Liabilities:Profit-share-owed", 0) == 0
+    assert lived.ok("ledger", "balance", json=True).json["shares_owed_pence"] == 0
+
+
+def test_the_export_shows_the_deficits_members_owe(lived, db, monkeypatch):
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    lived.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", as_="mo")
+    lived.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
+    deficits = outstanding_deficits(db)
+    assert deficits > 0
+    books = exported_accounts(lived)
+    assert books["Assets:Deficits-owed"] == deficits
+    assert books.get("Liabilities:Profit-share-owed", 0) == 0  # a deficit period declares no shares
+    # the deficits charged came out of the profit shares account: its balance is what was
+    # declared payable less the deficits charged
+    declared = payable(db, "2026-q1")
+    assert books["Equity:Profit-shares"] == declared - deficits
+    sam = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                         "JOIN period p ON p.id = a.period_id WHERE m.handle = 'sam' AND p.label = '2026-q2'")[0][0])
+    lived.ok("member", "settle", "sam", "10", "--date", "2026-07-01", as_="mo")
+    books = exported_accounts(lived)
+    assert books["Assets:Deficits-owed"] == deficits - 1000 == outstanding_deficits(db)
+    # the rest of sam's deficit written off by resolution: no money moves, but sam no longer owes it
+    from tests.test_settlements import LATER, pass_
+
+    monkeypatch.setenv("SWP_TODAY", LATER)
+    made = lived.ok("proposal", "new", "--title", "Forgive Sam", "--kind", "ordinary",
+                    "--write-off", "sam", as_="ann", json=True).json
+    assert pass_(lived, made["id"])["status"] == "passed"
+    books = exported_accounts(lived)
+    assert books["Assets:Deficits-owed"] == deficits - sam == outstanding_deficits(db)
+    text = lived.ok("export", "beancount").out
+    assert f"{LATER} * \"deficit of sam written off\"" in text

@@ -8,6 +8,15 @@
   tab or a carriage return) is neutralised with a leading single quote.
 - JSON: one object with the practice, the balance and every entry (amounts in pence).
 
+Every format also carries what the ledger holds only implicitly, derived from the closed
+periods (`declarations`; no row is stored for them): each closed period's profit shares
+declared (debit `equity:profit-shares`, credit `liabilities:profit-share-owed`), the change in
+what members owe for deficits charged to them or set against their shares
+(`assets:deficits-owed` against `equity:profit-shares`), and each deficit written off, all dated
+the period's last day (a write-off its own day). So the liability that share payments debit
+and the asset that settlements credit never go negative: after a period is paid the liability
+is zero, and until then it is `ledger balance`'s shares owed.
+
 `atomic_output` writes a file whole or not at all (swp.files): a temporary file in the same
 folder, renamed into place once complete, mode 0600, never replacing an existing file unless
 asked to and never writing through a symbolic link.
@@ -16,26 +25,28 @@ asked to and never writing through a symbolic link.
 from __future__ import annotations
 
 import csv
+import heapq
 import json
 import re
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, union_all
 from sqlmodel import col
 
 from swp import files
 from swp.errors import InputError
-from swp.models import LedgerEntry, Practice
+from swp.models import Allocation, DeficitSettlement, LedgerEntry, Member, Period, Practice
 from swp.money import pence_to_decimal
 from swp.reports.spreadsheet import neutralise
 from swp.services import ledger
+from swp.services.ledger import MEMBER_DEFICITS, SHARES_OWED
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
@@ -49,10 +60,72 @@ _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9-]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
+PROFIT_SHARES = "equity:profit-shares"  # the surplus appropriated to members by closing periods
+
+
 @dataclass(frozen=True)
 class Exported:
     format: str
     entries: int
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A transaction derived from a closed period (never stored): shaped like a ledger row, with
+    no id, so every writer treats both alike."""
+
+    date: date
+    kind: str
+    amount_pence: int
+    category: str
+    memo: str
+    ref: str
+    debit: str
+    credit: str
+    id: None = None
+    reverses: None = None
+
+
+def declarations(session: Session) -> list[Declared]:
+    """What closing periods put on the balance sheet, in date order: each period's shares
+    declared payable, the change in the deficits its members owe, and each write-off."""
+    query = (select(col(Period.label), col(Period.end), func.sum(Allocation.payable_pence),
+                    func.sum(Allocation.carried_in_pence), func.sum(Allocation.carried_out_pence))
+             .join(Allocation, col(Allocation.period_id) == col(Period.id))
+             .group_by(col(Period.id), col(Period.label), col(Period.end))
+             .order_by(col(Period.end), col(Period.id)))
+    out: list[Declared] = []
+    for label, end, payable, carried_in, carried_out in session.execute(query):
+        payable, charged = int(payable or 0), int(carried_in or 0) - int(carried_out or 0)
+        if payable:
+            out.append(Declared(end, "declaration", payable, "profit-share",
+                                f"profit shares of {label} declared, payable to members",
+                                f"swp:declared:{label}", PROFIT_SHARES, SHARES_OWED))
+        if charged > 0:
+            out.append(Declared(end, "declaration", charged, "deficit-charged",
+                                f"deficit of {label} charged to members",
+                                f"swp:deficit:{label}", MEMBER_DEFICITS, PROFIT_SHARES))
+        elif charged < 0:
+            out.append(Declared(end, "declaration", -charged, "deficit-set-off",
+                                f"deficits brought forward set against shares of {label}",
+                                f"swp:deficit:{label}", PROFIT_SHARES, MEMBER_DEFICITS))
+    write_offs = (select(col(DeficitSettlement.id), col(DeficitSettlement.settled_on),
+                         col(DeficitSettlement.amount_pence), col(Member.handle))
+                  .join(Member, col(Member.id) == col(DeficitSettlement.member_id))
+                  .where(col(DeficitSettlement.kind) == "written-off"))
+    for number, on, pence, handle in session.execute(write_offs):
+        out.append(Declared(on, "write-off", int(pence), "deficit-written-off",
+                            f"deficit of {handle} written off", f"swp:write-off:{number}",
+                            PROFIT_SHARES, MEMBER_DEFICITS))
+    return sorted(out, key=lambda d: (d.date, d.ref))
+
+
+def _entries(session: Session, declared: list[Declared]) -> Iterator[Any]:
+    """The ledger's rows streamed in date order, each day's declarations after its entries."""
+    rows: Iterable[Any] = ledger.iter_rows(session)
+    merged = heapq.merge(((row.date, 0, row) for row in rows),
+                         ((d.date, 1, d) for d in declared), key=lambda t: (t[0], t[1]))
+    return (item for _day, _order, item in merged)
 
 
 def write(session: Session, fmt: str, out: IO[str]) -> Exported:
@@ -102,13 +175,17 @@ def _amount(pence: int) -> str:
     return f"{pence_to_decimal(pence)} {CURRENCY}"
 
 
-def _first_use(session: Session) -> list[tuple[str, date]]:
-    """Each account and the first day it is used (SQL aggregate)."""
+def _first_use(session: Session, declared: list[Declared]) -> list[tuple[str, date]]:
+    """Each account and the first day it is used (SQL aggregate, then the declarations)."""
     table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     sides = union_all(select(table.c.debit.label("account"), table.c.date),
                       select(table.c.credit.label("account"), table.c.date)).subquery()
     query = select(sides.c.account, func.min(sides.c.date)).group_by(sides.c.account)
-    return sorted((account, first) for account, first in session.execute(query))
+    first: dict[str, date] = {account: day for account, day in session.execute(query)}
+    for d in declared:
+        for account in (d.debit, d.credit):
+            first[account] = min(first.get(account, d.date), d.date)
+    return sorted(first.items())
 
 
 def _practice(session: Session) -> tuple[str, str]:
@@ -123,14 +200,16 @@ def write_beancount(session: Session, out: IO[str]) -> int:
     out.write("; Check with: bean-check FILE. Amounts in pounds; each entry is one transaction.\n")
     out.write(f"option \"title\" {_quote(name)}\n")
     out.write(f"option \"operating_currency\" \"{CURRENCY}\"\n\n")
-    opens = sorted((first, names(account), account) for account, first in _first_use(session))
+    declared = declarations(session)
+    opens = sorted((first, names(account), account) for account, first in _first_use(session, declared))
     for first, beancount_name, _account in opens:
         out.write(f"{first.isoformat()} open {beancount_name} {CURRENCY}\n")
     count = 0
-    for row in ledger.iter_rows(session):
+    for row in _entries(session, declared):
         narration = row.memo or f"{row.kind} {row.category}"
         out.write(f"\n{row.date.isoformat()} * {_quote(narration)}\n")
-        out.write(f"  swp-id: \"{row.id}\"\n")
+        if row.id is not None:
+            out.write(f"  swp-id: \"{row.id}\"\n")
         out.write(f"  type: \"{row.kind}\"\n")
         out.write(f"  category: {_quote(row.category)}\n")
         if row.ref is not None:
@@ -149,9 +228,9 @@ def write_csv(session: Session, out: IO[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     count = 0
-    for row in ledger.iter_rows(session):
+    for row in _entries(session, declarations(session)):
         writer.writerow([
-            row.id, row.date.isoformat(), neutralise(row.kind),
+            "" if row.id is None else row.id, row.date.isoformat(), neutralise(row.kind),
             str(pence_to_decimal(row.amount_pence)),  # a number, never neutralised
             neutralise(row.category), neutralise(row.memo), neutralise(row.ref),
             "" if row.reverses is None else row.reverses,
@@ -170,7 +249,7 @@ def write_json(session: Session, out: IO[str]) -> int:
             "currency": CURRENCY, "balance": {**totals.as_json(), "shares_owed_pence": _owed(session)}}
     out.write(json.dumps(head, ensure_ascii=False, indent=2)[:-2] + ',\n  "entries": [')
     count = 0
-    for row in ledger.iter_rows(session):
+    for row in _entries(session, declarations(session)):
         entry = {"id": row.id, "date": row.date.isoformat(), "type": row.kind,
                  "amount_pence": row.amount_pence, "category": row.category, "memo": row.memo,
                  "ref": row.ref, "reverses": row.reverses, "debit": row.debit,
