@@ -204,3 +204,21 @@ def test_the_export_shows_the_deficits_members_owe(lived, db, monkeypatch):
     assert books["Assets:Deficits-owed"] == deficits - sam == outstanding_deficits(db)
     text = lived.ok("export", "beancount").out
     assert f"{LATER} * \"deficit of sam written off\"" in text
+
+
+def test_a_later_profit_sets_the_deficits_brought_forward_against_the_shares(lived, db, monkeypatch):
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    lived.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", as_="mo")
+    lived.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-10-05")
+    lived.ok("ledger", "income", "200000", "--date", "2026-08-01", "--category", "contracts", as_="mo")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    carried_in = -int(query(db, "SELECT SUM(a.carried_in_pence) FROM allocation a JOIN period p "
+                                "ON p.id = a.period_id WHERE p.label = '2026-q3'")[0][0])
+    assert carried_in > 0  # current members' deficits of the second quarter, paid off by the third's shares
+    books = exported_accounts(lived)
+    assert books["Assets:Deficits-owed"] == outstanding_deficits(db)
+    assert -books["Liabilities:Profit-share-owed"] == payable(db, "2026-q3") == \
+        lived.ok("ledger", "balance", json=True).json["shares_owed_pence"]
+    assert '2026-09-30 * "deficits brought forward set against shares of 2026-q3"' in \
+        lived.ok("export", "beancount").out
