@@ -594,6 +594,8 @@ def test_no_help_shows_a_programmers_type():
         found = re.findall(r"<(?:str|int|float|path|bool|text|datetime|list|tuple|uuid)\b[^>]*>",
                            run.stdout, re.I)
         assert not found, (" ".join(path), found)
+        usage = next(line for line in run.stdout.splitlines() if line.startswith("Usage:"))
+        assert not re.search(r"\{[A-Z_]+\}|\[\[", usage), usage  # HANDLE, not {HANDLE}
     money = runner.invoke(app, ["ledger", "income", "--help"], env={"COLUMNS": "100"}).stdout
     assert re.search(r"^\s+AMOUNT\s+e\.g\. 12500", money, re.M)
     assert re.search(r"^\s+--date DATE\b", money, re.M)
