@@ -594,6 +594,8 @@ def test_no_help_shows_a_programmers_type():
         found = re.findall(r"<(?:str|int|float|path|bool|text|datetime|list|tuple|uuid)\b[^>]*>",
                            run.stdout, re.I)
         assert not found, (" ".join(path), found)
+        usage = next(line for line in run.stdout.splitlines() if line.startswith("Usage:"))
+        assert not re.search(r"\{[A-Z_]+\}|\[\[", usage), usage  # HANDLE, not {HANDLE}
     money = runner.invoke(app, ["ledger", "income", "--help"], env={"COLUMNS": "100"}).stdout
     assert re.search(r"^\s+AMOUNT\s+e\.g\. 12500", money, re.M)
     assert re.search(r"^\s+--date DATE\b", money, re.M)
@@ -670,3 +672,18 @@ def test_a_loss_reads_as_one_and_every_format_carries_the_same_words(swp, tmp_pa
             for sentence in words:
                 assert " ".join(sentence.split()) in text, (label, fmt, sentence)
     assert any("taxed as pay" in s for s in words)
+
+
+def test_a_sandbox_rehearsing_a_later_day_can_go_on_without_swp_today(swp, monkeypatch):
+    """A sandbox's real clock is pinned with SWP_TODAY, but never goes back: a rehearsal of a
+    day after the machine's, then a command on the machine's own day, still works."""
+    from tests.conftest import audit_rows
+
+    monkeypatch.setenv("SWP_TODAY", "2099-01-05")
+    swp.ok("init", "--sandbox", "--seed", "x", "Riverside", "--local-authority", "Leeds City Council")
+    monkeypatch.delenv("SWP_TODAY")
+    swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner",
+           "--employed-since", "2024-04-01", "--hours", "37.5", "--registration", "SW200001")
+    first, second = audit_rows(swp.db)[-2:]
+    assert first["real_at"] == second["real_at"] == "2099-01-05T12:00:00.000000+00:00"
+    swp.ok("audit", "verify")

@@ -267,6 +267,17 @@ def _arguments_say_their_metavar_alone() -> None:
 
     TyperArgument.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
+    # the usage line: a required argument reads `HANDLE`, as in the list below it, not Typer's
+    # `{HANDLE}` (which a reader may type, braces and all); a choice keeps `{yes|no|abstain}`
+    braced = TyperArgument._usage_display_name
+
+    def _usage_display_name(self: TyperArgument) -> str:
+        name = braced(self)
+        plain = self.display_name_raw
+        return name.replace(f"{{{plain}}}", plain, 1) if "|" not in plain else name
+
+    TyperArgument._usage_display_name = _usage_display_name  # type: ignore[method-assign]
+
 
 _arguments_say_their_metavar_alone()
 _register()

@@ -99,7 +99,7 @@ def list_(ctx: typer.Context,
 
 @member_app.command("show")
 def show(ctx: typer.Context, handle: str | None = typer.Argument(
-        None, metavar="[HANDLE]", help="The member (default: yourself, with --as).")) -> None:
+        None, metavar="HANDLE", help="The member (default: yourself, with --as).")) -> None:
     """Show one member and the history of their role, hours and pay, and (to the member
     themselves or a manager, with --as) what the register of members holds about them.
 

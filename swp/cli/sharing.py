@@ -102,7 +102,7 @@ def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | N
 @period_app.command("preview")
 def preview(
     ctx: typer.Context,
-    label: str = typer.Argument(None, metavar="[PERIOD]",
+    label: str = typer.Argument(None, metavar="PERIOD",
                                 help="A month (2026-04), a quarter (2026-Q1), a financial year "
                                      "(2025-26, from the practice's year start) or a year (2026)."),
     start: str = typer.Option(None, "--start", metavar="DATE",
@@ -204,7 +204,7 @@ def list_(ctx: typer.Context) -> None:
 
 def statement(
     ctx: typer.Context,
-    label: str = typer.Argument(..., help="The closed period, e.g. 2026-Q1."),
+    label: str = typer.Argument(..., metavar="PERIOD", help="The closed period, e.g. 2026-Q1."),
     member: str = typer.Option(None, "--member", metavar="HANDLE",
                                help="One member's statement (default: every member's)."),
     fmt: StatementFormat = typer.Option("text", "--format", metavar="FORMAT", parser=choose(StatementFormat),
@@ -307,7 +307,7 @@ def _payroll(ctx: typer.Context, label: str, member: str | None, output: str | N
 @period_app.command("pay")
 def pay(
     ctx: typer.Context,
-    label: str = typer.Argument(..., help="The closed period, e.g. 2026-Q1."),
+    label: str = typer.Argument(..., metavar="PERIOD", help="The closed period, e.g. 2026-Q1."),
     date: str = typer.Option(..., "--date", metavar="DATE", help="The day the shares were paid."),
 ) -> None:
     """Record the payment of a closed period's profit shares (every unpaid payable share).

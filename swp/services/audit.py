@@ -157,11 +157,11 @@ def append(session: Session, *, command: str, args: dict[str, Any], actor: str |
         "real_at": real_now(),
         "db_role": db_role(session),
     }
-    if os.environ.get("SWP_TODAY") and _sandbox(session):
-        # a sandbox's rehearsal: its real clock is pinned too, never going back, so the same
-        # commands on the same days give the same events (uow refuses SWP_TODAY elsewhere)
-        pinned = event["at"]
-        event["real_at"] = pinned if last_real is None or pinned > last_real else last_real
+    rehearsal = bool(os.environ.get("SWP_TODAY")) and _sandbox(session)
+    if rehearsal:  # a sandbox's real clock is pinned too (uow refuses SWP_TODAY elsewhere), so
+        event["real_at"] = event["at"]  # the same commands on the same days give the same events
+    if last_real is not None and event["real_at"] < last_real and (rehearsal or _sandbox(session)):
+        event["real_at"] = last_real  # a sandbox's real clock stays where it was, never going back
     if last_real is not None and event["real_at"][:10] < last_real[:10]:
         raise PreconditionError(f"the machine's clock ({event['real_at'][:10]}) is before the last "
                                 f"event's ({last_real[:10]}); check the machine's clock")
