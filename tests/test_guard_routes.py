@@ -107,6 +107,17 @@ def test_a_period_ending_after_today_cannot_be_closed(practice, db):
     assert snapshot(db) == before
 
 
+def test_a_period_closed_in_advance_with_sql_is_reported(practice, db):
+    execute(db, "INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
+                "net_pence, reserve_pence, distributable_pence, method, fingerprint, closed_at) "
+                "VALUES ('2026-27', '2026-04-01', '2027-03-31', 0, 0, 0, 0, 0, 'equal', 'x', "
+                "'2026-06-30 09:00:00')")
+    run = practice("check", json=True)
+    assert run.code == 4
+    assert any(p["check"] == "periods" and "closed on 2026-06-30, before it ended" in p["message"]
+               for p in run.json["problems"]), run.json
+
+
 # --- the manager ends practitioners' memberships alone ----------------------------------------
 
 def test_a_manager_cannot_end_another_members_membership(practice, db):
@@ -323,6 +334,24 @@ def test_a_practitioner_without_registration_written_with_sql_is_refused_or_repo
     checked(practice, "frontline-majority", "bea is a practitioner without")
 
 
+def test_staff_relabelled_a_practitioner_with_sql_is_reported(practice, db):
+    execute(db, "UPDATE member SET registration = 'SW200301' WHERE handle = 'sam'",
+            "INSERT INTO member_fact (member_id, effective, role, hours_hundredths, pay_pence) "
+            "SELECT id, '2026-06-29', 'practitioner', 1600, 0 FROM member WHERE handle = 'sam'")
+    checked(practice, "frontline-majority",
+            "sam became a practitioner on 2026-06-29 without a resolution")
+
+
+def test_a_practitioner_made_by_resolution_is_not_reported(practice, db):
+    pid = practice.ok("proposal", "new", "--title", "t", "--kind", "ordinary",
+                      "--make-practitioner", "sam", "--registration", "SW200301", as_="ann",
+                      json=True).json["id"]
+    for handle in ("ann", "bea", "cal"):
+        practice.ok("vote", str(pid), "yes", as_=handle)
+    practice.ok("proposal", "close", str(pid), as_="ann")
+    practice.ok("check")
+
+
 @pytest.mark.parametrize("args, clause", [
     (("--merge-with", "Acme Care Holdings plc", "--partner-kind", "mutual", "--register", "1234R"),
      "no-demutualisation"),
@@ -424,3 +453,66 @@ def test_a_dropped_trigger_is_reported(practice, db):
     messages = [p["message"] for p in run.json["problems"]]
     assert any("proposal_immutable" in m for m in messages), messages
     assert any("member_fact_append_only_update" in m for m in messages), messages
+
+
+# --- the guard's revision, down and up again on either backend ----------------------------------
+
+def _triggers(db: str) -> set[str]:
+    if db.startswith("postgresql"):
+        return {r[0] for r in query(db, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
+    return {r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+
+
+def test_the_guard_revision_upgrades_a_practice_and_on_postgresql_goes_down_again(db):
+    """The revision that closes the guard's blind spots, run on a practice whose schema stops
+    just before it (SQLite or PostgreSQL): the notice clause at its default, its triggers,
+    refusing; on PostgreSQL undone and made again; and on to the newest revision."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import IntegrityError
+
+    from swp.db import migrate
+    from swp.services.check import _migration
+    from tests.conftest import database_url
+
+    guards = {name for name, *_ in _migration("0012_guard.py").guards(
+        "postgresql" if db.startswith("postgresql") else "sqlite")}
+    engine = create_engine(database_url(db))
+    try:
+        with engine.begin() as conn:
+            migrate(conn, "0013")
+            conn.execute(text("INSERT INTO practice (id, name, local_authority, fiscal_year_start, "
+                              "founded_at, status) VALUES (1, 'Old', 'Leeds', '04-01', :at, "
+                              "'active')"), {"at": datetime(2026, 1, 5, tzinfo=UTC)})
+            conn.execute(text("INSERT INTO proposal (title, kind, action, clause, value, "
+                              "created_at, status) VALUES ('t', 'special', 'amend', "
+                              "'membership.max-members', '60', :at, 'open')"),
+                         {"at": datetime(2026, 1, 6, tzinfo=UTC)})
+        assert not guards & _triggers(db)
+        with engine.begin() as conn:
+            migrate(conn, "0012")
+        assert guards <= _triggers(db)
+        assert query(db, "SELECT value FROM clause WHERE name = 'governance.notice-days'") == [("14",)]
+        with pytest.raises(IntegrityError):
+            execute(db, "UPDATE proposal SET value = '150'")
+        with pytest.raises(IntegrityError):
+            execute(db, "UPDATE practice SET local_authority = 'Bradford Council'")
+        if db.startswith("postgresql"):
+            # (on SQLite this revision's downgrade cannot rebuild the proposal table while the
+            # first schema's vote triggers name it; revisions are frozen, so it stays so)
+            with engine.begin() as conn:
+                from alembic import command
+
+                from swp.db import alembic_config
+
+                command.downgrade(alembic_config(conn), "0013")
+            assert not guards & _triggers(db)
+            execute(db, "UPDATE practice SET local_authority = 'Bradford Council'")  # unguarded
+        with engine.begin() as conn:
+            migrate(conn, "head")
+        assert guards <= _triggers(db)
+        with pytest.raises(IntegrityError):
+            execute(db, "UPDATE proposal SET value = '150'")
+    finally:
+        engine.dispose()

@@ -505,6 +505,21 @@ def _resolved(session: Session, found: _Found, proposals: list[Proposal], practi
         if p.status == "passed":
             for v in rules.frontline_close_violations(roster, p.action, p.clause, p.value):
                 found.add(f"proposal #{p.id} passed on {p.closed_on} while {v.message}", v.clause)
+    # a member becomes a practitioner on admission, or by an ordinary resolution: never by
+    # a manager's relabelling (or a row written in)
+    made = {(p.target, p.closed_on) for p in proposals
+            if p.status == "passed" and p.action == "amend" and p.clause == "member.role"}
+    handles = dict(session.execute(select(Member.id, Member.handle)).all())
+    before: dict[int, str] = {}
+    for fact in session.execute(select(MemberFact).order_by(MemberFact.member_id,
+                                                            MemberFact.effective)).scalars():
+        earlier = before.get(fact.member_id)
+        handle = handles.get(fact.member_id, "?")
+        if fact.role == "practitioner" and earlier is not None and earlier != "practitioner" \
+                and (handle, fact.effective) not in made:
+            found.add(f"{handle} became a practitioner on {fact.effective} without a resolution "
+                      "making them one", "frontline-majority")
+        before[fact.member_id] = fact.role
     # the local authority: the founding one, or the last a special resolution made it
     last = [p for p in proposals if p.status == "passed" and p.action == "amend"
             and p.clause == "practice.local-authority"]
@@ -695,6 +710,9 @@ def _periods(session: Session, found: _Found) -> None:
         if previous_end is not None and p.start <= previous_end:
             found.add(f"{name} overlaps the period before it")
         previous_end = p.end
+        if p.closed_at is not None and p.end > p.closed_at.date():
+            found.add(f"{name} was closed on {p.closed_at.date()}, before it ended: a period is "
+                      "closed once it is over, never in advance")
         sums = dict(session.execute(
             select(col(LedgerEntry.kind), func.sum(col(LedgerEntry.amount_pence)))
             .where(col(LedgerEntry.date) >= p.start, col(LedgerEntry.date) <= p.end)

@@ -543,7 +543,9 @@ def create_app(config: Config) -> Starlette:
                 "expel": None, "merge_with": None, "partner_kind": None, "dissolve": False,
                 "assets_to": None, "recipient_kind": None, "written": False, "register": None,
                 "make_practitioner": None, "registration": None, "partner_split": None,
-                "write_off": None, "amount": None, "re_enrol": None, "public_key": None}
+                "write_off": None, "amount": None, "re_enrol": None, "public_key": None,
+                "admit": None, "role": None,
+                "end_employment": None}
 
     async def make_proposal(request: Request) -> Response:
         from swp.services import governance
