@@ -325,3 +325,39 @@ def test_a_big_import_sets_the_covering_index_aside_and_makes_it_again(practice,
     assert "ix_ledger_entry_date_cover" in str(plan)
     assert "closed period" in str(query(db, "SELECT sql FROM sqlite_master WHERE name = 'ledger_entry_period_lock'"))
     practice.ok("check")
+
+
+def test_the_event_digest_is_the_stored_rows_digest(practice, db, tmp_path, monkeypatch):
+    """The event's digest of an import's rows (made as they are inserted) is the digest of the
+    rows as they are stored, read back one by one: over several batches, odd text (quotes,
+    commas, non-ASCII, a backslash, a percent sign), empty memos, rows skipped, and with an
+    entry recorded by hand first."""
+    import json
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from swp.models import LedgerEntry
+    from swp.services import audit, ledger
+    from tests.conftest import database_url
+
+    monkeypatch.setattr(ledger, "BATCH_ROWS", 7)
+    practice.ok("ledger", "income", "12.00", "--category", "grants", "--date", "2026-04-01", as_="mo")
+    memos = ['"quoted, with comma"', "café – ünïcode ✓", "back\\slash 100%", "", "tab\there", "   "]
+    lines = [f"2026-{4 + i % 3:02d}-{1 + i % 28:02d},{'income' if i % 2 else 'expense'},"
+             f"{1 + i}.{i % 100:02d},{'contracts' if i % 2 else 'rent'},{memos[i % len(memos)]},R{i}\n"
+             for i in range(40)]
+    path = write(tmp_path, HEADER + "".join(lines + lines[:5]))
+    run = practice.ok("ledger", "import", path, as_="mo", json=True)
+    assert (run.json["added"], run.json["skipped"]) == (40, 5)
+    payload = json.loads(audit_rows(db)[-1]["payload"])
+    [span] = [span for name, body in payload if name == audit.ROWS_ACTION for span in body["ranges"]]
+    engine = create_engine(database_url(db))
+    try:
+        with Session(engine) as session:
+            read_back = audit.range_digest(session, LedgerEntry.__table__, span["first"], span["last"])
+    finally:
+        engine.dispose()
+    assert span["count"] == 40 and span["last"] - span["first"] == 39
+    assert (span["count"], span["digest"]) == read_back
+    practice.ok("check")
