@@ -361,3 +361,31 @@ def test_the_event_digest_is_the_stored_rows_digest(practice, db, tmp_path, monk
     assert span["count"] == 40 and span["last"] - span["first"] == 39
     assert (span["count"], span["digest"]) == read_back
     practice.ok("check")
+
+
+@pytest.mark.parametrize("block", [16, 64, 1 << 16])
+def test_a_line_that_is_not_utf8_is_named_after_the_good_lines_before_it(practice, db, tmp_path, monkeypatch, block):
+    """The file is read in blocks of whole lines: whatever the block size, a bad byte is
+    reported on its own line, a bad row before it first, and a lone carriage return stays
+    inside its line (as the CSV reader would see it)."""
+    from swp.services import ledger
+
+    monkeypatch.setattr(ledger._Reader, "BLOCK", block)
+    before = snapshot(db)
+    rows = good_rows(30).encode()
+    bad_byte = b"2026-04-03,income,5,grants,caf\xe9,RX\n"
+    path = tmp_path / "bank.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + rows + bad_byte + rows)
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert (run.code, run.err) == (1, "swp: line 32: not UTF-8 text; save the file as CSV UTF-8\n")
+    path.write_bytes(HEADER.encode() + rows + b"2026-04-03,income,oops,grants,x,RY\n" + bad_byte)
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert run.code == 1 and run.err.startswith("swp: line 32: ") and "UTF-8" not in run.err
+    path.write_bytes(HEADER.encode() + rows + b"2026-04-03,income,5,grants,a\rb,RZ\n")
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert run.code == 1 and "line 32: not valid CSV" in run.err
+    assert snapshot(db) == before
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + rows + "2026-04-03,income,5,grants,café,RX".encode())
+    run = practice.ok("ledger", "import", str(path), as_="mo", json=True)
+    assert run.json["added"] == 31
+    assert entries(db)[-1][4:6] == ("café", "RX")
