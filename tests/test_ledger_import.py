@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import audit_rows, copy_practice, execute, is_postgres, query, snapshot
+from tests.conftest import audit_rows, copy_practice, database_url, execute, is_postgres, query, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "riverside-ledger.csv"
@@ -339,7 +339,6 @@ def test_the_event_digest_is_the_stored_rows_digest(practice, db, tmp_path, monk
 
     from swp.models import LedgerEntry
     from swp.services import audit, ledger
-    from tests.conftest import database_url
 
     monkeypatch.setattr(ledger, "BATCH_ROWS", 7)
     practice.ok("ledger", "income", "12.00", "--category", "grants", "--date", "2026-04-01", as_="mo")
@@ -389,3 +388,48 @@ def test_a_line_that_is_not_utf8_is_named_after_the_good_lines_before_it(practic
     run = practice.ok("ledger", "import", str(path), as_="mo", json=True)
     assert run.json["added"] == 31
     assert entries(db)[-1][4:6] == ("café", "RX")
+
+
+def test_a_row_between_streamed_rows_makes_the_range_read_back(practice, db):
+    """Rows handed to the driver are digested as they go in only while they are the whole
+    range; an entry recorded between two batches (in the same unit of work) sends the event
+    back to reading the range, and the digest is still the stored rows'."""
+    import json
+    from datetime import date
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from swp.clock import now
+    from swp.models import LedgerEntry
+    from swp.services import audit, ledger
+    from swp.services.uow import perform
+
+    table = LedgerEntry.__table__
+
+    def work(session):
+        binders = audit.driver_binders(session, table, ledger.IMPORT_COLUMNS)
+        stamp = now()
+
+        def row(i):
+            values = (date(2026, 4, 1 + i), "income", 100 + i, "grants", "assets:bank", "income:grants",
+                      f"row {i}", f"S{i}", stamp)
+            return tuple(bind(v) if bind else v for bind, v in zip(binders, values, strict=True))
+
+        audit.bulk_insert(session, table, [row(0), row(1)], columns=ledger.IMPORT_COLUMNS)
+        ledger.record(session, actor="mo", kind="income", amount_pence=500, day=date(2026, 4, 9),
+                      category="contracts")
+        session.flush()
+        audit.bulk_insert(session, table, [row(2), row(3)], columns=ledger.IMPORT_COLUMNS)
+
+    perform(db, work, write=True, command="test", args={}, actor="mo")
+    payload = json.loads(audit_rows(db)[-1]["payload"])
+    [span] = [span for name, body in payload if name == audit.ROWS_ACTION for span in body["ranges"]]
+    engine = create_engine(database_url(db))
+    try:
+        with Session(engine) as session:
+            read_back = audit.range_digest(session, table, span["first"], span["last"])
+    finally:
+        engine.dispose()
+    assert (span["first"], span["last"], span["count"]) == (1, 5, 5)
+    assert (span["count"], span["digest"]) == read_back
