@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import audit_rows, copy_practice, execute, is_postgres, query, snapshot
+from tests.conftest import audit_rows, copy_practice, database_url, execute, is_postgres, query, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "riverside-ledger.csv"
@@ -325,3 +325,111 @@ def test_a_big_import_sets_the_covering_index_aside_and_makes_it_again(practice,
     assert "ix_ledger_entry_date_cover" in str(plan)
     assert "closed period" in str(query(db, "SELECT sql FROM sqlite_master WHERE name = 'ledger_entry_period_lock'"))
     practice.ok("check")
+
+
+def test_the_event_digest_is_the_stored_rows_digest(practice, db, tmp_path, monkeypatch):
+    """The event's digest of an import's rows (made as they are inserted) is the digest of the
+    rows as they are stored, read back one by one: over several batches, odd text (quotes,
+    commas, non-ASCII, a backslash, a percent sign), empty memos, rows skipped, and with an
+    entry recorded by hand first."""
+    import json
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from swp.models import LedgerEntry
+    from swp.services import audit, ledger
+
+    monkeypatch.setattr(ledger, "BATCH_ROWS", 7)
+    practice.ok("ledger", "income", "12.00", "--category", "grants", "--date", "2026-04-01", as_="mo")
+    memos = ['"quoted, with comma"', "café – ünïcode ✓", "back\\slash 100%", "", "tab\there", "   "]
+    lines = [f"2026-{4 + i % 3:02d}-{1 + i % 28:02d},{'income' if i % 2 else 'expense'},"
+             f"{1 + i}.{i % 100:02d},{'contracts' if i % 2 else 'rent'},{memos[i % len(memos)]},R{i}\n"
+             for i in range(40)]
+    path = write(tmp_path, HEADER + "".join(lines + lines[:5]))
+    run = practice.ok("ledger", "import", path, as_="mo", json=True)
+    assert (run.json["added"], run.json["skipped"]) == (40, 5)
+    payload = json.loads(audit_rows(db)[-1]["payload"])
+    [span] = [span for name, body in payload if name == audit.ROWS_ACTION for span in body["ranges"]]
+    engine = create_engine(database_url(db))
+    try:
+        with Session(engine) as session:
+            read_back = audit.range_digest(session, LedgerEntry.__table__, span["first"], span["last"])
+    finally:
+        engine.dispose()
+    assert span["count"] == 40 and span["last"] - span["first"] == 39
+    assert (span["count"], span["digest"]) == read_back
+    practice.ok("check")
+
+
+@pytest.mark.parametrize("block", [16, 64, 1 << 16])
+def test_a_line_that_is_not_utf8_is_named_after_the_good_lines_before_it(practice, db, tmp_path, monkeypatch, block):
+    """The file is read in blocks of whole lines: whatever the block size, a bad byte is
+    reported on its own line, a bad row before it first, and a lone carriage return stays
+    inside its line (as the CSV reader would see it)."""
+    from swp.services import ledger
+
+    monkeypatch.setattr(ledger._Reader, "BLOCK", block)
+    before = snapshot(db)
+    rows = good_rows(30).encode()
+    bad_byte = b"2026-04-03,income,5,grants,caf\xe9,RX\n"
+    path = tmp_path / "bank.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + rows + bad_byte + rows)
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert (run.code, run.err) == (1, "swp: line 32: not UTF-8 text; save the file as CSV UTF-8\n")
+    path.write_bytes(HEADER.encode() + rows + b"2026-04-03,income,oops,grants,x,RY\n" + bad_byte)
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert run.code == 1 and run.err.startswith("swp: line 32: ") and "UTF-8" not in run.err
+    path.write_bytes(HEADER.encode() + rows + b"2026-04-03,income,5,grants,a\rb,RZ\n")
+    run = practice("ledger", "import", str(path), as_="mo")
+    assert run.code == 1 and "line 32: not valid CSV" in run.err
+    assert snapshot(db) == before
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + rows + "2026-04-03,income,5,grants,café,RX".encode())
+    run = practice.ok("ledger", "import", str(path), as_="mo", json=True)
+    assert run.json["added"] == 31
+    assert entries(db)[-1][4:6] == ("café", "RX")
+
+
+def test_a_row_between_streamed_rows_makes_the_range_read_back(practice, db):
+    """Rows handed to the driver are digested as they go in only while they are the whole
+    range; an entry recorded between two batches (in the same unit of work) sends the event
+    back to reading the range, and the digest is still the stored rows'."""
+    import json
+    from datetime import date
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from swp.clock import now
+    from swp.models import LedgerEntry
+    from swp.services import audit, ledger
+    from swp.services.uow import perform
+
+    table = LedgerEntry.__table__
+
+    def work(session):
+        binders = audit.driver_binders(session, table, ledger.IMPORT_COLUMNS)
+        stamp = now()
+
+        def row(i):
+            values = (date(2026, 4, 1 + i), "income", 100 + i, "grants", "assets:bank", "income:grants",
+                      f"row {i}", f"S{i}", stamp)
+            return tuple(bind(v) if bind else v for bind, v in zip(binders, values, strict=True))
+
+        audit.bulk_insert(session, table, [row(0), row(1)], columns=ledger.IMPORT_COLUMNS)
+        ledger.record(session, actor="mo", kind="income", amount_pence=500, day=date(2026, 4, 9),
+                      category="contracts")
+        session.flush()
+        audit.bulk_insert(session, table, [row(2), row(3)], columns=ledger.IMPORT_COLUMNS)
+
+    perform(db, work, write=True, command="test", args={}, actor="mo")
+    payload = json.loads(audit_rows(db)[-1]["payload"])
+    [span] = [span for name, body in payload if name == audit.ROWS_ACTION for span in body["ranges"]]
+    engine = create_engine(database_url(db))
+    try:
+        with Session(engine) as session:
+            read_back = audit.range_digest(session, table, span["first"], span["last"])
+    finally:
+        engine.dispose()
+    assert (span["first"], span["last"], span["count"]) == (1, 5, 5)
+    assert (span["count"], span["digest"]) == read_back

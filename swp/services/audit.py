@@ -224,7 +224,8 @@ def bulk_insert(session: Session, table: Table, rows: list[Any], *, columns: tup
 
     `rows` are dicts of column values; or, with `columns`, tuples of those columns' values in
     the driver's own form (see `driver_binders`), handed to the driver's executemany without
-    SQLAlchemy binding each row."""
+    SQLAlchemy binding each row. On SQLite those tuples are also digested as they are handed
+    over (see `_Stream`): the rows must not be changed later in the same unit of work."""
     from sqlalchemy import insert
 
     if not rows:
@@ -237,8 +238,128 @@ def bulk_insert(session: Session, table: Table, rows: list[Any], *, columns: tup
         if columns:
             rows = [dict(zip(columns, row, strict=True)) for row in rows]
         session.execute(insert(table), rows)
-    else:
-        session.connection().exec_driver_sql(sql, rows)
+        session.info.setdefault("swp_streams", {})[table.name] = None  # read back at the end
+        return
+    assert columns is not None
+    streams: dict[str, _Stream | None] = session.info.setdefault("swp_streams", {})
+    if table.name not in streams:
+        streams[table.name] = _Stream.make(session, table, columns, before[table.name])
+    stream = streams[table.name]
+    if stream is not None and stream.columns != columns:
+        stream = streams[table.name] = None
+    session.connection().exec_driver_sql(sql, rows)
+    if stream is not None:
+        stream.add(rows)
+
+
+class _Stream:
+    """The digest `range_digest` would compute, computed from the very values handed to the
+    driver as an import inserts them, instead of reading every row back.
+
+    Only on SQLite, where what is stored is what is bound: the import binds each value as
+    SQLAlchemy binds it (text for dates and times, which never look like numbers, so no
+    column's type affinity converts them; integers, text and NULL as they are), a column it
+    does not bind has no default and so is NULL, and SQLite's triggers cannot change a row.
+    A date or time is made canonical by SQLAlchemy's own result processor applied to the bound
+    value (as a read would apply it to the stored one).
+
+    The ids are not bound: SQLite gives each new row an id above every id in the table. So if,
+    at the end, the table's highest id is exactly `first - 1 + count`, the streamed rows took
+    the ids first..last one by one in the order they were inserted, and no other row is in the
+    range: the digest is the range's. Otherwise (another row in between, an id sequence ahead
+    of the table) `bulk_ranges` reads the range back as before."""
+
+    def __init__(self, table: Table, columns: tuple[str, ...], first: int,
+                 plan: list[int | _Converted | None], template: str,
+                 encode: Callable[[Any], str]) -> None:
+        self.table = table
+        self.columns = columns
+        self.first = first
+        self.count = 0
+        self.digest = hashlib.sha256()
+        self._plan = plan
+        self._template = template
+        self._encode = encode
+
+    @classmethod
+    def make(cls, session: Session, table: Table, columns: tuple[str, ...], before: int) -> _Stream | None:
+        dialect = session.get_bind().dialect
+        if dialect.name != "sqlite":
+            return None  # the server may store a value differently from how it was bound: read back
+        encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+        # in key order, each column's text: None for the id, a position in the row for a
+        # value, a _Converted for a value SQLAlchemy converts on reading
+        plan: list[int | _Converted | None] = []
+        parts: list[str] = []
+        for name in sorted(c.name for c in table.columns):
+            column = table.c[name]
+            if column is table.c.id:
+                plan.append(None)
+            elif name in columns:
+                processor = column.type._cached_result_processor(dialect, None)
+                at = columns.index(name)
+                plan.append(at if processor is None else _Converted(at, encode, processor))
+            elif column.server_default is None and column.default is None and not column.primary_key:
+                parts.append(encode(name).replace("%", "%%") + ":null")
+                continue
+            else:
+                return None  # a column filled in by a default: read back
+            parts.append(encode(name).replace("%", "%%") + ":%s")
+        return cls(table, columns, before + 1, plan, "{" + ",".join(parts) + "}", encode)
+
+    def add(self, rows: list[Any]) -> None:
+        """Digest rows just inserted (in order), each as the canonical JSON of its columns:
+        made a column at a time, each value's text as `range_digest` makes it."""
+        encode, string = self._encode, encode_basestring
+        number = self.first + self.count
+        cells: list[list[str]] = []
+        for step in self._plan:
+            if step is None:
+                cells.append(list(map(int.__repr__, range(number, number + len(rows)))))
+            elif isinstance(step, int):
+                cells.append([string(v) if type(v) is str else int.__repr__(v) if type(v) is int
+                              else "null" if v is None else encode(_plain(v))
+                              for v in [row[step] for row in rows]])
+            else:
+                cells.append(step.texts(rows))
+        texts = list(map(self._template.__mod__, zip(*cells, strict=True)))
+        texts.append("")
+        self.digest.update("\n".join(texts).encode("utf-8"))
+        self.count += len(rows)
+
+    def result(self, last: int) -> tuple[int, str] | None:
+        """(count, digest) of the range first..last, if the streamed rows are exactly it."""
+        if last != self.first - 1 + self.count:
+            return None
+        return self.count, self.digest.hexdigest()
+
+
+class _Converted:
+    """A column SQLAlchemy converts on reading (a date, a time): each bound value's text is the
+    canonical JSON of the value read back (SQLAlchemy's own result processor applied to it),
+    found once per distinct value."""
+
+    def __init__(self, position: int, encode: Callable[[Any], str], processor: Callable[[Any], Any]) -> None:
+        self.position = position
+        self.encode = encode
+        self.processor = processor
+        self.seen: dict[Any, str] = {}
+
+    def text(self, value: Any) -> str:
+        found = self.seen.get(value)
+        if found is None:
+            found = "null" if value is None else self.encode(_plain(self.processor(value)))
+            if len(self.seen) < 10_000:
+                self.seen[value] = found
+        return found
+
+    def texts(self, rows: list[Any]) -> list[str]:
+        seen, at = self.seen, self.position
+        values = [row[at] for row in rows]
+        try:
+            return [seen[v] for v in values]
+        except KeyError:  # a value not met before
+            return [self.text(v) for v in values]
 
 
 _MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
@@ -342,7 +463,9 @@ def bulk_ranges(session: Session) -> list[dict[str, Any]]:
         last = session.execute(select(func.max(table.c.id))).scalar() or 0
         if last <= before:
             continue  # a dry run rolled its rows back
-        count, digest = range_digest(session, table, before + 1, last)
+        stream = session.info.get("swp_streams", {}).get(name)
+        streamed = stream.result(last) if stream is not None else None
+        count, digest = streamed or range_digest(session, table, before + 1, last)
         ranges.append({"table": name, "first": before + 1, "last": last, "count": count,
                        "digest": digest})
     return ranges

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -370,27 +372,54 @@ class ImportSummary:
 
 
 class _Reader:
-    """Decodes a binary file line by line (so memory stays flat), counting bytes read for a
-    progress bar and hashing what was read for the audit log."""
+    """Decodes a binary file a block of whole lines at a time (so memory stays flat), counting
+    bytes read for a progress bar and hashing what was read for the audit log. Lines end at
+    "\n" only (a "\r" stays in its line, for the CSV reader), as reading the file's lines
+    one by one would split them; a block that is not UTF-8 is gone through line by line, so
+    its good lines come first and the bad one is named."""
+
+    BLOCK = 1 << 16
 
     def __init__(self, handle: IO[bytes]) -> None:
         self.handle = handle
         self.done = 0
         self.digest = hashlib.sha256()
-        self.line = 0
+        self.line = 0  # lines in the blocks read so far
 
     def __iter__(self) -> Iterator[str]:
-        for raw in self.handle:
+        return itertools.chain.from_iterable(map(self._lines, self._blocks()))
+
+    def _blocks(self) -> Iterator[bytes]:
+        rest = b""
+        while block := self.handle.read(self.BLOCK):
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:  # no line ends here: read on
+                rest += block
+                continue
+            yield rest + block[:cut]
+            rest = block[cut:]
+        if rest:
+            yield rest
+
+    def _lines(self, data: bytes) -> Iterator[str]:
+        self.done += len(data)
+        self.digest.update(data)
+        first = self.line == 0
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._one_by_one(data)
+        self.line += data.count(b"\n")
+        return iter(io.StringIO(text.removeprefix("\ufeff") if first else text, newline="\n"))
+
+    def _one_by_one(self, data: bytes) -> Iterator[str]:
+        for raw in io.BytesIO(data):
             self.line += 1
-            self.done += len(raw)
-            self.digest.update(raw)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise InputError(f"line {self.line}: not UTF-8 text; save the file as CSV UTF-8") from None
-            if self.line == 1:
-                text = text.removeprefix("\ufeff")
-            yield text
+            yield text.removeprefix("\ufeff") if self.line == 1 else text
 
 
 def _header_positions(row: list[str] | None) -> list[int]:
@@ -400,7 +429,11 @@ def _header_positions(row: list[str] | None) -> list[int]:
     names = [cell.strip().lower() for cell in row]
     if sorted(names) != sorted(IMPORT_HEADER):
         raise InputError(f"line 1: the header must be {expected} (found {','.join(names)[:120]})")
-    return [names.index(name) for name in IMPORT_HEADER]
+    positions = [names.index(name) for name in IMPORT_HEADER]
+    return _IN_ORDER if positions == _IN_ORDER else positions
+
+
+_IN_ORDER = list(range(len(IMPORT_HEADER)))  # a header in the usual order: cells as they are
 
 
 _PLAIN_AMOUNT = re.compile(r"([0-9]{1,8})(?:\.([0-9]{1,2}))?\Z")
@@ -472,9 +505,13 @@ class _Importer:
             raise InputError(f"line {line}: expected {len(IMPORT_HEADER)} fields "
                              f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
         memo: str | None
-        date_text, kind, amount_text, category_text, memo, ref = (cells[i] for i in positions)
+        if positions is _IN_ORDER:
+            date_text, kind, amount_text, category_text, memo, ref = cells
+        else:
+            date_text, kind, amount_text, category_text, memo, ref = (cells[i] for i in positions)
         try:
-            day, bound_day = self._day(date_text)
+            known_day = self.days.get(date_text)
+            day, bound_day = known_day if known_day is not None else self._day(date_text)
             if kind not in IMPORT_KINDS:
                 kind = kind.strip().lower()
                 if kind not in IMPORT_KINDS:
@@ -486,7 +523,9 @@ class _Importer:
                 pence = int(whole) * 100 + (int(part.ljust(2, "0")) if part else 0)
             if not 0 < pence <= MAX_PENCE:  # anything else, and every refusal, as parse_amount has it
                 pence = parse_amount(amount_text)
-            category, debit, credit = self._category(kind, category_text, line)
+            known = self.categories.get((kind, category_text))
+            category, debit, credit = known if known is not None else \
+                self._category(kind, category_text, line)
         except InputError as exc:
             raise InputError(f"line {line}: {exc.message}") from None
         ref = ref.strip()
@@ -654,8 +693,8 @@ def _import_rows(importer: _Importer, source: _Reader,
         except csv.Error as exc:
             importer.settle(batch)  # an earlier bad row is reported first
             raise InputError(f"line {line}: not valid CSV ({exc})") from None
-        if not cells or all(not cell.strip() for cell in cells):
-            continue  # blank line
+        if not "".join(cells).strip():
+            continue  # blank line (every cell empty or spaces)
         rows += 1
         try:
             batch.append((line, *parse(cells, positions, line)))
