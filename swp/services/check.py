@@ -792,8 +792,12 @@ def _signed_rows(session, found: _Found) -> None:
 
 
 def _keys(session, found: _Found) -> None:
-    """Members who have no key enrolled (admitted before signing): they enrol before acting."""
+    """Members who have no key enrolled (admitted before signing): they enrol before acting.
+    A passkey enrolled on the members' page is a key too (it signs their changes there)."""
+    from swp.models import PasskeyCredential
+
     rows = session.execute(select(Member.handle).where(
-        Member.public_key.is_(None), or_(Member.left_on.is_(None), Member.left_on >= today()))
+        Member.public_key.is_(None), or_(Member.left_on.is_(None), Member.left_on >= today()),
+        Member.id.not_in(select(PasskeyCredential.member_id)))
         .order_by(Member.handle)).scalars().all()
     found.some(list(rows), lambda h: f"{h} has no key enrolled: 'swp --as {h} key new' before their next change")
