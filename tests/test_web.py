@@ -860,3 +860,41 @@ def test_asking_the_passkey_to_confirm_writes_nothing_of_the_practice(site, ann)
     assert site.client.post("/details/options", json={"address": "x", "email": ""},
                             headers={"X-CSRF-Token": token}).status_code == 200
     assert snapshot(site.swp.db, skip=("web_challenge",)) == before
+
+
+def _append_forged(db: str, actor: str, named: list, key) -> int:
+    """Append, with plain SQL, an event as swp would write it, signed by the passkey `key`
+    (a holder of the database and of some passkey, but of no other member's)."""
+    from swp.services.audit import canonical, event_hash
+    from tests.conftest import execute
+
+    last = audit_rows(db)[-1]
+    event = {"seq": last["seq"] + 1, "at": last["at"], "actor": actor, "os_user": "eve:0",
+             "command": "passkey enrol", "args": canonical({"member": actor}), "outcome": "ok",
+             "detail": None, "prev_hash": last["hash"], "action": named[0][0],
+             "payload": canonical(named), "key_fingerprint": "passkey", "real_at": last["real_at"],
+             "db_role": None}
+    event["hash"] = event_hash(event)
+    event["signature"] = _assertion_over(key, event["hash"])
+    columns = ", ".join(event)
+    execute(db, f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(':' + k for k in event)})", params=event)
+    return event["seq"]
+
+
+@pytest.mark.parametrize("invitation", ["used", "another member's", "none"])
+def test_a_passkey_that_enrols_itself_without_the_members_own_unused_invitation_is_named(site, ann, invitation):
+    db = site.swp.db
+    site.invite("bea")  # a valid invitation, for bea
+    invites = {e["seq"]: json.loads(e["payload"])[0][1]["member"] for e in audit_rows(db)
+               if e["action"] == "member.invited"}
+    used = max(s for s, m in invites.items() if m == "ann")  # ann enrolled on it
+    seq = {"used": used, "another member's": max(invites), "none": None}[invitation]
+    eve = passkey()
+    from webauthn.helpers import bytes_to_base64url
+
+    enrolment = {"member": "ann", "credential_id": eve.id, "public_key": bytes_to_base64url(eve._cose()),
+                 "fingerprint": "x", "rp_id": "localhost", "origin": ORIGIN, "invitation": seq}
+    forged = _append_forged(db, "ann", [["passkey.enrolled", enrolment]], eve)
+    found = site.swp("audit", "verify", "--full", json=True)
+    assert (found.json["ok"], found.json["first_bad"]) == (False, forged)
+    assert {"used": "an invitation already used"}.get(invitation, "without ann's latest invitation") in found.err
