@@ -898,3 +898,35 @@ def test_a_passkey_that_enrols_itself_without_the_members_own_unused_invitation_
     found = site.swp("audit", "verify", "--full", json=True)
     assert (found.json["ok"], found.json["first_bad"]) == (False, forged)
     assert {"used": "an invitation already used"}.get(invitation, "without ann's latest invitation") in found.err
+
+
+def test_in_a_real_practice_the_page_signs_with_the_passkey_and_the_server_holds_no_key(swp, db, tmp_path, monkeypatch):
+    """Not a sandbox: every member's key file is in their own folder, none in the server's."""
+    from starlette.testclient import TestClient
+
+    from swp.web.app import Config, create_app
+
+    monkeypatch.delenv("SWP_TODAY", raising=False)
+    homes = {h: {"SWP_HOME": str(tmp_path / f"home-{h}")} for h in ("ann", "bea", "mo")}
+    swp.ok("init", "Real SWP", "--local-authority", "Leeds")
+    for handle, registration in (("ann", "SW200001"), ("bea", "SW200002"), ("mo", None)):
+        assert swp("key", "new", "--no-passphrase", as_=handle, env=homes[handle]).code == 0
+        role = ("--role", "practitioner", "--registration", registration) if registration else ("--role", "manager")
+        run = swp("member", "add", handle, "--name", handle.title(), *role, "--employed-since",
+                  "2024-04-01", "--hours", "37.5", env=homes[handle])
+        assert run.code == 0, run.err
+    made = swp("proposal", "new", "--title", "More reserve", "--kind", "ordinary",
+               "--amend", "sharing.reserve-percent=25", as_="ann", env=homes["ann"])
+    assert made.code == 0, made.err
+    pid = swp.ok("proposal", "list", json=True).json["proposals"][-1]["id"]
+    url = swp("member", "invite", "ann", "--url", ORIGIN, as_="mo", env=homes["mo"], json=True).json["invitation"]["url"]
+    monkeypatch.setenv("SWP_HOME", str(tmp_path / "server"))  # the server's own folder: no key in it
+    with TestClient(create_app(Config(db=db, origin=ORIGIN, secure=False)), base_url=ORIGIN) as client:
+        key = passkey()
+        enrol(client, url[len(ORIGIN):], key)
+        assert vote(client, pid, "no", key).status_code == 303
+    assert not (tmp_path / "server" / "keys").exists()
+    event = audit_rows(db)[-1]
+    assert (event["command"], event["actor"], event["key_fingerprint"]) == ("vote", "ann", "passkey")
+    verified = swp("audit", "verify", "--full", env=homes["mo"], json=True)
+    assert verified.code == 0 and verified.json["ok"] is True, verified.err
