@@ -59,3 +59,8 @@ class CheckFailed(SwpError):
     """A check (swp check, swp audit verify) found a problem."""
 
     exit_code = EXIT_CHECK
+
+
+class ChangedMeanwhile(PreconditionError):
+    """A change confirmed with a passkey over the event it would append: something else was
+    recorded between the confirmation's request and its answer, so that event cannot be."""

@@ -263,3 +263,69 @@ def remember_verified(key: str, seq: int, event_hash: str, signatures: str) -> N
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
+
+
+# --- passkeys (WebAuthn): a member's passkey signs an event as a key file does ----------------
+
+PASSKEY_FINGERPRINT = "passkey"  # an event's key_fingerprint when a passkey signed it
+PASSKEY_SIGNATURE = "webauthn:"  # ... and its signature: this, then the assertion's JSON
+
+
+def passkey_signature(credential_id: str, authenticator_data: str, client_data_json: str,
+                      signature: str) -> str:
+    """The text kept in an event's `signature` when a passkey signed it: the WebAuthn
+    assertion (all base64url), which holds the event's hash as its challenge."""
+    return PASSKEY_SIGNATURE + json.dumps(
+        {"credential_id": credential_id, "authenticator_data": authenticator_data,
+         "client_data_json": client_data_json, "signature": signature},
+        sort_keys=True, separators=(",", ":"))
+
+
+def read_passkey_signature(text: str | None) -> dict[str, str] | None:
+    """The assertion kept in an event's signature (None: not a passkey's, or malformed)."""
+    if not text or not text.startswith(PASSKEY_SIGNATURE):
+        return None
+    try:
+        value = json.loads(text[len(PASSKEY_SIGNATURE):])
+    except ValueError:
+        return None
+    fields = ("credential_id", "authenticator_data", "client_data_json", "signature")
+    if not isinstance(value, dict) or not all(isinstance(value.get(f), str) for f in fields):
+        return None
+    return {f: value[f] for f in fields}
+
+
+def check_passkey_signature(assertion: dict[str, str], event_hash: str, public_key: str,
+                            rp_id: str | None, origin: str | None) -> str | None:
+    """Why this WebAuthn assertion is not a passkey's signature over `event_hash` (None: it
+    is): the challenge it signed must be the event's hash, made for this page (its origin and
+    RP id, as the passkey's enrolment recorded them), with the member verified (fingerprint,
+    face or PIN), and its signature must stand under the enrolled public key (COSE,
+    base64url). Checked offline, with py_webauthn, from what the database holds alone."""
+    from urllib.parse import urlsplit
+
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import base64url_to_bytes, parse_client_data_json
+
+    try:
+        client = parse_client_data_json(base64url_to_bytes(assertion["client_data_json"]))
+    except Exception:  # noqa: BLE001 - anything malformed is one answer
+        return "its passkey assertion cannot be read"
+    if origin is None:  # enrolled before the page recorded it: the origin the browser named
+        origin = client.origin
+    if rp_id is None:
+        rp_id = urlsplit(origin).hostname or ""
+    credential = {"id": assertion["credential_id"], "rawId": assertion["credential_id"],
+                  "type": "public-key",
+                  "response": {"authenticatorData": assertion["authenticator_data"],
+                               "clientDataJSON": assertion["client_data_json"],
+                               "signature": assertion["signature"]}}
+    try:
+        verify_authentication_response(
+            credential=credential, expected_challenge=bytes.fromhex(event_hash),
+            expected_rp_id=rp_id, expected_origin=origin,
+            credential_public_key=base64url_to_bytes(public_key),
+            credential_current_sign_count=0, require_user_verification=True)
+    except Exception as exc:  # noqa: BLE001 - py_webauthn raises several kinds
+        return f"its passkey assertion does not stand ({str(exc)[:120]})"
+    return None

@@ -447,7 +447,9 @@ class PasskeyCredential(SQLModel, table=True):
 
 
 class PasskeyAssertion(SQLModel, table=True):
-    """A verified passkey assertion kept with the change it authorised. Append-only."""
+    """A verified passkey assertion kept with the change it authorised, by earlier versions of
+    the members' page (a change from the page now keeps its assertion in its own audit event,
+    as the event's signature). Append-only; kept for the rows it already holds."""
 
     __tablename__ = "passkey_assertion"
     id: int | None = Field(default=None, primary_key=True)

@@ -240,9 +240,10 @@ def test_sandbox_keys_are_the_same_in_every_copy(practice, db):
     assert practice.ok("key", "show", as_="ann", json=True).json["fingerprint"] == first[0][0]
 
 
-def test_the_members_page_acts_only_with_a_key_the_server_holds(real, db, monkeypatch):
-    """The members' page writes through the unit of work with interactive=False: it signs with
-    the member's own key if the server process holds it, and never asks for a passphrase."""
+def test_a_unit_of_work_that_must_not_prompt_acts_only_with_a_key_it_holds(real, db, monkeypatch):
+    """The unit of work with interactive=False (a program that cannot ask for a passphrase)
+    signs with the member's own key only if the process holds it. (The members' page signs
+    with the member's passkey instead: tests/test_web.py.)"""
     from swp.errors import InputError
     from swp.services import governance, uow
 
@@ -250,7 +251,7 @@ def test_the_members_page_acts_only_with_a_key_the_server_holds(real, db, monkey
                         "--amend", "sharing.reserve-percent=25")
     assert proposal.code == 0, proposal.err
 
-    def vote(handle):  # what the page's vote route does, without the passkey
+    def vote(handle):
         return uow.perform(db, lambda s: governance.vote(s, actor=handle, proposal_id=1, choice="yes"),
                            write=True, command="vote", args={"proposal_id": 1}, actor=handle,
                            interactive=False)

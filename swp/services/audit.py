@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from swp.clock import now
+from swp.identity import PASSKEY_FINGERPRINT
 from swp.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ def os_user() -> str:
 LEGACY_FIELDS = ("seq", "at", "actor", "os_user", "command", "args", "outcome", "detail", "prev_hash")
 SIGNED_FIELDS = (*LEGACY_FIELDS, "action", "payload", "key_fingerprint", "real_at", "db_role")
 # the actions that enrol or revoke a member's key, replayed by `verify`
+PASSKEY_ENROLLED = "passkey.enrolled"  # a member's passkey (the members' page)
+INVITED = "member.invited"  # ... on the invitation a manager made
 ENROLLING = ("member.admitted", "key.enrolled", "key.rotated", "key.reenrolled")
 REVOKING = ("member.left",)
 
@@ -118,18 +121,46 @@ def head(session: Session) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
+# the fields of an event a passkey's confirmation holds: the change is made again at the
+# confirmation with these, so that its event is, byte for byte, the one the passkey signed
+PASSKEY_HELD = ("seq", "prev_hash", "at", "real_at", "os_user", "db_role")
+
+
+@dataclass
+class PasskeySeal:
+    """A change signed by a member's passkey (the members' page). First a preview
+    (`held` None): the change is made and its event computed, then `Previewed` carries the
+    event out and the transaction rolls back; the event's hash becomes the WebAuthn challenge.
+    Then the confirmation (`held`: the preview's PASSKEY_HELD fields, `expected`: its hash):
+    the change is made again; an event that differs is refused, nothing written, and one
+    that matches is signed with `seal(hash)` (the assertion, checked, as the signature)."""
+
+    held: dict[str, Any] | None = None
+    expected: str | None = None
+    seal: Callable[[str], str] | None = None
+
+
+class Previewed(Exception):  # noqa: N818 (internal: carries a previewed event out of its transaction)
+    def __init__(self, event: dict[str, Any], digest: str) -> None:
+        super().__init__(digest)
+        self.event, self.digest = event, digest
+
+
 def append(session: Session, *, command: str, args: dict[str, Any], actor: str | None,
            outcome: str = "ok", detail: str | None = None, signer: Signer | None = None,
-           unsigned_reason: Exception | None = None) -> AuditEvent:
-    """Append one event, chained to the last, signed by `signer` (a swp.identity.Signer).
+           unsigned_reason: Exception | None = None, passkey: PasskeySeal | None = None) -> AuditEvent:
+    """Append one event, chained to the last, signed by `signer` (a swp.identity.Signer), or
+    by a member's passkey (`passkey`, a change from the members' page).
     Call inside the command's own transaction. A change (not a refusal) without a signer is
     refused once anything has been signed: `unsigned_reason` (the key that could not be
     loaded) is raised then, so the service's own refusals come first."""
     from swp.db import lock_for_append
-    from swp.errors import InputError, PreconditionError
+    from swp.errors import ChangedMeanwhile, InputError, PreconditionError
 
     lock_for_append(session, "audit_event")
-    if signer is None and outcome == "ok":
+    if outcome != "ok":
+        passkey = None  # a refusal changes nothing: recorded unsigned, like the CLI's without a key
+    if signer is None and outcome == "ok" and passkey is None:
         if unsigned_reason is not None:
             raise unsigned_reason
         if manager_ever(session):
@@ -162,6 +193,14 @@ def append(session: Session, *, command: str, args: dict[str, Any], actor: str |
         event["real_at"] = event["at"]  # the same commands on the same days give the same events
     if last_real is not None and event["real_at"] < last_real and (rehearsal or _sandbox(session)):
         event["real_at"] = last_real  # a sandbox's real clock stays where it was, never going back
+    if passkey is not None:
+        from swp.identity import PASSKEY_FINGERPRINT
+
+        event["key_fingerprint"] = PASSKEY_FINGERPRINT
+        if passkey.held is not None:
+            if (event["seq"], event["prev_hash"]) != (passkey.held["seq"], passkey.held["prev_hash"]):
+                raise ChangedMeanwhile(MOVED)
+            event.update({k: passkey.held[k] for k in PASSKEY_HELD})
     if last_real is not None and event["real_at"][:10] < last_real[:10]:
         raise PreconditionError(f"the machine's clock ({event['real_at'][:10]}) is before the last "
                                 f"event's ({last_real[:10]}); check the machine's clock")
@@ -169,12 +208,22 @@ def append(session: Session, *, command: str, args: dict[str, Any], actor: str |
         raise PreconditionError(f"the date of this act ({event['at'][:10]}) is before the last "
                                 f"event's ({last_at[:10]}); check the machine's clock")
     digest = event_hash(event)
-    row = AuditEvent(**event, hash=digest,
-                     signature=signer.sign(digest) if signer is not None else None)
+    signature = signer.sign(digest) if signer is not None else None
+    if passkey is not None:
+        if passkey.held is None:
+            raise Previewed(event, digest)
+        if digest != passkey.expected or passkey.seal is None:
+            raise ChangedMeanwhile("this change would not be recorded as the one you confirmed "
+                                   "with your passkey: nothing was changed; confirm it again")
+        signature = passkey.seal(digest)
+    row = AuditEvent(**event, hash=digest, signature=signature)
     session.add(row)
     session.flush()
     return row
 
+
+MOVED = ("something else was recorded while you confirmed this change with your passkey, "
+         "so it was not made: nothing was changed; confirm it again")
 
 ROWS_ACTION = "rows.written"  # what a unit of work wrote, row by row, as it stands at the end
 # the tables whose rows record acts: `swp check` proves each comes from a signed event
@@ -527,6 +576,12 @@ class _Keys:
         self._fingerprints: dict[str, str] = {}
         # re-enrolment resolutions as made: proposal id -> (member, public key)
         self.reenrolments: dict[Any, tuple[Any, Any]] = {}
+        # passkeys (the members' page): credential id -> handle, public key (COSE, base64url),
+        # and the page's RP id and origin it was made for
+        self.passkeys: dict[str, dict[str, Any]] = {}
+        self.roles: dict[str, str] = {}  # handle -> latest role recorded
+        self.invites: dict[str, tuple[int, str, bool]] = {}  # handle -> latest (seq, expiry, by a manager)
+        self.used_invites: set[int] = set()
 
     def fingerprint(self, public_hex: str) -> str:
         found = self._fingerprints.get(public_hex)
@@ -567,7 +622,7 @@ class _Keys:
                             "that key for them")
         return None
 
-    def apply(self, named: list[tuple[str, dict[str, Any]]]) -> None:
+    def apply(self, named: list[tuple[str, dict[str, Any]]], *, seq: int = 0, actor: str | None = None) -> None:
         for values in _proposal_rows(named):
             number = values.get("id")
             if values.get("action") == "re-enrol" and number not in self.reenrolments:
@@ -579,8 +634,68 @@ class _Keys:
                 self.ever.add(handle)
             elif name in REVOKING and handle:
                 self.left[handle] = str(payload.get("left_on") or "")
+            elif name == PASSKEY_ENROLLED and payload.get("credential_id") and payload.get("member"):
+                self.passkeys[str(payload["credential_id"])] = {
+                    "handle": payload["member"], "public_key": str(payload.get("public_key") or ""),
+                    "rp_id": payload.get("rp_id"), "origin": payload.get("origin")}
+                if isinstance(payload.get("invitation"), int):
+                    self.used_invites.add(payload["invitation"])
+            elif name == INVITED and payload.get("member"):
+                self.invites[str(payload["member"])] = (
+                    seq, str(payload.get("expires_at") or ""), self.roles.get(actor or "") == "manager")
+            if handle and payload.get("role"):
+                self.roles[handle] = str(payload["role"])
             if payload.get("role") == "manager":
                 self.manager_ever = True
+
+    def passkey_problem(self, event: dict[str, Any], named: list[Any]) -> str | None:
+        """Why this event's passkey signature cannot stand (None: it stands). The passkey must
+        be one enrolled for the acting member before this event, or the one this very event
+        enrols (signed by itself, as a member's first key file is) on the member's latest,
+        unused, unexpired invitation from a manager; its assertion must be over this event's
+        hash, for the page it was enrolled on (checked here, offline)."""
+        from swp.identity import check_passkey_signature, read_passkey_signature
+
+        assertion = read_passkey_signature(event["signature"])
+        if assertion is None:
+            return "its passkey signature cannot be read"
+        actor = event["actor"]
+        if actor is None:
+            return "it is signed by a passkey, but names no acting member"
+        credential = assertion["credential_id"]
+        known = self.passkeys.get(credential)
+        if known is None:
+            enrolling = [p for n, p in named if n == PASSKEY_ENROLLED and p.get("credential_id") == credential]
+            if not enrolling or enrolling[0].get("member") != actor:
+                return f"it is signed by a passkey that was not enrolled for {actor} then"
+            why = self._invitation_problem(actor, enrolling[0], event["at"])
+            if why is not None:
+                return why
+            known = {"handle": actor, "public_key": str(enrolling[0].get("public_key") or ""),
+                     "rp_id": enrolling[0].get("rp_id"), "origin": enrolling[0].get("origin")}
+        if known["handle"] != actor:
+            return f"it is signed by a passkey that is not {actor}'s (it was enrolled for {known['handle']})"
+        if actor in self.left and event["at"][:10] > self.left[actor]:
+            return f"it is signed by {actor}'s passkey, revoked when they left on {self.left[actor]}"
+        return check_passkey_signature(assertion, event["hash"], known["public_key"],
+                                       known.get("rp_id"), known.get("origin"))
+
+    def _invitation_problem(self, actor: str, enrolment: dict[str, Any], at: str) -> str | None:
+        invitation = enrolment.get("invitation")
+        latest = self.invites.get(actor)
+        if not isinstance(invitation, int) or latest is None or latest[0] != invitation:
+            return f"it enrols a passkey for {actor} without {actor}'s latest invitation"
+        if invitation in self.used_invites:
+            return f"it enrols a passkey for {actor} on an invitation already used"
+        if not latest[2]:
+            return f"it enrols a passkey for {actor} on an invitation no manager made"
+        try:
+            expired = datetime.fromisoformat(at) > datetime.fromisoformat(latest[1])
+        except (TypeError, ValueError):
+            expired = True
+        if expired:
+            return f"it enrols a passkey for {actor} on an invitation that had expired"
+        return None
 
 
 def _proposal_rows(named: list[Any]) -> list[dict[str, Any]]:
@@ -830,7 +945,10 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                     named = json.loads(event["payload"]) if event["payload"] else []
                 except ValueError:
                     return bad(seq, "its payload is not JSON")
-                problem, public = _signature_problem(keys, event, named)
+                if event["key_fingerprint"] == PASSKEY_FINGERPRINT:
+                    problem, public = keys.passkey_problem(event, named), None
+                else:
+                    problem, public = _signature_problem(keys, event, named)
                 if problem is not None:
                     return bad(seq, problem)
                 if public is not None:
@@ -849,7 +967,7 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                     problem = keys.enrolment_problem(event, named)
                     if problem is not None:
                         return bad(seq, problem)
-                    keys.apply(named)
+                    keys.apply(named, seq=seq, actor=event["actor"])
             if seq == hold_until:
                 if event["hash"] == trusted_hash and so_far.hexdigest() == trusted_digest:
                     skipped = checks.drop_held()

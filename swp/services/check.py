@@ -509,10 +509,10 @@ def _resolved(session: Session, found: _Found, proposals: list[Proposal], practi
     # a manager's relabelling (or a row written in)
     made = {(p.target, p.closed_on) for p in proposals
             if p.status == "passed" and p.action == "amend" and p.clause == "member.role"}
-    handles = dict(session.execute(select(Member.id, Member.handle)).all())
+    handles: dict[int, str] = {cast(int, i): h for i, h in session.execute(select(col(Member.id), col(Member.handle))).tuples()}
     before: dict[int, str] = {}
-    for fact in session.execute(select(MemberFact).order_by(MemberFact.member_id,
-                                                            MemberFact.effective)).scalars():
+    for fact in session.execute(select(MemberFact).order_by(col(MemberFact.member_id),
+                                                            col(MemberFact.effective))).scalars():
         earlier = before.get(fact.member_id)
         handle = handles.get(fact.member_id, "?")
         if fact.role == "practitioner" and earlier is not None and earlier != "practitioner" \
@@ -847,8 +847,12 @@ def _signed_rows(session: Session, found: _Found) -> None:
 
 
 def _keys(session: Session, found: _Found) -> None:
-    """Members who have no key enrolled (admitted before signing): they enrol before acting."""
+    """Members who have no key enrolled (admitted before signing): they enrol before acting.
+    A passkey enrolled on the members' page is a key too (it signs their changes there)."""
+    from swp.models import PasskeyCredential
+
     rows = session.execute(select(col(Member.handle)).where(
-        col(Member.public_key).is_(None), or_(col(Member.left_on).is_(None), col(Member.left_on) >= today()))
+        col(Member.public_key).is_(None), or_(col(Member.left_on).is_(None), col(Member.left_on) >= today()),
+        col(Member.id).not_in(select(col(PasskeyCredential.member_id))))
         .order_by(col(Member.handle))).scalars().all()
     found.some(list(rows), lambda h: f"{h} has no key enrolled: 'swp --as {h} key new' before their next change")

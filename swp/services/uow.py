@@ -172,14 +172,131 @@ def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: 
     return signer, None
 
 
+# --- changes signed by a member's passkey (the members' page) --------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A change made and rolled back, to show a member's passkey the event it would append:
+    `digest` is that event's hash (the WebAuthn challenge); `held` its fields that the
+    confirmation reuses (audit.PASSKEY_HELD); `ids` the (table, id) of every row it inserted,
+    in order, and `moment`/`day` the clock it ran at, so that made again it writes the same."""
+
+    digest: str
+    held: dict[str, Any]
+    ids: list[list[Any]]
+    moment: str
+    day: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"digest": self.digest, "held": self.held, "ids": self.ids, "moment": self.moment,
+                "day": self.day}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Preview:
+        return cls(str(data["digest"]), dict(data["held"]), [list(i) for i in data["ids"]],
+                   str(data["moment"]), str(data["day"]))
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A previewed change, confirmed: `seal(session, digest)` checks the member's passkey
+    assertion over `digest` (the event's hash) and returns the event's signature."""
+
+    preview: Preview
+    seal: Callable[[Session, str], str]
+    before: Callable[[Session], None] | None = None  # first, in the transaction (use the challenge up)
+
+
+def pin_ids(session: Session, given: list[list[Any]] | None) -> list[list[Any]]:
+    """Note the (table, id) of every row of a recorded table this unit of work inserts, in order (returned, filled
+    at each flush); with `given` (a preview's), give each new row the id its preview had, so
+    that a change made again writes the rows its preview did (on PostgreSQL the preview used
+    those ids up, and a sequence never gives one twice)."""
+    from sqlalchemy import event
+
+    noted: list[list[Any]] = []
+    queue: dict[str, list[Any]] = {}
+    for table, ident in given or []:
+        queue.setdefault(str(table), []).append(ident)
+    flushing: list[Any] = []
+
+    @event.listens_for(session, "before_flush")
+    def _pin(sess: Session, _ctx: object, _instances: object) -> None:
+        for obj in list(sess.new):
+            table = getattr(obj, "__tablename__", None)
+            if table not in audit.RECORDED_TABLES or not hasattr(obj, "id"):
+                continue  # the page's own records (a session, a passkey) are in no event
+            if given is not None and obj.id is None and queue.get(table):
+                obj.id = queue[table].pop(0)
+            flushing.append(obj)
+
+    @event.listens_for(session, "after_flush_postexec")
+    def _note(_sess: Session, _ctx: object) -> None:
+        noted.extend([obj.__tablename__, obj.id] for obj in flushing)
+        flushing.clear()
+
+    return noted
+
+
+def preview(db: str | None, fn: Callable[[Any], Any], *, command: str, args: dict[str, Any],
+            actor: str) -> Preview:
+    """Make the change fn(session) as `actor` and roll it back: the event it would append,
+    for the actor's passkey to sign (`perform(..., confirm=...)` then makes it). A refusal by
+    the guard is recorded (unsigned) and raised, as `perform` does."""
+    from swp.clock import now, today
+
+    database = open_database(db)
+    location = database.target.display
+    try:
+        ctx = read_checked(database, lambda s, seen: practice_context(s, location, actor=actor, seen=seen))
+        if not ctx.actor_exists:
+            raise PermissionDenied(f"{actor!r} is not a member of the practice")
+        if ctx.actor_left:
+            raise InputError(f"{actor} left the practice: their passkey signs nothing")
+        moment, day = now(), today()
+        noted: list[list[Any]] = []  # the rows it inserted (filled at each flush)
+
+        def body(session: Session) -> None:
+            from swp.clock import held
+
+            session.info["swp_newcomer_key"] = None
+            audit.track_rows(session)
+            noted[:] = []
+            ids = pin_ids(session, None)
+            with held(moment, day):
+                fn(session)
+                session.flush()
+                noted.extend(ids)
+                audit.append(session, command=command, args=args, actor=actor,
+                             passkey=audit.PasskeySeal())
+            raise AssertionError("a passkey's preview always ends in Previewed")  # pragma: no cover
+
+        try:
+            database.run(body, write=True)
+        except audit.Previewed as shown:
+            return Preview(shown.digest, {k: shown.event[k] for k in audit.PASSKEY_HELD}, noted,
+                           moment.isoformat(), day.isoformat())
+        except RuleViolation as refusal:
+            record_refusal(database, command=command, args=args, actor=actor, refusal=refusal, ctx=ctx)
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+    finally:
+        database.dispose()
+
+
 def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str,
             args: dict[str, Any], actor: str | None, newcomer: str | None = None,
             newcomer_key: str | None = None, key_file: str | None = None,
-            signer_override: Signer | None = None, interactive: bool = True) -> T:
+            signer_override: Signer | None = None, interactive: bool = True,
+            confirm: Confirmation | None = None) -> T:
     """Run fn(session) on the practice at `db` in one transaction, signed when it writes.
     `newcomer`: the handle a command admits (whose public key it enrols): given as
     `newcomer_key` (hex), else made by a sandbox, else read from this machine's key folder.
-    `interactive=False` (the members' page): never ask for a passphrase."""
+    `interactive=False` (the members' page): never ask for a passphrase.
+    `confirm`: a previewed change (`preview`), signed by the actor's passkey: made again
+    only if nothing was recorded since its preview, and refused (ChangedMeanwhile, nothing
+    written) unless its event is, byte for byte, the one the passkey signed."""
     database = open_database(db)
     location = database.target.display
     try:
@@ -197,7 +314,9 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
             s, location, actor=actor, newcomer=newcomer, seen=seen))
         signer: Signer | None
         unsigned_reason: SwpError | None
-        if signer_override is not None:  # a member enrolling their first key signs with it
+        if confirm is not None:  # the member's passkey signs, in the transaction (below)
+            signer, unsigned_reason = None, None
+        elif signer_override is not None:  # a member enrolling their first key signs with it
             signer, unsigned_reason = signer_override, None
         else:
             signer, unsigned_reason = signer_for(ctx, actor, newcomer, key_file, interactive)
@@ -208,9 +327,30 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
         def body(session: Session) -> tuple[T, int, str]:
             session.info["swp_newcomer_key"] = enrol
             audit.track_rows(session)
+            if confirm is not None:
+                return confirmed(session)
             result = fn(session)
             row = audit.append(session, command=command, args=args, actor=actor, signer=signer,
                                unsigned_reason=unsigned_reason)
+            return result, row.seq, row.hash
+
+        def confirmed(session: Session) -> tuple[T, int, str]:
+            from datetime import date, datetime
+
+            from swp.clock import held
+            from swp.errors import ChangedMeanwhile
+
+            assert confirm is not None  # only called with one
+            shown = confirm.preview
+            if audit.head(session) != (shown.held["seq"] - 1, shown.held["prev_hash"]):
+                raise ChangedMeanwhile(audit.MOVED)
+            if confirm.before is not None:
+                confirm.before(session)
+            pin_ids(session, shown.ids)
+            seal = audit.PasskeySeal(shown.held, shown.digest, lambda digest: confirm.seal(session, digest))
+            with held(datetime.fromisoformat(shown.moment), date.fromisoformat(shown.day)):
+                result = fn(session)
+                row = audit.append(session, command=command, args=args, actor=actor, passkey=seal)
             return result, row.seq, row.hash
 
         try:

@@ -7,6 +7,7 @@ the CLI, a guard's refusal included. Nothing here decides a rule.
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -27,7 +28,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from swp.errors import NotFound, PermissionDenied, RuleViolation, SwpError
+from swp.errors import ChangedMeanwhile, DatabaseError, NotFound, PermissionDenied, RuleViolation, SwpError
+from swp.web import passkeys
 from swp.web.passkeys import RelyingParty
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from swp.services.ledger import Balance
     from swp.services.registers import Contact
     from swp.services.sharing.statements import ClosedBooks
+    from swp.services.uow import Confirmation, Preview
     from swp.services.web import Viewer
 
     # what a signed-in page returns: its template and context, or a whole response
@@ -90,6 +93,103 @@ class Refused(Exception):
 
 
 NOT_FOUND = "Not found."
+ENROLMENT = "passkey.enrolled"  # the challenge a new passkey signs its own enrolment with
+
+
+@dataclass(frozen=True)
+class PageChange:
+    """A change a member makes on the page, confirmed with their passkey: the CLI command it
+    is (`command`, and `args`: its arguments as the CLI records them), the challenge's
+    purpose, what the member asked for (`fields`, from the request: raises Refused or
+    NotFound), the service call (`fn`) and where to go when it is done."""
+
+    command: str
+    purpose: str
+    fields: Callable[[Request, Any], dict[str, str]]
+    args: Callable[[dict[str, str], Viewer], dict[str, Any]]
+    fn: Callable[[Session, Viewer, dict[str, str]], Any]
+    done: Callable[[Any, dict[str, str]], str]
+
+
+def _vote_fields(request: Request, data: Any) -> dict[str, str]:
+    pid = _int_id(request.path_params["pid"])
+    choice = str(data.get("choice", "")).strip().lower()
+    if choice not in ("yes", "no", "abstain"):
+        raise Refused(400, "choose yes, no or abstain")
+    return {"proposal": str(pid), "choice": choice}
+
+
+def _vote(session: Session, viewer: Viewer, fields: dict[str, str]) -> VoteCast:
+    from swp.services import governance
+
+    return governance.vote(session, actor=viewer.handle, proposal_id=int(fields["proposal"]),
+                           choice=fields["choice"])
+
+
+VOTE = PageChange(
+    "vote", "vote.cast", _vote_fields,
+    # `swp --as HANDLE vote PID CHOICE`, as the CLI records it
+    lambda f, v: {"proposal_id": int(f["proposal"]), "choice": f["choice"], "weight": 1, "for_handle": None},
+    _vote, lambda cast, f: f"/proposals/{f['proposal']}?done={'changed' if cast.replaced else 'cast'}")
+
+
+def _details_fields(request: Request, data: Any) -> dict[str, str]:
+    return {"address": str(data.get("address", "")), "email": str(data.get("email", ""))}
+
+
+def _contact(session: Session, viewer: Viewer, fields: dict[str, str]) -> Contact:
+    from swp.services import registers
+
+    return registers.set_contact(session, actor=viewer.handle, handle=viewer.handle,
+                                 address=fields["address"], email=fields["email"])
+
+
+DETAILS = PageChange(
+    "member update", "member.contact-recorded", _details_fields,
+    # `swp --as HANDLE member update HANDLE --address TEXT --email EMAIL`, as the CLI records it
+    lambda f, v: {"handle": v.handle, "effective": None, "hours": None, "pay": None, "role": None,
+                  "address": f["address"], "email": f["email"], "email_purposes": None,
+                  "payroll_id": None, "ni_number": None},
+    _contact, lambda _held, f: "/details?done=1")
+
+
+def _proposal_fields(request: Request, data: Any) -> dict[str, str]:
+    return {"title": str(data.get("title", "")), "kind": str(data.get("kind", "")),
+            "clause": str(data.get("clause", "")).strip(), "value": str(data.get("value", ""))}
+
+
+def _propose(session: Session, viewer: Viewer, fields: dict[str, str]) -> ProposalView:
+    from swp.services import governance
+
+    return governance.propose(session, actor=viewer.handle, title=fields["title"], kind=fields["kind"],
+                              action="amend", clause=fields["clause"], value=fields["value"])
+
+
+PROPOSAL = PageChange(
+    "proposal new", "proposal.made", _proposal_fields,
+    # `swp --as HANDLE proposal new --title T --kind K --amend CLAUSE=VALUE`, as the CLI records it
+    lambda f, v: {"title": f["title"], "kind": f["kind"], "amend": f"{f['clause']}={f['value']}",
+                  "expel": None, "merge_with": None, "partner_kind": None, "dissolve": False,
+                  "assets_to": None, "recipient_kind": None, "written": False, "register": None,
+                  "make_practitioner": None, "registration": None, "partner_split": None,
+                  "write_off": None, "amount": None, "re_enrol": None, "public_key": None,
+                  "admit": None, "role": None, "end_employment": None},
+    _propose, lambda view, f: f"/proposals/{view.id}?done=proposed")
+
+
+def _status_of(exc: SwpError) -> int:
+    """A refusal's HTTP status: 403 the guard's or a permission's; 409 the practice moved on
+    (or its state refuses it); 400 the member's input."""
+    if isinstance(exc, (RuleViolation, PermissionDenied)):
+        return 403
+    from swp.errors import PreconditionError
+
+    return 409 if isinstance(exc, PreconditionError) or exc.exit_code != 1 else 400
+
+
+def _ids(member: Member) -> tuple[int, str]:
+    assert member.id is not None  # a stored member
+    return member.id, member.handle
 
 
 def create_app(config: Config) -> Starlette:
@@ -124,16 +224,22 @@ def create_app(config: Config) -> Starlette:
         with writers:
             return database.run(fn, write=True)
 
-    def perform(fn: Callable[[Session], T], *, command: str, args: dict[str, Any], actor: str | None) -> T:
+    def perform(fn: Callable[[Session], T], *, command: str, args: dict[str, Any], actor: str,
+                confirm: Confirmation) -> T:
+        """A change confirmed with the member's passkey: signed by it, never by a key of the
+        server's (docs/identity.md)."""
         from swp.services.uow import perform as uow_perform
 
         with writers:
-            # signed with the member's own key, only if this server process holds it (a sandbox
-            # makes its members' keys; else the key file in the server's configuration folder,
-            # unencrypted or unlocked by SWP_PASSPHRASE): it never asks for a passphrase, and
-            # without the key the change is refused, nothing changed (docs/identity.md)
             return uow_perform(config.db, fn, write=True, command=command, args=args, actor=actor,
-                               interactive=False)
+                               interactive=False, confirm=confirm)
+
+    def preview(fn: Callable[[Session], Any], *, command: str, args: dict[str, Any], actor: str) -> Preview:
+        """The change made and rolled back: the event the member's passkey is asked to sign."""
+        from swp.services.uow import preview as uow_preview
+
+        with writers:
+            return uow_preview(config.db, fn, command=command, args=args, actor=actor)
 
     def who(session: Session, request: Request) -> Viewer | None:
         from swp.services import web
@@ -365,6 +471,8 @@ def create_app(config: Config) -> Starlette:
         return Response(options, media_type="application/json")
 
     async def enrol_verify(request: Request) -> Response:
+        """The member's device made a passkey: check it, then ask it to sign its own
+        enrolment (the event that records it, previewed)."""
         from swp.services import web
         from swp.web import passkeys
 
@@ -375,60 +483,92 @@ def create_app(config: Config) -> Starlette:
         except Refused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
         token = request.path_params["token"]
-        try:
-            found = await run_in_threadpool(read, lambda s: web.open_invite(s, token)[1].handle)
-        except NotFound as exc:
-            return JSONResponse({"error": exc.message}, status_code=404)
 
-        def body(session: Session) -> tuple[str, str]:
+        def register(session: Session) -> tuple[passkeys.Registered, str]:
             invite_row, member = web.open_invite(session, token)
             assert invite_row.id is not None  # a stored invitation
-            passkeys.enrol(session, rp_for(), member, data.get("credential") or {},
-                           invite_id=invite_row.id)
-            web.use_invite(session, invite_row)
-            return web.start_session(session, member)
+            return passkeys.verify_registration(session, rp_for(), member, data.get("credential") or {},
+                                                invite_id=invite_row.id), member.handle
+
         try:
-            token_out, _csrf = await run_in_threadpool(
-                lambda: perform(body, command="passkey enrol", args={"member": found}, actor=found))
+            registered, handle = await run_in_threadpool(write_quiet, register)
+            shown = await run_in_threadpool(lambda: preview(
+                _enrolment(token, registered), command="passkey enrol", args={"member": handle}, actor=handle))
+
+            def hold(session: Session) -> str:
+                _invite, member = web.open_invite(session, token)
+                return passkeys.hold_change(session, rp_for(), member, ENROLMENT,
+                                            {"token": web.token_hash(token), "registration": registered.as_json()},
+                                            shown, credential_ids=[registered.credential_id])
+            options = await run_in_threadpool(write_quiet, hold)
         except NotFound as exc:
             return JSONResponse({"error": exc.message}, status_code=404)
+        except DatabaseError:
+            raise
         except SwpError as exc:
             return JSONResponse({"error": exc.message}, status_code=403)
+        return JSONResponse({"sign": json.loads(options)})
+
+    def _enrolment(token: str, registered: passkeys.Registered) -> Callable[[Session], None]:
+        def fn(session: Session) -> None:
+            from swp.services import web
+            from swp.web import passkeys
+
+            invite_row, member = web.open_invite(session, token)
+            passkeys.enrol_change(session, rp_for(), member, registered)
+            web.use_invite(session, invite_row)
+        return fn
+
+    async def enrol_confirm(request: Request) -> Response:
+        """The new passkey signed its enrolment: record it, and sign the member in."""
+        from swp.services import web
+        from swp.services.uow import Confirmation
+        from swp.web import passkeys
+
+        if not await csrf_ok(request, None):
+            return JSONResponse({"error": "the page expired; reload it"}, status_code=403)
+        try:
+            data = await json_body(request)
+        except Refused as exc:
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        token = request.path_params["token"]
+        assertion = data.get("credential") or {}
+        try:
+            member_id, handle = await run_in_threadpool(read, lambda s: _ids(web.open_invite(s, token)[1]))
+            asked, shown = await run_in_threadpool(
+                read, lambda s: passkeys.held_change(s, member_id, ENROLMENT, assertion))
+            if asked.get("token") != web.token_hash(token):
+                raise passkeys.refused("the challenge was made for another enrolment")
+            registered = passkeys.Registered.from_json(asked["registration"])
+            confirm = Confirmation(shown, passkeys.seal(rp_for(), member_id, assertion),
+                                   before=lambda s: passkeys.use_held(s, member_id, ENROLMENT, assertion))
+            await run_in_threadpool(lambda: perform(_enrolment(token, registered), command="passkey enrol",
+                                                    args={"member": handle}, actor=handle, confirm=confirm))
+
+            def start(session: Session) -> tuple[str, str]:
+                from swp.models import Member
+
+                member = session.get(Member, member_id)
+                assert member is not None  # enrolled just now
+                return web.start_session(session, member)
+            token_out, _csrf = await run_in_threadpool(write_quiet, start)
+        except NotFound as exc:
+            return JSONResponse({"error": exc.message}, status_code=404)
+        except DatabaseError:
+            raise
+        except SwpError as exc:
+            return JSONResponse({"error": exc.message}, status_code=409 if isinstance(exc, ChangedMeanwhile) else 403)
         response = JSONResponse({"redirect": "/"})
         _set_cookie(response, SESSION_COOKIE, token_out, config.secure, max_age=web.SESSION_HOURS * 3600)
         return response
 
-    # --- voting ------------------------------------------------------------------------------
-
-    async def vote_options(request: Request) -> Response:
-        from swp.web import passkeys
-
-        viewer = await run_in_threadpool(read, lambda s: who(s, request))
-        if viewer is None:
-            return JSONResponse({"error": "sign in first"}, status_code=401)
-        if not await csrf_ok(request, viewer):
-            return JSONResponse({"error": "the page expired; reload it"}, status_code=403)
-        try:
-            data = await json_body(request)
-            pid = _int_id(request.path_params["pid"])
-        except Refused as exc:
-            return JSONResponse({"error": exc.message}, status_code=exc.status)
-        except NotFound:
-            return JSONResponse({"error": NOT_FOUND}, status_code=404)
-        choice = str(data.get("choice", "")).strip().lower()
-        if choice not in ("yes", "no", "abstain"):
-            return JSONResponse({"error": "choose yes, no or abstain"}, status_code=400)
-
-        def body(session: Session) -> str:
-            from swp.models import Member
-
-            assert viewer is not None  # checked above
-            member = session.get(Member, viewer.member_id)
-            assert member is not None  # the signed-in member
-            return passkeys.change_options(session, rp_for(), member, "vote.cast",
-                                           _vote_payload(viewer.handle, pid, choice))
-        options = await run_in_threadpool(write_quiet, body)
-        return Response(options, media_type="application/json")
+    # --- changes: a vote, the member's own details, a proposal -----------------------------------
+    # Each is asked for twice. First `.../options` (JSON, from the page's script): the change is
+    # made and rolled back, and the hash of the event it would append is the challenge the
+    # member's passkey signs. Then the form itself, with the assertion: the change is made
+    # again and recorded only if its event is that one, signed by the assertion (kept in the
+    # event, where `swp audit verify` checks it). A refusal is a plain message, recorded in the
+    # audit log as on the CLI.
 
     async def signed_in_form(request: Request) -> tuple[FormData, Viewer | None, Response | None]:
         """The posted form and the signed-in member, or the response that ends the request
@@ -441,50 +581,76 @@ def create_app(config: Config) -> Starlette:
             return form, viewer, message(request, 403, "The page expired: reload it and try again.", viewer)
         return form, viewer, None
 
-    async def vote(request: Request) -> Response:
-        from swp.services import governance
-        from swp.web import passkeys
-
-        form, viewer, stop = await signed_in_form(request)
-        if stop is not None:
-            return stop
-        try:
-            pid = _int_id(request.path_params["pid"])
-        except NotFound:
-            return message(request, 404, NOT_FOUND, viewer)
-        choice = str(form.get("choice", "")).strip().lower()
-        assertion = str(form.get("assertion", ""))
-        if not assertion:
-            return message(request, 400, "Voting needs your passkey: this page needs JavaScript "
-                                         "for that, and a browser that supports passkeys.", viewer)
-
-        def body(session: Session) -> tuple[VoteCast, str]:
+    def options_for(change: PageChange) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
             from swp.models import Member
+            from swp.web import passkeys
 
+            viewer = await run_in_threadpool(read, lambda s: who(s, request))
+            if viewer is None:
+                return JSONResponse({"error": "sign in first"}, status_code=401)
+            if not await csrf_ok(request, viewer):
+                return JSONResponse({"error": "the page expired; reload it"}, status_code=403)
+            try:
+                fields = change.fields(request, await json_body(request))
+                shown = await run_in_threadpool(lambda: preview(
+                    lambda s: change.fn(s, viewer, fields), command=change.command,
+                    args=change.args(fields, viewer), actor=viewer.handle))
+            except Refused as exc:
+                return JSONResponse({"error": exc.message}, status_code=exc.status)
+            except NotFound:
+                return JSONResponse({"error": NOT_FOUND}, status_code=404)
+            except DatabaseError:
+                raise
+            except SwpError as exc:
+                return JSONResponse({"error": exc.message}, status_code=_status_of(exc))
+
+            def hold(session: Session) -> str:
+                member = session.get(Member, viewer.member_id)
+                assert member is not None  # the signed-in member
+                return passkeys.hold_change(session, rp_for(), member, change.purpose, fields, shown)
+            options = await run_in_threadpool(write_quiet, hold)
+            return Response(options, media_type="application/json")
+        return endpoint
+
+    def confirm_for(change: PageChange) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            from swp.services.uow import Confirmation
+            from swp.web import passkeys
+
+            form, viewer, stop = await signed_in_form(request)
+            if stop is not None:
+                return stop
             assert viewer is not None  # signed_in_form stops when nobody is signed in
-            member = session.get(Member, viewer.member_id)
-            assert member is not None  # the signed-in member
-            record = passkeys.authorise_change(session, rp_for(), member, "vote.cast",
-                                               _vote_payload(viewer.handle, pid, choice), assertion)
-            cast = governance.vote(session, actor=viewer.handle, proposal_id=pid, choice=choice)
-            return cast, record.challenge
-
-        assert viewer is not None  # signed_in_form stops when nobody is signed in
-        args = {"proposal_id": pid, "choice": choice, "weight": 1, "for_handle": None}
-        try:
-            cast, challenge = await run_in_threadpool(
-                lambda: perform(body, command="vote", args=args, actor=viewer.handle))
-        except RuleViolation as exc:
-            return message(request, 403, exc.message, viewer)
-        except NotFound:
-            return message(request, 404, NOT_FOUND, viewer)
-        except SwpError as exc:
-            return message(request, 403 if isinstance(exc, PermissionDenied) else 409, exc.message, viewer)
-        del challenge
-        done = "changed" if cast.replaced else "cast"
-        return RedirectResponse(f"/proposals/{pid}?done={done}", status_code=303)
-
-    # --- the member's own details, and proposals made on the page ------------------------------
+            try:
+                fields = change.fields(request, form)
+            except Refused as exc:
+                return message(request, exc.status, exc.message, viewer)
+            except NotFound:
+                return message(request, 404, NOT_FOUND, viewer)
+            assertion = str(form.get("assertion", ""))
+            if not assertion:
+                return message(request, 400, "Every change needs your passkey: this page needs "
+                                             "JavaScript for that, and a browser that supports passkeys.", viewer)
+            member_id = viewer.member_id
+            try:
+                asked, shown = await run_in_threadpool(
+                    read, lambda s: passkeys.held_change(s, member_id, change.purpose, assertion))
+                if asked != fields:
+                    raise passkeys.refused("the challenge was made for another change")
+                confirm = Confirmation(shown, passkeys.seal(rp_for(), member_id, assertion),
+                                       before=lambda s: passkeys.use_held(s, member_id, change.purpose, assertion))
+                result = await run_in_threadpool(lambda: perform(
+                    lambda s: change.fn(s, viewer, fields), command=change.command,
+                    args=change.args(fields, viewer), actor=viewer.handle, confirm=confirm))
+            except NotFound:
+                return message(request, 404, NOT_FOUND, viewer)
+            except DatabaseError:
+                raise
+            except SwpError as exc:
+                return message(request, _status_of(exc), exc.message, viewer)
+            return RedirectResponse(change.done(result, fields), status_code=303)
+        return endpoint
 
     def details(session: Session, request: Request, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         from swp.services import registers
@@ -496,67 +662,6 @@ def create_app(config: Config) -> Starlette:
         from swp.services import governance
 
         return "propose.html", {"clauses": governance.clauses(session)}
-
-    async def change(request: Request, fn: Callable[[Session, Viewer, dict[str, str]], T], *, command: str,
-                     args_of: Callable[[dict[str, str], Viewer], dict[str, Any]], done: Callable[[T], str]) -> Response:
-        """A change made from a form: signed in, CSRF checked, then the same service, unit of
-        work and audit record as the CLI command `command` (args_of(form, viewer): its
-        arguments as the CLI records them). A refusal is a plain message; a guard's refusal
-        is recorded in the audit log as on the CLI."""
-        form, viewer, stop = await signed_in_form(request)
-        if stop is not None:
-            return stop
-        assert viewer is not None  # signed_in_form stops when nobody is signed in
-        fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-        try:
-            result = await run_in_threadpool(lambda: perform(
-                lambda s: fn(s, viewer, fields), command=command, args=args_of(fields, viewer),
-                actor=viewer.handle))
-        except NotFound as exc:
-            return message(request, 404, exc.message, viewer)
-        except SwpError as exc:
-            status = 403 if isinstance(exc, (RuleViolation, PermissionDenied)) else (
-                400 if exc.exit_code == 1 else 409)
-            return message(request, status, exc.message, viewer)
-        return RedirectResponse(done(result), status_code=303)
-
-    def _contact_args(fields: dict[str, str], viewer: Viewer) -> dict[str, Any]:
-        # `swp --as HANDLE member update HANDLE --address TEXT --email EMAIL`, as the CLI records it
-        return {"handle": viewer.handle, "effective": None, "hours": None, "pay": None, "role": None,
-                "address": fields.get("address", ""), "email": fields.get("email", ""),
-                "email_purposes": None, "payroll_id": None, "ni_number": None}
-
-    async def update_details(request: Request) -> Response:
-        from swp.services import registers
-
-        def fn(session: Session, viewer: Viewer, fields: dict[str, str]) -> Contact:
-            return registers.set_contact(session, actor=viewer.handle, handle=viewer.handle,
-                                         address=fields.get("address", ""),
-                                         email=fields.get("email", ""))
-        return await change(request, fn, command="member update", args_of=_contact_args,
-                            done=lambda _held: "/details?done=1")
-
-    def _proposal_args(fields: dict[str, str], viewer: Viewer) -> dict[str, Any]:
-        # `swp --as HANDLE proposal new --title T --kind K --amend CLAUSE=VALUE`, as the CLI records it
-        return {"title": fields.get("title", ""), "kind": fields.get("kind", ""),
-                "amend": f"{fields.get('clause', '').strip()}={fields.get('value', '')}",
-                "expel": None, "merge_with": None, "partner_kind": None, "dissolve": False,
-                "assets_to": None, "recipient_kind": None, "written": False, "register": None,
-                "make_practitioner": None, "registration": None, "partner_split": None,
-                "write_off": None, "amount": None, "re_enrol": None, "public_key": None,
-                "admit": None, "role": None,
-                "end_employment": None}
-
-    async def make_proposal(request: Request) -> Response:
-        from swp.services import governance
-
-        def fn(session: Session, viewer: Viewer, fields: dict[str, str]) -> ProposalView:
-            return governance.propose(session, actor=viewer.handle, title=fields.get("title", ""),
-                                      kind=fields.get("kind", ""), action="amend",
-                                      clause=fields.get("clause", "").strip(),
-                                      value=fields.get("value", ""))
-        return await change(request, fn, command="proposal new", args_of=_proposal_args,
-                            done=lambda view: f"/proposals/{view.id}?done=proposed")
 
     async def not_found(request: Request, exc: Exception) -> Response:
         viewer = await run_in_threadpool(read, lambda s: who(s, request))
@@ -578,14 +683,16 @@ def create_app(config: Config) -> Starlette:
         Route("/statements/{label}/{handle}/pdf", signed_in(statement_pdf)),
         Route("/proposals", signed_in(proposals)),
         Route("/proposals/new", signed_in(new_proposal_page)),
-        Route("/proposals/new", make_proposal, methods=["POST"]),
+        Route("/proposals/new/options", options_for(PROPOSAL), methods=["POST"]),
+        Route("/proposals/new", confirm_for(PROPOSAL), methods=["POST"]),
         Route("/proposals/{pid}", signed_in(proposal)),
-        Route("/proposals/{pid}/vote/options", vote_options, methods=["POST"]),
-        Route("/proposals/{pid}/vote", vote, methods=["POST"]),
+        Route("/proposals/{pid}/vote/options", options_for(VOTE), methods=["POST"]),
+        Route("/proposals/{pid}/vote", confirm_for(VOTE), methods=["POST"]),
         Route("/rules", signed_in(rules_page)),
         Route("/register", signed_in(register)),
         Route("/details", signed_in(details)),
-        Route("/details", update_details, methods=["POST"]),
+        Route("/details/options", options_for(DETAILS), methods=["POST"]),
+        Route("/details", confirm_for(DETAILS), methods=["POST"]),
         Route("/books", signed_in(books)),
         Route("/signin", signin_page),
         Route("/signin/options", signin_options, methods=["POST"]),
@@ -594,6 +701,7 @@ def create_app(config: Config) -> Starlette:
         Route("/enrol/{token}", enrol_page),
         Route("/enrol/{token}/options", enrol_options, methods=["POST"]),
         Route("/enrol/{token}/verify", enrol_verify, methods=["POST"]),
+        Route("/enrol/{token}/confirm", enrol_confirm, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     @asynccontextmanager
@@ -668,10 +776,6 @@ def _int_id(text: str) -> int:
     if not text.isascii() or not text.isdigit() or len(text) > 12:
         raise NotFound(NOT_FOUND)
     return int(text)
-
-
-def _vote_payload(handle: str, pid: int, choice: str) -> dict[str, Any]:
-    return {"member": handle, "proposal": pid, "choice": choice}
 
 
 def _current_member(session: Session, handle: str) -> Member | None:

@@ -2,17 +2,17 @@
 
 Everything WebAuthn is in this module, behind a small interface:
 
-- `enrol_options` / `enrol`: register a credential for a member (its id, public key and
-  sign count are stored in `passkey_credential`, and the unit of work names the action
-  `passkey.enrolled` with the key's fingerprint);
+- `enrol_options` / `verify_registration` / `enrol_change`: a member's device makes a passkey
+  (registration), then the passkey signs its own enrolment (`passkey.enrolled`, holding its
+  public key, the page's RP id and origin, and the manager's invitation it answers), as a
+  member's first key file signs its own;
 - `signin_options` / `signin`: a sign-in (an assertion over a single-use challenge);
-- `change_options` / `authorise_change`: a change on the page (a vote, say) needs a fresh
-  assertion whose challenge is a server-made nonce bound to (member, action, payload); the
-  verified assertion (authenticator data, client data, signature, credential id) is kept in
-  `passkey_assertion` with the change;
+- `hold_change` / `held_change` / `use_held` / `seal`: a change on the page (a vote, an
+  address, a proposal) is first made and rolled back (swp.services.uow.preview); the hash of
+  the event it would append is the WebAuthn challenge; the member's assertion over it is
+  checked and kept in the event as its signature, which `swp audit verify` checks again;
 - `assert_over(session, rp, member_id, challenge, response)`: the one place an assertion's
-  signature over given challenge bytes is checked. Today the challenge is a random nonce; it
-  can become a signed event's hash without changing its callers' shape.
+  signature over given challenge bytes is checked at the page.
 
 Every challenge is single-use and expires after CHALLENGE_MINUTES: a replayed assertion is
 refused because its challenge was used.
@@ -32,11 +32,15 @@ from sqlmodel import col
 
 from swp.clock import now
 from swp.errors import InputError, PermissionDenied
-from swp.models import Member, PasskeyAssertion, PasskeyCredential, WebChallenge
+from swp.models import Member, PasskeyCredential, WebChallenge
 from swp.services import audit
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.orm import Session
+
+    from swp.services.uow import Preview
 
 CHALLENGE_MINUTES = 5
 TIMEOUT_MS = 120_000
@@ -87,8 +91,11 @@ def _new_challenge(session: Session, *, member_id: int | None, purpose: str, pay
     return challenge
 
 
-def _refused(why: str) -> PermissionDenied:
+def refused(why: str) -> PermissionDenied:
     return PermissionDenied(f"the passkey was not accepted ({why}); try again")
+
+
+_refused = refused
 
 
 def _take_challenge(session: Session, challenge_b64: str, *, member_id: int | None, purpose: str,
@@ -175,9 +182,27 @@ def enrol_options(session: Session, rp: RelyingParty, member: Member, *, invite_
     return options_to_json(options)
 
 
-def enrol(session: Session, rp: RelyingParty, member: Member, response: str | dict[str, Any], *,
-          invite_id: int) -> PasskeyCredential:
-    """Verify a registration response and record the member's new passkey."""
+@dataclass(frozen=True)
+class Registered:
+    """A passkey the member's device just made (its registration verified), not yet enrolled:
+    its enrolment is a change its own assertion signs (`enrol_change`)."""
+
+    credential_id: str
+    public_key: str  # base64url of the COSE key
+    sign_count: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"credential_id": self.credential_id, "public_key": self.public_key,
+                "sign_count": self.sign_count}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Registered:
+        return cls(str(data["credential_id"]), str(data["public_key"]), int(data["sign_count"]))
+
+
+def verify_registration(session: Session, rp: RelyingParty, member: Member, response: str | dict[str, Any], *,
+                        invite_id: int) -> Registered:
+    """Verify a registration response (its single-use challenge used up here)."""
     from webauthn import verify_registration_response
 
     data = _parse(response)
@@ -193,16 +218,42 @@ def enrol(session: Session, rp: RelyingParty, member: Member, response: str | di
     if session.execute(select(col(PasskeyCredential.id)).where(
             col(PasskeyCredential.credential_id) == credential_id)).first():
         raise _refused("this passkey is already enrolled")
-    public_key = verified.credential_public_key
+    return Registered(credential_id, _b64(verified.credential_public_key), verified.sign_count)
+
+
+def latest_invitation(session: Session, handle: str) -> int | None:
+    """The seq of the latest signed event inviting `handle` to the page (the invitation an
+    enrolment answers: `swp audit verify` checks it was a manager's, unexpired and unused)."""
+    from swp.models import AuditEvent
+
+    rows = session.execute(select(col(AuditEvent.seq), col(AuditEvent.payload)).where(
+        col(AuditEvent.action) == audit.INVITED, col(AuditEvent.outcome) == "ok")
+        .order_by(col(AuditEvent.seq).desc()))
+    for seq, payload in rows:
+        for name, body in json.loads(payload or "[]"):
+            if name == audit.INVITED and body.get("member") == handle:
+                return int(seq)
+    return None
+
+
+def enrol_change(session: Session, rp: RelyingParty, member: Member, registered: Registered) -> PasskeyCredential:
+    """Record the member's new passkey: the change that the passkey itself signs, as a
+    member's first key file signs its own enrolment. Its event (`passkey.enrolled`) holds
+    the public key, the page it was made for (RP id and origin) and the invitation it answers."""
+    if session.execute(select(col(PasskeyCredential.id)).where(
+            col(PasskeyCredential.credential_id) == registered.credential_id)).first():
+        raise _refused("this passkey is already enrolled")
+    public_key = _unb64(registered.public_key)
     assert member.id is not None  # a stored member
-    row = PasskeyCredential(member_id=member.id, credential_id=credential_id,
-                            public_key=_b64(public_key), sign_count=verified.sign_count,
+    row = PasskeyCredential(member_id=member.id, credential_id=registered.credential_id,
+                            public_key=registered.public_key, sign_count=registered.sign_count,
                             fingerprint=fingerprint(public_key), created_at=now())
     session.add(row)
     session.flush()
-    audit.act(session, "passkey.enrolled", {"member": member.handle, "credential_id": credential_id,
-                                            "public_key": row.public_key,
-                                            "fingerprint": row.fingerprint})
+    audit.act(session, audit.PASSKEY_ENROLLED, {
+        "member": member.handle, "credential_id": registered.credential_id,
+        "public_key": row.public_key, "fingerprint": row.fingerprint, "rp_id": rp.id,
+        "origin": rp.origin, "invitation": latest_invitation(session, member.handle)})
     return row
 
 
@@ -281,28 +332,70 @@ def signin(session: Session, rp: RelyingParty, member: Member | None, response: 
     return member
 
 
-def change_options(session: Session, rp: RelyingParty, member: Member, action: str,
-                   payload: dict[str, Any]) -> str:
-    """Options for an assertion authorising one change: the challenge is bound to the member,
-    the action and its canonical payload, and can be used once."""
-    challenge = _new_challenge(session, member_id=member.id, purpose=action, payload=payload)
-    return _assertion_options(rp, challenge, _credentials(session, member.id))
+# --- changes signed by the member's passkey ----------------------------------------------------
 
 
-def authorise_change(session: Session, rp: RelyingParty, member: Member, action: str,
-                     payload: dict[str, Any], response: str | dict[str, Any]) -> PasskeyAssertion:
-    """Check a fresh assertion for exactly this change, use its challenge up, and keep the
-    assertion with the change (same transaction)."""
+def hold_change(session: Session, rp: RelyingParty, member: Member, purpose: str, fields: dict[str, Any],
+                preview: Preview, *, credential_ids: list[str] | None = None) -> str:
+    """Assertion options for one change: the challenge is the hash of the event the change
+    would append (`preview`), held single-use for this member, with what they asked for
+    (`purpose`, `fields`) and the preview, until they confirm (`held_change`)."""
+    challenge = _new_challenge(session, member_id=member.id, purpose=purpose,
+                               payload={"fields": fields, "preview": preview.as_json()},
+                               challenge=bytes.fromhex(preview.digest))
+    if credential_ids is None:
+        credentials = _credentials(session, member.id)
+    else:
+        credentials = [PasskeyCredential(member_id=member.id or 0, credential_id=c, public_key="",
+                                         fingerprint="", created_at=now()) for c in credential_ids]
+    return _assertion_options(rp, challenge, credentials)
+
+
+def held_change(session: Session, member_id: int, purpose: str,
+                response: str | dict[str, Any]) -> tuple[dict[str, Any], Preview]:
+    """What the member asked for and its preview, for the challenge their assertion answers:
+    made for this member and purpose, unused and unexpired (it is not used up here: see
+    `use_held`). Raises PermissionDenied otherwise."""
+    from swp.services.uow import Preview
+    from swp.services.web import _aware
+
+    challenge = _client_challenge(_parse(response))
+    row = session.execute(
+        select(WebChallenge).where(col(WebChallenge.challenge) == challenge)).scalar_one_or_none()
+    if row is None:
+        raise _refused("unknown challenge")
+    if row.used_at is not None:
+        raise _refused("this assertion was already used")
+    if _aware(row.expires_at) <= now():
+        raise _refused("the challenge expired")
+    if row.purpose != purpose or row.member_id != member_id:
+        raise _refused("the challenge was made for something else")
+    held = json.loads(row.payload)
+    return dict(held["fields"]), Preview.from_json(held["preview"])
+
+
+def use_held(session: Session, member_id: int, purpose: str, response: str | dict[str, Any]) -> None:
+    """Use the challenge up, in the change's own transaction (checked again there)."""
     data = _parse(response)
-    assert member.id is not None  # a stored member
-    row = _take_challenge(session, _client_challenge(data), member_id=member.id, purpose=action,
-                          payload=payload)
-    asserted = assert_over(session, rp, member.id, _unb64(row.challenge), data)
-    record = PasskeyAssertion(member_id=member.id, credential_id=asserted.credential_id,
-                              action=action, payload=row.payload, challenge=row.challenge,
-                              authenticator_data=asserted.authenticator_data,
-                              client_data_json=asserted.client_data_json,
-                              signature=asserted.signature, created_at=now())
-    session.add(record)
+    held_change(session, member_id, purpose, data)
+    row = session.execute(select(WebChallenge).where(
+        col(WebChallenge.challenge) == _client_challenge(data))).scalar_one()
+    row.used_at = now()
+    session.add(row)
     session.flush()
-    return record
+
+
+def seal(rp: RelyingParty, member_id: int, response: str | dict[str, Any]) -> Callable[[Session, str], str]:
+    """The signature of a confirmed change's event: the member's assertion, checked over the
+    event's hash with the passkey enrolled for them (its sign count moved on), then kept in
+    the event itself, where `swp audit verify` checks it again."""
+    data = _parse(response)
+
+    def signature(session: Session, digest: str) -> str:
+        from swp.identity import passkey_signature
+
+        asserted = assert_over(session, rp, member_id, bytes.fromhex(digest), data)
+        return passkey_signature(asserted.credential_id, asserted.authenticator_data,
+                                 asserted.client_data_json, asserted.signature)
+
+    return signature

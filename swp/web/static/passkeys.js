@@ -1,4 +1,4 @@
-// The members' page's one script: passkeys (WebAuthn) for enrolment, sign-in and votes.
+// The members' page's one script: passkeys (WebAuthn) for enrolment, sign-in and changes.
 // Served by swp itself; the page's Content-Security-Policy allows no other script.
 "use strict";
 
@@ -30,12 +30,20 @@
     return window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON;
   }
 
+  // Enrolment: the device makes a passkey, then the passkey signs its own enrolment (the
+  // event that records it), as it will sign every change.
   async function enrol(form) {
-    var options = await post(form.getAttribute("action").replace(/\/verify$/, "/options"), {});
+    var verify = form.getAttribute("action");
+    var options = await post(verify.replace(/\/verify$/, "/options"), {});
     var created = await navigator.credentials.create({
       publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options)
     });
-    var done = await post(form.getAttribute("action"), { credential: created.toJSON() });
+    var asked = await post(verify, { credential: created.toJSON() });
+    say("Now confirm the enrolment with the new passkey...");
+    var got = await navigator.credentials.get({
+      publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(asked.sign)
+    });
+    var done = await post(verify.replace(/\/verify$/, "/confirm"), { credential: got.toJSON() });
     window.location.assign(done.redirect || "/");
   }
 
@@ -49,10 +57,14 @@
     window.location.assign(done.redirect || "/");
   }
 
+  // A change (a vote, your details, a proposal): the server makes it, undoes it, and asks the
+  // passkey to sign the record it would write; the form then goes with that signature.
   async function change(form) {
-    var chosen = form.querySelector('[name="choice"]:checked');
-    if (!chosen) { throw new Error("choose yes, no or abstain first"); }
-    var options = await post(form.getAttribute("data-options"), { choice: chosen.value });
+    var fields = {};
+    new FormData(form).forEach(function (value, name) {
+      if (name !== "csrf" && name !== "assertion") { fields[name] = value; }
+    });
+    var options = await post(form.getAttribute("data-options"), fields);
     var got = await navigator.credentials.get({
       publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options)
     });
