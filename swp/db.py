@@ -270,6 +270,13 @@ def ledger_change_token(conn: Connection) -> object:
         "FROM (SELECT 'ledger_entry'::regclass::oid AS r) AS ledger").first() or ())
 
 
+def stores_as_bound(session: Session) -> bool:
+    """Whether the database stores a value exactly as the driver bound it (SQLite: the text or
+    number given is the text or number kept), so a digest of the bound values is a digest of
+    the stored rows; a server may store a value in its own form, and is read back instead."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def sqlite_index_sql(conn: Connection, name: str) -> str | None:
     """The stored SQL that makes index `name` on SQLite (to drop it for a bulk write and make
     it again); None on PostgreSQL, or when there is no such index."""

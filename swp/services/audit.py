@@ -332,9 +332,11 @@ class _Stream:
 
     @classmethod
     def make(cls, session: Session, table: Table, columns: tuple[str, ...], before: int) -> _Stream | None:
-        dialect = session.get_bind().dialect
-        if dialect.name != "sqlite":
+        from swp.db import stores_as_bound
+
+        if not stores_as_bound(session):
             return None  # the server may store a value differently from how it was bound: read back
+        dialect = session.get_bind().dialect
         encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
         # in key order, each column's text: None for the id, a position in the row for a
         # value, a _Converted for a value SQLAlchemy converts on reading
