@@ -647,8 +647,9 @@ RESOLVED = {
                      "practice has no manager"),
     "member.left": ("special", "a member's end of employment, recorded by the members"),
 }
-# resolutions that end someone else's membership: the member concerned has the full notice
-ENDS_MEMBERSHIP = {("expel", None), ("amend", "member.left")}
+# resolutions that end someone else's membership, or enrol a new key in place of their lost
+# one (whoever holds it signs as them): the member concerned has the full notice
+ENDS_MEMBERSHIP = {("expel", None), ("amend", "member.left"), ("re-enrol", None)}
 
 
 def split_violations(partner: str, agreed: int | None, our_percent: int) -> list[Violation]:
@@ -884,7 +885,7 @@ def result_is_settled(clauses: Mapping[str, str], kind: str, counts: Tally,
 
 def ends_membership(action: str, clause: str | None) -> bool:
     """Does this resolution end someone else's membership (an expulsion, a recorded end of
-    employment)?"""
+    employment), or re-enrol their key? The member concerned has the full notice."""
     return (action, None if action != "amend" else clause) in ENDS_MEMBERSHIP
 
 
@@ -907,7 +908,7 @@ def notice_violations(clauses: Mapping[str, str], kind: str, counts: Tally, elec
     if on >= earliest or may_close_early(clauses, kind, counts, electorate, ending=ending):
         return []
     waiting = electorate - counts.voters
-    why = ("ending a membership waits the full notice" if ending
+    why = ("ending a membership or re-enrolling a member's key waits the full notice" if ending
            else "could change the result")
     return [Violation("governance.notice-days",
                       f"the proposal may close on {earliest} ({clauses.get('governance.notice-days', '14')} "

@@ -182,7 +182,7 @@ def test_a_recorded_end_of_employment_ends_the_membership(practice, db):
     # 4 of 5 yes settles a special resolution, but sam has the full notice
     err = refused(practice, db, "proposal", "close", str(pid), as_="ann",
                   clause="governance.notice-days")
-    assert "ending a membership waits the full notice" in err
+    assert "ending a membership or re-enrolling a member's key waits the full notice" in err
     assert practice.ok("proposal", "show", str(pid), json=True).json["may_close_now"] is False
     closed = practice.ok("proposal", "close", str(pid), as_="ann", json=True,
                          env={"SWP_TODAY": "2026-07-15"}).json

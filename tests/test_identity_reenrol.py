@@ -37,6 +37,12 @@ def _pass(real, number: int, voters=("ann", "cal", "mo"), closer: str = "ann"):
     return real.as_(closer, "proposal", "close", str(number), json=True)
 
 
+def _vote_with(real, key: str, number: int, choice: str):
+    """bea votes with the key file at `key` (her lost key, found again)."""
+    return real("--key", key, "vote", str(number), choice, as_="bea",
+                env={"SWP_HOME": real.homes["bea"]})
+
+
 def test_a_lost_key_is_re_enrolled_by_a_passed_resolution(real, db):
     enrolled_before = real.ok("member", "show", "bea", json=True).json["key_fingerprint"]
     lost = _lose(real, "bea")
@@ -66,7 +72,21 @@ def test_a_lost_key_is_re_enrolled_by_a_passed_resolution(real, db):
     # until it passes, bea's new key signs nothing
     run = real.as_("bea", "vote", str(number), "yes")
     assert run.code == 1 and "not bea's enrolled key" in run.err
-    closed = _pass(real, number)
+    # 3 of 4 yes settles it, but bea has the full notice: the close waits for her vote (here
+    # with the key she lost, found again before the close) or for the end of the notice
+    for handle in ("ann", "cal", "mo"):
+        assert real.as_(handle, "vote", str(number), "yes").code == 0
+    before = snapshot(db)
+    refused = real.as_("ann", "proposal", "close", str(number))
+    assert refused.code == 3, refused.err
+    assert refused.err.startswith("swp: refused by clause governance.notice-days: the proposal "
+                                  "may close on ")
+    assert refused.err.endswith("1 of 4 members have not voted and ending a membership or "
+                                "re-enrolling a member's key waits the full notice\n")
+    assert snapshot(db) == before
+    assert real.ok("proposal", "show", str(number), json=True).json["may_close_now"] is False
+    assert _vote_with(real, lost, number, "yes").code == 0
+    closed = real.as_("ann", "proposal", "close", str(number), json=True)
     assert closed.code == 0, closed.err
     assert closed.json["status"] == "passed"
     assert closed.json["effect"] == (f"bea's key {identity.fingerprint(public)} is enrolled; their "
@@ -86,13 +106,49 @@ def test_a_lost_key_is_re_enrolled_by_a_passed_resolution(real, db):
     real.ok("check")
 
 
+@pytest.mark.parametrize("then", ["after the notice", "with bea's vote"])
+def test_a_re_enrolment_gives_the_member_concerned_the_full_notice(practice, db, then):
+    """4 of 5 yes settles a special resolution, but a 75% bloc may not hand itself a
+    dissenting member's key the day it proposes it: as for an expulsion, bea has the full
+    notice, unless every current member, bea included, has voted."""
+    public = identity.new_signer("bea").public_hex
+    number = practice.ok("proposal", "new", "--title", "Bea's new key", "--kind", "special",
+                         "--re-enrol", "bea", "--public-key", public, as_="ann", json=True).json["id"]
+    for handle in ("ann", "cal", "mo", "sam"):
+        practice.ok("vote", str(number), "yes", as_=handle)
+    before = snapshot(db)
+    events = len(audit_rows(db))
+    run = practice("proposal", "close", str(number), as_="ann")
+    assert run.code == 3, run.err
+    assert run.err == ("swp: refused by clause governance.notice-days: the proposal may close on "
+                       "2026-07-15 (14 clear days after 2026-06-30), or sooner once every member "
+                       "has voted: 1 of 5 members have not voted and ending a membership or "
+                       "re-enrolling a member's key waits the full notice\n")
+    assert snapshot(db) == before
+    rows = audit_rows(db)
+    assert len(rows) == events + 1 and rows[-1]["outcome"] == "refused"
+    shown = practice.ok("proposal", "show", str(number), json=True).json
+    assert shown["may_close_now"] is False and shown["may_close_on"] == "2026-07-15"
+    assert query(db, "SELECT public_key FROM member WHERE handle = 'bea'")[0][0] != public
+    env = {}
+    if then == "after the notice":
+        env = {"SWP_TODAY": "2026-07-15"}
+    else:
+        practice.ok("vote", str(number), "no", as_="bea")
+    closed = practice.ok("proposal", "close", str(number), as_="ann", json=True, env=env).json
+    assert closed["status"] == "passed"
+    assert query(db, "SELECT public_key FROM member WHERE handle = 'bea'")[0][0] == public
+    practice.ok("check", env=env)
+
+
 def test_a_failed_resolution_enrols_nothing(real, db):
-    _lose(real, "bea")
+    lost = _lose(real, "bea")
     assert real.as_("bea", "key", "new", "--no-passphrase").code == 0
     public = identity.parse_public_key(_key_file(real, "bea").replace(".pem", ".pub"))
     number = _propose(real, public).json["id"]
     for handle, choice in (("ann", "yes"), ("cal", "no"), ("mo", "no")):
         assert real.as_(handle, "vote", str(number), choice).code == 0
+    assert _vote_with(real, lost, number, "no").code == 0
     closed = real.as_("ann", "proposal", "close", str(number), json=True)
     assert closed.code == 0, closed.err
     assert closed.json["status"] == "failed" and closed.json["effect"] is None
@@ -184,7 +240,7 @@ def test_a_re_enrolment_of_another_key_than_the_resolution_named_fails_verify(re
     wanted = identity.new_signer("bea").public_hex
     other = identity.new_signer("bea").public_hex
     number = _propose(real, wanted).json["id"]
-    for handle in ("ann", "cal", "mo"):
+    for handle in ("ann", "bea", "cal", "mo"):
         assert real.as_(handle, "vote", str(number), "yes").code == 0
 
     def close_with_another_key(session):

@@ -36,8 +36,10 @@ class Site:
 
         return TestClient(self.app, base_url=ORIGIN)
 
-    def invite(self, handle: str) -> str:
-        url = self.swp.ok("member", "invite", handle, "--url", ORIGIN, as_="mo", json=True).json["invitation"]["url"]
+    def invite(self, handle: str, as_: str | None = None) -> str:
+        """The member's own invitation (every member of the sandbox has a key)."""
+        url = self.swp.ok("member", "invite", handle, "--url", ORIGIN, as_=as_ or handle,
+                          json=True).json["invitation"]["url"]
         assert url.startswith(ORIGIN + "/enrol/")
         return url[len(ORIGIN):]
 
@@ -932,7 +934,7 @@ def test_in_a_real_practice_the_page_signs_with_the_passkey_and_the_server_holds
                "--amend", "sharing.reserve-percent=25", as_="ann", env=homes["ann"])
     assert made.code == 0, made.err
     pid = swp.ok("proposal", "list", json=True).json["proposals"][-1]["id"]
-    url = swp("member", "invite", "ann", "--url", ORIGIN, as_="mo", env=homes["mo"], json=True).json["invitation"]["url"]
+    url = swp("member", "invite", "ann", "--url", ORIGIN, as_="ann", env=homes["ann"], json=True).json["invitation"]["url"]
     monkeypatch.setenv("SWP_HOME", str(tmp_path / "server"))  # the server's own folder: no key in it
     with TestClient(create_app(Config(db=db, origin=ORIGIN, secure=False)), base_url=ORIGIN) as client:
         key = passkey()
@@ -943,3 +945,106 @@ def test_in_a_real_practice_the_page_signs_with_the_passkey_and_the_server_holds
     assert (event["command"], event["actor"], event["key_fingerprint"]) == ("vote", "ann", "passkey")
     verified = swp("audit", "verify", "--full", env=homes["mo"], json=True)
     assert verified.code == 0 and verified.json["ok"] is True, verified.err
+
+
+# --- who invites: a manager only a member with no key and no passkey yet -------------------
+
+
+def test_a_manager_invites_no_member_who_has_a_key_only_the_member_invites_themselves(site):
+    db = site.swp.db
+    before = snapshot(db, skip=())
+    run = site.swp("member", "invite", "ann", "--url", ORIGIN, as_="mo")
+    assert run.code == 1
+    assert run.err == ("swp: ann already has a key: only ann may invite themselves "
+                       "(swp --as ann member invite ann)\n")
+    after = snapshot(db, skip=())
+    assert {t: rows for t, rows in after.items() if t != "audit_event"} == \
+        {t: rows for t, rows in before.items() if t != "audit_event"}
+    assert not any(e["action"] == "member.invited" for e in audit_rows(db))
+    # ann's own invitation, signed by her key, enrols her passkey
+    key = passkey()
+    enrol(site.client, site.invite("ann", as_="ann"), key)
+    invited = [e for e in audit_rows(db) if e["action"] == "member.invited"]
+    assert [(e["actor"], e["key_fingerprint"] is not None) for e in invited] == [("ann", True)]
+    assert _verify(site)["ok"] is True
+
+
+def _manager_invites_anyway(db: str, handle: str) -> int:
+    """mo, with his own key, makes an invitation for `handle` with a swp changed to skip the
+    rule (an insider); the seq of its event."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from swp.clock import now
+    from swp.models import Member, WebInvite
+    from swp.services import audit
+    from swp.services.uow import perform
+
+    def make(session):
+        member = session.execute(select(Member).where(Member.handle == handle)).scalar_one()
+        expires = now() + timedelta(hours=72)
+        session.add(WebInvite(member_id=member.id, token_hash="f" * 64, created_at=now(),
+                              expires_at=expires, created_by="mo"))
+        session.flush()
+        audit.act(session, "member.invited", {"member": handle, "expires_at": expires})
+
+    perform(db, make, write=True, command="member invite", args={}, actor="mo")
+    return audit_rows(db)[-1]["seq"]
+
+
+def test_a_passkey_enrolled_on_a_managers_invitation_for_a_member_with_a_key_is_named(site):
+    from webauthn.helpers import bytes_to_base64url
+
+    db = site.swp.db
+    seq = _manager_invites_anyway(db, "ann")
+    assert _verify(site)["ok"] is True  # the invitation alone enrols nothing
+    mine = passkey()  # mo's own authenticator, enrolled in ann's name on it
+    enrolment = {"member": "ann", "credential_id": mine.id, "public_key": bytes_to_base64url(mine._cose()),
+                 "fingerprint": "x", "rp_id": "localhost", "origin": ORIGIN, "invitation": seq}
+    forged = _append_forged(db, "ann", [["passkey.enrolled", enrolment]], mine)
+    found = _verify(site)
+    assert (found["ok"], found["first_bad"]) == (False, forged)
+    run = site.swp("audit", "verify", "--full")
+    assert run.err == (f"swp: audit chain broken at event {forged}: it enrols a passkey for ann on "
+                       "an invitation a manager made while ann had a key or passkey (only ann's "
+                       "own invitation enrols another)\n")
+
+
+def test_a_re_enrolment_revokes_the_members_passkeys(site, ann):
+    from swp.identity import new_signer
+
+    db = site.swp.db
+    public = new_signer("ann").public_hex
+    pid = site.swp.ok("proposal", "new", "--title", "Ann's new key", "--kind", "special",
+                      "--re-enrol", "ann", "--public-key", public, as_="bea", json=True).json["id"]
+    for handle in ("ann", "bea", "cal", "mo", "sam"):
+        site.swp.ok("vote", str(pid), "yes", as_=handle)
+    current = len(query(db, "SELECT id FROM member WHERE left_on IS NULL OR left_on >= :d", {"d": TODAY}))
+    assert current == 5, current
+    closed = site.swp.ok("proposal", "close", str(pid), as_="bea", json=True).json
+    assert closed["status"] == "passed"
+    assert query(db, "SELECT count(*) FROM passkey_credential p JOIN member m ON m.id = p.member_id "
+                     "WHERE m.handle = 'ann'") == [(0,)]
+    # the page asks no passkey of ann's any more: the old one cannot vote
+    token = csrf_of(site.client.get(f"/proposals/{OPEN}"))
+    before = snapshot(db, skip=("web_challenge",))
+    options = site.client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "no"},
+                               headers={"X-CSRF-Token": token})
+    assert options.status_code == 200 and options.json()["allowCredentials"] == []
+    refused = site.client.post(f"/proposals/{OPEN}/vote", data={
+        "csrf": token, "choice": "no", "assertion": json.dumps(ann.get(options.json()))},
+        follow_redirects=False)
+    assert refused.status_code == 403
+    assert "passkey was not accepted (not one of this member&#39;s passkeys)" in refused.text
+    assert snapshot(db, skip=("web_challenge",)) == before
+    assert _verify(site)["ok"] is True
+    # an event signed with it, written into the database, is named
+    forged = _append_forged(db, "ann", [["vote.cast", {"proposal": OPEN, "choice": "no"}]], ann)
+    found = _verify(site)
+    assert (found["ok"], found["first_bad"]) == (False, forged)
+    run = site.swp("audit", "verify", "--full")
+    reenrolled = max(e["seq"] for e in audit_rows(db) if e["action"] == "key.reenrolled"
+                     or '"key.reenrolled"' in (e["payload"] or ""))
+    assert run.err == (f"swp: audit chain broken at event {forged}: it is signed by ann's passkey, "
+                       f"revoked when their key was re-enrolled (event {reenrolled})\n")

@@ -115,7 +115,7 @@ def test_a_member_enrols_signs_in_reads_votes_changes_and_signs_out(served, tmp_
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     print(f"\nscreenshots: {folder}")
-    link = lived.ok("member", "invite", "ann", "--url", origin, as_="mo", json=True).json["invitation"]["url"]
+    link = lived.ok("member", "invite", "ann", "--url", origin, as_="ann", json=True).json["invitation"]["url"]
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

@@ -248,9 +248,10 @@ def invite(
                             help="The members' page's address, as members reach it."),
 ) -> None:
     """Print a one-time link for a member to enrol a passkey on the members' page (swp serve).
-    It works once, for 72 hours; a new invitation replaces an unused one. Needs --as a manager.
+    It works once, for 72 hours; a new invitation replaces an unused one. Needs --as the
+    member themselves; a manager invites only a member with no key and no passkey yet.
 
-    Example: swp --as mo member invite ann --url https://members.example.org
+    Example: swp --as ann member invite ann --url https://members.example.org
     """
     from swp.services import web
 

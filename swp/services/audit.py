@@ -582,7 +582,9 @@ class _Keys:
         # and the page's RP id and origin it was made for
         self.passkeys: dict[str, dict[str, Any]] = {}
         self.roles: dict[str, str] = {}  # handle -> latest role recorded
-        self.invites: dict[str, tuple[int, str, bool]] = {}  # handle -> latest (seq, expiry, by a manager)
+        # handle -> latest invitation: seq, expiry, and why it cannot enrol a passkey (None: it
+        # can: the member's own, or a manager's for a member who had no key and no passkey)
+        self.invites: dict[str, tuple[int, str, str | None]] = {}
         self.used_invites: set[int] = set()
 
     def fingerprint(self, public_hex: str) -> str:
@@ -634,6 +636,10 @@ class _Keys:
             if name in ENROLLING and handle and payload.get("public_key"):
                 self.current[handle] = payload["public_key"]
                 self.ever.add(handle)
+                if name == "key.reenrolled":  # the member's passkeys go with the lost key
+                    for known in self.passkeys.values():
+                        if known["handle"] == handle:
+                            known.setdefault("revoked", seq)
             elif name in REVOKING and handle:
                 self.left[handle] = str(payload.get("left_on") or "")
             elif name == PASSKEY_ENROLLED and payload.get("credential_id") and payload.get("member"):
@@ -644,11 +650,23 @@ class _Keys:
                     self.used_invites.add(payload["invitation"])
             elif name == INVITED and payload.get("member"):
                 self.invites[str(payload["member"])] = (
-                    seq, str(payload.get("expires_at") or ""), self.roles.get(actor or "") == "manager")
+                    seq, str(payload.get("expires_at") or ""), self._inviter_problem(str(payload["member"]), actor))
             if handle and payload.get("role"):
                 self.roles[handle] = str(payload["role"])
             if payload.get("role") == "manager":
                 self.manager_ever = True
+
+    def _inviter_problem(self, member: str, actor: str | None) -> str | None:
+        """Why an invitation `actor` makes for `member` cannot enrol a passkey (None: it can)."""
+        if actor is not None and actor == member:
+            return None
+        if self.roles.get(actor or "") != "manager":
+            return "no manager made"
+        if member in self.current or any(p["handle"] == member and "revoked" not in p
+                                         for p in self.passkeys.values()):
+            return (f"a manager made while {member} had a key or passkey (only {member}'s own "
+                    "invitation enrols another)")
+        return None
 
     def passkey_problem(self, event: dict[str, Any], named: list[Any]) -> str | None:
         """Why this event's passkey signature cannot stand (None: it stands). The passkey must
@@ -677,6 +695,9 @@ class _Keys:
                      "rp_id": enrolling[0].get("rp_id"), "origin": enrolling[0].get("origin")}
         if known["handle"] != actor:
             return f"it is signed by a passkey that is not {actor}'s (it was enrolled for {known['handle']})"
+        if "revoked" in known:
+            return (f"it is signed by {actor}'s passkey, revoked when their key was re-enrolled "
+                    f"(event {known['revoked']})")
         if actor in self.left and event["at"][:10] > self.left[actor]:
             return f"it is signed by {actor}'s passkey, revoked when they left on {self.left[actor]}"
         return check_passkey_signature(assertion, event["hash"], known["public_key"],
@@ -689,8 +710,8 @@ class _Keys:
             return f"it enrols a passkey for {actor} without {actor}'s latest invitation"
         if invitation in self.used_invites:
             return f"it enrols a passkey for {actor} on an invitation already used"
-        if not latest[2]:
-            return f"it enrols a passkey for {actor} on an invitation no manager made"
+        if latest[2] is not None:
+            return f"it enrols a passkey for {actor} on an invitation {latest[2]}"
         try:
             expired = datetime.fromisoformat(at) > datetime.fromisoformat(latest[1])
         except (TypeError, ValueError):

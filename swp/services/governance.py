@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlmodel import col
 
 from swp import rules
 from swp.clock import now, today
 from swp.errors import InputError, NotFound, PermissionDenied, PreconditionError, RuleViolation
-from swp.models import Clause, Member, Proposal, Vote
+from swp.models import Clause, Member, PasskeyCredential, Proposal, Vote
 from swp.services import audit
 from swp.services.practice import get_practice, load_clauses
 from swp.services.roles import current_members, latest_facts, require_member
@@ -676,6 +676,9 @@ def _reenrol(session: Session, proposal: Proposal, on: date) -> str:
     member.public_key = proposal.value
     member.key_fingerprint = fingerprint(proposal.value or "")
     session.add(member)
+    # the member's passkeys go with the lost key: whoever enrolled one (on a link the member
+    # may never have seen) signs nothing more; the member enrols a new one on their own invitation
+    session.execute(delete(PasskeyCredential).where(col(PasskeyCredential.member_id) == member.id))
     session.flush()
     audit.act(session, "key.reenrolled", {"handle": member.handle, "public_key": member.public_key,
                                           "proposal": proposal.id, "replaces": old})

@@ -17,10 +17,10 @@ from sqlalchemy import delete, select, update
 from sqlmodel import col
 
 from swp.clock import now, today
-from swp.errors import NotFound, PreconditionError
-from swp.models import Member, WebChallenge, WebInvite, WebSession
+from swp.errors import NotFound, PermissionDenied, PreconditionError
+from swp.models import Member, PasskeyCredential, WebChallenge, WebInvite, WebSession
 from swp.services import audit
-from swp.services.roles import find_member, latest_facts, require_manager
+from swp.services.roles import find_member, latest_facts, require_manager, require_member
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -59,9 +59,20 @@ class Invitation:
 
 def invite(session: Session, *, actor: str | None, handle: str, base_url: str) -> Invitation:
     """A one-time link for `handle` to enrol a passkey on the members' page, valid 72 hours.
-    An earlier unused link for the same member stops working."""
-    require_manager(session, actor, "inviting a member to the members' page")
-    member = find_member(session, handle)
+    An earlier unused link for the same member stops working. A member invites themselves
+    (signed with their own key or passkey); a manager invites only a member who has no key
+    and no passkey yet: otherwise the manager could enrol a passkey of their own in the
+    member's name."""
+    if actor is not None and actor == handle:
+        require_member(session, actor, "inviting yourself to the members' page")
+        member = find_member(session, handle)
+    else:
+        require_manager(session, actor, "inviting a member to the members' page")
+        member = find_member(session, handle)
+        if member.public_key or _has_passkey(session, member):
+            raise PermissionDenied(
+                f"{handle} already has a {'key' if member.public_key else 'passkey'}: only "
+                f"{handle} may invite themselves (swp --as {handle} member invite {handle})")
     if not is_current(member):
         raise PreconditionError(f"{handle} left the practice on {member.left_on}; only current "
                                 "members are invited")
@@ -80,6 +91,11 @@ def invite(session: Session, *, actor: str | None, handle: str, base_url: str) -
     session.flush()
     audit.act(session, "member.invited", {"member": handle, "expires_at": expires})
     return Invitation(handle, member.name, f"{base}/enrol/{token}", expires)
+
+
+def _has_passkey(session: Session, member: Member) -> bool:
+    return session.execute(select(col(PasskeyCredential.id)).where(
+        col(PasskeyCredential.member_id) == member.id)).first() is not None
 
 
 def open_invite(session: Session, token: str) -> tuple[WebInvite, Member]:
