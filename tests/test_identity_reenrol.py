@@ -293,3 +293,24 @@ def test_the_revision_widens_the_proposal_actions_and_keeps_every_row_and_guard(
     execute(db, insert)  # the wider action is taken now...
     with pytest.raises(RuntimeError, match="re-enrol a member's key"):  # ...and cannot go back
         migrate(db, "0019", down=True)
+
+
+def test_a_re_enrolment_closed_early_without_the_members_vote_is_named_by_check(practice, db, monkeypatch):
+    """Closed the day it was made by a swp that let a settled result close it (as swp once
+    did): `swp check` names the snap vote."""
+    from swp import rules
+
+    public = identity.new_signer("bea").public_hex
+    number = practice.ok("proposal", "new", "--title", "Bea's new key", "--kind", "special",
+                         "--re-enrol", "bea", "--public-key", public, as_="ann", json=True).json["id"]
+    for handle in ("ann", "cal", "mo", "sam"):
+        practice.ok("vote", str(number), "yes", as_=handle)
+    with monkeypatch.context() as m:
+        m.setattr(rules, "ENDS_MEMBERSHIP", {("expel", None), ("amend", "member.left")})
+        assert practice.ok("proposal", "close", str(number), as_="ann", json=True).json["status"] == "passed"
+    found = practice("check", json=True)
+    assert found.code == 4
+    assert any(p["message"].startswith(f"proposal #{number} was closed on 2026-06-30, before its "
+                                       "notice period was over")
+               and "re-enrolling a member's key waits the full notice" in p["message"]
+               for p in found.json["problems"]), found.json["problems"]
