@@ -402,3 +402,18 @@ def test_a_ledger_name_naming_shares(name, names_shares):
     from swp import rules
 
     assert rules.names_shares(name) is names_shares
+
+
+def test_an_early_close_stays_valid_after_a_later_admission(practice):
+    """A special resolution closed early, 4 of the 5 members for it (the fifth could not change
+    it): a member admitted afterwards was not on the roll that day, so it is no snap vote."""
+    special = open_proposal(practice, "--kind", "special", "--merge-with", "Eastside SWP",
+                            "--partner-kind", "mutual", "--register", "31045R")
+    votes(practice, special, ann="yes", bea="yes", cal="yes", mo="yes")
+    assert practice.ok("proposal", "close", str(special), as_="ann", json=True).json["status"] == "passed"
+    practice.ok("check")
+    practice.ok("member", "add", "dee", "--name", "Dee Dunn", "--role", "practitioner",
+                "--registration", "SW240028", "--employed-since", "2026-07-01", "--hours", "30",
+                as_="mo", env={"SWP_TODAY": "2026-07-01"})
+    run = practice("check", env={"SWP_TODAY": "2026-07-01"})
+    assert run.code == 0, run.out + run.err

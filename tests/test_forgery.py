@@ -5,7 +5,7 @@ member's key, and writes with plain SQL: each attack is found by `swp check` or
 from __future__ import annotations
 
 import pytest
-from conftest import audit_rows, execute
+from conftest import audit_rows, execute, is_postgres, query
 
 from swp.services.audit import event_hash
 
@@ -158,3 +158,45 @@ def test_an_imported_row_edited_with_plain_sql(practice, db, tmp_path):
             "UPDATE ledger_entry SET amount_pence = amount_pence + 100000 WHERE id = 5")
     out = _check(practice)
     assert "ledger_entry rows 1 to" in out and "changed after their signed import" in out
+
+
+def _delete_behind_the_trigger(db: str, table: str, where: str) -> None:
+    """The whole attack: drop the table's delete guard, delete, and make the guard again from
+    its own stored definition, so that the defences check finds every trigger in place."""
+    trigger = f"{table}_append_only_delete"
+    if is_postgres(db):
+        [(remade,)] = query(db, "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = :t",
+                            {"t": trigger})
+    else:
+        [(remade,)] = query(db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :t",
+                            {"t": trigger})
+    execute(db, f"DROP TRIGGER {trigger} ON {table}", f"DELETE FROM {table} WHERE {where}", remade)
+
+
+def test_a_ledger_entry_deleted_behind_its_trigger(lived, db):
+    lived.ok("check")
+    _delete_behind_the_trigger(db, "ledger_entry", "id = 1")
+    out = _check(lived)
+    assert "ledger_entry row 1, recorded by event" in out and "is gone" in out
+    assert "trigger" not in out  # the guard is back: only the missing row gives it away
+    assert lived("audit", "verify").code == 0  # the chain itself is intact: check is what finds it
+
+
+def test_a_vote_deleted_behind_its_trigger(lived, db):
+    [(last,)] = query(db, "SELECT max(id) FROM vote")
+    _delete_behind_the_trigger(db, "vote", f"id = {last}")
+    out = _check(lived)
+    assert f"vote row {last}, recorded by event" in out and "is gone" in out
+
+
+def test_an_imported_row_deleted_is_found_by_its_range(practice, db):
+    """An imported row is recorded in its range's count, not one by one: its range names it."""
+    from pathlib import Path
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    practice.ok("check")
+    _delete_behind_the_trigger(db, "ledger_entry", "id = 5")
+    out = _check(practice)
+    assert "ledger_entry rows 1 to" in out and "changed after their signed import" in out
+    assert "is gone" not in out

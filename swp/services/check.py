@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, func, or_, select
@@ -474,10 +474,16 @@ def _proposals(session: Session, found: _Found) -> None:
                       "resolution deciding it", "no-demutualisation")
 
 
-def _roster_on(session: Session, on: date) -> list[rules.Person]:
-    """The members as they stood on `on`: current that day, with the facts then in force."""
+def _roster_on(session: Session, on: date, at: datetime | None = None) -> list[rules.Person]:
+    """The members as they stood on `on` (at the moment `at`, when known): admitted by then and
+    not yet left, with the facts then in force. A member admitted later was not on the roll."""
+    def admitted(m: Member) -> bool:
+        if at is None:
+            return m.admitted_at.date() <= on
+        return _utc(m.admitted_at) <= _utc(at)
+
     members = [m for m in session.execute(select(Member)).scalars()
-               if m.left_on is None or m.left_on >= on]
+               if (m.left_on is None or m.left_on >= on) and admitted(m)]
     facts: dict[int, MemberFact] = {}
     for fact in session.execute(select(MemberFact).order_by(col(MemberFact.member_id),
                                                             col(MemberFact.effective))).scalars():
@@ -488,6 +494,11 @@ def _roster_on(session: Session, on: date) -> list[rules.Person]:
             for m in members if m.id in facts]
 
 
+def _utc(moment: datetime) -> datetime:
+    """A stored moment as naive UTC (SQLite gives naive UTC back, PostgreSQL an aware one)."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def _resolved(session: Session, found: _Found, proposals: list[Proposal], practice: Practice) -> None:
     """What only a resolution may decide, and how resolutions were closed."""
     from swp.services.governance import proposed_on
@@ -496,7 +507,7 @@ def _resolved(session: Session, found: _Found, proposals: list[Proposal], practi
     for p in proposals:
         if p.status == "open" or p.closed_on is None:
             continue
-        roster = _roster_on(session, p.closed_on)
+        roster = _roster_on(session, p.closed_on, p.closed_at)
         counts = rules.Tally(p.yes or 0, p.no or 0, p.abstain or 0)
         for v in rules.notice_violations(clauses, p.kind, counts, len(roster), proposed_on(p),
                                          p.closed_on, ending=rules.ends_membership(p.action, p.clause)):
@@ -797,22 +808,23 @@ def _statutory(session: Session, found: _Found, on: date) -> None:
 
 def _signed_rows(session: Session, found: _Found) -> None:
     """Every row that records an act is as the last signed event that wrote it left it: a row
-    written around swp (no event) or edited after its event is named, table and row."""
+    written around swp (no event), edited after its event, or gone (swp never deletes one of
+    these rows) is named, table and row."""
     from swp import models
 
-    recorded: dict[tuple[str, str], dict[str, Any]] = {}
+    recorded: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}  # values, and the event's seq
     ranges: dict[str, list[dict[str, Any]]] = {}  # an import's rows, recorded as a range and a digest
     legacy = False
-    for real_at, payload in session.execute(
-            select(col(AuditEvent.real_at), col(AuditEvent.payload)).where(col(AuditEvent.outcome) == "ok")
-            .order_by(col(AuditEvent.seq))):
+    for seq, real_at, payload in session.execute(
+            select(col(AuditEvent.seq), col(AuditEvent.real_at), col(AuditEvent.payload))
+            .where(col(AuditEvent.outcome) == "ok").order_by(col(AuditEvent.seq))):
         if real_at is None:
             legacy = True
             continue
         for name, body in json.loads(payload or "[]"):
             if name == audit.ROWS_ACTION:
                 for row in body.get("rows", []):
-                    recorded[(row["table"], row["key"])] = row["values"]
+                    recorded[(row["table"], row["key"])] = (row["values"], seq)
                 for span in body.get("ranges", []):
                     ranges.setdefault(span["table"], []).append(span)
     if not any(table == "practice" for table, _ in recorded):
@@ -821,7 +833,10 @@ def _signed_rows(session: Session, found: _Found) -> None:
                if isinstance(m, type) and hasattr(m, "__tablename__") and hasattr(m, "__table__")}
     around: list[str] = []
     edited: list[str] = []
+    gone: list[str] = []
+    present: dict[str, set[str]] = {}  # each table's keys as they are now
     for table in audit.RECORDED_TABLES:
+        keys = present.setdefault(table, set())
         model = classes[table]
         spans = ranges.get(table, [])
         for span in spans:
@@ -831,9 +846,10 @@ def _signed_rows(session: Session, found: _Found) -> None:
                               f"their signed import (now {count} rows; the import wrote {span['count']})")
         for obj in session.execute(select(model)).scalars():
             key = audit.row_key(obj)
+            keys.add(key)
             values = audit.row_values(obj)
-            seen = recorded.get((table, key))
-            name = f"{table} row {json.loads(key)[0] if len(json.loads(key)) == 1 else key}"
+            seen = recorded[(table, key)][0] if (table, key) in recorded else None
+            name = _row_name(table, key)
             if seen is None and spans and any(s["first"] <= obj.id <= s["last"] for s in spans):
                 continue  # an imported row: its range's digest above stands for it
             if seen is None:
@@ -842,8 +858,19 @@ def _signed_rows(session: Session, found: _Found) -> None:
             elif seen != values:
                 changed = sorted(k for k in values if seen.get(k) != values[k])
                 edited.append(f"{name} was changed after its signed event ({', '.join(changed)})")
+    for (table, key), (_, seq) in recorded.items():
+        if table in present and key not in present[table]:
+            gone.append(f"{_row_name(table, key)}, recorded by event {seq}, is gone: "
+                        "deleted around swp (swp never deletes it)")
     found.some(around, str)
     found.some(edited, str)
+    found.some(gone, str)
+
+
+def _row_name(table: str, key: str) -> str:
+    """A row named for people: 'ledger_entry row 12' (a one-column key), else the key as JSON."""
+    parts = json.loads(key)
+    return f"{table} row {parts[0] if len(parts) == 1 else key}"
 
 
 def _keys(session: Session, found: _Found) -> None:
