@@ -115,6 +115,7 @@ def run(session: Session) -> Report:
         ("audit", lambda s, f: _audit(s, f)),
         ("statutory", lambda s, f: _statutory(s, f, on)),
         ("signed-rows", lambda s, f: _signed_rows(s, f)),
+        ("admissions", lambda s, f: _admissions(s, f)),
         ("keys", lambda s, f: _keys(s, f)),
     ]
     problems: list[Problem] = []
@@ -803,9 +804,10 @@ def _signed_rows(session: Session, found: _Found) -> None:
     recorded: dict[tuple[str, str], dict[str, Any]] = {}
     ranges: dict[str, list[dict[str, Any]]] = {}  # an import's rows, recorded as a range and a digest
     legacy = False
-    for real_at, payload in session.execute(
-            select(col(AuditEvent.real_at), col(AuditEvent.payload)).where(col(AuditEvent.outcome) == "ok")
-            .order_by(col(AuditEvent.seq))):
+    voted_by: dict[str, tuple[int, str | None]] = {}  # vote row key -> (seq, signer) of its last event
+    for seq, actor, real_at, payload in session.execute(
+            select(col(AuditEvent.seq), col(AuditEvent.actor), col(AuditEvent.real_at), col(AuditEvent.payload))
+            .where(col(AuditEvent.outcome) == "ok").order_by(col(AuditEvent.seq))):
         if real_at is None:
             legacy = True
             continue
@@ -813,6 +815,8 @@ def _signed_rows(session: Session, found: _Found) -> None:
             if name == audit.ROWS_ACTION:
                 for row in body.get("rows", []):
                     recorded[(row["table"], row["key"])] = row["values"]
+                    if row["table"] == "vote":
+                        voted_by[row["key"]] = (seq, actor)
                 for span in body.get("ranges", []):
                     ranges.setdefault(span["table"], []).append(span)
     if not any(table == "practice" for table, _ in recorded):
@@ -821,6 +825,7 @@ def _signed_rows(session: Session, found: _Found) -> None:
                if isinstance(m, type) and hasattr(m, "__tablename__") and hasattr(m, "__table__")}
     around: list[str] = []
     edited: list[str] = []
+    handles = {i: h for i, h in session.execute(select(col(Member.id), col(Member.handle)))}
     for table in audit.RECORDED_TABLES:
         model = classes[table]
         spans = ranges.get(table, [])
@@ -842,8 +847,28 @@ def _signed_rows(session: Session, found: _Found) -> None:
             elif seen != values:
                 changed = sorted(k for k in values if seen.get(k) != values[k])
                 edited.append(f"{name} was changed after its signed event ({', '.join(changed)})")
+            if table == "vote" and key in voted_by and handles.get(values["member_id"]) != voted_by[key][1]:
+                seq, signer = voted_by[key]
+                edited.append(f"{name} is a vote by {handles.get(values['member_id'])}, but its event "
+                              f"({seq}) was signed by {signer or 'nobody'}: a member casts only their own vote")
     found.some(around, str)
     found.some(edited, str)
+
+
+def _admissions(session: Session, found: _Found) -> None:
+    """Every admission after the founding was made by a manager current that day or, when the
+    practice had none, on a passed resolution to admit that person in that role (replayed
+    from the rows the events wrote)."""
+    replay = audit.Admissions()
+    bad: list[str] = []
+    for seq, at, payload in session.execute(
+            select(col(AuditEvent.seq), col(AuditEvent.at), col(AuditEvent.payload))
+            .where(col(AuditEvent.outcome) == "ok", col(AuditEvent.real_at).is_not(None))
+            .order_by(col(AuditEvent.seq))):
+        problem = replay.problem({"at": at}, json.loads(payload or "[]"))
+        if problem is not None:
+            bad.append(f"event {seq}: {problem}")
+    found.some(bad, str)
 
 
 def _keys(session: Session, found: _Found) -> None:
