@@ -49,7 +49,7 @@ def test_check_is_clean_on_a_working_practice(practice, db):
     data = practice.ok("check", json=True).json
     assert data["ok"] is True and data["problems"] == []
     checks = ["constitution", "membership", "shares", "defences", "votes", "proposals", "ledger",
-              "loans", "bank", "periods", "audit", "statutory", "signed-rows", "keys"]
+              "loans", "bank", "periods", "audit", "statutory", "signed-rows", "admissions", "keys"]
     sqlite_checks = ["integrity", "foreign-keys"]
     if is_postgres(db):
         assert (data["checks"], data["skipped"]) == (checks, sqlite_checks)

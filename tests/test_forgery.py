@@ -200,3 +200,49 @@ def test_an_imported_row_deleted_is_found_by_its_range(practice, db):
     out = _check(practice)
     assert "ledger_entry rows 1 to" in out and "changed after their signed import" in out
     assert "is gone" not in out
+
+
+def _forge_votes(db: str, actor: str, voters: tuple[str, ...], proposal_id: int) -> None:
+    """A member who holds only their own key writes other members' votes inside one unit of
+    work signed by themselves (the service's one-member-one-vote rule bypassed), then closes."""
+    from sqlmodel import col, select
+
+    from swp.clock import now, today
+    from swp.models import Member, Vote
+    from swp.services import governance
+    from swp.services.uow import perform
+
+    def work(session):
+        for handle in voters:
+            member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one()
+            session.add(Vote(proposal_id=proposal_id, member_id=member.id, version=1, choice="yes",
+                             cast_at=now(), cast_on=today()))
+        session.flush()
+        governance.vote(session, actor=actor, proposal_id=proposal_id, choice="yes")
+        return governance.close(session, actor=actor, proposal_id=proposal_id)
+
+    perform(db, work, write=True, command="proposal close", args={"proposal_id": proposal_id}, actor=actor)
+
+
+def test_votes_for_others_in_an_event_signed_by_one_member(practice, db):
+    practice.ok("proposal", "new", "--title", "More reserve", "--kind", "ordinary",
+                "--amend", "sharing.reserve-percent=25", as_="mo")
+    number = int(query(db, "SELECT max(id) FROM proposal")[0][0])
+    _forge_votes(db, "mo", ("ann", "bea", "cal"), number)
+    assert query(db, f"SELECT status FROM proposal WHERE id = {number}")[0][0] == "passed"
+    seq = audit_rows(db)[-1]["seq"]
+    run = practice("audit", "verify")
+    assert run.code == 4
+    assert f"event {seq}: it records a vote by ann, signed by mo" in run.err
+    out = _check(practice)
+    assert f"is a vote by ann, but its event ({seq}) was signed by mo" in out
+
+
+def test_honest_votes_at_the_prompt_and_at_a_meeting_still_verify(practice, db):
+    practice.ok("proposal", "new", "--title", "More reserve", "--kind", "ordinary",
+                "--amend", "sharing.reserve-percent=25", as_="mo")
+    number = int(query(db, "SELECT max(id) FROM proposal")[0][0])
+    for handle in ("ann", "bea", "cal", "sam", "mo"):
+        practice.ok("vote", str(number), "yes", as_=handle)
+    practice.ok("proposal", "close", str(number), as_="ann")
+    assert practice("audit", "verify").code == 0

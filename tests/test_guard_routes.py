@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import execute, query, snapshot
+from tests.conftest import audit_rows, execute, query, snapshot
 from tests.test_guard import refused
 
 
@@ -516,3 +516,40 @@ def test_the_guard_revision_upgrades_a_practice_and_on_postgresql_goes_down_agai
             execute(db, "UPDATE proposal SET value = '150'")
     finally:
         engine.dispose()
+
+
+def test_an_admission_forged_past_the_authority_rule_is_reported(practice, db, monkeypatch):
+    """With no current manager, ann admits zed alone, in a unit of work signed by herself with
+    the authority rule bypassed: `swp check` and `swp audit verify` both name the event."""
+    from swp import rules
+
+    practice.ok("member", "leave", "mo", "--date", "2026-06-29", as_="mo")
+    monkeypatch.setattr(rules, "admission_authority_violations", lambda *a, **k: [])
+    practice.ok("member", "add", "zed", "--name", "Zed Zane", "--role", "staff",
+                "--employed-since", "2026-06-01", "--hours", "37.5", as_="ann")
+    monkeypatch.undo()
+    seq = audit_rows(db)[-1]["seq"]
+    why = (f"event {seq}: it admits zed as staff when the practice had no current manager, "
+           "without a passed resolution to admit them in that role")
+    run = practice("check", json=True)
+    assert run.code == 4
+    assert why in [p["message"] for p in run.json["problems"]]
+    run = practice("audit", "verify")
+    assert run.code == 4 and why in run.err
+
+
+def test_admissions_by_a_manager_and_on_a_resolution_verify(practice, db):
+    practice.ok("member", "leave", "mo", "--date", "2026-06-29", as_="mo")
+    pid = practice.ok("proposal", "new", "--title", "Eve to manage", "--kind", "ordinary",
+                      "--admit", "eve", "--role", "manager", as_="ann", json=True).json["id"]
+    for handle in ("ann", "bea", "cal"):
+        practice.ok("vote", str(pid), "yes", as_=handle)
+    practice.ok("proposal", "close", str(pid), as_="ann")
+    practice.ok("member", "add", "eve", "--name", "Eve Evans", "--role", "manager",
+                "--employed-since", "2026-06-01", "--hours", "37.5", as_="sam")
+    practice.ok("check")
+    practice.ok("audit", "verify")
+    practice.ok("member", "add", "dee", "--name", "Dee Dunn", "--role", "practitioner",
+                "--registration", "SW100009", "--employed-since", "2026-06-01", "--hours", "30",
+                as_="eve")
+    practice.ok("audit", "verify")

@@ -586,6 +586,7 @@ class _Keys:
         # can: the member's own, or a manager's for a member who had no key and no passkey)
         self.invites: dict[str, tuple[int, str, str | None]] = {}
         self.used_invites: set[int] = set()
+        self.member_handles: dict[Any, str] = {}  # member id -> handle, from the member rows written
 
     def fingerprint(self, public_hex: str) -> str:
         found = self._fingerprints.get(public_hex)
@@ -626,7 +627,31 @@ class _Keys:
                             "that key for them")
         return None
 
+    def vote_problem(self, event: dict[str, Any], named: list[Any],
+                     stored: Callable[[], dict[Any, str]]) -> str | None:
+        """Why this (accepted) change cannot stand because of a vote it records, or None: a
+        member casts only their own vote, so every vote row an event writes is the signer's.
+        `stored`: member id -> handle as the database holds them, for a member whose row no
+        replayed event wrote (admitted before signing)."""
+        actor = event["actor"]
+        for values in _rows_of(named, "vote"):
+            member = values.get("member_id")
+            handle = self.member_handles.get(member)
+            if handle is None:
+                for row in _rows_of(named, "member"):  # admitted by this very event
+                    if row.get("id") == member and row.get("handle"):
+                        handle = str(row["handle"])
+            if handle is None:
+                handle = stored().get(member)
+            if handle is None or handle != actor:
+                return (f"it records a vote by {handle or f'member #{member}'}, signed by "
+                        f"{actor or 'nobody'}: a member casts only their own vote")
+        return None
+
     def apply(self, named: list[tuple[str, dict[str, Any]]], *, seq: int = 0, actor: str | None = None) -> None:
+        for row in _rows_of(named, "member"):
+            if row.get("id") is not None and row.get("handle"):
+                self.member_handles[row["id"]] = str(row["handle"])
         for values in _proposal_rows(named):
             number = values.get("id")
             if values.get("action") == "re-enrol" and number not in self.reenrolments:
@@ -721,15 +746,72 @@ class _Keys:
         return None
 
 
-def _proposal_rows(named: list[Any]) -> list[dict[str, Any]]:
-    """The proposal rows an event records (its `rows.written`), as written."""
+def _rows_of(named: list[Any], table: str) -> list[dict[str, Any]]:
+    """The rows of `table` an event records (its `rows.written`), as written."""
     found = []
     for name, payload in named:
         if name == ROWS_ACTION:
             for row in payload.get("rows", ()):
-                if row.get("table") == "proposal":
+                if row.get("table") == table:
                     found.append(row.get("values") or {})
     return found
+
+
+class Admissions:
+    """Who could admit, replayed from the rows the events wrote: during the founding (before
+    the practice's first manager), anyone; then a manager current on the day; and when the
+    practice has no current manager, only whom a passed `member.admit` resolution agreed to
+    admit, in the role agreed. Used by `audit verify` and `swp check`."""
+
+    def __init__(self) -> None:
+        self.members: dict[Any, dict[str, Any]] = {}  # member id -> its row, as last written
+        self.facts: dict[Any, dict[str, Any]] = {}  # member_fact id -> its row
+        self.proposals: dict[Any, dict[str, Any]] = {}  # proposal id -> its row
+        self.begun = False  # the practice row was written by an event (not founded before signing)
+
+    def _managers_on(self, day: str) -> bool:
+        latest: dict[Any, tuple[str, Any, str]] = {}
+        for fid, fact in self.facts.items():
+            mark = (str(fact.get("effective") or ""), fid, str(fact.get("role") or ""))
+            if fact.get("member_id") not in latest or mark[:2] > latest[fact.get("member_id")][:2]:
+                latest[fact.get("member_id")] = mark
+        return any(mark[2] == "manager" and (mid in self.members)
+                   and (not self.members[mid].get("left_on") or str(self.members[mid]["left_on"]) >= day)
+                   for mid, mark in latest.items())
+
+    def problem(self, event: dict[str, Any], named: list[Any]) -> str | None:
+        """Why an admission this (accepted) event makes cannot stand, or None; then takes in
+        the rows it wrote."""
+        found = None
+        founding = not any(f.get("role") == "manager" for f in self.facts.values())
+        if self.begun and not founding and not self._managers_on(str(event["at"])[:10]):
+            facts = _rows_of(named, "member_fact")
+            for row in _rows_of(named, "member"):
+                if row.get("id") in self.members:
+                    continue
+                handle = row.get("handle")
+                roles = [str(f.get("role")) for f in facts if f.get("member_id") == row.get("id")]
+                role = roles[0] if roles else "?"
+                agreed = any(p.get("action") == "amend" and p.get("clause") == "member.admit"
+                             and p.get("target") == handle and p.get("status") == "passed"
+                             and str(p.get("value")) == role for p in self.proposals.values())
+                if not agreed:
+                    found = (f"it admits {handle} as {role} when the practice had no current manager, "
+                             "without a passed resolution to admit them in that role")
+                    break
+        for table, store in (("member", self.members), ("member_fact", self.facts),
+                             ("proposal", self.proposals)):
+            for row in _rows_of(named, table):
+                if row.get("id") is not None:
+                    store[row["id"]] = row
+        if _rows_of(named, "practice"):
+            self.begun = True
+        return found
+
+
+def _proposal_rows(named: list[Any]) -> list[dict[str, Any]]:
+    """The proposal rows an event records (its `rows.written`), as written."""
+    return _rows_of(named, "proposal")
 
 
 def _check_signatures(batch: list[tuple[int, str, str, str]]) -> int | None:
@@ -928,6 +1010,7 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
     expected_seq = 1
     count = signed = legacy = refusals = founding = 0
     keys = _Keys()
+    admissions = Admissions()
     signing_began = False
     columns = [getattr(AuditEvent, name) for name in VERIFY_COLUMNS]
     query = select(*columns).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000)
@@ -936,6 +1019,14 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
     checks = _Signatures(hold_until, batch, workers)
     so_far = hashlib.sha256()  # every signature up to here, as read
     skipped = 0
+    handles: dict[Any, str] = {}
+
+    def stored() -> dict[Any, str]:  # read once, and only if a vote names a member no event wrote
+        if not handles:
+            from swp.models import Member
+
+            handles.update({i: h for i, h in session.execute(select(col(Member.id), col(Member.handle)))})
+        return handles
 
     def bad(seq: int, reason: str) -> Verification:
         found = Verification(False, count, seq, reason, signed, legacy, refusals)
@@ -987,7 +1078,8 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                 else:
                     founding += 1
                 if event["outcome"] == "ok":
-                    problem = keys.enrolment_problem(event, named)
+                    problem = (keys.enrolment_problem(event, named) or keys.vote_problem(event, named, stored)
+                               or admissions.problem(event, named))
                     if problem is not None:
                         return bad(seq, problem)
                     keys.apply(named, seq=seq, actor=event["actor"])

@@ -115,6 +115,7 @@ def run(session: Session) -> Report:
         ("audit", lambda s, f: _audit(s, f)),
         ("statutory", lambda s, f: _statutory(s, f, on)),
         ("signed-rows", lambda s, f: _signed_rows(s, f)),
+        ("admissions", lambda s, f: _admissions(s, f)),
         ("keys", lambda s, f: _keys(s, f)),
     ]
     problems: list[Problem] = []
@@ -815,8 +816,9 @@ def _signed_rows(session: Session, found: _Found) -> None:
     recorded: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}  # values, and the event's seq
     ranges: dict[str, list[dict[str, Any]]] = {}  # an import's rows, recorded as a range and a digest
     legacy = False
-    for seq, real_at, payload in session.execute(
-            select(col(AuditEvent.seq), col(AuditEvent.real_at), col(AuditEvent.payload))
+    voted_by: dict[str, tuple[int, str | None]] = {}  # vote row key -> (seq, signer) of its last event
+    for seq, actor, real_at, payload in session.execute(
+            select(col(AuditEvent.seq), col(AuditEvent.actor), col(AuditEvent.real_at), col(AuditEvent.payload))
             .where(col(AuditEvent.outcome) == "ok").order_by(col(AuditEvent.seq))):
         if real_at is None:
             legacy = True
@@ -825,6 +827,8 @@ def _signed_rows(session: Session, found: _Found) -> None:
             if name == audit.ROWS_ACTION:
                 for row in body.get("rows", []):
                     recorded[(row["table"], row["key"])] = (row["values"], seq)
+                    if row["table"] == "vote":
+                        voted_by[row["key"]] = (seq, actor)
                 for span in body.get("ranges", []):
                     ranges.setdefault(span["table"], []).append(span)
     if not any(table == "practice" for table, _ in recorded):
@@ -835,6 +839,7 @@ def _signed_rows(session: Session, found: _Found) -> None:
     edited: list[str] = []
     gone: list[str] = []
     present: dict[str, set[str]] = {}  # each table's keys as they are now
+    handles = {i: h for i, h in session.execute(select(col(Member.id), col(Member.handle)))}
     for table in audit.RECORDED_TABLES:
         keys = present.setdefault(table, set())
         model = classes[table]
@@ -858,6 +863,10 @@ def _signed_rows(session: Session, found: _Found) -> None:
             elif seen != values:
                 changed = sorted(k for k in values if seen.get(k) != values[k])
                 edited.append(f"{name} was changed after its signed event ({', '.join(changed)})")
+            if table == "vote" and key in voted_by and handles.get(values["member_id"]) != voted_by[key][1]:
+                seq, signer = voted_by[key]
+                edited.append(f"{name} is a vote by {handles.get(values['member_id'])}, but its event "
+                              f"({seq}) was signed by {signer or 'nobody'}: a member casts only their own vote")
     for (table, key), (_, seq) in recorded.items():
         if table in present and key not in present[table]:
             gone.append(f"{_row_name(table, key)}, recorded by event {seq}, is gone: "
@@ -871,6 +880,22 @@ def _row_name(table: str, key: str) -> str:
     """A row named for people: 'ledger_entry row 12' (a one-column key), else the key as JSON."""
     parts = json.loads(key)
     return f"{table} row {parts[0] if len(parts) == 1 else key}"
+
+
+def _admissions(session: Session, found: _Found) -> None:
+    """Every admission after the founding was made by a manager current that day or, when the
+    practice had none, on a passed resolution to admit that person in that role (replayed
+    from the rows the events wrote)."""
+    replay = audit.Admissions()
+    bad: list[str] = []
+    for seq, at, payload in session.execute(
+            select(col(AuditEvent.seq), col(AuditEvent.at), col(AuditEvent.payload))
+            .where(col(AuditEvent.outcome) == "ok", col(AuditEvent.real_at).is_not(None))
+            .order_by(col(AuditEvent.seq))):
+        problem = replay.problem({"at": at}, json.loads(payload or "[]"))
+        if problem is not None:
+            bad.append(f"event {seq}: {problem}")
+    found.some(bad, str)
 
 
 def _keys(session: Session, found: _Found) -> None:
