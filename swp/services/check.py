@@ -521,7 +521,7 @@ def _resolved(session: Session, found: _Found, proposals: list[Proposal], practi
     # a manager's relabelling (or a row written in)
     made = {(p.target, p.closed_on) for p in proposals
             if p.status == "passed" and p.action == "amend" and p.clause == "member.role"}
-    handles: dict[int, str] = {cast(int, i): h for i, h in session.execute(select(col(Member.id), col(Member.handle))).tuples()}
+    handles: dict[int, str] = {cast(int, i): h for i, h in session.execute(select(col(Member.id), col(Member.handle))).all()}
     before: dict[int, str] = {}
     for fact in session.execute(select(MemberFact).order_by(col(MemberFact.member_id),
                                                             col(MemberFact.effective))).scalars():
