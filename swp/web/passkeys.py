@@ -98,10 +98,9 @@ def refused(why: str) -> PermissionDenied:
 _refused = refused
 
 
-def _take_challenge(session: Session, challenge_b64: str, *, member_id: int | None, purpose: str,
-                    payload: dict[str, Any] | None) -> WebChallenge:
-    """The challenge, unused and unexpired, made for this member, purpose and payload; it is
-    used up here, so that the same assertion can never be presented twice."""
+def _open_challenge(session: Session, challenge_b64: str, *, member_id: int | None,
+                    purpose: str) -> WebChallenge:
+    """The challenge, made for this member and purpose, unused and unexpired (else refused)."""
     from swp.services.web import _aware
 
     row = session.execute(
@@ -114,6 +113,14 @@ def _take_challenge(session: Session, challenge_b64: str, *, member_id: int | No
         raise _refused("the challenge expired")
     if row.purpose != purpose or row.member_id != member_id:
         raise _refused("the challenge was made for something else")
+    return row
+
+
+def _take_challenge(session: Session, challenge_b64: str, *, member_id: int | None, purpose: str,
+                    payload: dict[str, Any] | None) -> WebChallenge:
+    """The challenge, unused and unexpired, made for this member, purpose and payload; it is
+    used up here, so that the same assertion can never be presented twice."""
+    row = _open_challenge(session, challenge_b64, member_id=member_id, purpose=purpose)
     if payload is not None and row.payload != audit.canonical(payload):
         raise _refused("the challenge was made for another change")
     row.used_at = now()
@@ -357,19 +364,8 @@ def held_change(session: Session, member_id: int, purpose: str,
     made for this member and purpose, unused and unexpired (it is not used up here: see
     `use_held`). Raises PermissionDenied otherwise."""
     from swp.services.uow import Preview
-    from swp.services.web import _aware
 
-    challenge = _client_challenge(_parse(response))
-    row = session.execute(
-        select(WebChallenge).where(col(WebChallenge.challenge) == challenge)).scalar_one_or_none()
-    if row is None:
-        raise _refused("unknown challenge")
-    if row.used_at is not None:
-        raise _refused("this assertion was already used")
-    if _aware(row.expires_at) <= now():
-        raise _refused("the challenge expired")
-    if row.purpose != purpose or row.member_id != member_id:
-        raise _refused("the challenge was made for something else")
+    row = _open_challenge(session, _client_challenge(_parse(response)), member_id=member_id, purpose=purpose)
     held = json.loads(row.payload)
     return dict(held["fields"]), Preview.from_json(held["preview"])
 
