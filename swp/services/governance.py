@@ -26,7 +26,7 @@ from swp.errors import InputError, NotFound, PermissionDenied, PreconditionError
 from swp.models import Clause, Member, PasskeyCredential, Proposal, Vote
 from swp.services import audit
 from swp.services.practice import get_practice, load_clauses
-from swp.services.roles import current_members, latest_facts, require_member
+from swp.services.roles import current_members, find_member, latest_facts, require_member
 from swp.services.sharing.closing import last_closed_end
 
 if TYPE_CHECKING:
@@ -208,9 +208,7 @@ def resolved_value(session: Session, clause: str, value: str | None, target: str
     if clause == "member.left":
         return _end_of_employment_value(session, target or "", value, on)
     # member.role: make a current member a practitioner, with their registration
-    member = session.execute(select(Member).where(col(Member.handle) == target)).scalar_one_or_none()
-    if member is None:
-        raise NotFound(f"no member with handle {target!r}")
+    member = find_member(session, target)
     if member.left_on is not None and member.left_on < on:
         raise PreconditionError(f"{target} left the practice on {member.left_on}")
     registration = rules.registration_number(value)
@@ -253,9 +251,7 @@ def _end_of_employment_value(session: Session, handle: str, value: str, on: date
     today (a leaving date is never backdated but by the member themselves)."""
     from swp.dates import parse_date
 
-    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
-    if member is None:
-        raise NotFound(f"no member with handle {handle!r}")
+    member = find_member(session, handle)
     if member.left_on is not None and member.left_on < on:
         raise PreconditionError(f"{handle} already left the practice on {member.left_on}")
     ended = parse_date(value, what="the end of employment")
@@ -315,9 +311,7 @@ def reenrol_check(session: Session, handle: str | None, public_key: str | None, 
     not already enrolled (theirs or anyone's)."""
     from swp.identity import PUBLIC_KEY_HEX, fingerprint
 
-    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
-    if member is None:
-        raise NotFound(f"no member with handle {handle!r}")
+    member = find_member(session, handle)
     if member.left_on is not None and member.left_on < on:
         raise PreconditionError(f"{handle} left the practice on {member.left_on}; a former member "
                                 "enrols no key")
@@ -372,9 +366,7 @@ def propose(session: Session, *, actor: str | None, title: str, kind: str, actio
             raise PreconditionError(f"{clause} is already {value}")
     if action == "expel":
         target = (target or "").strip()
-        member = session.execute(select(Member).where(col(Member.handle) == target)).scalar_one_or_none()
-        if member is None:
-            raise NotFound(f"no member with handle {target!r}")
+        member = find_member(session, target)
         if member.left_on is not None and member.left_on < on:
             raise PreconditionError(f"{target} already left the practice on {member.left_on}")
     if action == "re-enrol":
@@ -637,11 +629,7 @@ def _apply(session: Session, proposal: Proposal, value: str | None, expelled: Me
     if proposal.action == "expel":
         if expelled is None:
             return f"{proposal.target} had already left; nothing to do"
-        expelled.left_on = on
-        expelled.leave_reason = f"expelled by resolution #{proposal.id}"
-        session.add(expelled)
-        audit.act(session, "member.left", {"handle": expelled.handle, "left_on": on,
-                                           "reason": expelled.leave_reason})
+        _end_membership(session, expelled, on, f"expelled by resolution #{proposal.id}")
         return f"{expelled.handle} expelled: membership ends on {on}"
     if proposal.action == "re-enrol":
         return _reenrol(session, proposal, on)
@@ -697,12 +685,16 @@ def _end_employment(session: Session, proposal: Proposal, value: str, on: date) 
     if counted_to is not None and ended < counted_to:
         raise PreconditionError(f"{member.handle} was counted as a member to {counted_to} in a "
                                 "closed period; close this proposal on or after it")
-    member.left_on = ended
-    member.leave_reason = f"employment ended, recorded by resolution #{proposal.id}"
-    session.add(member)
-    audit.act(session, "member.left", {"handle": member.handle, "left_on": ended,
-                                       "reason": member.leave_reason})
+    _end_membership(session, member, ended, f"employment ended, recorded by resolution #{proposal.id}")
     return f"{member.handle}'s employment ends: membership ends on {ended}"
+
+
+def _end_membership(session: Session, member: Member, on: date, reason: str) -> None:
+    """A resolution ends a membership on `on` (an expulsion, a recorded end of employment)."""
+    member.left_on = on
+    member.leave_reason = reason
+    session.add(member)
+    audit.act(session, "member.left", {"handle": member.handle, "left_on": on, "reason": reason})
 
 
 def _make_practitioner(session: Session, proposal: Proposal, on: date) -> str:

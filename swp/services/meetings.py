@@ -245,9 +245,9 @@ def give_notice(session: Session, *, actor: str | None, meeting_id: int) -> Noti
 
 
 def _attendee(session: Session, handle: str, on: date) -> Member:
-    member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
-    if member is None:
-        raise NotFound(f"no member with handle {handle!r}")
+    from swp.services.roles import find_member
+
+    member = find_member(session, handle)
     if member.left_on is not None and member.left_on < on:
         raise PreconditionError(f"{handle} left the practice on {member.left_on}; only members "
                                 "attend a general meeting")

@@ -77,10 +77,11 @@ def check_role(role: str) -> None:
                      f"(a social worker is a practitioner){hint}")
 
 
-def find_member(session: Session, handle: str) -> Member:
+def find_member(session: Session, handle: str | None) -> Member:
+    """The member with this handle, current or former; a handle that names none is a typo."""
     member = session.execute(select(Member).where(col(Member.handle) == handle)).scalar_one_or_none()
     if member is None:
-        raise no_such_member(session, handle)
+        raise no_such_member(session, handle or "")
     return member
 
 
