@@ -35,6 +35,20 @@ def test_the_payroll_csv_reads_back_and_adds_up_to_the_payable_shares(lived, db,
         assert list(csv.DictReader(handle)) == rows
 
 
+def test_a_loss_periods_payroll_file_says_that_nobody_is_paid(lived, db, tmp_path):
+    lived.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", as_="mo")
+    lived.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
+    assert query(db, "SELECT COUNT(*) FROM allocation a JOIN period p ON p.id = a.period_id "
+                     "WHERE p.label = '2026-q2' AND a.payable_pence > 0")[0][0] == 0
+    shown = lived.ok("statement", "2026-q2", "--format", "payroll", as_="mo")
+    assert list(csv.DictReader(io.StringIO(shown.out))) == []
+    assert "No member has a payable share for 2026-q2" in shown.err
+    out = tmp_path / "payroll-q2.csv"
+    wrote = lived.ok("statement", "2026-q2", "--format", "payroll", "--output", str(out), as_="mo")
+    assert "only its header" in wrote.out and "(0 members, £0.00)" in wrote.out
+    assert out.read_text(encoding="utf-8").count("\n") == 1
+
+
 def test_payroll_text_is_formula_safe():
     from datetime import date
 

@@ -350,3 +350,39 @@ def test_refused_payments_and_settlements_write_no_ledger_entry(lived, db, monke
         run = lived(*args, as_="mo")
         assert (run.code, run.err) == (1, message), args
     assert snapshot(db) == before
+
+
+def test_a_deficit_settled_before_the_leavers_last_period_closes_is_not_taken_again(lived, db, monkeypatch):
+    """ann carries a deficit out of a loss-making quarter, leaves in the next one and pays it
+    all in before that quarter closes: its surplus pays her share for the days she worked,
+    with nothing set against a deficit she no longer owes, and `swp check` agrees."""
+    sam_owes(lived, db)
+    ann_owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                              "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q2'")[0][0])
+    assert ann_owed > 0
+    monkeypatch.setenv("SWP_TODAY", "2026-07-10")
+    lived.ok("member", "leave", "ann", "--date", "2026-07-05", as_="ann")
+    lived.ok("member", "settle", "ann", pounds(ann_owed), "--date", "2026-07-08", as_="mo")
+    lived.ok("ledger", "income", "200000", "--date", "2026-07-09", "--category", "contracts", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    amount, carried_in, payable, carried_out = query(
+        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
+            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
+            "WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0]
+    assert amount > 0 and (carried_in, payable, carried_out) == (0, amount, 0)
+    assert lived.ok("check", json=True).json["problems"] == []
+    statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settlements"] == [] and statement["deficit_outstanding_pence"] == 0
+    assert statement["deficit_settled_before_close"] == [
+        {"on": "2026-07-08", "kind": "settled", "pence": ann_owed, "resolution": None}]
+    text = lived.ok("statement", "2026-q3", "--member", "ann", as_="mo").out
+    assert "Deficit settled on 2026-07-08, before the close" in text and "before this period was closed" in text
+    rows = list(csv.reader(io.StringIO(
+        lived.ok("statement", "2026-q3", "--member", "ann", "--format", "csv", as_="mo").out)))
+    assert ["ann", "share", "deficit_settled_before_close.2026-07-08", pounds(ann_owed), str(ann_owed)] in rows
+    # the quarter that carried the deficit forward no longer lists it: the next one brought it in
+    q2 = lived.ok("statement", "2026-q2", "--member", "ann", "--json", as_="mo").json
+    assert q2["deficit_settlements"] == [] and q2["deficit_settled_before_close"] == []
+    nothing = lived("member", "settle", "ann", "1", "--date", "2026-10-01", as_="mo")
+    assert nothing.code == 1 and "owes nothing" in nothing.err

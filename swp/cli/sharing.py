@@ -290,18 +290,23 @@ def _payroll(ctx: typer.Context, label: str, member: str | None, output: str | N
     payload: dict[str, Any] = {"period": name, "rows": rows,
                                "total_pence": sum(r.payable_pence for r in rows)}
     text = payroll.render_payroll(rows)
+    nobody = (f"No member has a payable share for {name}, so the payroll file has only its header."
+              if not rows else None)
     if output is None:
         if st.json:
             emit(ctx, payload)
         else:
             sys.stdout.write(text)
+            if nobody:
+                sys.stderr.write(nobody + "\n")
         return
     path = Path(output).expanduser()
     target = files_.inside(path, f"{name}-payroll.csv") if path.is_dir() else path
     files_.write_many([(target, text.encode("utf-8"))], force=force)
     payload["file"] = str(target)
-    emit(ctx, payload, lambda: f"Wrote the payroll file for {name} ({len(rows)} members, "
-                               f"{money(payload['total_pence'])}): {target}")
+    wrote = (f"Wrote the payroll file for {name} ({len(rows)} member{'' if len(rows) == 1 else 's'}, "
+             f"{money(payload['total_pence'])}): {target}")
+    emit(ctx, payload, lambda: f"{nobody}\n{wrote}" if nobody else wrote)
 
 
 @period_app.command("pay")

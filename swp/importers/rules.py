@@ -16,6 +16,11 @@ from dataclasses import dataclass
 
 from swp.errors import InputError
 
+# Rule matches remembered by description (a payee's repeated lines are matched once). Kept
+# small: a bank's descriptions usually carry a reference unique to the line, and a larger cache
+# would hold one string per line up to its size, so an import's memory would grow with the file.
+REMEMBERED_MATCHES = 256
+
 
 @dataclass
 class Rules:
@@ -37,7 +42,7 @@ class Rules:
             if (text in lowered) if regex is None else (regex.search(description) is not None):
                 found = category
                 break
-        if len(self._seen) > 4096:
+        if len(self._seen) >= REMEMBERED_MATCHES:
             self._seen.clear()
         self._seen[description] = found
         return found

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 
 from swp.money import pence_to_decimal
 from swp.reports.spreadsheet import neutralise
-from swp.reports.statement import Statement
+from swp.reports.statement import SettlementRow, Statement
 
 HEADER = ("member", "section", "item", "value", "pence")
 
@@ -25,6 +25,13 @@ def _rows(st: Statement) -> Iterator[tuple[str, str, str, str, str]]:
 
     def text(section: str, item: str, value: object) -> tuple[str, str, str, str, str]:
         return (st.member, section, item, neutralise(value), "")
+
+    def settlement_rows(rows: Sequence[SettlementRow], suffix: str) -> Iterator[tuple[str, str, str, str, str]]:
+        for settled in rows:
+            item = ("deficit_written_off" if settled.kind == "written-off" else "deficit_settled") + suffix
+            yield money("share", f"{item}.{settled.on.isoformat()}", settled.pence)
+            if settled.resolution is not None:
+                yield text("share", f"{item}.{settled.on.isoformat()}.resolution", settled.resolution)
 
     yield text("statement", "name", st.name)
     yield text("statement", "practice", st.practice)
@@ -53,15 +60,11 @@ def _rows(st: Statement) -> Iterator[tuple[str, str, str, str, str]]:
         yield money("basis", f"{b.basis}.part", b.part_pence)
     yield money("share", "amount", st.amount_pence)
     yield text("share", "share_percent", st.share_percent.rstrip("%"))
+    yield from settlement_rows(st.settled_before, "_before_close")
     yield money("share", "carried_in", st.carried_in_pence)
     yield money("share", "payable", st.payable_pence)
     yield money("share", "carried_out", st.carried_out_pence)
-    for settled in st.settlements:
-        item = ("deficit_written_off" if settled.kind == "written-off" else "deficit_settled")
-        yield (st.member, "share", f"{item}.{settled.on.isoformat()}",
-               str(pence_to_decimal(settled.pence)), str(settled.pence))
-        if settled.resolution is not None:
-            yield text("share", f"{item}.{settled.on.isoformat()}.resolution", settled.resolution)
+    yield from settlement_rows(st.settlements, "")
     if st.settlements:
         yield money("share", "deficit_outstanding", st.outstanding_pence)
     yield text("share", "year_start", st.year_start.isoformat())

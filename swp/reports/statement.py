@@ -127,6 +127,8 @@ class Statement:
     sandbox: bool = False  # issued by a sandbox practice: not a real statement
     key_fingerprint: str | None = None  # the key enrolled in the member's name
     settlements: tuple[SettlementRow, ...] = ()  # of the deficit carried forward, since the period
+    # of the deficit the period brought in, before its close (already taken off it)
+    settled_before: tuple[SettlementRow, ...] = ()
 
     def identity_lines(self) -> list[str]:
         """The audit head (a witness to keep) and the member's enrolled key; a sandbox says so."""
@@ -186,6 +188,7 @@ class Statement:
         return [
             ("Share of the pool", self.share_percent),
             ("Your allocation", format_pence(self.amount_pence)),
+            *((f"{s.label}, before the close", format_pence(s.pence)) for s in self.settled_before),
             ("Deficit brought forward", format_pence(self.carried_in_pence)),
             ("Payable to you now", format_pence(self.payable_pence)),
             ("Deficit carried forward", format_pence(self.carried_out_pence)),
@@ -250,6 +253,15 @@ class Statement:
                          "National Insurance are taken through PAYE, as for your salary.")
         else:
             words.append("Nothing is payable to you for this period.")
+        for s in self.settled_before:
+            if s.kind == "written-off":
+                words.append(f"On {day_words(s.on)}, before this period was closed, the members forgave "
+                             f"{format_pence(s.pence)} of your deficit by resolution #{s.resolution}: "
+                             "the deficit brought forward is what was left.")
+            else:
+                words.append(f"On {day_words(s.on)}, before this period was closed, you paid in "
+                             f"{format_pence(s.pence)} of your deficit: the deficit brought forward "
+                             "is what was left.")
         for s in self.settlements:
             if s.kind == "written-off":
                 words.append(f"On {day_words(s.on)} the members forgave {format_pence(s.pence)} of "
@@ -296,6 +308,7 @@ class Statement:
             "payable_pence": self.payable_pence,
             "carried_out_pence": self.carried_out_pence,
             "deficit_settlements": list(self.settlements),
+            "deficit_settled_before_close": list(self.settled_before),
             "deficit_outstanding_pence": self.outstanding_pence,
             "year_start": self.year_start.isoformat(),
             "year_to_date_pence": self.year_to_date_pence,

@@ -27,6 +27,7 @@ from swp.models import (
     Allocation,
     AuditEvent,
     Clause,
+    DeficitSettlement,
     LedgerEntry,
     Loan,
     Member,
@@ -664,7 +665,7 @@ def _ledger(session: Session, found: _Found) -> None:
 def _paid_and_settled(session: Session, found: _Found, groups: list[_Group]) -> None:
     """Share payments and settlements in the ledger add up to the payments and settlements
     recorded (each is written with its entries, in one transaction)."""
-    from swp.models import DeficitSettlement, ProfitPayment
+    from swp.models import ProfitPayment
 
     in_ledger = {kind: sum(g.total for g in groups if g.kind == kind)
                  for kind in ("share-payment", "settlement")}
@@ -714,7 +715,12 @@ def _periods(session: Session, found: _Found) -> None:
     periods = list(session.execute(select(Period).order_by(col(Period.start), col(Period.id))).scalars())
     reserve = 0
     previous_end: date | None = None
-    carried: dict[int, int] = {}  # member id -> deficit carried out of their last allocation
+    carried: dict[int, tuple[date, int]] = {}  # member id -> (end, deficit) of their last allocation
+    settled: dict[int, list[tuple[date, int]]] = {}  # member id -> settlements and write-offs
+    for member_id, on, pence in session.execute(
+            select(col(DeficitSettlement.member_id), col(DeficitSettlement.settled_on),
+                   col(DeficitSettlement.amount_pence)).order_by(col(DeficitSettlement.settled_on))):
+        settled.setdefault(member_id, []).append((on, int(pence)))
     handles = {cast(int, member_id): handle  # stored members: ids are set
                for member_id, handle in session.execute(select(col(Member.id), col(Member.handle)))}
     for p in periods:
@@ -750,7 +756,7 @@ def _periods(session: Session, found: _Found) -> None:
         reserve += p.reserve_pence
         if reserve < 0:
             found.add(f"{name}: the reserve falls below zero ({reserve})", "asset-lock")
-        _allocations(session, found, p, name, carried, handles)
+        _allocations(session, found, p, name, carried, handles, settled)
     # each close's fingerprint, recomputed from the books and the audit log as they are now
     from swp.services.sharing.closing import fingerprint_problems
 
@@ -761,8 +767,8 @@ def _periods(session: Session, found: _Found) -> None:
         found.add(f"the periods' fingerprints could not be checked: {exc}")
 
 
-def _allocations(session: Session, found: _Found, p: Period, name: str, carried: dict[int, int],
-                 handles: dict[int, str]) -> None:
+def _allocations(session: Session, found: _Found, p: Period, name: str, carried: dict[int, tuple[date, int]],
+                 handles: dict[int, str], settled: dict[int, list[tuple[date, int]]]) -> None:
     rows = list(session.execute(select(Allocation).where(col(Allocation.period_id) == p.id)
                                 .order_by(col(Allocation.member_id))).scalars())
     total = sum(a.amount_pence for a in rows)
@@ -783,10 +789,15 @@ def _allocations(session: Session, found: _Found, p: Period, name: str, carried:
             found.add(f"{name}: {who}'s allocation does not add up (share {a.amount_pence}, "
                       f"carried in {a.carried_in_pence}, payable {a.payable_pence}, carried out "
                       f"{a.carried_out_pence})")
-        if a.carried_in_pence != carried.get(a.member_id, 0):
+        # what they brought in: their last period's deficit, less what they settled (or had
+        # written off) after it ended, up to this period's end
+        last_end, owed = carried.get(a.member_id, (None, 0))
+        paid = sum(pence for on, pence in settled.get(a.member_id, ())
+                   if last_end is not None and last_end < on <= p.end)
+        if a.carried_in_pence != min(0, owed + paid):
             found.add(f"{name}: {who} brings in a deficit of {a.carried_in_pence}, but carried "
-                      f"{carried.get(a.member_id, 0)} out of their last period")
-        carried[a.member_id] = a.carried_out_pence
+                      f"{owed} out of their last period" + (f" and settled {paid} since" if paid else ""))
+        carried[a.member_id] = (p.end, a.carried_out_pence)
 
 
 # --- the audit log and the file ------------------------------------------------------------

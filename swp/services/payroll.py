@@ -210,10 +210,7 @@ def outstanding(session: Session, member: Member) -> int:
     from swp.services.sharing.workout import outstanding_deficits
 
     assert member.id is not None  # a stored member
-    deficit = -outstanding_deficits(session, [member.id]).get(member.id, 0)
-    settled = session.execute(select(func.coalesce(func.sum(DeficitSettlement.amount_pence), 0))
-                              .where(col(DeficitSettlement.member_id) == member.id)).scalar_one()
-    return max(0, deficit - int(settled))
+    return -outstanding_deficits(session, [member.id]).get(member.id, 0)
 
 
 def settle(session: Session, *, actor: str | None, handle: str, amount_pence: int, on: date) -> Settled:
@@ -283,11 +280,16 @@ def write_off(session: Session, *, handle: str, amount_pence: int | None, propos
             f"{format_pence(owed - pence)} still owed")
 
 
-def settlements_since(session: Session, member_id: int, after: date) -> list[tuple[date, str, int, int | None]]:
-    """(day, kind, pence, resolution) of each settlement or write-off dated after `after`."""
-    rows = session.execute(select(col(DeficitSettlement.settled_on), col(DeficitSettlement.kind),
-                                  col(DeficitSettlement.amount_pence), col(DeficitSettlement.proposal_id))
-                           .where(col(DeficitSettlement.member_id) == member_id, col(DeficitSettlement.settled_on) > after)
-                           .order_by(col(DeficitSettlement.settled_on), col(DeficitSettlement.id)))
+def settlements_since(session: Session, member_id: int, after: date,
+                      upto: date | None = None) -> list[tuple[date, str, int, int | None]]:
+    """(day, kind, pence, resolution) of each settlement or write-off dated after `after` (and
+    on or before `upto`, when given)."""
+    query = (select(col(DeficitSettlement.settled_on), col(DeficitSettlement.kind),
+                    col(DeficitSettlement.amount_pence), col(DeficitSettlement.proposal_id))
+             .where(col(DeficitSettlement.member_id) == member_id, col(DeficitSettlement.settled_on) > after)
+             .order_by(col(DeficitSettlement.settled_on), col(DeficitSettlement.id)))
+    if upto is not None:
+        query = query.where(col(DeficitSettlement.settled_on) <= upto)
+    rows = session.execute(query)
     return [(on, kind, int(pence), proposal) for on, kind, pence, proposal in rows]
 

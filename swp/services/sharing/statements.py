@@ -98,17 +98,26 @@ def issue(session: Session, *, actor: str | None, label: str, member: str | None
     last_end = dict(session.execute(
         select(col(Allocation.member_id), func.max(col(Period.end))).join(Period, col(Period.id) == col(Allocation.period_id))
         .where(col(Allocation.member_id).in_([r[0] for r in rows])).group_by(col(Allocation.member_id))).all())
+    previous_end = dict(session.execute(
+        select(col(Allocation.member_id), func.max(col(Period.end))).join(Period, col(Period.id) == col(Allocation.period_id))
+        .where(col(Allocation.member_id).in_([r[0] for r in rows]), col(Period.end) < period.end)
+        .group_by(col(Allocation.member_id))).all())
     for member_id, handle, name, amount, carried_in, payable, carried_out, basis_text in rows:
         assert member_id is not None  # a stored member
         stored = session.get(Member, member_id)
         assert stored is not None  # an allocation's member exists (a foreign key)
         basis = json.loads(basis_text)
         # what was settled or written off of the deficit this period carried forward: only the
-        # member's last period carries it (a later one would bring it in and carry it on), and
-        # only a former member settles, so every settlement of theirs is of this deficit (as
-        # payroll.outstanding counts them)
-        settled = (tuple(SettlementRow(*row) for row in settlements_since(session, member_id, date.min))
+        # member's last period carries it (a later one would bring it in and carry it on), and a
+        # settlement dated inside this period is already in what it brought in (as
+        # workout.outstanding_deficits counts them)
+        settled = (tuple(SettlementRow(*row) for row in settlements_since(session, member_id, period.end))
                    if carried_out < 0 and last_end.get(member_id) == period.end else ())
+        # and what they settled after their previous period and by this one's end: already
+        # taken off the deficit this period brought in
+        before = (tuple(SettlementRow(*row) for row in settlements_since(
+            session, member_id, previous_end.get(member_id, date.min), upto=period.end))
+            if member_id in previous_end else ())
         result.append(Statement(
             practice=practice.name, local_authority=practice.local_authority,
             period=period.label, start=period.start, end=period.end,
@@ -130,7 +139,8 @@ def issue(session: Session, *, actor: str | None, label: str, member: str | None
             fingerprint=period.fingerprint, fingerprint_verified=verified,
             register=statement_lines(stored),
             audit_head=head_text, sandbox=bool(practice.sandbox),
-            key_fingerprint=keys.get(handle), settlements=settled))
+            key_fingerprint=keys.get(handle), settlements=settled,
+            settled_before=before))
     return result
 
 

@@ -18,8 +18,9 @@ How a period is worked out:
 4. The pool is split into slices by the method's percentages, each slice among the members by
    its own weights, and each member's parts are added. Every split is `money.allocate`
    (largest remainder, ties by key).
-5. A member's outstanding deficit (the `carried_out_pence` of their latest allocation) is set
-   against this allocation: `payable = max(0, amount + carried_in)`, and
+5. A member's outstanding deficit (the `carried_out_pence` of their latest allocation, less
+   what was settled or written off after that period ended, when they were a former member
+   admitted again) is set against this allocation: `payable = max(0, amount + carried_in)`, and
    `carried_out = min(0, amount + carried_in)`.
 """
 
@@ -280,16 +281,31 @@ def member_histories(session: Session, start: date, end: date) -> list[History]:
     return sorted(histories.values(), key=lambda h: h.handle)
 
 
-def outstanding_deficits(session: Session, member_ids: Sequence[int] | None = None) -> dict[int, int]:
-    """Each member's deficit still owed (<= 0): the carried_out of their latest allocation."""
-    query = (select(col(Allocation.member_id), col(Allocation.carried_out_pence))
+def outstanding_deficits(session: Session, member_ids: Sequence[int] | None = None,
+                         upto: date | None = None) -> dict[int, int]:
+    """Each member's deficit still owed (<= 0): the carried_out of their latest allocation, less
+    what has been settled or written off since that allocation's period ended (up to `upto`,
+    when given: a period being closed counts what was settled by its last day)."""
+    from swp.models import DeficitSettlement
+
+    query = (select(col(Allocation.member_id), col(Allocation.carried_out_pence), col(Period.end))
              .join(Period, col(Period.id) == col(Allocation.period_id))
              .order_by(col(Period.end)))
     if member_ids is not None:
         query = query.where(col(Allocation.member_id).in_(list(member_ids)))
-    owed: dict[int, int] = {}
-    for member_id, carried_out in session.execute(query):
-        owed[member_id] = int(carried_out)
+    latest: dict[int, tuple[int, date]] = {}
+    for member_id, carried_out, end in session.execute(query):
+        latest[member_id] = (int(carried_out), end)
+    owed = {member_id: carried for member_id, (carried, _end) in latest.items()}
+    settled = select(col(DeficitSettlement.member_id), col(DeficitSettlement.amount_pence),
+                     col(DeficitSettlement.settled_on))
+    if member_ids is not None:
+        settled = settled.where(col(DeficitSettlement.member_id).in_(list(member_ids)))
+    if upto is not None:
+        settled = settled.where(col(DeficitSettlement.settled_on) <= upto)
+    for member_id, pence, on in session.execute(settled):
+        if member_id in latest and on > latest[member_id][1]:
+            owed[member_id] = min(0, owed[member_id] + int(pence))
     return owed
 
 
@@ -318,7 +334,7 @@ def compute(session: Session, *, start: date, end: date, label: str | None = Non
                                 "nothing to share (check the dates)")
     reserve_before = reserve_balance(session)
     histories = member_histories(session, start, end)
-    owed = outstanding_deficits(session, [h.member_id for h in histories])
+    owed = outstanding_deficits(session, [h.member_id for h in histories], upto=end)
     worked = work_out(start=start, end=end, label=label, method=method_parts,
                       reserve_percent=reserve_percent, probation_days=probation, entries=entries,
                       categories=categories, reserve_before_pence=reserve_before,
