@@ -54,6 +54,7 @@ class Context:
     actor_left: bool = False  # left before today: the key is revoked
     founding: bool = True  # no member has ever been a manager: founders admit themselves
     newcomer_exists: bool = False
+    any_member: bool = True  # a member has been admitted: from then on every change is signed
 
 
 def practice_context(session: Session, location: str, *, actor: str | None = None,
@@ -77,18 +78,19 @@ def practice_context(session: Session, location: str, *, actor: str | None = Non
     # one statement, of one shape whoever acts (compiled once): the actor's key and leaving
     # day, whether anyone has been a manager, whether the newcomer is already a member
     is_actor, is_newcomer = col(Member.handle) == (actor or ""), col(Member.handle) == (newcomer or "")
-    exists, public_key, left_on, manager_ever, newcomer_exists = session.execute(select(
+    exists, public_key, left_on, manager_ever, newcomer_exists, any_member = session.execute(select(
         select(col(Member.id)).where(is_actor).exists(),
         select(col(Member.public_key)).where(is_actor).scalar_subquery(),
         select(col(Member.left_on)).where(is_actor).scalar_subquery(),
         select(col(MemberFact.id)).where(col(MemberFact.role) == "manager").exists(),
         select(col(Member.id)).where(is_newcomer).exists(),
+        select(col(Member.id)).exists(),
     )).one()
     exists = bool(actor) and bool(exists)
     return Context(practice.uid, bool(practice.sandbox), practice.sandbox_seed, location,
                    exists, public_key if exists else None,
                    bool(exists and left_on is not None and left_on < today()),
-                   not manager_ever, bool(newcomer) and bool(newcomer_exists))
+                   not manager_ever, bool(newcomer) and bool(newcomer_exists), bool(any_member))
 
 
 def read_checked(database: Database, fn: Callable[[Session, Any], T]) -> T:
@@ -144,6 +146,10 @@ def remember(session: Session, uid: str, location: str) -> None:
     remember_head(head_key(uid, location), seq, digest)
 
 
+UNNAMED = ("say who makes this change with --as HANDLE (or SWP_AS): once a member has been "
+           "admitted, every change is signed by the key of the member who makes it")
+
+
 def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: str | None,
                interactive: bool = True) -> tuple[Signer | None, SwpError | None]:
     """The key that signs this command (loaded now, before the write transaction), or
@@ -158,6 +164,8 @@ def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: 
     if newcomer and (actor is None or actor == newcomer) and ctx.founding and not ctx.newcomer_exists:
         return load(newcomer), None  # a founding member admits themselves with their own key
     if actor is None:
+        if ctx.any_member:  # only the founding itself, before anyone is a member, is unsigned
+            return None, InputError(UNNAMED)
         return None, None
     if not ctx.actor_exists:
         return None, PermissionDenied(f"{actor!r} is not a member of the practice, so has no key here")
