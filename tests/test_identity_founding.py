@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
-from conftest import audit_rows
+from conftest import audit_rows, snapshot
 
 
-def test_founding_changes_without_as_are_unsigned_and_reported_until_the_first_manager(swp, db):
+def _found(swp) -> None:
     swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds")
     swp.ok("member", "add", "ann", "--name", "Ann", "--role", "practitioner", "--employed-since",
            "2024-04-01", "--hours", "37.5", "--registration", "SW100001")
     swp.ok("member", "add", "bea", "--name", "Bea", "--role", "practitioner", "--employed-since",
            "2024-04-01", "--hours", "37.5", "--registration", "SW100002")
-    swp.ok("ledger", "income", "100", "--date", "2026-06-01", "--category", "grants")  # no --as
+
+
+def _unsigned_income(db: str, pence: int, day: str) -> None:
+    """A change recorded without --as while the practice had no manager, as swp recorded it
+    before such changes were refused (a practice founded with an earlier swp holds these)."""
+    from datetime import date
+
+    from swp.db import open_database
+    from swp.services import audit, ledger
+
+    database = open_database(db)
+    try:
+        def write(session) -> None:
+            audit.track_rows(session)
+            ledger.record(session, actor=None, kind="income", amount_pence=pence,
+                          day=date.fromisoformat(day), category="grants")
+            audit.append(session, command="ledger income", args={"amount": pence}, actor=None)
+
+        database.run(write, write=True)
+    finally:
+        database.dispose()
+
+
+def test_once_a_member_is_admitted_a_change_without_as_is_refused(swp, db):
+    _found(swp)
+    before = snapshot(db)
+    run = swp("ledger", "income", "100", "--date", "2026-06-01", "--category", "grants")  # no --as
+    assert (run.code, run.err) == (1, "swp: say who makes this change with --as HANDLE (or SWP_AS): once "
+                                      "a member has been admitted, every change is signed by the key of "
+                                      "the member who makes it\n")
+    assert snapshot(db) == before
+    swp.ok("ledger", "income", "100", "--date", "2026-06-01", "--category", "grants", as_="ann")
+    assert all(r["signature"] is not None for r in audit_rows(db)[1:])
+
+
+def test_founding_changes_without_as_are_unsigned_and_reported_until_the_first_manager(swp, db):
+    _found(swp)
+    _unsigned_income(db, 10000, "2026-06-01")
     swp.ok("ledger", "income", "200", "--date", "2026-06-02", "--category", "grants", as_="ann")
     swp.ok("member", "add", "mo", "--name", "Mo", "--role", "manager", "--employed-since",
            "2024-04-01", "--hours", "37.5")

@@ -782,13 +782,19 @@ class Admissions:
     def problem(self, event: dict[str, Any], named: list[Any]) -> str | None:
         """Why an admission this (accepted) event makes cannot stand, or None; then takes in
         the rows it wrote."""
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for name, payload in named:  # the rows it wrote, by table, in one pass
+            if name == ROWS_ACTION:
+                for row in payload.get("rows", ()):
+                    rows.setdefault(str(row.get("table")), []).append(row.get("values") or {})
+        if not rows:
+            return None
         found = None
-        founding = not any(f.get("role") == "manager" for f in self.facts.values())
-        if self.begun and not founding and not self._managers_on(str(event["at"])[:10]):
-            facts = _rows_of(named, "member_fact")
-            for row in _rows_of(named, "member"):
-                if row.get("id") in self.members:
-                    continue
+        admitted = [row for row in rows.get("member", ()) if row.get("id") not in self.members]
+        if (admitted and self.begun and any(f.get("role") == "manager" for f in self.facts.values())
+                and not self._managers_on(str(event["at"])[:10])):
+            facts = rows.get("member_fact", [])
+            for row in admitted:
                 handle = row.get("handle")
                 roles = [str(f.get("role")) for f in facts if f.get("member_id") == row.get("id")]
                 role = roles[0] if roles else "?"
@@ -801,10 +807,10 @@ class Admissions:
                     break
         for table, store in (("member", self.members), ("member_fact", self.facts),
                              ("proposal", self.proposals)):
-            for row in _rows_of(named, table):
+            for row in rows.get(table, ()):
                 if row.get("id") is not None:
                     store[row["id"]] = row
-        if _rows_of(named, "practice"):
+        if "practice" in rows:
             self.begun = True
         return found
 
