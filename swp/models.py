@@ -21,6 +21,7 @@ from sqlmodel import Field, SQLModel
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from sqlalchemy import Table
     from sqlalchemy.engine import Dialect
 
 
@@ -34,6 +35,13 @@ class Pence(TypeDecorator[int]):
 
     def process_result_value(self, value: int | Decimal | None, dialect: Dialect) -> int | None:
         return None if value is None else int(value)
+
+
+def table_of(model: type[SQLModel] | SQLModel) -> Table:
+    """The SQLAlchemy table of a table model or of one of its rows (every table model has a
+    `__table__`; SQLModel's base class does not declare it, so it is read in this one place)."""
+    table: Table = model.__table__  # type: ignore[union-attr]
+    return table
 
 
 def pence(default: int | None = None) -> Any:  # a SQLModel Field, typed Any by SQLModel

@@ -27,14 +27,13 @@ from sqlmodel import col
 from swp.clock import now
 from swp.db import prepare_bulk_write
 from swp.errors import InputError
-from swp.models import BalanceAssertion, BankLink, DeficitSettlement, LedgerEntry, Period, ProfitPayment
+from swp.models import BalanceAssertion, BankLink, DeficitSettlement, LedgerEntry, Period, ProfitPayment, table_of
 from swp.money import format_pence
 from swp.services import audit
 from swp.services.ledger import BANK, IMPORT_HEADER, accounts, check_category
 from swp.services.roles import require_manager
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
     from swp.importers import BankLine
@@ -210,7 +209,7 @@ class _BankImporter:
         self.accounts: dict[tuple[str, str], tuple[str, str]] = {}
         # entries are linked only to entries entered by hand (no ref): when the books have none,
         # no batch needs to look (an import itself adds none)
-        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        table = table_of(LedgerEntry)
         self.others = self._other_money(session)
         self.any_hand = session.execute(
             select(table.c.id).where(table.c.ref.is_(None), table.c.reverses.is_(None)).limit(1)
@@ -219,14 +218,14 @@ class _BankImporter:
     def settle(self, batch: list[tuple[BankLine, str, str, str]]) -> None:
         if not batch:
             return
-        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        table = table_of(LedgerEntry)
         identities = list({identity for _, identity, _, _ in batch})
         known: dict[str, tuple[int, date | None, str | None, int | None]] = {}  # a link: its entry only
         for row in self.session.execute(
                 select(table.c.ref, table.c.id, table.c.date, table.c.kind, table.c.amount_pence)
                 .where(table.c.ref.in_(identities))):
             known[row[0]] = (row[1], row[2], row[3], row[4])
-        links: Table = BankLink.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        links = table_of(BankLink)
         for link in self.session.execute(select(links.c.identity, links.c.entry_id)
                                          .where(links.c.identity.in_(identities))):
             known[link[0]] = (link[1], None, None, None)
@@ -330,9 +329,9 @@ class _BankImporter:
         not reversed, not yet linked, dated within LINK_DAYS of the batch."""
         first = min(bank.date for bank, *_ in batch) - timedelta(days=LINK_DAYS)
         last = max(bank.date for bank, *_ in batch) + timedelta(days=LINK_DAYS)
-        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        table = table_of(LedgerEntry)
         reversal = table.alias("reversal")
-        links: Table = BankLink.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        links = table_of(BankLink)
         query = (select(table.c.id, table.c.date, table.c.kind, table.c.amount_pence)
                  .where(table.c.ref.is_(None), table.c.reverses.is_(None),
                         table.c.kind.in_(("income", "expense")),
@@ -452,7 +451,7 @@ def books_bank_changes(session: Session, start: date, end: date) -> tuple[int, d
     """The books' bank account: its balance at the end of the day before `start`, and each
     day's change from `start` to `end` (every ledger entry on it, share payments paid out and
     deficits settled in among them)."""
-    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+    table = table_of(LedgerEntry)
     before = 0
     daily: dict[date, int] = {}
     for side, sign in (("debit", 1), ("credit", -1)):

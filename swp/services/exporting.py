@@ -40,14 +40,13 @@ from sqlmodel import col
 
 from swp import files
 from swp.errors import InputError
-from swp.models import Allocation, DeficitSettlement, LedgerEntry, Member, Period, Practice
+from swp.models import Allocation, DeficitSettlement, LedgerEntry, Member, Period, Practice, table_of
 from swp.money import pence_to_decimal
 from swp.reports.spreadsheet import neutralise
 from swp.services import ledger
 from swp.services.ledger import MEMBER_DEFICITS, SHARES_OWED
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
 FORMATS = ("beancount", "csv", "json")
@@ -177,7 +176,7 @@ def _amount(pence: int) -> str:
 
 def _first_use(session: Session, declared: list[Declared]) -> list[tuple[str, date]]:
     """Each account and the first day it is used (SQL aggregate, then the declarations)."""
-    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+    table = table_of(LedgerEntry)
     sides = union_all(select(table.c.debit.label("account"), table.c.date),
                       select(table.c.credit.label("account"), table.c.date)).subquery()
     query = select(sides.c.account, func.min(sides.c.date)).group_by(sides.c.account)

@@ -35,7 +35,7 @@ from swp.clock import now
 from swp.dates import parse_date
 from swp.db import prepare_bulk_write
 from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
-from swp.models import LedgerEntry, Period
+from swp.models import LedgerEntry, Period, table_of
 from swp.money import MAX_PENCE, format_pence, parse_amount
 from swp.services import audit
 from swp.services.roles import require_manager
@@ -242,7 +242,7 @@ def _range_clauses(table: Table | Alias, start: date | None, end: date | None) -
 def list_entries(session: Session, *, start: date | None = None, end: date | None = None,
                  category: str | None = None, kind: str | None = None) -> list[EntryView]:
     """Entries in date order (then id), with the id of any reversal of each."""
-    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+    table = table_of(LedgerEntry)
     reversal = table.alias("reversal")
     query = (
         select(table.c.id, table.c.date, table.c.kind, table.c.amount_pence, table.c.category,
@@ -303,7 +303,7 @@ class Balance:
 
 def balance(session: Session, *, start: date | None = None, end: date | None = None) -> Balance:
     """Income, expenses and net, and each by category: one SUM ... GROUP BY in the database."""
-    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+    table = table_of(LedgerEntry)
     query = (
         select(table.c.kind, table.c.category, func.sum(table.c.amount_pence), func.count())
         .where(*_range_clauses(table, start, end))
@@ -330,7 +330,7 @@ def balance(session: Session, *, start: date | None = None, end: date | None = N
 def account_balances(session: Session) -> dict[str, tuple[int, int]]:
     """Every account's (debits, credits) in pence, from SQL aggregates. The sum of all debits
     equals the sum of all credits: each entry posts its amount once on each side."""
-    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+    table = table_of(LedgerEntry)
     out: dict[str, list[int]] = {}
     debits = select(table.c.debit, func.sum(table.c.amount_pence)).group_by(table.c.debit)
     credits = select(table.c.credit, func.sum(table.c.amount_pence)).group_by(table.c.credit)
@@ -468,7 +468,7 @@ class _Importer:
         self.expenses = 0
         # each distinct text is read once per import (a year has 365 dates, a file a few
         # categories): text -> the checked value, and the value as the driver takes it
-        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        table = table_of(LedgerEntry)
         self.binders = audit.driver_binders(session, table, IMPORT_COLUMNS)
         self.days: dict[str, tuple[date, Any]] = {}
         self.categories: dict[tuple[str, str], tuple[str, str, str]] = {}
@@ -540,7 +540,7 @@ class _Importer:
         """The entries already in the books with any of these refs: ref -> (id, key). Asked
         through the driver (the refs as parameters, not SQLAlchemy literals one by one); the
         rare row found has its date read as SQLAlchemy reads it."""
-        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        table = table_of(LedgerEntry)
         found: dict[str, tuple[int, _Key]] = {}
         dialect = self.session.get_bind().dialect
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
@@ -566,7 +566,7 @@ class _Importer:
         with one executemany. Raises on the first bad row, in file order."""
         if not batch:
             return
-        table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        table = table_of(LedgerEntry)
         refs = list({row[7] for _, _, row in batch})
         known = self.known(refs)
         seen: dict[str, tuple[int, _Key]] = {}
@@ -714,6 +714,6 @@ def _import_rows(importer: _Importer, source: _Reader,
 
 def iter_rows(session: Session, *, batch: int = 2000) -> Iterable[Any]:
     """Every entry (all columns) in date order, streamed from the database."""
-    table: Table = LedgerEntry.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+    table = table_of(LedgerEntry)
     query = select(table).order_by(table.c.date, table.c.id).execution_options(yield_per=batch)
     yield from session.execute(query)
