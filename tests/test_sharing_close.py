@@ -99,9 +99,9 @@ def test_a_surplus_with_nobody_to_share_it_is_refused(swp, db):
     swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds")
     swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner", "--registration", "SW240001",
            "--employed-since", "2026-04-01", "--hours", "37.5")
-    swp.ok("ledger", "income", "1000", "--date", "2026-02-01", "--category", "grants")
+    swp.ok("ledger", "income", "1000", "--date", "2026-02-01", "--category", "grants", as_="ann")
     before = snapshot(db)
-    run = swp("period", "close", "2026-Q1", *Q1, json=True)
+    run = swp("period", "close", "2026-Q1", *Q1, json=True, as_="ann")
     assert run.code == 1
     assert "nobody was a member on any day from 2026-01-01 to 2026-03-31" in run.err
     assert "£800.00" in run.err  # the pool after the 20% reserve
@@ -113,7 +113,7 @@ def test_a_pay_slice_when_no_pay_is_recorded_is_refused(swp):
     swp.ok("init", "--sandbox", "Riverside", "--local-authority", "Leeds", "--set", "sharing.method=equal:50,pay:50")
     swp.ok("member", "add", "ann", "--name", "Ann Achebe", "--role", "practitioner", "--registration", "SW240002",
            "--employed-since", "2025-01-01", "--hours", "37.5")
-    swp.ok("ledger", "income", "1000", "--date", "2026-02-01", "--category", "grants")
+    swp.ok("ledger", "income", "1000", "--date", "2026-02-01", "--category", "grants", as_="ann")
     run = swp("period", "preview", *Q1)
     assert run.code == 1 and "the pay slice of £400.00 cannot be shared" in run.err
     equal = swp.ok("period", "preview", *Q1, "--method", "equal", json=True).json
@@ -128,8 +128,8 @@ def test_probation_days_delay_the_share(swp):
            "--employed-since", "2026-01-01", "--hours", "37.5")
     swp.ok("member", "add", "cal", "--name", "Cal Chen", "--role", "practitioner", "--registration", "SW240005",
            "--employed-since", "2026-03-15", "--hours", "37.5")  # probation outlasts the period
-    swp.ok("ledger", "income", "1500", "--date", "2026-02-01", "--category", "grants")
-    data = swp.ok("period", "close", "2026-Q1", *Q1, json=True).json
+    swp.ok("ledger", "income", "1500", "--date", "2026-02-01", "--category", "grants", as_="ann")
+    data = swp.ok("period", "close", "2026-Q1", *Q1, json=True, as_="ann").json
     days = {a["member"]: a["days"] for a in data["allocations"]}
     assert days == {"ann": 90, "bea": 59}  # bea from 2026-02-01; cal not at all
     assert {a["member"]: a["amount_pence"] for a in data["allocations"]} == {"ann": 72_483, "bea": 47_517}
@@ -143,7 +143,7 @@ def test_a_three_way_blend_and_service(swp):
            "--employed-since", "2020-02-29", "--hours", "37.5")
     swp.ok("member", "add", "bea", "--name", "Bea Brown", "--role", "practitioner", "--registration", "SW240007",
            "--employed-since", "2025-02-15", "--hours", "20")
-    swp.ok("ledger", "income", "1000.01", "--date", "2026-02-01", "--category", "grants")
+    swp.ok("ledger", "income", "1000.01", "--date", "2026-02-01", "--category", "grants", as_="ann")
     data = swp.ok("period", "preview", *Q1, json=True).json
     assert data["reserve_pence"] == 0 and data["distributable_pence"] == 100_001
     assert [(s["basis"], s["slice_pence"]) for s in data["slices"]] == [
