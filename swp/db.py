@@ -341,6 +341,35 @@ def reset_sequences(conn: Connection, tables: Iterable[Table]) -> None:
             f"FROM pg_get_serial_sequence('{name}', '{column}') AS seq WHERE seq IS NOT NULL")
 
 
+def rows_where_in(session: Session, table: Table, columns: tuple[str, ...], column: str,
+                  values: list[Any]) -> Iterator[tuple[Any, ...]]:
+    """The `columns` of the rows of `table` whose `column` is one of `values` (an import's
+    batch of refs), asked through the driver with the values as parameters rather than
+    compiled by SQLAlchemy one by one; a column SQLAlchemy converts when it reads (a date) is
+    converted by its own result processor, so the values are those the ORM would give."""
+    if not values:
+        return
+    from sqlalchemy import select
+
+    dialect = session.get_bind().dialect
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    if mark is None:
+        query = select(*(table.c[name] for name in columns)).where(table.c[column].in_(values))
+        for row in session.execute(query):
+            yield tuple(row)
+        return
+    quote = dialect.identifier_preparer.quote
+    sql = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
+           f"WHERE {quote(column)} IN ({', '.join([mark] * len(values))})")
+    readers = [table.c[name].type._cached_result_processor(dialect, None) for name in columns]
+    if not any(readers):
+        yield from (tuple(row) for row in session.connection().exec_driver_sql(sql, tuple(values)))
+        return
+    for row in session.connection().exec_driver_sql(sql, tuple(values)):
+        yield tuple(value if read is None or value is None else read(value)
+                    for read, value in zip(readers, row, strict=True))
+
+
 def prepare_bulk_write(session: Session) -> None:
     """Before a bulk insert (ledger import): SQLite gets a page cache of 1 MiB for this
     connection, a bound on memory however long the file (a bigger cache filled as the table

@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from swp.errors import InputError
 from swp.money import MAX_PENCE, format_pence
 
 
-@dataclass(frozen=True)
-class BankLine:
+class BankLine(NamedTuple):
+    """One line of a bank file (a tuple: an import makes one per line, so it is cheap to make)."""
+
     line: int  # where it starts in the file (1-based), for messages
     date: date
     pence: int  # signed: money in positive, money out negative
@@ -170,6 +171,7 @@ class Identities:
 
     def __init__(self) -> None:
         self.day: date | None = None
+        self.iso = ""  # the day, as the identity's text writes it
         self.counts: dict[tuple[int, str], int] = {}
         self.done: set[date] = set()
 
@@ -183,11 +185,12 @@ class Identities:
             if self.day is not None:
                 self.done.add(self.day)
             self.day = bank.date
+            self.iso = bank.date.isoformat()
             self.counts = {}
         key = (bank.pence, bank.description)
         occurrence = self.counts.get(key, 0) + 1
         self.counts[key] = occurrence
-        text = f"{bank.date.isoformat()}|{bank.pence}|{bank.description}|{occurrence}"
+        text = f"{self.iso}|{bank.pence}|{bank.description}|{occurrence}"
         return "line:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -288,8 +288,8 @@ def iter_lines(profile: Profile, names: list[str], lines: Lines, reader: Iterato
             return
         except csv.Error as exc:
             raise InputError(f"line {line}: not valid CSV ({exc})") from None
-        if not any(c.strip() for c in cells):
-            continue
+        if not (cells and cells[0].strip()) and not any(c.strip() for c in cells):
+            continue  # a blank line (a bank's first cell, the date, is rarely empty otherwise)
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
         if i_currency is not None:

@@ -27,7 +27,7 @@ from sqlmodel import col
 
 from swp.clock import now
 from swp.identity import PASSKEY_FINGERPRINT
-from swp.models import AuditEvent
+from swp.models import AuditEvent, Pence
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -349,6 +349,8 @@ class _Stream:
             elif name in columns:
                 processor = column.type._cached_result_processor(dialect, None)
                 at = columns.index(name)
+                if isinstance(column.type, Pence):  # read back as the int bound: its own text
+                    processor = None  # (and no cache of every distinct amount)
                 plan.append(at if processor is None else _Converted(at, encode, processor))
             elif column.server_default is None and column.default is None and not column.primary_key:
                 parts.append(encode(name).replace("%", "%%") + ":null")

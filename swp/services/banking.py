@@ -25,12 +25,12 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from swp.clock import now
-from swp.db import prepare_bulk_write
+from swp.db import prepare_bulk_write, rows_where_in
 from swp.errors import InputError
 from swp.models import BalanceAssertion, BankLink, DeficitSettlement, LedgerEntry, Period, ProfitPayment, table_of
 from swp.money import format_pence
 from swp.services import audit
-from swp.services.ledger import BANK, IMPORT_HEADER, accounts, check_category
+from swp.services.ledger import BANK, IMPORT_COLUMNS, IMPORT_HEADER, accounts, check_category
 from swp.services.roles import require_manager
 
 if TYPE_CHECKING:
@@ -210,6 +210,12 @@ class _BankImporter:
         # entries are linked only to entries entered by hand (no ref): when the books have none,
         # no batch needs to look (an import itself adds none)
         table = table_of(LedgerEntry)
+        # rows go to the driver as tuples of IMPORT_COLUMNS, each value as SQLAlchemy would bind
+        # it (as `ledger import` writes them): a day is bound once, the recording time once
+        self.binders = audit.driver_binders(session, table, IMPORT_COLUMNS)
+        bind_time = self.binders[IMPORT_COLUMNS.index("recorded_at")]
+        self.recorded = bind_time(self.recorded_at) if bind_time else self.recorded_at
+        self.bound_days: dict[date, Any] = {}
         self.others = self._other_money(session)
         self.any_hand = session.execute(
             select(table.c.id).where(table.c.ref.is_(None), table.c.reverses.is_(None)).limit(1)
@@ -221,16 +227,15 @@ class _BankImporter:
         table = table_of(LedgerEntry)
         identities = list({identity for _, identity, _, _ in batch})
         known: dict[str, tuple[int, date | None, str | None, int | None]] = {}  # a link: its entry only
-        for row in self.session.execute(
-                select(table.c.ref, table.c.id, table.c.date, table.c.kind, table.c.amount_pence)
-                .where(table.c.ref.in_(identities))):
-            known[row[0]] = (row[1], row[2], row[3], row[4])
+        for ref, entry_id, day, kind, pence in rows_where_in(
+                self.session, table, ("ref", "id", "date", "kind", "amount_pence"), "ref", identities):
+            known[ref] = (entry_id, day, kind, pence)
         links = table_of(BankLink)
-        for link in self.session.execute(select(links.c.identity, links.c.entry_id)
-                                         .where(links.c.identity.in_(identities))):
-            known[link[0]] = (link[1], None, None, None)
+        for identity, entry_id in rows_where_in(self.session, links, ("identity", "entry_id"), "identity",
+                                                identities):
+            known[identity] = (entry_id, None, None, None)
         pool = self._hand_entries(batch) if self.any_hand else {}
-        fresh: list[dict[str, Any]] = []
+        fresh: list[tuple[Any, ...]] = []  # in the order of IMPORT_COLUMNS
         new_links: list[dict[str, Any]] = []
         seen: set[str] = set()
         summary = self.summary
@@ -264,17 +269,22 @@ class _BankImporter:
             pair = self.accounts.get((kind, category))
             if pair is None:
                 pair = self.accounts[(kind, category)] = accounts(kind, category)
-            fresh.append({"date": bank.date, "kind": kind, "amount_pence": pence,
-                          "category": category, "debit": pair[0], "credit": pair[1],
-                          "memo": bank.description[:500] or None, "ref": identity,
-                          "recorded_at": self.recorded_at})
+            day = self.bound_days.get(bank.date)
+            if day is None:
+                bind = self.binders[0]
+                day = bind(bank.date) if bind else bank.date
+                if len(self.bound_days) < 4000:
+                    self.bound_days[bank.date] = day
+            fresh.append((day, kind, pence, category, pair[0], pair[1], bank.description[:500] or None,
+                          identity, self.recorded))
             if kind == "income":
                 summary.income_pence += pence
             else:
                 summary.expenses_pence += pence
-            self._preview(bank, kind, category, "add")
+            if len(summary.preview) < PREVIEW_ROWS:
+                self._preview(bank, kind, category, "add")
         if fresh:
-            audit.bulk_insert(self.session, table, fresh)
+            audit.bulk_insert(self.session, table, fresh, columns=IMPORT_COLUMNS)
             summary.added += len(fresh)
         if new_links:
             audit.bulk_insert(self.session, links, new_links)

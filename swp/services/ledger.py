@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import IO, TYPE_CHECKING, Any, TypeAlias, cast
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -33,7 +33,7 @@ from sqlmodel import col
 from swp import rules
 from swp.clock import now
 from swp.dates import parse_date
-from swp.db import prepare_bulk_write
+from swp.db import prepare_bulk_write, rows_where_in
 from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
 from swp.models import LedgerEntry, Period, table_of
 from swp.money import MAX_PENCE, format_pence, parse_amount
@@ -540,24 +540,10 @@ class _Importer:
         """The entries already in the books with any of these refs: ref -> (id, key). Asked
         through the driver (the refs as parameters, not SQLAlchemy literals one by one); the
         rare row found has its date read as SQLAlchemy reads it."""
-        table = table_of(LedgerEntry)
         found: dict[str, tuple[int, _Key]] = {}
-        dialect = self.session.get_bind().dialect
-        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-        if mark is None:
-            query = select(table.c.id, table.c.ref, table.c.date, table.c.kind, table.c.amount_pence,
-                           table.c.category, table.c.memo).where(table.c.ref.in_(refs))
-            for row in self.session.execute(query).mappings():
-                found[row["ref"]] = (row["id"], _key(row))
-            return found
-        quote = dialect.identifier_preparer.quote
-        columns = ("id", "ref", "date", "kind", "amount_pence", "category", "memo")
-        sql = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
-               f"WHERE {quote('ref')} IN ({', '.join([mark] * len(refs))})")
-        read_date = table.c.date.type._cached_result_processor(dialect, None)
-        for entry_id, ref, day, kind, pence, category, memo in \
-                self.session.connection().exec_driver_sql(sql, tuple(refs)):
-            day = cast(date, read_date(day)) if read_date else day  # NOT NULL: never None
+        for entry_id, ref, day, kind, pence, category, memo in rows_where_in(
+                self.session, table_of(LedgerEntry), ("id", "ref", "date", "kind", "amount_pence", "category", "memo"),
+                "ref", refs):
             found[ref] = (entry_id, (day, kind, pence, category, memo))
         return found
 
