@@ -910,6 +910,19 @@ def test_an_event_recording_other_arguments_than_the_request_its_passkey_signed_
                                         f"(the request was 'vote' with {_vote_args('no')})")
 
 
+def test_a_vote_whose_rows_differ_from_the_vote_its_passkey_signed_is_named(site, ann):
+    db = site.swp.db
+    vote(site.client, OPEN, "no", ann)
+    real = _last_vote(db)
+    named = json.loads(real["payload"])
+    [row] = [r for r in named[0][1]["rows"] if r["table"] == "vote"]
+    row["values"].update(choice="yes", version=row["values"]["version"] + 1, id=row["values"]["id"] + 1)
+    # a request for "no", honestly recorded as "no" in the event's arguments, writing a "yes"
+    forged = _append_signed(db, "ann", "vote", _vote_args("no"), named,
+                            _request_signed(ann, "ann", "vote", _vote_args("no"), (real["seq"], real["hash"])))
+    assert _broken_at(site, forged) == f"it records a vote (yes on proposal {OPEN}) other than the one its passkey signed"
+
+
 def test_a_request_recorded_twice_is_named(site, ann):
     db = site.swp.db
     vote(site.client, OPEN, "no", ann)

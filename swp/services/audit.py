@@ -723,7 +723,7 @@ class _Keys:
         challenge = event["hash"]
         intent = assertion.get("intent")
         if intent is not None:
-            problem, challenge = self._intent_problem(event, intent, hash_at)
+            problem, challenge = self._intent_problem(event, named, intent, hash_at)
             if problem is not None:
                 return problem
         problem = check_passkey_signature(assertion, challenge, known["public_key"],
@@ -732,14 +732,14 @@ class _Keys:
             self.intents[challenge] = event["seq"]
         return problem
 
-    def _intent_problem(self, event: dict[str, Any], text: str,
+    def _intent_problem(self, event: dict[str, Any], named: list[Any], text: str,
                         hash_at: Callable[[int], str | None]) -> tuple[str | None, str]:
         """Why the request a passkey signed (its intent) is not the one this event records
         (None: it is), and the digest the assertion must be over. The request must be the
-        acting member's, for this command with these arguments, made when the history ended at
-        an earlier event of this chain (the last they saw), recorded by no other event, and
-        made after the member's own latest signed event (so an older request of theirs is never
-        recorded after a newer one)."""
+        acting member's, for this command with these arguments (and a vote's rows must be the
+        vote they name), made when the history ended at an earlier event of this chain (the
+        last they saw), recorded by no other event, and made after the member's own latest
+        signed event (so an older request of theirs is never recorded after a newer one)."""
         from swp.identity import intent_digest, read_passkey_intent
 
         digest = intent_digest(text)
@@ -752,6 +752,15 @@ class _Keys:
         if (asked["command"], asked["args"]) != (event["command"], event["args"]):
             return ("it records another change than the one its passkey signed (the request was "
                     f"{asked['command']!r} with {asked['args']})"), digest
+        if event["command"] == "vote":  # the passkey signed the vote, not the rows: they must agree
+            try:
+                wanted = json.loads(event["args"])
+            except ValueError:
+                wanted = {}
+            for row in _rows_of(named, "vote"):
+                if (row.get("proposal_id"), row.get("choice")) != (wanted.get("proposal_id"), wanted.get("choice")):
+                    return (f"it records a vote ({row.get('choice')} on proposal {row.get('proposal_id')}) "
+                            "other than the one its passkey signed"), digest
         seen_seq, seen_hash = asked["seen"]
         if not 0 < seen_seq < event["seq"] or hash_at(seen_seq) != seen_hash:
             return ("its passkey signed a request made when the history ended at an event this "
