@@ -1043,6 +1043,23 @@ def test_another_members_assertion_is_named(site, ann, tmp_path):
     assert _broken_at(site, forged, elsewhere(tmp_path)) == "its passkey signed a request by bea, not by ann"
 
 
+def test_an_older_passkey_signature_over_the_events_own_hash_still_verifies(site, ann):
+    """Before the page signed requests, a passkey signed the event's own hash (no request in
+    the signature): such events still verify, and only on their own event."""
+    db = site.swp.db
+    vote(site.client, OPEN, "no", ann)
+    first = _last_vote(db)
+    vote(site.client, OPEN, "yes", ann)
+    second = _last_vote(db)
+    older = _assertion_over(ann, first["hash"])
+    assert "intent" not in _assertion_of({"signature": older})
+    _forge(db, first["seq"], older)
+    assert _verify(site)["ok"] is True
+    _forge(db, second["seq"], older)  # on another event, its challenge is not that event's hash
+    reason = _broken_at(site, second["seq"])
+    assert reason.startswith("its passkey assertion does not stand") and "challenge" in reason.lower()
+
+
 def test_an_assertion_by_a_passkey_not_enrolled_for_the_member_then_is_named(site, ann):
     bea = passkey()
     enrol(site.new_client(), site.invite("bea"), bea)
@@ -1077,6 +1094,31 @@ def test_a_change_is_recorded_though_the_history_moved_since_its_options(site, a
     assert (event["actor"], event["seq"], event["prev_hash"]) == ("ann", bea["seq"] + 1, bea["hash"])
     assert _intent_of(event)["seen"][0] < bea["seq"]  # she asked before bea's vote
     assert _verify(site)["ok"] is True
+
+
+def test_a_confirmation_for_other_arguments_than_the_request_is_refused_with_nothing_written(site, ann):
+    """The unit of work makes only the change the passkey's request names (who, the command,
+    its arguments), before the assertion is even looked at."""
+    from swp.errors import ChangedMeanwhile
+    from swp.identity import passkey_intent
+    from swp.services import governance
+    from swp.services.uow import NOT_ASKED, Confirmation, perform
+
+    db = site.swp.db
+    head = audit_rows(db)[-1]
+    before = snapshot(db, skip=())
+
+    def never(session):
+        raise AssertionError("the assertion was checked for a change it did not ask for")
+
+    for member, args in (("ann", _vote_args("yes")), ("bea", _vote_args("no"))):
+        intent = passkey_intent(member, "vote", args, (head["seq"], head["hash"]), "00" * 16)
+        with pytest.raises(ChangedMeanwhile) as refused:
+            perform(db, lambda s: governance.vote(s, actor="ann", proposal_id=OPEN, choice="no"), write=True,
+                    command="vote", args=json.loads(_vote_args("no")), actor="ann", interactive=False,
+                    confirm=Confirmation(intent, never))
+        assert refused.value.message == NOT_ASKED
+    assert snapshot(db, skip=()) == before
 
 
 def test_members_confirming_at_once_are_all_recorded(site, ann):
