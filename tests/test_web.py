@@ -957,8 +957,8 @@ def test_a_members_older_request_is_refused_after_their_newer_one_and_named_if_w
     late = site.client.post(f"/proposals/{OPEN}/vote", data={"csrf": stale_token, "choice": "no",
                                                           "assertion": json.dumps(stale)})
     assert late.status_code == 409
-    assert ("you confirmed another change with your passkey after asking for this one, so it was not "
-            "made: nothing was changed; confirm it again") in late.text.replace("&#39;", "'")
+    assert ("you signed another change after asking for this one, so it was not made: nothing was "
+            "changed; confirm it again") in late.text
     assert snapshot(db, skip=()) == before  # not even the challenge was used up
     assert _verify(site)["ok"] is True
     # written anyway, with plain SQL, after ann's newer vote: it would revert her vote

@@ -195,10 +195,10 @@ class Confirmation:
     seal: Callable[[Session], str]
 
 
-# the member confirmed another change with their passkey after asking for this one (another
-# tab, say): recorded now, this older request would come after the newer one
-OVERTAKEN = ("you confirmed another change with your passkey after asking for this one, so it was "
-             "not made: nothing was changed; confirm it again")
+# the member signed another change (with their passkey, in another tab, say, or their key
+# file) after asking for this one: recorded now, this older request would come after the newer
+OVERTAKEN = ("you signed another change after asking for this one, so it was not made: nothing "
+             "was changed; confirm it again")
 NOT_ASKED = ("this change is not the one you confirmed with your passkey, so it was not made: "
              "nothing was changed; confirm it again")
 
