@@ -269,20 +269,59 @@ def remember_verified(key: str, seq: int, event_hash: str, signatures: str) -> N
 
 PASSKEY_FINGERPRINT = "passkey"  # an event's key_fingerprint when a passkey signed it
 PASSKEY_SIGNATURE = "webauthn:"  # ... and its signature: this, then the assertion's JSON
+INTENT_VERSION = 1  # the form of a request a passkey signs (`passkey_intent`)
+
+
+def passkey_intent(member: str, command: str, args: str, seen: tuple[int, str], nonce: str) -> str:
+    """What a member asks for on the page, as the text their passkey signs (its sha256 is the
+    WebAuthn challenge): who asks, the command and its arguments exactly as the change's event
+    records them (`args`: canonical JSON text), the last event of the history they saw (`seen`:
+    seq and hash), and a random `nonce` (hex), so that no two requests are the same text."""
+    return json.dumps({"v": INTENT_VERSION, "member": member, "command": command, "args": args,
+                       "seen": [int(seen[0]), str(seen[1])], "nonce": nonce},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def read_passkey_intent(text: str) -> dict[str, Any] | None:
+    """The request an intent's text holds (None: not one this version of swp made: it must be
+    exactly the canonical text `passkey_intent` makes of its own fields)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or set(value) != {"v", "member", "command", "args", "seen", "nonce"}:
+        return None
+    seen = value["seen"]
+    if (value["v"] != INTENT_VERSION or not all(isinstance(value[k], str) for k in ("member", "command", "args", "nonce"))
+            or not isinstance(seen, list) or len(seen) != 2 or type(seen[0]) is not int
+            or not isinstance(seen[1], str)):
+        return None
+    if passkey_intent(value["member"], value["command"], value["args"], (seen[0], seen[1]), value["nonce"]) != text:
+        return None
+    return value
+
+
+def intent_digest(text: str) -> str:
+    """The challenge (hex) a passkey signs for an intent: sha256 of its text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def passkey_signature(credential_id: str, authenticator_data: str, client_data_json: str,
-                      signature: str) -> str:
+                      signature: str, intent: str | None = None) -> str:
     """The text kept in an event's `signature` when a passkey signed it: the WebAuthn
-    assertion (all base64url), which holds the event's hash as its challenge."""
-    return PASSKEY_SIGNATURE + json.dumps(
-        {"credential_id": credential_id, "authenticator_data": authenticator_data,
-         "client_data_json": client_data_json, "signature": signature},
-        sort_keys=True, separators=(",", ":"))
+    assertion (all base64url) and the intent it signed (`passkey_intent`: its sha256 is the
+    assertion's challenge). Without an intent (events the page wrote before it signed
+    intents), the challenge is the event's own hash."""
+    body = {"credential_id": credential_id, "authenticator_data": authenticator_data,
+            "client_data_json": client_data_json, "signature": signature}
+    if intent is not None:
+        body["intent"] = intent
+    return PASSKEY_SIGNATURE + json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def read_passkey_signature(text: str | None) -> dict[str, str] | None:
-    """The assertion kept in an event's signature (None: not a passkey's, or malformed)."""
+    """The assertion kept in an event's signature, with its "intent" when it holds one (None:
+    not a passkey's, or malformed)."""
     if not text or not text.startswith(PASSKEY_SIGNATURE):
         return None
     try:
@@ -292,16 +331,22 @@ def read_passkey_signature(text: str | None) -> dict[str, str] | None:
     fields = ("credential_id", "authenticator_data", "client_data_json", "signature")
     if not isinstance(value, dict) or not all(isinstance(value.get(f), str) for f in fields):
         return None
-    return {f: value[f] for f in fields}
+    found = {f: value[f] for f in fields}
+    if "intent" in value:
+        if not isinstance(value["intent"], str):
+            return None
+        found["intent"] = value["intent"]
+    return found
 
 
-def check_passkey_signature(assertion: dict[str, str], event_hash: str, public_key: str,
+def check_passkey_signature(assertion: dict[str, str], challenge: str, public_key: str,
                             rp_id: str | None, origin: str | None) -> str | None:
-    """Why this WebAuthn assertion is not a passkey's signature over `event_hash` (None: it
-    is): the challenge it signed must be the event's hash, made for this page (its origin and
-    RP id, as the passkey's enrolment recorded them), with the member verified (fingerprint,
-    face or PIN), and its signature must stand under the enrolled public key (COSE,
-    base64url). Checked offline, with py_webauthn, from what the database holds alone."""
+    """Why this WebAuthn assertion is not a passkey's signature over `challenge` (hex: the
+    digest of the request a member made on the page, or an older event's own hash) (None: it
+    is): the challenge it signed must be that one, made for this page (its origin and RP id, as
+    the passkey's enrolment recorded them), with the member verified (fingerprint, face or PIN),
+    and its signature must stand under the enrolled public key (COSE, base64url). Checked
+    offline, with py_webauthn, from what the database holds alone."""
     from urllib.parse import urlsplit
 
     from webauthn import verify_authentication_response
@@ -322,7 +367,7 @@ def check_passkey_signature(assertion: dict[str, str], event_hash: str, public_k
                                "signature": assertion["signature"]}}
     try:
         verify_authentication_response(
-            credential=credential, expected_challenge=bytes.fromhex(event_hash),
+            credential=credential, expected_challenge=bytes.fromhex(challenge),
             expected_rp_id=rp_id, expected_origin=origin,
             credential_public_key=base64url_to_bytes(public_key),
             credential_current_sign_count=0, require_user_verification=True)

@@ -319,7 +319,7 @@ class AuditEvent(SQLModel, table=True):
     action: str | None = None  # the domain action(s) of the unit of work (member.admitted, ...)
     payload: str | None = None  # canonical JSON: [[action, payload], ...]
     key_fingerprint: str | None = None  # the key that signed the event (None: unsigned)
-    signature: str | None = None  # Ed25519 over the event's hash (hex)
+    signature: str | None = None  # Ed25519 over the event's hash (hex), or a passkey's (swp.identity.passkey_signature)
     real_at: str | None = None  # the machine's real clock (None: history before signing)
     db_role: str | None = None  # PostgreSQL's session_user (None on SQLite)
 

@@ -117,8 +117,28 @@ def _challenge_of(event: dict) -> str:
     return base64url_to_bytes(client["challenge"]).hex()
 
 
-def _verify(site) -> dict:
-    run = site.swp("audit", "verify", "--full", json=True)
+def _intent_of(event: dict) -> dict:
+    """The request the member's passkey signed, kept in the event's signature."""
+    return json.loads(_assertion_of(event)["intent"])
+
+
+def _signed_for(event: dict) -> str:
+    """What the passkey's challenge must be for this event: its request's digest."""
+    import hashlib
+
+    return hashlib.sha256(_assertion_of(event)["intent"].encode()).hexdigest()
+
+
+def _asked_for(event: dict) -> None:
+    """The event records the request its passkey signed: the member, command and arguments."""
+    intent = _intent_of(event)
+    assert (intent["member"], intent["command"], intent["args"]) == (event["actor"], event["command"], event["args"])
+    assert _challenge_of(event) == _signed_for(event)
+    assert intent["seen"][0] < event["seq"] and len(intent["nonce"]) == 32
+
+
+def _verify(site, env: dict | None = None) -> dict:
+    run = site.swp("audit", "verify", "--full", json=True, env=env)
     assert run.code in (0, 4), run.err
     return run.json
 
@@ -143,7 +163,8 @@ def test_an_invited_member_enrols_a_passkey_and_is_signed_in(site, ann):
     event = audit_rows(site.swp.db)[-1]
     assert (event["command"], event["actor"], event["outcome"]) == ("passkey enrol", "ann", "ok")
     # the enrolment is signed by the new passkey itself, on mo's invitation, with no key file
-    assert event["key_fingerprint"] == "passkey" and _challenge_of(event) == event["hash"]
+    assert event["key_fingerprint"] == "passkey"
+    _asked_for(event)
     enrolled = dict(json.loads(event["payload"]))["passkey.enrolled"]
     invited = [e for e in audit_rows(site.swp.db) if e["action"] == "member.invited"][-1]
     assert enrolled["member"] == "ann" and enrolled["invitation"] == invited["seq"]
@@ -484,10 +505,13 @@ def test_a_vote_with_a_passkey_is_cast_changed_and_audited_like_the_cli(site, an
     event = audit_rows(site.swp.db)[-1]
     assert (event["command"], event["actor"], event["outcome"]) == ("vote", "ann", "ok")
     assert json.loads(event["args"]) == {"proposal_id": OPEN, "choice": "yes", "weight": 1, "for_handle": None}
-    # each vote's event is signed by ann's passkey: its assertion, over the event's hash
+    # each vote's event is signed by ann's passkey: its assertion, over her request
     votes = [e for e in audit_rows(site.swp.db) if e["command"] == "vote"][-2:]
     assert [e["key_fingerprint"] for e in votes] == ["passkey", "passkey"]
-    assert [_challenge_of(e) for e in votes] == [e["hash"] for e in votes]
+    for event in votes:
+        _asked_for(event)
+    assert [json.loads(_intent_of(e)["args"])["choice"] for e in votes] == ["no", "yes"]
+    assert _intent_of(votes[1])["seen"] == [votes[0]["seq"], votes[0]["hash"]]  # she saw her first
 
 
 def test_a_vote_replayed_with_an_old_assertion_is_refused(site, ann):
@@ -606,7 +630,7 @@ def test_a_busy_or_broken_database_is_one_plain_sentence_not_a_trace(site, ann, 
     def busy(*args, **kwargs):
         raise DatabaseError("the database is busy: try again")
 
-    monkeypatch.setattr(passkeys, "hold_change", busy)
+    monkeypatch.setattr(passkeys, "ask", busy)
     token = csrf_of(site.client.get(f"/proposals/{OPEN}"))
     answer = site.client.post(f"/proposals/{OPEN}/vote/options", json={"choice": "no"}, headers={"X-CSRF-Token": token})
     assert answer.status_code == 503
@@ -795,7 +819,8 @@ def test_a_vote_on_the_page_is_signed_by_the_passkey_and_verifies_with_no_key_on
     for event in events:
         assert event["actor"] == "ann" and event["key_fingerprint"] == "passkey"
         assertion = _assertion_of(event)
-        assert assertion["credential_id"] == ann.id and _challenge_of(event) == event["hash"]
+        assert assertion["credential_id"] == ann.id
+        _asked_for(event)
     verified = _verify(site)
     assert verified["ok"] is True and verified["first_bad"] is None
     # swp check proves the rows these events wrote (the vote, the address, the proposal)
@@ -816,22 +841,223 @@ def test_a_tampered_passkey_assertion_is_named_by_audit_verify(site, ann):
     signature[-1] ^= 1
     _forge(site.swp.db, event["seq"], passkey_signature(
         assertion["credential_id"], assertion["authenticator_data"], assertion["client_data_json"],
-        bytes_to_base64url(bytes(signature))))
+        bytes_to_base64url(bytes(signature)), intent=assertion["intent"]))
     found = _verify(site)
     assert (found["ok"], found["first_bad"]) == (False, event["seq"])
     run = site.swp("audit", "verify", "--full")
     assert run.code == 4 and f"event {event['seq']}" in run.err and "passkey assertion does not stand" in run.err
 
 
-def test_an_assertion_replayed_onto_another_event_is_named(site, ann):
+def _vote_args(choice: str, pid: int = OPEN) -> str:
+    """A vote's arguments, as its event records them."""
+    from swp.services.audit import canonical
+
+    return canonical({"proposal_id": pid, "choice": choice, "weight": 1, "for_handle": None})
+
+
+def _append_signed(db: str, actor: str, command: str, args: str, named: list, signature: str) -> int:
+    """Append, with plain SQL, an event as swp would write it (linked and hashed), signed with
+    `signature`: what an insider with the database file could write. Its seq."""
+    from swp.services.audit import canonical, event_hash
+    from tests.conftest import execute
+
+    last = audit_rows(db)[-1]
+    event = {"seq": last["seq"] + 1, "at": last["at"], "actor": actor, "os_user": "eve:0",
+             "command": command, "args": args, "outcome": "ok", "detail": None,
+             "prev_hash": last["hash"], "action": named[0][0] if named else None,
+             "payload": canonical(named) if named else None, "key_fingerprint": "passkey",
+             "real_at": last["real_at"], "db_role": None}
+    event["hash"] = event_hash(event)
+    event["signature"] = signature
+    columns = ", ".join(event)
+    execute(db, f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(':' + k for k in event)})", params=event)
+    return event["seq"]
+
+
+def _request_signed(key, member: str, command: str, args: str, seen: tuple[int, str],
+                    nonce: str = "5e" * 16) -> str:
+    """A genuine assertion by `key` over a request, kept as an event's signature: what the
+    holder of the passkey, or of its assertion, has."""
+    from webauthn.helpers import bytes_to_base64url
+
+    from swp.identity import intent_digest, passkey_intent, passkey_signature
+
+    intent = passkey_intent(member, command, args, seen, nonce)
+    got = key.get({"challenge": bytes_to_base64url(bytes.fromhex(intent_digest(intent)))})
+    body = got["response"]
+    return passkey_signature(got["id"], body["authenticatorData"], body["clientDataJSON"], body["signature"],
+                             intent=intent)
+
+
+def _broken_at(site, seq: int, env: dict | None = None) -> str:
+    """`swp audit verify` names event `seq` first: the reason it gives. `env`: run elsewhere
+    (a computer that did not see the history before it was rewritten)."""
+    found = _verify(site, env)
+    assert (found["ok"], found["first_bad"]) == (False, seq), found
+    run = site.swp("audit", "verify", "--full", env=env)
+    assert run.code == 4 and run.err.startswith(f"swp: audit chain broken at event {seq}: "), run.err
+    return run.err[len(f"swp: audit chain broken at event {seq}: "):].rstrip("\n")
+
+
+def test_an_event_recording_other_arguments_than_the_request_its_passkey_signed_is_named(site, ann):
+    db = site.swp.db
     vote(site.client, OPEN, "no", ann)
-    first = _last_vote(site.swp.db)
+    head = audit_rows(db)[-1]
+    # ann's passkey asked for "no"; the event written says "yes"
+    forged = _append_signed(db, "ann", "vote", _vote_args("yes"), [["vote.cast", {"proposal": OPEN}]],
+                            _request_signed(ann, "ann", "vote", _vote_args("no"), (head["seq"], head["hash"])))
+    assert _broken_at(site, forged) == ("it records another change than the one its passkey signed "
+                                        f"(the request was 'vote' with {_vote_args('no')})")
+
+
+def test_a_vote_whose_rows_differ_from_the_vote_its_passkey_signed_is_named(site, ann):
+    db = site.swp.db
+    vote(site.client, OPEN, "no", ann)
+    real = _last_vote(db)
+    named = json.loads(real["payload"])
+    [row] = [r for r in named[0][1]["rows"] if r["table"] == "vote"]
+    row["values"].update(choice="yes", version=row["values"]["version"] + 1, id=row["values"]["id"] + 1)
+    # a request for "no", honestly recorded as "no" in the event's arguments, writing a "yes"
+    forged = _append_signed(db, "ann", "vote", _vote_args("no"), named,
+                            _request_signed(ann, "ann", "vote", _vote_args("no"), (real["seq"], real["hash"])))
+    assert _broken_at(site, forged) == f"it records a vote (yes on proposal {OPEN}) other than the one its passkey signed"
+
+
+def test_a_request_recorded_twice_is_named(site, ann):
+    db = site.swp.db
+    vote(site.client, OPEN, "no", ann)
+    first = _last_vote(db)
+    # the same assertion and request, copied into a new event: a replay
+    forged = _append_signed(db, "ann", "vote", first["args"], json.loads(first["payload"]), first["signature"])
+    assert _broken_at(site, forged) == ("its passkey signed a request already recorded by event "
+                                        f"{first['seq']} (an assertion used twice)")
+
+
+def _held_request(db: str, assertion: dict) -> str:
+    """A signature made of an assertion the page was given but never recorded (a second tab's),
+    with the request the page held for it (in web_challenge)."""
+    from webauthn.helpers import base64url_to_bytes
+
+    from swp.identity import passkey_signature
+
+    body = assertion["response"]
+    challenge = json.loads(base64url_to_bytes(body["clientDataJSON"]))["challenge"]
+    [(payload,)] = query(db, "SELECT payload FROM web_challenge WHERE challenge = :c", {"c": challenge})
+    return passkey_signature(assertion["id"], body["authenticatorData"], body["clientDataJSON"], body["signature"],
+                             intent=json.loads(payload)["intent"])
+
+
+def test_a_members_older_request_is_refused_after_their_newer_one_and_named_if_written(site, ann):
+    db = site.swp.db
+    stale_token, stale = vote_assertion(site.client, OPEN, "no", ann)  # one tab
+    asked_at = audit_rows(db)[-1]
+    assert vote(site.client, OPEN, "yes", ann).status_code == 303  # another tab, confirmed first
+    newer = _last_vote(db)
+    before = snapshot(db, skip=())
+    late = site.client.post(f"/proposals/{OPEN}/vote", data={"csrf": stale_token, "choice": "no",
+                                                          "assertion": json.dumps(stale)})
+    assert late.status_code == 409
+    assert ("you signed another change after asking for this one, so it was not made: nothing was "
+            "changed; confirm it again") in late.text
+    assert snapshot(db, skip=()) == before  # not even the challenge was used up
+    assert _verify(site)["ok"] is True
+    # written anyway, with plain SQL, after ann's newer vote: it would revert her vote
+    forged = _append_signed(db, "ann", "vote", _vote_args("no"), [["vote.cast", {"proposal": OPEN}]],
+                            _held_request(db, stale))
+    assert _broken_at(site, forged) == (f"its passkey signed a request ann made before their own event "
+                                        f"{newer['seq']} (having seen event {asked_at['seq']}): it cannot "
+                                        "be recorded after it")
+
+
+def _rewrite_from(db: str, seq: int, events: list[dict]) -> None:
+    """Replace the log from `seq` on by `events` (their signatures kept), linked and hashed
+    again: an insider rewriting history with plain SQL."""
+    from swp.services.audit import event_hash
+    from tests.conftest import execute
+
+    previous = audit_rows(db)[seq - 2]["hash"]
+    statements = ["DROP TRIGGER IF EXISTS audit_event_append_only_delete ON audit_event",
+                  f"DELETE FROM audit_event WHERE seq >= {seq}"]
+    params = {}
+    for n, old in enumerate(events):
+        event = {k: v for k, v in old.items() if k not in ("id", "hash")}
+        event.update(seq=seq + n, prev_hash=previous)
+        event["hash"] = previous = event_hash(event)
+        columns = list(event)
+        statements.append(f"INSERT INTO audit_event ({', '.join(columns)}) VALUES "
+                          f"({', '.join(f':e{n}_{c}' for c in columns)})")
+        params.update({f"e{n}_{c}": v for c, v in event.items()})
+    execute(db, *statements, params=params)
+
+
+def elsewhere(tmp_path) -> dict:
+    """Another computer's configuration folder: no head remembered there."""
+    return {"SWP_HOME": str(tmp_path / "elsewhere")}
+
+
+def test_a_members_vote_moved_after_their_newer_one_is_named(site, ann, tmp_path):
+    db = site.swp.db
+    vote(site.client, OPEN, "no", ann)
+    older = _last_vote(db)
     vote(site.client, OPEN, "yes", ann)
-    second = _last_vote(site.swp.db)
-    _forge(site.swp.db, second["seq"], first["signature"])  # a genuine assertion, over another event
-    found = _verify(site)
-    assert (found["ok"], found["first_bad"]) == (False, second["seq"])
-    assert "challenge" in site.swp("audit", "verify", "--full").err.lower()
+    newer = _last_vote(db)
+    assert newer["seq"] == older["seq"] + 1 and _intent_of(newer)["seen"] == [older["seq"], older["hash"]]
+    # the two swapped, relinked and rehashed: ann's "no" would count, recorded last
+    _rewrite_from(db, older["seq"], [newer, older])
+    here = site.swp("audit", "verify", "--full")  # the server remembers the head it wrote
+    assert here.code == 4 and "the history was rolled back or rewritten" in here.err
+    assert _broken_at(site, older["seq"], elsewhere(tmp_path)) == (
+        "its passkey signed a request made when the history ended at an event this history does not "
+        f"hold before it (event {older['seq']}, {older['hash'][:16]}...)")
+
+
+def test_a_request_naming_a_history_this_one_does_not_hold_is_named(site, ann):
+    db = site.swp.db
+    vote(site.client, OPEN, "no", ann)
+    head = audit_rows(db)[-1]
+    elsewhere = (head["seq"], "0" * 64)  # a head of another history (a copy, or a forged one)
+    forged = _append_signed(db, "ann", "vote", _vote_args("yes"), [["vote.cast", {"proposal": OPEN}]],
+                            _request_signed(ann, "ann", "vote", _vote_args("yes"), elsewhere))
+    assert _broken_at(site, forged) == ("its passkey signed a request made when the history ended at an "
+                                        f"event this history does not hold before it (event {head['seq']}, "
+                                        "0000000000000000...)")
+
+
+def test_another_members_assertion_is_named(site, ann, tmp_path):
+    db = site.swp.db
+    bea = passkey()
+    bea_client = site.new_client()
+    enrol(bea_client, site.invite("bea"), bea)
+    assert vote(bea_client, OPEN, "no", bea).status_code == 303
+    beas = _last_vote(db)
+    # bea's genuine assertion and request, in an event that says ann voted
+    forged = _append_signed(db, "ann", "vote", beas["args"], [["vote.cast", {"proposal": OPEN}]],
+                            beas["signature"])
+    assert _broken_at(site, forged) == "it is signed by a passkey that is not ann's (it was enrolled for bea)"
+    _rewrite_from(db, forged, [])
+    assert _verify(site, elsewhere(tmp_path))["ok"] is True
+    # ann's own passkey, over a request that names bea
+    head = audit_rows(db)[-1]
+    forged = _append_signed(db, "ann", "vote", _vote_args("yes"), [["vote.cast", {"proposal": OPEN}]],
+                            _request_signed(ann, "bea", "vote", _vote_args("yes"), (head["seq"], head["hash"])))
+    assert _broken_at(site, forged, elsewhere(tmp_path)) == "its passkey signed a request by bea, not by ann"
+
+
+def test_an_older_passkey_signature_over_the_events_own_hash_still_verifies(site, ann):
+    """Before the page signed requests, a passkey signed the event's own hash (no request in
+    the signature): such events still verify, and only on their own event."""
+    db = site.swp.db
+    vote(site.client, OPEN, "no", ann)
+    first = _last_vote(db)
+    vote(site.client, OPEN, "yes", ann)
+    second = _last_vote(db)
+    older = _assertion_over(ann, first["hash"])
+    assert "intent" not in _assertion_of({"signature": older})
+    _forge(db, first["seq"], older)
+    assert _verify(site)["ok"] is True
+    _forge(db, second["seq"], older)  # on another event, its challenge is not that event's hash
+    reason = _broken_at(site, second["seq"])
+    assert reason.startswith("its passkey assertion does not stand") and "challenge" in reason.lower()
 
 
 def test_an_assertion_by_a_passkey_not_enrolled_for_the_member_then_is_named(site, ann):
@@ -856,16 +1082,70 @@ def test_an_assertion_by_a_passkey_not_enrolled_for_the_member_then_is_named(sit
     assert _verify(site)["ok"] is True
 
 
-def test_a_change_is_refused_with_nothing_written_if_the_history_moved_since_its_options(site, ann):
+def test_a_change_is_recorded_though_the_history_moved_since_its_options(site, ann):
     token, assertion = vote_assertion(site.client, OPEN, "no", ann)
     site.swp.ok("vote", str(OPEN), "no", as_="bea")  # recorded meanwhile, at the command line
-    before = snapshot(site.swp.db, skip=())
+    bea = audit_rows(site.swp.db)[-1]
     late = site.client.post(f"/proposals/{OPEN}/vote", data={"csrf": token, "choice": "no",
-                                                          "assertion": json.dumps(assertion)})
-    assert late.status_code == 409
-    assert "something else was recorded while you confirmed" in late.text
-    assert snapshot(site.swp.db, skip=()) == before  # not even the challenge was used up
-    assert vote(site.client, OPEN, "no", ann).status_code == 303  # confirmed again, it is made
+                                                          "assertion": json.dumps(assertion)},
+                            follow_redirects=False)
+    assert late.status_code == 303
+    event = _last_vote(site.swp.db)
+    assert (event["actor"], event["seq"], event["prev_hash"]) == ("ann", bea["seq"] + 1, bea["hash"])
+    assert _intent_of(event)["seen"][0] < bea["seq"]  # she asked before bea's vote
+    assert _verify(site)["ok"] is True
+
+
+def test_a_confirmation_for_other_arguments_than_the_request_is_refused_with_nothing_written(site, ann):
+    """The unit of work makes only the change the passkey's request names (who, the command,
+    its arguments), before the assertion is even looked at."""
+    from swp.errors import ChangedMeanwhile
+    from swp.identity import passkey_intent
+    from swp.services import governance
+    from swp.services.uow import NOT_ASKED, Confirmation, perform
+
+    db = site.swp.db
+    head = audit_rows(db)[-1]
+    before = snapshot(db, skip=())
+
+    def never(session):
+        raise AssertionError("the assertion was checked for a change it did not ask for")
+
+    for member, args in (("ann", _vote_args("yes")), ("bea", _vote_args("no"))):
+        intent = passkey_intent(member, "vote", args, (head["seq"], head["hash"]), "00" * 16)
+        with pytest.raises(ChangedMeanwhile) as refused:
+            perform(db, lambda s: governance.vote(s, actor="ann", proposal_id=OPEN, choice="no"), write=True,
+                    command="vote", args=json.loads(_vote_args("no")), actor="ann", interactive=False,
+                    confirm=Confirmation(intent, never))
+        assert refused.value.message == NOT_ASKED
+    assert snapshot(db, skip=()) == before
+
+
+def test_members_confirming_at_once_are_all_recorded(site, ann):
+    """Several members ask, then all confirm: each is recorded where the history is then."""
+    db = site.swp.db
+    others = {}
+    for handle in ("bea", "cal"):
+        key, client = passkey(), site.new_client()
+        enrol(client, site.invite(handle), key)
+        others[handle] = (client, key)
+    members = {"ann": (site.client, ann), **others}
+    choices = {"ann": "no", "bea": "yes", "cal": "abstain"}
+    asked = {h: vote_assertion(c, OPEN, choices[h], k) for h, (c, k) in members.items()}
+    head = audit_rows(db)[-1]
+    for handle, (token, assertion) in asked.items():
+        done = members[handle][0].post(f"/proposals/{OPEN}/vote", data={
+            "csrf": token, "choice": choices[handle], "assertion": json.dumps(assertion)}, follow_redirects=False)
+        assert done.status_code == 303, done.text
+    votes = audit_rows(db)[-3:]
+    assert [(e["actor"], json.loads(e["args"])["choice"]) for e in votes] == list(choices.items())
+    assert all(_intent_of(e)["seen"] == [head["seq"], head["hash"]] for e in votes)  # all asked at once
+    latest = dict(query(db, "SELECT m.handle, v.choice FROM vote v JOIN member m ON m.id = v.member_id "
+                            "WHERE v.proposal_id = :pid ORDER BY v.version", {"pid": OPEN}))
+    assert {h: latest[h] for h in choices} == choices
+    assert _verify(site)["ok"] is True
+    problems = site.swp("check", json=True).json["problems"]
+    assert [p for p in problems if p["check"] in ("signed-rows", "audit", "keys")] == []
 
 
 def test_asking_the_passkey_to_confirm_writes_nothing_of_the_practice(site, ann):

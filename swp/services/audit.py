@@ -121,23 +121,23 @@ def head(session: Session) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
-# the fields of an event a passkey's confirmation holds: the change is made again at the
-# confirmation with these, so that its event is, byte for byte, the one the passkey signed
-PASSKEY_HELD = ("seq", "prev_hash", "at", "real_at", "os_user", "db_role")
+def last_signed_by(session: Session, actor: str) -> int:
+    """The seq of the latest event signed for `actor` (by a key file or a passkey; 0: none)."""
+    row = session.execute(select(col(AuditEvent.seq)).where(
+        col(AuditEvent.actor) == actor, col(AuditEvent.signature).is_not(None))
+        .order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+    return int(row[0]) if row else 0
 
 
 @dataclass
 class PasskeySeal:
-    """A change signed by a member's passkey (the members' page). First a preview
-    (`held` None): the change is made and its event computed, then `Previewed` carries the
-    event out and the transaction rolls back; the event's hash becomes the WebAuthn challenge.
-    Then the confirmation (`held`: the preview's PASSKEY_HELD fields, `expected`: its hash):
-    the change is made again; an event that differs is refused, nothing written, and one
-    that matches is signed with `seal(hash)` (the assertion, checked, as the signature)."""
+    """A change signed by a member's passkey (the members' page). A preview (`signature`
+    None): the change is made and its event computed, then `Previewed` carries the event out
+    and the transaction rolls back (a refusal shows before the member is asked for their
+    passkey). A confirmation: `signature` is the passkey's assertion over what the member
+    asked for (swp.identity.passkey_signature, with its intent), already checked."""
 
-    held: dict[str, Any] | None = None
-    expected: str | None = None
-    seal: Callable[[str], str] | None = None
+    signature: str | None = None
 
 
 class Previewed(Exception):  # noqa: N818 (internal: carries a previewed event out of its transaction)
@@ -155,7 +155,7 @@ def append(session: Session, *, command: str, args: dict[str, Any], actor: str |
     refused once anything has been signed: `unsigned_reason` (the key that could not be
     loaded) is raised then, so the service's own refusals come first."""
     from swp.db import lock_for_append
-    from swp.errors import ChangedMeanwhile, InputError, PreconditionError
+    from swp.errors import InputError, PreconditionError
 
     lock_for_append(session, "audit_event")
     if outcome != "ok":
@@ -194,13 +194,7 @@ def append(session: Session, *, command: str, args: dict[str, Any], actor: str |
     if last_real is not None and event["real_at"] < last_real and (rehearsal or _sandbox(session)):
         event["real_at"] = last_real  # a sandbox's real clock stays where it was, never going back
     if passkey is not None:
-        from swp.identity import PASSKEY_FINGERPRINT
-
         event["key_fingerprint"] = PASSKEY_FINGERPRINT
-        if passkey.held is not None:
-            if (event["seq"], event["prev_hash"]) != (passkey.held["seq"], passkey.held["prev_hash"]):
-                raise ChangedMeanwhile(MOVED)
-            event.update({k: passkey.held[k] for k in PASSKEY_HELD})
     if last_real is not None and event["real_at"][:10] < last_real[:10]:
         raise PreconditionError(f"the machine's clock ({event['real_at'][:10]}) is before the last "
                                 f"event's ({last_real[:10]}); check the machine's clock")
@@ -210,20 +204,14 @@ def append(session: Session, *, command: str, args: dict[str, Any], actor: str |
     digest = event_hash(event)
     signature = signer.sign(digest) if signer is not None else None
     if passkey is not None:
-        if passkey.held is None:
+        if passkey.signature is None:
             raise Previewed(event, digest)
-        if digest != passkey.expected or passkey.seal is None:
-            raise ChangedMeanwhile("this change would not be recorded as the one you confirmed "
-                                   "with your passkey: nothing was changed; confirm it again")
-        signature = passkey.seal(digest)
+        signature = passkey.signature
     row = AuditEvent(**event, hash=digest, signature=signature)
     session.add(row)
     session.flush()
     return row
 
-
-MOVED = ("something else was recorded while you confirmed this change with your passkey, "
-         "so it was not made: nothing was changed; confirm it again")
 
 ROWS_ACTION = "rows.written"  # what a unit of work wrote, row by row, as it stands at the end
 # the tables whose rows record acts: `swp check` proves each comes from a signed event
@@ -589,6 +577,10 @@ class _Keys:
         self.invites: dict[str, tuple[int, str, str | None]] = {}
         self.used_invites: set[int] = set()
         self.member_handles: dict[Any, str] = {}  # member id -> handle, from the member rows written
+        # what members asked for on the page, signed by their passkeys: intent digest -> the
+        # seq of the one event that records it; handle -> seq of their latest signed event
+        self.intents: dict[str, int] = {}
+        self.last_signed: dict[str, int] = {}
 
     def fingerprint(self, public_hex: str) -> str:
         found = self._fingerprints.get(public_hex)
@@ -695,12 +687,15 @@ class _Keys:
                     "invitation enrols another)")
         return None
 
-    def passkey_problem(self, event: dict[str, Any], named: list[Any]) -> str | None:
+    def passkey_problem(self, event: dict[str, Any], named: list[Any],
+                        hash_at: Callable[[int], str | None]) -> str | None:
         """Why this event's passkey signature cannot stand (None: it stands). The passkey must
         be one enrolled for the acting member before this event, or the one this very event
         enrols (signed by itself, as a member's first key file is) on the member's latest,
-        unused, unexpired invitation from a manager; its assertion must be over this event's
-        hash, for the page it was enrolled on (checked here, offline)."""
+        unused, unexpired invitation from a manager; its assertion must be for the page it was
+        enrolled on (checked here, offline), over the request the member made (`_intent_problem`),
+        or, in events written before the page signed requests, over this event's own hash.
+        `hash_at(seq)`: the hash of an earlier event of this chain (None: no such event)."""
         from swp.identity import check_passkey_signature, read_passkey_signature
 
         assertion = read_passkey_signature(event["signature"])
@@ -727,8 +722,59 @@ class _Keys:
                     f"(event {known['revoked']})")
         if actor in self.left and event["at"][:10] > self.left[actor]:
             return f"it is signed by {actor}'s passkey, revoked when they left on {self.left[actor]}"
-        return check_passkey_signature(assertion, event["hash"], known["public_key"],
-                                       known.get("rp_id"), known.get("origin"))
+        challenge = event["hash"]
+        intent = assertion.get("intent")
+        if intent is not None:
+            problem, challenge = self._intent_problem(event, named, intent, hash_at)
+            if problem is not None:
+                return problem
+        problem = check_passkey_signature(assertion, challenge, known["public_key"],
+                                          known.get("rp_id"), known.get("origin"))
+        if problem is None and intent is not None:
+            self.intents[challenge] = event["seq"]
+        return problem
+
+    def _intent_problem(self, event: dict[str, Any], named: list[Any], text: str,
+                        hash_at: Callable[[int], str | None]) -> tuple[str | None, str]:
+        """Why the request a passkey signed (its intent) is not the one this event records
+        (None: it is), and the digest the assertion must be over. The request must be the
+        acting member's, for this command with these arguments (and a vote's rows must be the
+        vote they name), made when the history ended at an earlier event of this chain (the
+        last they saw), recorded by no other event, and made after the member's own latest
+        signed event (so an older request of theirs is never recorded after a newer one)."""
+        from swp.identity import intent_digest, read_passkey_intent
+
+        digest = intent_digest(text)
+        asked = read_passkey_intent(text)
+        if asked is None:
+            return "the request its passkey signed cannot be read", digest
+        actor = event["actor"]
+        if asked["member"] != actor:
+            return f"its passkey signed a request by {asked['member']}, not by {actor}", digest
+        if (asked["command"], asked["args"]) != (event["command"], event["args"]):
+            return ("it records another change than the one its passkey signed (the request was "
+                    f"{asked['command']!r} with {asked['args']})"), digest
+        if event["command"] == "vote":  # the passkey signed the vote, not the rows: they must agree
+            try:
+                wanted = json.loads(event["args"])
+            except ValueError:
+                wanted = {}
+            for row in _rows_of(named, "vote"):
+                if (row.get("proposal_id"), row.get("choice")) != (wanted.get("proposal_id"), wanted.get("choice")):
+                    return (f"it records a vote ({row.get('choice')} on proposal {row.get('proposal_id')}) "
+                            "other than the one its passkey signed"), digest
+        seen_seq, seen_hash = asked["seen"]
+        if not 0 < seen_seq < event["seq"] or hash_at(seen_seq) != seen_hash:
+            return ("its passkey signed a request made when the history ended at an event this "
+                    f"history does not hold before it (event {seen_seq}, {seen_hash[:16]}...)"), digest
+        if digest in self.intents:
+            return (f"its passkey signed a request already recorded by event {self.intents[digest]} "
+                    "(an assertion used twice)"), digest
+        latest = self.last_signed.get(actor, 0)
+        if seen_seq < latest:
+            return (f"its passkey signed a request {actor} made before their own event {latest} "
+                    f"(having seen event {seen_seq}): it cannot be recorded after it"), digest
+        return None, digest
 
     def _invitation_problem(self, actor: str, enrolment: dict[str, Any], at: str) -> str | None:
         invitation = enrolment.get("invitation")
@@ -997,6 +1043,7 @@ def _signature_problem(keys: _Keys, event: dict[str, Any], named: list[Any]) -> 
     return None, public
 
 
+RECENT = 4096  # events whose hashes verify keeps at hand
 VERIFY_COLUMNS = (*SIGNED_FIELDS, "hash", "signature")  # the hashed fields first, in order
 
 
@@ -1036,6 +1083,18 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
             handles.update({i: h for i, h in session.execute(select(col(Member.id), col(Member.handle)))})
         return handles
 
+    recent: dict[int, str] = {}  # the latest events' hashes: what a page's request saw, mostly
+
+    def hash_at(seq: int) -> str | None:
+        """The hash of event `seq`, already read (and checked) earlier in this chain."""
+        if seq >= expected_seq:
+            return None
+        found = recent.get(seq)
+        if found is None:
+            row = session.execute(select(col(AuditEvent.hash)).where(col(AuditEvent.seq) == seq)).first()
+            found = row[0] if row else None
+        return found
+
     def bad(seq: int, reason: str) -> Verification:
         found = Verification(False, count, seq, reason, signed, legacy, refusals)
         return checks.finish() or found  # a signature that failed before it comes first
@@ -1068,7 +1127,7 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                 except ValueError:
                     return bad(seq, "its payload is not JSON")
                 if event["key_fingerprint"] == PASSKEY_FINGERPRINT:
-                    problem, public = keys.passkey_problem(event, named), None
+                    problem, public = keys.passkey_problem(event, named, hash_at), None
                 else:
                     problem, public = _signature_problem(keys, event, named)
                 if problem is not None:
@@ -1081,6 +1140,8 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                         return failed  # a batch already checked failed: nothing before it did
                 if event["signature"] is not None:
                     signed += 1
+                    if event["actor"] is not None:
+                        keys.last_signed[event["actor"]] = seq
                 elif event["outcome"] == "refused":
                     refusals += 1
                 else:
@@ -1097,6 +1158,8 @@ def verify(session: Session, *, witness: tuple[int, str] | None = None,
                 else:
                     checks.release_held()
             previous = event["hash"]
+            recent[seq] = previous
+            recent.pop(seq - RECENT, None)
             expected_seq += 1
         failed = checks.finish()
         if failed is not None:

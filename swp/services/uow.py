@@ -184,76 +184,31 @@ def signer_for(ctx: Context, actor: str | None, newcomer: str | None, key_file: 
 
 
 @dataclass(frozen=True)
-class Preview:
-    """A change made and rolled back, to show a member's passkey the event it would append:
-    `digest` is that event's hash (the WebAuthn challenge); `held` its fields that the
-    confirmation reuses (audit.PASSKEY_HELD); `ids` the (table, id) of every row it inserted,
-    in order, and `moment`/`day` the clock it ran at, so that made again it writes the same."""
-
-    digest: str
-    held: dict[str, Any]
-    ids: list[list[Any]]
-    moment: str
-    day: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"digest": self.digest, "held": self.held, "ids": self.ids, "moment": self.moment,
-                "day": self.day}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Preview:
-        return cls(str(data["digest"]), dict(data["held"]), [list(i) for i in data["ids"]],
-                   str(data["moment"]), str(data["day"]))
-
-
-@dataclass(frozen=True)
 class Confirmation:
-    """A previewed change, confirmed: `seal(session, digest)` checks the member's passkey
-    assertion over `digest` (the event's hash) and returns the event's signature."""
+    """A change a member asked for on the page, confirmed with their passkey: `intent` is the
+    request their passkey signed (swp.identity.passkey_intent: who, the command and its
+    arguments, the last event they saw); `seal(session)`, in the change's own transaction,
+    checks the passkey's assertion over it, uses its challenge up, and returns the event's
+    signature (the assertion and the intent)."""
 
-    preview: Preview
-    seal: Callable[[Session, str], str]
-    before: Callable[[Session], None] | None = None  # first, in the transaction (use the challenge up)
+    intent: str
+    seal: Callable[[Session], str]
 
 
-def pin_ids(session: Session, given: list[list[Any]] | None) -> list[list[Any]]:
-    """Note the (table, id) of every row of a recorded table this unit of work inserts, in order (returned, filled
-    at each flush); with `given` (a preview's), give each new row the id its preview had, so
-    that a change made again writes the rows its preview did (on PostgreSQL the preview used
-    those ids up, and a sequence never gives one twice)."""
-    from sqlalchemy import event
-
-    noted: list[list[Any]] = []
-    queue: dict[str, list[Any]] = {}
-    for table, ident in given or []:
-        queue.setdefault(str(table), []).append(ident)
-    flushing: list[Any] = []
-
-    @event.listens_for(session, "before_flush")
-    def _pin(sess: Session, _ctx: object, _instances: object) -> None:
-        for obj in list(sess.new):
-            table = getattr(obj, "__tablename__", None)
-            if table not in audit.RECORDED_TABLES or not hasattr(obj, "id"):
-                continue  # the page's own records (a session, a passkey) are in no event
-            if given is not None and obj.id is None and queue.get(table):
-                obj.id = queue[table].pop(0)
-            flushing.append(obj)
-
-    @event.listens_for(session, "after_flush_postexec")
-    def _note(_sess: Session, _ctx: object) -> None:
-        noted.extend([obj.__tablename__, obj.id] for obj in flushing)
-        flushing.clear()
-
-    return noted
+# the member signed another change (with their passkey, in another tab, say, or their key
+# file) after asking for this one: recorded now, this older request would come after the newer
+OVERTAKEN = ("you signed another change after asking for this one, so it was not made: nothing "
+             "was changed; confirm it again")
+NOT_ASKED = ("this change is not the one you confirmed with your passkey, so it was not made: "
+             "nothing was changed; confirm it again")
 
 
 def preview(db: str | None, fn: Callable[[Any], Any], *, command: str, args: dict[str, Any],
-            actor: str) -> Preview:
-    """Make the change fn(session) as `actor` and roll it back: the event it would append,
-    for the actor's passkey to sign (`perform(..., confirm=...)` then makes it). A refusal by
-    the guard is recorded (unsigned) and raised, as `perform` does."""
-    from swp.clock import now, today
-
+            actor: str) -> tuple[int, str]:
+    """Make the change fn(session) as `actor` and roll it back, to refuse it before the
+    member is asked for their passkey: a refusal by the guard is recorded (unsigned) and
+    raised, as `perform` does. Returns the last event of the history it was made on (seq,
+    hash): what the member saw when they asked (their passkey's request names it)."""
     database = open_database(db)
     location = database.target.display
     try:
@@ -262,29 +217,18 @@ def preview(db: str | None, fn: Callable[[Any], Any], *, command: str, args: dic
             raise PermissionDenied(f"{actor!r} is not a member of the practice")
         if ctx.actor_left:
             raise InputError(f"{actor} left the practice: their passkey signs nothing")
-        moment, day = now(), today()
-        noted: list[list[Any]] = []  # the rows it inserted (filled at each flush)
 
         def body(session: Session) -> None:
-            from swp.clock import held
-
             session.info["swp_newcomer_key"] = None
             audit.track_rows(session)
-            noted[:] = []
-            ids = pin_ids(session, None)
-            with held(moment, day):
-                fn(session)
-                session.flush()
-                noted.extend(ids)
-                audit.append(session, command=command, args=args, actor=actor,
-                             passkey=audit.PasskeySeal())
+            fn(session)
+            audit.append(session, command=command, args=args, actor=actor, passkey=audit.PasskeySeal())
             raise AssertionError("a passkey's preview always ends in Previewed")  # pragma: no cover
 
         try:
             database.run(body, write=True)
         except audit.Previewed as shown:
-            return Preview(shown.digest, {k: shown.event[k] for k in audit.PASSKEY_HELD}, noted,
-                           moment.isoformat(), day.isoformat())
+            return int(shown.event["seq"]) - 1, str(shown.event["prev_hash"])
         except RuleViolation as refusal:
             record_refusal(database, command=command, args=args, actor=actor, refusal=refusal, ctx=ctx)
             raise
@@ -302,9 +246,10 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
     `newcomer`: the handle a command admits (whose public key it enrols): given as
     `newcomer_key` (hex), else made by a sandbox, else read from this machine's key folder.
     `interactive=False` (the members' page): never ask for a passphrase.
-    `confirm`: a previewed change (`preview`), signed by the actor's passkey: made again
-    only if nothing was recorded since its preview, and refused (ChangedMeanwhile, nothing
-    written) unless its event is, byte for byte, the one the passkey signed."""
+    `confirm`: a change the actor asked for on the page, signed by their passkey: made where
+    the history is now, and refused (ChangedMeanwhile, nothing written) unless it is the
+    command with the arguments their passkey signed, asked for after their own latest signed
+    event."""
     database = open_database(db)
     location = database.target.display
     try:
@@ -343,22 +288,22 @@ def perform(db: str | None, fn: Callable[[Any], T], *, write: bool, command: str
             return result, row.seq, row.hash
 
         def confirmed(session: Session) -> tuple[T, int, str]:
-            from datetime import date, datetime
-
-            from swp.clock import held
             from swp.errors import ChangedMeanwhile
+            from swp.identity import read_passkey_intent
 
-            assert confirm is not None  # only called with one
-            shown = confirm.preview
-            if audit.head(session) != (shown.held["seq"] - 1, shown.held["prev_hash"]):
-                raise ChangedMeanwhile(audit.MOVED)
-            if confirm.before is not None:
-                confirm.before(session)
-            pin_ids(session, shown.ids)
-            seal = audit.PasskeySeal(shown.held, shown.digest, lambda digest: confirm.seal(session, digest))
-            with held(datetime.fromisoformat(shown.moment), date.fromisoformat(shown.day)):
-                result = fn(session)
-                row = audit.append(session, command=command, args=args, actor=actor, passkey=seal)
+            assert confirm is not None and actor is not None  # only called with one, by a member
+            asked = read_passkey_intent(confirm.intent)
+            if asked is None or (asked["member"], asked["command"], asked["args"]) != (
+                    actor, command, audit.canonical(args)):
+                raise ChangedMeanwhile(NOT_ASKED)
+            # writers take turns from the transaction's start: no signed event of theirs can
+            # come between this check and the event appended below (`swp audit verify` checks it)
+            if audit.last_signed_by(session, actor) > asked["seen"][0]:
+                raise ChangedMeanwhile(OVERTAKEN)
+            result = fn(session)
+            signature = confirm.seal(session)  # after: an enrolment's passkey is stored by fn
+            row = audit.append(session, command=command, args=args, actor=actor,
+                               passkey=audit.PasskeySeal(signature))
             return result, row.seq, row.hash
 
         try:

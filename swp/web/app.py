@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from swp.services.ledger import Balance
     from swp.services.registers import Contact
     from swp.services.sharing.statements import ClosedBooks
-    from swp.services.uow import Confirmation, Preview
+    from swp.services.uow import Confirmation
     from swp.services.web import Viewer
 
     # what a signed-in page returns: its template and context, or a whole response
@@ -94,6 +94,7 @@ class Refused(Exception):
 
 NOT_FOUND = "Not found."
 ENROLMENT = "passkey.enrolled"  # the challenge a new passkey signs its own enrolment with
+ENROL_COMMAND = "passkey enrol"  # ... and the command its event records
 
 
 @dataclass(frozen=True)
@@ -234,8 +235,9 @@ def create_app(config: Config) -> Starlette:
             return uow_perform(config.db, fn, write=True, command=command, args=args, actor=actor,
                                interactive=False, confirm=confirm)
 
-    def preview(fn: Callable[[Session], Any], *, command: str, args: dict[str, Any], actor: str) -> Preview:
-        """The change made and rolled back: the event the member's passkey is asked to sign."""
+    def preview(fn: Callable[[Session], Any], *, command: str, args: dict[str, Any], actor: str) -> tuple[int, str]:
+        """The change made and rolled back, to refuse it before the member's passkey is asked:
+        the last event of the history it was made on (what the member saw)."""
         from swp.services.uow import preview as uow_preview
 
         with writers:
@@ -492,14 +494,15 @@ def create_app(config: Config) -> Starlette:
 
         try:
             registered, handle = await run_in_threadpool(write_quiet, register)
-            shown = await run_in_threadpool(lambda: preview(
-                _enrolment(token, registered), command="passkey enrol", args={"member": handle}, actor=handle))
+            seen = await run_in_threadpool(lambda: preview(
+                _enrolment(token, registered), command=ENROL_COMMAND, args={"member": handle}, actor=handle))
 
             def hold(session: Session) -> str:
                 _invite, member = web.open_invite(session, token)
-                return passkeys.hold_change(session, rp_for(), member, ENROLMENT,
-                                            {"token": web.token_hash(token), "registration": registered.as_json()},
-                                            shown, credential_ids=[registered.credential_id])
+                return passkeys.ask(session, rp_for(), member, ENROLMENT,
+                                    {"token": web.token_hash(token), "registration": registered.as_json()},
+                                    command=ENROL_COMMAND, args={"member": handle}, seen=seen,
+                                    credential_ids=[registered.credential_id])
             options = await run_in_threadpool(write_quiet, hold)
         except NotFound as exc:
             return JSONResponse({"error": exc.message}, status_code=404)
@@ -535,14 +538,13 @@ def create_app(config: Config) -> Starlette:
         assertion = data.get("credential") or {}
         try:
             member_id, handle = await run_in_threadpool(read, lambda s: _ids(web.open_invite(s, token)[1]))
-            asked, shown = await run_in_threadpool(
-                read, lambda s: passkeys.held_change(s, member_id, ENROLMENT, assertion))
+            asked, intent = await run_in_threadpool(
+                read, lambda s: passkeys.asked(s, member_id, ENROLMENT, assertion))
             if asked.get("token") != web.token_hash(token):
                 raise passkeys.refused("the challenge was made for another enrolment")
             registered = passkeys.Registered.from_json(asked["registration"])
-            confirm = Confirmation(shown, passkeys.seal(rp_for(), member_id, assertion),
-                                   before=lambda s: passkeys.use_held(s, member_id, ENROLMENT, assertion))
-            await run_in_threadpool(lambda: perform(_enrolment(token, registered), command="passkey enrol",
+            confirm = Confirmation(intent, passkeys.seal(rp_for(), member_id, ENROLMENT, intent, assertion))
+            await run_in_threadpool(lambda: perform(_enrolment(token, registered), command=ENROL_COMMAND,
                                                     args={"member": handle}, actor=handle, confirm=confirm))
 
             def start(session: Session) -> tuple[str, str]:
@@ -564,11 +566,13 @@ def create_app(config: Config) -> Starlette:
 
     # --- changes: a vote, the member's own details, a proposal -----------------------------------
     # Each is asked for twice. First `.../options` (JSON, from the page's script): the change is
-    # made and rolled back, and the hash of the event it would append is the challenge the
-    # member's passkey signs. Then the form itself, with the assertion: the change is made
-    # again and recorded only if its event is that one, signed by the assertion (kept in the
-    # event, where `swp audit verify` checks it). A refusal is a plain message, recorded in the
-    # audit log as on the CLI.
+    # made and rolled back (a refusal shows then, before any prompt), and the member's passkey
+    # is asked to sign their request: who they are, the command and its arguments, the last
+    # event they saw, a nonce (swp.identity.passkey_intent). Then the form itself, with the
+    # assertion: the change is made where the history is now, and recorded only if it is that
+    # command with those arguments, its event signed by the assertion and the request (kept in
+    # the event, where `swp audit verify` checks them). A refusal is a plain message, recorded
+    # in the audit log as on the CLI.
 
     async def signed_in_form(request: Request) -> tuple[FormData, Viewer | None, Response | None]:
         """The posted form and the signed-in member, or the response that ends the request
@@ -593,9 +597,10 @@ def create_app(config: Config) -> Starlette:
                 return JSONResponse({"error": "the page expired; reload it"}, status_code=403)
             try:
                 fields = change.fields(request, await json_body(request))
-                shown = await run_in_threadpool(lambda: preview(
+                args = change.args(fields, viewer)
+                seen = await run_in_threadpool(lambda: preview(
                     lambda s: change.fn(s, viewer, fields), command=change.command,
-                    args=change.args(fields, viewer), actor=viewer.handle))
+                    args=args, actor=viewer.handle))
             except Refused as exc:
                 return JSONResponse({"error": exc.message}, status_code=exc.status)
             except NotFound:
@@ -608,7 +613,8 @@ def create_app(config: Config) -> Starlette:
             def hold(session: Session) -> str:
                 member = session.get(Member, viewer.member_id)
                 assert member is not None  # the signed-in member
-                return passkeys.hold_change(session, rp_for(), member, change.purpose, fields, shown)
+                return passkeys.ask(session, rp_for(), member, change.purpose, fields,
+                                    command=change.command, args=args, seen=seen)
             options = await run_in_threadpool(write_quiet, hold)
             return Response(options, media_type="application/json")
         return endpoint
@@ -634,12 +640,11 @@ def create_app(config: Config) -> Starlette:
                                              "JavaScript for that, and a browser that supports passkeys.", viewer)
             member_id = viewer.member_id
             try:
-                asked, shown = await run_in_threadpool(
-                    read, lambda s: passkeys.held_change(s, member_id, change.purpose, assertion))
+                asked, intent = await run_in_threadpool(
+                    read, lambda s: passkeys.asked(s, member_id, change.purpose, assertion))
                 if asked != fields:
                     raise passkeys.refused("the challenge was made for another change")
-                confirm = Confirmation(shown, passkeys.seal(rp_for(), member_id, assertion),
-                                       before=lambda s: passkeys.use_held(s, member_id, change.purpose, assertion))
+                confirm = Confirmation(intent, passkeys.seal(rp_for(), member_id, change.purpose, intent, assertion))
                 result = await run_in_threadpool(lambda: perform(
                     lambda s: change.fn(s, viewer, fields), command=change.command,
                     args=change.args(fields, viewer), actor=viewer.handle, confirm=confirm))

@@ -7,10 +7,12 @@ Everything WebAuthn is in this module, behind a small interface:
   public key, the page's RP id and origin, and the manager's invitation it answers), as a
   member's first key file signs its own;
 - `signin_options` / `signin`: a sign-in (an assertion over a single-use challenge);
-- `hold_change` / `held_change` / `use_held` / `seal`: a change on the page (a vote, an
-  address, a proposal) is first made and rolled back (swp.services.uow.preview); the hash of
-  the event it would append is the WebAuthn challenge; the member's assertion over it is
-  checked and kept in the event as its signature, which `swp audit verify` checks again;
+- `ask` / `asked` / `seal`: a change on the page (a vote, an address, a proposal) is first
+  made and rolled back (swp.services.uow.preview), to refuse it before the passkey is asked;
+  the WebAuthn challenge is the digest of the member's request (their intent: who they are,
+  the command and its arguments, the last event they saw, a nonce); at the confirmation the
+  change is made where the history is then, and the assertion and the request are kept in
+  its event as its signature, which `swp audit verify` checks again;
 - `assert_over(session, rp, member_id, challenge, response)`: the one place an assertion's
   signature over given challenge bytes is checked at the page.
 
@@ -39,8 +41,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from sqlalchemy.orm import Session
-
-    from swp.services.uow import Preview
 
 CHALLENGE_MINUTES = 5
 TIMEOUT_MS = 120_000
@@ -342,14 +342,20 @@ def signin(session: Session, rp: RelyingParty, member: Member | None, response: 
 # --- changes signed by the member's passkey ----------------------------------------------------
 
 
-def hold_change(session: Session, rp: RelyingParty, member: Member, purpose: str, fields: dict[str, Any],
-                preview: Preview, *, credential_ids: list[str] | None = None) -> str:
-    """Assertion options for one change: the challenge is the hash of the event the change
-    would append (`preview`), held single-use for this member, with what they asked for
-    (`purpose`, `fields`) and the preview, until they confirm (`held_change`)."""
+def ask(session: Session, rp: RelyingParty, member: Member, purpose: str, fields: dict[str, Any], *,
+        command: str, args: dict[str, Any], seen: tuple[int, str],
+        credential_ids: list[str] | None = None) -> str:
+    """Assertion options for one change the member asks for. The challenge is the digest of
+    their request (swp.identity.passkey_intent: who they are, the command and its arguments
+    as its event will record them, `seen`: the last event of the history when they asked, and
+    a random nonce), held single-use for this member with what they asked for (`purpose`,
+    `fields`) and the request itself, until they confirm (`asked`, `seal`)."""
+    from swp.identity import intent_digest, passkey_intent
+
+    intent = passkey_intent(member.handle, command, audit.canonical(args), seen, secrets.token_hex(16))
     challenge = _new_challenge(session, member_id=member.id, purpose=purpose,
-                               payload={"fields": fields, "preview": preview.as_json()},
-                               challenge=bytes.fromhex(preview.digest))
+                               payload={"fields": fields, "intent": intent},
+                               challenge=bytes.fromhex(intent_digest(intent)))
     if credential_ids is None:
         credentials = _credentials(session, member.id)
     else:
@@ -358,40 +364,36 @@ def hold_change(session: Session, rp: RelyingParty, member: Member, purpose: str
     return _assertion_options(rp, challenge, credentials)
 
 
-def held_change(session: Session, member_id: int, purpose: str,
-                response: str | dict[str, Any]) -> tuple[dict[str, Any], Preview]:
-    """What the member asked for and its preview, for the challenge their assertion answers:
-    made for this member and purpose, unused and unexpired (it is not used up here: see
-    `use_held`). Raises PermissionDenied otherwise."""
-    from swp.services.uow import Preview
-
+def asked(session: Session, member_id: int, purpose: str,
+          response: str | dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """What the member asked for and the request their passkey signed (its intent), for the
+    challenge their assertion answers: made for this member and purpose, unused and unexpired
+    (it is used up by `seal`, in the change's transaction). Raises PermissionDenied otherwise."""
     row = _open_challenge(session, _client_challenge(_parse(response)), member_id=member_id, purpose=purpose)
     held = json.loads(row.payload)
-    return dict(held["fields"]), Preview.from_json(held["preview"])
+    return dict(held["fields"]), str(held["intent"])
 
 
-def use_held(session: Session, member_id: int, purpose: str, response: str | dict[str, Any]) -> None:
-    """Use the challenge up, in the change's own transaction (checked again there)."""
-    data = _parse(response)
-    held_change(session, member_id, purpose, data)
-    row = session.execute(select(WebChallenge).where(
-        col(WebChallenge.challenge) == _client_challenge(data))).scalar_one()
-    row.used_at = now()
-    session.add(row)
-    session.flush()
-
-
-def seal(rp: RelyingParty, member_id: int, response: str | dict[str, Any]) -> Callable[[Session, str], str]:
-    """The signature of a confirmed change's event: the member's assertion, checked over the
-    event's hash with the passkey enrolled for them (its sign count moved on), then kept in
-    the event itself, where `swp audit verify` checks it again."""
+def seal(rp: RelyingParty, member_id: int, purpose: str, intent: str,
+         response: str | dict[str, Any]) -> Callable[[Session], str]:
+    """The signature of a confirmed change's event, made in its transaction: the challenge
+    (checked again: this member's, for this purpose and this request, unused, unexpired) is
+    used up, and the member's assertion is checked over the request's digest with a passkey
+    enrolled for them (its sign count moved on). The signature keeps the assertion and the
+    request, where `swp audit verify` checks them again."""
     data = _parse(response)
 
-    def signature(session: Session, digest: str) -> str:
-        from swp.identity import passkey_signature
+    def signature(session: Session) -> str:
+        from swp.identity import intent_digest, passkey_signature
 
-        asserted = assert_over(session, rp, member_id, bytes.fromhex(digest), data)
+        row = _open_challenge(session, _client_challenge(data), member_id=member_id, purpose=purpose)
+        if json.loads(row.payload).get("intent") != intent:
+            raise _refused("the challenge was made for another change")
+        row.used_at = now()
+        session.add(row)
+        session.flush()
+        asserted = assert_over(session, rp, member_id, bytes.fromhex(intent_digest(intent)), data)
         return passkey_signature(asserted.credential_id, asserted.authenticator_data,
-                                 asserted.client_data_json, asserted.signature)
+                                 asserted.client_data_json, asserted.signature, intent=intent)
 
     return signature
