@@ -165,11 +165,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    db: str = typer.Option(None, "--db", envvar="SWP_DB", show_default="swp.db", metavar="PATH",
+    db: str | None = typer.Option(None, "--db", envvar="SWP_DB", show_default="swp.db", metavar="PATH",
                            help="Database: a SQLite file path or a URL (postgresql+psycopg://...)."),
-    actor: str = typer.Option(None, "--as", envvar="SWP_AS", metavar="HANDLE",
+    actor: str | None = typer.Option(None, "--as", envvar="SWP_AS", metavar="HANDLE",
                               help="The acting member."),
-    key: str = typer.Option(None, "--key", envvar="SWP_KEY", metavar="FILE",
+    key: str | None = typer.Option(None, "--key", envvar="SWP_KEY", metavar="FILE",
                             help="The acting member's private key file (default: in swp's configuration folder)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     debug: bool = typer.Option(False, "--debug", help="Show the full trace of an unexpected error."),

@@ -38,7 +38,7 @@ def filed(
     ctx: typer.Context,
     year_end: str = typer.Option(..., "--year-end", metavar="DATE",
                                  help="The financial year end the return is for."),
-    on: str = typer.Option(None, "--on", metavar="DATE", help="The day it was filed (default: today)."),
+    on: str | None = typer.Option(None, "--on", metavar="DATE", help="The day it was filed (default: today)."),
 ) -> None:
     """Record that the annual return and accounts for a financial year were filed (needs --as
     a current manager); the calendar and 'swp check' stop counting it as due.

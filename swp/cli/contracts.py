@@ -37,7 +37,7 @@ def add(
     end: str = typer.Option(..., "--end", metavar="DATE", help="Last day (YYYY-MM-DD)."),
     outcome_percent: str = typer.Option("0", "--outcome-percent", metavar="P",
                                         help="Whole percentage of the value paid by outcomes."),
-    description: str = typer.Option(None, "--description", help="What the contract is for."),
+    description: str | None = typer.Option(None, "--description", metavar="TEXT", help="What the contract is for."),
 ) -> None:
     """Record a contract won (refused, exit 3, with another authority while own-authority-only is on).
 
@@ -103,7 +103,7 @@ def invoice(
     ref: str = typer.Argument(..., help="The contract's reference."),
     amount_text: str = typer.Argument(..., metavar="AMOUNT", help="e.g. 10000 or £10,000.00"),
     date: str = typer.Option(..., "--date", metavar="DATE"),
-    memo: str = typer.Option(None, "--memo"),
+    memo: str | None = typer.Option(None, "--memo", metavar="TEXT"),
 ) -> None:
     """Record contract income (category contracts), up to the contract's base part.
 
@@ -120,7 +120,7 @@ def outcome(
     date: str = typer.Option(..., "--date", metavar="DATE"),
     measure: str = typer.Option(..., "--measure", metavar="TEXT",
                                 help="The outcome measure this payment is for."),
-    memo: str = typer.Option(None, "--memo"),
+    memo: str | None = typer.Option(None, "--memo", metavar="TEXT"),
 ) -> None:
     """Record an outcome payment (category outcome-payments), up to the outcome part.
 

@@ -25,7 +25,7 @@ def export(
     ctx: typer.Context,
     fmt: ExportFormat = typer.Argument(..., metavar="FORMAT", parser=choose(ExportFormat),
                                        help="beancount, csv or json."),
-    output: str = typer.Option(None, "--output", "-o", metavar="PATH",
+    output: str | None = typer.Option(None, "--output", "-o", metavar="PATH",
                                help="Write to this file (whole or not at all); stdout if not given."),
     force: bool = typer.Option(False, "--force", help="Replace --output if it already exists."),
 ) -> None:

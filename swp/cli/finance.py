@@ -17,7 +17,7 @@ def loan(
     lender: str = typer.Argument(..., help="Who lends the money."),
     amount_text: str = typer.Argument(..., metavar="AMOUNT", help="e.g. 25000 or £25,000"),
     date: str = typer.Option(..., "--date", metavar="DATE", help="The day the money arrives."),
-    rate: str = typer.Option(None, "--rate", metavar="PERCENT", help="Yearly interest, e.g. 4.5."),
+    rate: str | None = typer.Option(None, "--rate", metavar="PERCENT", help="Yearly interest, e.g. 4.5."),
     voting_rights: bool = typer.Option(False, "--voting-rights",
                                        help="Votes for the lender: always refused."),
     board_seat: bool = typer.Option(False, "--board-seat",

@@ -102,50 +102,50 @@ def new(
     title: str = typer.Option(..., "--title", help="What the members are asked to decide."),
     kind: ProposalKind = typer.Option(..., "--kind", metavar="ordinary|special", parser=choose(ProposalKind),
                                       help="The kind of resolution (amendments need their clause's kind)."),
-    amend: str = typer.Option(None, "--amend", metavar="CLAUSE=VALUE",
+    amend: str | None = typer.Option(None, "--amend", metavar="CLAUSE=VALUE",
                               help="Amend an amendable clause."),
-    expel: str = typer.Option(None, "--expel", metavar="HANDLE", help="Expel a member."),
-    write_off: str = typer.Option(None, "--write-off", metavar="HANDLE",
+    expel: str | None = typer.Option(None, "--expel", metavar="HANDLE", help="Expel a member."),
+    write_off: str | None = typer.Option(None, "--write-off", metavar="HANDLE",
                                   help="Write off a former member's outstanding deficit "
                                        "(an ordinary resolution)..."),
-    amount: str = typer.Option(None, "--amount", metavar="AMOUNT",
+    amount: str | None = typer.Option(None, "--amount", metavar="AMOUNT",
                                help="...only this much of it (default: all they owe at the close)."),
-    merge_with: str = typer.Option(None, "--merge-with", metavar="NAME",
+    merge_with: str | None = typer.Option(None, "--merge-with", metavar="NAME",
                                    help="Merge with another body..."),
-    partner_kind: BodyKind = typer.Option(None, "--partner-kind", metavar="KIND", parser=choose(BodyKind),
+    partner_kind: BodyKind | None = typer.Option(None, "--partner-kind", metavar="KIND", parser=choose(BodyKind),
                                           help="...of this kind (mutual, charity, cic, ...)."),
     dissolve: bool = typer.Option(False, "--dissolve", help="Dissolve the practice..."),
-    assets_to: str = typer.Option(None, "--assets-to", metavar="NAME",
+    assets_to: str | None = typer.Option(None, "--assets-to", metavar="NAME",
                                   help="...passing its residual assets to this body..."),
-    recipient_kind: BodyKind = typer.Option(None, "--recipient-kind", metavar="KIND",
+    recipient_kind: BodyKind | None = typer.Option(None, "--recipient-kind", metavar="KIND",
                                             parser=choose(BodyKind),
                                             help="...of this kind (mutual, charity, cic, ...)."),
     written: bool = typer.Option(False, "--written",
                                  help="A written resolution: members sign by voting; it passes "
                                       "once the needed share of ALL members voted yes, and lapses "
                                       "after governance.written-days."),
-    register: str = typer.Option(None, "--register", metavar="NUMBER",
+    register: str | None = typer.Option(None, "--register", metavar="NUMBER",
                                  help="...and its number on its register (FCA mutuals register, "
                                       "Charity Commission, Companies House for a CIC)."),
-    make_practitioner: str = typer.Option(None, "--make-practitioner", metavar="HANDLE",
+    make_practitioner: str | None = typer.Option(None, "--make-practitioner", metavar="HANDLE",
                                           help="Make a member a practitioner..."),
-    registration: str = typer.Option(None, "--registration", metavar="SW...",
+    registration: str | None = typer.Option(None, "--registration", metavar="SW...",
                                      help="...with their Social Work England registration."),
-    partner_split: str = typer.Option(None, "--partner-split", metavar="PARTNER=PERCENT",
+    partner_split: str | None = typer.Option(None, "--partner-split", metavar="PARTNER=PERCENT",
                                       help="Agree the practice's percent of costs shared with "
                                            "a partner."),
-    re_enrol: str = typer.Option(None, "--re-enrol", metavar="HANDLE",
+    re_enrol: str | None = typer.Option(None, "--re-enrol", metavar="HANDLE",
                                  help="Re-enrol the key of a member who lost theirs (a special "
                                       "resolution)..."),
-    public_key: str = typer.Option(None, "--public-key", metavar="KEY",
+    public_key: str | None = typer.Option(None, "--public-key", metavar="KEY",
                                    help="...enrolling this public key for them: what their "
                                         "'swp key new' printed, or its .pub file."),
-    admit: str = typer.Option(None, "--admit", metavar="HANDLE",
+    admit: str | None = typer.Option(None, "--admit", metavar="HANDLE",
                               help="Agree to admit a newcomer while the practice has no "
                                    "manager..."),
-    role: str = typer.Option(None, "--role", metavar="ROLE",
+    role: str | None = typer.Option(None, "--role", metavar="ROLE",
                              help="...in this role (practitioner, manager, staff)."),
-    end_employment: str = typer.Option(None, "--end-employment", metavar="HANDLE=DATE",
+    end_employment: str | None = typer.Option(None, "--end-employment", metavar="HANDLE=DATE",
                                        help="Record that a member's employment ends on DATE "
                                             "(their membership ends with it; special)."),
 ) -> None:
@@ -185,18 +185,22 @@ def new(
     elif action == "admit":
         if not role:
             raise typer.BadParameter("--admit needs --role (practitioner, manager or staff)")
+        assert admit is not None  # the action is the option given
         action, clause, target, value = "amend", "member.admit", admit.strip(), role
     elif action == "end-employment":
+        assert end_employment is not None  # the action is the option given
         target, sep, value = end_employment.partition("=")
         if not sep or not target.strip() or not value.strip():
             raise typer.BadParameter(f"--end-employment takes HANDLE=DATE, not {end_employment!r}")
         action, clause, target = "amend", "member.left", target.strip()
     elif action == "split":
+        assert partner_split is not None  # the action is the option given
         target, sep, value = partner_split.rpartition("=")
         if not sep or not target.strip():
             raise typer.BadParameter(f"--partner-split takes PARTNER=PERCENT, not {partner_split!r}")
         action, clause, target = "amend", "partner.split", target.strip()
     elif action == "amend":
+        assert amend is not None  # the action is the option given
         clause, sep, value = amend.partition("=")
         if not sep or not clause.strip():
             raise typer.BadParameter(f"--amend takes CLAUSE=VALUE, not {amend!r}")
@@ -231,7 +235,7 @@ def new(
 
 @proposal_app.command("list")
 def list_(ctx: typer.Context,
-          status: ProposalStatus = typer.Option(None, "--status", metavar="open|passed|failed",
+          status: ProposalStatus | None = typer.Option(None, "--status", metavar="open|passed|failed",
                                                 parser=choose(ProposalStatus),
                                                 help="Only proposals with this status.")) -> None:
     """List proposals with their tally (open ones: so far).
@@ -326,7 +330,7 @@ def vote(
     proposal_id: int = typer.Argument(..., metavar="ID"),
     choice: VoteChoice = typer.Argument(..., metavar="yes|no|abstain", parser=choose(VoteChoice)),
     weight: int = typer.Option(1, "--weight", help="Always 1: one member, one vote."),
-    for_handle: str = typer.Option(None, "--for", metavar="HANDLE",
+    for_handle: str | None = typer.Option(None, "--for", metavar="HANDLE",
                                    help="Only yourself: there are no proxy votes."),
 ) -> None:
     """Cast your one vote on an open proposal (needs --as a current member). Voting again
@@ -349,7 +353,7 @@ def vote(
 
 def _refuse_shares(action: str, doc: str) -> Callable[[typer.Context, list[str]], None]:
     def command(ctx: typer.Context,
-                args: list[str] = typer.Argument(None, metavar="...",
+                args: list[str] | None = typer.Argument(None, metavar="...",
                                                  help="Anything: it is refused all the same.")) -> None:
         from swp.errors import DatabaseError
         from swp.services import governance

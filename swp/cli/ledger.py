@@ -71,11 +71,11 @@ def income(
     amount_text: str = typer.Argument(..., metavar="AMOUNT", help="e.g. 12500 or £12,500.50"),
     date: str = typer.Option(..., "--date", metavar="DATE"),
     category: str = typer.Option(..., "--category", help="e.g. contracts, grants."),
-    memo: str = typer.Option(None, "--memo"),
-    contract: str = typer.Option(None, "--contract", metavar="REF",
+    memo: str | None = typer.Option(None, "--memo", metavar="TEXT"),
+    contract: str | None = typer.Option(None, "--contract", metavar="REF",
                                  help="The contract this is paid under (category contracts or "
                                       "outcome-payments; within that part of its value)."),
-    measure: str = typer.Option(None, "--measure", help="With --contract, for an outcome payment."),
+    measure: str | None = typer.Option(None, "--measure", metavar="MEASURE", help="With --contract, for an outcome payment."),
 ) -> None:
     """Record income received (optionally against a contract with the local authority).
 
@@ -90,7 +90,7 @@ def expense(
     amount_text: str = typer.Argument(..., metavar="AMOUNT", help="e.g. 950 or £950.00"),
     date: str = typer.Option(..., "--date", metavar="DATE"),
     category: str = typer.Option(..., "--category", help="e.g. rent, salaries, training."),
-    memo: str = typer.Option(None, "--memo"),
+    memo: str | None = typer.Option(None, "--memo", metavar="TEXT"),
 ) -> None:
     """Record an expense paid.
 
@@ -102,9 +102,9 @@ def expense(
 @ledger_app.command("list")
 def list_(
     ctx: typer.Context,
-    start: str = typer.Option(None, "--from", metavar="DATE", help="First day (inclusive)."),
-    end: str = typer.Option(None, "--to", metavar="DATE", help="Last day (inclusive)."),
-    category: str = typer.Option(None, "--category", help="Only this category."),
+    start: str | None = typer.Option(None, "--from", metavar="DATE", help="First day (inclusive)."),
+    end: str | None = typer.Option(None, "--to", metavar="DATE", help="Last day (inclusive)."),
+    category: str | None = typer.Option(None, "--category", metavar="CATEGORY", help="Only this category."),
 ) -> None:
     """List ledger entries in date order; reversals show a negative amount.
 
@@ -140,8 +140,8 @@ def list_(
 @ledger_app.command("balance")
 def balance(
     ctx: typer.Context,
-    start: str = typer.Option(None, "--from", metavar="DATE", help="First day (inclusive)."),
-    end: str = typer.Option(None, "--to", metavar="DATE", help="Last day (inclusive)."),
+    start: str | None = typer.Option(None, "--from", metavar="DATE", help="First day (inclusive)."),
+    end: str | None = typer.Option(None, "--to", metavar="DATE", help="Last day (inclusive)."),
 ) -> None:
     """Show income, expenses and net, in total and by category (loans are not income).
 
@@ -186,7 +186,7 @@ def reverse(
     ctx: typer.Context,
     entry: str = typer.Argument(..., metavar="ENTRY", help="The entry's id, from 'swp ledger list'."),
     reason: str = typer.Option(..., "--reason", help="Why it is reversed (kept in the books)."),
-    date: str = typer.Option(None, "--date", metavar="DATE",
+    date: str | None = typer.Option(None, "--date", metavar="DATE",
                              help="Date of the reversal; the original entry's date if not given."),
 ) -> None:
     """Cancel an entry by recording its reversal (an entry is never edited or deleted).
@@ -215,14 +215,14 @@ def import_(
                                help="swp's own CSV, a bank's CSV export, OFX, QIF or CAMT.053."),
     dry_run: bool = typer.Option(False, "--dry-run",
                                  help="Check every row and show what would be recorded; write nothing."),
-    profile: BankProfile = typer.Option(None, "--profile", metavar="NAME", parser=choose(BankProfile),
+    profile: BankProfile | None = typer.Option(None, "--profile", metavar="NAME", parser=choose(BankProfile),
                                         help="Read the CSV as this bank's export: "
                                              f"{', '.join(BankProfile)} ('swp ledger profiles')."),
-    mapping: str = typer.Option(None, "--mapping", metavar="FILE.toml",
+    mapping: str | None = typer.Option(None, "--mapping", metavar="FILE.toml",
                                 help="Read any other CSV through a mapping file (docs/ledger.md)."),
-    rules: str = typer.Option(None, "--rules", metavar="FILE.toml",
+    rules: str | None = typer.Option(None, "--rules", metavar="FILE.toml",
                               help="Categories for bank lines: description patterns to categories."),
-    uncategorised: str = typer.Option(None, "--uncategorised", metavar="CATEGORY",
+    uncategorised: str | None = typer.Option(None, "--uncategorised", metavar="CATEGORY",
                                       help="The category for bank lines no rule matches."),
 ) -> None:
     """Import swp's own CSV or a bank's file (CSV, OFX, QIF, CAMT.053): the whole file or nothing.
@@ -367,9 +367,9 @@ def profiles(ctx: typer.Context) -> None:
 @ledger_app.command("reconcile", context_settings=_AMOUNT_FIRST)
 def reconcile(
     ctx: typer.Context,
-    balance: str = typer.Option(None, "--balance", metavar="AMOUNT",
+    balance: str | None = typer.Option(None, "--balance", metavar="AMOUNT",
                                 help="The bank's balance at the end of --date, e.g. 10250.00 or -120.50."),
-    date: str = typer.Option(None, "--date", metavar="DATE"),
+    date: str | None = typer.Option(None, "--date", metavar="DATE"),
 ) -> None:
     """Check the books' bank account against the bank's balance and record it as an assertion.
 

@@ -87,7 +87,7 @@ def call_(
                                      help="The kind of meeting."),
     date: str = typer.Option(..., "--date", metavar="DATE", help="The day of the meeting."),
     place: str = typer.Option(..., "--place", metavar="TEXT", help="Where it is held."),
-    online: str = typer.Option(None, "--online", metavar="URL",
+    online: str | None = typer.Option(None, "--online", metavar="URL",
                                help="Where members may join online."),
 ) -> None:
     """Call a general meeting (needs --as a current member). Its agenda is every open proposal
@@ -145,7 +145,7 @@ def notice(
     meeting_id: int = typer.Argument(..., metavar="ID"),
     fmt: DocFormat = typer.Option("text", "--format", metavar="FORMAT", parser=choose(DocFormat),
                                   help=DOC_FORMATS),
-    output: str = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file."),
+    output: str | None = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file."),
     force: bool = typer.Option(False, "--force", help="Replace a file that already exists."),
 ) -> None:
     """Print or write the notice of a called meeting (needs --as a current member): the
@@ -176,9 +176,9 @@ def _handles(values: list[str] | None) -> list[str]:
 def open_(
     ctx: typer.Context,
     meeting_id: int = typer.Argument(..., metavar="ID"),
-    present: list[str] = typer.Option(None, "--present", metavar="HANDLES",
+    present: list[str] | None = typer.Option(None, "--present", metavar="HANDLES",
                                       help="Members present in person (repeat, or comma-separated)."),
-    online: list[str] = typer.Option(None, "--online", metavar="HANDLES",
+    online: list[str] | None = typer.Option(None, "--online", metavar="HANDLES",
                                      help="Members present online (repeat, or comma-separated)."),
 ) -> None:
     """Open a meeting on its day (needs --as a current member), recording who attends in
@@ -245,7 +245,7 @@ def vote(
 def close(
     ctx: typer.Context,
     meeting_id: int = typer.Argument(..., metavar="ID"),
-    reason: list[str] = typer.Option(None, "--reason", metavar="PROPOSAL=TEXT",
+    reason: list[str] | None = typer.Option(None, "--reason", metavar="PROPOSAL=TEXT",
                                      help="Why the meeting decided as it did (one per item)."),
 ) -> None:
     """Close an open meeting (needs --as a current member): each open proposal on its agenda
@@ -278,7 +278,7 @@ def minutes(
     meeting_id: int = typer.Argument(..., metavar="ID"),
     fmt: DocFormat = typer.Option("text", "--format", metavar="FORMAT", parser=choose(DocFormat),
                                   help=DOC_FORMATS),
-    output: str = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file."),
+    output: str | None = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file."),
     force: bool = typer.Option(False, "--force", help="Replace a file that already exists."),
 ) -> None:
     """Print or write the minutes of a closed meeting: who attended, each item, the votes,

@@ -38,10 +38,10 @@ def add(
                                        help="First day of employment (YYYY-MM-DD)."),
     hours: str = typer.Option(..., "--hours", metavar="H", help="Contracted weekly hours."),
     pay: str = typer.Option("0", "--pay", metavar="AMOUNT", help="Annual pay."),
-    registration: str = typer.Option(None, "--registration", metavar="NUMBER",
+    registration: str | None = typer.Option(None, "--registration", metavar="NUMBER",
                                      help="Social Work England registration (SW and digits): "
                                           "every practitioner needs one."),
-    public_key: str = typer.Option(None, "--public-key", metavar="KEY",
+    public_key: str | None = typer.Option(None, "--public-key", metavar="KEY",
                                    help="The newcomer's public key (what 'swp key show' prints, or its file)."),
 ) -> None:
     """Admit an employee as a member (refused, exit 3, if a clause forbids it).
@@ -155,20 +155,20 @@ def show(ctx: typer.Context, handle: str | None = typer.Argument(
 def update(
     ctx: typer.Context,
     handle: str = typer.Argument(...),
-    effective: str = typer.Option(None, "--effective", metavar="DATE",
+    effective: str | None = typer.Option(None, "--effective", metavar="DATE",
                                   help="The day the change of hours, pay or role takes effect."),
-    hours: str = typer.Option(None, "--hours", metavar="H"),
-    pay: str = typer.Option(None, "--pay", metavar="AMOUNT"),
-    role: str = typer.Option(None, "--role"),
-    address: str = typer.Option(None, "--address", metavar="TEXT",
+    hours: str | None = typer.Option(None, "--hours", metavar="H"),
+    pay: str | None = typer.Option(None, "--pay", metavar="AMOUNT"),
+    role: str | None = typer.Option(None, "--role", metavar="ROLE"),
+    address: str | None = typer.Option(None, "--address", metavar="TEXT",
                                 help="Postal address, for the register of members (\"\" clears)."),
-    email: str = typer.Option(None, "--email", metavar="EMAIL",
+    email: str | None = typer.Option(None, "--email", metavar="EMAIL",
                               help="Electronic address, for the register (\"\" clears)."),
-    email_purposes: str = typer.Option(None, "--email-purposes", metavar="LIST",
+    email_purposes: str | None = typer.Option(None, "--email-purposes", metavar="LIST",
                                        help="What the email may be used for: notices,statements..."),
-    payroll_id: str = typer.Option(None, "--payroll-id", metavar="ID",
+    payroll_id: str | None = typer.Option(None, "--payroll-id", metavar="ID",
                                    help="The payroll bureau's reference for the member."),
-    ni_number: str = typer.Option(None, "--ni-number", metavar="NINO",
+    ni_number: str | None = typer.Option(None, "--ni-number", metavar="NINO",
                                   help="The member's national insurance number."),
 ) -> None:
     """Record a change of hours, pay or role from a date on (kept as history); or the postal
@@ -224,7 +224,7 @@ def leave(
     ctx: typer.Context,
     handle: str = typer.Argument(...),
     date: str = typer.Option(..., "--date", metavar="DATE", help="Last day of membership."),
-    reason: str = typer.Option(None, "--reason"),
+    reason: str | None = typer.Option(None, "--reason", metavar="TEXT"),
 ) -> None:
     """Resign: a member ends their own membership on DATE (their last day, inclusive), --as
     themselves. Ending someone else's membership is refused (exit 3): it needs a passed
@@ -267,7 +267,7 @@ def settle(
     ctx: typer.Context,
     handle: str = typer.Argument(...),
     amount_text: str = typer.Argument(..., metavar="AMOUNT", help="What the former member paid in."),
-    date: str = typer.Option(None, "--date", metavar="DATE", help="The day it was paid (today if not given)."),
+    date: str | None = typer.Option(None, "--date", metavar="DATE", help="The day it was paid (today if not given)."),
 ) -> None:
     """Record a former member paying in part or all of their outstanding deficit: a ledger
     entry of type settlement into the bank (never income, so no period's pool counts it). The

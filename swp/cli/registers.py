@@ -64,9 +64,9 @@ FORCE = typer.Option(False, "--force", help="Replace a file that already exists.
 @register_app.command("members")
 def members(
     ctx: typer.Context,
-    as_at: str = AS_AT,
+    as_at: str | None = AS_AT,
     fmt: RegisterFormat = FORMAT,
-    output: str = OUTPUT,
+    output: str | None = OUTPUT,
     force: bool = FORCE,
 ) -> None:
     """The register of members as at a date, from the member history: each member's name,
@@ -81,9 +81,9 @@ def members(
 @register_app.command("officers")
 def officers(
     ctx: typer.Context,
-    as_at: str = AS_AT,
+    as_at: str | None = AS_AT,
     fmt: RegisterFormat = FORMAT,
-    output: str = OUTPUT,
+    output: str | None = OUTPUT,
     force: bool = FORCE,
 ) -> None:
     """The register of officers: the members who held the manager role, and when. Needs --as
