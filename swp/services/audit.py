@@ -27,7 +27,7 @@ from sqlmodel import col
 
 from swp.clock import now
 from swp.identity import PASSKEY_FINGERPRINT
-from swp.models import AuditEvent, Pence
+from swp.models import AuditEvent, Pence, table_of
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -223,13 +223,12 @@ RECORDED_TABLES = ("practice", "clause", "member", "member_fact", "proposal", "v
 
 def row_values(obj: SQLModel) -> dict[str, Any]:
     """A row's columns as canonical JSON values (what an event records, and check compares)."""
-    table: Table = obj.__table__  # type: ignore[attr-defined]  # every table model has one; SQLModel does not declare it
+    table = table_of(obj)
     return {c.name: _plain(getattr(obj, c.key if hasattr(c, "key") else c.name)) for c in table.columns}
 
 
 def row_key(obj: SQLModel) -> str:
-    # every table model has a __table__; the SQLModel base class does not declare it
-    return canonical([getattr(obj, c.name) for c in obj.__table__.primary_key.columns])  # type: ignore[attr-defined]
+    return canonical([getattr(obj, c.name) for c in table_of(obj).primary_key.columns])
 
 
 def track_rows(session: Session) -> None:
