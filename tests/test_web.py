@@ -990,7 +990,8 @@ def test_a_proposal_whose_row_differs_from_the_one_its_passkey_signed_is_named(s
     for changed, reason in ((dict(value="50"), "value '50'"),
                             (dict(clause="sharing.method"), "clause 'sharing.method'"),
                             (dict(title="Keep half"), "title 'Keep half'"),
-                            (dict(kind="special"), "kind 'special'")):
+                            (dict(kind="special"), "kind 'special'"),
+                            (dict(proposed_by="bea"), "proposed_by 'bea'")):
         _rows_rewritten(db, real, "proposal", **changed)
         assert _broken_at(site, real["seq"], elsewhere(tmp_path / next(iter(changed)))) == (
             f"it records a proposal ({reason}) other than the one its passkey signed")

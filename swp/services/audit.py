@@ -738,9 +738,9 @@ class _Keys:
                         hash_at: Callable[[int], str | None]) -> tuple[str | None, str]:
         """Why the request a passkey signed (its intent) is not the one this event records
         (None: it is), and the digest the assertion must be over. The request must be the
-        acting member's, for this command with these arguments (and the rows it writes must be the
-        change they name: `_rows_problem`), made when the history ended at an earlier event of this chain (the
-        last they saw), recorded by no other event, and made after the member's own latest
+        acting member's, for this command with these arguments (and the rows the event writes
+        must be the change they name: `_rows_problem`), made when the history ended at an
+        earlier event of this chain (the last they saw), recorded by no other event, and made after the member's own latest
         signed event (so an older request of theirs is never recorded after a newer one)."""
         from swp.identity import intent_digest, read_passkey_intent
 
