@@ -793,8 +793,8 @@ def _rows_problem(event: dict[str, Any], named: list[Any]) -> str | None:
     (None: they are). A passkey signs the request (its command and arguments), not the rows, so
     the rows are checked against it, as the service would have written them: a vote's rows are
     the vote asked for; an address change writes only the asking member's row, with the
-    address and email asked for (stripped; one not given, or empty, is not checked: the
-    service leaves it as it was); a proposal's row is the title (stripped), kind (stripped, lower case), clause
+    address and email asked for (stripped; one not given, or empty, is not checked: swp clears
+    it, an older swp kept it as it was); a proposal's row is the title (stripped), kind (stripped, lower case), clause
     and value (in its canonical form) asked for, proposed by the signer."""
     try:
         wanted = json.loads(event["args"])
@@ -816,8 +816,8 @@ def _rows_problem(event: dict[str, Any], named: list[Any]) -> str | None:
                         "as its passkey signed")
             for field in ("address", "email"):
                 asked = wanted.get(field)
-                # registers.set_contact writes it stripped (plain_text); one that is empty once
-                # stripped is taken as not given, and leaves the row's as it was
+                # registers.set_contact writes it stripped (plain_text); one empty once stripped
+                # clears it, but an older swp kept the one it had: not checked
                 if isinstance(asked, str) and asked.strip() and row.get(field) != asked.strip():
                     return (f"it records {handle}'s {field} as {row.get(field)!r}, other than the "
                             "one its passkey signed")
