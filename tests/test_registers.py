@@ -33,6 +33,17 @@ def test_a_member_records_their_own_address_and_sees_what_the_register_holds(pra
     assert "1 High Street" not in practice.ok("member", "show", "ann").out
 
 
+def test_an_empty_address_or_email_clears_it(practice):
+    practice.ok("member", "update", "ann", "--address", "1 High Street", "--email", "ann@example.org",
+                as_="ann")
+    practice.ok("member", "update", "ann", "--address", "", as_="ann")
+    register = practice.ok("member", "show", "ann", as_="ann", json=True).json["register"]
+    assert (register["address"], register["email"]) == (None, "ann@example.org")
+    practice.ok("member", "update", "ann", "--email", "  ", as_="ann")
+    register = practice.ok("member", "show", "ann", as_="ann", json=True).json["register"]
+    assert (register["address"], register["email"]) == (None, None)
+
+
 def test_another_members_address_needs_a_manager(practice):
     before = snapshot(practice.db)
     run = practice("member", "update", "bea", "--address", "2 Low Street", as_="ann")

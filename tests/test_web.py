@@ -671,6 +671,27 @@ def test_a_member_records_their_own_address_and_email_with_the_clis_audit_record
     for key in ("command", "actor", "outcome", "detail", "args"):
         assert web_event[key] == cli_event[key], key
     assert web_event["command"] == "member update"
+    assert _verify(site)["ok"] is True
+
+
+def test_details_and_proposals_typed_loosely_verify_as_the_services_wrote_them(site, ann):
+    """The rows a page change writes are checked against the request its passkey signed, as
+    the service writes them: stripped, an empty address or email cleared, a kind in lower case,
+    a clause's value in its canonical form. An honest change never fails that check."""
+    db = site.swp.db
+    assert _details_form(site.client, ann, address="  2 Mill Lane ", email=" ann@example.org  ").status_code == 303
+    assert query(db, "SELECT address, email FROM member WHERE handle = 'ann'") == [("2 Mill Lane", "ann@example.org")]
+    assert _details_form(site.client, ann, address=" ", email="").status_code == 303  # cleared
+    assert query(db, "SELECT address, email FROM member WHERE handle = 'ann'") == [(None, None)]
+    assert _propose(site.client, ann, title="  Keep a fifth ", kind=" Ordinary ", clause=" sharing.reserve-percent ",
+                    value=" 20 ").status_code == 303
+    assert _propose(site.client, ann, title="Move", kind="special", clause="practice.local-authority",
+                    value="  Kirklees Council ").status_code == 303
+    assert query(db, "SELECT title, kind, clause, value FROM proposal ORDER BY id DESC LIMIT 2") == [
+        ("Move", "special", "practice.local-authority", "Kirklees Council"),
+        ("Keep a fifth", "ordinary", "sharing.reserve-percent", "20")]
+    assert [e["command"] for e in audit_rows(db)[-4:]] == ["member update"] * 2 + ["proposal new"] * 2
+    assert _verify(site)["ok"] is True
 
 
 def test_a_refused_address_change_is_a_plain_message_and_changes_nothing(site, ann):
@@ -724,6 +745,7 @@ def test_a_member_or_the_manager_makes_a_proposal_with_the_clis_audit_record(sit
     cli_event = audit_rows(db)[-1]
     for key in ("command", "actor", "outcome", "detail", "args"):
         assert web_event[key] == cli_event[key], key
+    assert _verify(site)["ok"] is True
 
 
 def test_a_proposal_the_guard_refuses_is_a_plain_message_with_the_clis_audit_record(site, ann):
@@ -921,6 +943,59 @@ def test_a_vote_whose_rows_differ_from_the_vote_its_passkey_signed_is_named(site
     forged = _append_signed(db, "ann", "vote", _vote_args("no"), named,
                             _request_signed(ann, "ann", "vote", _vote_args("no"), (real["seq"], real["hash"])))
     assert _broken_at(site, forged) == f"it records a vote (yes on proposal {OPEN}) other than the one its passkey signed"
+
+
+def _rows_rewritten(db: str, event: dict, table: str, **values) -> None:
+    """Change, with plain SQL, the `table` row event `event` records (keeping its genuine
+    request and assertion), and relink and rehash the log from there: an insider recording a
+    member's request with other rows."""
+    from swp.services.audit import canonical
+
+    named = json.loads(event["payload"])
+    [row] = [r for name, p in named if name == "rows.written" for r in p["rows"] if r["table"] == table]
+    row["values"].update(values)
+    later = [e for e in audit_rows(db) if e["seq"] > event["seq"]]
+    _rewrite_from(db, event["seq"], [{**event, "payload": canonical(named)}, *later])
+
+
+def test_an_address_change_whose_row_differs_from_the_one_its_passkey_signed_is_named(site, ann, tmp_path):
+    db = site.swp.db
+    assert _details_form(site.client, ann, address=" 1 Mill Lane ", email="ann@example.org").status_code == 303
+    real = audit_rows(db)[-1]
+    assert real["command"] == "member update" and _verify(site)["ok"] is True
+    # ann's genuine request for 1 Mill Lane, recorded as writing another address
+    _rows_rewritten(db, real, "member", address="9 Elm Road")
+    assert _broken_at(site, real["seq"], elsewhere(tmp_path / "1")) == (
+        "it records ann's address as '9 Elm Road', other than the one its passkey signed")
+    _rows_rewritten(db, real, "member", email="eve@example.org")
+    assert _broken_at(site, real["seq"], elsewhere(tmp_path / "2")) == (
+        "it records ann's email as 'eve@example.org', other than the one its passkey signed")
+    [(bea,)] = query(db, "SELECT id FROM member WHERE handle = 'bea'")
+    _rows_rewritten(db, real, "member", handle="bea", id=bea)
+    assert _broken_at(site, real["seq"], elsewhere(tmp_path / "3")) == (
+        "it records a change to bea's details, not to ann's as its passkey signed")
+    _rows_rewritten(db, real, "member")
+    assert _verify(site, elsewhere(tmp_path / "4"))["ok"] is True  # as written: it stands again
+
+
+def test_a_proposal_whose_row_differs_from_the_one_its_passkey_signed_is_named(site, ann, tmp_path):
+    db = site.swp.db
+    made = _propose(site.client, ann, title=" Keep a fifth ", kind="Ordinary",
+                    clause="sharing.reserve-percent", value=" 20 ")
+    assert made.status_code == 303
+    real = audit_rows(db)[-1]
+    assert real["command"] == "proposal new" and _verify(site)["ok"] is True
+    # ann's genuine request for a 20% reserve, recorded as proposing another value, or clause
+    for changed, reason in ((dict(value="50"), "value '50'"),
+                            (dict(clause="sharing.method"), "clause 'sharing.method'"),
+                            (dict(title="Keep half"), "title 'Keep half'"),
+                            (dict(kind="special"), "kind 'special'"),
+                            (dict(proposed_by="bea"), "proposed_by 'bea'")):
+        _rows_rewritten(db, real, "proposal", **changed)
+        assert _broken_at(site, real["seq"], elsewhere(tmp_path / next(iter(changed)))) == (
+            f"it records a proposal ({reason}) other than the one its passkey signed")
+    _rows_rewritten(db, real, "proposal")
+    assert _verify(site, elsewhere(tmp_path / "6"))["ok"] is True  # as written: it stands again
 
 
 def test_a_request_recorded_twice_is_named(site, ann):

@@ -737,9 +737,9 @@ class _Keys:
                         hash_at: Callable[[int], str | None]) -> tuple[str | None, str]:
         """Why the request a passkey signed (its intent) is not the one this event records
         (None: it is), and the digest the assertion must be over. The request must be the
-        acting member's, for this command with these arguments (and a vote's rows must be the
-        vote they name), made when the history ended at an earlier event of this chain (the
-        last they saw), recorded by no other event, and made after the member's own latest
+        acting member's, for this command with these arguments (and the rows the event writes
+        must be the change they name: `_rows_problem`), made when the history ended at an
+        earlier event of this chain (the last they saw), recorded by no other event, and made after the member's own latest
         signed event (so an older request of theirs is never recorded after a newer one)."""
         from swp.identity import intent_digest, read_passkey_intent
 
@@ -753,15 +753,9 @@ class _Keys:
         if (asked["command"], asked["args"]) != (event["command"], event["args"]):
             return ("it records another change than the one its passkey signed (the request was "
                     f"{asked['command']!r} with {asked['args']})"), digest
-        if event["command"] == "vote":  # the passkey signed the vote, not the rows: they must agree
-            try:
-                wanted = json.loads(event["args"])
-            except ValueError:
-                wanted = {}
-            for row in _rows_of(named, "vote"):
-                if (row.get("proposal_id"), row.get("choice")) != (wanted.get("proposal_id"), wanted.get("choice")):
-                    return (f"it records a vote ({row.get('choice')} on proposal {row.get('proposal_id')}) "
-                            "other than the one its passkey signed"), digest
+        problem = _rows_problem(event, named)  # the passkey signed the request, not the rows
+        if problem is not None:
+            return problem, digest
         seen_seq, seen_hash = asked["seen"]
         if not 0 < seen_seq < event["seq"] or hash_at(seen_seq) != seen_hash:
             return ("its passkey signed a request made when the history ended at an event this "
@@ -791,6 +785,85 @@ class _Keys:
         if expired:
             return f"it enrols a passkey for {actor} on an invitation that had expired"
         return None
+
+
+def _rows_problem(event: dict[str, Any], named: list[Any]) -> str | None:
+    """Why the rows a change from the page records are not the change its request asked for
+    (None: they are). A passkey signs the request (its command and arguments), not the rows, so
+    the rows are checked against it, as the service would have written them: a vote's rows are
+    the vote asked for; an address change writes only the asking member's row, with the
+    address and email asked for (stripped; one not given, or empty, is not checked: swp clears
+    it, an older swp kept it as it was); a proposal's row is the title (stripped), kind (stripped, lower case), clause
+    and value (in its canonical form) asked for, proposed by the signer."""
+    try:
+        wanted = json.loads(event["args"])
+    except (TypeError, ValueError):
+        wanted = {}
+    if not isinstance(wanted, dict):
+        wanted = {}
+    command = event["command"]
+    if command == "vote":
+        for row in _rows_of(named, "vote"):
+            if (row.get("proposal_id"), row.get("choice")) != (wanted.get("proposal_id"), wanted.get("choice")):
+                return (f"it records a vote ({row.get('choice')} on proposal {row.get('proposal_id')}) "
+                        "other than the one its passkey signed")
+    elif command == "member update":
+        handle = wanted.get("handle")
+        for row in _rows_of(named, "member"):
+            if row.get("handle") != handle:
+                return (f"it records a change to {row.get('handle')}'s details, not to {handle}'s "
+                        "as its passkey signed")
+            for field in ("address", "email"):
+                asked = wanted.get(field)
+                # registers.set_contact writes it stripped (plain_text); one empty once stripped
+                # clears it, but an older swp kept the one it had: not checked
+                if isinstance(asked, str) and asked.strip() and row.get(field) != asked.strip():
+                    return (f"it records {handle}'s {field} as {row.get(field)!r}, other than the "
+                            "one its passkey signed")
+    elif command == "proposal new":
+        expected = _proposal_asked(wanted, event["actor"])
+        for row in _rows_of(named, "proposal"):
+            for field, value in expected.items():
+                if row.get(field) != value:
+                    return (f"it records a proposal ({field} {row.get(field)!r}) other than the "
+                            "one its passkey signed")
+    return None
+
+
+_UNMADE = object()  # a value no proposal row can hold: the service refuses such a request
+
+
+def _proposal_asked(args: dict[str, Any], actor: str | None) -> dict[str, Any]:
+    """The proposal row's fields a `proposal new` request fixes, as governance.propose writes
+    them: its title stripped, its kind stripped and in lower case, proposed by the signer, and
+    for an amendment (`--amend CLAUSE=VALUE`, the page's only kind of proposal) the action, the
+    clause stripped, no target and the value in its canonical form."""
+    from swp import rules
+    from swp.errors import SwpError
+
+    expected: dict[str, Any] = {"title": str(args.get("title") or "").strip(),
+                                "kind": str(args.get("kind") or "").strip().lower(),
+                                "proposed_by": actor}
+    amend = args.get("amend")
+    others = [k for k in ("expel", "merge_with", "assets_to", "make_practitioner", "partner_split",
+                          "write_off", "re_enrol", "admit", "end_employment") if args.get(k)]
+    if not isinstance(amend, str) or others or args.get("dissolve"):
+        return expected  # another action than an amendment: the page never asks for one
+    clause, _, value = amend.partition("=")
+    clause = clause.strip()
+    canonical_value: Any
+    if clause == "practice.local-authority":
+        canonical_value = value.strip()
+    elif clause in rules.RESOLVED:  # these need a member or partner named: refused without one
+        canonical_value = _UNMADE
+    else:
+        try:
+            # propose makes it canonical, then checks its effect, which does so again
+            canonical_value = rules.clause_value(clause, rules.clause_value(clause, value))
+        except SwpError:  # an unknown or entrenched clause, or a bad value: refused
+            canonical_value = _UNMADE
+    expected.update(action="amend", clause=clause, target=None, value=canonical_value)
+    return expected
 
 
 def _rows_of(named: list[Any], table: str) -> list[dict[str, Any]]:

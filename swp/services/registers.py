@@ -69,9 +69,10 @@ def set_contact(session: Session, *, actor: str | None, handle: str, address: st
     """Record a member's postal address, email and the purposes the email may be used for
     (an empty value clears it; no purposes clear them). A member may record their own; a
     manager anyone's."""
-    address = plain_text(address, "the address (--address)") if address is not None else None
+    if address is not None:  # given empty (once stripped): cleared, not left as it was
+        address = plain_text(address, "the address (--address)") or ""
     if email is not None:
-        email = plain_text(email, "the email (--email)")
+        email = plain_text(email, "the email (--email)") or ""
         if email and not _EMAIL.match(email):
             raise InputError(f"not an email address: {email!r}")
     joined = _purposes(purposes) if purposes is not None else None
