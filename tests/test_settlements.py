@@ -386,3 +386,37 @@ def test_a_deficit_settled_before_the_leavers_last_period_closes_is_not_taken_ag
     assert q2["deficit_settlements"] == [] and q2["deficit_settled_before_close"] == []
     nothing = lived("member", "settle", "ann", "1", "--date", "2026-10-01", as_="mo")
     assert nothing.code == 1 and "owes nothing" in nothing.err
+
+
+def test_a_write_off_is_not_closed_on_the_last_day_of_a_period_already_closed(lived, db, monkeypatch):
+    """A write-off is dated the day its proposal closes. On the last day of a period closed that
+    same day it would be dated inside that period, after it had worked out what ann brings in:
+    neither that period nor any later one would take it off, so she would still owe what the
+    members forgave (and `swp check` would fail the period). Refused until the next day."""
+    sam_owes(lived, db)
+    monkeypatch.setenv("SWP_TODAY", "2026-07-10")
+    lived.ok("member", "leave", "ann", "--date", "2026-07-05", as_="ann")
+    made = lived.ok("proposal", "new", "--title", "Forgive Ann", "--kind", "ordinary",
+                    "--write-off", "ann", as_="mo", json=True).json
+    for handle in ("bea", "cal", "mo"):
+        lived.ok("vote", str(made["id"]), "yes", as_=handle)
+    lived.ok("ledger", "expense", "200000", "--date", "2026-07-09", "--category", "salaries", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-09-30")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0][0])
+    before = snapshot(db)
+    refused = lived("proposal", "close", str(made["id"]), as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, "swp: a write-off is dated the day its proposal closes, and 2026-09-30 is inside the closed "
+           "period 2026-q3 (2026-07-01 to 2026-09-30); close this proposal after 2026-09-30")
+    assert snapshot(db) == before
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    closed = lived.ok("proposal", "close", str(made["id"]), as_="mo", json=True).json
+    assert closed["effect"] == f"{money(owed)} of ann's deficit written off; £0.00 still owed"
+    assert lived.ok("check", json=True).json["problems"] == []
+    assert "owes nothing" in lived("member", "settle", "ann", "1", "--date", "2026-10-01", as_="mo").err
+    q3 = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert q3["deficit_settled_before_close"] == [] and q3["deficit_outstanding_pence"] == 0
+    assert q3["deficit_settlements"] == [
+        {"on": "2026-10-01", "kind": "written-off", "pence": owed, "resolution": made["id"]}]
