@@ -420,3 +420,76 @@ def test_a_write_off_is_not_closed_on_the_last_day_of_a_period_already_closed(li
     assert q3["deficit_settled_before_close"] == [] and q3["deficit_outstanding_pence"] == 0
     assert q3["deficit_settlements"] == [
         {"on": "2026-10-01", "kind": "written-off", "pence": owed, "resolution": made["id"]}]
+
+
+def leaver_owes(lived, db, monkeypatch) -> int:
+    """ann carries a deficit out of the second quarter and leaves on 5 July; the third quarter
+    makes a surplus. Returns what she owes, in pence."""
+    sam_owes(lived, db)
+    owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q2'")[0][0])
+    monkeypatch.setenv("SWP_TODAY", "2026-07-10")
+    lived.ok("member", "leave", "ann", "--date", "2026-07-05", as_="ann")
+    lived.ok("ledger", "income", "200000", "--date", "2026-07-09", "--category", "contracts", as_="mo")
+    return owed
+
+
+def test_a_period_is_not_closed_over_a_deficit_settled_after_it_ends(lived, db, monkeypatch):
+    """ann pays all she owes on 1 October, after the third quarter ends and before it is closed.
+    What she owed then did not count her share of that quarter: closing it would set that share
+    against the deficit she has paid (she would lose it, with nothing owed either way). The close
+    is refused; a period that ends on or after the day she paid takes the payment off."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
+    before = snapshot(db)
+    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, f"swp: ann settled {money(owed)} of their deficit on 2026-10-01, after this period ends "
+           "(2026-09-30): what they owed then did not count their share of this period, which would "
+           "be set against it again; close a period that ends on or after 2026-10-01")
+    assert snapshot(db) == before
+    lived.ok("period", "close", "2026-q3-long", "--start", "2026-07-01", "--end", "2026-10-01", as_="mo")
+    amount, carried_in, payable, carried_out = query(
+        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
+            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
+            "WHERE m.handle = 'ann' AND p.label = '2026-q3-long'")[0]
+    assert amount > 0 and (carried_in, payable, carried_out) == (0, amount, 0)
+    assert lived.ok("check", json=True).json["problems"] == []
+    statement = lived.ok("statement", "2026-q3-long", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settled_before_close"] == [
+        {"on": "2026-10-01", "kind": "settled", "pence": owed, "resolution": None}]
+    nothing = lived("member", "settle", "ann", "1", "--date", "2026-10-02", as_="mo")
+    assert nothing.code == 1 and "owes nothing" in nothing.err
+
+
+def test_a_write_off_after_a_period_ends_and_before_it_closes_holds_the_close_back(lived, db, monkeypatch):
+    """The same for a write-off passed on 1 October, before the third quarter is closed."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    made = lived.ok("proposal", "new", "--title", "Forgive Ann", "--kind", "ordinary",
+                    "--write-off", "ann", as_="mo", json=True).json
+    for handle in ("bea", "cal", "mo"):
+        lived.ok("vote", str(made["id"]), "yes", as_=handle)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("proposal", "close", str(made["id"]), as_="mo")
+    before = snapshot(db)
+    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, f"swp: ann had {money(owed)} of their deficit written off by resolution #{made['id']} on "
+           "2026-10-01, after this period ends (2026-09-30): what they owed then did not count their "
+           "share of this period, which would be set against it again; close a period that ends on "
+           "or after 2026-10-01")
+    assert snapshot(db) == before
+
+
+def test_a_leaver_whose_last_days_are_not_yet_shared_cannot_settle_with_a_later_date(lived, db, monkeypatch):
+    """A settlement dated after today, for a former member whose last days no closed period has
+    shared yet, would hold back the close of every period up to that day: refused."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    before = snapshot(db)
+    refused = lived("member", "settle", "ann", pounds(owed), "--date", "2026-12-01", as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, "swp: ann's days to 2026-07-05 are in no closed period yet, so a settlement is dated by "
+           "today (2026-07-10), not 2026-12-01")
+    assert snapshot(db) == before
+    lived.ok("member", "settle", "ann", "10", "--date", "2026-07-10", as_="mo")

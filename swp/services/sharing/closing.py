@@ -16,6 +16,7 @@ from sqlmodel import col
 from swp.clock import now, today
 from swp.errors import InputError, NotFound, PreconditionError
 from swp.models import Allocation, AuditEvent, LedgerEntry, Member, Period
+from swp.money import format_pence
 from swp.services import audit
 from swp.services.roles import require_manager
 from swp.services.sharing.workout import (
@@ -83,6 +84,32 @@ def _check_sequence(session: Session, label: str, start: date, end: date) -> Non
                                 "is closed once it is over (preview it meanwhile)")
 
 
+def _settled_after(session: Session, worked: Sharing, end: date) -> None:
+    """No member sharing in the period has settled (or had written off) any of their deficit on
+    a day after it ends. What they owed on that day did not count their share of this period,
+    which would be set against the deficit again (a period takes off only what was settled by
+    its last day): refused, so that a period ending on or after that day is closed instead."""
+    from swp.models import DeficitSettlement
+
+    handles = [share.member for share in worked.shares]
+    if not handles:
+        return
+    found = session.execute(
+        select(col(Member.handle), col(DeficitSettlement.kind), col(DeficitSettlement.amount_pence),
+               col(DeficitSettlement.settled_on), col(DeficitSettlement.proposal_id))
+        .join(Member, col(Member.id) == col(DeficitSettlement.member_id))
+        .where(col(Member.handle).in_(handles), col(DeficitSettlement.settled_on) > end)
+        .order_by(col(DeficitSettlement.settled_on), col(DeficitSettlement.id)).limit(1)).first()
+    if found is None:
+        return
+    handle, kind, pence, on, proposal = found
+    what = (f"had {format_pence(int(pence))} of their deficit written off by resolution #{proposal}"
+            if kind == "written-off" else f"settled {format_pence(int(pence))} of their deficit")
+    raise PreconditionError(f"{handle} {what} on {on}, after this period ends ({end}): what they owed "
+                            "then did not count their share of this period, which would be set against "
+                            f"it again; close a period that ends on or after {on}")
+
+
 def close(session: Session, *, actor: str | None, label: str, start: date, end: date,
           leave_unshared: bool = False) -> Sharing:
     """Close a period: record its totals and allocations, and lock it.
@@ -98,6 +125,7 @@ def close(session: Session, *, actor: str | None, label: str, start: date, end: 
                          "once it is over, never in advance")
     _check_sequence(session, label, start, end)
     worked = compute(session, start=start, end=end, label=label)
+    _settled_after(session, worked, end)
     if worked.entries_before and not leave_unshared:
         earliest = session.execute(select(func.min(col(LedgerEntry.date))).where(
             col(LedgerEntry.kind).in_(("income", "expense")))).scalar_one()
