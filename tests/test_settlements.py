@@ -493,3 +493,19 @@ def test_a_leaver_whose_last_days_are_not_yet_shared_cannot_settle_with_a_later_
            "today (2026-07-10), not 2026-12-01")
     assert snapshot(db) == before
     lived.ok("member", "settle", "ann", "10", "--date", "2026-07-10", as_="mo")
+
+
+def test_check_finds_a_period_closed_over_a_deficit_settled_after_it_ended(lived, db, monkeypatch):
+    """A practice whose earlier swp closed the third quarter after ann had paid, on a day after
+    it ended, all she owed: her share was set against the deficit again. `swp check` says so."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    monkeypatch.setattr("swp.services.sharing.closing._settled_after", lambda *args: None)  # as swp did
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    problems = [p["message"] for p in lived("check", json=True).json["problems"]]
+    assert problems == [
+        "period 2026-q3 (2026-07-01 to 2026-09-30): ann settled (or had written off) "
+        f"{owed} of their deficit on 2026-10-01, after the period ended and before it was closed: "
+        "their share of it was set against that deficit again"]
