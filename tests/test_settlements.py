@@ -434,6 +434,12 @@ def leaver_owes(lived, db, monkeypatch) -> int:
     return owed
 
 
+def ann_carries_out(lived, start: str, end: str) -> int:
+    """The deficit ann would carry out of the period from start to end, by its preview."""
+    shown = lived.ok("period", "preview", "--start", start, "--end", end, json=True).json
+    return next(a["carried_out_pence"] for a in shown["allocations"] if a["member"] == "ann")
+
+
 def test_a_period_is_not_closed_over_a_deficit_settled_after_it_ends(lived, db, monkeypatch):
     """ann pays all she owes on 1 October, after the third quarter ends and before it is closed.
     What she owed then did not count her share of that quarter: closing it would set that share
@@ -442,12 +448,14 @@ def test_a_period_is_not_closed_over_a_deficit_settled_after_it_ends(lived, db, 
     owed = leaver_owes(lived, db, monkeypatch)
     monkeypatch.setenv("SWP_TODAY", "2026-10-02")
     lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
+    left = -ann_carries_out(lived, "2026-07-01", "2026-09-30")
+    assert 0 < left < owed
     before = snapshot(db)
     refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
     assert (refused.code, refused.err.strip()) == (
         1, f"swp: ann settled {money(owed)} of their deficit on 2026-10-01, after this period ends "
-           "(2026-09-30): what they owed then did not count their share of this period, which would "
-           "be set against it again; close a period that ends on or after 2026-10-01")
+           f"(2026-09-30), and would owe {money(left)} once their share of it is set against the "
+           "deficit: the rest of their share would be lost; close a period that ends on or after 2026-10-01")
     assert snapshot(db) == before
     lived.ok("period", "close", "2026-q3-long", "--start", "2026-07-01", "--end", "2026-10-01", as_="mo")
     amount, carried_in, payable, carried_out = query(
@@ -472,13 +480,14 @@ def test_a_write_off_after_a_period_ends_and_before_it_closes_holds_the_close_ba
         lived.ok("vote", str(made["id"]), "yes", as_=handle)
     monkeypatch.setenv("SWP_TODAY", "2026-10-01")
     lived.ok("proposal", "close", str(made["id"]), as_="mo")
+    left = -ann_carries_out(lived, "2026-07-01", "2026-09-30")
     before = snapshot(db)
     refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
     assert (refused.code, refused.err.strip()) == (
         1, f"swp: ann had {money(owed)} of their deficit written off by resolution #{made['id']} on "
-           "2026-10-01, after this period ends (2026-09-30): what they owed then did not count their "
-           "share of this period, which would be set against it again; close a period that ends on "
-           "or after 2026-10-01")
+           f"2026-10-01, after this period ends (2026-09-30), and would owe {money(left)} once their "
+           "share of it is set against the deficit: the rest of their share would be lost; close a "
+           "period that ends on or after 2026-10-01")
     assert snapshot(db) == before
 
 
@@ -504,8 +513,34 @@ def test_check_finds_a_period_closed_over_a_deficit_settled_after_it_ended(lived
     monkeypatch.setenv("SWP_TODAY", "2026-10-02")
     monkeypatch.setattr("swp.services.sharing.closing._settled_after", lambda *args: None)  # as swp did
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    amount = query(db, "SELECT a.amount_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                       "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0][0]
     problems = [p["message"] for p in lived("check", json=True).json["problems"]]
     assert problems == [
         "period 2026-q3 (2026-07-01 to 2026-09-30): ann settled (or had written off) "
-        f"{owed} of their deficit on 2026-10-01, after the period ended and before it was closed: "
-        "their share of it was set against that deficit again"]
+        f"{owed} of their deficit from 2026-10-01, after the period ended and before it was closed, "
+        f"and their share of it was set against that deficit again: {amount} of it was lost"]
+
+
+def test_a_part_settled_after_a_period_ends_and_still_owed_after_its_share_lets_it_close(lived, db, monkeypatch):
+    """ann pays part of her deficit on 1 October, less than she still owes once her share of the
+    third quarter is set against it: nothing is lost, so the quarter closes, and what she paid
+    comes off what it carries out. The statement, `member settle` and `swp check` agree."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", "5000", "--date", "2026-10-01", as_="mo")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    amount, carried_in, payable, carried_out = query(
+        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
+            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
+            "WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0]
+    assert (carried_in, payable, carried_out) == (-owed, 0, amount - owed)
+    still = owed - amount - 500000
+    assert still > 0
+    assert lived.ok("check", json=True).json["problems"] == []
+    statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settlements"] == [
+        {"on": "2026-10-01", "kind": "settled", "pence": 500000, "resolution": None}]
+    assert statement["deficit_settled_before_close"] == [] and statement["deficit_outstanding_pence"] == -still
+    more = lived("member", "settle", "ann", pounds(still + 1), "--date", "2026-10-02", as_="mo")
+    assert (more.code, more.err.strip()) == (1, f"swp: ann owes {money(still)}; {money(still + 1)} is more")

@@ -801,12 +801,16 @@ def _allocations(session: Session, found: _Found, p: Period, name: str, carried:
                       f"{owed} out of their last period" + (f" and settled {paid} since" if paid else ""))
         # settled on a day after the period ended but before it was closed: bounded by what was
         # owed without this period's share, which the close set against the same deficit again
+        # owed without this period's share: what that share and they paid come to above the
+        # deficit was lost (nothing is owed below zero)
         late = [(on, pence) for on, pence, at in settled.get(a.member_id, ())
                 if on > p.end and p.closed_at is not None and at < p.closed_at]
-        if late:
-            found.add(f"{name}: {who} settled (or had written off) {late[0][1]} of their deficit on "
-                      f"{late[0][0]}, after the period ended and before it was closed: their share "
-                      "of it was set against that deficit again")
+        lost = a.carried_out_pence + sum(pence for _, pence in late)
+        if late and lost > 0:
+            found.add(f"{name}: {who} settled (or had written off) {sum(pence for _, pence in late)} of "
+                      f"their deficit from {late[0][0]}, after the period ended and before it was "
+                      f"closed, and their share of it was set against that deficit again: {lost} of "
+                      "it was lost")
         carried[a.member_id] = (p.end, a.carried_out_pence)
 
 

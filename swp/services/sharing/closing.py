@@ -85,29 +85,41 @@ def _check_sequence(session: Session, label: str, start: date, end: date) -> Non
 
 
 def _settled_after(session: Session, worked: Sharing, end: date) -> None:
-    """No member sharing in the period has settled (or had written off) any of their deficit on
-    a day after it ends. What they owed on that day did not count their share of this period,
-    which would be set against the deficit again (a period takes off only what was settled by
-    its last day): refused, so that a period ending on or after that day is closed instead."""
+    """A period takes off only what was settled (or written off) by its last day. A member
+    sharing in it who settled part of their deficit on a later day, before the close, did so
+    against what they owed without their share of this period: when that share and what they
+    paid together come to more than the deficit, the rest of their share would be lost (nothing
+    can be owed below zero). Refused, so that a period ending on or after that day is closed
+    instead, which takes what they paid off before their share."""
     from swp.models import DeficitSettlement
 
-    handles = [share.member for share in worked.shares]
-    if not handles:
+    carried_out = {share.member: share.carried_out_pence for share in worked.shares}
+    if not carried_out:
         return
-    found = session.execute(
-        select(col(Member.handle), col(DeficitSettlement.kind), col(DeficitSettlement.amount_pence),
-               col(DeficitSettlement.settled_on), col(DeficitSettlement.proposal_id))
-        .join(Member, col(Member.id) == col(DeficitSettlement.member_id))
-        .where(col(Member.handle).in_(handles), col(DeficitSettlement.settled_on) > end)
-        .order_by(col(DeficitSettlement.settled_on), col(DeficitSettlement.id)).limit(1)).first()
-    if found is None:
-        return
-    handle, kind, pence, on, proposal = found
-    what = (f"had {format_pence(int(pence))} of their deficit written off by resolution #{proposal}"
-            if kind == "written-off" else f"settled {format_pence(int(pence))} of their deficit")
-    raise PreconditionError(f"{handle} {what} on {on}, after this period ends ({end}): what they owed "
-                            "then did not count their share of this period, which would be set against "
-                            f"it again; close a period that ends on or after {on}")
+    after: dict[str, list[tuple[str, int, date, int | None]]] = {}
+    for handle, kind, pence, on, proposal in session.execute(
+            select(col(Member.handle), col(DeficitSettlement.kind), col(DeficitSettlement.amount_pence),
+                   col(DeficitSettlement.settled_on), col(DeficitSettlement.proposal_id))
+            .join(Member, col(Member.id) == col(DeficitSettlement.member_id))
+            .where(col(Member.handle).in_(list(carried_out)), col(DeficitSettlement.settled_on) > end)
+            .order_by(col(Member.handle), col(DeficitSettlement.settled_on), col(DeficitSettlement.id))):
+        after.setdefault(handle, []).append((kind, int(pence), on, proposal))
+    for handle, rows in after.items():
+        total = sum(pence for _, pence, _, _ in rows)
+        if carried_out[handle] + total <= 0:
+            continue  # what they paid is still owed after their share: nothing is lost
+        kind, pence, on, proposal = rows[0]
+        last = rows[-1][2]
+        if len(rows) > 1:
+            what = f"settled or had written off {format_pence(total)} of their deficit from {on} to {last}"
+        elif kind == "written-off":
+            what = f"had {format_pence(pence)} of their deficit written off by resolution #{proposal} on {on}"
+        else:
+            what = f"settled {format_pence(pence)} of their deficit on {on}"
+        raise PreconditionError(
+            f"{handle} {what}, after this period ends ({end}), and would owe "
+            f"{format_pence(-carried_out[handle])} once their share of it is set against the "
+            f"deficit: the rest of their share would be lost; close a period that ends on or after {last}")
 
 
 def close(session: Session, *, actor: str | None, label: str, start: date, end: date,
