@@ -544,3 +544,40 @@ def test_a_part_settled_after_a_period_ends_and_still_owed_after_its_share_lets_
     assert statement["deficit_settled_before_close"] == [] and statement["deficit_outstanding_pence"] == -still
     more = lived("member", "settle", "ann", pounds(still + 1), "--date", "2026-10-02", as_="mo")
     assert (more.code, more.err.strip()) == (1, f"swp: ann owes {money(still)}; {money(still + 1)} is more")
+
+
+def test_a_write_off_passed_before_the_leavers_last_period_closes_is_taken_off_what_it_brings_in(
+        lived, db, monkeypatch):
+    """The members forgive half of ann's deficit on 20 July, while the quarter she left in is
+    open: that quarter brings in only the other half, and every statement format, `member
+    settle` and `swp check` agree."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    half = owed // 2
+    made = lived.ok("proposal", "new", "--title", "Forgive half", "--kind", "ordinary", "--write-off", "ann",
+                    "--amount", pounds(half), as_="mo", json=True).json
+    for handle in ("bea", "cal", "mo"):
+        lived.ok("vote", str(made["id"]), "yes", as_=handle)
+    monkeypatch.setenv("SWP_TODAY", "2026-07-20")
+    lived.ok("proposal", "close", str(made["id"]), as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    amount, carried_in, payable, carried_out = query(
+        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
+            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
+            "WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0]
+    assert carried_in == half - owed and carried_out == min(0, amount + carried_in)
+    assert payable == max(0, amount + carried_in)
+    assert lived.ok("check", json=True).json["problems"] == []
+    statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settled_before_close"] == [
+        {"on": "2026-07-20", "kind": "written-off", "pence": half, "resolution": made["id"]}]
+    assert statement["deficit_outstanding_pence"] == carried_out
+    text = lived.ok("statement", "2026-q3", "--member", "ann", as_="mo").out
+    assert f"Deficit written off by resolution #{made['id']} on 2026-07-20, before the close" in text
+    rows = list(csv.reader(io.StringIO(
+        lived.ok("statement", "2026-q3", "--member", "ann", "--format", "csv", as_="mo").out)))
+    assert ["ann", "share", "deficit_written_off_before_close.2026-07-20", pounds(half), str(half)] in rows
+    assert ["ann", "share", "deficit_written_off_before_close.2026-07-20.resolution", str(made["id"]), ""] in rows
+    more = lived("member", "settle", "ann", pounds(-carried_out + 1), "--date", "2026-10-01", as_="mo")
+    assert (more.code, more.err.strip()) == (
+        1, f"swp: ann owes {money(-carried_out)}; {money(-carried_out + 1)} is more")
