@@ -581,3 +581,27 @@ def test_a_write_off_passed_before_the_leavers_last_period_closes_is_taken_off_w
     more = lived("member", "settle", "ann", pounds(-carried_out + 1), "--date", "2026-10-01", as_="mo")
     assert (more.code, more.err.strip()) == (
         1, f"swp: ann owes {money(-carried_out)}; {money(-carried_out + 1)} is more")
+
+
+def test_the_vote_that_passes_a_written_write_off_waits_for_the_day_after_a_period_closed_that_day(
+        lived, db, monkeypatch):
+    """A written resolution closes on the vote that passes it, so that vote is the one refused."""
+    leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-09-29")
+    made = lived.ok("proposal", "new", "--title", "Forgive Ann", "--kind", "ordinary", "--write-off", "ann",
+                    "--written", as_="mo", json=True).json
+    lived.ok("vote", str(made["id"]), "yes", as_="bea")
+    monkeypatch.setenv("SWP_TODAY", "2026-09-30")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    before = snapshot(db)
+    refused = lived("vote", str(made["id"]), "yes", as_="cal")
+    assert (refused.code, refused.err.strip()) == (
+        1, "swp: a write-off is dated the day its proposal closes, and 2026-09-30 is inside the closed "
+           "period 2026-q3 (2026-07-01 to 2026-09-30); cast the vote that passes this written "
+           "resolution after 2026-09-30")
+    assert snapshot(db) == before
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("vote", str(made["id"]), "yes", as_="cal")
+    rows = query(db, "SELECT kind, settled_on, proposal_id FROM deficit_settlement")
+    assert [tuple(map(str, r)) for r in rows] == [("written-off", "2026-10-01", str(made["id"]))]
+    assert lived.ok("check", json=True).json["problems"] == []

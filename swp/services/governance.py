@@ -573,7 +573,7 @@ def close(session: Session, *, actor: str | None, proposal_id: int) -> Closed:
                               clause=proposal.clause, value=proposal.value,
                               target=proposal.target, target_kind=proposal.target_kind, on=on)
         if proposal.action == "write-off":
-            _write_off_day(session, on)
+            _write_off_day(session, on, written=bool(proposal.written))
         if proposal.action == "expel":
             expelled = session.execute(
                 select(Member).where(col(Member.handle) == proposal.target)).scalar_one_or_none()
@@ -602,7 +602,7 @@ def close(session: Session, *, actor: str | None, proposal_id: int) -> Closed:
                            proposal.target_kind), effect)
 
 
-def _write_off_day(session: Session, on: date) -> None:
+def _write_off_day(session: Session, on: date, *, written: bool) -> None:
     """A write-off is dated the day its proposal closes. Not inside a closed period (its last day,
     when it was closed that day): that period has worked out what the member brings in, so
     neither it nor a later one would take the write-off off what they owe."""
@@ -612,7 +612,8 @@ def _write_off_day(session: Session, on: date) -> None:
     if closed is not None:
         raise PreconditionError(f"a write-off is dated the day its proposal closes, and {on} is inside "
                                 f"the closed period {closed.label} ({closed.start} to {closed.end}); "
-                                f"close this proposal after {closed.end}")
+                                + (f"cast the vote that passes this written resolution after {closed.end}"
+                                   if written else f"close this proposal after {closed.end}"))
 
 
 def _apply(session: Session, proposal: Proposal, value: str | None, expelled: Member | None,
