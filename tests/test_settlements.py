@@ -386,3 +386,222 @@ def test_a_deficit_settled_before_the_leavers_last_period_closes_is_not_taken_ag
     assert q2["deficit_settlements"] == [] and q2["deficit_settled_before_close"] == []
     nothing = lived("member", "settle", "ann", "1", "--date", "2026-10-01", as_="mo")
     assert nothing.code == 1 and "owes nothing" in nothing.err
+
+
+def test_a_write_off_is_not_closed_on_the_last_day_of_a_period_already_closed(lived, db, monkeypatch):
+    """A write-off is dated the day its proposal closes. On the last day of a period closed that
+    same day it would be dated inside that period, after it had worked out what ann brings in:
+    neither that period nor any later one would take it off, so she would still owe what the
+    members forgave (and `swp check` would fail the period). Refused until the next day."""
+    sam_owes(lived, db)
+    monkeypatch.setenv("SWP_TODAY", "2026-07-10")
+    lived.ok("member", "leave", "ann", "--date", "2026-07-05", as_="ann")
+    made = lived.ok("proposal", "new", "--title", "Forgive Ann", "--kind", "ordinary",
+                    "--write-off", "ann", as_="mo", json=True).json
+    for handle in ("bea", "cal", "mo"):
+        lived.ok("vote", str(made["id"]), "yes", as_=handle)
+    lived.ok("ledger", "expense", "200000", "--date", "2026-07-09", "--category", "salaries", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-09-30")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0][0])
+    before = snapshot(db)
+    refused = lived("proposal", "close", str(made["id"]), as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, "swp: a write-off is dated the day its proposal closes, and 2026-09-30 is inside the closed "
+           "period 2026-q3 (2026-07-01 to 2026-09-30); close this proposal after 2026-09-30")
+    assert snapshot(db) == before
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    closed = lived.ok("proposal", "close", str(made["id"]), as_="mo", json=True).json
+    assert closed["effect"] == f"{money(owed)} of ann's deficit written off; £0.00 still owed"
+    assert lived.ok("check", json=True).json["problems"] == []
+    assert "owes nothing" in lived("member", "settle", "ann", "1", "--date", "2026-10-01", as_="mo").err
+    q3 = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert q3["deficit_settled_before_close"] == [] and q3["deficit_outstanding_pence"] == 0
+    assert q3["deficit_settlements"] == [
+        {"on": "2026-10-01", "kind": "written-off", "pence": owed, "resolution": made["id"]}]
+
+
+def leaver_owes(lived, db, monkeypatch) -> int:
+    """ann carries a deficit out of the second quarter and leaves on 5 July; the third quarter
+    makes a surplus. Returns what she owes, in pence."""
+    sam_owes(lived, db)
+    owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q2'")[0][0])
+    monkeypatch.setenv("SWP_TODAY", "2026-07-10")
+    lived.ok("member", "leave", "ann", "--date", "2026-07-05", as_="ann")
+    lived.ok("ledger", "income", "200000", "--date", "2026-07-09", "--category", "contracts", as_="mo")
+    return owed
+
+
+def ann_carries_out(lived, start: str, end: str) -> int:
+    """The deficit ann would carry out of the period from start to end, by its preview."""
+    shown = lived.ok("period", "preview", "--start", start, "--end", end, json=True).json
+    return next(a["carried_out_pence"] for a in shown["allocations"] if a["member"] == "ann")
+
+
+def test_a_period_is_not_closed_over_a_deficit_settled_after_it_ends(lived, db, monkeypatch):
+    """ann pays all she owes on 1 October, after the third quarter ends and before it is closed.
+    What she owed then did not count her share of that quarter: closing it would set that share
+    against the deficit she has paid (she would lose it, with nothing owed either way). The close
+    is refused; a period that ends on or after the day she paid takes the payment off."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
+    left = -ann_carries_out(lived, "2026-07-01", "2026-09-30")
+    assert 0 < left < owed
+    before = snapshot(db)
+    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, f"swp: ann settled {money(owed)} of their deficit on 2026-10-01, after this period ends "
+           f"(2026-09-30), and would owe {money(left)} once their share of it is set against the "
+           "deficit: the rest of their share would be lost; close a period that ends on or after 2026-10-01")
+    assert snapshot(db) == before
+    lived.ok("period", "close", "2026-q3-long", "--start", "2026-07-01", "--end", "2026-10-01", as_="mo")
+    amount, carried_in, payable, carried_out = query(
+        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
+            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
+            "WHERE m.handle = 'ann' AND p.label = '2026-q3-long'")[0]
+    assert amount > 0 and (carried_in, payable, carried_out) == (0, amount, 0)
+    assert lived.ok("check", json=True).json["problems"] == []
+    statement = lived.ok("statement", "2026-q3-long", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settled_before_close"] == [
+        {"on": "2026-10-01", "kind": "settled", "pence": owed, "resolution": None}]
+    nothing = lived("member", "settle", "ann", "1", "--date", "2026-10-02", as_="mo")
+    assert nothing.code == 1 and "owes nothing" in nothing.err
+
+
+def test_a_write_off_after_a_period_ends_and_before_it_closes_holds_the_close_back(lived, db, monkeypatch):
+    """The same for a write-off passed on 1 October, before the third quarter is closed."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    made = lived.ok("proposal", "new", "--title", "Forgive Ann", "--kind", "ordinary",
+                    "--write-off", "ann", as_="mo", json=True).json
+    for handle in ("bea", "cal", "mo"):
+        lived.ok("vote", str(made["id"]), "yes", as_=handle)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("proposal", "close", str(made["id"]), as_="mo")
+    left = -ann_carries_out(lived, "2026-07-01", "2026-09-30")
+    before = snapshot(db)
+    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, f"swp: ann had {money(owed)} of their deficit written off by resolution #{made['id']} on "
+           f"2026-10-01, after this period ends (2026-09-30), and would owe {money(left)} once their "
+           "share of it is set against the deficit: the rest of their share would be lost; close a "
+           "period that ends on or after 2026-10-01")
+    assert snapshot(db) == before
+
+
+def test_a_leaver_whose_last_days_are_not_yet_shared_cannot_settle_with_a_later_date(lived, db, monkeypatch):
+    """A settlement dated after today, for a former member whose last days no closed period has
+    shared yet, would hold back the close of every period up to that day: refused."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    before = snapshot(db)
+    refused = lived("member", "settle", "ann", pounds(owed), "--date", "2026-12-01", as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, "swp: ann's days to 2026-07-05 are in no closed period yet, so a settlement is dated by "
+           "today (2026-07-10), not 2026-12-01")
+    assert snapshot(db) == before
+    lived.ok("member", "settle", "ann", "10", "--date", "2026-07-10", as_="mo")
+
+
+def test_check_finds_a_period_closed_over_a_deficit_settled_after_it_ended(lived, db, monkeypatch):
+    """A practice whose earlier swp closed the third quarter after ann had paid, on a day after
+    it ended, all she owed: her share was set against the deficit again. `swp check` says so."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    monkeypatch.setattr("swp.services.sharing.closing._settled_after", lambda *args: None)  # as swp did
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    amount = query(db, "SELECT a.amount_pence FROM allocation a JOIN member m ON m.id = a.member_id "
+                       "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0][0]
+    problems = [p["message"] for p in lived("check", json=True).json["problems"]]
+    assert problems == [
+        "period 2026-q3 (2026-07-01 to 2026-09-30): ann settled (or had written off) "
+        f"{owed} of their deficit from 2026-10-01, after the period ended and before it was closed, "
+        f"and their share of it was set against that deficit again: {amount} of it was lost"]
+
+
+def test_a_part_settled_after_a_period_ends_and_still_owed_after_its_share_lets_it_close(lived, db, monkeypatch):
+    """ann pays part of her deficit on 1 October, less than she still owes once her share of the
+    third quarter is set against it: nothing is lost, so the quarter closes, and what she paid
+    comes off what it carries out. The statement, `member settle` and `swp check` agree."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", "5000", "--date", "2026-10-01", as_="mo")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    amount, carried_in, payable, carried_out = query(
+        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
+            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
+            "WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0]
+    assert (carried_in, payable, carried_out) == (-owed, 0, amount - owed)
+    still = owed - amount - 500000
+    assert still > 0
+    assert lived.ok("check", json=True).json["problems"] == []
+    statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settlements"] == [
+        {"on": "2026-10-01", "kind": "settled", "pence": 500000, "resolution": None}]
+    assert statement["deficit_settled_before_close"] == [] and statement["deficit_outstanding_pence"] == -still
+    more = lived("member", "settle", "ann", pounds(still + 1), "--date", "2026-10-02", as_="mo")
+    assert (more.code, more.err.strip()) == (1, f"swp: ann owes {money(still)}; {money(still + 1)} is more")
+
+
+def test_a_write_off_passed_before_the_leavers_last_period_closes_is_taken_off_what_it_brings_in(
+        lived, db, monkeypatch):
+    """The members forgive half of ann's deficit on 20 July, while the quarter she left in is
+    open: that quarter brings in only the other half, and every statement format, `member
+    settle` and `swp check` agree."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    half = owed // 2
+    made = lived.ok("proposal", "new", "--title", "Forgive half", "--kind", "ordinary", "--write-off", "ann",
+                    "--amount", pounds(half), as_="mo", json=True).json
+    for handle in ("bea", "cal", "mo"):
+        lived.ok("vote", str(made["id"]), "yes", as_=handle)
+    monkeypatch.setenv("SWP_TODAY", "2026-07-20")
+    lived.ok("proposal", "close", str(made["id"]), as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    amount, carried_in, payable, carried_out = query(
+        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
+            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
+            "WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0]
+    assert carried_in == half - owed and carried_out == min(0, amount + carried_in)
+    assert payable == max(0, amount + carried_in)
+    assert lived.ok("check", json=True).json["problems"] == []
+    statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settled_before_close"] == [
+        {"on": "2026-07-20", "kind": "written-off", "pence": half, "resolution": made["id"]}]
+    assert statement["deficit_outstanding_pence"] == carried_out
+    text = lived.ok("statement", "2026-q3", "--member", "ann", as_="mo").out
+    assert f"Deficit written off by resolution #{made['id']} on 2026-07-20, before the close" in text
+    rows = list(csv.reader(io.StringIO(
+        lived.ok("statement", "2026-q3", "--member", "ann", "--format", "csv", as_="mo").out)))
+    assert ["ann", "share", "deficit_written_off_before_close.2026-07-20", pounds(half), str(half)] in rows
+    assert ["ann", "share", "deficit_written_off_before_close.2026-07-20.resolution", str(made["id"]), ""] in rows
+    more = lived("member", "settle", "ann", pounds(-carried_out + 1), "--date", "2026-10-01", as_="mo")
+    assert (more.code, more.err.strip()) == (
+        1, f"swp: ann owes {money(-carried_out)}; {money(-carried_out + 1)} is more")
+
+
+def test_the_vote_that_passes_a_written_write_off_waits_for_the_day_after_a_period_closed_that_day(
+        lived, db, monkeypatch):
+    """A written resolution closes on the vote that passes it, so that vote is the one refused."""
+    leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-09-29")
+    made = lived.ok("proposal", "new", "--title", "Forgive Ann", "--kind", "ordinary", "--write-off", "ann",
+                    "--written", as_="mo", json=True).json
+    lived.ok("vote", str(made["id"]), "yes", as_="bea")
+    monkeypatch.setenv("SWP_TODAY", "2026-09-30")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    before = snapshot(db)
+    refused = lived("vote", str(made["id"]), "yes", as_="cal")
+    assert (refused.code, refused.err.strip()) == (
+        1, "swp: a write-off is dated the day its proposal closes, and 2026-09-30 is inside the closed "
+           "period 2026-q3 (2026-07-01 to 2026-09-30); cast the vote that passes this written "
+           "resolution after 2026-09-30")
+    assert snapshot(db) == before
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("vote", str(made["id"]), "yes", as_="cal")
+    rows = query(db, "SELECT kind, settled_on, proposal_id FROM deficit_settlement")
+    assert [tuple(map(str, r)) for r in rows] == [("written-off", "2026-10-01", str(made["id"]))]
+    assert lived.ok("check", json=True).json["problems"] == []

@@ -716,11 +716,13 @@ def _periods(session: Session, found: _Found) -> None:
     reserve = 0
     previous_end: date | None = None
     carried: dict[int, tuple[date, int]] = {}  # member id -> (end, deficit) of their last allocation
-    settled: dict[int, list[tuple[date, int]]] = {}  # member id -> settlements and write-offs
-    for member_id, on, pence in session.execute(
+    # member id -> settlements and write-offs: (day, pence, when recorded)
+    settled: dict[int, list[tuple[date, int, datetime]]] = {}
+    for member_id, on, pence, at in session.execute(
             select(col(DeficitSettlement.member_id), col(DeficitSettlement.settled_on),
-                   col(DeficitSettlement.amount_pence)).order_by(col(DeficitSettlement.settled_on))):
-        settled.setdefault(member_id, []).append((on, int(pence)))
+                   col(DeficitSettlement.amount_pence), col(DeficitSettlement.recorded_at))
+            .order_by(col(DeficitSettlement.settled_on), col(DeficitSettlement.id))):
+        settled.setdefault(member_id, []).append((on, int(pence), at))
     handles = {cast(int, member_id): handle  # stored members: ids are set
                for member_id, handle in session.execute(select(col(Member.id), col(Member.handle)))}
     for p in periods:
@@ -768,7 +770,7 @@ def _periods(session: Session, found: _Found) -> None:
 
 
 def _allocations(session: Session, found: _Found, p: Period, name: str, carried: dict[int, tuple[date, int]],
-                 handles: dict[int, str], settled: dict[int, list[tuple[date, int]]]) -> None:
+                 handles: dict[int, str], settled: dict[int, list[tuple[date, int, datetime]]]) -> None:
     rows = list(session.execute(select(Allocation).where(col(Allocation.period_id) == p.id)
                                 .order_by(col(Allocation.member_id))).scalars())
     total = sum(a.amount_pence for a in rows)
@@ -792,11 +794,23 @@ def _allocations(session: Session, found: _Found, p: Period, name: str, carried:
         # what they brought in: their last period's deficit, less what they settled (or had
         # written off) after it ended, up to this period's end
         last_end, owed = carried.get(a.member_id, (None, 0))
-        paid = sum(pence for on, pence in settled.get(a.member_id, ())
+        paid = sum(pence for on, pence, _at in settled.get(a.member_id, ())
                    if last_end is not None and last_end < on <= p.end)
         if a.carried_in_pence != min(0, owed + paid):
             found.add(f"{name}: {who} brings in a deficit of {a.carried_in_pence}, but carried "
                       f"{owed} out of their last period" + (f" and settled {paid} since" if paid else ""))
+        # settled on a day after the period ended but before it was closed: bounded by what was
+        # owed without this period's share, which the close set against the same deficit again
+        # owed without this period's share: what that share and they paid come to above the
+        # deficit was lost (nothing is owed below zero)
+        late = [(on, pence) for on, pence, at in settled.get(a.member_id, ())
+                if on > p.end and p.closed_at is not None and at < p.closed_at]
+        lost = a.carried_out_pence + sum(pence for _, pence in late)
+        if late and lost > 0:
+            found.add(f"{name}: {who} settled (or had written off) {sum(pence for _, pence in late)} of "
+                      f"their deficit from {late[0][0]}, after the period ended and before it was "
+                      f"closed, and their share of it was set against that deficit again: {lost} of "
+                      "it was lost")
         carried[a.member_id] = (p.end, a.carried_out_pence)
 
 

@@ -572,6 +572,8 @@ def close(session: Session, *, actor: str | None, proposal_id: int) -> Closed:
         value = _check_effect(session, kind=proposal.kind, action=proposal.action,
                               clause=proposal.clause, value=proposal.value,
                               target=proposal.target, target_kind=proposal.target_kind, on=on)
+        if proposal.action == "write-off":
+            _write_off_day(session, on, written=bool(proposal.written))
         if proposal.action == "expel":
             expelled = session.execute(
                 select(Member).where(col(Member.handle) == proposal.target)).scalar_one_or_none()
@@ -598,6 +600,20 @@ def close(session: Session, *, actor: str | None, proposal_id: int) -> Closed:
                   outcome.quorum_needed, electorate, outcome.percent,
                   describe(proposal.action, proposal.clause, proposal.value, proposal.target,
                            proposal.target_kind), effect)
+
+
+def _write_off_day(session: Session, on: date, *, written: bool) -> None:
+    """A write-off is dated the day its proposal closes. Not inside a closed period (its last day,
+    when it was closed that day): that period has worked out what the member brings in, so
+    neither it nor a later one would take the write-off off what they owe."""
+    from swp.services.ledger import closed_period_containing
+
+    closed = closed_period_containing(session, on)
+    if closed is not None:
+        raise PreconditionError(f"a write-off is dated the day its proposal closes, and {on} is inside "
+                                f"the closed period {closed.label} ({closed.start} to {closed.end}); "
+                                + (f"cast the vote that passes this written resolution after {closed.end}"
+                                   if written else f"close this proposal after {closed.end}"))
 
 
 def _apply(session: Session, proposal: Proposal, value: str | None, expelled: Member | None,

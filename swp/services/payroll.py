@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from swp.clock import now
+from swp.clock import now, today
 from swp.errors import InputError, NotFound, PreconditionError
 from swp.models import Allocation, DeficitSettlement, LedgerEntry, Member, Period, ProfitPayment
 from swp.money import format_pence
@@ -227,6 +227,12 @@ def settle(session: Session, *, actor: str | None, handle: str, amount_pence: in
         raise InputError("the amount must be more than zero")
     if amount_pence > owed:
         raise InputError(f"{handle} owes {format_pence(owed)}; {format_pence(amount_pence)} is more")
+    last_end = session.execute(select(func.max(col(Period.end)))).scalar_one()
+    if on > today() and (last_end is None or member.left_on > last_end):
+        # the close of the period that shares their last days is refused while a settlement is
+        # dated after its end: a later date would hold every close back until that day
+        raise InputError(f"{handle}'s days to {member.left_on} are in no closed period yet, so a "
+                         f"settlement is dated by today ({today()}), not {on}")
     ensure_open(session, on)
     stamp = now()
     assert member.id is not None  # a stored member

@@ -16,6 +16,7 @@ from sqlmodel import col
 from swp.clock import now, today
 from swp.errors import InputError, NotFound, PreconditionError
 from swp.models import Allocation, AuditEvent, LedgerEntry, Member, Period
+from swp.money import format_pence
 from swp.services import audit
 from swp.services.roles import require_manager
 from swp.services.sharing.workout import (
@@ -83,6 +84,44 @@ def _check_sequence(session: Session, label: str, start: date, end: date) -> Non
                                 "is closed once it is over (preview it meanwhile)")
 
 
+def _settled_after(session: Session, worked: Sharing, end: date) -> None:
+    """A period takes off only what was settled (or written off) by its last day. A member
+    sharing in it who settled part of their deficit on a later day, before the close, did so
+    against what they owed without their share of this period: when that share and what they
+    paid together come to more than the deficit, the rest of their share would be lost (nothing
+    can be owed below zero). Refused, so that a period ending on or after that day is closed
+    instead, which takes what they paid off before their share."""
+    from swp.models import DeficitSettlement
+
+    carried_out = {share.member: share.carried_out_pence for share in worked.shares}
+    if not carried_out:
+        return
+    after: dict[str, list[tuple[str, int, date, int | None]]] = {}
+    for handle, kind, pence, on, proposal in session.execute(
+            select(col(Member.handle), col(DeficitSettlement.kind), col(DeficitSettlement.amount_pence),
+                   col(DeficitSettlement.settled_on), col(DeficitSettlement.proposal_id))
+            .join(Member, col(Member.id) == col(DeficitSettlement.member_id))
+            .where(col(Member.handle).in_(list(carried_out)), col(DeficitSettlement.settled_on) > end)
+            .order_by(col(Member.handle), col(DeficitSettlement.settled_on), col(DeficitSettlement.id))):
+        after.setdefault(handle, []).append((kind, int(pence), on, proposal))
+    for handle, rows in after.items():
+        total = sum(pence for _, pence, _, _ in rows)
+        if carried_out[handle] + total <= 0:
+            continue  # what they paid is still owed after their share: nothing is lost
+        kind, pence, on, proposal = rows[0]
+        last = rows[-1][2]
+        if len(rows) > 1:
+            what = f"settled or had written off {format_pence(total)} of their deficit from {on} to {last}"
+        elif kind == "written-off":
+            what = f"had {format_pence(pence)} of their deficit written off by resolution #{proposal} on {on}"
+        else:
+            what = f"settled {format_pence(pence)} of their deficit on {on}"
+        raise PreconditionError(
+            f"{handle} {what}, after this period ends ({end}), and would owe "
+            f"{format_pence(-carried_out[handle])} once their share of it is set against the "
+            f"deficit: the rest of their share would be lost; close a period that ends on or after {last}")
+
+
 def close(session: Session, *, actor: str | None, label: str, start: date, end: date,
           leave_unshared: bool = False) -> Sharing:
     """Close a period: record its totals and allocations, and lock it.
@@ -98,6 +137,7 @@ def close(session: Session, *, actor: str | None, label: str, start: date, end: 
                          "once it is over, never in advance")
     _check_sequence(session, label, start, end)
     worked = compute(session, start=start, end=end, label=label)
+    _settled_after(session, worked, end)
     if worked.entries_before and not leave_unshared:
         earliest = session.execute(select(func.min(col(LedgerEntry.date))).where(
             col(LedgerEntry.kind).in_(("income", "expense")))).scalar_one()
