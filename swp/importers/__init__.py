@@ -40,17 +40,17 @@ _SIGNED = re.compile(r"(?P<sign>[-+])?£?(?P<sign2>[-+])?(?P<whole>[0-9]{1,3}(?:
                      r"(?:\.(?P<part>[0-9]{1,2}))?\Z")
 
 
-_PLAIN = re.compile(r"(-?)([0-9]{1,12})\.([0-9]{2})\Z")
-
-
 def parse_signed(text: str, *, line: int, what: str = "amount", decimal: str = ".") -> int:
     """A bank's amount into signed pence: `-12.50`, `£1,234.56`, `+5`, `(12.00)`, `12.50 DR`."""
-    if decimal == ".":
-        plain = _PLAIN.match(text)
-        if plain is not None and (what != "amount" or len(plain.group(2)) <= 8):
-            pence = int(plain.group(2)) * 100 + int(plain.group(3))
+    if decimal == "." and len(text) > 3 and text[-3] == ".":  # the usual `-1234.56`, by slicing
+        whole, part = text[:-3], text[-2:]
+        negative = whole[:1] == "-"
+        digits = whole[1:] if negative else whole
+        if (digits.isdigit() and part.isdigit() and digits.isascii() and part.isascii()
+                and len(digits) <= (8 if what == "amount" else 12)):
+            pence = int(digits) * 100 + int(part)
             if what != "amount" or pence <= MAX_PENCE:
-                return -pence if plain.group(1) else pence
+                return -pence if negative else pence
     raw = (text or "").strip().replace(" ", "")
     negative = False
     if raw.startswith("(") and raw.endswith(")"):

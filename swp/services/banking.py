@@ -30,7 +30,7 @@ from swp.errors import InputError
 from swp.models import BalanceAssertion, BankLink, DeficitSettlement, LedgerEntry, Period, ProfitPayment, table_of
 from swp.money import format_pence
 from swp.services import audit
-from swp.services.ledger import BANK, IMPORT_COLUMNS, IMPORT_HEADER, accounts, check_category
+from swp.services.ledger import BANK, IMPORT_COLUMNS, IMPORT_HEADER, accounts, check_category, set_aside_cover_index
 from swp.services.roles import require_manager
 
 if TYPE_CHECKING:
@@ -220,6 +220,7 @@ class _BankImporter:
         self.any_hand = session.execute(
             select(table.c.id).where(table.c.ref.is_(None), table.c.reverses.is_(None)).limit(1)
         ).first() is not None
+        self.hand: _Pool | None = None  # read once, at the first batch (see _hand_entries)
 
     def settle(self, batch: list[tuple[BankLine, str, str, str]]) -> None:
         if not batch:
@@ -234,7 +235,7 @@ class _BankImporter:
         for identity, entry_id in rows_where_in(self.session, links, ("identity", "entry_id"), "identity",
                                                 identities):
             known[identity] = (entry_id, None, None, None)
-        pool = self._hand_entries(batch) if self.any_hand else {}
+        pool = self._hand_entries() if self.any_hand else {}
         fresh: list[tuple[Any, ...]] = []  # in the order of IMPORT_COLUMNS
         new_links: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -334,24 +335,30 @@ class _BankImporter:
                 "amount_pence": abs(bank.pence), "category": category,
                 "description": bank.description, "action": action})
 
-    def _hand_entries(self, batch: list[tuple[BankLine, str, str, str]]) -> _Pool:
-        """Entries entered by hand that a line of this batch could be: no ref, not a reversal,
-        not reversed, not yet linked, dated within LINK_DAYS of the batch."""
-        first = min(bank.date for bank, *_ in batch) - timedelta(days=LINK_DAYS)
-        last = max(bank.date for bank, *_ in batch) + timedelta(days=LINK_DAYS)
+    def _hand_entries(self) -> _Pool:
+        """Entries entered by hand that a bank line could be: no ref, not a reversal, not
+        reversed, not yet linked, dated after the last closed period less LINK_DAYS (a line
+        inside a closed period is refused). Read once for the whole import, at its first batch:
+        a link made takes its entry out of the pool (`_take`), and an import adds no hand entry.
+        How many there are depends on the books' open periods, never on the file."""
+        if self.hand is not None:
+            return self.hand
         table = table_of(LedgerEntry)
         reversal = table.alias("reversal")
         links = table_of(BankLink)
         query = (select(table.c.id, table.c.date, table.c.kind, table.c.amount_pence)
                  .where(table.c.ref.is_(None), table.c.reverses.is_(None),
                         table.c.kind.in_(("income", "expense")),
-                        table.c.date >= first, table.c.date <= last,
                         ~select(reversal.c.id).where(reversal.c.reverses == table.c.id).exists(),
                         ~select(links.c.id).where(links.c.entry_id == table.c.id).exists())
                  .order_by(table.c.date, table.c.id))
+        closed = max((end for _start, end, _label in self.periods), default=None)
+        if closed is not None:
+            query = query.where(table.c.date > closed - timedelta(days=LINK_DAYS))
         pool: _Pool = {}
         for entry_id, day, kind, pence in self.session.execute(query):
             pool.setdefault((kind, pence), []).append([day, entry_id])
+        self.hand = pool
         return pool
 
     @staticmethod
@@ -385,6 +392,7 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
                                     dry_run=dry_run)
         prepare_bulk_write(session)
         importer = _BankImporter(session, summary)
+        cover = None if dry_run else set_aside_cover_index(session, total)
         identify = Identities()
         days = _Days()
         unmatched: Counter[str] = Counter()
@@ -420,6 +428,8 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
                     if progress is not None:
                         progress(opened.done(), total)
             importer.settle(batch)
+            if cover is not None:  # made again before the balance check reads the books by day
+                session.connection().exec_driver_sql(cover)
             if unmatched_lines:
                 raise InputError(_unmatched_message(unmatched, unmatched_lines, bool(rules)))
             if summary.rows == 0:

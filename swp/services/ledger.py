@@ -621,7 +621,7 @@ def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool 
         importer = _Importer(session, periods=periods)
         source = _Reader(handle)
         savepoint = session.begin_nested() if dry_run else None
-        cover = None if dry_run else _set_aside_cover_index(session, total)
+        cover = None if dry_run else set_aside_cover_index(session, total)
         try:
             rows = _import_rows(importer, source, progress, total)
             if cover is not None:
@@ -640,7 +640,7 @@ REBUILD_BYTES = 2_000_000  # a file this big (some 30,000 rows) ...
 REBUILD_SHARE = 100  # ... and of at least one row per this many bytes for each entry already in the books
 
 
-def _set_aside_cover_index(session: Session, total: int) -> str | None:
+def set_aside_cover_index(session: Session, total: int) -> str | None:
     """A big import into SQLite, larger than the books it goes into: the covering index of
     (date, kind, category, amount) is dropped for the import and made again from its stored SQL
     (one sorted pass) before the transaction ends; growing it row by row in a bank file's order
