@@ -367,6 +367,7 @@ class Practice(RuleBasedStateMachine):
             if target.current and (target.left_on is None or target.left_on > TODAY):
                 target.left_on = TODAY
 
+    @precondition(lambda self: self.current())  # once everyone has left, nobody may act at all
     @rule(amount=st.sampled_from(["1000", "25,000.50", "£250000"]))
     def borrow(self, amount):
         run = self.swp("finance", "loan", "Triodos Bank", amount, "--date", "2026-05-01",
