@@ -26,6 +26,14 @@ def sam_owes(lived, db) -> int:
     return owed
 
 
+def allocation_of(db, handle: str, label: str) -> tuple[int, int, int, int]:
+    """A member's allocation of a period: (share, carried in, payable, carried out), in pence."""
+    row = query(db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence "
+                    "FROM allocation a JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
+                    "WHERE m.handle = :handle AND p.label = :label", {"handle": handle, "label": label})[0]
+    return row[0], row[1], row[2], row[3]
+
+
 def pass_(lived, proposal: int) -> dict:
     """Every current member votes yes, then the proposal is closed."""
     for handle in ("ann", "bea", "cal", "mo"):
@@ -366,10 +374,7 @@ def test_a_deficit_settled_before_the_leavers_last_period_closes_is_not_taken_ag
     lived.ok("ledger", "income", "200000", "--date", "2026-07-09", "--category", "contracts", as_="mo")
     monkeypatch.setenv("SWP_TODAY", "2026-10-01")
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    amount, carried_in, payable, carried_out = query(
-        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
-            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
-            "WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0]
+    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
     assert amount > 0 and (carried_in, payable, carried_out) == (0, amount, 0)
     assert lived.ok("check", json=True).json["problems"] == []
     statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
@@ -458,10 +463,7 @@ def test_a_period_is_not_closed_over_a_deficit_settled_after_it_ends(lived, db, 
            "deficit: the rest of their share would be lost; close a period that ends on or after 2026-10-01")
     assert snapshot(db) == before
     lived.ok("period", "close", "2026-q3-long", "--start", "2026-07-01", "--end", "2026-10-01", as_="mo")
-    amount, carried_in, payable, carried_out = query(
-        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
-            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
-            "WHERE m.handle = 'ann' AND p.label = '2026-q3-long'")[0]
+    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3-long")
     assert amount > 0 and (carried_in, payable, carried_out) == (0, amount, 0)
     assert lived.ok("check", json=True).json["problems"] == []
     statement = lived.ok("statement", "2026-q3-long", "--member", "ann", "--json", as_="mo").json
@@ -530,10 +532,7 @@ def test_a_part_settled_after_a_period_ends_and_still_owed_after_its_share_lets_
     monkeypatch.setenv("SWP_TODAY", "2026-10-02")
     lived.ok("member", "settle", "ann", "5000", "--date", "2026-10-01", as_="mo")
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    amount, carried_in, payable, carried_out = query(
-        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
-            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
-            "WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0]
+    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
     assert (carried_in, payable, carried_out) == (-owed, 0, amount - owed)
     still = owed - amount - 500000
     assert still > 0
@@ -561,10 +560,7 @@ def test_a_write_off_passed_before_the_leavers_last_period_closes_is_taken_off_w
     lived.ok("proposal", "close", str(made["id"]), as_="mo")
     monkeypatch.setenv("SWP_TODAY", "2026-10-01")
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    amount, carried_in, payable, carried_out = query(
-        db, "SELECT a.amount_pence, a.carried_in_pence, a.payable_pence, a.carried_out_pence FROM allocation a "
-            "JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
-            "WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0]
+    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
     assert carried_in == half - owed and carried_out == min(0, amount + carried_in)
     assert payable == max(0, amount + carried_in)
     assert lived.ok("check", json=True).json["problems"] == []
