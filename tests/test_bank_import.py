@@ -199,16 +199,22 @@ def test_a_line_in_another_currency_is_refused_naming_it(practice, db, tmp_path)
     assert snapshot(db) == before
 
 
+def edited(source: Path, old: str, new: str, folder: Path) -> Path:
+    """A copy of a sample bank file in `folder` with its first `old` made `new` (which must be there)."""
+    text = source.read_text()
+    assert old in text
+    path = folder / source.name
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
 @pytest.mark.parametrize(("name", "old", "new", "where"), [
     ("statement-v1.ofx", "<CURDEF>GBP", "<CURDEF>EUR", "transaction 1"),
     ("camt053.xml", 'Ccy="GBP">1850.00', 'Ccy="EUR">1850.00', "entry 2"),
 ])
 def test_ofx_and_camt_in_another_currency_are_refused_naming_the_transaction(practice, db, tmp_path,
                                                                              name, old, new, where):
-    text = (DATA / name).read_text()
-    assert old in text
-    path = tmp_path / name
-    path.write_text(text.replace(old, new, 1))
+    path = edited(DATA / name, old, new, tmp_path)
     before = snapshot(db)
     run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
     assert run.code == 1 and run.err.startswith(f"swp: {where}") and "EUR" in run.err
@@ -222,10 +228,7 @@ def test_ofx_and_camt_in_another_currency_are_refused_naming_the_transaction(pra
     ("statement.qif", "T-1,850.00", "T-1,850.005", "line 12"),  # where its transaction starts
 ])
 def test_a_bad_amount_in_ofx_qif_or_camt_is_named_where_it_is(practice, db, tmp_path, name, old, new, where):
-    text = (DATA / name).read_text()
-    assert old in text
-    path = tmp_path / name
-    path.write_text(text.replace(old, new, 1))
+    path = edited(DATA / name, old, new, tmp_path)
     before = snapshot(db)
     run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
     amount = "1850.005" if name.endswith(".xml") else "-1850.005"

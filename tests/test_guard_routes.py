@@ -10,6 +10,16 @@ from tests.conftest import audit_rows, execute, query, snapshot
 from tests.test_guard import refused
 
 
+def make_sam_a_practitioner(practice, voters: tuple[str, ...]) -> None:
+    """ann proposes making sam (registered) a practitioner; `voters` vote yes; ann closes it."""
+    pid = practice.ok("proposal", "new", "--title", "t", "--kind", "ordinary",
+                      "--make-practitioner", "sam", "--registration", "SW200301", as_="ann",
+                      json=True).json["id"]
+    for handle in voters:
+        practice.ok("vote", str(pid), "yes", as_=handle)
+    practice.ok("proposal", "close", str(pid), as_="ann")
+
+
 def checked(swp, clause: str, text: str) -> None:
     """`swp check` finds the problem (exit 4), naming its clause."""
     run = swp("check", json=True)
@@ -285,12 +295,7 @@ def test_only_restoring_the_majority_may_pass_while_it_is_lost(practice, db):
         practice.ok("vote", str(pid), "yes", as_=handle)
     refused(practice, db, "proposal", "close", str(pid), as_="mo", clause="frontline-majority")
     # making sam a practitioner (he registered) restores it, and may pass
-    fix = practice.ok("proposal", "new", "--title", "t", "--kind", "ordinary",
-                      "--make-practitioner", "sam", "--registration", "SW200301", as_="ann",
-                      json=True).json["id"]
-    for handle in ("ann", "mo", "sam"):
-        practice.ok("vote", str(fix), "yes", as_=handle)
-    practice.ok("proposal", "close", str(fix), as_="ann")
+    make_sam_a_practitioner(practice, ("ann", "mo", "sam"))
     assert practice.ok("member", "show", "sam", json=True).json["member"]["role"] == "practitioner"
     practice.ok("proposal", "close", str(pid), as_="mo")
 
@@ -343,12 +348,7 @@ def test_staff_relabelled_a_practitioner_with_sql_is_reported(practice, db):
 
 
 def test_a_practitioner_made_by_resolution_is_not_reported(practice, db):
-    pid = practice.ok("proposal", "new", "--title", "t", "--kind", "ordinary",
-                      "--make-practitioner", "sam", "--registration", "SW200301", as_="ann",
-                      json=True).json["id"]
-    for handle in ("ann", "bea", "cal"):
-        practice.ok("vote", str(pid), "yes", as_=handle)
-    practice.ok("proposal", "close", str(pid), as_="ann")
+    make_sam_a_practitioner(practice, ("ann", "bea", "cal"))
     practice.ok("check")
 
 

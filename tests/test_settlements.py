@@ -20,8 +20,7 @@ def sam_owes(lived, db) -> int:
     deficit out of it. Returns what sam owes, in pence."""
     lived.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", as_="mo")
     lived.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
-    owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
-                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'sam' AND p.label = '2026-q2'")[0][0])
+    owed = -allocation_of(db, "sam", "2026-q2")[3]
     assert owed > 0
     return owed
 
@@ -32,6 +31,17 @@ def allocation_of(db, handle: str, label: str) -> tuple[int, int, int, int]:
                     "FROM allocation a JOIN member m ON m.id = a.member_id JOIN period p ON p.id = a.period_id "
                     "WHERE m.handle = :handle AND p.label = :label", {"handle": handle, "label": label})[0]
     return row[0], row[1], row[2], row[3]
+
+
+def rows_an_older_swp_left(db) -> None:
+    """A profit payment and a settlement written with plain SQL, as swp left them before it
+    recorded either in the ledger (the revision that makes their ledger entries is undone)."""
+    execute(db, "INSERT INTO profit_payment (period_id, member_id, amount_pence, paid_on, recorded_at) "
+                "SELECT p.id, m.id, 1234, '2026-04-25', '2026-04-25 12:00:00' FROM period p, member m "
+                "WHERE p.label = '2026-q1' AND m.handle = 'ann'",
+            "INSERT INTO deficit_settlement (member_id, amount_pence, kind, settled_on, recorded_at) "
+            "SELECT m.id, 500, 'settled', '2026-07-01', '2026-07-01 12:00:00' FROM member m "
+            "WHERE m.handle = 'sam'")
 
 
 def pass_(lived, proposal: int) -> dict:
@@ -261,12 +271,7 @@ def test_the_revision_keeps_every_row_trigger_and_index_and_brings_payments_into
     migrate(db, _revision_before(), down=True)
     assert _schema(db) == schema and snapshot(db, skip=skip) == rows
     # recorded before this revision: no ledger entries of their own
-    execute(db, "INSERT INTO profit_payment (period_id, member_id, amount_pence, paid_on, recorded_at) "
-                "SELECT p.id, m.id, 1234, '2026-04-25', '2026-04-25 12:00:00' FROM period p, member m "
-                "WHERE p.label = '2026-q1' AND m.handle = 'ann'",
-            "INSERT INTO deficit_settlement (member_id, amount_pence, kind, settled_on, recorded_at) "
-            "SELECT m.id, 500, 'settled', '2026-07-01', '2026-07-01 12:00:00' FROM member m "
-            "WHERE m.handle = 'sam'")
+    rows_an_older_swp_left(db)
     migrate(db, "0018")
     assert _schema(db) == schema
     migrate(db, "head")
@@ -309,12 +314,7 @@ def test_swp_db_upgrade_records_the_entries_the_revision_writes_in_its_signed_ev
 
     migrate(db, "0018", down=True)
     migrate(db, _revision_before(), down=True)
-    execute(db, "INSERT INTO profit_payment (period_id, member_id, amount_pence, paid_on, recorded_at) "
-                "SELECT p.id, m.id, 1234, '2026-04-25', '2026-04-25 12:00:00' FROM period p, member m "
-                "WHERE p.label = '2026-q1' AND m.handle = 'ann'",
-            "INSERT INTO deficit_settlement (member_id, amount_pence, kind, settled_on, recorded_at) "
-            "SELECT m.id, 500, 'settled', '2026-07-01', '2026-07-01 12:00:00' FROM member m "
-            "WHERE m.handle = 'sam'")
+    rows_an_older_swp_left(db)
     done = lived.ok("db", "upgrade", as_="mo", json=True).json
     assert done["changed"] and done["from"] == _revision_before()
     event = audit_rows(db)[-1]
@@ -365,8 +365,7 @@ def test_a_deficit_settled_before_the_leavers_last_period_closes_is_not_taken_ag
     all in before that quarter closes: its surplus pays her share for the days she worked,
     with nothing set against a deficit she no longer owes, and `swp check` agrees."""
     sam_owes(lived, db)
-    ann_owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
-                              "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q2'")[0][0])
+    ann_owed = -allocation_of(db, "ann", "2026-q2")[3]
     assert ann_owed > 0
     monkeypatch.setenv("SWP_TODAY", "2026-07-10")
     lived.ok("member", "leave", "ann", "--date", "2026-07-05", as_="ann")
@@ -408,8 +407,7 @@ def test_a_write_off_is_not_closed_on_the_last_day_of_a_period_already_closed(li
     lived.ok("ledger", "expense", "200000", "--date", "2026-07-09", "--category", "salaries", as_="mo")
     monkeypatch.setenv("SWP_TODAY", "2026-09-30")
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
-                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0][0])
+    owed = -allocation_of(db, "ann", "2026-q3")[3]
     before = snapshot(db)
     refused = lived("proposal", "close", str(made["id"]), as_="mo")
     assert (refused.code, refused.err.strip()) == (
@@ -431,8 +429,7 @@ def leaver_owes(lived, db, monkeypatch) -> int:
     """ann carries a deficit out of the second quarter and leaves on 5 July; the third quarter
     makes a surplus. Returns what she owes, in pence."""
     sam_owes(lived, db)
-    owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
-                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q2'")[0][0])
+    owed = -allocation_of(db, "ann", "2026-q2")[3]
     monkeypatch.setenv("SWP_TODAY", "2026-07-10")
     lived.ok("member", "leave", "ann", "--date", "2026-07-05", as_="ann")
     lived.ok("ledger", "income", "200000", "--date", "2026-07-09", "--category", "contracts", as_="mo")
