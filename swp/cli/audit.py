@@ -50,7 +50,7 @@ def _witness(text: str | None) -> tuple[int, str] | None:
 @audit_app.command("verify")
 def verify(ctx: typer.Context,
            witness: str | None = typer.Option(None, "--witness", metavar="SEQ:HASH",
-                                       help="An audit head you kept (a statement prints one): the history must still hold it."),
+                                              help="An audit head you kept (a statement prints one): the history must still hold it."),
            full: bool = typer.Option(False, "--full",
                                      help="Check every signature again, also those an earlier verify on this computer checked.")) -> None:
     """Recompute the audit chain and check every signature against the key its member had

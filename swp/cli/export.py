@@ -26,7 +26,7 @@ def export(
     fmt: ExportFormat = typer.Argument(..., metavar="FORMAT", parser=choose(ExportFormat),
                                        help="beancount, csv or json."),
     output: str | None = typer.Option(None, "--output", "-o", metavar="PATH",
-                               help="Write to this file (whole or not at all); stdout if not given."),
+                                      help="Write to this file (whole or not at all); stdout if not given."),
     force: bool = typer.Option(False, "--force", help="Replace --output if it already exists."),
 ) -> None:
     """Export the whole ledger for an accountant: beancount, CSV or JSON.

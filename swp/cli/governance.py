@@ -103,51 +103,51 @@ def new(
     kind: ProposalKind = typer.Option(..., "--kind", metavar="ordinary|special", parser=choose(ProposalKind),
                                       help="The kind of resolution (amendments need their clause's kind)."),
     amend: str | None = typer.Option(None, "--amend", metavar="CLAUSE=VALUE",
-                              help="Amend an amendable clause."),
+                                     help="Amend an amendable clause."),
     expel: str | None = typer.Option(None, "--expel", metavar="HANDLE", help="Expel a member."),
     write_off: str | None = typer.Option(None, "--write-off", metavar="HANDLE",
-                                  help="Write off a former member's outstanding deficit "
-                                       "(an ordinary resolution)..."),
+                                         help="Write off a former member's outstanding deficit "
+                                              "(an ordinary resolution)..."),
     amount: str | None = typer.Option(None, "--amount", metavar="AMOUNT",
-                               help="...only this much of it (default: all they owe at the close)."),
+                                      help="...only this much of it (default: all they owe at the close)."),
     merge_with: str | None = typer.Option(None, "--merge-with", metavar="NAME",
-                                   help="Merge with another body..."),
+                                          help="Merge with another body..."),
     partner_kind: BodyKind | None = typer.Option(None, "--partner-kind", metavar="KIND", parser=choose(BodyKind),
-                                          help="...of this kind (mutual, charity, cic, ...)."),
+                                                 help="...of this kind (mutual, charity, cic, ...)."),
     dissolve: bool = typer.Option(False, "--dissolve", help="Dissolve the practice..."),
     assets_to: str | None = typer.Option(None, "--assets-to", metavar="NAME",
-                                  help="...passing its residual assets to this body..."),
+                                         help="...passing its residual assets to this body..."),
     recipient_kind: BodyKind | None = typer.Option(None, "--recipient-kind", metavar="KIND",
-                                            parser=choose(BodyKind),
-                                            help="...of this kind (mutual, charity, cic, ...)."),
+                                                   parser=choose(BodyKind),
+                                                   help="...of this kind (mutual, charity, cic, ...)."),
     written: bool = typer.Option(False, "--written",
                                  help="A written resolution: members sign by voting; it passes "
                                       "once the needed share of ALL members voted yes, and lapses "
                                       "after governance.written-days."),
     register: str | None = typer.Option(None, "--register", metavar="NUMBER",
-                                 help="...and its number on its register (FCA mutuals register, "
-                                      "Charity Commission, Companies House for a CIC)."),
+                                        help="...and its number on its register (FCA mutuals register, "
+                                             "Charity Commission, Companies House for a CIC)."),
     make_practitioner: str | None = typer.Option(None, "--make-practitioner", metavar="HANDLE",
-                                          help="Make a member a practitioner..."),
+                                                 help="Make a member a practitioner..."),
     registration: str | None = typer.Option(None, "--registration", metavar="SW...",
-                                     help="...with their Social Work England registration."),
+                                            help="...with their Social Work England registration."),
     partner_split: str | None = typer.Option(None, "--partner-split", metavar="PARTNER=PERCENT",
-                                      help="Agree the practice's percent of costs shared with "
-                                           "a partner."),
+                                             help="Agree the practice's percent of costs shared with "
+                                                  "a partner."),
     re_enrol: str | None = typer.Option(None, "--re-enrol", metavar="HANDLE",
-                                 help="Re-enrol the key of a member who lost theirs (a special "
-                                      "resolution)..."),
+                                        help="Re-enrol the key of a member who lost theirs (a special "
+                                             "resolution)..."),
     public_key: str | None = typer.Option(None, "--public-key", metavar="KEY",
-                                   help="...enrolling this public key for them: what their "
-                                        "'swp key new' printed, or its .pub file."),
+                                          help="...enrolling this public key for them: what their "
+                                               "'swp key new' printed, or its .pub file."),
     admit: str | None = typer.Option(None, "--admit", metavar="HANDLE",
-                              help="Agree to admit a newcomer while the practice has no "
-                                   "manager..."),
+                                     help="Agree to admit a newcomer while the practice has no "
+                                          "manager..."),
     role: str | None = typer.Option(None, "--role", metavar="ROLE",
-                             help="...in this role (practitioner, manager, staff)."),
+                                    help="...in this role (practitioner, manager, staff)."),
     end_employment: str | None = typer.Option(None, "--end-employment", metavar="HANDLE=DATE",
-                                       help="Record that a member's employment ends on DATE "
-                                            "(their membership ends with it; special)."),
+                                              help="Record that a member's employment ends on DATE "
+                                                   "(their membership ends with it; special)."),
 ) -> None:
     """Propose a resolution (needs --as a current member). Amending an entrenched clause,
     merging with a company or members, or dissolving to anything but an asset-locked body
@@ -236,8 +236,8 @@ def new(
 @proposal_app.command("list")
 def list_(ctx: typer.Context,
           status: ProposalStatus | None = typer.Option(None, "--status", metavar="open|passed|failed",
-                                                parser=choose(ProposalStatus),
-                                                help="Only proposals with this status.")) -> None:
+                                                       parser=choose(ProposalStatus),
+                                                       help="Only proposals with this status.")) -> None:
     """List proposals with their tally (open ones: so far).
 
     Example: swp proposal list --status open
@@ -331,7 +331,7 @@ def vote(
     choice: VoteChoice = typer.Argument(..., metavar="yes|no|abstain", parser=choose(VoteChoice)),
     weight: int = typer.Option(1, "--weight", help="Always 1: one member, one vote."),
     for_handle: str | None = typer.Option(None, "--for", metavar="HANDLE",
-                                   help="Only yourself: there are no proxy votes."),
+                                          help="Only yourself: there are no proxy votes."),
 ) -> None:
     """Cast your one vote on an open proposal (needs --as a current member). Voting again
     changes your vote; only your latest counts. A non-member, a former member, a weighted or
@@ -354,7 +354,7 @@ def vote(
 def _refuse_shares(action: str, doc: str) -> Callable[[typer.Context, list[str]], None]:
     def command(ctx: typer.Context,
                 args: list[str] | None = typer.Argument(None, metavar="...",
-                                                 help="Anything: it is refused all the same.")) -> None:
+                                                        help="Anything: it is refused all the same.")) -> None:
         from swp.errors import DatabaseError
         from swp.services import governance
 

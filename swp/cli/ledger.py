@@ -73,8 +73,8 @@ def income(
     category: str = typer.Option(..., "--category", help="e.g. contracts, grants."),
     memo: str | None = typer.Option(None, "--memo", metavar="TEXT"),
     contract: str | None = typer.Option(None, "--contract", metavar="REF",
-                                 help="The contract this is paid under (category contracts or "
-                                      "outcome-payments; within that part of its value)."),
+                                        help="The contract this is paid under (category contracts or "
+                                             "outcome-payments; within that part of its value)."),
     measure: str | None = typer.Option(None, "--measure", metavar="MEASURE", help="With --contract, for an outcome payment."),
 ) -> None:
     """Record income received (optionally against a contract with the local authority).
@@ -187,7 +187,7 @@ def reverse(
     entry: str = typer.Argument(..., metavar="ENTRY", help="The entry's id, from 'swp ledger list'."),
     reason: str = typer.Option(..., "--reason", help="Why it is reversed (kept in the books)."),
     date: str | None = typer.Option(None, "--date", metavar="DATE",
-                             help="Date of the reversal; the original entry's date if not given."),
+                                    help="Date of the reversal; the original entry's date if not given."),
 ) -> None:
     """Cancel an entry by recording its reversal (an entry is never edited or deleted).
 
@@ -216,14 +216,14 @@ def import_(
     dry_run: bool = typer.Option(False, "--dry-run",
                                  help="Check every row and show what would be recorded; write nothing."),
     profile: BankProfile | None = typer.Option(None, "--profile", metavar="NAME", parser=choose(BankProfile),
-                                        help="Read the CSV as this bank's export: "
-                                             f"{', '.join(BankProfile)} ('swp ledger profiles')."),
+                                               help="Read the CSV as this bank's export: "
+                                                    f"{', '.join(BankProfile)} ('swp ledger profiles')."),
     mapping: str | None = typer.Option(None, "--mapping", metavar="FILE.toml",
-                                help="Read any other CSV through a mapping file (docs/ledger.md)."),
+                                       help="Read any other CSV through a mapping file (docs/ledger.md)."),
     rules: str | None = typer.Option(None, "--rules", metavar="FILE.toml",
-                              help="Categories for bank lines: description patterns to categories."),
+                                     help="Categories for bank lines: description patterns to categories."),
     uncategorised: str | None = typer.Option(None, "--uncategorised", metavar="CATEGORY",
-                                      help="The category for bank lines no rule matches."),
+                                             help="The category for bank lines no rule matches."),
 ) -> None:
     """Import swp's own CSV or a bank's file (CSV, OFX, QIF, CAMT.053): the whole file or nothing.
 
@@ -368,7 +368,7 @@ def profiles(ctx: typer.Context) -> None:
 def reconcile(
     ctx: typer.Context,
     balance: str | None = typer.Option(None, "--balance", metavar="AMOUNT",
-                                help="The bank's balance at the end of --date, e.g. 10250.00 or -120.50."),
+                                       help="The bank's balance at the end of --date, e.g. 10250.00 or -120.50."),
     date: str | None = typer.Option(None, "--date", metavar="DATE"),
 ) -> None:
     """Check the books' bank account against the bank's balance and record it as an assertion.

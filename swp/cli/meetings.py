@@ -88,7 +88,7 @@ def call_(
     date: str = typer.Option(..., "--date", metavar="DATE", help="The day of the meeting."),
     place: str = typer.Option(..., "--place", metavar="TEXT", help="Where it is held."),
     online: str | None = typer.Option(None, "--online", metavar="URL",
-                               help="Where members may join online."),
+                                      help="Where members may join online."),
 ) -> None:
     """Call a general meeting (needs --as a current member). Its agenda is every open proposal
     that is not a written resolution. Refused (exit 1) if the date is in the past or leaves
@@ -177,9 +177,9 @@ def open_(
     ctx: typer.Context,
     meeting_id: int = typer.Argument(..., metavar="ID"),
     present: list[str] | None = typer.Option(None, "--present", metavar="HANDLES",
-                                      help="Members present in person (repeat, or comma-separated)."),
+                                             help="Members present in person (repeat, or comma-separated)."),
     online: list[str] | None = typer.Option(None, "--online", metavar="HANDLES",
-                                     help="Members present online (repeat, or comma-separated)."),
+                                            help="Members present online (repeat, or comma-separated)."),
 ) -> None:
     """Open a meeting on its day (needs --as a current member), recording who attends in
     person or online; refused (exit 1) without notice given, on another day, or without a
@@ -246,7 +246,7 @@ def close(
     ctx: typer.Context,
     meeting_id: int = typer.Argument(..., metavar="ID"),
     reason: list[str] | None = typer.Option(None, "--reason", metavar="PROPOSAL=TEXT",
-                                     help="Why the meeting decided as it did (one per item)."),
+                                            help="Why the meeting decided as it did (one per item)."),
 ) -> None:
     """Close an open meeting (needs --as a current member): each open proposal on its agenda
     is decided, as 'swp proposal close' decides it, and its reason recorded; the audit log's

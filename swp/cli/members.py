@@ -39,10 +39,10 @@ def add(
     hours: str = typer.Option(..., "--hours", metavar="H", help="Contracted weekly hours."),
     pay: str = typer.Option("0", "--pay", metavar="AMOUNT", help="Annual pay."),
     registration: str | None = typer.Option(None, "--registration", metavar="NUMBER",
-                                     help="Social Work England registration (SW and digits): "
-                                          "every practitioner needs one."),
+                                            help="Social Work England registration (SW and digits): "
+                                                 "every practitioner needs one."),
     public_key: str | None = typer.Option(None, "--public-key", metavar="KEY",
-                                   help="The newcomer's public key (what 'swp key show' prints, or its file)."),
+                                          help="The newcomer's public key (what 'swp key show' prints, or its file)."),
 ) -> None:
     """Admit an employee as a member (refused, exit 3, if a clause forbids it).
 
@@ -156,20 +156,20 @@ def update(
     ctx: typer.Context,
     handle: str = typer.Argument(...),
     effective: str | None = typer.Option(None, "--effective", metavar="DATE",
-                                  help="The day the change of hours, pay or role takes effect."),
+                                         help="The day the change of hours, pay or role takes effect."),
     hours: str | None = typer.Option(None, "--hours", metavar="H"),
     pay: str | None = typer.Option(None, "--pay", metavar="AMOUNT"),
     role: str | None = typer.Option(None, "--role", metavar="ROLE"),
     address: str | None = typer.Option(None, "--address", metavar="TEXT",
-                                help="Postal address, for the register of members (\"\" clears)."),
+                                       help="Postal address, for the register of members (\"\" clears)."),
     email: str | None = typer.Option(None, "--email", metavar="EMAIL",
-                              help="Electronic address, for the register (\"\" clears)."),
+                                     help="Electronic address, for the register (\"\" clears)."),
     email_purposes: str | None = typer.Option(None, "--email-purposes", metavar="LIST",
-                                       help="What the email may be used for: notices,statements..."),
+                                              help="What the email may be used for: notices,statements..."),
     payroll_id: str | None = typer.Option(None, "--payroll-id", metavar="ID",
-                                   help="The payroll bureau's reference for the member."),
+                                          help="The payroll bureau's reference for the member."),
     ni_number: str | None = typer.Option(None, "--ni-number", metavar="NINO",
-                                  help="The member's national insurance number."),
+                                         help="The member's national insurance number."),
 ) -> None:
     """Record a change of hours, pay or role from a date on (kept as history); or the postal
     and email addresses the register of members holds (a member may record their own); or the

@@ -103,15 +103,15 @@ def _span(ctx: typer.Context, label: str | None, start: str | None, end: str | N
 def preview(
     ctx: typer.Context,
     label: str | None = typer.Argument(None, metavar="PERIOD",
-                                help="A month (2026-04), a quarter (2026-Q1), a financial year "
-                                     "(2025-26, from the practice's year start) or a year (2026)."),
+                                       help="A month (2026-04), a quarter (2026-Q1), a financial year "
+                                            "(2025-26, from the practice's year start) or a year (2026)."),
     start: str | None = typer.Option(None, "--start", metavar="DATE",
-                              help=f"First day of the period ({DATE_HELP})."),
+                                     help=f"First day of the period ({DATE_HELP})."),
     end: str | None = typer.Option(None, "--end", metavar="DATE",
-                            help=f"Last day of the period, inclusive ({DATE_HELP})."),
+                                   help=f"Last day of the period, inclusive ({DATE_HELP})."),
     method: str | None = typer.Option(None, "--method", metavar="METHOD",
-                               help="What-if: share by this method instead of sharing.method "
-                                    "(equal, hours, pay, service or a blend such as equal:50,hours:50)."),
+                                      help="What-if: share by this method instead of sharing.method "
+                                           "(equal, hours, pay, service or a blend such as equal:50,hours:50)."),
 ) -> None:
     """Show what closing a period would allocate to each member, changing nothing.
 
@@ -143,9 +143,9 @@ def close(
                                      "financial year (2025-26) or a year (2026) give its dates; any "
                                      "other name needs --start and --end."),
     start: str | None = typer.Option(None, "--start", metavar="DATE",
-                              help=f"First day of the period ({DATE_HELP})."),
+                                     help=f"First day of the period ({DATE_HELP})."),
     end: str | None = typer.Option(None, "--end", metavar="DATE",
-                            help=f"Last day of the period, inclusive ({DATE_HELP})."),
+                                   help=f"Last day of the period, inclusive ({DATE_HELP})."),
     yes: bool = typer.Option(False, "--yes", "-y",
                              help="Do not ask for confirmation at a terminal."),
     leave_unshared: bool = typer.Option(False, "--leave-unshared",
@@ -206,14 +206,14 @@ def statement(
     ctx: typer.Context,
     label: str = typer.Argument(..., metavar="PERIOD", help="The closed period, e.g. 2026-Q1."),
     member: str | None = typer.Option(None, "--member", metavar="HANDLE",
-                               help="One member's statement (default: every member's)."),
+                                      help="One member's statement (default: every member's)."),
     fmt: StatementFormat = typer.Option("text", "--format", metavar="FORMAT", parser=choose(StatementFormat),
                                         help=FORMAT_HELP),
     output: str | None = typer.Option(None, "--output", "-o", metavar="PATH",
-                               help="Write to this file, or to this folder one file per member."),
+                                      help="Write to this file, or to this folder one file per member."),
     force: bool = typer.Option(False, "--force", help="Replace files that already exist."),
     pay_date: str | None = typer.Option(None, "--pay-date", metavar="DATE",
-                                 help="With --format payroll: the pay date, if the payment is not yet recorded."),
+                                        help="With --format payroll: the pay date, if the payment is not yet recorded."),
 ) -> None:
     """Print or write profit-share statements for a closed period.
 

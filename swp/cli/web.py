@@ -14,8 +14,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
     port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on."),
     origin: str | None = typer.Option(None, "--origin", envvar="SWP_URL", metavar="URL",
-                               help="The page's address as members reach it (default http://localhost:PORT); "
-                                    "passkeys are bound to it."),
+                                      help="The page's address as members reach it (default http://localhost:PORT); "
+                                           "passkeys are bound to it."),
     certfile: str | None = typer.Option(None, "--ssl-certfile", metavar="FILE", help="Serve TLS with this certificate..."),
     keyfile: str | None = typer.Option(None, "--ssl-keyfile", metavar="FILE", help="...and this private key."),
 ) -> None:
