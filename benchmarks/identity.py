@@ -47,7 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import ROOT, TODAY, Figure, child, env, report, turns  # noqa: E402
+from run import ROOT, TODAY, Figure, child, compiled, env, report, turns  # noqa: E402
 
 BEFORE = "2f54c67"  # the last commit of swp before signing (its main, just before the merge)
 
@@ -134,6 +134,8 @@ def unpack_before(work: Path, rev: str) -> Path:
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "swp"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     assert not (folder / "swp" / "identity.py").exists(), f"{rev} already signs: not a baseline"
+    compiled(folder)
+    compiled(ROOT)
     return folder
 
 
