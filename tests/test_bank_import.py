@@ -534,3 +534,49 @@ def test_the_memory_of_a_bank_import_does_not_grow_with_the_file(practice_templa
     # bytes a line) adds 330 KiB more, and remembering every description's rule match (as a
     # cache of 4,096 did, below that many lines) added 370 KiB.
     assert large - small < 384 * 1024, (small, large)
+
+
+def _long_starling(lines: int, bad_at: int | None = None) -> bytes:
+    """A Starling export of `lines` lines after its header (with the bank's BOM); the line
+    `bad_at` of the file (counting the header as 1) has a Windows-1252 é in its counterparty."""
+    out = [b"\xef\xbb\xbfDate,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category\n"]
+    for n in range(lines):
+        payee = b"Caf\xe9 Nero" if n + 2 == bad_at else b"Leeds City Council"
+        out.append(b"01/04/2026," + payee + b",INV %d,FASTER PAYMENT,1.00,%d.00,INCOME\n" % (n, n + 1))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("block", [16, 64, 1 << 14])
+def test_a_csv_line_not_in_the_files_encoding_is_named_whatever_the_block_read(practice, db, tmp_path,
+                                                                             monkeypatch, block):
+    """A bank CSV is decoded a block of whole lines at a time: a bad byte is still named on its
+    own line (after the good lines before it), and nothing is imported."""
+    from swp.importers import Lines
+
+    monkeypatch.setattr(Lines, "BLOCK", block)
+    path = tmp_path / "starling.csv"
+    path.write_bytes(_long_starling(400, bad_at=302))
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    assert (run.code, run.err) == (1, "swp: line 302: not utf-8 text; if the bank wrote it in another "
+                                      "encoding, say which in a mapping file (encoding = \"cp1252\")\n")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("block", [16, 1 << 14])
+def test_the_recorded_digest_of_a_bank_csv_is_the_whole_files(practice, db, tmp_path, monkeypatch, block):
+    """The SHA-256 the import records is the file's, byte for byte: the reader hashes each block
+    it decodes, and what it did not reach (a file with no line end at its last line too)."""
+    import hashlib
+    import json
+
+    from swp.importers import Lines
+
+    monkeypatch.setattr(Lines, "BLOCK", block)
+    path = tmp_path / "starling.csv"
+    path.write_bytes(_long_starling(300).rstrip(b"\n"))
+    practice.ok("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    (payload,) = query(db, "SELECT payload FROM audit_event WHERE action = 'ledger.imported'")[0]
+    recorded = {p["sha256"] for name, p in json.loads(payload) if name == "ledger.imported"}
+    assert recorded == {hashlib.sha256(path.read_bytes()).hexdigest()}
+    assert len(entries(db)) == 300

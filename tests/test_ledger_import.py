@@ -367,9 +367,9 @@ def test_a_line_that_is_not_utf8_is_named_after_the_good_lines_before_it(practic
     """The file is read in blocks of whole lines: whatever the block size, a bad byte is
     reported on its own line, a bad row before it first, and a lone carriage return stays
     inside its line (as the CSV reader would see it)."""
-    from swp.services import ledger
+    from swp.importers import Lines
 
-    monkeypatch.setattr(ledger._Reader, "BLOCK", block)
+    monkeypatch.setattr(Lines, "BLOCK", block)
     before = snapshot(db)
     rows = good_rows(30).encode()
     bad_byte = b"2026-04-03,income,5,grants,caf\xe9,RX\n"

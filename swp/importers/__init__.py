@@ -8,10 +8,12 @@ stays flat however long the file is. Domain code only: no Typer, no Rich.
 from __future__ import annotations
 
 import hashlib
+import io
+import itertools
 import re
 from collections.abc import Iterator
 from datetime import date
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from swp.errors import InputError
 from swp.money import MAX_PENCE, format_pence
@@ -32,6 +34,71 @@ class BankLine(NamedTuple):
     def where(self) -> str:
         """Where the line is, for a message: `line 4`, `transaction 3`."""
         return f"{self.place} {self.line}"
+
+
+# --- reading a text file -------------------------------------------------------------------
+
+class Lines:
+    """A binary file's lines as text, decoded a block of whole lines at a time (so memory stays
+    flat and the decoding is not done line by line in Python), counting the bytes read for a
+    progress bar and hashing them for the audit log. Lines end at "\n" only (a "\r" stays in
+    its line, for the CSV reader), as reading the file's lines one by one would split them. A
+    block that does not decode is gone through line by line, so that its good lines come first
+    and the bad one is named: "line N: " and `problem`."""
+
+    BLOCK = 1 << 14
+
+    def __init__(self, handle: IO[bytes], encoding: str = "utf-8", *, problem: str) -> None:
+        self.handle = handle
+        self.encoding = encoding
+        self.problem = problem
+        self.done = 0
+        self.digest = hashlib.sha256()
+        self.line = 0  # lines in the blocks read so far
+        self.rest = b""  # the start of a line whose end has not been read yet
+
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain.from_iterable(map(self._lines, self._blocks()))
+
+    def whole_digest(self) -> str:
+        """The SHA-256 of the whole file: what was read, and whatever the reading did not reach."""
+        self.digest.update(self.rest)
+        self.rest = b""
+        while block := self.handle.read(self.BLOCK):
+            self.digest.update(block)
+        return self.digest.hexdigest()
+
+    def _blocks(self) -> Iterator[bytes]:
+        while block := self.handle.read(self.BLOCK):
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:  # no line ends here: read on
+                self.rest += block
+                continue
+            data, self.rest = self.rest + block[:cut], block[cut:]
+            yield data
+        if self.rest:
+            data, self.rest = self.rest, b""
+            yield data
+
+    def _lines(self, data: bytes) -> Iterator[str]:
+        self.done += len(data)
+        self.digest.update(data)
+        first = self.line == 0
+        try:
+            text = data.decode(self.encoding)
+        except UnicodeDecodeError:
+            return self._one_by_one(data)
+        self.line += data.count(b"\n")
+        return iter(io.StringIO(text.removeprefix("\ufeff") if first else text, newline="\n"))
+
+    def _one_by_one(self, data: bytes) -> Iterator[str]:
+        for raw in io.BytesIO(data):
+            self.line += 1
+            try:
+                text = raw.decode(self.encoding)
+            except UnicodeDecodeError:
+                raise InputError(f"line {self.line}: {self.problem}") from None
+            yield text.removeprefix("\ufeff") if self.line == 1 else text
 
 
 # --- amounts -------------------------------------------------------------------------------

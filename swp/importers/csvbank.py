@@ -4,14 +4,16 @@ for any other shape. Read a line at a time with the standard csv module."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from swp.errors import InputError
-from swp.importers import BankLine, DateReader, clean_description, date_order, parse_signed
+from swp.importers import BankLine, DateReader, Lines, clean_description, date_order, parse_signed
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 MAPPING_HELP = "see 'Any other CSV: a mapping file' in docs/ledger.md"
 
@@ -177,33 +179,6 @@ def load_mapping(path: str) -> Profile:
 
 # --- reading ---------------------------------------------------------------------------------
 
-class Lines:
-    """A binary file decoded a line at a time in the profile's encoding; counts bytes (for a
-    progress bar) and hashes what it read (for the audit log)."""
-
-    def __init__(self, handle: IO[bytes], encoding: str = "utf-8", hint: str = "") -> None:
-        self.handle = handle
-        self.encoding = encoding
-        self.hint = hint
-        self.done = 0
-        self.digest = hashlib.sha256()
-        self.line = 0
-
-    def __iter__(self) -> Iterator[str]:
-        decode = self.encoding
-        for raw in self.handle:
-            self.line += 1
-            self.done += len(raw)
-            self.digest.update(raw)
-            try:
-                text = raw.decode(decode)
-            except UnicodeDecodeError:
-                raise InputError(f"line {self.line}: not {self.encoding} text; {self.hint}") from None
-            if self.line == 1:
-                text = text.removeprefix("\ufeff")
-            yield text
-
-
 _ENCODING_HINT = ("if the bank wrote it in another encoding, say which in a mapping file "
                   "(encoding = \"cp1252\")")
 
@@ -212,9 +187,10 @@ def _names(row: list[str]) -> list[str]:
     return [c.strip().strip("'\"").lower() for c in row]
 
 
-def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[Profile, list[str], Lines, Iterator[list[str]]]:
+def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[Profile, list[str], Lines, Reader]:
     """Skip the profile's preamble and blank lines, read the header, pick the profile."""
-    lines = Lines(handle, profile.encoding if profile else "utf-8", _ENCODING_HINT)
+    encoding = profile.encoding if profile else "utf-8"
+    lines = Lines(handle, encoding, problem=f"not {encoding} text; {_ENCODING_HINT}")
     delimiter = profile.delimiter if profile else ","
     reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
     skip = profile.skip if profile else 0
@@ -225,7 +201,7 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
         while row is not None and not any(c.strip() for c in row):
             row = next(reader, None)
     except csv.Error as exc:
-        raise InputError(f"line {lines.line}: not valid CSV ({exc})") from None
+        raise InputError(f"line {reader.line_num}: not valid CSV ({exc})") from None
     if row is None:
         raise InputError(f"{path}: the file is empty")
     names = _names(row)
@@ -234,7 +210,7 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
         if profile is None:
             tried = "\n".join(f"  {p.name}: {','.join(p.header)}" for p in PROFILES)
             raise InputError(
-                f"line {lines.line}: {path} is not a shape swp knows (header: {_shown(row)}).\n"
+                f"line {reader.line_num}: {path} is not a shape swp knows (header: {_shown(row)}).\n"
                 f"Tried swp's own date,type,amount,category,memo,ref, OFX, QIF, CAMT.053 and these CSV profiles:\n"
                 f"{tried}\nFor any other CSV, write a mapping file and give it with --mapping ({MAPPING_HELP}).")
     else:
@@ -243,7 +219,7 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
         if not any(c.lower() in names for c in profile.description):
             missing.extend(profile.description)
         if missing:
-            raise InputError(f"line {lines.line}: the {profile.title} has no column "
+            raise InputError(f"line {reader.line_num}: the {profile.title} has no column "
                              f"{', '.join(repr(m) for m in missing)} (found {_shown(row)})")
     return profile, names, lines, reader
 
@@ -264,7 +240,7 @@ def _split_or_amount(profile: Profile, names: list[str], column: str) -> bool:
     return split or signed
 
 
-def iter_lines(profile: Profile, names: list[str], lines: Lines, reader: Iterator[list[str]], order: str | None) -> Iterator[BankLine]:
+def iter_lines(profile: Profile, names: list[str], reader: Reader, order: str | None) -> Iterator[BankLine]:
     """The data rows as BankLines (blank lines skipped)."""
     def at(column: str | None) -> int | None:
         if column is None or column.lower() not in names:
@@ -281,7 +257,7 @@ def iter_lines(profile: Profile, names: list[str], lines: Lines, reader: Iterato
     decimal = profile.decimal
     code = profile.currency_code
     while True:
-        line = lines.line + 1
+        line = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
@@ -322,7 +298,7 @@ def decide_order(path: str, profile: Profile) -> str | None:
     if profile.date_order is not None:
         return profile.date_order
     with open(path, "rb") as handle:
-        found, names, lines, reader = read_header(handle, profile, path)
+        found, names, _lines, reader = read_header(handle, profile, path)
         column = names.index(found.date.lower())
 
         def samples() -> Iterator[tuple[int, str]]:
@@ -332,8 +308,8 @@ def decide_order(path: str, profile: Profile) -> str | None:
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    raise InputError(f"line {lines.line}: not valid CSV ({exc})") from None
+                    raise InputError(f"line {reader.line_num}: not valid CSV ({exc})") from None
                 if len(row) > column and row[column].strip():
-                    yield lines.line, row[column]
+                    yield reader.line_num, row[column]
 
         return date_order(samples())

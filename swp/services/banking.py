@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from swp.importers import BankLine
-    from swp.importers.csvbank import Lines
 
 BATCH_ROWS = 1000
 LINK_DAYS = 3
@@ -165,14 +164,8 @@ def open_bank_file(path: str, *, profile: str | None = None, mapping: str | None
     except BaseException:
         handle.close()
         raise
-    return _Opened(found.name, csvbank.iter_lines(found, names, lines, reader, order), order,
-                   done=lambda: lines.done, digest=lambda: _rest_digest(lines, handle), handle=handle)
-
-
-def _rest_digest(lines: Lines, handle: IO[bytes]) -> str:
-    for raw in handle:  # anything the reader did not reach
-        lines.digest.update(raw)
-    return lines.digest.hexdigest()
+    return _Opened(found.name, csvbank.iter_lines(found, names, reader, order), order,
+                   done=lambda: lines.done, digest=lines.whole_digest, handle=handle)
 
 
 # --- importing ---------------------------------------------------------------------------------

@@ -17,15 +17,12 @@ are borrowed money, not income: they never count in income or expense totals.
 from __future__ import annotations
 
 import csv
-import hashlib
-import io
-import itertools
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import IO, TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -35,6 +32,7 @@ from swp.clock import now
 from swp.dates import parse_date
 from swp.db import prepare_bulk_write, rows_where_in
 from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
+from swp.importers import Lines
 from swp.models import LedgerEntry, Period, table_of
 from swp.money import MAX_PENCE, format_pence, parse_amount
 from swp.services import audit
@@ -371,57 +369,6 @@ class ImportSummary:
                 "dry_run": self.dry_run, "sha256": self.sha256}
 
 
-class _Reader:
-    """Decodes a binary file a block of whole lines at a time (so memory stays flat), counting
-    bytes read for a progress bar and hashing what was read for the audit log. Lines end at
-    "\n" only (a "\r" stays in its line, for the CSV reader), as reading the file's lines
-    one by one would split them; a block that is not UTF-8 is gone through line by line, so
-    its good lines come first and the bad one is named."""
-
-    BLOCK = 1 << 16
-
-    def __init__(self, handle: IO[bytes]) -> None:
-        self.handle = handle
-        self.done = 0
-        self.digest = hashlib.sha256()
-        self.line = 0  # lines in the blocks read so far
-
-    def __iter__(self) -> Iterator[str]:
-        return itertools.chain.from_iterable(map(self._lines, self._blocks()))
-
-    def _blocks(self) -> Iterator[bytes]:
-        rest = b""
-        while block := self.handle.read(self.BLOCK):
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:  # no line ends here: read on
-                rest += block
-                continue
-            yield rest + block[:cut]
-            rest = block[cut:]
-        if rest:
-            yield rest
-
-    def _lines(self, data: bytes) -> Iterator[str]:
-        self.done += len(data)
-        self.digest.update(data)
-        first = self.line == 0
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return self._one_by_one(data)
-        self.line += data.count(b"\n")
-        return iter(io.StringIO(text.removeprefix("\ufeff") if first else text, newline="\n"))
-
-    def _one_by_one(self, data: bytes) -> Iterator[str]:
-        for raw in io.BytesIO(data):
-            self.line += 1
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError(f"line {self.line}: not UTF-8 text; save the file as CSV UTF-8") from None
-            yield text.removeprefix("\ufeff") if self.line == 1 else text
-
-
 def _header_positions(row: list[str] | None) -> list[int]:
     expected = ",".join(IMPORT_HEADER)
     if row is None:
@@ -619,7 +566,7 @@ def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool 
                    session.execute(select(col(Period.start), col(Period.end), col(Period.label)))]
         prepare_bulk_write(session)  # indexes grow fast on import
         importer = _Importer(session, periods=periods)
-        source = _Reader(handle)
+        source = Lines(handle, problem="not UTF-8 text; save the file as CSV UTF-8")
         savepoint = session.begin_nested() if dry_run else None
         cover = None if dry_run else set_aside_cover_index(session, total)
         try:
@@ -660,7 +607,7 @@ def set_aside_cover_index(session: Session, total: int) -> str | None:
     return sql
 
 
-def _import_rows(importer: _Importer, source: _Reader,
+def _import_rows(importer: _Importer, source: Lines,
                  progress: Callable[[int, int], None] | None, total: int) -> int:
     reader = csv.reader(source, strict=True)
     try:
