@@ -580,3 +580,18 @@ def test_the_recorded_digest_of_a_bank_csv_is_the_whole_files(practice, db, tmp_
     recorded = {p["sha256"] for name, p in json.loads(payload) if name == "ledger.imported"}
     assert recorded == {hashlib.sha256(path.read_bytes()).hexdigest()}
     assert len(entries(db)) == 300
+
+
+def test_a_mapping_with_three_description_columns_joins_them_in_order(practice, db, tmp_path):
+    """A description may be several columns: each line's are joined with one space, in the
+    mapping's order, whatever their order in the file; an empty one is left out."""
+    (tmp_path / "three.toml").write_text('date = "Day"\ndescription = ["Payee", "Ref", "Note"]\n'
+                                         'amount = "Sum"\n')
+    source = tmp_path / "three.csv"
+    source.write_text("Note,Day,Sum,Ref,Payee\nApril,01/04/2026,20000.00,INV 412,Leeds City Council\n"
+                      ",02/04/2026,-1850.00,RENT,Holbeck Works\n")
+    run = practice.ok("ledger", "import", str(source), "--mapping", str(tmp_path / "three.toml"),
+                      "--rules", RULES, as_="mo", json=True).json
+    assert run["added"] == 2
+    memos = query(db, "SELECT memo FROM ledger_entry ORDER BY id")
+    assert memos == [("Leeds City Council INV 412 April",), ("Holbeck Works RENT",)]
