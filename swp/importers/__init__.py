@@ -55,29 +55,41 @@ class Lines:
         self.done = 0
         self.digest = hashlib.sha256()
         self.line = 0  # lines in the blocks read so far
-        self.rest = b""  # the start of a line whose end has not been read yet
+        # the start of a line whose end has not been read yet, as read: joined once its end is
+        # read (adding each block to the bytes before would copy a long line again at every block)
+        self.rest: list[bytes] = []
 
     def __iter__(self) -> Iterator[str]:
         return itertools.chain.from_iterable(map(self._lines, self._blocks()))
 
     def whole_digest(self) -> str:
         """The SHA-256 of the whole file: what was read, and whatever the reading did not reach."""
-        self.digest.update(self.rest)
-        self.rest = b""
+        for piece in self.rest:
+            self.digest.update(piece)
+        self.rest.clear()
         while block := self.handle.read(self.BLOCK):
             self.digest.update(block)
         return self.digest.hexdigest()
 
     def _blocks(self) -> Iterator[bytes]:
+        rest = self.rest
         while block := self.handle.read(self.BLOCK):
             cut = block.rfind(b"\n") + 1
             if cut == 0:  # no line ends here: read on
-                self.rest += block
+                rest.append(block)
                 continue
-            data, self.rest = self.rest + block[:cut], block[cut:]
+            if rest:
+                rest.append(block[:cut])
+                data = b"".join(rest)
+                rest.clear()
+            else:
+                data = block[:cut]
+            if cut < len(block):
+                rest.append(block[cut:])
             yield data
-        if self.rest:
-            data, self.rest = self.rest, b""
+        if rest:
+            data = b"".join(rest)
+            rest.clear()
             yield data
 
     def _lines(self, data: bytes) -> Iterator[str]:

@@ -112,7 +112,10 @@ def own_format(path: str) -> bool:
             text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
             if not text.strip():
                 continue
-            row = next(csv.reader([text]), [])
+            try:
+                row = next(csv.reader([text]), [])
+            except csv.Error:  # not swp's own: the bank reader names the line and the problem
+                return False
             return {c.strip().lower() for c in row} <= set(IMPORT_HEADER)
     return True
 
