@@ -657,3 +657,36 @@ def test_the_block_reader_gives_each_line_whole_and_hashes_every_byte(block, mon
     lines = iter(partly)
     assert next(lines) == "header\n"
     assert partly.whole_digest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "cp500"])
+def test_a_mapping_naming_an_encoding_that_is_not_one_byte_a_letter_is_refused(practice, db, tmp_path,
+                                                                              encoding):
+    """The CSV reader splits lines at the byte of a line feed: an encoding that writes letters or
+    line ends otherwise (UTF-16, as Excel's "Unicode Text" saves; EBCDIC) is a mistake in the
+    mapping, said before the file is read, not a file read wrongly. Nothing changes."""
+    mapping = tmp_path / "wide.toml"
+    mapping.write_text(f'date = "Date"\ndescription = "Description"\namount = "Amount"\nencoding = "{encoding}"\n')
+    path = tmp_path / "wide.csv"
+    path.write_bytes("Date,Description,Amount\n01/04/2026,Leeds City Council,20000.00\n".encode(encoding))
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--mapping", str(mapping), "--rules", RULES, as_="mo")
+    assert run.code == 1
+    first, *details = run.err.splitlines()
+    assert "1 mistake in the mapping file" in first
+    assert [line.strip() for line in details] == [
+        f"encoding {encoding!r} does not write plain letters, digits and line ends one byte each, as swp "
+        "reads a CSV file; save the export as CSV UTF-8 (or in cp1252, latin-1 and the like) and import that"]
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252", "latin-1"])
+def test_a_mapping_naming_a_one_byte_a_letter_encoding_reads_the_file(practice, db, tmp_path, encoding):
+    mapping = tmp_path / "narrow.toml"
+    mapping.write_text(f'date = "Date"\ndescription = "Description"\namount = "Amount"\nencoding = "{encoding}"\n')
+    path = tmp_path / "narrow.csv"
+    path.write_bytes("Date,Description,Amount\n01/04/2026,Leeds City Council Café,20000.00\n".encode(encoding))
+    run = practice.ok("ledger", "import", str(path), "--mapping", str(mapping), "--rules", RULES, as_="mo",
+                      json=True).json
+    assert run["added"] == 1
+    assert query(db, "SELECT memo FROM ledger_entry") == [("Leeds City Council Café",)]

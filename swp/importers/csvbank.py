@@ -161,6 +161,12 @@ def load_mapping(path: str) -> Profile:
             codecs.lookup(encoding)
         except LookupError:
             mistakes.append(f"encoding {encoding!r} is not one Python knows (e.g. utf-8, cp1252, latin-1)")
+        else:  # lines are split at the byte of a line feed: an encoding must write plain text as ASCII
+            sample = "Date,Amount;1.0\n"
+            if not sample.encode(encoding, "replace").endswith(sample.encode("ascii")):
+                mistakes.append(f"encoding {encoding!r} does not write plain letters, digits and line ends "
+                                "one byte each, as swp reads a CSV file; save the export as CSV UTF-8 "
+                                "(or in cp1252, latin-1 and the like) and import that")
     currency = str(data.get("currency", "GBP")).upper()
     if "currency" not in wrong and currency != "GBP":
         mistakes.append(f"currency {currency}: swp keeps the books in GBP only")
