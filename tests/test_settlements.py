@@ -453,11 +453,19 @@ def test_a_period_is_not_closed_over_a_deficit_settled_after_it_ends(lived, db, 
     left = -ann_carries_out(lived, "2026-07-01", "2026-09-30")
     assert 0 < left < owed
     before = snapshot(db)
-    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    assert (refused.code, refused.err.strip()) == (
-        1, f"swp: ann settled {money(owed)} of their deficit on 2026-10-01, after this period ends "
+    why = (f"ann settled {money(owed)} of their deficit on 2026-10-01, after this period ends "
            f"(2026-09-30), and would owe {money(left)} once their share of it is set against the "
            "deficit: the rest of their share would be lost; close a period that ends on or after 2026-10-01")
+    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    assert (refused.code, refused.err.strip()) == (1, f"swp: {why}")
+    assert snapshot(db) == before
+    # the preview says so before anyone tries, and changes nothing either
+    shown = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    assert f"Note: closing this period today would be refused: {why}." in " ".join(shown.out.split())
+    previewed = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-09-30", json=True).json
+    assert previewed["close_refused"] == why
+    longer = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-10-01", json=True).json
+    assert "close_refused" not in longer
     assert snapshot(db) == before
     lived.ok("period", "close", "2026-q3-long", "--start", "2026-07-01", "--end", "2026-10-01", as_="mo")
     amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3-long")
@@ -510,7 +518,7 @@ def test_check_finds_a_period_closed_over_a_deficit_settled_after_it_ended(lived
     monkeypatch.setenv("SWP_TODAY", "2026-10-01")
     lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
     monkeypatch.setenv("SWP_TODAY", "2026-10-02")
-    monkeypatch.setattr("swp.services.sharing.closing._settled_after", lambda *args: None)  # as swp did
+    monkeypatch.setattr("swp.services.sharing.closing.settled_after_problem", lambda *args: None)  # as swp did
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
     amount = query(db, "SELECT a.amount_pence FROM allocation a JOIN member m ON m.id = a.member_id "
                        "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0][0]

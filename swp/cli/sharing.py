@@ -71,6 +71,8 @@ def _sharing_view(result: Sharing, *, closed: bool) -> object:
     if result.entries_before:
         parts.append(f"Note: {result.entries_before:,} income or expense entries are dated before "
                      f"{result.start}; they belong to no period and are never shared.")
+    if result.close_refused:
+        parts.append(f"Note: closing this period today would be refused: {result.close_refused}.")
     return Group(*parts)
 
 
@@ -119,12 +121,12 @@ def preview(
 
     Example: swp period preview 2025-26
     """
-    from swp.services.sharing import workout
+    from swp.services.sharing import closing
 
     first, last = _span(ctx, label, start, end)
     name = period_label(label) if label is not None else None
     parts = sharing_method(method) if method is not None else None
-    result = call(ctx, lambda s: workout.compute(s, start=first, end=last, method=parts, label=name),
+    result = call(ctx, lambda s: closing.preview(s, start=first, end=last, method=parts, label=name),
                   write=False)
     emit(ctx, result.as_json(), lambda: _sharing_view(result, closed=False))
 
@@ -160,14 +162,14 @@ def close(
     Example: swp --as mo period close 2026-Q1
     """
     from swp.errors import InputError
-    from swp.services.sharing import closing, workout
+    from swp.services.sharing import closing
 
     name = period_label(label)
     first, last = _span(ctx, name, start, end)
     st = state(ctx)
     actor = acting(ctx)
     if _at_terminal() and not st.json and not yes:
-        preview_ = call(ctx, lambda s: workout.compute(s, start=first, end=last, label=name),
+        preview_ = call(ctx, lambda s: closing.preview(s, start=first, end=last, label=name),
                         write=False)
         emit(ctx, preview_.as_json(), lambda: _sharing_view(preview_, closed=False))
         if not typer.confirm(f"Close {name} ({first} to {last})? The shares above are recorded "

@@ -84,18 +84,27 @@ def _check_sequence(session: Session, label: str, start: date, end: date) -> Non
                                 "is closed once it is over (preview it meanwhile)")
 
 
-def _settled_after(session: Session, worked: Sharing, end: date) -> None:
+def preview(session: Session, *, start: date, end: date, label: str | None = None,
+            method: Mapping[str, int] | None = None) -> Sharing:
+    """What closing the period would record, changing nothing (`workout.compute`), with the
+    reason a close would be refused today for a deficit settled after the period ends, if so."""
+    worked = compute(session, start=start, end=end, label=label, method=method)
+    return replace(worked, close_refused=settled_after_problem(session, worked, end))
+
+
+def settled_after_problem(session: Session, worked: Sharing, end: date) -> str | None:
     """A period takes off only what was settled (or written off) by its last day. A member
     sharing in it who settled part of their deficit on a later day, before the close, did so
     against what they owed without their share of this period: when that share and what they
     paid together come to more than the deficit, the rest of their share would be lost (nothing
-    can be owed below zero). Refused, so that a period ending on or after that day is closed
-    instead, which takes what they paid off before their share."""
+    can be owed below zero). Such a close is refused (this says why, or None), so that a period
+    ending on or after that day is closed instead, which takes what they paid off before their
+    share."""
     from swp.models import DeficitSettlement
 
     carried_out = {share.member: share.carried_out_pence for share in worked.shares}
     if not carried_out:
-        return
+        return None
     after: dict[str, list[tuple[str, int, date, int | None]]] = {}
     for handle, kind, pence, on, proposal in session.execute(
             select(col(Member.handle), col(DeficitSettlement.kind), col(DeficitSettlement.amount_pence),
@@ -116,10 +125,10 @@ def _settled_after(session: Session, worked: Sharing, end: date) -> None:
             what = f"had {format_pence(pence)} of their deficit written off by resolution #{proposal} on {on}"
         else:
             what = f"settled {format_pence(pence)} of their deficit on {on}"
-        raise PreconditionError(
-            f"{handle} {what}, after this period ends ({end}), and would owe "
-            f"{format_pence(-carried_out[handle])} once their share of it is set against the "
-            f"deficit: the rest of their share would be lost; close a period that ends on or after {last}")
+        return (f"{handle} {what}, after this period ends ({end}), and would owe "
+                f"{format_pence(-carried_out[handle])} once their share of it is set against the "
+                f"deficit: the rest of their share would be lost; close a period that ends on or after {last}")
+    return None
 
 
 def close(session: Session, *, actor: str | None, label: str, start: date, end: date,
@@ -137,7 +146,9 @@ def close(session: Session, *, actor: str | None, label: str, start: date, end: 
                          "once it is over, never in advance")
     _check_sequence(session, label, start, end)
     worked = compute(session, start=start, end=end, label=label)
-    _settled_after(session, worked, end)
+    problem = settled_after_problem(session, worked, end)
+    if problem is not None:
+        raise PreconditionError(problem)
     if worked.entries_before and not leave_unshared:
         earliest = session.execute(select(func.min(col(LedgerEntry.date))).where(
             col(LedgerEntry.kind).in_(("income", "expense")))).scalar_one()

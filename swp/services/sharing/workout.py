@@ -156,6 +156,7 @@ class Sharing:
     entries_before: int = 0  # income/expense entries dated before the first period (a warning)
     fingerprint: str | None = None
     closed_by: str | None = None
+    close_refused: str | None = None  # a preview's: why closing it today would be refused
 
     @property
     def income_by_category(self) -> dict[str, int]:
@@ -166,7 +167,8 @@ class Sharing:
         return {c.category: c.pence for c in self.categories if c.kind == "expense"}
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON lists allocations and categories by kind, and a fingerprint only once there is one."""
+        """The JSON lists allocations and categories by kind, a fingerprint only once there is
+        one, and `close_refused` only when a preview finds that a close would be refused."""
         data: dict[str, Any] = {
             "label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "income_pence": self.income_pence, "expenses_pence": self.expenses_pence,
@@ -184,6 +186,8 @@ class Sharing:
         }
         if self.fingerprint is not None:
             data["fingerprint"] = self.fingerprint
+        if self.close_refused is not None:
+            data["close_refused"] = self.close_refused
         return data
 
 
