@@ -47,15 +47,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import ROOT, TODAY, Figure, child, compiled, env, report, turns  # noqa: E402
+from run import ROOT, TODAY, Figure, child, compiled, env, found, report, turns, unpack  # noqa: E402
 
 BEFORE = "2f54c67"  # the last commit of swp before signing (its main, just before the merge)
-
-MEMBERS = (("ann", "practitioner", "2024-04-01", "37.5", "40000", "SW100001"),
-           ("bea", "practitioner", "2024-04-01", "30", "32000", "SW100002"),
-           ("cal", "practitioner", "2025-01-01", "20", "22000", "SW100003"),
-           ("mo", "manager", "2024-04-01", "37.5", "36000", None),
-           ("sam", "staff", "2025-06-01", "16", "12000", None))
 
 WRITE = ("ledger", "income", "125.50", "--date", TODAY, "--category", "grants", "--memo", "bench")
 
@@ -117,24 +111,9 @@ def warm_write(folder: Path, db: str, rounds: int) -> float:
     return float(first), float(best)
 
 
-def found(folder: Path, db: str, *, sandbox: bool) -> None:
-    """The Riverside practice of the tests: five members, manager mo; founders admit themselves."""
-    run_in(folder, swp_argv(db, "init", *(["--sandbox"] if sandbox else []), "Riverside Social Work Practice",
-                            "--local-authority", "Leeds City Council", actor=None))
-    for handle, role, since, hours, pay, registration in MEMBERS:
-        run_in(folder, swp_argv(db, "member", "add", handle, "--name", handle.title(), "--role", role,
-                                "--employed-since", since, "--hours", hours, "--pay", pay,
-                                *(["--registration", registration] if registration else []),
-                                actor="mo" if handle == "sam" else None))
-
-
 def unpack_before(work: Path, rev: str) -> Path:
-    folder = work / "before"
-    folder.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "swp"], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    folder = unpack(work, rev, "before")
     assert not (folder / "swp" / "identity.py").exists(), f"{rev} already signs: not a baseline"
-    compiled(folder)
     compiled(ROOT)
     return folder
 
@@ -143,8 +122,8 @@ def unpack_before(work: Path, rev: str) -> Path:
 
 def bench_write(work: Path, before: Path, repeat: int) -> tuple[list[Figure], str]:
     signed_db, plain_db = str(work / "signed.db"), str(work / "before.db")
-    found(ROOT, signed_db, sandbox=True)
-    found(before, plain_db, sandbox=False)
+    found(signed_db)
+    found(plain_db, cwd=before, sandbox=False)
     for folder, db in ((ROOT, signed_db), (before, plain_db)):  # first use: caches, pages, bytecode
         run_in(folder, swp_argv(db, *WRITE))
     cpu: dict[str, list[float]] = {"signed": [], "before": []}

@@ -18,7 +18,9 @@ Figures (targets from issue 7; docs/performance.md has the numbers measured here
 - a database command (a whole `python -m swp ...` process) against `python -c "import typer,
   rich, sqlmodel, pydantic"` plus that command's own work measured in-process. Target: 1.1x.
 - bank: `swp ledger import` of a 100,000-line Starling CSV with a 50-pattern rules file against
-  `swp ledger import` of the same lines in swp's own CSV. Target: within 1.5x; memory under 100 MiB.
+  `ledger import` of the same lines in swp's own CSV by swp as it was when bank files were asked
+  for (BANK_ASKED, unpacked from git; the target's "today's ledger import"). Target: within 1.5x;
+  memory under 100 MiB. Shown beside it: the same against this swp's own-format import.
 - `swp ledger balance` over 100,000 entries against `hledger balance` on the same journal
   (the beancount export, with beancount-only lines dropped), if hledger is installed: time and
   peak memory (max RSS), each within 0.1x of hledger's.
@@ -96,17 +98,18 @@ def compiled(folder: Path) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def child(argv: list[str], *, stdout=subprocess.DEVNULL) -> tuple[float, int]:
-    """Run a process; (wall seconds, its own max RSS in bytes). Fails loudly if it fails."""
-    seconds, rss, _cpu = child_cpu(argv, stdout=stdout)
+def child(argv: list[str], *, stdout=subprocess.DEVNULL, cwd: Path = ROOT) -> tuple[float, int]:
+    """Run a process; (wall seconds, its own max RSS in bytes). Fails loudly if it fails. `cwd`
+    picks which swp `python -m swp` runs (this one, or an older one unpacked from git)."""
+    seconds, rss, _cpu = child_cpu(argv, stdout=stdout, cwd=cwd)
     return seconds, rss
 
 
-def child_cpu(argv: list[str], *, stdout=subprocess.DEVNULL) -> tuple[float, int, float]:
+def child_cpu(argv: list[str], *, stdout=subprocess.DEVNULL, cwd: Path = ROOT) -> tuple[float, int, float]:
     """Run a process; (wall seconds, its own max RSS in bytes, its CPU seconds: user + system,
     which a machine busy with other work inflates far less than the wall clock)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env(), cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env(), cwd=cwd, stdout=stdout, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -139,10 +142,11 @@ def copy_db(source: str, dest: str) -> str:
 
 # --- data -------------------------------------------------------------------------------------------
 
-def found(db: str) -> None:
-    """The Riverside practice of the tests: five members, manager mo."""
-    child(swp(db, "init", "--sandbox", "Riverside Social Work Practice", "--local-authority", "Leeds City Council",
-              actor=None))
+def found(db: str, *, cwd: Path = ROOT, sandbox: bool = True) -> None:
+    """The Riverside practice of the tests: five members, manager mo (by the swp in `cwd`; an
+    swp from before sandboxes founds an ordinary practice)."""
+    child(swp(db, "init", *(["--sandbox"] if sandbox else []), "Riverside Social Work Practice",
+              "--local-authority", "Leeds City Council", actor=None), cwd=cwd)
     members = (("ann", "practitioner", "2024-04-01", "37.5", "40000", "SW100001"),
                ("bea", "practitioner", "2024-04-01", "30", "32000", "SW100002"),
                ("cal", "practitioner", "2025-01-01", "20", "22000", "SW100003"),
@@ -152,7 +156,7 @@ def found(db: str) -> None:
         child(swp(db, "member", "add", handle, "--name", handle.title(), "--role", role,
                   "--employed-since", since, "--hours", hours, "--pay", pay,
                   *(["--registration", registration] if registration else []),
-                  actor="mo" if handle == "sam" else None))
+                  actor="mo" if handle == "sam" else None), cwd=cwd)
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -525,29 +529,53 @@ def write_bank_files(folder: Path, rows: int) -> tuple[Path, Path, Path]:
     return own, bank, rules
 
 
-def bench_bank(work: Path, practice: str, rows: int, repeat: int = 3) -> list[Figure]:
-    """Both imports take turns, each round into a fresh copy of the practice; each side's best
-    round counts (its time, and its peak memory)."""
-    own, bank, rules = write_bank_files(work, rows)
-    rss: dict[str, list[int]] = {"own": [], "bank": []}
+# The swp that bank files were asked of: the commit their work started from. Its own-format
+# import is the "ledger import of today" that the bank import's target was set against.
+BANK_ASKED = "4863fa9"
 
-    def into_copy(side: str, *args: str) -> float:
+
+def unpack(work: Path, rev: str, name: str) -> Path:
+    """swp's package as it was at `rev`, unpacked from git into `work/name` and compiled."""
+    folder = work / name
+    folder.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "swp"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    compiled(folder)
+    return folder
+
+
+def bench_bank(work: Path, practice: str, rows: int, repeat: int = 3) -> list[Figure]:
+    """The bank import against swp's own-format import of the same lines: as swp imports them
+    now, and as swp imported them when bank files were asked for (the swp of BANK_ASKED, on a
+    practice it founded itself). All three take turns, each round into a fresh copy of its
+    practice; each side's best round counts (its time, and its peak memory)."""
+    own, bank, rules = write_bank_files(work, rows)
+    then = unpack(work, BANK_ASKED, "then")
+    then_practice = str(work / "then-practice.db")
+    found(then_practice, cwd=then, sandbox=False)
+    rss: dict[str, list[int]] = {"own": [], "bank": [], "then": []}
+
+    def into_copy(side: str, source: str, *args: str, cwd: Path = ROOT) -> float:
         # a new file each round: swp remembers the last event it saw in each practice file, and
         # a fresh copy under the same name would look like a rolled-back history
-        db = copy_db(practice, str(work / f"{side}-{len(rss[side])}.db"))
-        seconds, peak = child(swp(db, "ledger", "import", *args))
+        db = copy_db(source, str(work / f"{side}-{len(rss[side])}.db"))
+        seconds, peak = child(swp(db, "ledger", "import", *args), cwd=cwd)
         count = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
         assert count == rows, (side, count, rows)
         rss[side].append(peak)
         os.unlink(db)
         return seconds
 
-    best_of = turns(repeat, own=lambda: into_copy("own", str(own)),
-                    bank=lambda: into_copy("bank", str(bank), "--rules", str(rules)))
+    best_of = turns(repeat, own=lambda: into_copy("own", practice, str(own)),
+                    bank=lambda: into_copy("bank", practice, str(bank), "--rules", str(rules)),
+                    then=lambda: into_copy("then", then_practice, str(own), cwd=then))
+    rounds = f"best of {repeat} rounds each, taking turns"
     return [
         Figure(f"bank CSV import (Starling profile, 50 rules, balance checked), {rows:,} lines", best_of["bank"],
-               best_of["own"], "s", 1.5, f"baseline: swp's own-format import of the same lines; best of {repeat} "
-                                         "rounds each, taking turns"),
+               best_of["then"], "s", 1.5, f"baseline: the own-format import of the same lines by swp as it was "
+                                          f"when bank files were asked for ({BANK_ASKED}); {rounds}"),
+        Figure("  the same, against swp's own-format import now", best_of["bank"], best_of["own"], "s", 1.5,
+               f"baseline: the own-format import of the same lines by this swp; {rounds}"),
         Figure("  peak memory of the bank import (max RSS)", max(rss["bank"]) / MIB, max(rss["own"]) / MIB, "MiB",
                100.0, "target: under 100 MiB (the largest of the rounds); baseline column: the own-format import's"),
     ]
