@@ -110,10 +110,11 @@ def _refused_for_settlement(session: Session, worked: Sharing, *, label: str | N
         _check_sequence(session, label, worked.start, worked.end)
     except PreconditionError:
         return None  # the close is refused for where the period falls first
-    if method is not None and dict(method) != rules.parse_method(load_clauses(session)["sharing.method"]):
+    if method is not None:
         try:  # the close shares by the practice's method, not the what-if
-            worked = compute(session, start=worked.start, end=worked.end, label=label)
-        except (PreconditionError, RuleViolation):
+            if dict(method) != rules.parse_method(load_clauses(session)["sharing.method"]):
+                worked = compute(session, start=worked.start, end=worked.end, label=label)
+        except (InputError, PreconditionError, RuleViolation):
             return None  # the close is refused for that first
     return settled_after_problem(session, worked, worked.end)
 
