@@ -499,7 +499,9 @@ def report(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-PAYEES = tuple(f"{name} {n}" for n, name in enumerate(
+# two digits each, so that no payee's pattern is part of another's ("HMRC 2" was part of "HMRC
+# 22", whose lines the rules then put in HMRC 2's category: not the own-format file's lines)
+PAYEES = tuple(f"{name} {n:02d}" for n, name in enumerate(
     ("Leeds City Council", "Holbeck Works", "HMRC", "Nest Pensions", "Ryman", "BT Business",
      "Yorkshire Water", "Northern Powergrid", "Zurich Insurance", "Social Work England") * 5))
 
@@ -538,7 +540,11 @@ def unpack(work: Path, rev: str, name: str) -> Path:
     """swp's package as it was at `rev`, unpacked from git into `work/name` and compiled."""
     folder = work / name
     folder.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "swp"], capture_output=True, check=True).stdout
+    got = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "swp"], capture_output=True)
+    if got.returncode != 0:  # a copy without git's history (a source archive, a shallow clone)
+        raise SystemExit(f"this baseline is swp as it was at {rev}, taken from git, which has no such "
+                         f"commit here: {got.stderr.decode(errors='replace').strip()}")
+    archive = got.stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     compiled(folder)
     return folder

@@ -1,5 +1,6 @@
 """The benchmarks compare like with like: the plain baseline import stores exactly what
-`swp ledger import` stores, and the hledger journal holds the same postings as the export.
+`swp ledger import` stores, the hledger journal holds the same postings as the export, and the
+bank figure's three imports store the same entries.
 (Nothing here is timed: the figures come from `make bench`.)"""
 
 from __future__ import annotations
@@ -98,3 +99,31 @@ def test_the_hledger_journal_keeps_every_posting_and_drops_beancount_lines(bench
     postings = [line for line in text.splitlines() if line.startswith("  ")]
     assert len(postings) == 2 * 40
     assert all(line.split()[0][0].isupper() and line.rstrip().endswith("GBP") for line in postings)
+
+
+def test_the_bank_baseline_of_then_imports_the_same_lines_as_this_swp(bench, tmp_path):
+    """The bank figure's baseline, swp as it was when bank files were asked for (unpacked from
+    git and compiled), founds the same practice and stores the same entries from the same
+    own-format file as this swp, and the bank file holds the same lines."""
+    if subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{bench.BANK_ASKED}^{{commit}}"],
+                      capture_output=True).returncode != 0:
+        pytest.skip(f"no git history with {bench.BANK_ASKED} here")
+    own, bank, rules = bench.write_bank_files(tmp_path, 300)
+    then = bench.unpack(tmp_path, bench.BANK_ASKED, "then")
+    assert list((then / "swp").rglob("*.pyc")), "the swp of then runs compiled, as this one does"
+    stored = {}
+    for side, cwd, args in (("then", then, [str(own)]), ("now", ROOT, [str(own)]),
+                            ("bank", ROOT, [str(bank), "--rules", str(rules)])):
+        db = str(tmp_path / f"{side}.db")
+        bench.found(db, cwd=cwd, sandbox=side != "then")
+        bench.child(bench.swp(db, "ledger", "import", *args), cwd=cwd)
+        conn = sqlite3.connect(db)
+        try:
+            stored[side] = conn.execute("SELECT date, kind, amount_pence, category, memo, ref FROM ledger_entry "
+                                        "ORDER BY id").fetchall()
+            members = conn.execute("SELECT handle FROM member ORDER BY handle").fetchall()
+        finally:
+            conn.close()
+        assert members == [("ann",), ("bea",), ("cal",), ("mo",), ("sam",)]
+    assert len(stored["then"]) == 300 and stored["then"] == stored["now"]
+    assert [r[:4] for r in stored["bank"]] == [r[:4] for r in stored["now"]]

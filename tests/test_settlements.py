@@ -464,6 +464,9 @@ def test_a_period_is_not_closed_over_a_deficit_settled_after_it_ends(lived, db, 
     assert f"Note: closing this period today would be refused: {why}." in " ".join(shown.out.split())
     previewed = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-09-30", json=True).json
     assert previewed["close_refused"] == why
+    what_if = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-09-30", "--method", "pay",
+                       json=True).json
+    assert what_if["close_refused"] == why  # what the close says, by the practice's method
     longer = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-10-01", json=True).json
     assert "close_refused" not in longer
     assert snapshot(db) == before
@@ -476,6 +479,62 @@ def test_a_period_is_not_closed_over_a_deficit_settled_after_it_ends(lived, db, 
         {"on": "2026-10-01", "kind": "settled", "pence": owed, "resolution": None}]
     nothing = lived("member", "settle", "ann", "1", "--date", "2026-10-02", as_="mo")
     assert nothing.code == 1 and "owes nothing" in nothing.err
+
+
+def test_the_previews_note_is_the_closes_refusal_whatever_the_what_if_method(lived, db, monkeypatch):
+    """ann pays on 1 October less than she would still owe after her share of the third quarter
+    by the practice's method (equal), but more than by pay, which gives her a larger share. The
+    close shares by the practice's method and goes through: a what-if preview by pay does not
+    say it would be refused (and one by equal says nothing either)."""
+    leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", "14000", "--date", "2026-10-01", as_="mo")
+    assert 0 < -ann_carries_out(lived, "2026-07-01", "2026-09-30") - 1400000
+    span = ("--start", "2026-07-01", "--end", "2026-09-30")
+    by_pay = lived.ok("period", "preview", *span, "--method", "pay", json=True).json
+    assert by_pay["method"] == "pay" and "close_refused" not in by_pay
+    assert "would be refused" not in lived.ok("period", "preview", *span, "--method", "pay").out
+    lived.ok("period", "close", "2026-q3", *span, as_="mo")
+
+
+def test_a_preview_of_a_closed_period_does_not_say_a_close_would_be_refused_for_a_settlement(
+        lived, db, monkeypatch):
+    """After the third quarter is closed over a part payment on 1 October, previewing it again
+    (it overlaps the closed one: a close would be refused for that) brings in the deficit it
+    carried out; no note says a close would be refused for the payment, nor sends the manager
+    to a period ending on or after 1 October."""
+    leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", "13000", "--date", "2026-10-01", as_="mo")
+    span = ("--start", "2026-07-01", "--end", "2026-09-30")
+    lived.ok("period", "close", "2026-q3", *span, as_="mo")
+    before = snapshot(db)
+    again = lived.ok("period", "preview", *span, json=True).json
+    assert "close_refused" not in again
+    refused = lived("period", "close", "2026-q3-again", *span, as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, "swp: 2026-07-01 to 2026-09-30 overlaps the closed period 2026-q3 (2026-07-01 to "
+           "2026-09-30); periods never overlap")
+    assert snapshot(db) == before
+
+
+def test_close_at_a_terminal_does_not_ask_about_a_close_it_would_refuse(lived, db, monkeypatch):
+    """At a terminal, the close shows the preview with its note and tries the close without
+    asking (the answer would not matter): refused with the note's reason, nothing changed."""
+    from swp.cli import sharing as sharing_cli
+
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
+    monkeypatch.setattr(sharing_cli, "_at_terminal", lambda: True)
+    before = snapshot(db)
+    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30",
+                    as_="mo", input="y\n")
+    shown = " ".join(refused.out.split())
+    assert "Note: closing this period today would be refused: ann settled" in shown
+    assert "Close 2026-q3" not in shown
+    assert refused.code == 1 and refused.err.strip().startswith(f"swp: ann settled {money(owed)}")
+    assert snapshot(db) == before
 
 
 def test_a_write_off_after_a_period_ends_and_before_it_closes_holds_the_close_back(lived, db, monkeypatch):

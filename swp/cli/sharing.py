@@ -172,8 +172,10 @@ def close(
         preview_ = call(ctx, lambda s: closing.preview(s, start=first, end=last, label=name),
                         write=False)
         emit(ctx, preview_.as_json(), lambda: _sharing_view(preview_, closed=False))
-        if not typer.confirm(f"Close {name} ({first} to {last})? The shares above are recorded "
-                             "and the period's entries locked for good", default=False):
+        # a close the note above says is refused is not asked about: it is tried, and refused
+        if preview_.close_refused is None and not typer.confirm(
+                f"Close {name} ({first} to {last})? The shares above are recorded and the "
+                "period's entries locked for good", default=False):
             raise InputError(f"period {name} not closed; nothing changed")
     result = call(ctx, lambda s: closing.close(s, actor=actor, label=name, start=first, end=last,
                                                leave_unshared=leave_unshared),

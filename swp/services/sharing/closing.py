@@ -63,8 +63,10 @@ def _allocation_record(member: str, amount: int, carried_in: int, payable: int, 
             "payable_pence": payable, "carried_out_pence": carried_out, "basis": dict(basis)}
 
 
-def _check_sequence(session: Session, label: str, start: date, end: date) -> None:
-    same = session.execute(select(Period).where(col(Period.label) == label)).scalar_one_or_none()
+def _check_sequence(session: Session, label: str | None, start: date, end: date) -> None:
+    """A close's checks of where the period falls (`label` None: a preview by its dates)."""
+    same = None if label is None else \
+        session.execute(select(Period).where(col(Period.label) == label)).scalar_one_or_none()
     if same is not None:
         raise PreconditionError(f"a period labelled {label} is already closed "
                                 f"({same.start} to {same.end})")
@@ -87,9 +89,34 @@ def _check_sequence(session: Session, label: str, start: date, end: date) -> Non
 def preview(session: Session, *, start: date, end: date, label: str | None = None,
             method: Mapping[str, int] | None = None) -> Sharing:
     """What closing the period would record, changing nothing (`workout.compute`), with the
-    reason a close would be refused today for a deficit settled after the period ends, if so."""
+    reason a close would be refused today for a deficit settled after the period ends, if so:
+    only when a close would come to that check (the period is over and follows the last closed
+    one), and by the practice's own sharing method whatever `method` (a what-if) says, so that
+    the reason is the one the close would give."""
     worked = compute(session, start=start, end=end, label=label, method=method)
-    return replace(worked, close_refused=settled_after_problem(session, worked, end))
+    return replace(worked, close_refused=_refused_for_settlement(session, worked, label=label,
+                                                                 method=method))
+
+
+def _refused_for_settlement(session: Session, worked: Sharing, *, label: str | None,
+                            method: Mapping[str, int] | None) -> str | None:
+    from swp import rules
+    from swp.errors import RuleViolation
+    from swp.services.practice import load_clauses
+
+    if worked.end > today():
+        return None  # the close is refused as too early first
+    try:
+        _check_sequence(session, label, worked.start, worked.end)
+    except PreconditionError:
+        return None  # the close is refused for where the period falls first
+    if method is not None:
+        try:  # the close shares by the practice's method, not the what-if
+            if dict(method) != rules.parse_method(load_clauses(session)["sharing.method"]):
+                worked = compute(session, start=worked.start, end=worked.end, label=label)
+        except (InputError, PreconditionError, RuleViolation):
+            return None  # the close is refused for that first
+    return settled_after_problem(session, worked, worked.end)
 
 
 def settled_after_problem(session: Session, worked: Sharing, end: date) -> str | None:
