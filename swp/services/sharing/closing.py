@@ -100,20 +100,15 @@ def preview(session: Session, *, start: date, end: date, label: str | None = Non
 
 def _refused_for_settlement(session: Session, worked: Sharing, *, label: str | None,
                             method: Mapping[str, int] | None) -> str | None:
-    from swp import rules
     from swp.errors import RuleViolation
-    from swp.services.practice import load_clauses
 
-    if worked.end > today():
-        return None  # the close is refused as too early first
     try:
-        _check_sequence(session, label, worked.start, worked.end)
+        _check_sequence(session, label, worked.start, worked.end)  # the day too (after today)
     except PreconditionError:
         return None  # the close is refused for where the period falls first
     if method is not None:
         try:  # the close shares by the practice's method, not the what-if
-            if dict(method) != rules.parse_method(load_clauses(session)["sharing.method"]):
-                worked = compute(session, start=worked.start, end=worked.end, label=label)
+            worked = compute(session, start=worked.start, end=worked.end, label=label)
         except (InputError, PreconditionError, RuleViolation):
             return None  # the close is refused for that first
     return settled_after_problem(session, worked, worked.end)
