@@ -414,7 +414,39 @@ def bench_startup(practice: str, big: str | None, rows: int, repeat: int) -> lis
         figures.append(Figure(f"{name} (whole process)", best_of["whole"], stack_s + work, "s", 1.1,
                               f'baseline: python -c "import typer, rich, sqlmodel, pydantic" ({stack_s:.3f} s) '
                               f"+ the command's own work in-process ({work:.3f} s)"))
+    # for scale: the least a database command can be on this stack (benchmarks/least_app.py),
+    # against the same kind of baseline (its own work measured the same way)
+    least = [sys.executable, str(ROOT / "benchmarks" / "least_app.py"), "--db", practice, "member", "list"]
+    best_of = turns(repeat, whole=lambda: child(least)[0], stack=lambda: child(STACK)[0],
+                    work=warm_least(practice))
+    figures.append(Figure("for scale: the stack's least `member list` (whole process)", best_of["whole"],
+                          best_of["stack"] + best_of["work"], "s", 1.1,
+                          "one Typer command, one SQLModel table, a Rich table (benchmarks/least_app.py); "
+                          f"own work {best_of['work']:.3f} s"))
     return figures
+
+
+def warm_least(db: str):
+    """warm_command for benchmarks/least_app.py: its command run in this process, once imported."""
+    import contextlib
+    import importlib.util
+
+    from typer.main import get_command
+
+    spec = importlib.util.spec_from_file_location("least_app", ROOT / "benchmarks" / "least_app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    command = get_command(module.app)
+
+    def once() -> float:
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            started = time.perf_counter()
+            command.main(args=["--db", db, "member", "list"], standalone_mode=False)
+            return time.perf_counter() - started
+
+    once()
+    return once
 
 
 _META = re.compile(r"  [a-z][a-z0-9-]*: ")

@@ -182,10 +182,9 @@ def test_no_float_or_numeric_column_anywhere(practice, db):
 
 def test_models_declare_no_float_or_numeric_column():
     from sqlalchemy import Float, Numeric
-    from sqlmodel import SQLModel
 
-    import swp.models  # noqa: F401 - registers every table
+    from swp.models import metadata
 
-    bad = [f"{table.name}.{column.name}" for table in SQLModel.metadata.tables.values()
+    bad = [f"{table.name}.{column.name}" for table in metadata().tables.values()
            for column in table.columns if isinstance(column.type, (Float, Numeric))]
     assert bad == []

@@ -83,10 +83,12 @@ def list_(ctx: typer.Context,
     from swp.services import members
 
     def read(s: Session) -> tuple[list[MemberView], dict[str, Contact]]:
-        from swp.services import registers
+        views = members.list_members(s, include_former=all_)
+        if not with_addresses:
+            return views, {}
+        from swp.services import registers  # (and meetings): only for the addresses
 
-        return members.list_members(s, include_former=all_), \
-            (registers.contacts(s) if with_addresses else {})
+        return views, registers.contacts(s)
 
     views, contacts = call(ctx, read, write=False)
     emit(ctx, {"members": [{**v.as_json(), **({"address": contacts[v.handle].address,

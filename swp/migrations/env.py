@@ -1,9 +1,8 @@
 """Alembic environment. swp always hands Alembic an open connection (see swp.db)."""
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import swp.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from swp.models import metadata
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -17,7 +16,7 @@ if connection is None:  # pragma: no cover - only for `alembic revision --autoge
 
 context.configure(
     connection=connection,
-    target_metadata=SQLModel.metadata,
+    target_metadata=metadata(),
     render_as_batch=True,
     compare_type=True,
 )

@@ -495,8 +495,7 @@ def range_digest(session: Session, table: Table, first: int, last: int) -> tuple
 def bulk_ranges(session: Session) -> list[dict[str, Any]]:
     from swp import models
 
-    tables = {m.__tablename__: m.__table__ for m in vars(models).values()
-              if isinstance(m, type) and hasattr(m, "__table__") and hasattr(m, "__tablename__")}
+    tables = models.metadata().tables
     ranges = []
     for name, before in sorted(session.info.get("swp_bulk", {}).items()):
         table = tables[name]

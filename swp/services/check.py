@@ -317,12 +317,11 @@ def expected_triggers(dialect: str) -> dict[str, str]:
 def expected_constraints() -> dict[str, str]:
     """Every named CHECK and UNIQUE constraint of the schema, with its table."""
     from sqlalchemy import CheckConstraint, UniqueConstraint
-    from sqlmodel import SQLModel
 
-    import swp.models  # noqa: F401 - the tables
+    from swp.models import metadata
 
     found = {}
-    for table in SQLModel.metadata.tables.values():
+    for table in metadata().tables.values():
         for constraint in table.constraints:
             if isinstance(constraint, (CheckConstraint, UniqueConstraint)) and \
                     isinstance(constraint.name, str):
@@ -858,8 +857,7 @@ def _signed_rows(session: Session, found: _Found) -> None:
                     ranges.setdefault(span["table"], []).append(span)
     if not any(table == "practice" for table, _ in recorded):
         legacy = True  # founded before signing (an upgraded practice): its rows predate events
-    classes: dict[str, Any] = {m.__tablename__: m for m in vars(models).values()
-               if isinstance(m, type) and hasattr(m, "__tablename__") and hasattr(m, "__table__")}
+    classes: dict[str, Any] = {models.table_of(m).name: m for m in models.all_models()}
     around: list[str] = []
     edited: list[str] = []
     gone: list[str] = []

@@ -115,13 +115,12 @@ class CopySummary:
 
 def _metadata_tables() -> list[Table]:
     """swp's tables, in the order they are written."""
-    from sqlmodel import SQLModel
+    from swp.models import metadata
 
-    import swp.models  # noqa: F401 - registers every table
-
-    tables = {t.name: t for t in SQLModel.metadata.sorted_tables}
+    every = metadata().sorted_tables
+    tables = {t.name: t for t in every}
     ordered = [tables[name] for name in ORDER if name in tables]
-    return ordered + [t for t in SQLModel.metadata.sorted_tables if t.name not in ORDER]
+    return ordered + [t for t in every if t.name not in ORDER]
 
 
 def _plain(value: Any) -> Any:

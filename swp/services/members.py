@@ -13,7 +13,7 @@ from sqlmodel import col
 from swp import rules
 from swp.clock import now, today
 from swp.errors import InputError, PermissionDenied, PreconditionError, RuleViolation
-from swp.models import Member, MemberFact, Vote
+from swp.models import Member, MemberFact
 from swp.services import audit
 from swp.services.practice import load_clauses
 from swp.services.roles import (
@@ -25,7 +25,6 @@ from swp.services.roles import (
     latest_facts,
     require_manager,
 )
-from swp.services.sharing.closing import last_closed_end
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -183,6 +182,8 @@ def update(session: Session, *, actor: str | None, handle: str, effective: date,
         raise PreconditionError(f"{handle} left on {member.left_on}; a former member cannot change")
     if effective < member.employed_since:
         raise InputError(f"{effective} is before {handle} was employed ({member.employed_since})")
+    from swp.services.sharing.closing import last_closed_end
+
     closed_end = last_closed_end(session, member.id)
     if closed_end is not None and effective <= closed_end:
         raise PreconditionError(f"{effective} falls in a closed period (closed to {closed_end}); "
@@ -231,6 +232,9 @@ def leave(session: Session, *, actor: str | None, handle: str, on: date,
     if on < member.employed_since:
         raise InputError(f"{on} is before {handle} was employed ({member.employed_since})")
     rules.refuse(rules.leave_violations(actor, handle))
+    from swp.models import Vote
+    from swp.services.sharing.closing import last_closed_end
+
     closed_end = last_closed_end(session, member.id)
     if closed_end is not None and on < closed_end:
         raise PreconditionError(f"{handle} was counted as a member to {closed_end} in a closed "

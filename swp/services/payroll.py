@@ -23,7 +23,7 @@ from sqlmodel import col
 
 from swp.clock import now, today
 from swp.errors import InputError, NotFound, PreconditionError
-from swp.models import Allocation, DeficitSettlement, LedgerEntry, Member, Period, ProfitPayment
+from swp.models import Allocation, LedgerEntry, Member, Period, ProfitPayment
 from swp.money import format_pence
 from swp.services import audit
 from swp.services.ledger import BANK, MEMBER_DEFICITS, SHARES_OWED, ensure_open
@@ -215,6 +215,8 @@ def outstanding(session: Session, member: Member) -> int:
 
 def settle(session: Session, *, actor: str | None, handle: str, amount_pence: int, on: date) -> Settled:
     """A former member pays in part or all of their outstanding deficit."""
+    from swp.models import DeficitSettlement  # built when first needed (see swp.models)
+
     require_manager(session, actor, "settling a former member's deficit")
     member = _member(session, handle)
     if member.left_on is None:
@@ -271,6 +273,8 @@ def write_off_check(session: Session, handle: str, amount_pence: int | None) -> 
 def write_off(session: Session, *, handle: str, amount_pence: int | None, proposal_id: int, on: date) -> str:
     """A passed resolution's effect: write off `amount_pence` (None: all) of what `handle` still
     owes, or what is left of it if some was settled since the proposal was made."""
+    from swp.models import DeficitSettlement  # built when first needed (see swp.models)
+
     member = _member(session, handle)
     owed = outstanding(session, member)
     pence = owed if amount_pence is None else min(amount_pence, owed)
@@ -290,6 +294,8 @@ def settlements_since(session: Session, member_id: int, after: date,
                       upto: date | None = None) -> list[tuple[date, str, int, int | None]]:
     """(day, kind, pence, resolution) of each settlement or write-off dated after `after` (and
     on or before `upto`, when given)."""
+    from swp.models import DeficitSettlement  # built when first needed (see swp.models)
+
     query = (select(col(DeficitSettlement.settled_on), col(DeficitSettlement.kind),
                     col(DeficitSettlement.amount_pence), col(DeficitSettlement.proposal_id))
              .where(col(DeficitSettlement.member_id) == member_id, col(DeficitSettlement.settled_on) > after)

@@ -13,7 +13,7 @@ from swp.clock import now
 from swp.db import Database, migrate, resolve, schema_revision, table_names
 from swp.dbfile import check_file, create_file
 from swp.errors import DatabaseError, InputError, NotFound
-from swp.models import Clause, Period, Practice
+from swp.models import Clause, Practice
 from swp.services import audit
 from swp.services.roles import current_members, latest_facts
 
@@ -155,14 +155,13 @@ def _last_ids(conn: Any) -> dict[str, int]:
     upgrade creates): the rows above it are the ones the upgrade itself writes, which its event
     records as ranges, so `swp check` finds them signed like every other row."""
     from sqlalchemy import text
-    from sqlmodel import SQLModel
 
-    import swp.models  # noqa: F401 - the tables
+    from swp.models import metadata
 
     present = set(table_names(conn))
     found: dict[str, int] = {}
     for name in audit.RECORDED_TABLES:
-        table = SQLModel.metadata.tables[name]
+        table = metadata().tables[name]
         if "id" not in table.c:
             continue  # keyed by name (clauses): a revision adds none
         found[name] = int(conn.execute(text(f"SELECT MAX(id) FROM {name}")).scalar() or 0) \
@@ -217,6 +216,8 @@ class PracticeSummary:
 
 
 def show(session: Session) -> PracticeSummary:
+    from swp.models import Period
+
     practice = get_practice(session)
     clauses = load_clauses(session)
     members = current_members(session)
