@@ -277,13 +277,13 @@ def stores_as_bound(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def sqlite_index_sql(conn: Connection, name: str) -> str | None:
-    """The stored SQL that makes index `name` on SQLite (to drop it for a bulk write and make
-    it again); None on PostgreSQL, or when there is no such index."""
+def sqlite_schema_sql(conn: Connection, kind: str, name: str) -> str | None:
+    """The stored SQL that makes the index or trigger `name` on SQLite (to drop it for a bulk
+    write and make it again); None on PostgreSQL, or when there is no such thing."""
     if conn.dialect.name != "sqlite":
         return None
     sql: str | None = conn.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).scalar()
+        "SELECT sql FROM sqlite_master WHERE type = ? AND name = ?", (kind, name)).scalar()
     return sql
 
 

@@ -304,27 +304,44 @@ def test_a_hundred_thousand_rows_import_in_one_transaction(practice, db, tmp_pat
     assert (balance["income_pence"], balance["expenses_pence"]) == (income, expenses)
 
 
-def test_a_big_import_sets_the_covering_index_aside_and_makes_it_again(practice, db, tmp_path, monkeypatch):
-    """An import larger than the books (on SQLite) drops the covering index for its rows and
-    makes it again before it commits; one that fails leaves the index as it was."""
+def test_a_big_import_sets_the_covering_index_and_the_period_lock_aside_and_makes_them_again(
+        practice, db, tmp_path, monkeypatch):
+    """An import larger than the books (on SQLite) drops the covering index and the trigger
+    that refuses entries in a closed period for its rows, and makes both again before it
+    commits; one that fails leaves them as they were. The import's own check of every row
+    against the closed periods still refuses a row in one, and afterwards the database does."""
     from swp.services import ledger
 
     if is_postgres(db):
-        pytest.skip("SQLite only: a server keeps the index")
+        pytest.skip("SQLite only: a server keeps its index and its trigger")
     monkeypatch.setattr(ledger, "REBUILD_BYTES", 0)  # every file counts as big
-    index = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'ix_ledger_entry_date_cover'"
-    kept = query(db, index)
-    assert kept
+    schema = "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'ledger_entry' ORDER BY name"
+    kept = query(db, schema)
+    assert {"ix_ledger_entry_date_cover", "ledger_entry_period_lock"} <= {name for _, name, _ in kept}
     before = snapshot(db)
     bad = write(tmp_path, HEADER + good_rows(40) + "2026-04-02,income,oops,grants,x,RX\n", "bad.csv")
     assert practice("ledger", "import", bad, as_="mo").code == 1
-    assert query(db, index) == kept and snapshot(db) == before
+    assert query(db, schema) == kept and snapshot(db) == before
     practice.ok("ledger", "import", write(tmp_path, HEADER + good_rows(60)), as_="mo")
-    assert query(db, index) == kept and len(entries(db)) == 60
+    assert query(db, schema) == kept and len(entries(db)) == 60
     plan = query(db, "EXPLAIN QUERY PLAN SELECT sum(amount_pence) FROM ledger_entry WHERE date >= '2026-04-01'")
     assert "ix_ledger_entry_date_cover" in str(plan)
-    assert "closed period" in str(query(db, "SELECT sql FROM sqlite_master WHERE name = 'ledger_entry_period_lock'"))
     practice.ok("check")
+
+    execute(db, "INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
+                "net_pence, reserve_pence, distributable_pence, method, fingerprint, closed_at) "
+                "VALUES ('2024-25', '2024-04-01', '2025-03-31', 0, 0, 0, 0, 0, 'equal', 't', "
+                "'2025-06-01 00:00:00')")
+    before = snapshot(db)
+    late = write(tmp_path, HEADER + "2026-04-01,income,5,contracts,,L1\n2025-01-05,expense,5,rent,,L2\n", "late.csv")
+    run = practice("ledger", "import", late, as_="mo")
+    assert (run.code, run.err) == (1, "swp: line 3: 2025-01-05 is inside the closed period 2024-25 "
+                                      "(2024-04-01 to 2025-03-31); corrections go into an open period\n")
+    assert query(db, schema) == kept and snapshot(db) == before
+    with pytest.raises(Exception, match="closed period"):  # around swp: the database refuses it
+        execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, "
+                    "recorded_at) VALUES ('2025-01-05', 'income', 500, 'contracts', '1000', '4000', "
+                    "'2026-04-01 00:00:00')")
 
 
 def test_the_event_digest_is_the_stored_rows_digest(practice, db, tmp_path, monkeypatch):

@@ -95,6 +95,15 @@ def content(db: str) -> str:
         conn.close()
 
 
+def schema(db: str) -> list[tuple[str, str, str | None]]:
+    """Every table, index and trigger, with the SQL that makes it."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+    finally:
+        conn.close()
+
+
 def one_line(err: str) -> bool:
     return err.startswith("swp: ") and err.count("\n") == 1 and "Traceback" not in err
 
@@ -163,7 +172,8 @@ def restricted_run(args: list[str], **kw) -> subprocess.CompletedProcess:
 def test_an_import_failing_at_any_statement_writes_nothing(riverside, tmp_path, monkeypatch, set_aside):
     """A failure injected at the 1st, 2nd, ... Nth statement of an import (every statement
     it runs): exit 1 with one line each time, and the database exactly as before; also when
-    the import sets the covering index aside (a file bigger than the books) and makes it again."""
+    the import sets the covering index and the period lock aside (a file bigger than the
+    books) and makes them again: no index or trigger is missing afterwards."""
     from swp.services import ledger
 
     monkeypatch.setattr(ledger, "BATCH_ROWS", 100)  # more batches: more places to fail
@@ -182,16 +192,18 @@ def test_an_import_failing_at_any_statement_writes_nothing(riverside, tmp_path, 
         total = counter.count
     assert total > 30  # 12 batches of SELECT + INSERT, the audit event, the checks...
 
-    quick = content(riverside.db)
+    quick, shape = content(riverside.db), schema(riverside.db)
     for n in range(1, total + 1):
         with Fault(at=n):
             run = riverside("ledger", "import", str(source), as_="mo")
         assert (run.code, run.err) == (1, "swp: the disk failed while writing; nothing was written\n"), n
         assert content(riverside.db) == quick, f"statement {n} left changes behind"
+        assert schema(riverside.db) == shape, f"statement {n} left an index or trigger missing"
     assert snapshot(riverside.db, skip=()) == before
 
     riverside.ok("ledger", "import", str(source), as_="mo")
     assert scalar(riverside.db, "SELECT count(*) FROM ledger_entry") == 1_200
+    assert schema(riverside.db) == shape
     riverside.ok("audit", "verify")
 
 

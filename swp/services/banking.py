@@ -30,7 +30,15 @@ from swp.errors import InputError
 from swp.models import BalanceAssertion, BankLink, DeficitSettlement, LedgerEntry, Period, ProfitPayment, table_of
 from swp.money import format_pence
 from swp.services import audit
-from swp.services.ledger import BANK, IMPORT_COLUMNS, IMPORT_HEADER, accounts, check_category, set_aside_cover_index
+from swp.services.ledger import (
+    BANK,
+    IMPORT_COLUMNS,
+    IMPORT_HEADER,
+    accounts,
+    check_category,
+    restore_after_import,
+    set_aside_for_import,
+)
 from swp.services.roles import require_manager
 
 if TYPE_CHECKING:
@@ -388,7 +396,7 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
                                     dry_run=dry_run)
         prepare_bulk_write(session)
         importer = _BankImporter(session, summary)
-        cover = None if dry_run else set_aside_cover_index(session, total)
+        restore = [] if dry_run else set_aside_for_import(session, total)
         identify = Identities()
         days = _Days()
         unmatched: Counter[str] = Counter()
@@ -424,8 +432,8 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
                     if progress is not None:
                         progress(opened.done(), total)
             importer.settle(batch)
-            if cover is not None:  # made again before the balance check reads the books by day
-                session.connection().exec_driver_sql(cover)
+            # made again before the balance check reads the books by day
+            restore_after_import(session, restore)
             if unmatched_lines:
                 raise InputError(_unmatched_message(unmatched, unmatched_lines, bool(rules)))
             if summary.rows == 0:

@@ -568,11 +568,10 @@ def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool 
         importer = _Importer(session, periods=periods)
         source = Lines(handle, problem="not UTF-8 text; save the file as CSV UTF-8")
         savepoint = session.begin_nested() if dry_run else None
-        cover = None if dry_run else set_aside_cover_index(session, total)
+        restore = [] if dry_run else set_aside_for_import(session, total)
         try:
             rows = _import_rows(importer, source, progress, total)
-            if cover is not None:
-                session.connection().exec_driver_sql(cover)
+            restore_after_import(session, restore)
         finally:
             if savepoint is not None:
                 savepoint.rollback()
@@ -583,28 +582,44 @@ def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool 
 
 
 COVER_INDEX = "ix_ledger_entry_date_cover"
+PERIOD_LOCK = "ledger_entry_period_lock"
 REBUILD_BYTES = 2_000_000  # a file this big (some 30,000 rows) ...
 REBUILD_SHARE = 100  # ... and of at least one row per this many bytes for each entry already in the books
 
 
-def set_aside_cover_index(session: Session, total: int) -> str | None:
-    """A big import into SQLite, larger than the books it goes into: the covering index of
-    (date, kind, category, amount) is dropped for the import and made again from its stored SQL
-    (one sorted pass) before the transaction ends; growing it row by row in a bank file's order
-    of dates touches a different page for nearly every row. In the command's one transaction:
-    if the import fails, the rollback brings the index back as it was. Returns the SQL to run
-    after the rows, or None (the index is kept)."""
-    from swp.db import sqlite_index_sql
+def set_aside_for_import(session: Session, total: int) -> list[str]:
+    """A big import into SQLite, larger than the books it goes into, sets two things aside for
+    its rows and makes them again from their stored SQL before the transaction ends:
+    - the covering index of (date, kind, category, amount): made again in one sorted pass;
+      growing it row by row in a bank file's order of dates touches a different page for
+      nearly every row;
+    - the trigger that refuses an entry dated inside a closed period: it runs a query for every
+      row, and the import has already checked every row against the closed periods, read in
+      this same write transaction (no other writer can close a period before it commits).
+    All in the command's one transaction: if the import fails, the rollback brings both back as
+    they were, and no other connection ever sees the table without them. Returns the SQL to run
+    after the rows (none when nothing was set aside: a small import, or PostgreSQL, where the
+    server keeps its index and its trigger)."""
+    from swp.db import sqlite_schema_sql
 
     if total < REBUILD_BYTES:
-        return None
+        return []
     conn = session.connection()
-    sql = sqlite_index_sql(conn, COVER_INDEX)  # None on PostgreSQL: the server keeps the index
+    cover = sqlite_schema_sql(conn, "index", COVER_INDEX)  # None on PostgreSQL
+    lock = sqlite_schema_sql(conn, "trigger", PERIOD_LOCK)
     entries = conn.exec_driver_sql("SELECT count(*) FROM ledger_entry").scalar() or 0
-    if sql is None or total // REBUILD_SHARE < entries:
-        return None
+    if cover is None or lock is None or total // REBUILD_SHARE < entries:
+        return []
     conn.exec_driver_sql(f"DROP INDEX {COVER_INDEX}")
-    return sql
+    conn.exec_driver_sql(f"DROP TRIGGER {PERIOD_LOCK}")
+    return [cover, lock]
+
+
+def restore_after_import(session: Session, restore: list[str]) -> None:
+    """Make again what `set_aside_for_import` set aside."""
+    conn = session.connection()
+    for sql in restore:
+        conn.exec_driver_sql(sql)
 
 
 def _import_rows(importer: _Importer, source: Lines,
