@@ -235,9 +235,9 @@ def known_revision(conn: Connection, target: Target) -> str:
     return revision
 
 
-def defences(conn: Connection) -> tuple[str, set[str], set[str]]:
-    """The dialect's name, and the triggers and named constraints the database holds now
-    (what `swp check` compares with what the schema should have)."""
+def defences(conn: Connection) -> tuple[str, set[str], set[str], set[str]]:
+    """The dialect's name, and the triggers, named constraints and indexes the database holds
+    now (what `swp check` compares with what the schema should have)."""
     from sqlalchemy import text
 
     dialect = conn.dialect.name
@@ -245,6 +245,8 @@ def defences(conn: Connection) -> tuple[str, set[str], set[str]]:
         triggers = {r[0] for r in conn.execute(text(
             "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))}
         constraints = {r[0] for r in conn.execute(text("SELECT conname FROM pg_constraint"))}
+        indexes = {r[0] for r in conn.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"))}
     else:
         import re
 
@@ -253,7 +255,8 @@ def defences(conn: Connection) -> tuple[str, set[str], set[str]]:
         sql = " ".join(r[0] or "" for r in conn.execute(text(
             "SELECT sql FROM sqlite_master WHERE type = 'table'")))
         constraints = set(re.findall(r"CONSTRAINT\s+\"?(\w+)", sql))
-    return dialect, triggers, constraints
+        indexes = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+    return dialect, triggers, constraints, indexes
 
 
 def ledger_change_token(conn: Connection) -> object:

@@ -329,12 +329,21 @@ def expected_constraints() -> dict[str, str]:
     return found
 
 
+def expected_unique_indexes() -> dict[str, str]:
+    """Every named unique index of the schema (one that refuses a second row, like a second
+    reversal of the same entry), with its table."""
+    from swp.models import metadata
+
+    return {index.name: table.name for table in metadata().tables.values()
+            for index in table.indexes if index.unique and isinstance(index.name, str)}
+
+
 def _defences(session: Session, found: _Found) -> None:
-    """Every trigger and constraint the schema should have is there: one dropped (by anyone
-    with the database file) is reported, never silently missed."""
+    """Every trigger, constraint and unique index the schema should have is there: one dropped
+    (by anyone with the database file) is reported, never silently missed."""
     from swp.db import defences
 
-    dialect, triggers, constraints = defences(session.connection())
+    dialect, triggers, constraints, indexes = defences(session.connection())
     for name, table in sorted(expected_triggers(dialect).items()):
         if name not in triggers:
             found.add(f"the trigger {name} on {table} is missing: the database no longer refuses "
@@ -342,6 +351,10 @@ def _defences(session: Session, found: _Found) -> None:
     for name, table in sorted(expected_constraints().items()):
         if name not in constraints:
             found.add(f"the constraint {name} on {table} is missing")
+    for name, table in sorted(expected_unique_indexes().items()):
+        if name not in indexes:
+            found.add(f"the unique index {name} on {table} is missing: the database no longer "
+                      "refuses a second row it refused (restore it with a backup, or ask who dropped it)")
 
 
 # --- no shares -----------------------------------------------------------------------------
