@@ -98,25 +98,55 @@ def compiled(folder: Path) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def child(argv: list[str], *, stdout=subprocess.DEVNULL, cwd: Path = ROOT) -> tuple[float, int]:
+def child(argv: list[str], *, cwd: Path = ROOT) -> tuple[float, int]:
     """Run a process; (wall seconds, its own max RSS in bytes). Fails loudly if it fails. `cwd`
     picks which swp `python -m swp` runs (this one, or an older one unpacked from git)."""
-    seconds, rss, _cpu = child_cpu(argv, stdout=stdout, cwd=cwd)
+    seconds, rss, _cpu = child_cpu(argv, cwd=cwd)
     return seconds, rss
 
 
-def child_cpu(argv: list[str], *, stdout=subprocess.DEVNULL, cwd: Path = ROOT) -> tuple[float, int, float]:
-    """Run a process; (wall seconds, its own max RSS in bytes, its CPU seconds: user + system,
-    which a machine busy with other work inflates far less than the wall clock)."""
+# Every measured process is started by a small launcher process of its own, never by this
+# script: Linux carries the starting process's peak memory over to the child it starts (the
+# child is made as a copy, or a borrower, of the parent's memory before it runs its program),
+# so a process started by this script, once it has imported swp to time commands in-process,
+# would be reported at least as big as this script (here, about 90 MiB).
+LAUNCHER = r"""
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    request = json.loads(line)
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env(), cwd=cwd, stdout=stdout, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(request["argv"], env=request["env"], cwd=request["cwd"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read().decode(errors="replace")
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(argv)}\n{err}")
-    return seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime  # Linux reports KiB
+    print(json.dumps([seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime,
+                      os.waitstatus_to_exitcode(status), err]), flush=True)
+"""
+_launcher: subprocess.Popen | None = None
+
+
+def launcher() -> subprocess.Popen:
+    """The launcher, started once, while this script is still small (before it imports swp)."""
+    global _launcher
+    if _launcher is None:
+        _launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+    return _launcher
+
+
+def child_cpu(argv: list[str], *, cwd: Path = ROOT) -> tuple[float, int, float]:
+    """Run a process (through the launcher); (wall seconds, its own max RSS in bytes, its CPU
+    seconds: user + system, which a machine busy with other work inflates far less than the
+    wall clock)."""
+    proc = launcher()
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps({"argv": argv, "env": env(), "cwd": str(cwd)}) + "\n")
+    proc.stdin.flush()
+    seconds, rss, cpu, code, err = json.loads(proc.stdout.readline())
+    if code != 0:
+        raise SystemExit(f"benchmark step failed ({code}): {' '.join(argv)}\n{err}")
+    return seconds, rss, cpu  # Linux reports KiB: the launcher gives bytes
 
 
 def swp(db: str, *args: str, actor: str | None = "mo") -> list[str]:
@@ -637,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("SWP_DB", "SWP_AS", "SWP_BUSY_TIMEOUT_MS"):
         os.environ.pop(name, None)
 
+    launcher()  # before anything is imported or measured here (see LAUNCHER)
     work = Path(tempfile.mkdtemp(prefix="swp-bench-"))
     print(f"swp benchmarks: {platform.python_implementation()} {platform.python_version()}, SQLite "
           f"{sqlite3.sqlite_version}, {os.cpu_count()} CPUs, {platform.machine()}; work in {work}",
