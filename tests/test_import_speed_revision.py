@@ -39,3 +39,31 @@ def test_the_revision_keeps_the_ledger_and_its_guards_and_indexes_only_entries_w
                  for column in ("reverses", "contract_id")]
         assert "ix_ledger_entry_reverses" in str(plans[0]) and "ix_ledger_entry_contract_id" in str(plans[1])
     lived.ok("check")
+
+
+def _entry_kind(db: str) -> str:
+    if is_postgres(db):
+        return query(db, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'entry_kind'")[0][0]
+    ddl = query(db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ledger_entry'")[0][0]
+    return next(line for line in ddl.splitlines() if "entry_kind" in line)
+
+
+def test_the_kind_check_as_comparisons_keeps_the_ledger_and_refuses_what_the_list_refused(lived, db):
+    """Revision 0021 writes the check of an entry's kind as comparisons (SQLite builds an IN
+    list again for every row): down to 0020 and up again keeps every row, index and trigger,
+    and the check still refuses a kind outside the five."""
+    skip = ("audit_event", "alembic_version")
+    schema, rows = _indexes(db), snapshot(db, skip=skip)
+    assert " IN " not in _entry_kind(db).upper() and "share-payment" in _entry_kind(db)
+    migrate(db, "0020", down=True)
+    assert " IN " in _entry_kind(db).upper() or "ANY" in _entry_kind(db).upper()  # PostgreSQL: = ANY (ARRAY[...])
+    assert _indexes(db) == schema and snapshot(db, skip=skip) == rows
+    migrate(db, "head")
+    assert " IN " not in _entry_kind(db).upper() and "ANY" not in _entry_kind(db).upper()
+    assert _indexes(db) == schema and snapshot(db, skip=skip) == rows
+    for kind in ("capital", "Income", ""):
+        with pytest.raises(IntegrityError, match="(?i)entry_kind|check"):
+            execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, "
+                        f"recorded_at) VALUES ('2026-08-01', '{kind}', 100, 'x', 'assets:bank', 'income:x', "
+                        "'2026-08-01 00:00:00')")
+    lived.ok("check")

@@ -54,8 +54,9 @@ class LedgerEntry(TableModel, table=True):
     __tablename__ = "ledger_entry"
     __table_args__ = (
         CheckConstraint("amount_pence <> 0", name="amount_not_zero"),
-        CheckConstraint("kind IN ('income', 'expense', 'loan', 'share-payment', 'settlement')",
-                        name="entry_kind"),
+        # comparisons, not an IN list: SQLite builds an IN list again for every row it checks
+        CheckConstraint("kind = 'income' OR kind = 'expense' OR kind = 'loan' OR "
+                        "kind = 'share-payment' OR kind = 'settlement'", name="entry_kind"),
         CheckConstraint("debit <> credit", name="two_accounts"),
         Index("ix_ledger_entry_date_cover", "date", "kind", "category", "amount_pence"),
         # The migrations make these two partial (WHERE ... IS NOT NULL): almost every entry has
