@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_practice, query, snapshot
+from tests.conftest import copy_practice, execute, is_postgres, query, snapshot
 
 DATA = Path(__file__).resolve().parent / "data" / "bank"
 RULES = str(DATA / "rules.toml")
@@ -680,3 +680,35 @@ def test_a_mapping_naming_a_one_byte_a_letter_encoding_reads_the_file(practice, 
                       json=True).json
     assert run["added"] == 1
     assert query(db, "SELECT memo FROM ledger_entry") == [("Leeds City Council Café",)]
+
+
+def test_a_big_bank_import_sets_the_period_lock_aside_and_still_refuses_a_closed_period(
+        practice, db, monkeypatch):
+    """A bank file bigger than the books (on SQLite) sets the covering index and the period
+    lock aside for its rows, as `ledger import` of swp's own CSV does: a line dated inside a
+    closed period is still refused (nothing written, the schema as it was), a good file leaves
+    the index and the trigger as they were, and afterwards the database refuses such a row."""
+    from swp.services import ledger
+
+    if is_postgres(db):
+        pytest.skip("SQLite only: a server keeps its index and its trigger")
+    monkeypatch.setattr(ledger, "REBUILD_BYTES", 0)
+    monkeypatch.setattr(ledger, "REBUILD_SHARE", 1)
+    schema = "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'ledger_entry' ORDER BY name"
+    kept = query(db, schema)
+    assert {"ix_ledger_entry_date_cover", "ledger_entry_period_lock"} <= {name for _, name, _ in kept}
+    practice.ok("ledger", "import", str(DATA / "starling.csv"), "--rules", RULES, as_="mo")
+    assert query(db, schema) == kept and len(entries(db)) == 3
+
+    execute(db, "INSERT INTO period (label, start, \"end\", income_pence, expenses_pence, "
+                "net_pence, reserve_pence, distributable_pence, method, fingerprint, closed_at) "
+                "VALUES ('2026-04', '2026-04-01', '2026-04-30', 0, 0, 0, 0, 0, 'equal', 't', "
+                "'2026-05-01 00:00:00')")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(DATA / "monzo.csv"), "--rules", RULES, as_="mo")
+    assert run.code == 1 and "inside the closed period 2026-04" in run.err, run.err
+    assert query(db, schema) == kept and snapshot(db) == before
+    with pytest.raises(Exception, match="closed period"):  # around swp: the database refuses it
+        execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, "
+                    "recorded_at) VALUES ('2026-04-05', 'income', 500, 'contracts', '1000', '4000', "
+                    "'2026-05-01 00:00:00')")

@@ -420,14 +420,17 @@ def test_an_early_close_stays_valid_after_a_later_admission(practice):
 
 
 def test_check_names_every_defence_dropped_around_swp(practice, db):
-    """A trigger and the unique index of reversals, dropped with the database file: each is
-    named by the defences check, even before anything they refused has been written."""
+    """A trigger, the unique index of reversals and the covering index, dropped with the
+    database file: each is named by the defences check, even before anything they refused has
+    been written."""
     practice.ok("check")
     sql(db, "DROP TRIGGER ledger_entry_period_lock ON ledger_entry",
-        "DROP INDEX ix_ledger_entry_reverses")
+        "DROP INDEX ix_ledger_entry_reverses", "DROP INDEX ix_ledger_entry_date_cover")
     found = {p["message"] for p in problems(practice) if p["check"] == "defences"}
     assert found == {
         "the trigger ledger_entry_period_lock on ledger_entry is missing: the database no longer "
         "refuses what it guarded (restore it with a backup, or ask who dropped it)",
         "the unique index ix_ledger_entry_reverses on ledger_entry is missing: the database no "
-        "longer refuses a second row it refused (restore it with a backup, or ask who dropped it)"}
+        "longer refuses a second row it refused (restore it with a backup, or ask who dropped it)",
+        "the index ix_ledger_entry_date_cover on ledger_entry is missing: what reads ledger_entry "
+        "by it is slow (restore it with a backup, or ask who dropped it)"}

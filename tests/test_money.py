@@ -188,3 +188,23 @@ def test_models_declare_no_float_or_numeric_column():
     bad = [f"{table.name}.{column.name}" for table in metadata().tables.values()
            for column in table.columns if isinstance(column.type, (Float, Numeric))]
     assert bad == []
+
+
+def test_every_table_model_is_listed_where_swp_models_finds_it():
+    """Each table class in swp/models/ is named in `swp.models.HOME` with its module, so that
+    `from swp.models import X` and `metadata()` (the schema check, copying a practice) know it;
+    and every table of the schema has its class."""
+    import ast
+    from pathlib import Path
+
+    from swp import models
+
+    folder = Path(models.__file__).parent
+    declared = {}
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and any(
+                    k.arg == "table" for k in node.keywords):
+                declared[node.name] = path.stem
+    assert declared == models.HOME
+    assert {models.table_of(m).name for m in models.all_models()} == set(models.metadata().tables)

@@ -329,18 +329,18 @@ def expected_constraints() -> dict[str, str]:
     return found
 
 
-def expected_unique_indexes() -> dict[str, str]:
-    """Every named unique index of the schema (one that refuses a second row, like a second
-    reversal of the same entry), with its table."""
+def expected_indexes() -> dict[str, tuple[str, bool]]:
+    """Every named index of the schema: its table, and whether it is unique (one that refuses a
+    second row, like a second reversal of the same entry)."""
     from swp.models import metadata
 
-    return {index.name: table.name for table in metadata().tables.values()
-            for index in table.indexes if index.unique and isinstance(index.name, str)}
+    return {index.name: (table.name, bool(index.unique)) for table in metadata().tables.values()
+            for index in table.indexes if isinstance(index.name, str)}
 
 
 def _defences(session: Session, found: _Found) -> None:
-    """Every trigger, constraint and unique index the schema should have is there: one dropped
-    (by anyone with the database file) is reported, never silently missed."""
+    """Every trigger, constraint and index the schema should have is there: one dropped (by
+    anyone with the database file) is reported, never silently missed."""
     from swp.db import defences
 
     dialect, triggers, constraints, indexes = defences(session.connection())
@@ -351,10 +351,12 @@ def _defences(session: Session, found: _Found) -> None:
     for name, table in sorted(expected_constraints().items()):
         if name not in constraints:
             found.add(f"the constraint {name} on {table} is missing")
-    for name, table in sorted(expected_unique_indexes().items()):
+    for name, (table, unique) in sorted(expected_indexes().items()):
         if name not in indexes:
             found.add(f"the unique index {name} on {table} is missing: the database no longer "
-                      "refuses a second row it refused (restore it with a backup, or ask who dropped it)")
+                      "refuses a second row it refused (restore it with a backup, or ask who dropped it)"
+                      if unique else f"the index {name} on {table} is missing: what reads {table} "
+                      "by it is slow (restore it with a backup, or ask who dropped it)")
 
 
 # --- no shares -----------------------------------------------------------------------------
