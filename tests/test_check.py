@@ -434,3 +434,28 @@ def test_check_names_every_defence_dropped_around_swp(practice, db):
         "longer refuses a second row it refused (restore it with a backup, or ask who dropped it)",
         "the index ix_ledger_entry_date_cover on ledger_entry is missing: what reads ledger_entry "
         "by it is slow (restore it with a backup, or ask who dropped it)"}
+
+
+def test_check_names_a_column_that_is_no_longer_unique(practice, db):
+    """A column declared unique without a name of its own (a partner's name here; a member's
+    handle, an entry's ref, a period's label alike) made not unique around swp: PostgreSQL by
+    dropping the constraint it named, SQLite by making the table again without it."""
+    practice.ok("check")
+    if is_postgres(db):
+        sql(db, "ALTER TABLE partner DROP CONSTRAINT partner_name_key")
+    else:
+        ddl = sql_value(db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'partner'")
+        assert ", \n\tUNIQUE (name)\n" in ddl
+        guard = sql_value(db, "SELECT sql FROM sqlite_master WHERE name = 'partner_no_delete'")
+        sql(db, "CREATE TEMP TABLE hold AS SELECT * FROM partner", "DROP TABLE partner",
+            ddl.replace(", \n\tUNIQUE (name)\n", "\n"), "INSERT INTO partner SELECT * FROM temp.hold",
+            "DROP TABLE temp.hold", guard)
+    found = {p["message"] for p in problems(practice) if p["check"] == "defences"}
+    assert found == {"partner.name is no longer unique: the database no longer refuses two rows "
+                     "with the same value (restore it with a backup, or ask who dropped it)"}
+
+
+def sql_value(db: str, query: str) -> str:
+    from tests.conftest import query as read
+
+    return read(db, query)[0][0]

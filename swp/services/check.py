@@ -338,6 +338,35 @@ def expected_indexes() -> dict[str, tuple[str, bool]]:
             for index in table.indexes if isinstance(index.name, str)}
 
 
+def expected_unique_columns() -> dict[tuple[str, tuple[str, ...]], None]:
+    """The columns declared unique without a name of their own (a member's handle, an entry's
+    ref, a period's label...), by table: each must have a unique constraint or unique index on
+    exactly those columns, whatever the database called it."""
+    from sqlalchemy import UniqueConstraint
+
+    from swp.models import metadata
+
+    return {(table.name, tuple(c.name for c in constraint.columns)): None
+            for table in metadata().tables.values() for constraint in table.constraints
+            if isinstance(constraint, UniqueConstraint) and not isinstance(constraint.name, str)}
+
+
+def _unique_column_sets(session: Session, tables: set[str]) -> dict[str, set[tuple[str, ...]]]:
+    """Each table's sets of columns that the database holds unique now (constraints and unique
+    indexes, as SQLAlchemy reads them on either backend)."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(session.connection())
+    present = set(inspector.get_table_names())
+    held: dict[str, set[tuple[str, ...]]] = {}
+    for table in sorted(tables & present):
+        sets = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)}
+        sets |= {tuple(c for c in i["column_names"] if c is not None)
+                 for i in inspector.get_indexes(table) if i.get("unique")}
+        held[table] = sets
+    return held
+
+
 def _defences(session: Session, found: _Found) -> None:
     """Every trigger, constraint and index the schema should have is there: one dropped (by
     anyone with the database file) is reported, never silently missed."""
@@ -357,6 +386,13 @@ def _defences(session: Session, found: _Found) -> None:
                       "refuses a second row it refused (restore it with a backup, or ask who dropped it)"
                       if unique else f"the index {name} on {table} is missing: what reads {table} "
                       "by it is slow (restore it with a backup, or ask who dropped it)")
+    wanted = expected_unique_columns()
+    held = _unique_column_sets(session, {table for table, _ in wanted})
+    for table, columns in sorted(wanted):
+        if table in held and columns not in held[table]:
+            found.add(f"{table}.{', '.join(columns)} is no longer unique: the database no longer "
+                      "refuses two rows with the same value (restore it with a backup, or ask who "
+                      "dropped it)")
 
 
 # --- no shares -----------------------------------------------------------------------------
