@@ -245,8 +245,11 @@ def defences(conn: Connection) -> tuple[str, set[str], set[str], set[str]]:
         triggers = {r[0] for r in conn.execute(text(
             "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))}
         constraints = {r[0] for r in conn.execute(text("SELECT conname FROM pg_constraint"))}
+        # the indexes of the tables swp finds through the search path: not current_schema(),
+        # the first schema on the path, which may be another (a role's own "$user" schema)
         indexes = {r[0] for r in conn.execute(text(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"))}
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE pg_table_is_visible(i.indrelid)"))}
     else:
         import re
 
@@ -257,6 +260,18 @@ def defences(conn: Connection) -> tuple[str, set[str], set[str], set[str]]:
         constraints = set(re.findall(r"CONSTRAINT\s+\"?(\w+)", sql))
         indexes = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
     return dialect, triggers, constraints, indexes
+
+
+def tables_schema(conn: Connection) -> str | None:
+    """PostgreSQL: the schema where the practice's tables are found through the search path (the
+    first schema on the path may be another, such as a role's own "$user" schema); None on
+    SQLite, which has one."""
+    if conn.dialect.name != "postgresql":
+        return None
+    schema: str | None = conn.exec_driver_sql(
+        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relname = 'ledger_entry' AND c.relkind = 'r' AND pg_table_is_visible(c.oid)").scalar()
+    return schema
 
 
 def ledger_change_token(conn: Connection) -> object:

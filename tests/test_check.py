@@ -459,3 +459,24 @@ def sql_value(db: str, query: str) -> str:
     from tests.conftest import query as read
 
     return read(db, query)[0][0]
+
+
+def test_check_finds_the_indexes_where_the_tables_are_found(practice, db):
+    """On PostgreSQL the tables are found through the search path; the first schema on it
+    (current_schema()) need not hold them: a role with a schema of its own, as PostgreSQL's
+    guide suggests for each user ("$user" comes first on the default path), or a path that
+    starts with another schema. No index is then reported missing that is there."""
+    if not is_postgres(db):
+        pytest.skip("SQLite has one schema")
+    from sqlalchemy.engine import make_url
+
+    sql(db, "CREATE SCHEMA scratch")
+    url = make_url(db).update_query_dict({"options": "-csearch_path=scratch,public"})
+    elsewhere = Swp(url.render_as_string(hide_password=False))
+    assert elsewhere.ok("check", json=True).json["problems"] == []
+    sql(db, "DROP INDEX ix_ledger_entry_date_cover", "ALTER TABLE partner DROP CONSTRAINT partner_name_key")
+    found = {p["message"] for p in problems(elsewhere) if p["check"] == "defences"}
+    assert found == {"the index ix_ledger_entry_date_cover on ledger_entry is missing: what reads "
+                     "ledger_entry by it is slow (restore it with a backup, or ask who dropped it)",
+                     "partner.name is no longer unique: the database no longer refuses two rows "
+                     "with the same value (restore it with a backup, or ask who dropped it)"}

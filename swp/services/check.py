@@ -356,13 +356,17 @@ def _unique_column_sets(session: Session, tables: set[str]) -> dict[str, set[tup
     indexes, as SQLAlchemy reads them on either backend)."""
     from sqlalchemy import inspect
 
-    inspector = inspect(session.connection())
-    present = set(inspector.get_table_names())
+    from swp.db import tables_schema
+
+    conn = session.connection()
+    inspector = inspect(conn)
+    schema = tables_schema(conn)  # where the tables are found, not the first schema on the path
+    present = set(inspector.get_table_names(schema=schema))
     held: dict[str, set[tuple[str, ...]]] = {}
     for table in sorted(tables & present):
-        sets = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)}
+        sets = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table, schema=schema)}
         sets |= {tuple(c for c in i["column_names"] if c is not None)
-                 for i in inspector.get_indexes(table) if i.get("unique")}
+                 for i in inspector.get_indexes(table, schema=schema) if i.get("unique")}
         held[table] = sets
     return held
 
