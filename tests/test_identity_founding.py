@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import audit_rows, snapshot
+from pathlib import Path
+
+from conftest import Swp, audit_rows, snapshot
+
+from swp.db import HEAD_REVISION
 
 
 def _found(swp) -> None:
@@ -71,3 +75,28 @@ def test_founding_changes_without_as_are_unsigned_and_reported_until_the_first_m
     run = swp("ledger", "income", "300", "--date", "2026-06-03", "--category", "grants")
     assert run.code == 1
     assert len(audit_rows(db)) == 6
+
+
+def test_a_practice_from_before_keys_upgrades_and_its_members_then_sign(tmp_path, monkeypatch):
+    """tests/data/pre-keys.db was made by swp before members had keys (schema 0013: three
+    members, mo the manager, two entries). Nobody can sign its upgrade (the upgrade brings the
+    keys), so `swp db upgrade` records it unsigned, as every change before it; then each member
+    enrols a key, and changes are signed. `swp check` and `swp audit verify` agree."""
+    import shutil
+
+    monkeypatch.delenv("SWP_TODAY")  # a real practice, as it was made
+    db = tmp_path / "old.db"
+    shutil.copy(Path(__file__).resolve().parent / "data" / "pre-keys.db", db)
+    old = Swp(str(db))
+    stale = old("member", "list")
+    assert (stale.code, stale.err) == (1, f"swp: {db} has an older schema (0013); run 'swp db upgrade' first\n")
+    up = old.ok("db", "upgrade", as_="mo")
+    assert up.out.startswith(f"Upgraded the schema from 0013 to {HEAD_REVISION}.")
+    unsigned = old("ledger", "income", "50", "--category", "contracts", "--date", "2026-06-01", as_="mo")
+    assert unsigned.code == 1 and "mo has no key enrolled" in unsigned.err
+    for handle in ("mo", "ann", "bea"):
+        old.ok("key", "new", "--no-passphrase", as_=handle)
+    old.ok("ledger", "income", "50", "--category", "contracts", "--date", "2026-06-01", as_="mo")
+    assert old.ok("check", json=True).json["problems"] == []
+    verified = old.ok("--json", "audit", "verify").json
+    assert verified["ok"] is True and verified["signed"] == 4, verified

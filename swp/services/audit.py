@@ -148,12 +148,15 @@ class Previewed(Exception):  # noqa: N818 (internal: carries a previewed event o
 
 def append(session: Session, *, command: str, args: dict[str, Any], actor: str | None,
            outcome: str = "ok", detail: str | None = None, signer: Signer | None = None,
-           unsigned_reason: Exception | None = None, passkey: PasskeySeal | None = None) -> AuditEvent:
+           unsigned_reason: Exception | None = None, passkey: PasskeySeal | None = None,
+           before_keys: bool = False) -> AuditEvent:
     """Append one event, chained to the last, signed by `signer` (a swp.identity.Signer), or
     by a member's passkey (`passkey`, a change from the members' page).
     Call inside the command's own transaction. A change (not a refusal) without a signer is
     refused once anything has been signed: `unsigned_reason` (the key that could not be
-    loaded) is raised then, so the service's own refusals come first."""
+    loaded) is raised then, so the service's own refusals come first. `before_keys`: the
+    upgrade of a practice whose schema held no keys yet, which nobody can sign (it is the
+    upgrade that brings the keys)."""
     from swp.db import lock_for_append
     from swp.errors import InputError, PreconditionError
 
@@ -163,7 +166,7 @@ def append(session: Session, *, command: str, args: dict[str, Any], actor: str |
     if signer is None and outcome == "ok" and passkey is None:
         if unsigned_reason is not None:
             raise unsigned_reason
-        if manager_ever(session):
+        if manager_ever(session) and not before_keys:
             raise InputError("this change must be signed: name the acting member with --as HANDLE")
     last_seq, last_hash, last_at, last_real = _head_with_time(session)
     named = acts(session)

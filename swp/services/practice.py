@@ -144,10 +144,19 @@ def upgrade(db: str | None, *, actor: str | None, args: dict[str, Any],
                 # rows a revision wrote (a backfill) are recorded, as ranges, by this event
                 session.info["swp_bulk"] = last_ids
                 audit.act(session, "schema.upgraded", {"from": before, "to": HEAD_REVISION})
-                audit.append(session, command="db upgrade", args=args, actor=actor, signer=signer)
+                audit.append(session, command="db upgrade", args=args, actor=actor, signer=signer,
+                             before_keys=_before_keys(before))
     finally:
         database.dispose()
     return {"from": before, "to": HEAD_REVISION, "changed": before != HEAD_REVISION}
+
+
+def _before_keys(revision: str) -> bool:
+    """Whether a practice at this schema revision held no members' keys (revision 0011 brought
+    them): its upgrade cannot be signed, and is recorded unsigned like the changes before it."""
+    from swp.db import KNOWN_REVISIONS
+
+    return KNOWN_REVISIONS.index(revision) < KNOWN_REVISIONS.index("0011")
 
 
 def _last_ids(conn: Any) -> dict[str, int]:
