@@ -436,6 +436,17 @@ def test_check_names_every_defence_dropped_around_swp(practice, db):
         "by it is slow (restore it with a backup, or ask who dropped it)"}
 
 
+def test_check_names_a_unique_index_replaced_by_a_plain_one_of_the_same_name(practice, db):
+    """The index that lets an entry be reversed only once, dropped and made again without
+    UNIQUE under its own name: the name is there, the refusal is not, and check says so."""
+    practice.ok("check")
+    sql(db, "DROP INDEX ix_ledger_entry_reverses",
+        "CREATE INDEX ix_ledger_entry_reverses ON ledger_entry (reverses)")
+    found = {p["message"] for p in problems(practice) if p["check"] == "defences"}
+    assert found == {"ledger_entry.reverses is no longer unique: the database no longer refuses "
+                     "two rows with the same value (restore it with a backup, or ask who dropped it)"}
+
+
 def test_check_names_a_column_that_is_no_longer_unique(practice, db):
     """A column declared unique without a name of its own (a partner's name here; a member's
     handle, an entry's ref, a period's label alike) made not unique around swp: PostgreSQL by
