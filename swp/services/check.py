@@ -338,17 +338,22 @@ def expected_indexes() -> dict[str, tuple[str, bool]]:
             for index in table.indexes if isinstance(index.name, str)}
 
 
-def expected_unique_columns() -> set[tuple[str, tuple[str, ...]]]:
-    """The columns declared unique without a name of their own (a member's handle, an entry's
-    ref, a period's label...), by table: each must have a unique constraint or unique index on
-    exactly those columns, whatever the database called it."""
+def expected_unique_columns(indexes: set[str]) -> set[tuple[str, tuple[str, ...]]]:
+    """The columns that must be held unique, by table: those declared unique without a name of
+    their own (a member's handle, an entry's ref, a period's label...), whatever the database
+    called their constraint; and those of each named unique index among `indexes` (the ones
+    there by name), so that one replaced by a plain index of the same name is found too."""
     from sqlalchemy import UniqueConstraint
 
     from swp.models import metadata
 
-    return {(table.name, tuple(c.name for c in constraint.columns))
-            for table in metadata().tables.values() for constraint in table.constraints
-            if isinstance(constraint, UniqueConstraint) and not isinstance(constraint.name, str)}
+    wanted = set()
+    for table in metadata().tables.values():
+        wanted |= {(table.name, tuple(c.name for c in constraint.columns)) for constraint in table.constraints
+                   if isinstance(constraint, UniqueConstraint) and not isinstance(constraint.name, str)}
+        wanted |= {(table.name, tuple(c.name for c in index.columns)) for index in table.indexes
+                   if index.unique and isinstance(index.name, str) and index.name in indexes}
+    return wanted
 
 
 def _unique_column_sets(session: Session, tables: set[str]) -> dict[str, set[tuple[str, ...]]]:
@@ -390,15 +395,7 @@ def _defences(session: Session, found: _Found) -> None:
                       "refuses a second row it refused (restore it with a backup, or ask who dropped it)"
                       if unique else f"the index {name} on {table} is missing: what reads {table} "
                       "by it is slow (restore it with a backup, or ask who dropped it)")
-    wanted = expected_unique_columns()
-    # a named unique index that is there by name must also still be unique (not replaced by a
-    # plain index of the same name); one missing by name is reported above
-    from swp.models import metadata
-
-    for schema_table in metadata().tables.values():
-        for index in schema_table.indexes:
-            if index.unique and isinstance(index.name, str) and index.name in indexes:
-                wanted.add((schema_table.name, tuple(c.name for c in index.columns)))
+    wanted = expected_unique_columns(indexes)
     held = _unique_column_sets(session, {table for table, _ in wanted})
     for table, columns in sorted(wanted):
         if table in held and columns not in held[table]:
