@@ -205,10 +205,11 @@ def schema_revision(conn: Connection) -> str | None:
 
 
 def table_names(conn: Connection) -> list[str]:
-    """The tables of an open database (its current schema on PostgreSQL)."""
+    """The tables of an open database (on PostgreSQL, those of the schema where its tables are
+    found: see `tables_schema`)."""
     from sqlalchemy import inspect
 
-    return inspect(conn).get_table_names()
+    return inspect(conn).get_table_names(schema=tables_schema(conn))
 
 
 def check_schema(conn: Connection, target: Target) -> None:
@@ -264,8 +265,8 @@ def defences(conn: Connection) -> tuple[str, set[str], set[str], set[str]]:
 
 def tables_schema(conn: Connection) -> str | None:
     """PostgreSQL: the schema where the practice's tables are found through the search path (the
-    first schema on the path may be another, such as a role's own "$user" schema); None on
-    SQLite, which has one."""
+    first schema on the path, current_schema(), may be another, such as a role's own "$user"
+    schema); None on SQLite, which has one, and where no practice's table is found."""
     if conn.dialect.name != "postgresql":
         return None
     schema: str | None = conn.exec_driver_sql(
@@ -320,9 +321,12 @@ def table_columns(conn: Connection) -> dict[str, list[str]]:
             "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
             "WHERE m.type = 'table'").fetchall()
     else:
-        rows = conn.exec_driver_sql(
+        from sqlalchemy import text
+
+        rows = conn.execute(text(
             "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema()").fetchall()
+            "WHERE table_schema = coalesce(:schema, current_schema())"),
+            {"schema": tables_schema(conn)}).fetchall()
     tables: dict[str, list[str]] = {}
     for table, column in rows:
         tables.setdefault(table, []).append(column)

@@ -476,7 +476,9 @@ def test_check_finds_the_indexes_where_the_tables_are_found(practice, db):
     """On PostgreSQL the tables are found through the search path; the first schema on it
     (current_schema()) need not hold them: a role with a schema of its own, as PostgreSQL's
     guide suggests for each user ("$user" comes first on the default path), or a path that
-    starts with another schema. No index is then reported missing that is there."""
+    starts with another schema. No index is then reported missing that is there, and what is
+    wrong in the practice's own schema (a dropped index, a column no longer unique, a share
+    register) is still found."""
     if not is_postgres(db):
         pytest.skip("SQLite has one schema")
     from sqlalchemy.engine import make_url
@@ -485,8 +487,11 @@ def test_check_finds_the_indexes_where_the_tables_are_found(practice, db):
     url = make_url(db).update_query_dict({"options": "-csearch_path=scratch,public"})
     elsewhere = Swp(url.render_as_string(hide_password=False))
     assert elsewhere.ok("check", json=True).json["problems"] == []
-    sql(db, "DROP INDEX ix_ledger_entry_date_cover", "ALTER TABLE partner DROP CONSTRAINT partner_name_key")
-    found = {p["message"] for p in problems(elsewhere) if p["check"] == "defences"}
+    sql(db, "DROP INDEX ix_ledger_entry_date_cover", "ALTER TABLE partner DROP CONSTRAINT partner_name_key",
+        "CREATE TABLE share_register (id INTEGER PRIMARY KEY, holder TEXT, class TEXT)")
+    every = problems(elsewhere)
+    assert any(p["check"] == "shares" and "a table 'share_register'" in p["message"] for p in every), every
+    found = {p["message"] for p in every if p["check"] == "defences"}
     assert found == {"the index ix_ledger_entry_date_cover on ledger_entry is missing: what reads "
                      "ledger_entry by it is slow (restore it with a backup, or ask who dropped it)",
                      "partner.name is no longer unique: the database no longer refuses two rows "
