@@ -395,15 +395,16 @@ def _short(query: str) -> str:
     return query.replace("SELECT kind, category, sum(amount_pence), count(*) FROM ledger_entry", "GROUP BY").split(" GROUP BY kind")[0]
 
 
-def warm_command(db: str | None, *args: str):
+def warm_command(db: str | None, *args: str, app=None):
     """A function timing a command's own work: the whole command run in this process once its
-    modules are imported (parsing, the service, rendering; output to /dev/null)."""
+    modules are imported (parsing, the service, rendering; output to /dev/null). `app`: another
+    Typer app than swp's (benchmarks/least_app.py's)."""
     import contextlib
 
     from typer.main import get_command
 
-    from swp.cli import app
-
+    if app is None:
+        from swp.cli import app
     command = get_command(app)
     argv = (["--db", db] if db else []) + list(args)
 
@@ -413,7 +414,7 @@ def warm_command(db: str | None, *args: str):
             code = command.main(args=argv, standalone_mode=False)
             elapsed = time.perf_counter() - started
         if code:
-            raise SystemExit(f"swp {' '.join(argv)} failed in-process ({code})")
+            raise SystemExit(f"{' '.join(argv)} failed in-process ({code})")
         return elapsed
 
     once()  # imports what the command needs
@@ -448,7 +449,7 @@ def bench_startup(practice: str, big: str | None, rows: int, repeat: int) -> lis
     # against the same kind of baseline (its own work measured the same way)
     least = [sys.executable, str(ROOT / "benchmarks" / "least_app.py"), "--db", practice, "member", "list"]
     best_of = turns(repeat, whole=lambda: child(least)[0], stack=lambda: child(STACK)[0],
-                    work=warm_least(practice))
+                    work=warm_command(practice, "member", "list", app=least_app()))
     figures.append(Figure("for scale: the stack's least `member list` (whole process)", best_of["whole"],
                           best_of["stack"] + best_of["work"], "s", 1.1,
                           "one Typer command, one SQLModel table, a Rich table (benchmarks/least_app.py); "
@@ -456,27 +457,15 @@ def bench_startup(practice: str, big: str | None, rows: int, repeat: int) -> lis
     return figures
 
 
-def warm_least(db: str):
-    """warm_command for benchmarks/least_app.py: its command run in this process, once imported."""
-    import contextlib
+def least_app():
+    """benchmarks/least_app.py's Typer app, imported from its file."""
     import importlib.util
-
-    from typer.main import get_command
 
     spec = importlib.util.spec_from_file_location("least_app", ROOT / "benchmarks" / "least_app.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    command = get_command(module.app)
-
-    def once() -> float:
-        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-            started = time.perf_counter()
-            command.main(args=["--db", db, "member", "list"], standalone_mode=False)
-            return time.perf_counter() - started
-
-    once()
-    return once
+    return module.app
 
 
 _META = re.compile(r"  [a-z][a-z0-9-]*: ")
