@@ -92,8 +92,10 @@ def test_a_practice_from_before_keys_upgrades_and_its_members_then_sign(tmp_path
     assert (stale.code, stale.err) == (1, f"swp: {db} has an older schema (0013); run 'swp db upgrade' first\n")
     up = old.ok("db", "upgrade", as_="mo")
     assert up.out.startswith(f"Upgraded the schema from 0013 to {HEAD_REVISION}.")
+    before = snapshot(str(db), skip=())
     unsigned = old("ledger", "income", "50", "--category", "contracts", "--date", "2026-06-01", as_="mo")
-    assert unsigned.code == 1 and "mo has no key enrolled" in unsigned.err
+    assert (unsigned.code, unsigned.err) == (1, "swp: mo has no key enrolled: make one with 'swp --as mo key new'\n")
+    assert snapshot(str(db), skip=()) == before  # nothing written, no event either
     for handle in ("mo", "ann", "bea"):
         old.ok("key", "new", "--no-passphrase", as_=handle)
     old.ok("ledger", "income", "50", "--category", "contracts", "--date", "2026-06-01", as_="mo")
