@@ -26,7 +26,11 @@ def console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     # Off a terminal (a pipe, a file, a test) use a width that keeps rows on one line.
     width = None if stream.isatty() or os.environ.get("COLUMNS") else 120
-    return Console(file=stream, highlight=False, soft_wrap=False, width=width)
+    # What swp prints is the practice's own text (names, memos, titles), never Rich markup:
+    # "Ann [/]" or "see :warning:" print as written (markup made the first an error and the
+    # second an emoji)
+    return Console(file=stream, highlight=False, soft_wrap=False, width=width, markup=False,
+                   emoji=False)
 
 
 def emit(json_mode: bool, payload: dict[str, Any], human: Callable[[], Any] | None = None) -> None:

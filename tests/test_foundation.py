@@ -257,3 +257,19 @@ def test_a_process_builds_only_the_command_it_runs_and_it_is_the_same_command():
         assert [p.name for p in ours.params] == [p.name for p in theirs.params]
         assert sorted(getattr(ours, "commands", {})) == sorted(getattr(theirs, "commands", {}))
     assert [p.name for p in only.params] == [p.name for p in whole.params]  # the global options
+
+
+def test_the_practice_s_own_text_prints_as_written_not_as_rich_markup(swp):
+    """A name, a practice's name or a memo with square brackets or colons is printed as it
+    was written: before, "Ann [/]" made `member list` fail with an unexpected error, and
+    ":warning:" printed as an emoji."""
+    swp.ok("init", "--sandbox", "Riverside [/bold] Practice", "--local-authority", "Leeds [b]")
+    swp.ok("member", "add", "ann", "--name", "Ann [/] :warning: [red]Achebe", "--role", "practitioner",
+           "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "40000",
+           "--registration", "SW100001")
+    listed = swp.ok("member", "list").out
+    assert "Ann [/] :warning: [red]Achebe" in listed and "\u26a0" not in listed
+    assert "Riverside [/bold] Practice" in swp.ok("practice", "show").out
+    swp.ok("ledger", "income", "100", "--date", "2025-05-01", "--category", "contracts",
+           "--memo", "invoice [/] :smile:", as_="ann")
+    assert "invoice [/] :smile:" in swp.ok("ledger", "list").out
