@@ -259,10 +259,11 @@ def test_a_process_builds_only_the_command_it_runs_and_it_is_the_same_command():
     assert [p.name for p in only.params] == [p.name for p in whole.params]  # the global options
 
 
-def test_the_practice_s_own_text_prints_as_written_not_as_rich_markup(swp):
+def test_the_practice_s_own_text_prints_as_written_not_as_rich_markup(swp, monkeypatch):
     """A name, a practice's name or a memo with square brackets or colons is printed as it
     was written: before, "Ann [/]" made `member list` fail with an unexpected error, and
     ":warning:" printed as an emoji."""
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that no name wraps
     swp.ok("init", "--sandbox", "Riverside [/bold] Practice", "--local-authority", "Leeds [b]")
     swp.ok("member", "add", "ann", "--name", "Ann [/] :warning: [red]Achebe", "--role", "practitioner",
            "--employed-since", "2024-04-01", "--hours", "37.5", "--pay", "40000",

@@ -1,7 +1,5 @@
 """The hash-chained history of every change and refusal."""
 
-from __future__ import annotations
-
 from sqlmodel import Field
 
 from swp.models.base import TableModel

@@ -1,7 +1,5 @@
 """What links the books to the bank: imported lines and the bank's balances."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlmodel import Field

@@ -1,7 +1,5 @@
 """Costs shared with partners, and loans."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from sqlalchemy import CheckConstraint

@@ -1,7 +1,5 @@
 """Settlements of a former member's deficit: paid in, or written off by resolution."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint

@@ -1,7 +1,5 @@
 """Resolutions and the votes cast on them."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, UniqueConstraint

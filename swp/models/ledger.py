@@ -1,7 +1,5 @@
 """The books: ledger entries, and the contracts and partners they may name."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Index

@@ -1,7 +1,5 @@
 """General meetings, their agendas and attendance, and filings."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from datetime import date as _date  # for fields of classes that have a field named date
 

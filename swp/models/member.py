@@ -1,7 +1,5 @@
 """The register of members, and each member's history of role, hours and pay."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, UniqueConstraint

@@ -1,7 +1,5 @@
 """Closed sharing periods, their allocations, and the profit shares paid out of them."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, UniqueConstraint

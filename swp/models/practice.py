@@ -1,7 +1,5 @@
 """The practice itself and the clauses of its constitution."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint

@@ -1,7 +1,5 @@
 """The members' page: invitations, sessions, challenges and passkeys, and database logins."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint
