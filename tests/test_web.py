@@ -978,6 +978,28 @@ def test_an_address_change_whose_row_differs_from_the_one_its_passkey_signed_is_
     assert _verify(site, elsewhere(tmp_path / "4"))["ok"] is True  # as written: it stands again
 
 
+def test_an_address_cleared_on_the_page_but_recorded_as_another_is_named(site, ann, tmp_path):
+    """A request that clears the address and email signs no new value: the row it records must
+    hold each cleared, or, as an older swp wrote it, kept as it was; anything else is named."""
+    db = site.swp.db
+    assert _details_form(site.client, ann, address="1 Mill Lane", email="ann@example.org").status_code == 303
+    assert _details_form(site.client, ann, address="  ", email="").status_code == 303
+    real = audit_rows(db)[-1]
+    assert query(db, "SELECT address, email FROM member WHERE handle = 'ann'") == [(None, None)]
+    assert _verify(site)["ok"] is True
+    _rows_rewritten(db, real, "member", address="9 Elm Road")
+    assert _broken_at(site, real["seq"], elsewhere(tmp_path / "1")) == (
+        "it records ann's address as '9 Elm Road', where the request its passkey signed had it cleared")
+    _rows_rewritten(db, real, "member", email="eve@example.org")
+    assert _broken_at(site, real["seq"], elsewhere(tmp_path / "2")) == (
+        "it records ann's email as 'eve@example.org', where the request its passkey signed had it cleared")
+    # kept as they were, as an older swp wrote a cleared value: stands
+    _rows_rewritten(db, real, "member", address="1 Mill Lane", email="ann@example.org")
+    assert _verify(site, elsewhere(tmp_path / "3"))["ok"] is True
+    _rows_rewritten(db, real, "member", address=None, email=None)
+    assert _verify(site, elsewhere(tmp_path / "4"))["ok"] is True  # as written: it stands again
+
+
 def test_a_proposal_whose_row_differs_from_the_one_its_passkey_signed_is_named(site, ann, tmp_path):
     db = site.swp.db
     made = _propose(site.client, ann, title=" Keep a fifth ", kind="Ordinary",

@@ -578,6 +578,8 @@ class _Keys:
         self.invites: dict[str, tuple[int, str, str | None]] = {}
         self.used_invites: set[int] = set()
         self.member_handles: dict[Any, str] = {}  # member id -> handle, from the member rows written
+        # handle -> the address and email their member row last recorded (from the rows written)
+        self.contacts: dict[str, dict[str, Any]] = {}
         # what members asked for on the page, signed by their passkeys: intent digest -> the
         # seq of the one event that records it; handle -> seq of their latest signed event
         self.intents: dict[str, int] = {}
@@ -647,6 +649,8 @@ class _Keys:
         for row in _rows_of(named, "member"):
             if row.get("id") is not None and row.get("handle"):
                 self.member_handles[row["id"]] = str(row["handle"])
+            if row.get("handle") and "address" in row and "email" in row:
+                self.contacts[str(row["handle"])] = {"address": row["address"], "email": row["email"]}
         for values in _proposal_rows(named):
             number = values.get("id")
             if values.get("action") == "re-enrol" and number not in self.reenrolments:
@@ -755,7 +759,7 @@ class _Keys:
         if (asked["command"], asked["args"]) != (event["command"], event["args"]):
             return ("it records another change than the one its passkey signed (the request was "
                     f"{asked['command']!r} with {asked['args']})"), digest
-        problem = _rows_problem(event, named)  # the passkey signed the request, not the rows
+        problem = _rows_problem(event, named, self.contacts)  # the passkey signed the request, not the rows
         if problem is not None:
             return problem, digest
         seen_seq, seen_hash = asked["seen"]
@@ -789,14 +793,18 @@ class _Keys:
         return None
 
 
-def _rows_problem(event: dict[str, Any], named: list[Any]) -> str | None:
+def _rows_problem(event: dict[str, Any], named: list[Any],
+                  contacts: dict[str, dict[str, Any]] | None = None) -> str | None:
     """Why the rows a change from the page records are not the change its request asked for
     (None: they are). A passkey signs the request (its command and arguments), not the rows, so
     the rows are checked against it, as the service would have written them: a vote's rows are
     the vote asked for; an address change writes only the asking member's row, with the
-    address and email asked for (stripped; one not given, or empty, is not checked: swp clears
-    it, an older swp kept it as it was); a proposal's row is the title (stripped), kind (stripped, lower case), clause
-    and value (in its canonical form) asked for, proposed by the signer."""
+    address and email asked for (stripped); one asked empty is cleared (an older swp kept it as
+    it was: either stands) and one not asked for is kept, both checked against the member's row
+    as an earlier event recorded it (`contacts`: handle -> address and email; a member no
+    earlier event wrote is not checked there); a proposal's row is the title (stripped), kind
+    (stripped, lower case), clause and value (in its canonical form) asked for, proposed by the
+    signer."""
     try:
         wanted = json.loads(event["args"])
     except (TypeError, ValueError):
@@ -815,13 +823,21 @@ def _rows_problem(event: dict[str, Any], named: list[Any]) -> str | None:
             if row.get("handle") != handle:
                 return (f"it records a change to {row.get('handle')}'s details, not to {handle}'s "
                         "as its passkey signed")
+            had = (contacts or {}).get(str(handle))
             for field in ("address", "email"):
                 asked = wanted.get(field)
                 # registers.set_contact writes it stripped (plain_text); one empty once stripped
-                # clears it, but an older swp kept the one it had: not checked
-                if isinstance(asked, str) and asked.strip() and row.get(field) != asked.strip():
-                    return (f"it records {handle}'s {field} as {row.get(field)!r}, other than the "
-                            "one its passkey signed")
+                # clears it (an older swp kept the one it had); one not asked for is kept
+                if isinstance(asked, str) and asked.strip():
+                    if row.get(field) != asked.strip():
+                        return (f"it records {handle}'s {field} as {row.get(field)!r}, other than "
+                                "the one its passkey signed")
+                elif had is not None:
+                    allowed = (None, "", had[field]) if isinstance(asked, str) else (had[field],)
+                    if row.get(field) not in allowed:
+                        wanted_text = "cleared" if isinstance(asked, str) else "left as it was"
+                        return (f"it records {handle}'s {field} as {row.get(field)!r}, where the "
+                                f"request its passkey signed had it {wanted_text}")
     elif command == "proposal new":
         expected = _proposal_asked(wanted, event["actor"])
         for row in _rows_of(named, "proposal"):
