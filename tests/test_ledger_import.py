@@ -450,3 +450,60 @@ def test_a_row_between_streamed_rows_makes_the_range_read_back(practice, db):
         engine.dispose()
     assert (span["first"], span["last"], span["count"]) == (1, 5, 5)
     assert (span["count"], span["digest"]) == read_back
+
+
+_GOOD = {  # texts for each column of swp's CSV as a batch checked a column at a time has them
+    "date": ["2025-05-01", "2025-06-30"],
+    "type": ["income", "expense"],
+    "amount": ["1.00", "12.5", "40", "20000000.00"],
+    "category": ["contracts", "grants", "rent"],
+    "memo": ["", "  ", "a memo", " café, ünïcode ", '"quoted"'],
+    "ref": ["R1", " R2 ", "R3", "R4"],
+}
+_OTHER = {  # and texts that only the row-by-row check takes (or refuses)
+    "date": ["2025-13-01", "1/5/2025", "", "2025-02-30", "2025-07-01"],
+    "type": ["Income", " expense", "loan", "x"],
+    "amount": ["0.00", "20000000.01", "1,234.50", "£5", "-3", "1e3", "abc"],
+    "category": ["Rent", "bad cat!", "", "sundries"],
+    "ref": ["", "  "],
+}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(*(st.sampled_from(v) for v in _GOOD.values())), min_size=1, max_size=12),
+       other=st.none() | st.tuples(st.integers(0, 11), st.sampled_from(sorted(_OTHER)), st.data()),
+       order=st.permutations(range(6)), warm=st.booleans())
+def test_a_batch_checked_a_column_at_a_time_is_the_batch_checked_row_by_row(practice, rows, other, order, warm):
+    """An import checks a batch a column at a time when every row is plainly written and its
+    dates and categories were met before (`warm`: the rows were seen before, all but one
+    `other` cell); that gives exactly what checking each row gives, and any other batch is
+    left to the row-by-row check (which names the bad row)."""
+    from swp.db import open_database
+    from swp.errors import InputError
+    from swp.services import ledger
+
+    header = [ledger.IMPORT_HEADER[i] for i in order]
+    positions = ledger._header_positions(header)
+    seen = [(n + 2, [list(row)[i] for i in order]) for n, row in enumerate(rows)]
+    batch = [(line, list(cells)) for line, cells in seen]
+    if other is not None:
+        at, column, data = other
+        at %= len(rows)
+        batch[at][1][order.index(ledger.IMPORT_HEADER.index(column))] = data.draw(st.sampled_from(_OTHER[column]))
+    database = open_database(practice.db)
+    try:
+        with database.transaction(write=False) as session:
+            importer = ledger._Importer(session, periods=[])
+            if warm:  # the dates and categories met in earlier batches
+                for line, cells in seen:
+                    importer.parse(cells, positions, line)
+            fast = importer.parse_many(batch, positions)
+            try:
+                slow = [(line, *importer.parse(cells, positions, line)) for line, cells in batch]
+            except InputError:
+                slow = None
+    finally:
+        database.dispose()
+    assert (fast is not None) == (warm and other is None)
+    if fast is not None:
+        assert fast == slow

@@ -319,6 +319,10 @@ class _Stream:
         self._plan = plan
         self._template = template
         self._encode = encode
+        # per position, the text of each text value met so far (a category, a kind, an
+        # account): a dict lookup rather than encoding it again; None for a column whose
+        # values seldom repeat (a ref, a memo) or are not all text
+        self._texts: dict[int, dict[Any, str] | None] = {}
 
     @classmethod
     def make(cls, session: Session, table: Table, columns: tuple[str, ...], before: int) -> _Stream | None:
@@ -350,6 +354,8 @@ class _Stream:
             parts.append(encode(name).replace("%", "%%") + ":%s")
         return cls(table, columns, before + 1, plan, "{" + ",".join(parts) + "}", encode)
 
+    REMEMBERED = 200  # distinct texts of a column remembered, at most (memory stays flat)
+
     def add(self, rows: list[Any]) -> None:
         """Digest rows just inserted (in order), each as the canonical JSON of its columns:
         made a column at a time, each value's text as `range_digest` makes it."""
@@ -360,9 +366,22 @@ class _Stream:
             if step is None:
                 cells.append(list(map(int.__repr__, range(number, number + len(rows)))))
             elif isinstance(step, int):
-                cells.append([string(v) if type(v) is str else int.__repr__(v) if type(v) is int
-                              else "null" if v is None else encode(_plain(v))
-                              for v in [row[step] for row in rows]])
+                values = [row[step] for row in rows]
+                known = self._texts.get(step, {})
+                if known:
+                    try:
+                        cells.append([known[v] for v in values])
+                        continue
+                    except KeyError:  # a value not met before
+                        pass
+                texts = [string(v) if type(v) is str else int.__repr__(v) if type(v) is int
+                         else "null" if v is None else encode(_plain(v)) for v in values]
+                if known is not None:
+                    # only text and None are remembered (True == 1, but their texts differ)
+                    known.update(zip(values, texts, strict=True))
+                    plain = all(type(v) is str or v is None for v in values)
+                    self._texts[step] = known if plain and len(known) <= self.REMEMBERED else None
+                cells.append(texts)
             else:
                 cells.append(step.texts(rows))
         texts = list(map(self._template.__mod__, zip(*cells, strict=True)))

@@ -30,7 +30,7 @@ from sqlmodel import col
 from swp import rules
 from swp.clock import now
 from swp.dates import parse_date
-from swp.db import prepare_bulk_write, rows_where_in
+from swp.db import prepare_bulk_write, rows_where_in, stores_as_bound
 from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
 from swp.importers import Lines
 from swp.models import LedgerEntry, Period, table_of
@@ -381,9 +381,14 @@ def _header_positions(row: list[str] | None) -> list[int]:
 
 
 _IN_ORDER = list(range(len(IMPORT_HEADER)))  # a header in the usual order: cells as they are
+_KINDS = frozenset(IMPORT_KINDS)
 
 
 _PLAIN_AMOUNT = re.compile(r"([0-9]{1,8})(?:\.([0-9]{1,2}))?\Z")
+# a batch's amounts, one a line, each as _PLAIN_AMOUNT has it
+_PLAIN_AMOUNTS = re.compile(r"[0-9]{1,8}(?:\.[0-9]{1,2})?(?:\n[0-9]{1,8}(?:\.[0-9]{1,2})?)*")
+_NO_DECIMALS = re.compile(r"^([0-9]+)$", re.MULTILINE)
+_ONE_DECIMAL = re.compile(r"\.([0-9])$", re.MULTILINE)
 # the columns an import writes, in the order of each row's tuple (the rest are NULL)
 IMPORT_COLUMNS = ("date", "kind", "amount_pence", "category", "debit", "credit", "memo", "ref",
                   "recorded_at")
@@ -413,6 +418,8 @@ class _Importer:
         self.skipped = 0
         self.income = 0
         self.expenses = 0
+        # SQLite: insert each batch first as if none of its refs were in the books (`settle`)
+        self.hopeful = stores_as_bound(session)
         # each distinct text is read once per import (a year has 365 dates, a file a few
         # categories): text -> the checked value, and the value as the driver takes it
         table = table_of(LedgerEntry)
@@ -483,6 +490,46 @@ class _Importer:
         return ((day, kind, pence, category, memo),
                 (bound_day, kind, pence, category, debit, credit, memo, ref, self.recorded))
 
+    def parse_many(self, raw: list[tuple[int, list[str]]], positions: list[int]
+                   ) -> list[tuple[int, _Key, _Values]] | None:
+        """A batch of rows checked a column at a time, as `parse` checks each: (line, key,
+        row) in file order; or None when a row needs `parse` (a date or category not met
+        before, a type to put in lower case, an amount written otherwise than 1234.56, an empty
+        ref, a row of another length, a bad row): the caller then parses the batch row by row,
+        which also names the first bad row."""
+        table = [cells for _, cells in raw]
+        if set(map(len, table)) != {len(IMPORT_HEADER)}:
+            return None
+        columns = list(zip(*table, strict=True))
+        if positions is not _IN_ORDER:
+            columns = [columns[i] for i in positions]
+        date_texts, kinds, amount_texts, category_texts, memo_texts, ref_texts = columns
+        if not set(kinds) <= _KINDS:
+            return None
+        try:
+            days = [self.days[text] for text in date_texts]
+            categories = [self.categories[pair] for pair in zip(kinds, category_texts, strict=True)]
+        except KeyError:  # met for the first time: `parse` checks it and remembers it
+            return None
+        # every amount written 1234.56 (or 1234.5, 1234), in one pass over them all; then
+        # each with two decimals, less its point: its pence
+        joined = "\n".join(amount_texts)
+        if _PLAIN_AMOUNTS.fullmatch(joined) is None:
+            return None
+        joined = _ONE_DECIMAL.sub(r".\g<1>0", _NO_DECIMALS.sub(r"\1.00", joined))
+        amounts = list(map(int, joined.replace(".", "").split("\n")))
+        if min(amounts) <= 0 or max(amounts) > MAX_PENCE:
+            return None
+        refs = [ref.strip() for ref in ref_texts]
+        if not all(refs):
+            return None
+        memos = [memo.strip() or None for memo in memo_texts]
+        recorded = self.recorded
+        return [(line, (day, kind, pence, category, memo),
+                 (bound_day, kind, pence, category, debit, credit, memo, ref, recorded))
+                for (line, _), (day, bound_day), kind, pence, (category, debit, credit), memo, ref
+                in zip(raw, days, kinds, amounts, categories, memos, refs, strict=True)]
+
     def known(self, refs: list[str]) -> dict[str, tuple[int, _Key]]:
         """The entries already in the books with any of these refs: ref -> (id, key). Asked
         through the driver (the refs as parameters, not SQLAlchemy literals one by one); the
@@ -496,14 +543,50 @@ class _Importer:
 
     def settle(self, batch: list[tuple[int, _Key, _Values]]) -> None:
         """Check a batch against the books (refs, closed periods), then insert its new rows
-        with one executemany. Raises on the first bad row, in file order."""
+        with one executemany. Raises on the first bad row, in file order.
+
+        On SQLite, while no ref of this import has been found in the books, a batch is first
+        inserted as if none of its refs were there, inside a savepoint: the unique index on
+        `ref` looks each one up as it inserts it anyway. If one is there (a file imported
+        again, a ref already used), the savepoint is rolled back, the refs are asked for and
+        the batch is settled as below, and so is every later batch of the import."""
         if not batch:
             return
-        table = table_of(LedgerEntry)
+        if self.hopeful:
+            connection = self.session.connection()
+            try:
+                fresh, skipped, income, expenses = self._sorted(batch, {})
+            except InputError:  # reported below, where the books' refs come first
+                self.hopeful = False
+            else:
+                from sqlalchemy.exc import IntegrityError
+
+                # (any other failure, a full disk say, ends the import: the whole transaction
+                # is rolled back, and SQLite may already have done so, savepoint and all)
+                connection.exec_driver_sql("SAVEPOINT swp_import_batch")
+                try:
+                    self._insert(fresh)
+                except IntegrityError:  # a ref of the batch is in the books
+                    connection.exec_driver_sql("ROLLBACK TO SAVEPOINT swp_import_batch")
+                    connection.exec_driver_sql("RELEASE SAVEPOINT swp_import_batch")
+                    self.hopeful = False
+                else:
+                    connection.exec_driver_sql("RELEASE SAVEPOINT swp_import_batch")
+                    self._count(fresh, skipped, income, expenses)
+                    return
         refs = list({row[7] for _, _, row in batch})
-        known = self.known(refs)
+        fresh, skipped, income, expenses = self._sorted(batch, self.known(refs))
+        self._insert(fresh)
+        self._count(fresh, skipped, income, expenses)
+
+    def _sorted(self, batch: list[tuple[int, _Key, _Values]], known: dict[str, tuple[int, _Key]]
+                ) -> tuple[list[_Values], int, int, int]:
+        """The batch's rows to insert, the number skipped (already in the books, or earlier in
+        the batch, with the same values), and the income and expenses of the rows to insert.
+        `known`: the books' entries with the batch's refs (`known`)."""
         seen: dict[str, tuple[int, _Key]] = {}
         fresh: list[_Values] = []
+        skipped = income = expenses = 0
         periods = self.periods
         for line, key, row in batch:
             ref = row[7]
@@ -513,14 +596,14 @@ class _Importer:
                     raise InputError(f"line {line}: ref {ref!r} is already entry #{entry_id} "
                                      f"({_describe(existing)}) with different values "
                                      f"({_describe(key)})")
-                self.skipped += 1
+                skipped += 1
                 continue
             if ref in seen:
                 first_line, first = seen[ref]
                 if first != key:
                     raise InputError(f"line {line}: ref {ref!r} is also on line {first_line} "
                                      "with different values")
-                self.skipped += 1
+                skipped += 1
                 continue
             if periods:
                 day = key[0]
@@ -531,12 +614,20 @@ class _Importer:
             seen[ref] = (line, key)
             fresh.append(row)
             if key[1] == "income":
-                self.income += key[2]
+                income += key[2]
             else:
-                self.expenses += key[2]
+                expenses += key[2]
+        return fresh, skipped, income, expenses
+
+    def _insert(self, fresh: list[_Values]) -> None:
         if fresh:
-            audit.bulk_insert(self.session, table, fresh, columns=IMPORT_COLUMNS)
-            self.added += len(fresh)
+            audit.bulk_insert(self.session, table_of(LedgerEntry), fresh, columns=IMPORT_COLUMNS)
+
+    def _count(self, fresh: list[_Values], skipped: int, income: int, expenses: int) -> None:
+        self.added += len(fresh)
+        self.skipped += skipped
+        self.income += income
+        self.expenses += expenses
 
 
 def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool = False,
@@ -629,8 +720,23 @@ def _import_rows(importer: _Importer, source: Lines,
         positions = _header_positions(next(reader, None))
     except csv.Error as exc:
         raise InputError(f"line 1: not valid CSV ({exc})") from None
-    batch: list[tuple[int, _Key, _Values]] = []
-    parse = importer.parse
+
+    def settle(raw: list[tuple[int, list[str]]]) -> None:
+        """Check and insert a batch of rows as read (line, cells), a bad one named by its line."""
+        if not raw:
+            return
+        batch = importer.parse_many(raw, positions)
+        if batch is None:  # row by row: each is checked, and a bad one comes after those before it
+            batch = []
+            for line, cells in raw:
+                try:
+                    batch.append((line, *importer.parse(cells, positions, line)))
+                except InputError:
+                    importer.settle(batch)  # an earlier bad row is reported first
+                    raise
+        importer.settle(batch)
+
+    raw: list[tuple[int, list[str]]] = []
     rows = 0
     while True:
         line = reader.line_num + 1
@@ -639,22 +745,21 @@ def _import_rows(importer: _Importer, source: Lines,
         except StopIteration:
             break
         except csv.Error as exc:
-            importer.settle(batch)  # an earlier bad row is reported first
+            settle(raw)  # an earlier bad row is reported first
             raise InputError(f"line {line}: not valid CSV ({exc})") from None
+        except InputError:  # a line that does not decode
+            settle(raw)  # an earlier bad row is reported first
+            raise
         if not "".join(cells).strip():
             continue  # blank line (every cell empty or spaces)
         rows += 1
-        try:
-            batch.append((line, *parse(cells, positions, line)))
-        except InputError:
-            importer.settle(batch)
-            raise
-        if len(batch) >= BATCH_ROWS:
-            importer.settle(batch)
-            batch = []
+        raw.append((line, cells))
+        if len(raw) >= BATCH_ROWS:
+            settle(raw)
+            raw = []
             if progress is not None:
                 progress(source.done, total)
-    importer.settle(batch)
+    settle(raw)
     if rows == 0:
         raise InputError("the file has a header but no rows; nothing to import")
     return rows
