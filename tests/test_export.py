@@ -141,7 +141,8 @@ def test_csv_export_neutralises_formulas_and_keeps_amounts_numeric(practice, db)
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("=1+1", "'=1+1"), ("+44 113", "'+44 113"), ("-5", "'-5"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("  =1", "'  =1"), ("rent", "rent"), ("", ""), (None, ""),
+    ("\tx", "'\tx"), ("\rx", "'\nx"), ("\nx", "'\nx"), ("  =1", "'  =1"), ("rent", "rent"), ("", ""), (None, ""),
+    ("April\r=cmd", "April\n=cmd"), ("a\r\nb", "a\nb"),
     ("a=b", "a=b"), (3, "3"), (-3, "'-3"),
 ])
 def test_neutralise(text, expected):
@@ -276,3 +277,17 @@ def test_closed_periods_declare_their_shares_in_every_export(lived, db):
     paid = lived.ok("ledger", "balance", json=True).json
     assert paid["shares_owed_pence"] == 0
     check_beancount(lived.ok("export", "beancount").out, paid)
+
+
+def test_a_carriage_return_in_a_memo_stays_inside_its_cell(practice, db):
+    """A memo holding a carriage return is written with a line break, which the CSV quotes: left
+    as it was it was not quoted, and a spreadsheet began a new row there whose first cell was the
+    formula after it."""
+    practice.ok("ledger", "income", "100", "--date", "2026-04-01", "--category", "contracts",
+                "--memo", "April\r=cmd|' /C calc'!A0", as_="mo")
+    text = practice.ok("export", "csv").out
+    assert '"April\n=cmd|\' /C calc\'!A0"' in text and "\r" not in text
+    rows = list(csv.reader(io.StringIO(text)))
+    assert len(rows) == 2 and rows[1][5] == "April\n=cmd|' /C calc'!A0"
+    for row in rows:
+        assert not any(cell.lstrip(" ").startswith(("=", "+", "@")) for cell in row)

@@ -8,12 +8,12 @@ spreadsheet would run as a formula is neutralised with a leading apostrophe
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator, Sequence
 
 from swp.money import pence_to_decimal
 from swp.reports.spreadsheet import neutralise
+from swp.reports.spreadsheet import writer as spreadsheet_writer
 from swp.reports.statement import SettlementRow, Statement
 
 HEADER = ("member", "section", "item", "value", "pence")
@@ -78,7 +78,7 @@ def _rows(st: Statement) -> Iterator[tuple[str, str, str, str, str]]:
 
 def render_many(statements: Sequence[Statement]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = spreadsheet_writer(buffer)
     writer.writerow(HEADER)
     for st in statements:
         writer.writerows(_rows(st))

@@ -10,7 +10,6 @@ heading first, free text that a spreadsheet would run as a formula neutralised.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from html import escape
 from typing import Any
 
 from swp.reports.spreadsheet import neutralise
+from swp.reports.spreadsheet import writer as spreadsheet_writer
 
 FORMATS = ("text", "md", "html", "pdf", "csv")
 EXTENSIONS = {"text": "txt", "md": "md", "html": "html", "pdf": "pdf", "csv": "csv"}
@@ -233,7 +233,7 @@ def pdf(doc: Document) -> bytes:
 
 def csv_rows(doc: Document) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = spreadsheet_writer(buffer)
     header_written = False
     for section in doc.sections:
         if section.table is None:

@@ -24,7 +24,6 @@ asked to and never writing through a symbolic link.
 
 from __future__ import annotations
 
-import csv
 import heapq
 import json
 import re
@@ -43,6 +42,7 @@ from swp.errors import InputError
 from swp.models import Allocation, DeficitSettlement, LedgerEntry, Member, Period, Practice, table_of
 from swp.money import pence_to_decimal
 from swp.reports.spreadsheet import neutralise
+from swp.reports.spreadsheet import writer as spreadsheet_writer
 from swp.services import ledger
 from swp.services.ledger import MEMBER_DEFICITS, SHARES_OWED
 
@@ -224,7 +224,7 @@ def write_beancount(session: Session, out: IO[str]) -> int:
 # --- CSV ---------------------------------------------------------------------------------
 
 def write_csv(session: Session, out: IO[str]) -> int:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet_writer(out)
     writer.writerow(CSV_COLUMNS)
     count = 0
     for row in _entries(session, declarations(session)):

@@ -116,14 +116,14 @@ def payroll_rows(session: Session, *, actor: str | None, label: str, pay_date: d
 
 def render_payroll(rows: list[PayrollRow]) -> str:
     """The payroll CSV, formula-safe like every CSV swp writes."""
-    import csv
     import io
 
     from swp.money import pence_to_decimal
     from swp.reports.spreadsheet import neutralise
+    from swp.reports.spreadsheet import writer as spreadsheet_writer
 
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = spreadsheet_writer(buffer)
     writer.writerow(PAYROLL_HEADER)
     for r in rows:
         writer.writerow((neutralise(r.member), neutralise(r.name), neutralise(r.payroll_id),
