@@ -96,6 +96,20 @@ def test_bad_proposals_exit_1_and_change_nothing(practice, db, args, message):
     assert snapshot(db, skip=()) == before
 
 
+@pytest.mark.parametrize("title,message", [
+    ("Keep\n25%", "the title (--title) holds a control character ('\\n'); write it on one line"),
+    ("\x1b[2JKeep 25%", "the title (--title) holds a control character ('\\x1b'); write it on one line"),
+    ("Keep \u202e%52", "the title (--title) holds a character that reorders the text as it is shown (U+202E); write it without"),
+    ("   ", "a proposal needs a title (--title)"),
+])
+def test_a_title_on_more_than_one_line_or_that_reorders_itself_is_refused(practice, db, title, message):
+    before = snapshot(db, skip=())
+    run = practice("proposal", "new", "--title", title, "--kind", "ordinary",
+                   "--amend", "sharing.reserve-percent=25", as_="ann")
+    assert (run.code, run.err) == (1, f"swp: {message}\n")
+    assert snapshot(db, skip=()) == before
+
+
 @pytest.mark.parametrize("args,message", [
     (["--kind", "urgent", "--amend", "sharing.reserve-percent=25"],
      "Invalid value for '--kind': 'urgent' is not one of ordinary, special"),

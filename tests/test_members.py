@@ -182,6 +182,13 @@ def test_transfer_is_always_refused(practice, db):
       "--hours", "10"), "not a handle"),
     (("ann", "--name", "Another Ann", "--role", "practitioner", "--registration", "SW240022", "--employed-since",
       "2026-01-01", "--hours", "10"), "the handle 'ann' is taken"),
+    (("gus", "--name", "Gus \x1b[31mSmith", "--role", "practitioner", "--registration", "SW240023",
+      "--employed-since", "2026-01-01", "--hours", "10"), "the name (--name) holds a control character ('\\x1b')"),
+    (("gus", "--name", "Gus\nSmith", "--role", "practitioner", "--registration", "SW240024",
+      "--employed-since", "2026-01-01", "--hours", "10"), "the name (--name) holds a control character ('\\n')"),
+    (("gus", "--name", "Gus \u202ehtimS", "--role", "practitioner", "--registration", "SW240025",
+      "--employed-since", "2026-01-01", "--hours", "10"),
+     "the name (--name) holds a character that reorders the text as it is shown (U+202E)"),
 ])
 def test_bad_admissions_exit_1(practice, db, args, message):
     refused(practice, db, *ADD, *args, code=1, message=message, audited=False)

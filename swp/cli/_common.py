@@ -133,7 +133,7 @@ def entry_id(text: str) -> int:
 def purposes(text: str) -> tuple[str, ...]:
     """--email-purposes notices,statements: what an email may be used for, in lower case
     (an empty text: none)."""
-    from swp.services.meetings import plain_text
+    from swp.text import plain_text
 
     given = plain_text(text, "the purposes (--email-purposes)") or ""
     return tuple(p.strip().lower() for p in given.split(",") if p.strip())

@@ -28,6 +28,7 @@ from swp.services import audit
 from swp.services.practice import get_practice, load_clauses
 from swp.services.roles import current_members, find_member, latest_facts, require_member
 from swp.services.sharing.closing import last_closed_end
+from swp.text import plain_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -338,7 +339,8 @@ def propose(session: Session, *, actor: str | None, title: str, kind: str, actio
     kind = _kind(kind)
     if action not in rules.PROPOSAL_ACTIONS:
         raise InputError(f"not an action: {action!r}")
-    if not (title or "").strip():
+    title = plain_text(title, "the title (--title)") or ""
+    if not title:
         raise InputError("a proposal needs a title (--title)")
     target_register = None
     if action == "amend":

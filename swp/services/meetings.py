@@ -12,11 +12,10 @@ proposal closed as `swp proposal close` would, with its reason), `minutes`.
 from __future__ import annotations
 
 import typing
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from datetime import date as _date  # for fields of classes that have a field named date
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -29,6 +28,7 @@ from swp.models import Attendance, Meeting, MeetingItem, Member, Proposal
 from swp.services import audit
 from swp.services.practice import get_practice, load_clauses
 from swp.services.roles import current_members, require_member
+from swp.text import plain_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -39,26 +39,6 @@ if TYPE_CHECKING:
 
 KINDS = ("agm", "general")
 KIND_NAMES = {"agm": "Annual general meeting", "general": "General meeting"}
-
-
-@overload
-def plain_text(value: str | None, what: str, *, required: Literal[True]) -> str: ...
-@overload
-def plain_text(value: str | None, what: str, *, required: bool = False) -> str | None: ...
-def plain_text(value: str | None, what: str, *, required: bool = False) -> str | None:
-    """A line of free text a person typed: stripped, and refused if it holds a control
-    character (a new line, an escape...)."""
-    if value is None:
-        if required:
-            raise InputError(f"{what} is needed")
-        return None
-    for char in value:
-        if unicodedata.category(char) == "Cc":
-            raise InputError(f"{what} holds a control character ({char!r}); write it on one line")
-    value = value.strip()
-    if required and not value:
-        raise InputError(f"{what} is needed")
-    return value or None
 
 
 def notice_days(clauses: Mapping[str, str]) -> int:

@@ -25,6 +25,7 @@ from swp.services.roles import (
     latest_facts,
     require_manager,
 )
+from swp.text import plain_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -94,7 +95,8 @@ def admit(session: Session, *, actor: str | None, handle: str, name: str, role: 
     `public_key` (hex) is the newcomer's key, enrolled by this admission."""
     require_manager(session, actor, "managing members")
     check_handle(handle)
-    if not name.strip():
+    name = plain_text(name, "the name (--name)") or ""
+    if not name:
         raise InputError("a member needs a name (--name)")
     clauses = load_clauses(session)
     check_role(role.strip().lower())

@@ -28,9 +28,9 @@ from swp.clock import today
 from swp.errors import InputError, PreconditionError
 from swp.models import Member, MemberFact
 from swp.services import audit
-from swp.services.meetings import plain_text
 from swp.services.practice import get_practice
 from swp.services.roles import find_member, require_manager
+from swp.text import plain_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
