@@ -236,9 +236,48 @@ def test_a_bad_amount_in_ofx_qif_or_camt_is_named_where_it_is(practice, db, tmp_
     assert snapshot(db) == before
 
 
-def test_a_qif_file_not_in_utf8_is_refused_naming_the_line(practice, db, tmp_path):
+@pytest.mark.parametrize("amount", ["-12,50", "(40.00)", "1e3", "abc5", "0x10", "-12.50abc", "1,2345", ""])
+@pytest.mark.parametrize("end", ["\n", "\r"])
+def test_a_qif_amount_that_is_not_a_plain_number_is_refused_naming_its_line(practice, db, tmp_path, amount, end):
+    """quiffen keeps only the digits, points and minus signs of an amount: `-12,50` was read
+    as £1,250.00 out, `(40.00)` as £40.00 in, `1e3` as £13.00. A file whose lines end with a
+    lone carriage return is read the same way."""
+    path = tmp_path / "eu.qif"
+    lines = ["!Type:Bank", "D01/04/2026", "T-3.00", "PPret", "^", "D02/04/2026", f"T{amount}", "PCafe", "^"]
+    path.write_text(end.join(lines) + end, newline="")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    assert (run.code, run.err) == (1, f"swp: line 7: not an amount: {amount!r}\n")
+    assert snapshot(db) == before
+
+
+def test_plain_qif_amounts_are_read_as_written(practice, db, tmp_path):
+    path = tmp_path / "plain.qif"
+    path.write_text("!Type:Bank\nD01/04/2026\nT-12.50\nPPret\n^\nD02/04/2026\nT1,234.56\nPLCC\n^\n"
+                    "D03/04/2026\nU40\nT40\nPLCC\n^\nD04/04/2026\nT+5.5\nPLCC\n^\n")
+    practice.ok("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    assert entries(db) == [("2026-04-01", "expense", 1250, "sundries"), ("2026-04-02", "income", 123456, "sundries"),
+                           ("2026-04-03", "income", 4000, "sundries"), ("2026-04-04", "income", 550, "sundries")]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "message"), [
+    ("statement-v1.ofx", "<TRNAMT>-1850.00", "<TRNAMT>-1.85e3", "transaction 2: not an amount: '-1.85E+3'"),
+    ("statement-v2.ofx", "<TRNAMT>-1850.00", "<TRNAMT>-1.85E3", "transaction 2: not an amount: '-1.85E+3'"),
+    ("camt053.xml", ">1850.00<", ">1.85e3<", "entry 2: not an amount: '1.85e3'"),
+])
+def test_an_ofx_or_camt_amount_with_an_exponent_is_refused(practice, db, tmp_path, name, old, new, message):
+    """As in a CSV, `1e3` is not an amount: ofxtools and Python's Decimal read it as 1000."""
+    path = edited(DATA / name, old, new, tmp_path)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    assert (run.code, run.err) == (1, f"swp: {message}\n")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_qif_file_not_in_utf8_is_refused_naming_the_line(practice, db, tmp_path, end):
     path = tmp_path / "latin.qif"
-    path.write_bytes("!Type:Bank\nD01/04/2026\nT-3.00\nPCaf\xe9 Nero\n^\n".encode("latin-1"))
+    path.write_bytes("!Type:Bank\nD01/04/2026\nT-3.00\nPCaf\xe9 Nero\n^\n".replace("\n", end).encode("latin-1"))
     run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
     assert run.code == 1 and run.err.startswith("swp: line 4: not utf-8 text")
     assert entries(db) == []
