@@ -379,6 +379,51 @@ def test_a_hand_entry_and_its_bank_line_are_linked_not_doubled(practice, db):
     assert again.json["added"] == 0 and again.json["skipped"] == 3 and again.json["linked_count"] == 0
 
 
+MONZO_HEADER = ("Transaction ID,Date,Time,Type,Name,Emoji,Category,Amount,Currency,Local amount,Local currency,"
+                "Notes and #tags,Address,Receipt,Description,Category split,Money Out,Money In\n")
+
+
+def _monzo_twice(folder: Path, second: str) -> Path:
+    """A Monzo export whose transaction tx_1 is on lines 2 (£3.00 out) and 3 (`second`)."""
+    path = folder / "monzo.csv"
+    path.write_text(MONZO_HEADER + "tx_1,01/04/2026,10:00:00,Card,Pret,,e,-3.00,GBP,,,,,,,,-3.00,\n"
+                    f"tx_1,01/04/2026,10:00:00,Card,Pret,,e,{second},GBP,,,,,,,,{second},\n")
+    return path
+
+
+@pytest.mark.parametrize(("by_hand", "batch"), [(False, 1000), (True, 1000), (True, 1)])
+def test_a_bank_id_twice_in_one_file_with_different_values_is_refused_naming_both_lines(
+        practice, db, tmp_path, monkeypatch, by_hand, batch):
+    """The second line was skipped as already in the books. The first line may be linked to an
+    entry entered by hand, and read in an earlier batch of rows: it is compared all the same."""
+    monkeypatch.setattr("swp.services.banking.BATCH_ROWS", batch)
+    if by_hand:
+        practice.ok("ledger", "expense", "3", "--date", "2026-04-01", "--category", "food", as_="mo")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(_monzo_twice(tmp_path, "-4.00")), "--uncategorised", "sundries",
+                   as_="mo")
+    assert (run.code, run.err) == (1, "swp: line 3: the bank's transaction 'tx_1' is also on line 2 "
+                                      "(2026-04-01 expense £3.00) with different values (2026-04-01 expense £4.00)\n")
+    assert snapshot(db) == before
+
+
+def test_an_ofx_fitid_twice_with_different_values_is_refused_naming_both_transactions(practice, db, tmp_path):
+    path = edited(DATA / "statement-v1.ofx", "<FITID>2026041501", "<FITID>2026040201", tmp_path)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    assert (run.code, run.err) == (1, "swp: transaction 3: the bank's transaction '2026040201' is also on "
+                                      "transaction 2 (2026-04-02 expense £1,850.00) with different values "
+                                      "(2026-04-15 expense £1,200.50)\n")
+    assert snapshot(db) == before
+
+
+def test_a_bank_id_twice_in_one_file_with_the_same_values_is_one_entry(practice, db, tmp_path):
+    run = practice.ok("ledger", "import", str(_monzo_twice(tmp_path, "-3.00")), "--uncategorised", "sundries",
+                      as_="mo", json=True)
+    assert (run.json["rows"], run.json["added"], run.json["skipped"]) == (2, 1, 1)
+    assert entries(db) == [("2026-04-01", "expense", 300, "sundries")]
+
+
 def test_a_balance_that_stops_matching_names_the_line_and_writes_nothing(practice, db, tmp_path):
     text = (DATA / "starling.csv").read_text(encoding="utf-8-sig").replace("21949.50", "21900.00")
     path = tmp_path / "starling.csv"
