@@ -236,9 +236,48 @@ def test_a_bad_amount_in_ofx_qif_or_camt_is_named_where_it_is(practice, db, tmp_
     assert snapshot(db) == before
 
 
-def test_a_qif_file_not_in_utf8_is_refused_naming_the_line(practice, db, tmp_path):
+@pytest.mark.parametrize("amount", ["-12,50", "(40.00)", "1e3", "abc5", "0x10", "-12.50abc", "1,2345", ""])
+@pytest.mark.parametrize("end", ["\n", "\r"])
+def test_a_qif_amount_that_is_not_a_plain_number_is_refused_naming_its_line(practice, db, tmp_path, amount, end):
+    """quiffen keeps only the digits, points and minus signs of an amount: `-12,50` was read
+    as £1,250.00 out, `(40.00)` as £40.00 in, `1e3` as £13.00. A file whose lines end with a
+    lone carriage return is read the same way."""
+    path = tmp_path / "eu.qif"
+    lines = ["!Type:Bank", "D01/04/2026", "T-3.00", "PPret", "^", "D02/04/2026", f"T{amount}", "PCafe", "^"]
+    path.write_text(end.join(lines) + end, newline="")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    assert (run.code, run.err) == (1, f"swp: line 7: not an amount: {amount!r}\n")
+    assert snapshot(db) == before
+
+
+def test_plain_qif_amounts_are_read_as_written(practice, db, tmp_path):
+    path = tmp_path / "plain.qif"
+    path.write_text("!Type:Bank\nD01/04/2026\nT-12.50\nPPret\n^\nD02/04/2026\nT1,234.56\nPLCC\n^\n"
+                    "D03/04/2026\nU40\nT40\nPLCC\n^\nD04/04/2026\nT+5.5\nPLCC\n^\n")
+    practice.ok("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    assert entries(db) == [("2026-04-01", "expense", 1250, "sundries"), ("2026-04-02", "income", 123456, "sundries"),
+                           ("2026-04-03", "income", 4000, "sundries"), ("2026-04-04", "income", 550, "sundries")]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "message"), [
+    ("statement-v1.ofx", "<TRNAMT>-1850.00", "<TRNAMT>-1.85e3", "transaction 2: not an amount: '-1.85E+3'"),
+    ("statement-v2.ofx", "<TRNAMT>-1850.00", "<TRNAMT>-1.85E3", "transaction 2: not an amount: '-1.85E+3'"),
+    ("camt053.xml", ">1850.00<", ">1.85e3<", "entry 2: not an amount: '1.85e3'"),
+])
+def test_an_ofx_or_camt_amount_with_an_exponent_is_refused(practice, db, tmp_path, name, old, new, message):
+    """As in a CSV, `1e3` is not an amount: ofxtools and Python's Decimal read it as 1000."""
+    path = edited(DATA / name, old, new, tmp_path)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    assert (run.code, run.err) == (1, f"swp: {message}\n")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_qif_file_not_in_utf8_is_refused_naming_the_line(practice, db, tmp_path, end):
     path = tmp_path / "latin.qif"
-    path.write_bytes("!Type:Bank\nD01/04/2026\nT-3.00\nPCaf\xe9 Nero\n^\n".encode("latin-1"))
+    path.write_bytes("!Type:Bank\nD01/04/2026\nT-3.00\nPCaf\xe9 Nero\n^\n".replace("\n", end).encode("latin-1"))
     run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
     assert run.code == 1 and run.err.startswith("swp: line 4: not utf-8 text")
     assert entries(db) == []
@@ -338,6 +377,51 @@ def test_a_hand_entry_and_its_bank_line_are_linked_not_doubled(practice, db):
     assert query(db, "SELECT entry_id FROM bank_link") == [(1,)]
     again = practice.ok("ledger", "import", str(DATA / "starling.csv"), "--rules", RULES, as_="mo", json=True)
     assert again.json["added"] == 0 and again.json["skipped"] == 3 and again.json["linked_count"] == 0
+
+
+MONZO_HEADER = ("Transaction ID,Date,Time,Type,Name,Emoji,Category,Amount,Currency,Local amount,Local currency,"
+                "Notes and #tags,Address,Receipt,Description,Category split,Money Out,Money In\n")
+
+
+def _monzo_twice(folder: Path, second: str) -> Path:
+    """A Monzo export whose transaction tx_1 is on lines 2 (£3.00 out) and 3 (`second`)."""
+    path = folder / "monzo.csv"
+    path.write_text(MONZO_HEADER + "tx_1,01/04/2026,10:00:00,Card,Pret,,e,-3.00,GBP,,,,,,,,-3.00,\n"
+                    f"tx_1,01/04/2026,10:00:00,Card,Pret,,e,{second},GBP,,,,,,,,{second},\n")
+    return path
+
+
+@pytest.mark.parametrize(("by_hand", "batch"), [(False, 1000), (True, 1000), (True, 1)])
+def test_a_bank_id_twice_in_one_file_with_different_values_is_refused_naming_both_lines(
+        practice, db, tmp_path, monkeypatch, by_hand, batch):
+    """The second line was skipped as already in the books. The first line may be linked to an
+    entry entered by hand, and read in an earlier batch of rows: it is compared all the same."""
+    monkeypatch.setattr("swp.services.banking.BATCH_ROWS", batch)
+    if by_hand:
+        practice.ok("ledger", "expense", "3", "--date", "2026-04-01", "--category", "food", as_="mo")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(_monzo_twice(tmp_path, "-4.00")), "--uncategorised", "sundries",
+                   as_="mo")
+    assert (run.code, run.err) == (1, "swp: line 3: the bank's transaction 'tx_1' is also on line 2 "
+                                      "(2026-04-01 expense £3.00) with different values (2026-04-01 expense £4.00)\n")
+    assert snapshot(db) == before
+
+
+def test_an_ofx_fitid_twice_with_different_values_is_refused_naming_both_transactions(practice, db, tmp_path):
+    path = edited(DATA / "statement-v1.ofx", "<FITID>2026041501", "<FITID>2026040201", tmp_path)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    assert (run.code, run.err) == (1, "swp: transaction 3: the bank's transaction '2026040201' is also on "
+                                      "transaction 2 (2026-04-02 expense £1,850.00) with different values "
+                                      "(2026-04-15 expense £1,200.50)\n")
+    assert snapshot(db) == before
+
+
+def test_a_bank_id_twice_in_one_file_with_the_same_values_is_one_entry(practice, db, tmp_path):
+    run = practice.ok("ledger", "import", str(_monzo_twice(tmp_path, "-3.00")), "--uncategorised", "sundries",
+                      as_="mo", json=True)
+    assert (run.json["rows"], run.json["added"], run.json["skipped"]) == (2, 1, 1)
+    assert entries(db) == [("2026-04-01", "expense", 300, "sundries")]
 
 
 def test_a_balance_that_stops_matching_names_the_line_and_writes_nothing(practice, db, tmp_path):

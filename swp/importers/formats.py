@@ -3,8 +3,10 @@ hardened by defusedxml). Each yields BankLines; the parsers are imported only wh
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from swp.errors import InputError
@@ -15,11 +17,23 @@ if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
 
+# an amount as OFX, QIF and CAMT.053 write it: a sign, digits and a decimal point, nothing else
+_PLAIN = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+
+
 def _pence(value: object, where: str) -> int:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InputError(f"{where}: not an amount: {value!r}") from None
+    """An amount into signed pence. Text (CAMT.053's) must be a plain number; a Decimal (what
+    ofxtools and quiffen give) one written without an exponent: `1e3` is refused, as in a CSV."""
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if not (value.is_finite() and isinstance(exponent, int) and exponent <= 0):
+            raise InputError(f"{where}: not an amount: {str(value)!r}")
+        amount = value
+    else:
+        text = str(value).strip()
+        if not _PLAIN.match(text):
+            raise InputError(f"{where}: not an amount: {value!r}")
+        amount = Decimal(text)
     pence = amount * 100
     if pence != pence.to_integral_value():
         raise InputError(f"{where}: the amount {value} has more than two decimal places")
@@ -61,40 +75,62 @@ def read_ofx(path: str) -> Iterator[BankLine]:
 _QIF_REGISTERS = ("bank", "cash", "ccard", "oth a", "oth l")
 
 
+def _qif_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
+    """The file's lines as quiffen reads them (a line ends at a line feed, a carriage return and
+    line feed, or a lone carriage return), numbered from 1. A line that is not `encoding` text
+    is refused with its number."""
+    number = 0
+    with open(path, "rb") as handle:
+        for raw in handle:
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                number += 1 + raw[:exc.start].count(b"\r")
+                raise InputError(f"line {number}: not {encoding} text; export the QIF file again "
+                                 f"as {encoding}, or as OFX or CSV") from None
+            if number == 0:
+                text = text.removeprefix("\ufeff")
+            for line in io.StringIO(text, newline=None):
+                number += 1
+                yield number, line
+
+
+# a QIF amount (T or U): a sign, digits with or without thousands commas, a decimal point;
+# quiffen itself drops every other character (`-12,50` would be -1250, `(40.00)` 40, `1e3` 13)
+_QIF_AMOUNT = re.compile(r"[-+]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)\Z")
+
+
 def _qif_scan(path: str, encoding: str) -> tuple[bool, list[int]]:
     """One pass over the file: whether its dates are day first (decided from every D line), and
     the line where each transaction of a register starts, in the file's order. A line that is
-    not `encoding` text is refused with its number."""
+    not `encoding` text, or an amount line (T, U) of a register that is not a plain amount, is
+    refused with its number."""
     starts: list[int] = []
 
     def samples() -> Iterator[tuple[int, str]]:
         register = fresh = False
-        with open(path, "rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                try:
-                    text = raw.decode(encoding)
-                except UnicodeDecodeError:
-                    raise InputError(f"line {number}: not {encoding} text; export the QIF file again "
-                                     f"as {encoding}, or as OFX or CSV") from None
-                if number == 1:
-                    text = text.removeprefix("\ufeff")
-                if text.startswith("!"):
-                    header = text[1:].strip().lower()
-                    if header.startswith("type:"):
-                        register = fresh = header[5:].strip() in _QIF_REGISTERS
-                    elif header.startswith(("account", "option", "clear")):
-                        register = fresh = False
-                    continue
-                if not text.strip():
-                    continue
-                if text.startswith("^"):
-                    fresh = register
-                    continue
-                if fresh:
-                    starts.append(number)
-                    fresh = False
-                if register and text.startswith("D"):
-                    yield number, text[1:].replace("'", "/").strip()
+        for number, text in _qif_lines(path, encoding):
+            if text.startswith("!"):
+                header = text[1:].strip().lower()
+                if header.startswith("type:"):
+                    register = fresh = header[5:].strip() in _QIF_REGISTERS
+                elif header.startswith(("account", "option", "clear")):
+                    register = fresh = False
+                continue
+            if not text.strip():
+                continue
+            if text.startswith("^"):
+                fresh = register
+                continue
+            if fresh:
+                starts.append(number)
+                fresh = False
+            if register and text.startswith("D"):
+                yield number, text[1:].replace("'", "/").strip()
+            elif register and text.startswith(("T", "U")):
+                amount = text[1:].strip()
+                if not _QIF_AMOUNT.match(amount):
+                    raise InputError(f"line {number}: not an amount: {amount!r}")
 
     return date_order(samples()) == "DD/MM", starts
 

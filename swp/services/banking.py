@@ -225,6 +225,9 @@ class _BankImporter:
             select(table.c.id).where(table.c.ref.is_(None), table.c.reverses.is_(None)).limit(1)
         ).first() is not None
         self.hand: _Pool | None = None  # read once, at the first batch (see _hand_entries)
+        # identities this import linked to hand entries: where, date, type and amount (a later
+        # batch finds only the link in the books, not the line's values); as many as hand entries
+        self.linked_here: dict[str, tuple[str, date, str, int]] = {}
 
     def settle(self, batch: list[tuple[BankLine, str, str, str]]) -> None:
         if not batch:
@@ -242,7 +245,9 @@ class _BankImporter:
         pool = self._hand_entries() if self.any_hand else {}
         fresh: list[tuple[Any, ...]] = []  # in the order of IMPORT_COLUMNS
         new_links: list[dict[str, Any]] = []
-        seen: set[str] = set()
+        # identities met earlier in this batch (only a bank's id can be met twice): where, date,
+        # type and amount; an earlier batch's lines are in the books (or in linked_here)
+        seen: dict[str, tuple[str, date, str, int]] = {}
         summary = self.summary
         for bank, identity, kind, category in batch:
             pence = abs(bank.pence)
@@ -253,12 +258,20 @@ class _BankImporter:
                     raise InputError(f"{bank.where}: the bank's transaction {identity[5:]!r} is "
                                      f"already entry #{entry_id} ({day} {old_kind} {format_pence(old_pence)}) "
                                      f"with different values ({bank.date} {kind} {format_pence(pence)})")
+                first = seen.get(identity) or self.linked_here.get(identity)
+                if first is not None and first[1:] != (bank.date, kind, pence):
+                    where, first_day, first_kind, first_pence = first
+                    raise InputError(f"{bank.where}: the bank's transaction {identity[5:]!r} is also on "
+                                     f"{where} ({first_day} {first_kind} {format_pence(first_pence)}) "
+                                     f"with different values ({bank.date} {kind} {format_pence(pence)})")
                 summary.skipped += 1
                 continue
-            seen.add(identity)
+            seen[identity] = (bank.where, bank.date, kind, pence)
             match = self._take(pool, kind, pence, bank.date)
             if match is not None:
                 entry_id, _entry_day = match
+                if identity.startswith("bank:"):
+                    self.linked_here[identity] = seen[identity]
                 new_links.append({"identity": identity, "entry_id": entry_id, "line_date": bank.date,
                                   "description": bank.description[:500] or None,
                                   "linked_at": self.recorded_at})
