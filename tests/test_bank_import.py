@@ -221,6 +221,25 @@ def test_ofx_and_camt_in_another_currency_are_refused_naming_the_transaction(pra
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize(("old", "new", "message"), [
+    (">1850.00<", ">-1850.00<", "entry 2: the amount -1850.00 is signed; in CAMT.053 an amount is unsigned "
+                                "and CdtDbtInd says which way it went"),
+    ("<CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK", "<CdtDbtInd>XXXX</CdtDbtInd><Sts>BOOK",
+     "entry 2: CdtDbtInd is 'XXXX'; it must be CRDT (money in) or DBIT (money out)"),
+    ("<CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK", "<Sts>BOOK",
+     "entry 2: CdtDbtInd is None; it must be CRDT (money in) or DBIT (money out)"),
+    ('<Amt Ccy="GBP">1850.00', "<Amt>1850.00", "entry 2: the amount names no currency (Ccy)"),
+])
+def test_a_camt_entry_whose_direction_or_currency_is_not_plain_is_refused(practice, db, tmp_path, old, new, message):
+    """A negative amount on a debit was turned into income, a CdtDbtInd other than CRDT or DBIT
+    read as money in, and an amount with no currency as pounds."""
+    path = edited(DATA / "camt053.xml", old, new, tmp_path)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
+    assert (run.code, run.err) == (1, f"swp: {message}\n")
+    assert snapshot(db) == before
+
+
 @pytest.mark.parametrize(("name", "old", "new", "where"), [
     ("statement-v1.ofx", "<TRNAMT>-1850.00", "<TRNAMT>-1850.005", "transaction 2"),
     ("statement-v2.ofx", "<TRNAMT>-1850.00", "<TRNAMT>-1850.005", "transaction 2"),

@@ -201,11 +201,21 @@ def read_camt(path: str) -> Iterator[BankLine]:
             amount = _find(element, "Amt")
             if amount is None or not amount.text:
                 raise InputError(f"entry {number}: no Amt")
-            currency = (amount.get("Ccy") or "GBP").upper()
+            currency = (amount.get("Ccy") or "").upper()
+            if not currency:
+                raise InputError(f"entry {number}: the amount names no currency (Ccy)")
             if currency != "GBP":
                 raise InputError(f"entry {number}: an amount in {currency}; swp keeps the books in GBP only")
-            pence = _pence(amount.text.strip(), f"entry {number}")
-            if _text(element, "CdtDbtInd") == "DBIT":
+            text = amount.text.strip()
+            if text.startswith(("-", "+")):  # the direction is CdtDbtInd's alone
+                raise InputError(f"entry {number}: the amount {text} is signed; in CAMT.053 an amount is "
+                                 "unsigned and CdtDbtInd says which way it went")
+            pence = _pence(text, f"entry {number}")
+            direction = _text(element, "CdtDbtInd")
+            if direction not in ("CRDT", "DBIT"):
+                raise InputError(f"entry {number}: CdtDbtInd is {direction!r}; it must be CRDT (money in) "
+                                 "or DBIT (money out)")
+            if direction == "DBIT":
                 pence = -pence
             status = _text(element, "Sts") or _text(element, "Sts", "Cd")
             if status and status.upper() not in ("BOOK", "BOOKED"):
