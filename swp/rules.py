@@ -428,11 +428,17 @@ def person_violations(clauses: Mapping[str, str], person: Person) -> list[Violat
 
 
 def admission_violations(
-    clauses: Mapping[str, str], roster: Iterable[Person], candidate: Person
+    clauses: Mapping[str, str], roster: Iterable[Person], candidate: Person, *, on: date | None = None
 ) -> list[Violation]:
-    """Every reason `candidate` may not join `roster` (the current members)."""
+    """Every reason `candidate` may not join `roster` (the current members) on `on`: someone
+    whose employment begins after that day is not yet an employee."""
     roster = list(roster)
     found = person_violations(clauses, candidate)
+    if on is not None and candidate.employed_since is not None and candidate.employed_since > on:
+        found.append(Violation("employees-only",
+                               f"{candidate.handle}'s employment begins on {candidate.employed_since}, "
+                               f"after {on}: only employees can be members; admit them on or after "
+                               "their first day"))
     found.extend(registration_violations([*roster, candidate]))
     cap = int(clauses.get("membership.max-members", "50"))
     if len(roster) + 1 > cap:
@@ -795,6 +801,10 @@ def vote_violations(voter: str, member: Person | None, *, on: date, weight: int 
         found.append(Violation("one-member-one-vote",
                                f"{voter} left the practice on {member.left_on}; a former member "
                                "has no vote"))
+    elif member.employed_since is not None and member.employed_since > on:
+        found.append(Violation("one-member-one-vote",
+                               f"{voter}'s membership begins on {member.employed_since} (their first "
+                               "day of employment); only members vote"))
     if weight != 1:
         found.append(Violation("one-member-one-vote",
                                f"every member has exactly one vote; a vote cannot weigh {weight}"))

@@ -113,6 +113,33 @@ def test_admitting_below_the_minimum_hours_is_refused(practice, db):
                 "--employed-since", "2026-01-01", "--hours", "8", as_="mo")
 
 
+def test_admitting_someone_whose_employment_has_not_begun_is_refused(practice, db):
+    """A member is a member from their first day of employment: a manager could otherwise
+    admit a bloc of "future employees" who vote today."""
+    refused(practice, db, *ADD, "zed", "--name", "Zed Zee", "--role", "practitioner", "--registration", "SW240031",
+            "--employed-since", "2026-07-01", "--hours", "30", code=3, audited=True,
+            message="zed's employment begins on 2026-07-01, after 2026-06-30: only employees can be "
+                    "members; admit them on or after their first day")
+    practice.ok(*ADD, "zed", "--name", "Zed Zee", "--role", "practitioner", "--registration", "SW240031",
+                "--employed-since", "2026-06-30", "--hours", "30", as_="mo")  # their first day: admitted
+
+
+def test_a_member_whose_membership_has_not_begun_has_no_vote(practice, db):
+    """One admitted before swp refused it (or written around swp) cannot vote before their first
+    day of employment."""
+    from tests.conftest import execute
+
+    practice.ok("proposal", "new", "--title", "t", "--kind", "ordinary", "--amend",
+                "sharing.reserve-percent=25", as_="ann")
+    execute(db, "DROP TRIGGER IF EXISTS member_not_transferable ON member",
+            "UPDATE member SET employed_since = '2026-07-01' WHERE handle = 'bea'")
+    before = snapshot(db)
+    run = practice("vote", "1", "yes", as_="bea")
+    assert (run.code, run.err) == (3, "swp: refused by clause one-member-one-vote: bea's membership begins "
+                                      "on 2026-07-01 (their first day of employment); only members vote\n")
+    assert snapshot(db) == before
+
+
 def test_admitting_past_the_cap_is_refused(swp, db):
     swp.ok("init", "--sandbox", "Tiny", "--local-authority", "Leeds", "--set", "membership.max-members=3")
     for handle in ("a1", "a2", "a3"):

@@ -455,6 +455,14 @@ def _votes(session: Session, found: _Found) -> None:
                                f"{r[3]}: a former member has no vote",
                clause="one-member-one-vote")
     rows = session.execute(
+        select(col(Vote.proposal_id), col(Member.handle), col(Vote.cast_on), col(Member.employed_since))
+        .join(Member, col(Member.id) == col(Vote.member_id))
+        .where(col(Vote.cast_on) < col(Member.employed_since))
+        .order_by(col(Vote.proposal_id), col(Member.handle))).all()
+    found.some(rows, lambda r: f"{r[1]} voted on proposal #{r[0]} on {r[2]}, before their membership "
+                               f"began on {r[3]}: only members vote",
+               clause="one-member-one-vote")
+    rows = session.execute(
         select(col(Vote.proposal_id), col(Member.handle), col(Vote.cast_on), col(Proposal.closed_on))
         .join(Member, col(Member.id) == col(Vote.member_id))
         .join(Proposal, col(Proposal.id) == col(Vote.proposal_id))

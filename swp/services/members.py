@@ -106,7 +106,7 @@ def admit(session: Session, *, actor: str | None, handle: str, name: str, role: 
         registration = None
     candidate = rules.Person(handle, name.strip(), role.strip().lower(), hours_hundredths,
                              employed_since, registration=registration)
-    rules.refuse(rules.admission_violations(clauses, roster(session), candidate))
+    rules.refuse(rules.admission_violations(clauses, roster(session), candidate, on=today()))
     rules.refuse(rules.admission_authority_violations(
         handle, candidate.role, has_manager=bool(current_managers(session)),
         founding=not ever_had_manager(session), agreed_roles=_agreed_roles(session, handle)))
