@@ -815,3 +815,31 @@ def test_a_big_bank_import_sets_the_period_lock_aside_and_still_refuses_a_closed
         execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, "
                     "recorded_at) VALUES ('2026-04-05', 'income', 500, 'contracts', '1000', '4000', "
                     "'2026-05-01 00:00:00')")
+
+
+STARLING_HEADER = "Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category\n"
+LLOYDS_HEADER = ("Transaction Date,Transaction Type,Sort Code,Account Number,Transaction Description,"
+                 "Debit Amount,Credit Amount,Balance\n")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (STARLING_HEADER + "01/04/2026,Pret,x,CARD,--12.00,,EATING_OUT\n", "line 2: not an amount: '--12.00'"),
+    (STARLING_HEADER + "01/04/2026,Pret,x,CARD,+-12.00,,EATING_OUT\n", "line 2: not an amount: '+-12.00'"),
+    (STARLING_HEADER + "01/04/2026,Pret,x,CARD,(-12.00),,EATING_OUT\n", "line 2: not an amount: '(-12.00)'"),
+    (LLOYDS_HEADER + "01/04/2026,DEB,30-00-00,123,PRET,10.00,5.00,\n",
+     "line 2: both money in (5.00) and money out (10.00) are filled; a line is one or the other"),
+    ("Date,Description,Money in,Money out\n01/04/2026,Refund,-5.00,\n",
+     "line 2: money in is negative (-5.00); money in is written without a sign"),
+    (MONZO_HEADER + "tx_1,01/04/2026,10:00:00,Card,Pret,,e,-3.00,GBP,,,,,,,,,5.00\n",
+     "line 2: the amount (-3.00) and money in (5.00) disagree"),
+])
+def test_an_amount_whose_direction_is_said_twice_or_two_ways_is_refused(practice, db, tmp_path, text, message):
+    """`--12.00` went in as a £12 expense, `(-12.00)` as £12 income; a line with both money in
+    and money out filled was netted; a negative money in became income; and Monzo's amount was
+    not compared with its money in or out columns."""
+    path = tmp_path / "bank.csv"
+    path.write_text(text)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    assert (run.code, run.err) == (1, f"swp: {message}\n")
+    assert snapshot(db) == before

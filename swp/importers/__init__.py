@@ -132,18 +132,21 @@ def parse_signed(text: str, *, line: int, what: str = "amount", decimal: str = "
                 return -pence if negative else pence
     raw = (text or "").strip().replace(" ", "")
     negative = False
+    marked = False  # the direction said by brackets or DR/CR, which a sign may not contradict
     if raw.startswith("(") and raw.endswith(")"):
-        raw, negative = raw[1:-1], True
+        raw, negative, marked = raw[1:-1], True, True
     upper = raw.upper()
     if upper.endswith(("DR", "CR")):
         negative = negative or upper.endswith("DR")
-        raw = raw[:-2]
+        raw, marked = raw[:-2], True
     if decimal == ",":
         raw = raw.replace(".", "\0").replace(",", ".").replace("\0", ",")
     match = _SIGNED.match(raw)
-    if not match:
+    signs = (match.group("sign") or "") + (match.group("sign2") or "") if match else ""
+    # one way to say the direction: "--12.00", "+-12.00", "(-12.00)" or "-12.00 DR" is no amount
+    if not match or len(signs) > 1 or (signs and marked):
         raise InputError(f"line {line}: not an {what}: {text!r}")
-    if "-" in ((match.group("sign") or "") + (match.group("sign2") or "")):
+    if signs == "-":
         negative = not negative
     whole = match.group("whole").replace(",", "")
     if len(whole.lstrip("0")) > 12:

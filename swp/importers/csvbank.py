@@ -283,11 +283,23 @@ def iter_lines(profile: Profile, names: list[str], reader: Reader, order: str | 
         text_in = cells[i_in].strip() if i_in is not None else ""
         text_out = cells[i_out].strip() if i_out is not None else ""
         if text_in or text_out:
-            pence = 0
-            if text_in:
-                pence += abs(parse_signed(text_in, line=line, decimal=decimal))
-            if text_out:
-                pence -= abs(parse_signed(text_out, line=line, decimal=decimal))
+            # money in is unsigned; money out may carry its minus (Monzo's does); a line is
+            # one or the other, and agrees with a signed amount column beside them
+            paid_in = parse_signed(text_in, line=line, decimal=decimal) if text_in else 0
+            paid_out = abs(parse_signed(text_out, line=line, decimal=decimal)) if text_out else 0
+            if paid_in < 0:
+                raise InputError(f"line {line}: money in is negative ({text_in}); money in is written "
+                                 "without a sign")
+            if paid_in and paid_out:
+                raise InputError(f"line {line}: both money in ({text_in}) and money out ({text_out}) "
+                                 "are filled; a line is one or the other")
+            pence = paid_in - paid_out
+            if i_amount is not None and cells[i_amount].strip():
+                signed = parse_signed(cells[i_amount], line=line, decimal=decimal)
+                if signed != pence:
+                    raise InputError(f"line {line}: the amount ({cells[i_amount].strip()}) and "
+                                     f"money {'in' if paid_in else 'out'} "
+                                     f"({text_in if paid_in else text_out}) disagree")
         elif i_amount is not None and cells[i_amount].strip():
             pence = parse_signed(cells[i_amount], line=line, decimal=decimal)
         else:
