@@ -727,7 +727,9 @@ def test_a_csv_file_without_line_feeds_is_refused_naming_line_1(practice, db, tm
     before = snapshot(db)
     run = practice("ledger", "import", str(path), "--rules", RULES, as_="mo")
     assert run.code == 1
-    assert run.err.startswith("swp: line 1: not valid CSV (new-line character seen in unquoted field"), run.err
+    assert run.err == ("swp: line 1: not valid CSV: a carriage return inside an unquoted field (a file whose "
+                       "lines end with a lone carriage return, as an old Mac's do, reads so): save it as "
+                       "\"CSV UTF-8\" and import that\n"), run.err
     assert snapshot(db) == before
 
 
@@ -842,4 +844,16 @@ def test_an_amount_whose_direction_is_said_twice_or_two_ways_is_refused(practice
     before = snapshot(db)
     run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
     assert (run.code, run.err) == (1, f"swp: {message}\n")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_utf16_file_is_refused_saying_how_to_save_it(practice, db, tmp_path, encoding):
+    """The hint was to name the encoding in a mapping file, which refuses UTF-16: a dead end."""
+    path = tmp_path / "bank.csv"
+    path.write_text("Date,Description,Money in,Money out\n01/04/2026,Refund,5.00,\n", encoding=encoding)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    assert (run.code, run.err) == (1, f"swp: {path} is saved as UTF-16 or UTF-32 text (as Excel's \"Unicode "
+                                      "Text\" is), which swp does not read: save it as \"CSV UTF-8\" and import that\n")
     assert snapshot(db) == before

@@ -282,6 +282,29 @@ _NOT_STATEMENTS = ((b"%PDF", "a PDF"), (b"PK\x03\x04", "a spreadsheet or other z
                    (b"\xd0\xcf\x11\xe0", "an Excel spreadsheet (.xls)"))
 
 
+_WIDE_MARKS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-16 (either order), UTF-32
+
+
+def csv_problem(exc: Exception) -> str:
+    """What is wrong with a file the csv module could not read, in words: above all a carriage
+    return inside a line, which is how a file whose lines end with a lone carriage return
+    (Excel for Mac's "CSV (Macintosh)") reads."""
+    if "new-line character seen in unquoted field" in str(exc):
+        return ("not valid CSV: a carriage return inside an unquoted field (a file whose lines end "
+                "with a lone carriage return, as an old Mac's do, reads so): save it as \"CSV UTF-8\" "
+                "and import that")
+    return f"not valid CSV ({exc})"
+
+
+def refuse_wide_text(head: bytes, name: str = "the file") -> None:
+    """A file saved as UTF-16 or UTF-32 (Excel's "Unicode Text"), known by its byte-order mark or
+    by letters a byte and a nought each (text swp reads has no nought bytes), is refused saying
+    how to save it (a mapping file names the encodings swp reads, and these are not among them)."""
+    if head.startswith(_WIDE_MARKS) or head[:1024].count(b"\0") * 4 > len(head[:1024]):
+        raise InputError(f"{name} is saved as UTF-16 or UTF-32 text (as Excel's \"Unicode Text\" is), "
+                         "which swp does not read: save it as \"CSV UTF-8\" and import that")
+
+
 def sniff(head: bytes, name: str = "the file") -> str:
     """What a file is, from its first few kilobytes: ofx, camt053, qif or csv; a PDF or a
     spreadsheet is refused, saying what to download instead."""

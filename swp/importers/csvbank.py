@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from swp.errors import InputError
-from swp.importers import BankLine, DateReader, Lines, clean_description, date_order, parse_signed
+from swp.importers import BankLine, DateReader, Lines, clean_description, csv_problem, date_order, parse_signed
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -207,7 +207,7 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
         while row is not None and not any(c.strip() for c in row):
             row = next(reader, None)
     except csv.Error as exc:
-        raise InputError(f"line {reader.line_num}: not valid CSV ({exc})") from None
+        raise InputError(f"line {reader.line_num}: {csv_problem(exc)}") from None
     if row is None:
         raise InputError(f"{path}: the file is empty")
     names = _names(row)
@@ -269,7 +269,7 @@ def iter_lines(profile: Profile, names: list[str], reader: Reader, order: str | 
         except StopIteration:
             return
         except csv.Error as exc:
-            raise InputError(f"line {line}: not valid CSV ({exc})") from None
+            raise InputError(f"line {line}: {csv_problem(exc)}") from None
         if not (cells and cells[0].strip()) and not any(c.strip() for c in cells):
             continue  # a blank line (a bank's first cell, the date, is rarely empty otherwise)
         if len(cells) < width:
@@ -328,7 +328,7 @@ def decide_order(path: str, profile: Profile) -> str | None:
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    raise InputError(f"line {reader.line_num}: not valid CSV ({exc})") from None
+                    raise InputError(f"line {reader.line_num}: {csv_problem(exc)}") from None
                 if len(row) > column and row[column].strip():
                     yield reader.line_num, row[column]
 

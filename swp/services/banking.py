@@ -139,11 +139,14 @@ class _Opened:
 
 
 def open_bank_file(path: str, *, profile: str | None = None, mapping: str | None = None) -> _Opened:
-    from swp.importers import sniff
+    from swp.importers import refuse_wide_text, sniff
 
     _check_path(path)
     with open(path, "rb") as handle:
-        kind = sniff(handle.read(8192), path)
+        head = handle.read(8192)
+    kind = sniff(head, path)
+    if mapping is None:  # a mapping's encoding is checked, and named, with the mapping
+        refuse_wide_text(head, path)
     if kind != "csv" and (profile or mapping):
         raise InputError(f"{path} is {kind.upper()}, not CSV: --profile and --mapping are for CSV files")
     if kind == "ofx":

@@ -32,7 +32,7 @@ from swp.clock import now
 from swp.dates import parse_date
 from swp.db import prepare_bulk_write, rows_where_in, stores_as_bound
 from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
-from swp.importers import Lines
+from swp.importers import Lines, csv_problem
 from swp.models import LedgerEntry, Period, table_of
 from swp.money import MAX_PENCE, format_pence, parse_amount
 from swp.services import audit
@@ -719,7 +719,7 @@ def _import_rows(importer: _Importer, source: Lines,
     try:
         positions = _header_positions(next(reader, None))
     except csv.Error as exc:
-        raise InputError(f"line 1: not valid CSV ({exc})") from None
+        raise InputError(f"line 1: {csv_problem(exc)}") from None
 
     def settle(raw: list[tuple[int, list[str]]]) -> None:
         """Check and insert a batch of rows as read (line, cells), a bad one named by its line."""
@@ -746,7 +746,7 @@ def _import_rows(importer: _Importer, source: Lines,
             break
         except csv.Error as exc:
             settle(raw)  # an earlier bad row is reported first
-            raise InputError(f"line {line}: not valid CSV ({exc})") from None
+            raise InputError(f"line {line}: {csv_problem(exc)}") from None
         except InputError:  # a line that does not decode
             settle(raw)  # an earlier bad row is reported first
             raise
