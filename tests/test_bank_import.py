@@ -649,12 +649,13 @@ def test_the_block_reader_gives_each_line_whole_and_hashes_every_byte(block, mon
     assert partly.whole_digest() == hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "cp500"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "cp500", "idna"])
 def test_a_mapping_naming_an_encoding_that_is_not_one_byte_a_letter_is_refused(practice, db, tmp_path,
                                                                               encoding):
     """The CSV reader splits lines at the byte of a line feed: an encoding that writes letters or
     line ends otherwise (UTF-16, as Excel's "Unicode Text" saves; EBCDIC) is a mistake in the
-    mapping, said before the file is read, not a file read wrongly. Nothing changes."""
+    mapping, said before the file is read, not a file read wrongly; so is IDNA (host names),
+    which cannot even stand in for a letter it cannot write. Nothing changes."""
     mapping = tmp_path / "wide.toml"
     mapping.write_text(f'date = "Date"\ndescription = "Description"\namount = "Amount"\nencoding = "{encoding}"\n')
     path = tmp_path / "wide.csv"
@@ -667,6 +668,23 @@ def test_a_mapping_naming_an_encoding_that_is_not_one_byte_a_letter_is_refused(p
     assert [line.strip() for line in details] == [
         f"encoding {encoding!r} does not write plain letters, digits and line ends one byte each, as swp "
         "reads a CSV file; save the export as CSV UTF-8 (or in cp1252, latin-1 and the like) and import that"]
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "zlib", "base64"])
+def test_a_mapping_naming_a_codec_that_is_not_of_text_is_refused(practice, db, tmp_path, encoding):
+    """Python knows rot13, hex, zlib and base64 as codecs, but they turn text into text or bytes
+    into bytes: a mistake in the mapping, as an unknown encoding is. Nothing changes."""
+    mapping = tmp_path / "codec.toml"
+    mapping.write_text(f'date = "D"\ndescription = "X"\namount = "A"\nencoding = "{encoding}"\n')
+    path = tmp_path / "z.csv"
+    path.write_text("D,X,A\n01/04/2026,x,-1\n")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--mapping", str(mapping), "--dry-run", as_="mo")
+    assert (run.code, run.out) == (1, "")
+    assert run.err == (f"swp: {mapping}: 1 mistake in the mapping file (see 'Any other CSV: a mapping "
+                       f"file' in docs/ledger.md):\n  encoding {encoding!r} is not a text encoding "
+                       "(e.g. utf-8, cp1252, latin-1)\n")
     assert snapshot(db) == before
 
 
