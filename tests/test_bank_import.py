@@ -419,6 +419,26 @@ def test_rules_are_for_bank_files_not_swps_own_csv(practice, db):
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize(("pattern", "why"), [
+    ("x(", "missing ), unterminated subpattern at position 1"),
+    ("x{99999999999}", "the repetition number is too large"),
+    ("x{1,4294967296}", "the repetition number is too large"),
+    ("(" * 1000 + "x" + ")" * 1000, "groups nested too deeply"),
+])
+def test_a_rule_that_is_not_a_regular_expression_is_refused(practice, db, tmp_path, pattern, why):
+    """A pattern Python cannot compile, because of its syntax, a repeat count too large or
+    groups nested too deeply, is a mistake in the rules file. Nothing changes."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(f'[rules]\n"re:{pattern}" = "sundries"\n')
+    before = snapshot(db)
+    run = practice("ledger", "import", str(DATA / "plain.csv"), "--profile", "plain", "--rules",
+                   str(rules), "--dry-run", as_="mo")
+    assert (run.code, run.out) == (1, "")
+    assert run.err == (f"swp: {rules}: 1 mistake in the rules file:\n"
+                       f"  're:{pattern}': not a regular expression ({why})\n")
+    assert snapshot(db) == before
+
+
 BANK_HEADERS = [
     "Date,Description,Amount,Balance", "Date,Description,Money in,Money out",
     "Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category",
