@@ -439,6 +439,22 @@ def test_a_rule_that_is_not_a_regular_expression_is_refused(practice, db, tmp_pa
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize("day", ["31/12/9999", "31/12/1899"])
+def test_a_bank_line_dated_outside_the_years_swp_takes_is_refused(practice, db, tmp_path, day):
+    """A line of year 9999 stopped the import with an unexpected error (the balance check
+    looks some days past the last line). Nothing changes."""
+    path = tmp_path / "far.csv"
+    path.write_text(f"Date,Description,Amount,Balance\n01/04/2026,Leeds City Council,100.00,100.00\n"
+                    f"{day},Leeds City Council,100.00,200.00\n")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--profile", "plain", "--uncategorised", "contracts",
+                   as_="mo")
+    iso = "-".join(reversed(day.split("/")))
+    assert (run.code, run.out) == (1, "")
+    assert run.err == f"swp: line 3: date out of range: {iso}; swp takes dates from 1900-01-01 to 2999-12-31\n"
+    assert snapshot(db) == before
+
+
 BANK_HEADERS = [
     "Date,Description,Amount,Balance", "Date,Description,Money in,Money out",
     "Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category",
