@@ -9,6 +9,10 @@ import re
 from datetime import date
 
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # ASCII digits only
+# The days swp takes: far enough from the calendar's ends (year 1, year 9999) that a period,
+# the year after it and a member's anniversaries in it can all be dated.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+DATE_RANGE = f"from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31"
 
 
 def parse_date(text: str, *, what: str = "date", relative: bool = True) -> date:
@@ -27,9 +31,12 @@ def parse_date(text: str, *, what: str = "date", relative: bool = True) -> date:
         raise InputError(f"not {article} {what}: {text!r}; dates are written YYYY-MM-DD, "
                          "e.g. 2026-04-01")
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise InputError(f"no such {what}: {text!r} is not a day of the calendar") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InputError(f"{what} out of range: {text!r}; swp takes dates {DATE_RANGE}")
+    return day
 
 
 def parse_month_day(text: str) -> str:
@@ -67,29 +74,42 @@ PERIOD_NAMES = "a month (2026-04), a quarter (2026-Q1), a financial year (2025-2
 def period_dates(label: str, year_start: str = "04-01") -> tuple[date, date] | None:
     """The first and last day a period's name means, or None when the name is not a date:
     2026-04 (a month), 2026-Q1 (January to March), 2025-26 (the financial year starting in
-    2025 on `year_start`, MM-DD), 2026 (the calendar year)."""
+    2025 on `year_start`, MM-DD), 2026 (the calendar year). A name of a year outside the
+    dates swp takes is refused (InputError)."""
     import calendar
     from datetime import timedelta
 
     raw = (label or "").strip().upper()
     if m := re.fullmatch(r"([0-9]{4})-([0-9]{2})", raw):
-        year, month = int(m[1]), int(m[2])
+        year, month = _period_year(m[1], label), int(m[2])
         if 1 <= month <= 12:
             return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
         if (year + 1) % 100 == month:  # 2025-26: a financial year
+            _period_year(str(year + 1), label)
             month_, day_ = (int(part) for part in year_start.split("-"))
             first = date(year, month_, min(day_, calendar.monthrange(year, month_)[1]))
             after = date(year + 1, month_, min(day_, calendar.monthrange(year + 1, month_)[1]))
             return first, after - timedelta(days=1)
         return None
     if m := re.fullmatch(r"([0-9]{4})-Q([1-4])", raw):
-        year, quarter = int(m[1]), int(m[2])
+        year, quarter = _period_year(m[1], label), int(m[2])
         last_month = quarter * 3
         return (date(year, last_month - 2, 1),
                 date(year, last_month, calendar.monthrange(year, last_month)[1]))
     if m := re.fullmatch(r"([0-9]{4})", raw):
-        return date(int(m[1]), 1, 1), date(int(m[1]), 12, 31)
+        year = _period_year(m[1], label)
+        return date(year, 1, 1), date(year, 12, 31)
     return None
+
+
+def _period_year(digits: str, label: str) -> int:
+    """A period's year, refused (exit 1) outside the dates swp takes."""
+    from swp.errors import InputError
+
+    year = int(digits)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InputError(f"period {label.strip()!r} is out of range: swp takes dates {DATE_RANGE}")
+    return year
 
 
 def clear_days(given: date, event: date) -> int:

@@ -16,6 +16,7 @@ and only where they were asked for.
   data (one statement per member handle) go through `inside()`, which refuses anything that
   is not one plain file name, so they can never leave the folder asked for.
 - A NUL byte in a path is refused with one clear line (the OS would raise ValueError).
+- Never over the practice's own database (or its -wal or -shm file), even with `force`.
 - An operating-system failure (disk full, permission denied, read-only file system) becomes one
   clear line naming the file (an SwpError), never a traceback.
 """
@@ -65,12 +66,42 @@ def check_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:
         return target
     if target.is_dir():
         raise InputError(f"{target} is a folder; give a file name")
+    refuse_database(target)
     if target.exists():
         if not force:
             raise PreconditionError(f"{target} already exists; pass --force to replace it")
         if not target.is_file():
             raise PreconditionError(f"{target} is not a regular file; swp does not replace it")
     return target
+
+
+def refuse_database(target: Path, database: Path | None = None) -> None:
+    """Refuse to write over the practice's own database or its -wal, -shm or -journal file (by
+    name or, through another name, by inode). `database`: the SQLite file; by default the one
+    the command line named (swp.live), if it is a file."""
+    if database is None:
+        from swp import live
+
+        if not live.named:
+            return
+        from swp.db import resolve
+
+        try:
+            database = resolve(live.named[0]).path
+        except SwpError:  # not a database swp can open: the command says so itself
+            return
+        if database is None:  # a server's database is no file here
+            return
+    resolved, base = target.resolve(), database.resolve()
+    same = resolved in {base} | {base.with_name(base.name + s) for s in ("-wal", "-shm", "-journal")}
+    if not same:
+        try:
+            same = os.path.exists(target) and os.path.samefile(target, database)
+        except OSError:
+            same = False
+    if same:
+        raise InputError(f"{target} is the practice's own database (or its -wal or -shm file); "
+                         "write to another file")
 
 
 def inside(folder: str | os.PathLike[str], name: str) -> Path:

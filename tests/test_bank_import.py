@@ -522,6 +522,42 @@ def test_rules_are_for_bank_files_not_swps_own_csv(practice, db):
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize(("pattern", "why"), [
+    ("x(", "missing ), unterminated subpattern at position 1"),
+    ("x{99999999999}", "the repetition number is too large"),
+    ("x{1,4294967296}", "the repetition number is too large"),
+    ("(" * 1000 + "x" + ")" * 1000, "groups nested too deeply"),
+])
+def test_a_rule_that_is_not_a_regular_expression_is_refused(practice, db, tmp_path, pattern, why):
+    """A pattern Python cannot compile, because of its syntax, a repeat count too large or
+    groups nested too deeply, is a mistake in the rules file. Nothing changes."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(f'[rules]\n"re:{pattern}" = "sundries"\n')
+    before = snapshot(db)
+    run = practice("ledger", "import", str(DATA / "plain.csv"), "--profile", "plain", "--rules",
+                   str(rules), "--dry-run", as_="mo")
+    assert (run.code, run.out) == (1, "")
+    assert run.err == (f"swp: {rules}: 1 mistake in the rules file:\n"
+                       f"  're:{pattern}': not a regular expression ({why})\n")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("day", ["31/12/9999", "31/12/1899"])
+def test_a_bank_line_dated_outside_the_years_swp_takes_is_refused(practice, db, tmp_path, day):
+    """A line of year 9999 stopped the import with an unexpected error (the balance check
+    looks some days past the last line). Nothing changes."""
+    path = tmp_path / "far.csv"
+    path.write_text(f"Date,Description,Amount,Balance\n01/04/2026,Leeds City Council,100.00,100.00\n"
+                    f"{day},Leeds City Council,100.00,200.00\n")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--profile", "plain", "--uncategorised", "contracts",
+                   as_="mo")
+    iso = "-".join(reversed(day.split("/")))
+    assert (run.code, run.out) == (1, "")
+    assert run.err == f"swp: line 3: date out of range: {iso}; swp takes dates from 1900-01-01 to 2999-12-31\n"
+    assert snapshot(db) == before
+
+
 BANK_HEADERS = [
     "Date,Description,Amount,Balance", "Date,Description,Money in,Money out",
     "Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category",
@@ -754,12 +790,13 @@ def test_the_block_reader_gives_each_line_whole_and_hashes_every_byte(block, mon
     assert partly.whole_digest() == hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "cp500"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "cp500", "idna"])
 def test_a_mapping_naming_an_encoding_that_is_not_one_byte_a_letter_is_refused(practice, db, tmp_path,
                                                                               encoding):
     """The CSV reader splits lines at the byte of a line feed: an encoding that writes letters or
     line ends otherwise (UTF-16, as Excel's "Unicode Text" saves; EBCDIC) is a mistake in the
-    mapping, said before the file is read, not a file read wrongly. Nothing changes."""
+    mapping, said before the file is read, not a file read wrongly; so is IDNA (host names),
+    which cannot even stand in for a letter it cannot write. Nothing changes."""
     mapping = tmp_path / "wide.toml"
     mapping.write_text(f'date = "Date"\ndescription = "Description"\namount = "Amount"\nencoding = "{encoding}"\n')
     path = tmp_path / "wide.csv"
@@ -772,6 +809,23 @@ def test_a_mapping_naming_an_encoding_that_is_not_one_byte_a_letter_is_refused(p
     assert [line.strip() for line in details] == [
         f"encoding {encoding!r} does not write plain letters, digits and line ends one byte each, as swp "
         "reads a CSV file; save the export as CSV UTF-8 (or in cp1252, latin-1 and the like) and import that"]
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "zlib", "base64"])
+def test_a_mapping_naming_a_codec_that_is_not_of_text_is_refused(practice, db, tmp_path, encoding):
+    """Python knows rot13, hex, zlib and base64 as codecs, but they turn text into text or bytes
+    into bytes: a mistake in the mapping, as an unknown encoding is. Nothing changes."""
+    mapping = tmp_path / "codec.toml"
+    mapping.write_text(f'date = "D"\ndescription = "X"\namount = "A"\nencoding = "{encoding}"\n')
+    path = tmp_path / "z.csv"
+    path.write_text("D,X,A\n01/04/2026,x,-1\n")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--mapping", str(mapping), "--dry-run", as_="mo")
+    assert (run.code, run.out) == (1, "")
+    assert run.err == (f"swp: {mapping}: 1 mistake in the mapping file (see 'Any other CSV: a mapping "
+                       f"file' in docs/ledger.md):\n  encoding {encoding!r} is not a text encoding "
+                       "(e.g. utf-8, cp1252, latin-1)\n")
     assert snapshot(db) == before
 
 

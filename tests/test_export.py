@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import copy_practice, snapshot
+from tests.conftest import copy_practice, is_postgres, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "riverside-ledger.csv"
@@ -291,3 +291,37 @@ def test_a_carriage_return_in_a_memo_stays_inside_its_cell(practice, db):
     assert len(rows) == 2 and rows[1][5] == "April\n=cmd|' /C calc'!A0"
     for row in rows:
         assert not any(cell.lstrip(" ").startswith(("=", "+", "@")) for cell in row)
+
+
+@pytest.mark.parametrize(("args", "companion"), [
+    (["export", "csv", "--force", "--output"], ""),
+    (["export", "json", "--force", "-o"], ""),
+    (["register", "members", "--force", "-o"], ""),
+    (["register", "officers", "--format", "pdf", "--force", "-o"], "-wal"),
+    (["statement", "2026-q1", "--member", "ann", "--format", "pdf", "--force", "-o"], ""),
+    (["backup", "--force"], "-shm"),
+])
+def test_no_output_replaces_the_practices_own_database(lived, db, args, companion):
+    """--force replaces an existing file, but never the practice's database (nor its -wal or
+    -shm file): `export csv -o "$SWP_DB" --force` wrote CSV over the live books."""
+    if is_postgres(db):
+        pytest.skip("a SQLite file only: a server's database is no file here")
+    target = db + companion
+    before, raw = snapshot(db), Path(db).read_bytes()
+    run = lived(*args, target, as_="mo")
+    assert (run.code, run.out) == (1, "")
+    assert run.err == (f"swp: {target} is the practice's own database (or its -wal or -shm file); "
+                       "write to another file\n")
+    assert Path(db).read_bytes() == raw and snapshot(db) == before
+
+
+def test_no_output_replaces_the_database_under_another_name(lived, db, tmp_path):
+    if is_postgres(db):
+        pytest.skip("a SQLite file only")
+    other = tmp_path / "books.csv"
+    os.link(db, other)  # the same file by another name
+    before = snapshot(db)
+    run = lived("export", "csv", "--output", str(other), "--force")
+    assert run.code == 1 and run.err.startswith(f"swp: {other} is the practice's own database")
+    assert snapshot(db) == before
+    lived.ok("export", "csv", "--output", str(tmp_path / "books-2.csv"))

@@ -486,3 +486,35 @@ def test_a_leaving_date_before_the_members_last_vote_is_refused(practice, db):
                        "(a vote is never taken back by leaving)\n")
     assert snapshot(db, skip=()) == before
     practice.ok("member", "leave", "sam", "--date", TODAY, as_="sam")
+
+
+# --- ids as typed ------------------------------------------------------------------------------
+
+TOO_BIG = "9223372036854775808"  # 2**63: more than a database integer holds
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["proposal", "show", TOO_BIG],
+     f"not a proposal number: '{TOO_BIG}'; use the id from 'swp proposal list', e.g. 1"),
+    (["proposal", "close", "99999999999999999999"],
+     "not a proposal number: '99999999999999999999'; use the id from 'swp proposal list', e.g. 1"),
+    (["vote", TOO_BIG, "yes"],
+     f"not a proposal number: '{TOO_BIG}'; use the id from 'swp proposal list', e.g. 1"),
+    (["proposal", "show", "abc"], "not a proposal number: 'abc'; use the id from 'swp proposal list', e.g. 1"),
+    (["proposal", "show", "0"], "not a proposal number: '0'; use the id from 'swp proposal list', e.g. 1"),
+    (["audit", "log", "--limit", "99999999999999999999"],
+     "--limit takes a number of events (0: all), not '99999999999999999999'"),
+    (["audit", "log", "--limit", "-1"], "--limit takes a number of events (0: all), not '-1'"),
+])
+def test_an_id_or_count_too_big_for_the_database_is_refused_as_input(practice, db, args, message):
+    open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
+    before, events = snapshot(db), len(audit_rows(db))
+    run = practice(*args, as_="ann")
+    assert (run.code, run.err) == (1, f"swp: {message}\n")
+    assert snapshot(db) == before and len(audit_rows(db)) == events
+
+
+def test_a_proposal_id_may_be_written_with_its_hash(practice):
+    pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
+    assert practice.ok("proposal", "show", f"#{pid}", json=True).json["id"] == pid
+    assert len(practice.ok("audit", "log", "--limit", "1", json=True).json["events"]) == 1

@@ -128,6 +128,40 @@ def test_missing_options_are_usage_errors(practice, db):
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["ledger", "income", "100", "--date", "9999-12-31", "--category", "contracts"],
+     "swp: date out of range: '9999-12-31'; swp takes dates from 1900-01-01 to 2999-12-31\n"),
+    (["ledger", "expense", "100", "--date", "1899-12-31", "--category", "rent"],
+     "swp: date out of range: '1899-12-31'; swp takes dates from 1900-01-01 to 2999-12-31\n"),
+    (["period", "preview", "9999"],
+     "swp: period '9999' is out of range: swp takes dates from 1900-01-01 to 2999-12-31\n"),
+    (["period", "preview", "9999-12"],
+     "swp: period '9999-12' is out of range: swp takes dates from 1900-01-01 to 2999-12-31\n"),
+    (["period", "preview", "9999-Q4"],
+     "swp: period '9999-Q4' is out of range: swp takes dates from 1900-01-01 to 2999-12-31\n"),
+    (["period", "preview", "0000"],
+     "swp: period '0000' is out of range: swp takes dates from 1900-01-01 to 2999-12-31\n"),
+    (["period", "close", "2999-00", "--yes"],  # the financial year from 2999 ends in 3000
+     "swp: period '2999-00' is out of range: swp takes dates from 1900-01-01 to 2999-12-31\n"),
+    (["period", "preview", "--start", "2026-01-01", "--end", "3000-01-01"],
+     "swp: end date out of range: '3000-01-01'; swp takes dates from 1900-01-01 to 2999-12-31\n"),
+])
+def test_a_date_or_period_outside_the_years_swp_takes_is_refused(practice, db, args, message):
+    """A date in year 9999 (or year 0) left no room for the year after a period or a member's
+    next anniversary in it: period preview stopped with an unexpected error."""
+    income(practice, "100", date="2026-04-01")
+    before, events = snapshot(db), len(audit_rows(db))
+    run = practice(*args, as_="mo")
+    assert (run.code, run.err) == (1, message)
+    assert snapshot(db) == before and len(audit_rows(db)) == events
+
+
+def test_the_first_and_last_years_swp_takes_are_dates(practice):
+    income(practice, "100", date="1900-01-01")
+    income(practice, "100", date="2999-12-31")
+    assert practice.ok("period", "preview", "2999", json=True).json["distributable_pence"] > 0
+
+
 # --- listing and balances ----------------------------------------------------------------
 
 def test_list_filters_by_dates_and_category(practice):

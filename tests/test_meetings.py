@@ -7,6 +7,7 @@ import os
 import stat
 from datetime import date, timedelta
 
+import pytest
 from conftest import audit_rows, query, snapshot
 from hypothesis import given
 from hypothesis import strategies as st
@@ -356,3 +357,29 @@ def test_a_practice_with_meetings_copies_whole(practice, tmp_path):
     practice.ok("db", "copy", "--to", copy)
     assert Swp(copy).ok("meeting", "show", "1", json=True).json == \
         practice.ok("meeting", "show", "1", json=True).json
+
+
+# --- ids as typed ------------------------------------------------------------------------------
+
+TOO_BIG = "9223372036854775808"  # 2**63: more than a database integer holds
+NOT_A_MEETING = f"swp: not a meeting number: '{TOO_BIG}'; use the id from 'swp meeting list', e.g. 1\n"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["show", TOO_BIG], NOT_A_MEETING),
+    (["notice", TOO_BIG], NOT_A_MEETING),
+    (["open", TOO_BIG, "--present", "ann,bea,mo"], NOT_A_MEETING),
+    (["attend", TOO_BIG, "sam"], NOT_A_MEETING),
+    (["vote", TOO_BIG, "1", "yes"], NOT_A_MEETING),
+    (["vote", "1", "99999999999999999999", "yes"],
+     "swp: not a proposal number: '99999999999999999999'; use the id from 'swp proposal list', e.g. 1\n"),
+    (["close", TOO_BIG, "--reason", "1=why"], NOT_A_MEETING),
+    (["minutes", TOO_BIG], NOT_A_MEETING),
+    (["show", "x"], "swp: not a meeting number: 'x'; use the id from 'swp meeting list', e.g. 1\n"),
+])
+def test_a_meeting_id_too_big_for_the_database_is_refused_as_input(practice, args, message):
+    _opened(practice)
+    before, events = snapshot(practice.db), len(audit_rows(practice.db))
+    run = practice("meeting", *args, as_="mo", env=DAY)
+    assert (run.code, run.err) == (1, message)
+    assert snapshot(practice.db) == before and len(audit_rows(practice.db)) == events

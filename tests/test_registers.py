@@ -144,6 +144,27 @@ def test_every_format_of_the_registers_reads_back(practice, tmp_path):
         assert "AnnAchebe" not in text
 
 
+def test_a_register_pdf_holds_an_address_or_a_name_too_long_for_one_page(practice, tmp_path):
+    address = "12 Water Lane, " * 100  # 1,500 characters: more lines than a page holds
+    name = "Dee " + "Okafor " * 1070  # 7,494 characters
+    practice.ok("member", "update", "mo", "--address", address, as_="mo")
+    practice.ok("member", "add", "dee", "--name", name, "--role", "practitioner", "--registration",
+                "SW100009", "--employed-since", "2024-04-01", "--hours", "30", "--pay", "30000", as_="mo")
+    before = snapshot(practice.db)
+    for register in ("members", "officers"):
+        target = tmp_path / f"{register}.pdf"
+        run = practice("register", register, "--format", "pdf", "--output", str(target), as_="mo")
+        assert (run.code, run.err, run.out) == \
+            (0, "", f"Wrote the register of {register} (pdf) to {target}.\n")
+        text = _words(target)
+        assert len(PdfReader(str(target)).pages) > 1
+        words = text.split()  # the cell goes on in the rows below: no word is lost
+        assert (words.count("Water"), words.count("Lane,")) == (100, 100)
+        if register == "members":
+            assert words.count("Okafor") == 1070
+    assert snapshot(practice.db) == before
+
+
 def test_the_registers_need_a_manager(practice):
     run = practice("register", "members", as_="ann")
     assert run.code == 1 and "needs --as a current manager" in run.err

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
+from swp import live
 from swp.cli._common import State, state
 
 if TYPE_CHECKING:
@@ -183,6 +184,7 @@ def root(
     global _json_requested
     _json_requested = json_output
     ctx.obj = State(db=db, actor=actor, json=json_output, debug=debug, key=key)
+    live.name(db)  # no file a command writes may replace it (swp.files)
     del version
 
 

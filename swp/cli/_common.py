@@ -118,16 +118,38 @@ def hours(text: str) -> int:
     return parse_hours(text)
 
 
-def entry_id(text: str) -> int:
-    """An entry number as a user writes it: `12` or `#12`."""
+def whole_number(text: object, refusal: str, *, least: int = 1, mark: bool = False) -> int:
+    """A whole number as a user typed it: digits (with `mark`, `#12` too), at least `least`
+    and at most 18 digits, which every database's integer holds; anything else is exit 1
+    with `refusal`. Every id and count a command takes is parsed here."""
     import re
 
     from swp.errors import InputError
 
-    match = re.fullmatch(r"#?([0-9]{1,18})", (text or "").strip())
-    if not match or int(match.group(1)) == 0:
-        raise InputError(f"not an entry number: {text!r}; use the id from 'swp ledger list', e.g. 12")
+    typed = "" if text is None else str(text).strip()
+    match = re.fullmatch(r"#?([0-9]{1,18})" if mark else r"([0-9]{1,18})", typed)
+    if not match or int(match.group(1)) < least:
+        raise InputError(refusal)
     return int(match.group(1))
+
+
+def record_id(text: str, kind: str, listing: str, example: str = "1") -> int:
+    """The number of an entry, a proposal or a meeting as a user writes it: `12` or `#12`."""
+    return whole_number(text, f"not {'an' if kind[0] in 'aeiou' else 'a'} {kind} number: {text!r}; "
+                              f"use the id from '{listing}', e.g. {example}", mark=True)
+
+
+def entry_id(text: str) -> int:
+    """An entry number as a user writes it: `12` or `#12`."""
+    return record_id(text, "entry", "swp ledger list", "12")
+
+
+def proposal_number(text: str) -> int:
+    return record_id(text, "proposal", "swp proposal list")
+
+
+def meeting_number(text: str) -> int:
+    return record_id(text, "meeting", "swp meeting list")
 
 
 def purposes(text: str) -> tuple[str, ...]:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from swp.cli._common import call, emit, state
+from swp.cli._common import call, emit, state, whole_number
 
 audit_app = typer.Typer(help="The audit log: every change and every refusal, hash-chained.",
                         no_args_is_help=True)
 
 
+def _limit(text: str) -> int:
+    return whole_number(text, f"--limit takes a number of events (0: all), not {str(text)[:40]!r}", least=0)
+
+
 @audit_app.command("log")
 def log(ctx: typer.Context,
-        limit: int = typer.Option(50, "--limit", min=0, help="The last N events (0: all).")) -> None:
+        limit: int = typer.Option(50, "--limit", parser=_limit, help="The last N events (0: all).")) -> None:
     """List audit events, oldest first: who did what, when, and whether it was refused.
 
     Example: swp audit log --limit 20

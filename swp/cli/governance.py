@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from swp.cli._common import acting, call, choose, emit
+from swp.cli._common import acting, call, choose, emit, proposal_number
 from swp.cli._common import amount as parse_amount
 
 if TYPE_CHECKING:
@@ -266,7 +266,7 @@ def _quorum_text(view: ProposalView) -> str:
 
 
 @proposal_app.command("show")
-def show(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID")) -> None:
+def show(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID", parser=proposal_number)) -> None:
     """Show a proposal, its votes and the tally so far (and, if open, whether it would pass).
 
     Example: swp proposal show 1
@@ -304,7 +304,7 @@ def show(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID"
 
 
 @proposal_app.command("close")
-def close(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID")) -> None:
+def close(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID", parser=proposal_number)) -> None:
     """Close a proposal (needs --as a current member): count each current member's latest vote,
     apply quorum and threshold, and if it passes apply its effect in the same transaction.
 
@@ -327,7 +327,7 @@ def close(ctx: typer.Context, proposal_id: int = typer.Argument(..., metavar="ID
 
 def vote(
     ctx: typer.Context,
-    proposal_id: int = typer.Argument(..., metavar="ID"),
+    proposal_id: int = typer.Argument(..., metavar="ID", parser=proposal_number),
     choice: VoteChoice = typer.Argument(..., metavar="yes|no|abstain", parser=choose(VoteChoice)),
     weight: int = typer.Option(1, "--weight", help="Always 1: one member, one vote."),
     for_handle: str | None = typer.Option(None, "--for", metavar="HANDLE",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from swp.cli._common import acting, call, choose, day, emit, state
+from swp.cli._common import acting, call, choose, day, emit, meeting_number, proposal_number, state
 from swp.cli.governance import VoteChoice
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def list_(ctx: typer.Context) -> None:
 
 
 @meeting_app.command("show")
-def show(ctx: typer.Context, meeting_id: int = typer.Argument(..., metavar="ID")) -> None:
+def show(ctx: typer.Context, meeting_id: int = typer.Argument(..., metavar="ID", parser=meeting_number)) -> None:
     """Show a meeting: its agenda, attendance and decisions.
 
     Example: swp meeting show 1
@@ -142,7 +142,7 @@ def show(ctx: typer.Context, meeting_id: int = typer.Argument(..., metavar="ID")
 @meeting_app.command("notice")
 def notice(
     ctx: typer.Context,
-    meeting_id: int = typer.Argument(..., metavar="ID"),
+    meeting_id: int = typer.Argument(..., metavar="ID", parser=meeting_number),
     fmt: DocFormat = typer.Option("text", "--format", metavar="FORMAT", parser=choose(DocFormat),
                                   help=DOC_FORMATS),
     output: str | None = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file."),
@@ -175,7 +175,7 @@ def _handles(values: list[str] | None) -> list[str]:
 @meeting_app.command("open")
 def open_(
     ctx: typer.Context,
-    meeting_id: int = typer.Argument(..., metavar="ID"),
+    meeting_id: int = typer.Argument(..., metavar="ID", parser=meeting_number),
     present: list[str] | None = typer.Option(None, "--present", metavar="HANDLES",
                                              help="Members present in person (repeat, or comma-separated)."),
     online: list[str] | None = typer.Option(None, "--online", metavar="HANDLES",
@@ -201,7 +201,7 @@ def open_(
 @meeting_app.command("attend")
 def attend(
     ctx: typer.Context,
-    meeting_id: int = typer.Argument(..., metavar="ID"),
+    meeting_id: int = typer.Argument(..., metavar="ID", parser=meeting_number),
     handle: str = typer.Argument(..., metavar="HANDLE"),
     online: bool = typer.Option(False, "--online", help="Present online, not in person."),
 ) -> None:
@@ -221,8 +221,8 @@ def attend(
 @meeting_app.command("vote")
 def vote(
     ctx: typer.Context,
-    meeting_id: int = typer.Argument(..., metavar="ID"),
-    proposal_id: int = typer.Argument(..., metavar="PROPOSAL"),
+    meeting_id: int = typer.Argument(..., metavar="ID", parser=meeting_number),
+    proposal_id: int = typer.Argument(..., metavar="PROPOSAL", parser=proposal_number),
     choice: VoteChoice = typer.Argument(..., metavar="yes|no|abstain", parser=choose(VoteChoice)),
 ) -> None:
     """Cast your vote at an open meeting on a proposal on its agenda (needs --as a member
@@ -244,7 +244,7 @@ def vote(
 @meeting_app.command("close")
 def close(
     ctx: typer.Context,
-    meeting_id: int = typer.Argument(..., metavar="ID"),
+    meeting_id: int = typer.Argument(..., metavar="ID", parser=meeting_number),
     reason: list[str] | None = typer.Option(None, "--reason", metavar="PROPOSAL=TEXT",
                                             help="Why the meeting decided as it did (one per item)."),
 ) -> None:
@@ -275,7 +275,7 @@ def close(
 @meeting_app.command("minutes")
 def minutes(
     ctx: typer.Context,
-    meeting_id: int = typer.Argument(..., metavar="ID"),
+    meeting_id: int = typer.Argument(..., metavar="ID", parser=meeting_number),
     fmt: DocFormat = typer.Option("text", "--format", metavar="FORMAT", parser=choose(DocFormat),
                                   help=DOC_FORMATS),
     output: str | None = typer.Option(None, "--output", "-o", metavar="PATH", help="Write to this file."),

@@ -103,6 +103,29 @@ _DATE_FORMATS = {"DD/MM": "DD/MM", "DD/MM/YYYY": "DD/MM", "MM/DD": "MM/DD", "MM/
                  "YYYY-MM-DD": "YYYY-MM-DD", "ISO": "YYYY-MM-DD", "AUTO": None}
 
 
+def _encoding_mistake(encoding: str) -> str | None:
+    """Why a mapping file's encoding cannot read a CSV file (None: it can). Lines are split at
+    the byte of a line feed, so an encoding must write plain text as ASCII does."""
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return f"encoding {encoding!r} is not one Python knows (e.g. utf-8, cp1252, latin-1)"
+    sample = "Date,Amount;1.0\n"
+    try:
+        plain = sample.encode(encoding, "replace").endswith(sample.encode("ascii"))
+    except LookupError:  # rot13, base64, zlib...: codecs Python knows, but not of text
+        return f"encoding {encoding!r} is not a text encoding (e.g. utf-8, cp1252, latin-1)"
+    except ValueError:  # idna, which writes host names, not files
+        plain = False
+    if not plain:
+        return (f"encoding {encoding!r} does not write plain letters, digits and line ends "
+                "one byte each, as swp reads a CSV file; save the export as CSV UTF-8 "
+                "(or in cp1252, latin-1 and the like) and import that")
+    return None
+
+
 def load_mapping(path: str) -> Profile:
     """A mapping file (TOML) as a profile; every mistake is one line of the message."""
     try:
@@ -154,19 +177,8 @@ def load_mapping(path: str) -> Profile:
     if "skip" not in wrong and not 0 <= data.get("skip", 0) <= 1000:
         mistakes.append("skip must be between 0 and 1000")
     encoding = data.get("encoding", "utf-8")
-    if isinstance(encoding, str):
-        import codecs
-
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            mistakes.append(f"encoding {encoding!r} is not one Python knows (e.g. utf-8, cp1252, latin-1)")
-        else:  # lines are split at the byte of a line feed: an encoding must write plain text as ASCII
-            sample = "Date,Amount;1.0\n"
-            if not sample.encode(encoding, "replace").endswith(sample.encode("ascii")):
-                mistakes.append(f"encoding {encoding!r} does not write plain letters, digits and line ends "
-                                "one byte each, as swp reads a CSV file; save the export as CSV UTF-8 "
-                                "(or in cp1252, latin-1 and the like) and import that")
+    if isinstance(encoding, str) and (mistake := _encoding_mistake(encoding)):
+        mistakes.append(mistake)
     currency = str(data.get("currency", "GBP")).upper()
     if "currency" not in wrong and currency != "GBP":
         mistakes.append(f"currency {currency}: swp keeps the books in GBP only")

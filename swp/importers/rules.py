@@ -83,8 +83,11 @@ def load_rules(path: str) -> Rules:
         if pattern.startswith("re:"):
             try:
                 matcher: str | re.Pattern[str] = re.compile(pattern[3:], re.IGNORECASE)
-            except re.error as exc:
+            except (re.error, OverflowError) as exc:  # OverflowError: a repeat such as x{99999999999}
                 mistakes.append(f"{pattern!r}: not a regular expression ({exc})")
+                continue
+            except RecursionError:  # groups inside groups a thousand deep
+                mistakes.append(f"{pattern!r}: not a regular expression (groups nested too deeply)")
                 continue
         else:
             if not pattern.strip():

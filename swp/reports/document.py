@@ -176,6 +176,26 @@ def html(doc: Document) -> str:
 
 # --- PDF -------------------------------------------------------------------------------------
 
+PDF_PADDING = 1.2  # mm left and right of a table cell's text
+PDF_ROW_LINES = 30  # the most lines of a table row on a page: 126 mm, under a landscape page
+
+
+def _rows_that_fit(out: Any, cells: list[str], width: float) -> list[list[str]]:
+    """One table row as the rows a page can hold: fpdf2 cannot break a row across pages, so
+    a cell of more than PDF_ROW_LINES lines (a long address or name) goes on in the rows
+    below it, the other cells of those rows empty; no text is lost."""
+    from fpdf.enums import MethodReturnValue
+
+    # a little narrower than the cell, so that the table wraps each line as it was measured
+    lines = [out.multi_cell(width - 0.5, 4.2, cell, dry_run=True, output=MethodReturnValue.LINES)
+             for cell in cells]
+    if max((len(cell) for cell in lines), default=0) <= PDF_ROW_LINES:
+        return [cells]
+    parts = -(-max(len(cell) for cell in lines) // PDF_ROW_LINES)
+    return [[("\n".join(cell[k * PDF_ROW_LINES:(k + 1) * PDF_ROW_LINES]) if len(cell) > PDF_ROW_LINES
+              else (text if k == 0 else "")) for cell, text in zip(lines, cells, strict=True)]
+            for k in range(parts)]
+
 def pdf(doc: Document) -> bytes:
     from fpdf import FPDF
     from fpdf.fonts import FontFace
@@ -213,14 +233,16 @@ def pdf(doc: Document) -> bytes:
         if section.table is not None and section.table.headers:
             with out.table(width=out.epw, align="LEFT", line_height=4.2,
                            headings_style=FontFace(emphasis="BOLD", fill_color=PALE),
-                           borders_layout="HORIZONTAL_LINES", padding=(0.3, 1.2)) as table:
+                           borders_layout="HORIZONTAL_LINES", padding=(0.3, PDF_PADDING)) as table:
                 row = table.row()
                 for cell in section.table.headers:
                     row.cell(latin1(cell))
+                width = out.epw / len(section.table.headers) - 2 * PDF_PADDING
                 for values in section.table.rows:
-                    row = table.row()
-                    for cell in values:
-                        row.cell(latin1(cell))
+                    for part in _rows_that_fit(out, [latin1(cell) for cell in values], width):
+                        row = table.row()
+                        for cell in part:
+                            row.cell(cell)
     if doc.footer:
         out.ln(3)
         out.set_font("Helvetica", "", 7.5)

@@ -35,7 +35,7 @@ from swp import files
 from swp.db import Target, busy_timeout_ms, resolve
 from swp.dberrors import translate
 from swp.dbfile import check_file
-from swp.errors import DatabaseError, InputError, PreconditionError
+from swp.errors import DatabaseError, PreconditionError
 
 PG_DUMP_HINT = ("swp backup copies a SQLite practice; for a PostgreSQL practice use pg_dump, "
                 "e.g. pg_dump --format=custom --file=PATH DATABASE_URL (see docs/operations.md)")
@@ -124,19 +124,6 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _same_file(target: Path, database: Path) -> bool:
-    """Is `target` the database or one of its companion files (by name or by inode)?"""
-    resolved = target.resolve()
-    base = database.resolve()
-    companions = {base} | {base.with_name(base.name + s) for s in ("-wal", "-shm", "-journal")}
-    if resolved in companions:
-        return True
-    try:
-        return os.path.exists(target) and os.path.samefile(target, database)
-    except OSError:
-        return False
-
-
 def backup(db: str | None, dest: str, *, force: bool = False) -> BackupResult:
     """Copy the practice at `db` to `dest` with SQLite's online backup API, then verify it."""
     target: Target = resolve(db)
@@ -144,9 +131,7 @@ def backup(db: str | None, dest: str, *, force: bool = False) -> BackupResult:
         raise PreconditionError(PG_DUMP_HINT)
     check_file(target)
     path = files.check_path(dest, force=force)
-    if _same_file(path, target.path):
-        raise InputError(f"{path} is the practice's own database (or its -wal or -shm file); "
-                         "back it up to another file")
+    files.refuse_database(path, target.path)  # as check_path does for the command line's
     started = time.perf_counter()
     temp = files.temp_beside(path)
     try:

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from swp.clock import now
+from swp.dates import DATE_RANGE, FIRST_YEAR, LAST_YEAR
 from swp.db import prepare_bulk_write, rows_where_in
 from swp.errors import InputError
 from swp.models import BalanceAssertion, BankLink, DeficitSettlement, LedgerEntry, Period, ProfitPayment, table_of
@@ -422,6 +423,9 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
             batch: list[tuple[BankLine, str, str, str]] = []
             for bank in opened.lines:
                 summary.rows += 1
+                if not FIRST_YEAR <= bank.date.year <= LAST_YEAR:
+                    raise InputError(f"{bank.where}: date out of range: {bank.date.isoformat()}; "
+                                     f"swp takes dates {DATE_RANGE}")
                 if summary.rows == 1:
                     summary.place = bank.place
                 days.add(bank)
