@@ -246,8 +246,11 @@ def test_beancount_account_names():
     assert names("assets:bank") == "Assets:Bank"
     assert names("income:outcome-payments") == "Income:Outcome-payments"
     assert names("expenses:2025-fees") == "Expenses:2025-fees"
-    assert names("liabilities:loans:Café Crédit") == "Liabilities:Loans:Caf-Cr-dit"
-    assert names("liabilities:loans:Café_Crédit") == "Liabilities:Loans:Caf-Cr-dit-2"
+    assert names("liabilities:loans:Café Crédit") == "Liabilities:Loans:Cafe-Credit"  # letters kept
+    assert names("liabilities:loans:Café_Crédit") == "Liabilities:Loans:Cafe-Credit-2"
+    assert names("liabilities:loans:Triodos: Bank") == "Liabilities:Loans:Triodos-Bank"  # one lender
+    assert names("liabilities:loans:銀行") == "Liabilities:Loans:X"
+    assert names("liabilities:loans:x") == "Liabilities:Loans:X-2"
     assert names("reserve") == "Equity:Reserve:General"
     assert names("assets:bank") == "Assets:Bank"
 

@@ -44,7 +44,7 @@ from swp.money import pence_to_decimal
 from swp.reports.spreadsheet import neutralise
 from swp.reports.spreadsheet import writer as spreadsheet_writer
 from swp.services import ledger
-from swp.services.ledger import MEMBER_DEFICITS, SHARES_OWED
+from swp.services.ledger import LOANS, MEMBER_DEFICITS, SHARES_OWED
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -138,7 +138,12 @@ def write(session: Session, fmt: str, out: IO[str]) -> Exported:
 # --- beancount ---------------------------------------------------------------------------
 
 def _component(text: str) -> str:
-    name = _NOT_IN_NAME.sub("-", text).strip("-") or "X"
+    """One part of an account's name as beancount spells one: letters without their accents
+    ("Crédit" is "Credit"), digits and hyphens, starting with a capital."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    name = _NOT_IN_NAME.sub("-", plain).strip("-") or "X"
     return name[0].upper() + name[1:]
 
 
@@ -153,6 +158,8 @@ class AccountNames:
         if account in self._names:
             return self._names[account]
         root, *rest = account.split(":")
+        if account.startswith(LOANS):  # a lender's name is one part, whatever it holds ("Triodos: Bank")
+            rest = [rest[0], account[len(LOANS):]]
         parts = [_ROOTS[root.lower()]] if root.lower() in _ROOTS else ["Equity", _component(root)]
         parts += [_component(part) for part in rest] or ["General"]
         name = ":".join(parts)
