@@ -105,11 +105,13 @@ def test_before_the_practice_has_a_manager_anyone_may_record(swp):
 
 
 @pytest.mark.parametrize(("category", "message"), [
-    ("", "swp: not a category: ''; use a word such as contracts, rent, salaries (letters, digits, hyphens)\n"),
+    ("", "swp: not a category: ''; use a word such as contracts, rent, salaries (letters, digits, hyphens, at most 40)\n"),
     ("office rent", "swp: not a category: 'office rent'; use a word such as contracts, rent, salaries "
-                    "(letters, digits, hyphens)\n"),
+                    "(letters, digits, hyphens, at most 40)\n"),
     ("-rent", "swp: not a category: '-rent'; use a word such as contracts, rent, salaries "
-              "(letters, digits, hyphens)\n"),
+              "(letters, digits, hyphens, at most 40)\n"),
+    ("x" * 5000, "swp: not a category: '" + "x" * 60 + "...'; use a word such as contracts, rent, salaries "
+                 "(letters, digits, hyphens, at most 40)\n"),  # not the whole of what was given
 ])
 def test_bad_categories_are_refused(practice, db, category, message):
     before = snapshot(db)

@@ -145,7 +145,7 @@ def parse_signed(text: str, *, line: int, what: str = "amount", decimal: str = "
     signs = (match.group("sign") or "") + (match.group("sign2") or "") if match else ""
     # one way to say the direction: "--12.00", "+-12.00", "(-12.00)" or "-12.00 DR" is no amount
     if not match or len(signs) > 1 or (signs and marked):
-        raise InputError(f"line {line}: not an {what}: {text!r}")
+        raise InputError(f"line {line}: not {'an' if what[0] in 'aeiou' else 'a'} {what}: {text!r}")
     if signs == "-":
         negative = not negative
     whole = match.group("whole").replace(",", "")

@@ -54,8 +54,9 @@ _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 def check_category(category: str) -> str:
     value = (category or "").strip().lower()
     if not _CATEGORY.match(value):
-        raise InputError(f"not a category: {category!r}; use a word such as contracts, rent, "
-                         "salaries (letters, digits, hyphens)")
+        shown = category if len(category or "") <= 60 else f"{category[:60]}..."
+        raise InputError(f"not a category: {shown!r}; use a word such as contracts, rent, "
+                         "salaries (letters, digits, hyphens, at most 40)")
     return value
 
 
