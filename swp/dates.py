@@ -47,9 +47,13 @@ def parse_month_day(text: str) -> str:
     if not re.match(r"[0-9]{2}-[0-9]{2}\Z", raw):
         raise InputError(f"not a month and day: {text!r}; write MM-DD, e.g. 04-01")
     try:
-        date.fromisoformat(f"2000-{raw}")  # 2000 is a leap year: 02-29 is allowed
+        date.fromisoformat(f"2000-{raw}")  # 2000 is a leap year: 02-29 is a day, but see below
     except ValueError:
         raise InputError(f"no such day of the year: {text!r}") from None
+    if raw == "02-29":
+        raise InputError("a financial year cannot start on 29 February, a day three years in four "
+                         "do not have (its year would end on 27 February in those years): "
+                         "start it on 03-01")
     return raw
 
 

@@ -47,6 +47,10 @@ def test_init_refuses_unknown_clause_and_bad_value_with_exit_1(swp, db):
     assert run.code == 1 and "not a whole number" in run.err
     run = swp("init", "--sandbox", "R", "--local-authority", "L", "--fiscal-year-start", "13-01")
     assert run.code == 1 and "no such day of the year" in run.err
+    run = swp("init", "--sandbox", "R", "--local-authority", "L", "--fiscal-year-start", "02-29")
+    assert (run.code, run.err) == (1, "swp: a financial year cannot start on 29 February, a day three years "
+                                      "in four do not have (its year would end on 27 February in those "
+                                      "years): start it on 03-01\n")
     assert nothing_at(db)
 
 

@@ -14,7 +14,7 @@ def init(
     name: str = typer.Argument(..., help="The practice's name."),
     local_authority: str = typer.Option(..., "--local-authority", help="Its local authority."),
     fiscal_year_start: str = typer.Option("04-01", "--fiscal-year-start", metavar="MM-DD",
-                                          help="First day of the financial year."),
+                                          help="First day of the financial year (any day but 29 February)."),
     settings: list[str] = typer.Option([], "--set", metavar="CLAUSE=VALUE",
                                        help="A founding value for an amendable clause."),
     sandbox: bool = typer.Option(False, "--sandbox",
