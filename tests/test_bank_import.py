@@ -426,6 +426,25 @@ def test_a_bank_id_twice_in_one_file_with_different_values_is_refused_naming_bot
     assert snapshot(db) == before
 
 
+def test_a_bank_id_linked_to_a_hand_entry_comes_again_with_other_values_is_refused(practice, db, tmp_path):
+    """A line an earlier import linked to an entry entered by hand is compared like any other:
+    the same id with another amount in a later file was skipped as already in the books."""
+    practice.ok("ledger", "expense", "3", "--date", "2026-04-01", "--category", "food", as_="mo")
+    first = tmp_path / "april.csv"
+    first.write_text(MONZO_HEADER + "tx_1,01/04/2026,10:00:00,Card,Pret,,e,-3.00,GBP,,,,,,,,-3.00,\n")
+    assert practice.ok("ledger", "import", str(first), "--uncategorised", "sundries", as_="mo",
+                       json=True).json["linked_count"] == 1
+    again = practice.ok("ledger", "import", str(first), "--uncategorised", "sundries", as_="mo", json=True)
+    assert (again.json["added"], again.json["skipped"]) == (0, 1)  # the same line: nothing added
+    later = tmp_path / "may.csv"
+    later.write_text(MONZO_HEADER + "tx_1,01/04/2026,10:00:00,Card,Pret,,e,-4.00,GBP,,,,,,,,-4.00,\n")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(later), "--uncategorised", "sundries", as_="mo")
+    assert (run.code, run.err) == (1, "swp: line 2: the bank's transaction 'tx_1' is already entry #1 "
+                                      "(2026-04-01 expense £3.00) with different values (2026-04-01 expense £4.00)\n")
+    assert snapshot(db) == before
+
+
 def test_an_ofx_fitid_twice_with_different_values_is_refused_naming_both_transactions(practice, db, tmp_path):
     path = edited(DATA / "statement-v1.ofx", "<FITID>2026041501", "<FITID>2026040201", tmp_path)
     before = snapshot(db)

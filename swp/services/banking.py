@@ -238,14 +238,19 @@ class _BankImporter:
             return
         table = table_of(LedgerEntry)
         identities = list({identity for _, identity, _, _ in batch})
-        known: dict[str, tuple[int, date | None, str | None, int | None]] = {}  # a link: its entry only
+        known: dict[str, tuple[int, date | None, str | None, int | None]] = {}
         for ref, entry_id, day, kind, pence in rows_where_in(
                 self.session, table, ("ref", "id", "date", "kind", "amount_pence"), "ref", identities):
             known[ref] = (entry_id, day, kind, pence)
-        links = table_of(BankLink)
-        for identity, entry_id in rows_where_in(self.session, links, ("identity", "entry_id"), "identity",
-                                                identities):
-            known[identity] = (entry_id, None, None, None)
+        # a line linked to an entry entered by hand: the bank's day, and the entry's type and amount
+        linked = list(rows_where_in(self.session, table_of(BankLink), ("identity", "entry_id", "line_date"),
+                                    "identity", identities))
+        if linked:
+            entries = {entry_id: (kind, pence) for entry_id, kind, pence in rows_where_in(
+                self.session, table, ("id", "kind", "amount_pence"), "id", [e for _, e, _ in linked])}
+            for identity, entry_id, line_date in linked:
+                kind, pence = entries[entry_id]
+                known[identity] = (entry_id, line_date, kind, pence)
         pool = self._hand_entries() if self.any_hand else {}
         fresh: list[tuple[Any, ...]] = []  # in the order of IMPORT_COLUMNS
         new_links: list[dict[str, Any]] = []
@@ -256,17 +261,18 @@ class _BankImporter:
         for bank, identity, kind, category in batch:
             pence = abs(bank.pence)
             if identity in known or identity in seen:
-                entry_id, day, old_kind, old_pence = known.get(identity, (None, None, None, None))
-                if day is not None and (day, old_kind, old_pence) != (bank.date, kind, pence):
-                    assert old_pence is not None  # an entry's (only a link has no day)
-                    raise InputError(f"{bank.where}: the bank's transaction {identity[5:]!r} is "
-                                     f"already entry #{entry_id} ({day} {old_kind} {format_pence(old_pence)}) "
-                                     f"with different values ({bank.date} {kind} {format_pence(pence)})")
+                # met earlier in this import (named by its line), or in the books already
                 first = seen.get(identity) or self.linked_here.get(identity)
                 if first is not None and first[1:] != (bank.date, kind, pence):
                     where, first_day, first_kind, first_pence = first
                     raise InputError(f"{bank.where}: the bank's transaction {identity[5:]!r} is also on "
                                      f"{where} ({first_day} {first_kind} {format_pence(first_pence)}) "
+                                     f"with different values ({bank.date} {kind} {format_pence(pence)})")
+                entry_id, day, old_kind, old_pence = known.get(identity, (None, None, None, None))
+                if day is not None and (day, old_kind, old_pence) != (bank.date, kind, pence):
+                    assert old_pence is not None  # an entry's, or a linked one's
+                    raise InputError(f"{bank.where}: the bank's transaction {identity[5:]!r} is "
+                                     f"already entry #{entry_id} ({day} {old_kind} {format_pence(old_pence)}) "
                                      f"with different values ({bank.date} {kind} {format_pence(pence)})")
                 summary.skipped += 1
                 continue
@@ -309,7 +315,7 @@ class _BankImporter:
             audit.bulk_insert(self.session, table, fresh, columns=IMPORT_COLUMNS)
             summary.added += len(fresh)
         if new_links:
-            audit.bulk_insert(self.session, links, new_links)
+            audit.bulk_insert(self.session, table_of(BankLink), new_links)
 
     @staticmethod
     def _other_money(session: Session) -> _Pool:
