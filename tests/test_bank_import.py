@@ -577,6 +577,15 @@ def test_a_bank_line_dated_outside_the_years_swp_takes_is_refused(practice, db, 
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize(("written", "read"), [("01/04/26", "2026-04-01"), ("01/04/27", "2027-04-01"),
+                                               ("01/04/28", "1928-04-01"), ("01/04/99", "1999-04-01")])
+def test_a_two_digit_year_is_never_more_than_a_year_ahead(written, read):
+    """`01/04/99` was read as 2099-04-01 (today pinned to 2026-06-30)."""
+    from swp.importers import DateReader
+
+    assert DateReader("DD/MM")(written, 2).isoformat() == read
+
+
 BANK_HEADERS = [
     "Date,Description,Amount,Balance", "Date,Description,Money in,Money out",
     "Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category",

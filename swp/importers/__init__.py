@@ -166,8 +166,14 @@ _NAMED = re.compile(r"([0-9]{1,2})[ \-/]([A-Za-z]{3})[a-z]*[ \-/,]+([0-9]{2,4})\
 
 
 def _year(text: str) -> int:
+    """A year as a bank writes it; two digits are this century's, unless that is more than a
+    year ahead of today (`99` in 2026 is 1999, not 2099)."""
     year = int(text)
-    return year + 2000 if len(text) == 2 else year
+    if len(text) != 2:
+        return year
+    from swp.clock import today
+
+    return year + 2000 if year + 2000 <= today().year + 1 else year + 1900
 
 
 class DateReader:
