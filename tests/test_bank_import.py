@@ -586,6 +586,19 @@ def test_a_two_digit_year_is_never_more_than_a_year_ahead(written, read):
     assert DateReader("DD/MM")(written, 2).isoformat() == read
 
 
+def test_a_date_not_written_as_the_mapping_says_is_refused(practice, db, tmp_path):
+    """date_format = "YYYY-MM-DD" read 01.04.2026 as 1 April, by the UK's order, silently."""
+    mapping = tmp_path / "bank.toml"
+    mapping.write_text('date = "D"\ndescription = "X"\namount = "A"\ndate_format = "YYYY-MM-DD"\n')
+    path = tmp_path / "bank.csv"
+    path.write_text("D,X,A\n2026-04-02,Rent,-5.00\n01.04.2026,Cafe,-1.00\n")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--mapping", str(mapping), "--uncategorised", "sundries", as_="mo")
+    assert (run.code, run.err) == (1, "swp: line 3: the date '01.04.2026' is not written YYYY-MM-DD, as the "
+                                      "mapping's date_format says\n")
+    assert snapshot(db) == before
+
+
 BANK_HEADERS = [
     "Date,Description,Amount,Balance", "Date,Description,Money in,Money out",
     "Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category",

@@ -204,6 +204,9 @@ class DateReader:
                 a, b, c = match.groups()
                 if len(a) == 4:
                     return date(int(a), int(b), int(c))
+                if self.order == "YYYY-MM-DD":  # a day or month first is not what the mapping says
+                    raise InputError(f"line {line}: the date {raw!r} is not written YYYY-MM-DD, as the "
+                                     "mapping's date_format says")
                 if self.order == "MM/DD":
                     return date(_year(c), int(a), int(b))
                 if self.order is None and int(a) <= 12 and int(b) <= 12 and a != b:
