@@ -290,3 +290,19 @@ def test_hostile_output_paths(closed, tmp_path):
     everyone = tmp_path / "all.md"
     closed.ok("statement", "2026-Q1", "--format", "md", "--output", str(everyone), as_="mo")
     assert everyone.read_text().count("# Profit-share statement") == 5
+
+
+def test_a_markdown_statement_shows_a_members_own_text_as_written(practice):
+    """A name or address with HTML or Markdown of its own is shown as text: the statement's
+    Markdown wrote `<script>` and `**bold**` as they were (the registers' Markdown escaped them)."""
+    practice.ok("member", "add", "dee", "--name", "Dee <script>alert(1)</script> *Dunn*", "--role",
+                "practitioner", "--registration", "SW240041", "--employed-since", "2026-01-01",
+                "--hours", "30", as_="mo")
+    practice.ok("member", "update", "dee", "--address", "# 1 <b>Mill</b> Lane", as_="mo")
+    practice.ok("ledger", "income", "1000", "--date", "2026-02-01", "--category", "contracts", as_="mo")
+    practice.ok("period", "close", "2026-Q1", *Q1, as_="mo")
+    md = practice.ok("statement", "2026-Q1", "--member", "dee", "--format", "md", as_="mo").out
+    assert "<script>" not in md and "<b>" not in md
+    assert "Dee &lt;script>alert(1)&lt;/script> \\*Dunn\\*" in md
+    assert "\\# 1 &lt;b>Mill&lt;/b> Lane" in md
+    assert "**Total income**" in md  # swp's own emphasis kept

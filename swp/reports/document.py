@@ -115,28 +115,30 @@ def text(doc: Document) -> str:
 
 # --- Markdown --------------------------------------------------------------------------------
 
-def _md(value: object) -> str:
+def markdown_text(value: object) -> str:
+    """Text people wrote (a name, an address) as Markdown shows it: no table break, emphasis,
+    heading, list or HTML of its own."""
     text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*") \
         .replace("_", "\\_").replace("<", "&lt;")
     return "\\" + text if text[:1] in ("#", "-", "+", ">") else text
 
 
 def markdown(doc: Document) -> str:
-    out = [f"# {_md(doc.title)}", "", f"**{_md(doc.practice)}**, {doc.dated.isoformat()}"]
+    out = [f"# {markdown_text(doc.title)}", "", f"**{markdown_text(doc.practice)}**, {doc.dated.isoformat()}"]
     for section in doc.sections:
-        out += ["", f"## {_md(section.heading)}", ""]
+        out += ["", f"## {markdown_text(section.heading)}", ""]
         for paragraph in section.paragraphs:
-            out += [_md(paragraph), ""]
+            out += [markdown_text(paragraph), ""]
         if section.table is not None:
             t = section.table
-            out += ["| " + " | ".join(_md(h) for h in t.headers) + " |",
+            out += ["| " + " | ".join(markdown_text(h) for h in t.headers) + " |",
                     "|" + "|".join("---" for _ in t.headers) + "|"]
-            out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in t.rows]
+            out += ["| " + " | ".join(markdown_text(c) for c in row) + " |" for row in t.rows]
             if not t.rows:
                 out.append("| " + " | ".join("-" for _ in t.headers) + " |")
             out.append("")
     if doc.footer:
-        out += ["", "---", "", _md(doc.footer)]
+        out += ["", "---", "", markdown_text(doc.footer)]
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from swp.money import format_pence
+from swp.reports.document import markdown_text
 from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Statement
 from swp.rules import format_hours
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A table cell as swp writes it (its own bold marks kept); no HTML (`<` is written &lt;)."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int]) -> list[str]:
@@ -22,11 +24,11 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[
 
 
 def render(st: Statement) -> str:
-    closed = f"{st.closed_on}" + (f" by {_cell(st.closed_by)}" if st.closed_by else "")
+    closed = f"{st.closed_on}" + (f" by {markdown_text(st.closed_by)}" if st.closed_by else "")
     out = [
-        f"# Profit-share statement: {_cell(st.name)} ({st.member})",
+        f"# Profit-share statement: {markdown_text(st.name)} ({st.member})",
         "",
-        f"**{_cell(st.practice)}** ({_cell(st.local_authority)})  ",
+        f"**{markdown_text(st.practice)}** ({markdown_text(st.local_authority)})  ",
         f"Period **{st.period}**: {st.start} to {st.end}, closed {closed}",
         "",
         *[f"{_cell(sentence)}\n" for sentence in st.in_words()],
@@ -57,7 +59,7 @@ def render(st: Statement) -> str:
     out += _table(["", ""], st.share_lines(), {1})
     if st.register:
         out += ["", "## What the register of members holds about you", ""]
-        out += _table(["", ""], list(st.register), set())
+        out += _table(["", ""], [(label, markdown_text(value)) for label, value in st.register], set())
     out += ["", f"Fingerprint `{st.fingerprint}` ({st.verification})."]
     out += ["", *[f"{line.strip()}  " for line in st.identity_lines()]]
     return "\n".join(out) + "\n"
