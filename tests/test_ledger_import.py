@@ -507,3 +507,38 @@ def test_a_batch_checked_a_column_at_a_time_is_the_batch_checked_row_by_row(prac
     assert (fast is not None) == (warm and other is None)
     if fast is not None:
         assert fast == slow
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["income", "expense"]), st.integers(1, 10**6),
+                               st.sampled_from(["R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8"])),
+                     min_size=1, max_size=8),
+       periods=st.lists(st.tuples(st.integers(-5, 45), st.integers(0, 10)), max_size=2))
+def test_a_batch_taken_whole_is_the_batch_gone_through_row_by_row(practice, rows, periods):
+    """A batch with no ref twice and no day in a closed period is taken whole; it gives what
+    going through it row by row gives, and any other batch is gone through row by row."""
+    from datetime import date, timedelta
+
+    from swp.db import open_database
+    from swp.errors import InputError
+    from swp.services import ledger
+
+    first = date(2026, 4, 1)
+    batch = [(n + 2, (first + timedelta(days=d), kind, pence, "contracts", None),
+              ((first + timedelta(days=d)).isoformat(), kind, pence, "contracts", "a", "b", None, ref, "t"))
+             for n, (d, kind, pence, ref) in enumerate(rows)]
+    database = open_database(practice.db)
+    try:
+        with database.transaction(write=False) as session:
+            importer = ledger._Importer(session, periods=[
+                (first + timedelta(days=s), first + timedelta(days=s + length), f"p{s}") for s, length in periods])
+
+            def outcome(sort):
+                try:
+                    return sort(batch, {})
+                except InputError as exc:
+                    return exc.message
+
+            assert outcome(importer._sorted) == outcome(importer._sorted_row_by_row)
+    finally:
+        database.dispose()
