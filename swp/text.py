@@ -8,9 +8,13 @@ from typing import Literal, overload
 
 from swp.errors import InputError
 
-# the characters that reorder the text around them as it is shown (embeddings, overrides and
-# isolates): "Ann\u202eleT" shows as "AnnTel" (a name, a title that reads other than it is)
-DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# the characters that reorder the text around them as it is shown (embeddings, overrides,
+# isolates and the direction marks): "Ann\u202eleT" shows as "AnnTel" (a name, a title that
+# reads other than it is)
+DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                               "\u200e\u200f\u061c")
+# what ends a line or a paragraph besides the control characters (U+2028, U+2029)
+LINE_BREAKS = ("Zl", "Zp")
 
 
 @overload
@@ -25,7 +29,7 @@ def plain_text(value: str | None, what: str, *, required: bool = False) -> str |
             raise InputError(f"{what} is needed")
         return None
     for char in value:
-        if unicodedata.category(char) == "Cc":
+        if unicodedata.category(char) in ("Cc", *LINE_BREAKS):
             raise InputError(f"{what} holds a control character ({char!r}); write it on one line")
         if char in DIRECTION_CONTROLS:
             raise InputError(f"{what} holds a character that reorders the text as it is shown "

@@ -952,3 +952,22 @@ def test_a_utf16_file_is_refused_saying_how_to_save_it(practice, db, tmp_path, e
     assert (run.code, run.err) == (1, f"swp: {path} is saved as UTF-16 or UTF-32 text (as Excel's \"Unicode "
                                       "Text\" is), which swp does not read: save it as \"CSV UTF-8\" and import that\n")
     assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("text", [
+    "!Type:Invoice\nD01/04/2026\nT(40.00)\nPRent refund\n^\n",  # a register quiffen reads too
+    "!Type:Bank\n!Option:AutoSwitch\nD01/04/2026\nT(40.00)\nPRent\n^\n",  # a flag quiffen skips
+    "!Type:Bank\nD01/04/2026\n!Type:Cat\nT(40.00)\nPRent\n^\n",  # a header inside a section: dropped
+    "!Type:Bank\nD02/04/2026\nT-3.00\nPPret\n^\nD01/04/2026\nT(40.00)\nPRent\n^\n",  # the header before
+])
+def test_every_qif_amount_quiffen_reads_is_checked_first(practice, db, tmp_path, text):
+    """The check found a register by other rules than quiffen's: an Invoice register, a section
+    after an !Option line, or a !Type line inside a section let `(40.00)` through, read by
+    quiffen as £40 of income."""
+    path = tmp_path / "bank.qif"
+    path.write_text(text)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    line = text.splitlines().index("T(40.00)") + 1
+    assert (run.code, run.err) == (1, f"swp: line {line}: not an amount: '(40.00)'\n")
+    assert snapshot(db) == before

@@ -463,7 +463,7 @@ _GOOD = {  # texts for each column of swp's CSV as a batch checked a column at a
 _OTHER = {  # and texts that only the row-by-row check takes (or refuses)
     "date": ["2025-13-01", "1/5/2025", "", "2025-02-30", "2025-07-01"],
     "type": ["Income", " expense", "loan", "x"],
-    "amount": ["0.00", "20000000.01", "1,234.50", "£5", "-3", "1e3", "abc"],
+    "amount": ["0.00", "20000000.01", "1,234.50", "£5", "-3", "1e3", "abc", "1\n2", "3\n"],
     "category": ["Rent", "bad cat!", "", "sundries"],
     "ref": ["", "  "],
 }

@@ -138,6 +138,11 @@ def test_a_member_whose_membership_has_not_begun_has_no_vote(practice, db):
     assert (run.code, run.err) == (3, "swp: refused by clause one-member-one-vote: bea's membership begins "
                                       "on 2026-07-01 (their first day of employment); only members vote\n")
     assert snapshot(db) == before
+    run = practice("proposal", "new", "--title", "t2", "--kind", "ordinary", "--amend",
+                   "sharing.reserve-percent=30", as_="bea")
+    assert run.err == ("swp: proposing: bea's membership begins on 2026-07-01 (their first day of "
+                       "employment)\n")
+    assert run.code != 0 and snapshot(db) == before
 
 
 def test_admitting_past_the_cap_is_refused(swp, db):
@@ -216,6 +221,11 @@ def test_transfer_is_always_refused(practice, db):
     (("gus", "--name", "Gus \u202ehtimS", "--role", "practitioner", "--registration", "SW240025",
       "--employed-since", "2026-01-01", "--hours", "10"),
      "the name (--name) holds a character that reorders the text as it is shown (U+202E)"),
+    (("gus", "--name", "Gus\u2028Smith", "--role", "practitioner", "--registration", "SW240026",
+      "--employed-since", "2026-01-01", "--hours", "10"), "the name (--name) holds a control character ('\\u2028')"),
+    (("gus", "--name", "Gus \u200fSmith", "--role", "practitioner", "--registration", "SW240027",
+      "--employed-since", "2026-01-01", "--hours", "10"),
+     "the name (--name) holds a character that reorders the text as it is shown (U+200F)"),
 ])
 def test_bad_admissions_exit_1(practice, db, args, message):
     refused(practice, db, *ADD, *args, code=1, message=message, audited=False)

@@ -72,9 +72,6 @@ def read_ofx(path: str) -> Iterator[BankLine]:
 
 # --- QIF ---------------------------------------------------------------------------------------
 
-_QIF_REGISTERS = ("bank", "cash", "ccard", "oth a", "oth l")
-
-
 def _qif_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
     """The file's lines as quiffen reads them (a line ends at a line feed, a carriage return and
     line feed, or a lone carriage return), numbered from 1. A line that is not `encoding` text
@@ -104,33 +101,55 @@ def _qif_scan(path: str, encoding: str) -> tuple[bool, list[int]]:
     """One pass over the file: whether its dates are day first (decided from every D line), and
     the line where each transaction of a register starts, in the file's order. A line that is
     not `encoding` text, or an amount line (T, U) of a register that is not a plain amount, is
-    refused with its number."""
-    starts: list[int] = []
+    refused with its number.
 
-    def samples() -> Iterator[tuple[int, str]]:
-        register = fresh = False
-        for number, text in _qif_lines(path, encoding):
-            if text.startswith("!"):
-                header = text[1:].strip().lower()
-                if header.startswith("type:"):
-                    register = fresh = header[5:].strip() in _QIF_REGISTERS
-                elif header.startswith(("account", "option", "clear")):
-                    register = fresh = False
+    The file is cut into sections and each section's header found exactly as quiffen does
+    (`quiffen.core.qif`): sections end at a `^` line; a section's header is its first line that
+    is not blank, a `!Clear:` or `!Option:` line or a `#` comment, or the header before it when
+    that line is not a `!` line; any other `!` line inside a section is dropped; and a section is
+    a transaction when its header, in lower case without spaces, is one of quiffen's
+    transaction types. Every amount quiffen will read is so checked here first."""
+    from quiffen.core.qif import VALID_TRANSACTION_ACCOUNT_TYPES
+
+    starts: list[int] = []
+    last_header: list[str] = []
+
+    def section_samples(section: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+        for at, (_, line) in enumerate(section):
+            plain = line.strip()
+            if not plain or plain.startswith(("!Clear:", "!Option:")) or line[0] == "#":
                 continue
-            if not text.strip():
-                continue
-            if text.startswith("^"):
-                fresh = register
-                continue
-            if fresh:
-                starts.append(number)
-                fresh = False
-            if register and text.startswith("D"):
-                yield number, text[1:].replace("'", "/").strip()
-            elif register and text.startswith(("T", "U")):
-                amount = text[1:].strip()
+            header, rest = line, section[at:]
+            break
+        else:
+            return
+        if header[0] != "!":
+            if not last_header:
+                return  # quiffen refuses such a file itself
+            header = last_header[0]
+        last_header[:] = [header]
+        fields = [(number, line) for number, line in rest if line.strip() and line.strip()[0] != "!"]
+        if not fields or header.lower().replace(" ", "") not in VALID_TRANSACTION_ACCOUNT_TYPES:
+            return
+        starts.append(fields[0][0])
+        for number, line in fields:
+            if line.startswith("D"):
+                yield number, line[1:].replace("'", "/").strip()
+            elif line.startswith(("T", "U")):
+                amount = line[1:].strip()
                 if not _QIF_AMOUNT.match(amount):
                     raise InputError(f"line {number}: not an amount: {amount!r}")
+
+    def samples() -> Iterator[tuple[int, str]]:
+        section: list[tuple[int, str]] = []
+        for number, text in _qif_lines(path, encoding):
+            line = text.rstrip("\n")
+            if line.startswith("^") and not line[1:].strip():
+                yield from section_samples(section)
+                section = []
+            else:
+                section.append((number, line))
+        yield from section_samples(section)
 
     return date_order(samples()) == "DD/MM", starts
 

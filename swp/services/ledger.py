@@ -515,8 +515,8 @@ class _Importer:
         # every amount written 1234.56 (or 1234.5, 1234), in one pass over them all; then
         # each with two decimals, less its point: its pence
         joined = "\n".join(amount_texts)
-        if _PLAIN_AMOUNTS.fullmatch(joined) is None:
-            return None
+        if joined.count("\n") != len(amount_texts) - 1 or _PLAIN_AMOUNTS.fullmatch(joined) is None:
+            return None  # (an amount holding a line end of its own is no plain amount)
         joined = _ONE_DECIMAL.sub(r".\g<1>0", _NO_DECIMALS.sub(r"\1.00", joined))
         amounts = list(map(int, joined.replace(".", "").split("\n")))
         if min(amounts) <= 0 or max(amounts) > MAX_PENCE:

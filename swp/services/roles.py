@@ -128,4 +128,7 @@ def require_member(session: Session, actor: str | None, doing: str) -> Member:
                                f"{did_you_mean(session, actor)}")
     if member.left_on is not None and member.left_on < today():
         raise PermissionDenied(f"{doing}: {actor!r} left the practice on {member.left_on}")
+    if member.employed_since > today():
+        raise PermissionDenied(f"{doing}: {actor}'s membership begins on {member.employed_since} "
+                               "(their first day of employment)")
     return member
