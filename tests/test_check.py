@@ -149,7 +149,10 @@ REFUSED = [
      "the member voted after that leaving date"),
     ("INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) SELECT 1, id, 1, "
      "'yes', '2026-06-30 10:00:00', '2026-06-30' FROM member WHERE handle = 'cal'",
-     "a former member has no vote"),
+     "a former member, or one whose membership has not begun, has no vote"),
+    ("INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) SELECT 1, id, 1, "
+     "'yes', '2025-01-01 10:00:00', '2025-01-01' FROM member WHERE handle = 'sam'",
+     "a former member, or one whose membership has not begun, has no vote"),
     ("INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) SELECT 1, id, 1, "
      "'yes', '2026-06-30 10:00:00', '2026-06-30' FROM member WHERE handle = 'ann'",
      "a changed vote replaces the last one|UNIQUE"),

@@ -67,3 +67,23 @@ def test_the_kind_check_as_comparisons_keeps_the_ledger_and_refuses_what_the_lis
                         f"recorded_at) VALUES ('2026-08-01', '{kind}', 100, 'x', 'assets:bank', 'income:x', "
                         "'2026-08-01 00:00:00')")
     lived.ok("check")
+
+
+def test_the_vote_trigger_refuses_a_vote_before_the_voters_first_day_from_revision_0022(practice, db):
+    """Revision 0022 makes `vote_members_only` refuse a vote cast before the voter's membership
+    began as well as one cast after they left; down to 0021 it refused only the second."""
+    practice.ok("proposal", "new", "--title", "t", "--kind", "ordinary", "--amend",
+                "sharing.reserve-percent=25", as_="ann")
+    # sam's membership began on 2025-06-01
+    early = ("INSERT INTO vote (proposal_id, member_id, version, choice, cast_at, cast_on) SELECT 1, id, {v}, "
+             "'yes', '2025-01-01 10:00:00', '2025-01-01' FROM member WHERE handle = 'sam'")
+    before = snapshot(db, skip=("alembic_version",))
+    with pytest.raises(IntegrityError, match="has not begun"):
+        execute(db, early.format(v=1))
+    assert snapshot(db, skip=("alembic_version",)) == before
+    migrate(db, "0021", down=True)
+    execute(db, early.format(v=1))  # the trigger of then let it in
+    migrate(db, "head")
+    with pytest.raises(IntegrityError, match="has not begun"):
+        execute(db, early.format(v=2))  # the next version: only the membership refuses it
+    assert len(query(db, "SELECT * FROM vote WHERE cast_on = '2025-01-01'")) == 1
