@@ -82,19 +82,30 @@ def database_url(db: str) -> str:
 
 
 def snapshot(db: str, *, skip: tuple[str, ...] = ("audit_event",)) -> dict[str, list]:
-    """Every row of every table (but `skip`), to prove that a refusal changed nothing."""
-    from sqlalchemy import MetaData, create_engine, select
+    """Every row of every table (but `skip`), to prove that a refusal changed nothing.
 
-    engine = create_engine(database_url(db))
+    Each table's rows in one order of their own (by their text), as the database stores them:
+    SQLite's values are read raw, so a value rewritten in another form also counts as a
+    change. Read with plain queries, not SQLAlchemy's reflection of the schema, which made a
+    snapshot take a tenth of a second and half of some test files' time."""
+    if "://" not in db:
+        import contextlib
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            names = [name for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")]
+            return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
+                    for name in sorted(names) if name not in skip}
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db)
     try:
-        meta = MetaData()
-        meta.reflect(engine)
         with engine.connect() as conn:
-            return {
-                name: [tuple(row) for row in conn.execute(
-                    select(table).order_by(*table.primary_key.columns or table.columns))]
-                for name, table in sorted(meta.tables.items()) if name not in skip
-            }
+            names = conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars().all()
+            return {name: sorted((tuple(row) for row in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
+                    for name in sorted(names) if name not in skip}
     finally:
         engine.dispose()
 

@@ -278,3 +278,28 @@ def test_the_practice_s_own_text_prints_as_written_not_as_rich_markup(swp, monke
     swp.ok("ledger", "income", "100", "--date", "2025-05-01", "--category", "contracts",
            "--memo", "invoice [/] :smile:", as_="ann")
     assert "invoice [/] :smile:" in swp.ok("ledger", "list").out
+
+
+def test_the_snapshot_that_proves_a_refusal_changed_nothing_sees_every_change(practice, db):
+    """Tests prove "nothing changed" by comparing snapshots: a snapshot must differ after a row
+    is added, changed or removed in any table, and be the same again when it is put back."""
+    before = snapshot(db)
+    assert snapshot(db) == before
+    assert len(before["member"]) == 5 and "audit_event" not in before
+    assert "audit_event" in snapshot(db, skip=())
+    execute(db, "UPDATE clause SET value = '49' WHERE name = 'membership.max-members'")
+    changed = snapshot(db)
+    assert changed != before and changed["member"] == before["member"]
+    execute(db, "UPDATE clause SET value = '50' WHERE name = 'membership.max-members'")
+    assert snapshot(db) == before
+    (revision,), = query(db, "SELECT version_num FROM alembic_version")
+    execute(db, "DELETE FROM alembic_version")
+    assert snapshot(db)["alembic_version"] == [] != before["alembic_version"]
+    execute(db, "INSERT INTO alembic_version (version_num) VALUES (:v)", params={"v": revision})
+    assert snapshot(db) == before
+    execute(db, "INSERT INTO partner (name, kind, created_at) VALUES ('Leeds Mind', 'charity', '2026-06-30 00:00:00')")
+    added = snapshot(db)
+    assert added["partner"] != before["partner"]
+    if not is_postgres(db):  # SQLite: the same time written in another form is a change too
+        execute(db, "UPDATE partner SET created_at = '2026-06-30 00:00:00.000000'")
+        assert snapshot(db)["partner"] != added["partner"]
