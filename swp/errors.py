@@ -28,6 +28,9 @@ class InputError(SwpError):
     """The user gave a value swp cannot accept (an amount, a date, a clause value...)."""
 
 
+NO_PRACTICE = "the database has no practice; set one up with 'swp init'"
+
+
 class NotFound(SwpError):
     """A named thing (member, entry, period, proposal...) does not exist."""
 

@@ -215,9 +215,9 @@ def remember_head(practice_uid: str, seq: int, event_hash: str, *, force: bool =
     import tempfile
 
     path = head_path(practice_uid)
-    seen = None if force else remembered_head(practice_uid)
-    if seen is not None and seen[0] > seq:
-        return
+    seen = remembered_head(practice_uid)
+    if seen == (seq, event_hash) or (not force and seen is not None and seen[0] > seq):
+        return  # already remembered (every read command ends here), or a later one is
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")

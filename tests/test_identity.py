@@ -305,6 +305,25 @@ def test_the_remembered_head_never_moves_back_unless_a_restore_is_accepted(pract
     assert remembered_head("p") == (5, "h5")
 
 
+def test_a_command_that_only_reads_leaves_the_remembered_head_file_as_it_was(practice, db):
+    """Every command checks the remembered head and remembers the head it saw; a read that saw
+    the head already remembered does not write the file again (nor a temporary file beside it)."""
+    from swp import identity
+
+    practice.ok("member", "list")
+    heads = identity.home() / "heads"
+    (path,) = [p for p in heads.glob("*.json") if not p.name.endswith(".verified.json")]
+    written = path.stat()
+    seen = identity.remembered_head(path.stem)
+    practice.ok("member", "list")
+    practice.ok("ledger", "balance")
+    assert path.stat().st_ino == written.st_ino and path.stat().st_mtime_ns == written.st_mtime_ns
+    assert sorted(heads.iterdir()) == [path]
+    practice.ok("ledger", "income", "100", "--date", "2026-06-01", "--category", "contracts", as_="mo")
+    assert path.stat().st_ino != written.st_ino  # a write moves the head: remembered again
+    assert identity.remembered_head(path.stem)[0] == seen[0] + 1
+
+
 def test_an_upgrade_of_a_signed_practice_is_signed_by_the_member_who_runs_it(practice, db):
     """A practice that signs its changes records `swp db upgrade` as one of them."""
     migrate(db, "0018", down=True)

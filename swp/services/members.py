@@ -15,7 +15,6 @@ from swp.clock import now, today
 from swp.errors import InputError, PermissionDenied, PreconditionError, RuleViolation
 from swp.models import Member, MemberFact
 from swp.services import audit
-from swp.services.practice import load_clauses
 from swp.services.roles import (
     check_role,
     current_managers,
@@ -98,6 +97,8 @@ def admit(session: Session, *, actor: str | None, handle: str, name: str, role: 
     name = plain_text(name, "the name (--name)") or ""
     if not name:
         raise InputError("a member needs a name (--name)")
+    from swp.services.practice import load_clauses  # (not for a list: its tables' classes)
+
     clauses = load_clauses(session)
     check_role(role.strip().lower())
     if registration is not None and registration.strip():
@@ -207,6 +208,8 @@ def update(session: Session, *, actor: str | None, handle: str, effective: date,
     new_pay = pay_pence if pay_pence is not None else base.pay_pence
     changed = rules.Person(member.handle, member.name, new_role, new_hours,
                            member.employed_since, member.left_on, registration=member.registration)
+    from swp.services.practice import load_clauses
+
     rules.refuse(rules.change_violations(load_clauses(session), roster(session), changed,
                                          by_resolution=by_resolution))
     fact = MemberFact(member_id=member.id, effective=effective, role=new_role,

@@ -12,7 +12,7 @@ from swp import rules
 from swp.clock import now
 from swp.db import Database, migrate, resolve, schema_revision, table_names
 from swp.dbfile import check_file, create_file
-from swp.errors import DatabaseError, InputError, NotFound
+from swp.errors import NO_PRACTICE, DatabaseError, InputError, NotFound
 from swp.models import Clause, Practice
 from swp.services import audit
 from swp.services.roles import current_members, latest_facts
@@ -39,7 +39,7 @@ def load_clauses(session: Session) -> dict[str, str]:
 def get_practice(session: Session) -> Practice:
     practice = session.get(Practice, 1)
     if practice is None:
-        raise NotFound("the database has no practice; set one up with 'swp init'")
+        raise NotFound(NO_PRACTICE)
     return practice
 
 
