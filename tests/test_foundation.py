@@ -199,17 +199,19 @@ def test_help_imports_no_database_or_validation_library():
 
 
 def test_listing_the_members_builds_only_the_tables_it_reads(practice, db):
-    """A command builds the table classes it uses (each costs start-up time): listing the
-    members reads the register and the history's head, not the practice's own table, which
+    """A command imports its own noun's module and builds the table classes it uses (each
+    costs start-up time): listing the members reads the register and the history's head, not the practice's own table, which
     every command's first check reads as plain SQL."""
     import subprocess
     import sys
 
     code = ("import sys; from swp.cli import main; sys.argv = ['swp', '--db', sys.argv[1], 'member', 'list']\n"
             "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+            "print('CLI', sorted(m for m in sys.modules if m.startswith('swp.cli.')))\n"
             "print('MODELS', sorted(m for m in sys.modules if m.startswith('swp.models.')))")
     out = subprocess.run([sys.executable, "-c", code, db], capture_output=True, text=True, check=True)
     assert "Ann Achebe" in out.stdout
+    assert out.stdout.splitlines()[-2] == "CLI ['swp.cli._common', 'swp.cli.members']"  # no other noun's
     assert out.stdout.splitlines()[-1] == "MODELS ['swp.models.audit', 'swp.models.base', 'swp.models.member']"
 
 

@@ -142,7 +142,7 @@ def _report(message: str, code: int, clause: str | None, payload: dict[str, Any]
         sys.stderr.write(f"  {line.strip()}\n")
 
 
-app = typer.Typer(
+_root = typer.Typer(  # the global options alone; `app` and `app_for` add the commands
     cls=SwpGroup,
     name="swp",
     help="New practice? `swp init`; already set up? `swp practice show`.\n\n"
@@ -163,7 +163,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_root.callback()
 def root(
     ctx: typer.Context,
     db: str | None = typer.Option(None, "--db", envvar="SWP_DB", show_default="swp.db", metavar="PATH",
@@ -188,33 +188,51 @@ def root(
     del version
 
 
-def _register() -> None:
-    from swp.cli import (
-        audit,
-        backup,
-        calendar,
-        check,
-        contracts,
-        database,
-        export,
-        finance,
-        governance,
-        keys,
-        ledger,
-        meetings,
-        members,
-        partners,
-        practice,
-        registers,
-        sharing,
-        web,
-    )
+# each top-level command's module (swp/cli/<module>.py); the modules in the order --help
+# lists their commands. A process imports only the module of the command it runs.
+MODULES = ("practice", "members", "ledger", "sharing", "governance", "meetings", "registers",
+           "calendar", "contracts", "partners", "finance", "keys", "check", "audit", "export",
+           "backup", "database", "web")
+COMMANDS = {
+    "init": "practice", "practice": "practice", "member": "members", "ledger": "ledger",
+    "period": "sharing", "statement": "sharing", "rules": "governance", "proposal": "governance",
+    "vote": "governance", "shares": "governance", "meeting": "meetings", "register": "registers",
+    "calendar": "calendar", "contract": "contracts", "partner": "partners", "finance": "finance",
+    "key": "keys", "check": "check", "audit": "audit", "export": "export", "backup": "backup",
+    "db": "database", "serve": "web",
+}
 
-    # one module per noun; each adds its commands (kept in this order in --help)
-    for module in (practice, members, ledger, sharing, governance, meetings, registers, calendar,
-                   contracts, partners, finance, keys, check, audit, export, backup, database, web):
-        module.register(app)
-    _plain_help(app)
+
+def _with(modules: tuple[str, ...]) -> typer.Typer:
+    """The root app with the commands of these modules (each adds its own)."""
+    import copy
+    import importlib
+
+    built = copy.copy(_root)
+    built.registered_commands = []
+    built.registered_groups = []
+    for module in modules:
+        importlib.import_module(f"swp.cli.{module}").register(built)
+    _plain_help(built)
+    return built
+
+
+_whole: typer.Typer | None = None
+
+
+def whole_app() -> typer.Typer:
+    """The whole app, every command of every module (built once, on first use)."""
+    global _whole
+    if _whole is None:
+        _whole = _with(MODULES)
+    return _whole
+
+
+def __getattr__(name: str) -> Any:
+    """`app` is `whole_app()`: `swp --help` and the CLI reference list every command."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return whole_app()
 
 
 def _plain_help(typer_app: typer.Typer) -> None:
@@ -282,13 +300,12 @@ def _arguments_say_their_metavar_alone() -> None:
 
 
 _arguments_say_their_metavar_alone()
-_register()
 
 
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     name = command_named(sys.argv[1:])
-    (app_for(name) if name else app)()
+    (app_for(name) if name else whole_app())()
 
 
 def command_named(argv: list[str]) -> str | None:
@@ -307,24 +324,21 @@ def command_named(argv: list[str]) -> str | None:
 
 
 def app_for(name: str) -> typer.Typer:
-    """The root app with only the named command or group: a process builds the options of
-    the one command it runs, not of all sixty (Typer builds every function's parameters when
-    it makes the click group). A name that is no command gets the whole app, whose error
-    lists the commands."""
-    import copy
-
+    """The root app with only the named command or group: a process imports the module of the
+    one command it runs and builds that command's options, not all sixty (Typer builds every
+    function's parameters when it makes the click group). A name that is no command gets the
+    whole app, whose error lists the commands."""
     from typer.main import get_command_name
 
-    commands = [c for c in app.registered_commands
-                if (c.name or get_command_name(c.callback.__name__)) == name]  # type: ignore[union-attr]
-    groups = [g for g in app.registered_groups
-              if (g.name or (g.typer_instance.info.name if g.typer_instance else None)) == name]
-    if not commands and not groups:
-        return app
-    only = copy.copy(app)
-    only.registered_commands = commands
-    only.registered_groups = groups
+    module = COMMANDS.get(name)
+    if module is None:
+        return whole_app()
+    only = _with((module,))
+    only.registered_commands = [c for c in only.registered_commands
+                                if (c.name or get_command_name(c.callback.__name__)) == name]  # type: ignore[union-attr]
+    only.registered_groups = [g for g in only.registered_groups
+                              if (g.name or (g.typer_instance.info.name if g.typer_instance else None)) == name]
     return only
 
 
-__all__ = ["app", "app_for", "command_named", "main", "state"]
+__all__ = ["app", "app_for", "command_named", "main", "state", "whole_app"]
