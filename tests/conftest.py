@@ -102,8 +102,12 @@ def snapshot(db: str, *, skip: tuple[str, ...] = ("audit_event",)) -> dict[str, 
     engine = create_engine(db)
     try:
         with engine.connect() as conn:
+            # the tables found through the search path (as reflection found them), not those of
+            # current_schema() alone: its first schema may be another (a role's "$user" schema)
             names = conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars().all()
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't' "
+                "AND pg_table_is_visible(c.oid) AND n.nspname <> 'pg_catalog'")).scalars().all()
             return {name: sorted((tuple(row) for row in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
                     for name in sorted(names) if name not in skip}
     finally:

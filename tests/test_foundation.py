@@ -320,3 +320,21 @@ def test_the_snapshot_that_proves_a_refusal_changed_nothing_sees_every_change(pr
     if not is_postgres(db):  # SQLite: the same time written in another form is a change too
         execute(db, "UPDATE partner SET created_at = '2026-06-30 00:00:00.000000'")
         assert snapshot(db)["partner"] != added["partner"]
+
+
+def test_the_snapshot_reads_the_tables_the_practice_uses_whatever_schema_comes_first(practice, db):
+    """On PostgreSQL the practice's tables are found through the search path, whose first schema
+    (current_schema()) need not hold them (a role's own "$user" schema, or a path that starts
+    elsewhere): the snapshot must still read those tables, or every "nothing changed" holds
+    trivially."""
+    if not is_postgres(db):
+        pytest.skip("SQLite has one schema")
+    from sqlalchemy.engine import make_url
+
+    execute(db, "CREATE SCHEMA scratch")
+    elsewhere = make_url(db).update_query_dict({"options": "-csearch_path=scratch,public"})
+    url = elsewhere.render_as_string(hide_password=False)
+    before = snapshot(url)
+    assert before == snapshot(db) and len(before["member"]) == 5
+    execute(db, "UPDATE clause SET value = '49' WHERE name = 'membership.max-members'")
+    assert snapshot(url) != before
