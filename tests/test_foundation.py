@@ -200,8 +200,8 @@ def test_help_imports_no_database_or_validation_library():
 
 def test_listing_the_members_builds_only_the_tables_it_reads(practice, db):
     """A command imports its own noun's module and builds the table classes it uses (each
-    costs start-up time): listing the members reads the register and the history's head, not the practice's own table, which
-    every command's first check reads as plain SQL."""
+    costs start-up time): listing the members reads the register and the history's head, not
+    the practice's own table, which every command's first check reads as plain SQL."""
     import subprocess
     import sys
 
@@ -259,7 +259,7 @@ def test_a_process_builds_only_the_command_it_runs_and_it_is_the_same_command():
     those of the whole app's `member`, for every top-level command."""
     from typer.main import get_command
 
-    from swp.cli import app, app_for, command_named
+    from swp.cli import COMMANDS, app, app_for, command_named
 
     assert command_named(["--db", "x.db", "--as", "mo", "--json", "member", "list"]) == "member"
     assert command_named(["--key", "k", "vote", "1", "yes"]) == "vote"
@@ -269,6 +269,7 @@ def test_a_process_builds_only_the_command_it_runs_and_it_is_the_same_command():
     whole = get_command(app)
     names = sorted(whole.commands)
     assert len(names) > 20
+    assert sorted(COMMANDS) == names  # every command is mapped to its module, and only those
     for name in names:
         only = get_command(app_for(name))
         assert sorted(only.commands) == [name]

@@ -142,7 +142,7 @@ def test_a_member_whose_membership_has_not_begun_has_no_vote(practice, db):
                    "sharing.reserve-percent=30", as_="bea")
     assert run.err == ("swp: proposing: bea's membership begins on 2026-07-01 (their first day of "
                        "employment)\n")
-    assert run.code != 0 and snapshot(db) == before
+    assert run.code == 1 and snapshot(db) == before
 
 
 def test_admitting_past_the_cap_is_refused(swp, db):

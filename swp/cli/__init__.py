@@ -188,11 +188,8 @@ def root(
     del version
 
 
-# each top-level command's module (swp/cli/<module>.py); the modules in the order --help
-# lists their commands. A process imports only the module of the command it runs.
-MODULES = ("practice", "members", "ledger", "sharing", "governance", "meetings", "registers",
-           "calendar", "contracts", "partners", "finance", "keys", "check", "audit", "export",
-           "backup", "database", "web")
+# each top-level command's module (swp/cli/<module>.py), in the order --help lists them. A
+# process imports only the module of the command it runs.
 COMMANDS = {
     "init": "practice", "practice": "practice", "member": "members", "ledger": "ledger",
     "period": "sharing", "statement": "sharing", "rules": "governance", "proposal": "governance",
@@ -201,6 +198,7 @@ COMMANDS = {
     "key": "keys", "check": "check", "audit": "audit", "export": "export", "backup": "backup",
     "db": "database", "serve": "web",
 }
+MODULES = tuple(dict.fromkeys(COMMANDS.values()))  # each module once, in that order
 
 
 def _with(modules: tuple[str, ...]) -> typer.Typer:
