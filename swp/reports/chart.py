@@ -160,7 +160,7 @@ def draw_pdf(pdf: Any, st: Statement, *, x: float | None = None, y: float | None
              width: float | None = None) -> float:
     """Draw the chart at (x, y) (by default the current position, the full width), running
     onto a new page as a table does. Returns where it ends."""
-    from swp.reports.pdf import latin1
+    from swp.reports.pdf import FONT, printable
 
     items = bars(st)
     x = pdf.l_margin if x is None else x
@@ -179,14 +179,14 @@ def draw_pdf(pdf: Any, st: Statement, *, x: float | None = None, y: float | None
             pdf.add_page()
             y = pdf.get_y()
         with pdf.local_context():  # the colours and font stay the bar's own (within its page)
-            pdf.set_font("Helvetica", "", PDF_FONT)
+            pdf.set_font(FONT, "", PDF_FONT)
             pdf.set_text_color(17, 17, 17)
             pdf.set_xy(x, y)
-            pdf.cell(label, PDF_BAR, _fit(pdf, latin1(bar.label), label - 1))
+            pdf.cell(label, PDF_BAR, _fit(pdf, printable(bar.label), label - 1))
             if length > 0:
                 pdf.set_fill_color(*COLOURS[bar.kind])
                 pdf.rect(x + label, y, length, PDF_BAR, style="F")
             pdf.set_xy(x + label + length + 1, y)
-            pdf.cell(width - label - length - 1, PDF_BAR, latin1(format_pence(bar.pence)))
+            pdf.cell(width - label - length - 1, PDF_BAR, printable(format_pence(bar.pence)))
         y += PDF_ROW
     return y + 1

@@ -3,8 +3,8 @@ one plain data object and one writer per format, on the same machinery as the st
 
 A `Document` is a title, the practice's name, its date and sections; a section has a heading,
 paragraphs and at most one table. Text and Markdown are for reading and mailing, HTML for a
-browser or printing, PDF (fpdf2, the built-in Helvetica: Latin-1, other letters by their
-nearest) for filing, CSV (registers) for a spreadsheet: every table row with its section's
+browser or printing, PDF (fpdf2, in the embedded Open Sans: Latin, Greek and Cyrillic
+letters as written, any other by its nearest) for filing, CSV (registers) for a spreadsheet: every table row with its section's
 heading first, free text that a spreadsheet would run as a formula neutralised.
 """
 
@@ -199,38 +199,35 @@ def _rows_that_fit(out: Any, cells: list[str], width: float) -> list[list[str]]:
             for k in range(parts)]
 
 def pdf(doc: Document) -> bytes:
-    from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    from swp.reports.pdf import BLUE, GREY, PALE, latin1
+    from swp.reports.pdf import BLUE, FONT, GREY, PALE, new_pdf, printable
 
     wide = any(s.table is not None and len(s.table.headers) > 5 for s in doc.sections)
-    out = FPDF(orientation="landscape" if wide else "portrait", unit="mm", format="A4")
-    out.set_margins(16, 14, 16)
-    out.set_auto_page_break(auto=True, margin=12)
-    out.set_title(latin1(doc.title))
-    out.set_author(latin1(doc.practice))
+    out = new_pdf("landscape" if wide else "portrait")
+    out.set_title(printable(doc.title))
+    out.set_author(printable(doc.practice))
     out.set_creator("swp")
     # the same document makes the same file: date it by its own date, not by the clock
     out.set_creation_date(datetime.combine(doc.dated, time(0, 0), tzinfo=UTC))
     out.add_page()
-    out.set_font("Helvetica", "B", 15)
+    out.set_font(FONT, "B", 15)
     out.set_text_color(*BLUE)
-    out.multi_cell(0, 7, latin1(doc.title), new_x="LMARGIN", new_y="NEXT")
-    out.set_font("Helvetica", "", 9)
+    out.multi_cell(0, 7, printable(doc.title), new_x="LMARGIN", new_y="NEXT")
+    out.set_font(FONT, "", 9)
     out.set_text_color(*GREY)
-    out.cell(0, 5, latin1(f"{doc.practice}, {doc.dated.isoformat()}"), new_x="LMARGIN",
+    out.cell(0, 5, printable(f"{doc.practice}, {doc.dated.isoformat()}"), new_x="LMARGIN",
              new_y="NEXT")
     out.set_text_color(0, 0, 0)
     for section in doc.sections:
         out.ln(2.5)
-        out.set_font("Helvetica", "B", 11)
+        out.set_font(FONT, "B", 11)
         out.set_text_color(*BLUE)
-        out.multi_cell(0, 6, latin1(section.heading), new_x="LMARGIN", new_y="NEXT")
+        out.multi_cell(0, 6, printable(section.heading), new_x="LMARGIN", new_y="NEXT")
         out.set_text_color(0, 0, 0)
-        out.set_font("Helvetica", "", 9)
+        out.set_font(FONT, "", 9)
         for paragraph in section.paragraphs:
-            out.multi_cell(0, 4.4, latin1(paragraph), new_x="LMARGIN", new_y="NEXT")
+            out.multi_cell(0, 4.4, printable(paragraph), new_x="LMARGIN", new_y="NEXT")
             out.ln(0.8)
         if section.table is not None and section.table.headers:
             with out.table(width=out.epw, align="LEFT", line_height=4.2,
@@ -238,18 +235,18 @@ def pdf(doc: Document) -> bytes:
                            borders_layout="HORIZONTAL_LINES", padding=(0.3, PDF_PADDING)) as table:
                 row = table.row()
                 for cell in section.table.headers:
-                    row.cell(latin1(cell))
+                    row.cell(printable(cell))
                 width = out.epw / len(section.table.headers) - 2 * PDF_PADDING
                 for values in section.table.rows:
-                    for part in _rows_that_fit(out, [latin1(cell) for cell in values], width):
+                    for part in _rows_that_fit(out, [printable(cell) for cell in values], width):
                         row = table.row()
                         for cell in part:
                             row.cell(cell)
     if doc.footer:
         out.ln(3)
-        out.set_font("Helvetica", "", 7.5)
+        out.set_font(FONT, "", 7.5)
         out.set_text_color(*GREY)
-        out.multi_cell(0, 3.8, latin1(doc.footer), new_x="LMARGIN", new_y="NEXT")
+        out.multi_cell(0, 3.8, printable(doc.footer), new_x="LMARGIN", new_y="NEXT")
     return bytes(out.output())
 
 

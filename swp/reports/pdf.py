@@ -1,9 +1,10 @@
 """PDF statements (fpdf2): one A4 page per member, what a business manager hands a member; the
 chart of where the money went sits beside the result when the page has room, else below it.
 
-The built-in Helvetica is used, so the file needs no font on the machine that makes it;
-its character set is Latin-1 (which has £), and any other character in a name is printed
-as its nearest Latin-1 letter (Łukasz -> Lukasz) rather than failing.
+The font is Open Sans (from the ttf-opensans package, embedded in each file, only the letters
+used), so the file needs no font on the machine that makes it or reads it: it prints names
+in the Latin, Greek and Cyrillic alphabets as written (Łukasz, Ștefan, Ngô Thị Hồng). A letter
+it lacks (Chinese, Arabic) is printed as its nearest letter it has, or "?", rather than failing.
 
 Every income and expense category is listed, as in the other formats (a long list runs onto a
 second page); a member with more than MAX_HISTORY stretches of changing facts gets a note
@@ -12,10 +13,11 @@ instead of the rest.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from swp.money import format_pence
 from swp.reports.statement import BASIS_NAMES, WEIGHT_UNITS, Statement
@@ -30,23 +32,52 @@ GREY = (90, 90, 90)
 PALE = (238, 243, 248)
 
 
-def latin1(text: object) -> str:
-    """Text the core fonts can print: Latin-1 as is, anything else by its nearest letters."""
-    value = str(text)
+FONT = "OpenSans"  # the family every PDF of swp's sets its text in (regular and bold)
+
+
+def new_pdf(orientation: Literal["portrait", "landscape"] = "portrait") -> FPDF:
+    """An A4 document in millimetres with swp's margins and its font registered."""
+    from fpdf import FPDF
+    from ttf_opensans import OPENSANS_BOLD, OPENSANS_REGULAR
+
+    pdf = FPDF(orientation=orientation, unit="mm", format="A4")
+    pdf.set_margins(16, 14, 16)
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_font(FONT, "", str(OPENSANS_REGULAR.path))
+    pdf.add_font(FONT, "B", str(OPENSANS_BOLD.path))
+    return pdf
+
+
+@functools.cache
+def _letters() -> frozenset[int]:
+    """The characters both weights of the font can print."""
+    from fontTools.ttLib import TTFont
+    from ttf_opensans import OPENSANS_BOLD, OPENSANS_REGULAR
+
+    regular, bold = (TTFont(str(font.path), lazy=True) for font in (OPENSANS_REGULAR, OPENSANS_BOLD))
     try:
-        value.encode("latin-1")
+        return frozenset(regular.getBestCmap()) & frozenset(bold.getBestCmap())
+    finally:
+        regular.close()
+        bold.close()
+
+
+def printable(text: object) -> str:
+    """Text the font can print: as it is, but a letter the font lacks by its nearest letters
+    the font has (its accents left off), else "?"."""
+    value = str(text)
+    letters = _letters()
+    if all(ord(char) in letters for char in value):
         return value
-    except UnicodeEncodeError:
-        pass
     out = []
     for char in value:
-        try:
-            char.encode("latin-1")
+        if ord(char) in letters or char in "\n\r\t":
             out.append(char)
-        except UnicodeEncodeError:
-            plain = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
-            out.append({"Ł": "L", "ł": "l", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"',
-                        "”": '"'}.get(char, plain or "?"))
+            continue
+        nearest = unicodedata.normalize("NFKC", char)  # a full-width A, a letter of two: Ａ -> A, ǅ -> Dž
+        if not all(ord(c) in letters for c in nearest):  # else the letters without their accents
+            nearest = "".join(c for c in unicodedata.normalize("NFKD", char) if ord(c) in letters)
+        out.append(nearest or "?")
     return "".join(out)
 
 
@@ -57,27 +88,27 @@ class _Page:
     def heading(self, text: str) -> None:
         pdf = self.pdf
         pdf.ln(2.5)
-        pdf.set_font("Helvetica", "B", 11)
+        pdf.set_font(FONT, "B", 11)
         pdf.set_text_color(*BLUE)
-        pdf.cell(0, 6, latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, printable(text), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
-        pdf.set_font("Helvetica", "", 9)
+        pdf.set_font(FONT, "", 9)
 
     def note(self, text: str, size: float = 8) -> None:
         pdf = self.pdf
         pdf.ln(0.8)
-        pdf.set_font("Helvetica", "", size)
+        pdf.set_font(FONT, "", size)
         pdf.set_text_color(*GREY)
-        pdf.multi_cell(0, 3.8, latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 3.8, printable(text), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
-        pdf.set_font("Helvetica", "", 9)
+        pdf.set_font(FONT, "", 9)
 
     def table(self, headers: Sequence[str] | None, rows: Sequence[Sequence[object]],
               widths: Sequence[float], right: set[int], bold_rows: frozenset[int] | set[int] = frozenset()) -> None:
         from fpdf.fonts import FontFace
 
         pdf = self.pdf
-        pdf.set_font("Helvetica", "", 9)
+        pdf.set_font(FONT, "", 9)
         aligns = tuple("RIGHT" if i in right else "LEFT" for i in range(len(widths)))
         bold = FontFace(emphasis="BOLD", fill_color=PALE)
         with pdf.table(col_widths=widths, width=sum(widths), align="LEFT", text_align=aligns,
@@ -87,20 +118,20 @@ class _Page:
             if headers is not None:
                 row = table.row()
                 for cell in headers:
-                    row.cell(latin1(cell))
+                    row.cell(printable(cell))
             for index, values in enumerate(rows):
                 row = table.row(style=bold if index in bold_rows else None)
                 for value in values:
-                    row.cell(latin1(value))
+                    row.cell(printable(value))
 
 
 def _statement_page(pdf: FPDF, st: Statement) -> None:
     page = _Page(pdf)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
+    pdf.set_font(FONT, "B", 15)
     pdf.set_text_color(*BLUE)
-    pdf.multi_cell(0, 7, latin1(st.practice), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 12)
+    pdf.multi_cell(0, 7, printable(st.practice), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 12)
     pdf.cell(0, 6, "Profit-share statement", new_x="LMARGIN", new_y="NEXT")
     pdf.set_draw_color(*BLUE)
     pdf.set_line_width(0.6)
@@ -114,15 +145,15 @@ def _statement_page(pdf: FPDF, st: Statement) -> None:
                          ("Period", f"{st.period}: {st.start} to {st.end}"),
                          ("Closed", closed),
                          ("Local authority", st.local_authority)):
-        pdf.set_font("Helvetica", "B", 9.5)
-        pdf.cell(32, 5, latin1(label))
-        pdf.set_font("Helvetica", "", 9.5)
-        pdf.cell(0, 5, latin1(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "B", 9.5)
+        pdf.cell(32, 5, printable(label))
+        pdf.set_font(FONT, "", 9.5)
+        pdf.cell(0, 5, printable(value), new_x="LMARGIN", new_y="NEXT")
 
     page.heading("In words")
     for sentence in st.in_words():
-        pdf.set_font("Helvetica", "", 9.5)
-        pdf.multi_cell(0, 4.6, latin1(sentence), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "", 9.5)
+        pdf.multi_cell(0, 4.6, printable(sentence), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
 
     page.heading("The practice's result for the period")
@@ -150,10 +181,10 @@ def _statement_page(pdf: FPDF, st: Statement) -> None:
         bottom = pdf.get_y()
         left = pdf.l_margin + pdf.epw - chart.BESIDE
         with pdf.local_context():
-            pdf.set_font("Helvetica", "B", 8)
+            pdf.set_font(FONT, "B", 8)
             pdf.set_text_color(*BLUE)
             pdf.set_xy(left, top)
-            pdf.cell(chart.BESIDE, 4, latin1(f"{chart.TITLE}, and your part"))
+            pdf.cell(chart.BESIDE, 4, printable(f"{chart.TITLE}, and your part"))
         end = chart.draw_pdf(pdf, st, x=left, y=top + 5, width=chart.BESIDE)
         pdf.set_xy(pdf.l_margin, max(bottom, end))
     else:
@@ -166,7 +197,7 @@ def _statement_page(pdf: FPDF, st: Statement) -> None:
 
     page.heading("How to check this: how your share was worked out")
     probation = f" (after {st.probation_days} days' probation)" if st.probation_days else ""
-    pdf.cell(0, 5, latin1(f"Method: {st.method}.  Days counted: {st.days}{probation}."),
+    pdf.cell(0, 5, printable(f"Method: {st.method}.  Days counted: {st.days}{probation}."),
              new_x="LMARGIN", new_y="NEXT")
     page.table(["basis", "%", "slice", "your weight", "total weight", "your part"],
                [(b.basis, b.percent, format_pence(b.slice_pence), f"{b.weight:,}",
@@ -175,7 +206,7 @@ def _statement_page(pdf: FPDF, st: Statement) -> None:
     page.note("; ".join(f"{b.basis}: {BASIS_NAMES[b.basis]}, weight = {WEIGHT_UNITS[b.basis]}"
                         for b in st.basis) + ".")
     pdf.ln(1.5)
-    pdf.set_font("Helvetica", "B", 9)
+    pdf.set_font(FONT, "B", 9)
     pdf.cell(0, 5, "Your days in the period", new_x="LMARGIN", new_y="NEXT")
     history = list(st.history)
     shown = history[:MAX_HISTORY]
@@ -203,15 +234,11 @@ def _statement_page(pdf: FPDF, st: Statement) -> None:
 
 
 def render_many(statements: Sequence[Statement]) -> bytes:
-    from fpdf import FPDF
-
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_margins(16, 14, 16)
-    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf = new_pdf()
     first = statements[0]
-    pdf.set_title(latin1(first.title if len(statements) == 1 else
+    pdf.set_title(printable(first.title if len(statements) == 1 else
                          f"Profit-share statements, period {first.period}"))
-    pdf.set_author(latin1(first.practice))
+    pdf.set_author(printable(first.practice))
     pdf.set_creator("swp")
     # the same statement makes the same file: date it by the close, not by the clock
     pdf.set_creation_date(datetime.combine(first.closed_on, time(0, 0), tzinfo=UTC))
