@@ -443,6 +443,17 @@ def test_check_names_every_defence_dropped_around_swp(practice, db):
         "by it is slow (restore it with a backup, or ask who dropped it)"}
 
 
+def test_check_names_the_indexes_of_a_loans_and_a_shared_costs_entry_when_dropped(practice, db):
+    """A fresh practice has the indexes of `loan.entry_id` and `shared_cost.entry_id` (check is
+    clean); dropped around swp, each is named like any other index the schema should have."""
+    assert practice.ok("check", json=True).json["problems"] == []
+    sql(db, "DROP INDEX ix_loan_entry_id", "DROP INDEX ix_shared_cost_entry_id")
+    found = {p["message"] for p in problems(practice) if p["check"] == "defences"}
+    assert found == {
+        f"the index ix_{table}_entry_id on {table} is missing: what reads {table} by it is slow "
+        "(restore it with a backup, or ask who dropped it)" for table in ("loan", "shared_cost")}
+
+
 def test_check_names_a_unique_index_replaced_by_a_plain_one_of_the_same_name(practice, db):
     """The index that lets an entry be reversed only once, dropped and made again without
     UNIQUE under its own name: the name is there, the refusal is not, and check says so."""

@@ -87,3 +87,38 @@ def test_the_vote_trigger_refuses_a_vote_before_the_voters_first_day_from_revisi
     with pytest.raises(IntegrityError, match="has not begun"):
         execute(db, early.format(v=2))  # the next version: only the membership refuses it
     assert len(query(db, "SELECT * FROM vote WHERE cast_on = '2025-01-01'")) == 1
+
+
+def _link_indexes(db: str) -> set:
+    """The indexes of the tables that refer to a ledger entry by `entry_id` without holding it
+    unique: a loan's and a shared cost's."""
+    if is_postgres(db):
+        return set(query(db, "SELECT indexname, tablename FROM pg_indexes WHERE tablename IN "
+                             "('loan', 'shared_cost') AND indexname NOT LIKE '%pkey'"))
+    return set(query(db, "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
+                         "('loan', 'shared_cost')"))
+
+
+def test_a_loan_and_a_shared_cost_are_indexed_by_their_entry_from_revision_0023(lived, db):
+    """Revision 0023 indexes `loan.entry_id` and `shared_cost.entry_id` (plain indexes: an entry
+    may still have two); down to 0022 they are gone, and up again they are back, every row kept,
+    used by a lookup of an entry, and check finds nothing missing."""
+    skip = ("audit_event", "alembic_version")
+    rows = snapshot(db, skip=skip)
+    assert _link_indexes(db) == {("ix_loan_entry_id", "loan"), ("ix_shared_cost_entry_id", "shared_cost")}
+    assert query(db, "SELECT count(*) FROM loan WHERE entry_id IS NOT NULL") == [(1,)]
+    assert query(db, "SELECT count(*) FROM shared_cost WHERE entry_id IS NOT NULL") == [(1,)]
+    migrate(db, "0022", down=True)
+    assert _link_indexes(db) == set() and snapshot(db, skip=skip) == rows
+    migrate(db, "head")
+    assert _link_indexes(db) == {("ix_loan_entry_id", "loan"), ("ix_shared_cost_entry_id", "shared_cost")}
+    assert snapshot(db, skip=skip) == rows
+    if not is_postgres(db):
+        for table in ("loan", "shared_cost"):
+            plan = query(db, f"EXPLAIN QUERY PLAN SELECT id FROM {table} WHERE entry_id = 1")
+            assert f"ix_{table}_entry_id" in str(plan), plan
+    lived.ok("check")
+    # not unique: a second row on the same entry is not refused by the index
+    execute(db, "INSERT INTO loan (lender, amount_pence, date, entry_id) SELECT lender, amount_pence, "
+                "date, entry_id FROM loan")
+    assert query(db, "SELECT count(*) FROM loan") == [(2,)]

@@ -17,7 +17,7 @@ class SharedCost(TableModel, table=True):
         CheckConstraint("our_percent >= 0 AND our_percent <= 100", name="our_percent_range"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id", index=True)
     partner_id: int = Field(foreign_key="partner.id")
     date: date
     total_pence: int = pence()
@@ -37,4 +37,4 @@ class Loan(TableModel, table=True):
     amount_pence: int = pence()
     date: date
     rate_basis_points: int | None = None  # 4.5% -> 450
-    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id", index=True)
