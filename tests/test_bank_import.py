@@ -462,6 +462,37 @@ def test_a_bank_id_twice_in_one_file_with_the_same_values_is_one_entry(practice,
     assert entries(db) == [("2026-04-01", "expense", 300, "sundries")]
 
 
+def _monzo_ids(folder: Path, *lines: tuple[str, str]) -> Path:
+    """A Monzo export of one line per (transaction id, amount), all on 1 April 2026."""
+    path = folder / "monzo.csv"
+    path.write_text(MONZO_HEADER + "".join(f"{tx},01/04/2026,10:00:00,Card,Pret,,e,{amount},GBP,,,,,,,,{amount},\n"
+                                           for tx, amount in lines))
+    return path
+
+
+@pytest.mark.parametrize(("amounts", "batch", "first", "then"), [
+    (("0.00", "-3.00"), 1000, "£0.00", "£3.00"),
+    (("0.00", "-3.00"), 1, "£0.00", "£3.00"),  # the line of no amount was read in an earlier batch
+    (("-3.00", "0.00"), 1000, "£3.00", "£0.00"),
+])
+def test_a_bank_id_on_a_line_of_no_amount_and_on_another_line_is_refused(
+        practice, db, tmp_path, monkeypatch, amounts, batch, first, then):
+    """A line of no amount is no entry, but its bank id is one transaction all the same."""
+    monkeypatch.setattr("swp.services.banking.BATCH_ROWS", batch)
+    path = _monzo_ids(tmp_path, *(("tx_1", amount) for amount in amounts))
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo")
+    assert (run.code, run.err) == (1, f"swp: line 3: the bank's transaction 'tx_1' is also on line 2 "
+                                      f"(2026-04-01 expense {first}) with different values (2026-04-01 expense {then})\n")
+    assert snapshot(db) == before
+
+
+def test_a_bank_id_on_two_lines_of_no_amount_is_one_line(practice, db, tmp_path):
+    path = _monzo_ids(tmp_path, ("tx_1", "0.00"), ("tx_1", "0.00"), ("tx_2", "-3.00"))
+    run = practice.ok("ledger", "import", str(path), "--uncategorised", "sundries", as_="mo", json=True)
+    assert (run.json["rows"], run.json["zero"], run.json["skipped"], run.json["added"]) == (3, 1, 1, 1)
+
+
 def test_a_balance_that_stops_matching_names_the_line_and_writes_nothing(practice, db, tmp_path):
     text = (DATA / "starling.csv").read_text(encoding="utf-8-sig").replace("21949.50", "21900.00")
     path = tmp_path / "starling.csv"

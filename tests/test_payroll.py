@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from swp.money import format_pence
 from tests.conftest import query, snapshot
 
 
@@ -115,6 +116,37 @@ def test_the_bank_line_of_a_payment_recorded_by_period_pay_is_not_counted_again(
     run = lived.ok("ledger", "import", str(statement), "--rules", str(rules), as_="mo", json=True).json
     assert (run["added"], run["counted_elsewhere"]) == (1, 1)
     assert len(query(db, "SELECT id FROM ledger_entry")) == before + 1
+
+
+MONZO_HEADER = ("Transaction ID,Date,Time,Type,Name,Emoji,Category,Amount,Currency,Local amount,Local currency,"
+                "Notes and #tags,Address,Receipt,Description,Category split,Money Out,Money In\n")
+
+
+def _paid_twice(folder, owed: int, second: int):
+    """A Monzo export whose transaction tx_9, the profit shares paid (`owed`), is on lines 2 and
+    3 (`second` pence out)."""
+    path = folder / "monzo.csv"
+    path.write_text(MONZO_HEADER + "".join(
+        f"tx_9,24/04/2026,10:00:00,Faster payment,PAYROLL BUREAU,,e,-{p / 100:.2f},GBP,,,,,,,,-{p / 100:.2f},\n"
+        for p in (owed, second)))
+    return path
+
+
+def test_a_bank_id_counted_as_shares_paid_and_again_on_another_line_is_one_transaction(lived, db, tmp_path):
+    """A line counted as shares paid is compared by its bank id like any other: the same
+    transaction again is skipped (not added as an expense), and with another amount is refused."""
+    owed = payable(db, "2026-q1")
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    before = snapshot(db)
+    run = lived("ledger", "import", str(_paid_twice(tmp_path, owed, owed - 1)), "--uncategorised", "sundries",
+                as_="mo")
+    assert (run.code, run.err) == (1, "swp: line 3: the bank's transaction 'tx_9' is also on line 2 "
+                                      f"(2026-04-24 expense {format_pence(owed)}) with different values "
+                                      f"(2026-04-24 expense {format_pence(owed - 1)})\n")
+    assert snapshot(db) == before
+    same = lived.ok("ledger", "import", str(_paid_twice(tmp_path, owed, owed)), "--uncategorised", "sundries",
+                    as_="mo", json=True).json
+    assert (same["rows"], same["counted_elsewhere"], same["skipped"], same["added"]) == (2, 1, 1, 0)
 
 
 def test_member_update_records_one_kind_of_change_at_a_time(practice, db):

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from swp.importers import BankLine
+    from swp.importers.rules import Rules
 
 BATCH_ROWS = 1000
 LINK_DAYS = 3
@@ -208,9 +209,14 @@ class _Days:
 
 
 class _BankImporter:
-    def __init__(self, session: Session, summary: BankImportSummary) -> None:
+    def __init__(self, session: Session, summary: BankImportSummary, ruleset: Rules,
+                 uncategorised: str | None) -> None:
         self.session = session
         self.summary = summary
+        self.ruleset = ruleset
+        self.uncategorised = uncategorised
+        self.unmatched: Counter[str] = Counter()  # descriptions no rule matches (the most kept)
+        self.unmatched_lines = 0
         self.recorded_at = now()
         self.periods = [(row.start, row.end, row.label) for row in
                         session.execute(select(col(Period.start), col(Period.end), col(Period.label)))]
@@ -229,15 +235,19 @@ class _BankImporter:
             select(table.c.id).where(table.c.ref.is_(None), table.c.reverses.is_(None)).limit(1)
         ).first() is not None
         self.hand: _Pool | None = None  # read once, at the first batch (see _hand_entries)
-        # identities this import linked to hand entries: where, date, type and amount (a later
-        # batch finds only the link in the books, not the line's values); as many as hand entries
-        self.linked_here: dict[str, tuple[str, date, str, int]] = {}
+        # bank ids of lines this import made no entry of: where, date, type and amount. A later
+        # batch finds a linked line's link in the books, but not its values, and finds nothing
+        # of a line of no amount or one counted elsewhere; as many as such lines
+        self.met_here: dict[str, tuple[str, date, str, int]] = {}
 
-    def settle(self, batch: list[tuple[BankLine, str, str, str]]) -> None:
+    def settle(self, batch: list[tuple[BankLine, str]]) -> None:
+        """Each line of a batch, in order: compared by its identity with the lines before it
+        (every line, whatever becomes of it), then left out (no amount, or counted elsewhere),
+        linked to an entry entered by hand, or added."""
         if not batch:
             return
         table = table_of(LedgerEntry)
-        identities = list({identity for _, identity, _, _ in batch})
+        identities = list({identity for _, identity in batch})
         known: dict[str, tuple[int, date | None, str | None, int | None]] = {}
         for ref, entry_id, day, kind, pence in rows_where_in(
                 self.session, table, ("ref", "id", "date", "kind", "amount_pence"), "ref", identities):
@@ -255,14 +265,15 @@ class _BankImporter:
         fresh: list[tuple[Any, ...]] = []  # in the order of IMPORT_COLUMNS
         new_links: list[dict[str, Any]] = []
         # identities met earlier in this batch (only a bank's id can be met twice): where, date,
-        # type and amount; an earlier batch's lines are in the books (or in linked_here)
+        # type and amount; an earlier batch's lines are in the books (or in met_here)
         seen: dict[str, tuple[str, date, str, int]] = {}
         summary = self.summary
-        for bank, identity, kind, category in batch:
+        for bank, identity in batch:
             pence = abs(bank.pence)
-            if identity in known or identity in seen:
+            kind = "income" if bank.pence > 0 else "expense"
+            if identity in known or identity in seen or identity in self.met_here:
                 # met earlier in this import (named by its line), or in the books already
-                first = seen.get(identity) or self.linked_here.get(identity)
+                first = seen.get(identity) or self.met_here.get(identity)
                 if first is not None and first[1:] != (bank.date, kind, pence):
                     where, first_day, first_kind, first_pence = first
                     raise InputError(f"{bank.where}: the bank's transaction {identity[5:]!r} is also on "
@@ -277,11 +288,20 @@ class _BankImporter:
                 summary.skipped += 1
                 continue
             seen[identity] = (bank.where, bank.date, kind, pence)
+            if not pence or self.counted_elsewhere(bank) is not None:
+                if not pence:
+                    summary.zero += 1
+                if identity.startswith("bank:"):
+                    self.met_here[identity] = seen[identity]
+                continue
+            category = self._category(bank.description)
+            if category is None:
+                continue
             match = self._take(pool, kind, pence, bank.date)
             if match is not None:
                 entry_id, _entry_day = match
                 if identity.startswith("bank:"):
-                    self.linked_here[identity] = seen[identity]
+                    self.met_here[identity] = seen[identity]
                 new_links.append({"identity": identity, "entry_id": entry_id, "line_date": bank.date,
                                   "description": bank.description[:500] or None,
                                   "linked_at": self.recorded_at})
@@ -355,6 +375,20 @@ class _BankImporter:
         self._preview(bank, kind, "", f"already counted: {what}")
         return what
 
+    def _category(self, description: str) -> str | None:
+        """A line's category: the first rule's that matches, else --uncategorised's, else None
+        (the line is counted among those no rule matches)."""
+        category = self.ruleset.category(description)
+        if category is not None:
+            return category
+        if self.uncategorised is None:
+            self.unmatched_lines += 1
+            if description in self.unmatched or len(self.unmatched) < _UNMATCHED_KEPT:
+                self.unmatched[description] += 1
+            return None
+        self.summary.uncategorised += 1
+        return self.uncategorised
+
     def _preview(self, bank: BankLine, kind: str, category: str, action: str) -> None:
         if len(self.summary.preview) < PREVIEW_ROWS:
             self.summary.preview.append({
@@ -418,15 +452,13 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
         summary = BankImportSummary(os.path.basename(path), opened.name, date_order=opened.order,
                                     dry_run=dry_run)
         prepare_bulk_write(session)
-        importer = _BankImporter(session, summary)
+        importer = _BankImporter(session, summary, ruleset, uncategorised)
         restore = [] if dry_run else set_aside_for_import(session, total)
         identify = Identities()
         days = _Days()
-        unmatched: Counter[str] = Counter()
-        unmatched_lines = 0
         savepoint = session.begin_nested() if dry_run else None
         try:
-            batch: list[tuple[BankLine, str, str, str]] = []
+            batch: list[tuple[BankLine, str]] = []
             for bank in opened.lines:
                 summary.rows += 1
                 if not FIRST_YEAR <= bank.date.year <= LAST_YEAR:
@@ -435,23 +467,7 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
                 if summary.rows == 1:
                     summary.place = bank.place
                 days.add(bank)
-                if bank.pence == 0:
-                    summary.zero += 1
-                    identify(bank)
-                    continue
-                identity = identify(bank)
-                if importer.counted_elsewhere(bank) is not None:
-                    continue
-                category = ruleset.category(bank.description)
-                if category is None:
-                    if uncategorised is None:
-                        unmatched_lines += 1
-                        if bank.description in unmatched or len(unmatched) < _UNMATCHED_KEPT:
-                            unmatched[bank.description] += 1
-                        continue
-                    category = uncategorised
-                    summary.uncategorised += 1
-                batch.append((bank, identity, "income" if bank.pence > 0 else "expense", category))
+                batch.append((bank, identify(bank)))
                 if len(batch) >= BATCH_ROWS:
                     importer.settle(batch)
                     batch = []
@@ -460,8 +476,8 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
             importer.settle(batch)
             # made again before the balance check reads the books by day
             restore_after_import(session, restore)
-            if unmatched_lines:
-                raise InputError(_unmatched_message(unmatched, unmatched_lines, bool(rules)))
+            if importer.unmatched_lines:
+                raise InputError(_unmatched_message(importer.unmatched, importer.unmatched_lines, bool(rules)))
             if summary.rows == 0:
                 raise InputError(f"{path}: no transactions in the file; nothing to import")
             if days.usable and days.start is not None:
