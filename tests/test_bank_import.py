@@ -138,6 +138,32 @@ def test_a_value_of_the_wrong_kind_in_a_mapping_file_is_one_mistake(practice, db
                                                           "separator", "skip"]
 
 
+SHORT_MAPPING = 'date = "Date"\ndescription = "Description"\namount = "Amount"\n'
+
+
+@pytest.mark.parametrize(("text", "skip", "why"), [
+    ("Export of account 1234\nGenerated 2026-04-30\n", 2,
+     "the file has 2 lines, too few for the 2 the mapping skips before the header (skip = 2) and the header "
+     "after them"),
+    ("Export of account 1234\n", 3,
+     "the file has 1 line, too few for the 3 the mapping skips before the header (skip = 3) and the header "
+     "after them"),
+    ("Export of account 1234\nGenerated 2026-04-30\n\n\n", 2,
+     "the file has no header: its 4 lines are the 2 the mapping skips (skip = 2) and blank lines"),
+    ("", 2, "the file is empty"),
+])
+def test_a_file_too_short_for_the_lines_a_mapping_skips_says_so(practice, db, tmp_path, text, skip, why):
+    path = tmp_path / "short.csv"
+    path.write_text(text)
+    mapping = tmp_path / "short.toml"
+    mapping.write_text(f"skip = {skip}\n" + SHORT_MAPPING)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--mapping", str(mapping), "--uncategorised", "sundries",
+                   as_="mo")
+    assert (run.code, run.err) == (1, f"swp: {path}: {why}\n")
+    assert snapshot(db) == before
+
+
 def test_another_encoding_is_refused_without_a_mapping_naming_the_line(practice, db, tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("Date,Description,Amount\n01/04/2026,Cafe,-2.00\n14/04/2026,Caf\xe9,-3.00\n"

@@ -221,7 +221,7 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
     except csv.Error as exc:
         raise InputError(f"line {reader.line_num}: {csv_problem(exc)}") from None
     if row is None:
-        raise InputError(f"{path}: the file is empty")
+        raise InputError(_no_header(path, reader.line_num, skip))
     names = _names(row)
     if profile is None:
         profile = next((p for p in PROFILES if p.matches(names)), None)
@@ -240,6 +240,19 @@ def read_header(handle: IO[bytes], profile: Profile | None, path: str) -> tuple[
             raise InputError(f"line {reader.line_num}: the {profile.title} has no column "
                              f"{', '.join(repr(m) for m in missing)} (found {_shown(row)})")
     return profile, names, lines, reader
+
+
+def _no_header(path: str, lines: int, skip: int) -> str:
+    """Why a file has no header: it is empty, or too short for the lines a mapping skips, or
+    blank after them."""
+    if not lines or not skip:
+        return f"{path}: the file is empty"
+    said = f"{lines} line{'s' if lines != 1 else ''}"
+    if lines <= skip:
+        return (f"{path}: the file has {said}, too few for the {skip} the mapping skips before the header "
+                f"(skip = {skip}) and the header after them")
+    return (f"{path}: the file has no header: its {said} are the {skip} the mapping skips "
+            f"(skip = {skip}) and blank lines")
 
 
 def _shown(row: list[str]) -> str:
