@@ -164,6 +164,30 @@ def test_a_file_too_short_for_the_lines_a_mapping_skips_says_so(practice, db, tm
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize(("money", "key"), [
+    ('amount = "Amount"\n', "amount"),
+    ('money_in = "Paid in"\nmoney_out = "Paid out"\n', "money_in"),
+    ('money_in = "Paid in"\nmoney_out = "Paid out"\n', "money_out"),
+])
+def test_a_mapping_whose_balance_names_a_money_column_is_refused(practice, db, tmp_path, money, key):
+    """The running balance read as the amount (or the other way round) would be checked against
+    itself, or read as money moved: the mapping is refused naming both keys."""
+    column = {"amount": "Amount", "money_in": "Paid in", "money_out": "Paid out"}[key]
+    path = tmp_path / "bank.csv"
+    path.write_text("Date,Description,Amount,Paid in,Paid out\n01/04/2026,Leeds City Council,20.00,20.00,\n")
+    mapping = tmp_path / "bank.toml"
+    mapping.write_text('date = "Date"\ndescription = "Description"\n' + money
+                       + f'balance = "{column.upper()}"\n')  # any case names the same column
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--mapping", str(mapping), "--uncategorised", "sundries",
+                   as_="mo")
+    assert (run.code, run.err) == (1, f"swp: {mapping}: 1 mistake in the mapping file (see 'Any other CSV: a "
+                                      "mapping file' in docs/ledger.md):\n"
+                                      f"  {key} and balance both name the column '{column}'; each is a column of "
+                                      "its own\n")
+    assert snapshot(db) == before
+
+
 def test_another_encoding_is_refused_without_a_mapping_naming_the_line(practice, db, tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("Date,Description,Amount\n01/04/2026,Cafe,-2.00\n14/04/2026,Caf\xe9,-3.00\n"

@@ -161,6 +161,13 @@ def load_mapping(path: str) -> Profile:
                         'money_in = "Paid in" and money_out = "Paid out"')
     if has_split and not ("money_in" in data and "money_out" in data):
         mistakes.append("money_in and money_out go together")
+    money = [key for key in ("amount", "money_in", "money_out", "balance")
+             if isinstance(data.get(key), str) and key not in wrong]
+    for i, key in enumerate(money):
+        for other in money[i + 1:]:
+            if data[key].lower() == data[other].lower():
+                mistakes.append(f"{key} and {other} both name the column {data[key]!r}; each is a column "
+                                "of its own")
     order = str(data.get("date_format", "auto")).upper() if "date_format" not in wrong else "AUTO"
     if order not in _DATE_FORMATS:
         mistakes.append(f"date_format must be DD/MM/YYYY, MM/DD/YYYY, YYYY-MM-DD or auto "
