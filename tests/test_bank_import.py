@@ -188,6 +188,18 @@ def test_a_mapping_whose_balance_names_a_money_column_is_refused(practice, db, t
     assert snapshot(db) == before
 
 
+def test_a_profile_and_a_mapping_together_are_refused(practice, db, tmp_path):
+    """Both say how to read the file's columns; neither is taken over the other."""
+    mapping = tmp_path / "plain.toml"
+    mapping.write_text(SHORT_MAPPING)
+    before = snapshot(db)
+    run = practice("ledger", "import", str(DATA / "plain.csv"), "--profile", "plain", "--mapping", str(mapping),
+                   "--rules", RULES, as_="mo")
+    assert (run.code, run.err) == (1, "swp: --profile and --mapping both say how to read a CSV file's columns: "
+                                      "give one of them\n")
+    assert snapshot(db) == before
+
+
 def test_another_encoding_is_refused_without_a_mapping_naming_the_line(practice, db, tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("Date,Description,Amount\n01/04/2026,Cafe,-2.00\n14/04/2026,Caf\xe9,-3.00\n"

@@ -143,6 +143,8 @@ class _Opened:
 def open_bank_file(path: str, *, profile: str | None = None, mapping: str | None = None) -> _Opened:
     from swp.importers import refuse_wide_text, sniff
 
+    if profile and mapping:  # two answers to one question: which is meant cannot be guessed
+        raise InputError("--profile and --mapping both say how to read a CSV file's columns: give one of them")
     _check_path(path)
     with open(path, "rb") as handle:
         head = handle.read(8192)
