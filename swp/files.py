@@ -2,9 +2,10 @@
 and only where they were asked for.
 
 - Atomic: the content goes to a temporary file in the destination's own folder (created 0600
-  by `mkstemp`), is flushed and fsync'd, and only then appears under its name: by a hard link
-  (which fails if the name was taken meanwhile, so nothing is ever clobbered by a race) or, with
-  `force`, by `os.replace`. The folder is fsync'd so the new name survives a power cut. On any
+  by `mkstemp` and written through the descriptor it opened, never reopened by name, so a link
+  swapped in for it meanwhile is never written through), is flushed and fsync'd, and only then
+  appears under its name: by a hard link (which fails if the name was taken meanwhile, so
+  nothing is ever clobbered by a race) or, with `force`, by `os.replace`. The folder is fsync'd so the new name survives a power cut. On any
   failure the temporary file is removed and the destination is untouched.
 - Private: every file is mode 0600 (statements and exports show members' pay and the books).
 - Never over an existing file without `force`, and never through a symbolic link, even with
@@ -35,6 +36,7 @@ from swp.errors import InputError, PreconditionError, SwpError
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
+REPLACE = "pass --force to replace it"  # what to do about a destination that exists
 
 
 # --- where a file may go ---------------------------------------------------------------------
@@ -46,7 +48,7 @@ def _no_nul(text: str | os.PathLike[str], what: str = "path") -> str:
     return raw
 
 
-def check_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+def check_path(path: str | os.PathLike[str], *, force: bool = False, taken: str = REPLACE) -> Path:
     """Refuse, before any work is done, a destination that cannot or must not be written.
 
     The folder must exist or be one that can be made (its nearest existing ancestor is a
@@ -69,7 +71,7 @@ def check_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:
     refuse_database(target)
     if target.exists():
         if not force:
-            raise PreconditionError(f"{target} already exists; pass --force to replace it")
+            raise PreconditionError(f"{target} already exists; {taken}")
         if not target.is_file():
             raise PreconditionError(f"{target} is not a regular file; swp does not replace it")
     return target
@@ -198,40 +200,56 @@ def fsync_folder(folder: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def temp_beside(target: Path) -> str:
-    """A new, empty, private (0600) temporary file in the target's folder (made if missing);
-    its path."""
+def open_beside(target: Path) -> tuple[int, str]:
+    """A new, empty, private (0600) temporary file in the target's folder (made if missing),
+    open for writing: its descriptor and path. Write through the descriptor: reopening the
+    file by name would follow a link someone who can write to the folder put there meanwhile."""
     make_parents(target.parent)
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{target.name[:60]}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise os_error(exc, target) from None
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except OSError as exc:
+        os.close(fd)
+        _remove(temp)
+        raise os_error(exc, target) from None
+    return fd, temp
+
+
+def temp_beside(target: Path) -> str:
+    """A new, empty, private (0600) temporary file in the target's folder (made if missing);
+    its path (for a writer that needs a name, as SQLite's backup does)."""
+    fd, temp = open_beside(target)
     os.close(fd)
-    os.chmod(temp, FILE_MODE)
     return temp
 
 
-def publish(temp: str, target: Path, *, force: bool) -> None:
+def publish(temp: str, target: Path, *, force: bool, taken: str = REPLACE) -> None:
     """Give the complete temporary file its name. Without `force` the name must still be free
     (a hard link fails if it was taken meanwhile); with `force` an existing regular file is
     replaced, never a symbolic link. The temporary name is gone afterwards either way."""
     try:
         if target.is_symlink():
             raise PreconditionError(f"{target} is a symbolic link; swp does not write through it")
+        if os.path.islink(temp):  # swapped for a link after it was written: give it no name
+            raise PreconditionError(f"swp's temporary file {temp} was replaced by a symbolic link "
+                                    f"meanwhile; nothing was written to {target}")
         if force:
             os.replace(temp, target)
         else:
             try:
                 os.link(temp, target)
             except FileExistsError:
-                raise PreconditionError(f"{target} already exists; pass --force to replace it") from None
+                raise PreconditionError(f"{target} already exists; {taken}") from None
             except OSError as exc:
                 if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
                                      errno.EMLINK, errno.ENOSYS):
                     raise
                 # a file system without hard links: check, then rename (a tiny race remains)
                 if os.path.lexists(target):
-                    raise PreconditionError(f"{target} already exists; pass --force to replace it") from None
+                    raise PreconditionError(f"{target} already exists; {taken}") from None
                 os.replace(temp, target)
         fsync_folder(target.parent)
     except OSError as exc:
@@ -254,16 +272,13 @@ def atomic_open(path: str | os.PathLike[str], *, force: bool = False, binary: bo
                 encoding: str = "utf-8", newline: str | None = "") -> Iterator[IO[Any]]:
     """Yield a file that appears at `path`, mode 0600, only once the block completes."""
     target = check_path(path, force=force)
-    temp = temp_beside(target)
+    fd, temp = open_beside(target)
     handle: IO[Any]
     try:
-        try:
-            if binary:
-                handle = open(temp, "wb")  # noqa: SIM115 - closed below
-            else:
-                handle = open(temp, "w", encoding=encoding, newline=newline)  # noqa: SIM115
-        except OSError as exc:
-            raise os_error(exc, target) from None
+        if binary:
+            handle = os.fdopen(fd, "wb")  # noqa: SIM115 - closed below
+        else:
+            handle = os.fdopen(fd, "w", encoding=encoding, newline=newline)  # noqa: SIM115
         try:
             yield handle
             handle.flush()
@@ -280,20 +295,22 @@ def atomic_open(path: str | os.PathLike[str], *, force: bool = False, binary: bo
         _remove(temp)
 
 
-def write_many(files: Sequence[tuple[Path, bytes]], *, force: bool = False) -> None:
+def write_many(files: Sequence[tuple[Path | str, bytes]], *, force: bool = False,
+               taken: str = REPLACE) -> None:
     """Write several files as one: every destination is checked first, every content is
     written to its temporary file next (where a full disk shows), and only then are the names
-    given. If giving a name fails, the files this call already added are removed again."""
-    targets = [check_path(path, force=force) for path, _ in files]
+    given. If giving a name fails, the files this call already added are removed again.
+    `taken`: what the line refusing an existing destination tells the user to do."""
+    targets = [check_path(path, force=force, taken=taken) for path, _ in files]
     if len(set(targets)) != len(targets):
         raise InputError("two of the files would have the same name")
     staged: list[tuple[str, Path]] = []
     try:
         for target, (_, data) in zip(targets, files, strict=True):
-            temp = temp_beside(target)
+            fd, temp = open_beside(target)
             staged.append((temp, target))
             try:
-                with open(temp, "wb") as handle:
+                with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
@@ -303,7 +320,7 @@ def write_many(files: Sequence[tuple[Path, bytes]], *, force: bool = False) -> N
         try:
             for temp, target in staged:
                 existed = os.path.lexists(target)
-                publish(temp, target, force=force)
+                publish(temp, target, force=force, taken=taken)
                 if not existed:
                     added.append(target)
         except BaseException:

@@ -121,6 +121,30 @@ def test_a_link_planted_after_the_check_is_not_written_through(tmp_path):
         target.unlink()
 
 
+def test_a_link_swapped_in_for_the_temporary_file_is_not_written_through(tmp_path, monkeypatch):
+    """Someone who can write to the folder replaces swp's temporary file by a link to a file
+    of their choosing, between its creation and its writing: the content never goes there."""
+    real = files.open_beside
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def swapped(target):
+        fd, temp = real(target)
+        os.unlink(temp)
+        os.symlink(elsewhere / os.path.basename(temp), temp)
+        return fd, temp
+
+    monkeypatch.setattr(files, "open_beside", swapped)
+    with pytest.raises(PreconditionError, match="was replaced by a symbolic link meanwhile; "
+                                                 "nothing was written to .*secret.txt$"):
+        files.write_many([(tmp_path / "secret.txt", b"secret")])
+    with pytest.raises(PreconditionError, match="replaced by a symbolic link"):
+        with files.atomic_open(tmp_path / "other.txt") as handle:
+            handle.write("secret")
+    assert os.listdir(elsewhere) == []
+    assert sorted(os.listdir(tmp_path)) == ["elsewhere"]  # no file, no link, no temporary file
+
+
 @pytest.mark.parametrize("bad", ["out\x00.txt", "\x00", "a/\x00/b"])
 def test_nul_bytes_in_a_path_are_refused(tmp_path, bad):
     with pytest.raises(InputError, match="NUL byte"):
@@ -198,11 +222,11 @@ def test_write_many_removes_what_it_added_when_a_later_name_fails(tmp_path, monk
     real = files.publish
     calls = []
 
-    def flaky(temp, target, *, force):
+    def flaky(temp, target, **kw):
         calls.append(target)
         if len(calls) == 2:
             raise PreconditionError(f"{target} already exists; pass --force to replace it")
-        real(temp, target, force=force)
+        real(temp, target, **kw)
 
     monkeypatch.setattr(files, "publish", flaky)
     with pytest.raises(PreconditionError):
