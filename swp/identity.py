@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from swp import files
 from swp.errors import InputError
 
 if TYPE_CHECKING:
@@ -173,24 +173,53 @@ def load_signer(practice_uid: str, handle: str, key_file: str | None = None,
     return Signer(handle, key)
 
 
-def save_signer(signer: Signer, path: Path, passphrase: str | None) -> None:
-    """Write the private key as PKCS8 PEM, 0600, encrypted when a passphrase is given."""
+KEY_TAKEN = "swp never overwrites a key"  # the end of the line refusing an existing key file
+
+
+def check_key_file(path: Path, *, taken: str = KEY_TAKEN) -> Path:
+    """Refuse, before a key is made, a place a private key must not be written, as every file
+    swp writes is checked (swp.files.check_path): a symbolic link, a folder, the practice's
+    database, a file on the way to it, a NUL byte, and any file already there (never replaced:
+    `taken` says why)."""
+    return files.check_path(path, taken=taken)
+
+
+def public_key_file(path: Path) -> Path:
+    """The public key's file, beside the private key's."""
+    return path.with_suffix(".pub")
+
+
+def check_public_key_file(path: Path) -> Path:
+    """Refuse, before a key is made, a place its public key must not be written. An earlier
+    public key file there is replaced (it is no secret, and a key moved aside leaves its own
+    behind), but never a link, a folder or the database."""
+    return files.check_path(path, force=True)
+
+
+def save_signer(signer: Signer, path: Path, passphrase: str | None, *, taken: str = KEY_TAKEN) -> None:
+    """Write the private key as PKCS8 PEM, encrypted when a passphrase is given, as every file
+    swp writes (swp.files): whole or not at all, 0600, never through a symbolic link, never
+    over the database, and never over any file (`taken`: the end of the line refusing it)."""
     from cryptography.hazmat.primitives import serialization
 
-    if path.exists():
-        raise InputError(f"{path} already exists; swp never overwrites a key")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.chmod(path.parent, 0o700)
-    except OSError:
-        pass
+    check_key_file(path, taken=taken)
     encryption = (serialization.BestAvailableEncryption(passphrase.encode("utf-8")) if passphrase
                   else serialization.NoEncryption())
     pem = signer._key.private_bytes(serialization.Encoding.PEM,
                                     serialization.PrivateFormat.PKCS8, encryption)
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, stat.S_IRUSR | stat.S_IWUSR)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+    folder_existed = path.parent.is_dir()
+    files.write_many([(path, pem)], taken=taken)
+    if not folder_existed:
+        return  # made 0700 by swp.files
+    try:
+        os.chmod(path.parent, 0o700)
+    except OSError:
+        pass
+
+
+def save_public_key(path: Path, public_hex: str) -> None:
+    """Write (or replace) the public key's file: `swp-ed25519 <hex>` (see `check_public_key_file`)."""
+    files.write_many([(path, f"swp-ed25519 {public_hex}\n".encode("ascii"))], force=True)
 
 
 # --- the remembered head: the last event this user saw, per practice -----------------------

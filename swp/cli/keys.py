@@ -62,11 +62,14 @@ def new(ctx: typer.Context,
                                 "change it with 'swp key rotate'"
                                 + (f" (lost its passphrase? move {path} aside and run 'swp key new' "
                                    "again)" if path.exists() and not found.left else ""))
+    pub = identity.public_key_file(path)
+    identity.check_key_file(path)  # both refused before a passphrase is asked for
+    identity.check_public_key_file(pub)
     passphrase = _passphrase(no_passphrase)
     signer = identity.new_signer(actor)
     identity.save_signer(signer, path, passphrase)
     public = signer.public_hex
-    path.with_suffix(".pub").write_text(f"swp-ed25519 {public}\n", encoding="utf-8")
+    identity.save_public_key(pub, public)
     enrolled = False
     if lost:  # the enrolled key is lost: the members re-enrol this one by a resolution
         emit(ctx, {"handle": actor, "key_file": str(path), "public_key": public,
@@ -140,21 +143,27 @@ def rotate(ctx: typer.Context,
     if found.sandbox:
         raise PreconditionError("a sandbox makes its members' keys itself; there is nothing to rotate")
     path = identity.key_path(found.practice_uid, actor, st.key)
+    pending = path.with_name(path.name + ".new")
+    retired = path.with_name(f"{path.name}.retired-{found.fingerprint}")
+    pub = identity.public_key_file(path)
+    # a key left by a rotation that did not finish may be the one enrolled now: never removed
+    left_over = ("swp never overwrites a key (a 'swp key rotate' that did not finish left it, "
+                 "and it may be the key now enrolled for you); move it aside, then rotate again")
+    identity.check_key_file(pending, taken=left_over)  # all refused before anything is done
+    identity.check_key_file(retired)
+    identity.check_public_key_file(pub)
     passphrase = _passphrase(no_passphrase)
     signer = identity.new_signer(actor)
-    pending = path.with_name(path.name + ".new")
-    if pending.exists():
-        pending.unlink()
-    identity.save_signer(signer, pending, passphrase)
+    identity.save_signer(signer, pending, passphrase, taken=left_over)
     public = signer.public_hex
     try:
         fp = call(ctx, lambda s: keys.rotate(s, actor=actor, public_key=public), args={})
     except BaseException:
         pending.unlink()
         raise
-    os.replace(path, path.with_name(f"{path.name}.retired-{found.fingerprint}"))
+    os.replace(path, retired)
     os.replace(pending, path)
-    path.with_suffix(".pub").write_text(f"swp-ed25519 {public}\n", encoding="utf-8")
+    identity.save_public_key(pub, public)
     emit(ctx, {"handle": actor, "fingerprint": fp, "key_file": str(path)},
          lambda: f"{actor}'s new key {fp} is enrolled; the old one no longer signs.")
 
