@@ -197,6 +197,36 @@ def test_a_truncated_history_is_caught_by_the_remembered_head_and_a_witness(prac
     assert run.code == 4 and "which you witnessed, is gone" in run.err
 
 
+def test_a_witness_no_database_can_hold_is_a_typing_slip_not_a_lost_event(practice, db):
+    """A SEQ beyond a signed 64-bit integer is bad input (exit 1, naming it), not a history
+    that lost the event (exit 4); a SEQ that could exist but is past the log's end is lost."""
+    digest = practice.ok("practice", "show", json=True).json["audit_head"]
+    home = os.environ["SWP_HOME"]
+
+    def saved() -> dict[str, bytes]:
+        return {os.path.join(d, f): open(os.path.join(d, f), "rb").read()
+                for d, _, names in os.walk(home) for f in names}
+
+    before, kept = snapshot(db, skip=()), saved()
+    for seq, shown in (("99999999999999999999", "99999999999999999999"),
+                       (str(2**63), "9223372036854775808"),
+                       ("0009223372036854775808", "9223372036854775808"),
+                       ("7" * 5000, "7" * 40 + "...")):
+        run = practice("audit", "verify", "--witness", f"{seq}:{digest}")
+        assert (run.code, run.err) == (1, f"swp: --witness: no audit log can hold an event {shown} "
+                                          "(event numbers go up to 9223372036854775807); check the "
+                                          "SEQ:HASH the statement printed\n")
+    # a digit of another script is no SEQ: bad input, not a traceback
+    run = practice("audit", "verify", "--witness", f"\u00b2:{digest}")
+    assert (run.code, run.err) == (1, "swp: --witness takes SEQ:HASH (the audit head a statement "
+                                      f"printed), not {chr(0xb2) + ':' + digest!r}\n")
+    assert snapshot(db, skip=()) == before and saved() == kept
+    # the last number a database holds, past this log's end: an event the history lost
+    run = practice("audit", "verify", "--witness", f"{2**63 - 1}:{digest}")
+    assert run.code == 4 and f"event {2**63 - 1}, which you witnessed, is gone" in run.err
+    assert snapshot(db, skip=()) == before
+
+
 def test_a_rechained_history_is_caught_by_a_witness(practice, db, monkeypatch, tmp_path):
     """Rewrite an event and recompute every later hash: the chain holds, the witness does not."""
     from swp.services.audit import event_hash

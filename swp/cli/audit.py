@@ -38,17 +38,29 @@ def log(ctx: typer.Context,
     emit(ctx, payload, human)
 
 
+LAST_SEQ = 2**63 - 1  # the largest event number a database can hold (a signed 64-bit integer)
+
+
 def _witness(text: str | None) -> tuple[int, str] | None:
+    """--witness SEQ:HASH. A SEQ no database can hold is a typing slip, refused as such: an
+    event beyond the log's end that could exist is one the history lost (verify says so)."""
+    import re
+
     from swp.errors import InputError
 
     if not text:
         return None
     seq, sep, digest = text.strip().partition(":")
     digest = digest.strip().lower()
-    if not sep or not seq.isdigit() or int(seq) < 1 or len(digest) != 64 or any(
+    digits = seq.lstrip("0")
+    if not sep or not re.fullmatch(r"[0-9]+", seq) or not digits or len(digest) != 64 or any(
             c not in "0123456789abcdef" for c in digest):
         raise InputError(f"--witness takes SEQ:HASH (the audit head a statement printed), not {text[:80]!r}")
-    return int(seq), digest
+    if len(digits) > len(str(LAST_SEQ)) or int(digits) > LAST_SEQ:  # no int() of a huge text
+        shown = digits if len(digits) <= 40 else digits[:40] + "..."
+        raise InputError(f"--witness: no audit log can hold an event {shown} (event numbers go up "
+                         f"to {LAST_SEQ}); check the SEQ:HASH the statement printed")
+    return int(digits), digest
 
 
 @audit_app.command("verify")
