@@ -514,6 +514,21 @@ def test_an_id_or_count_too_big_for_the_database_is_refused_as_input(practice, d
     assert snapshot(db) == before and len(audit_rows(db)) == events
 
 
+@pytest.mark.parametrize("command", [["proposal", "show"], ["proposal", "close"], ["vote"]])
+def test_a_negative_proposal_id_is_an_unknown_option_or_after_dashes_a_bad_id(practice, db, command):
+    """`-5` looks like an option to the command-line parser, which answers before swp reads
+    any id (exit 2, a usage error); after `--` it is an id, refused as every bad id is."""
+    open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
+    tail = ["yes"] if command == ["vote"] else []
+    before, events = snapshot(db), len(audit_rows(db))
+    run = practice(*command, "-5", *tail, as_="ann")
+    assert (run.code, run.err) == (2, f"swp: No such option: -5 (see 'swp {' '.join(command)} --help')\n")
+    run = practice(*command, "--", "-5", *tail, as_="ann")
+    assert (run.code, run.err) == (1, "swp: not a proposal number: '-5'; use the id from "
+                                      "'swp proposal list', e.g. 1\n")
+    assert snapshot(db) == before and len(audit_rows(db)) == events
+
+
 def test_a_proposal_id_may_be_written_with_its_hash(practice):
     pid = open_proposal(practice, "--kind", "ordinary", "--amend", "sharing.reserve-percent=25")
     assert practice.ok("proposal", "show", f"#{pid}", json=True).json["id"] == pid

@@ -308,6 +308,9 @@ def test_reverse_on_another_date(practice):
     (["99"], 1, "swp: no ledger entry #99\n"),
     (["abc"], 1, "swp: not an entry number: 'abc'; use the id from 'swp ledger list', e.g. 12\n"),
     (["0"], 1, "swp: not an entry number: '0'; use the id from 'swp ledger list', e.g. 12\n"),
+    (["-3"], 2, "swp: No such option: -3 (see 'swp ledger reverse --help')\n"),  # the parser's answer
+    (["--reason", "again", "--", "-3"], 1,
+     "swp: not an entry number: '-3'; use the id from 'swp ledger list', e.g. 12\n"),
     (["3", "--reason", "  "], 1, 'swp: a reversal needs a reason (--reason), e.g. "entered twice"\n'),
     (["3", "--date", "2026-03-01"], 1,
      "swp: a reversal cannot be dated before the entry it reverses (2026-04-01)\n"),
