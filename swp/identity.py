@@ -25,7 +25,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from swp import files
 from swp.errors import InputError
 
 if TYPE_CHECKING:
@@ -181,6 +180,8 @@ def check_key_file(path: Path, *, taken: str = KEY_TAKEN) -> Path:
     swp writes is checked (swp.files.check_path): a symbolic link, a folder, the practice's
     database, a file on the way to it, a NUL byte, and any file already there (never replaced:
     `taken` says why)."""
+    from swp import files  # imported by the commands that write a key, not by every command
+
     return files.check_path(path, taken=taken)
 
 
@@ -193,6 +194,8 @@ def check_public_key_file(path: Path) -> Path:
     """Refuse, before a key is made, a place its public key must not be written. An earlier
     public key file there is replaced (it is no secret, and a key moved aside leaves its own
     behind), but never a link, a folder or the database."""
+    from swp import files
+
     return files.check_path(path, force=True)
 
 
@@ -208,6 +211,8 @@ def save_signer(signer: Signer, path: Path, passphrase: str | None, *, taken: st
     pem = signer._key.private_bytes(serialization.Encoding.PEM,
                                     serialization.PrivateFormat.PKCS8, encryption)
     folder_existed = path.parent.is_dir()
+    from swp import files
+
     files.write_many([(path, pem)], taken=taken)
     if not folder_existed:
         return  # made 0700 by swp.files
@@ -219,6 +224,8 @@ def save_signer(signer: Signer, path: Path, passphrase: str | None, *, taken: st
 
 def save_public_key(path: Path, public_hex: str) -> None:
     """Write (or replace) the public key's file: `swp-ed25519 <hex>` (see `check_public_key_file`)."""
+    from swp import files
+
     files.write_many([(path, f"swp-ed25519 {public_hex}\n".encode("ascii"))], force=True)
 
 

@@ -208,11 +208,13 @@ def test_listing_the_members_builds_only_the_tables_it_reads(practice, db):
     code = ("import sys; from swp.cli import main; sys.argv = ['swp', '--db', sys.argv[1], 'member', 'list']\n"
             "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
             "print('CLI', sorted(m for m in sys.modules if m.startswith('swp.cli.')))\n"
-            "print('MODELS', sorted(m for m in sys.modules if m.startswith('swp.models.')))")
+            "print('MODELS', sorted(m for m in sys.modules if m.startswith('swp.models.')))\n"
+            "print('WRITERS', [m for m in ('swp.files', 'swp.reports') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code, db], capture_output=True, text=True, check=True)
     assert "Ann Achebe" in out.stdout
-    assert out.stdout.splitlines()[-2] == "CLI ['swp.cli._common', 'swp.cli.members']"  # no other noun's
-    assert out.stdout.splitlines()[-1] == "MODELS ['swp.models.audit', 'swp.models.base', 'swp.models.member']"
+    assert out.stdout.splitlines()[-3] == "CLI ['swp.cli._common', 'swp.cli.members']"  # no other noun's
+    assert out.stdout.splitlines()[-2] == "MODELS ['swp.models.audit', 'swp.models.base', 'swp.models.member']"
+    assert out.stdout.splitlines()[-1] == "WRITERS []"  # what writes files is imported by what writes them
 
 
 def test_an_unexpected_error_is_one_line_with_a_hint_and_a_trace_only_with_debug(
