@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import re
 import stat
 from html.parser import HTMLParser
 
