@@ -48,7 +48,7 @@ BUSY_TIMEOUT_MS = 10_000  # how long a command waits for another writer before g
 # SWP_BUSY_TIMEOUT_MS overrides it (an operator's or a test's choice), within these bounds
 BUSY_TIMEOUT_RANGE = (100, 3_600_000)
 # Every Alembic revision this code knows, oldest first. A test checks it against the scripts.
-KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012", "0011", "0018", "0019", "0020", "0021", "0022", "0023")
+KNOWN_REVISIONS = ("0001", "0015", "0016", "0013", "0012", "0011", "0018", "0019", "0020", "0021", "0022", "0023", "0024")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 T = TypeVar("T")

@@ -71,8 +71,6 @@ def _sharing_view(result: Sharing, *, closed: bool) -> object:
     if result.entries_before:
         parts.append(f"Note: {result.entries_before:,} income or expense entries are dated before "
                      f"{result.start}; they belong to no period and are never shared.")
-    if result.close_refused:
-        parts.append(f"Note: closing this period today would be refused: {result.close_refused}.")
     return Group(*parts)
 
 
@@ -172,8 +170,7 @@ def close(
         preview_ = call(ctx, lambda s: closing.preview(s, start=first, end=last, label=name),
                         write=False)
         emit(ctx, preview_.as_json(), lambda: _sharing_view(preview_, closed=False))
-        # a close the note above says is refused is not asked about: it is tried, and refused
-        if preview_.close_refused is None and not typer.confirm(
+        if not typer.confirm(
                 f"Close {name} ({first} to {last})? The shares above are recorded and the "
                 "period's entries locked for good", default=False):
             raise InputError(f"period {name} not closed; nothing changed")

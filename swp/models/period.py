@@ -27,6 +27,11 @@ class Period(TableModel, table=True):
     fingerprint: str
     closed_at: datetime
     closed_by: str | None = None
+    # the highest deficit_settlement.id the close counted (0: none was recorded yet): what a
+    # member brings in is less every settlement and write-off recorded before the close, and no
+    # later one. NULL for a period closed before swp recorded it: that close counted what was
+    # dated by the period's last day (see swp.services.sharing.workout.counted_by)
+    settlements_upto: int | None = None
 
 
 class Allocation(TableModel, table=True):

@@ -126,7 +126,7 @@ class Statement:
     audit_head: str = ""  # SEQ:HASH of the audit log when the statement was issued
     sandbox: bool = False  # issued by a sandbox practice: not a real statement
     key_fingerprint: str | None = None  # the key enrolled in the member's name
-    settlements: tuple[SettlementRow, ...] = ()  # of the deficit carried forward, since the period
+    settlements: tuple[SettlementRow, ...] = ()  # of the deficit carried forward, after its close counted
     # of the deficit the period brought in, before its close (already taken off it)
     settled_before: tuple[SettlementRow, ...] = ()
 

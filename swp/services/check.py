@@ -782,16 +782,21 @@ def _periods(session: Session, found: _Found) -> None:
     periods = list(session.execute(select(Period).order_by(col(Period.start), col(Period.id))).scalars())
     reserve = 0
     previous_end: date | None = None
-    carried: dict[int, tuple[date, int]] = {}  # member id -> (end, deficit) of their last allocation
-    # member id -> settlements and write-offs: (day, pence, when recorded)
-    settled: dict[int, list[tuple[date, int, datetime]]] = {}
-    for member_id, on, pence, at in session.execute(
-            select(col(DeficitSettlement.member_id), col(DeficitSettlement.settled_on),
+    carried: dict[int, tuple[Period, int]] = {}  # member id -> period and deficit of their last allocation
+    # member id -> settlements and write-offs: (id, day, pence, when recorded)
+    settled: dict[int, list[tuple[int, date, int, datetime]]] = {}
+    recorded: list[tuple[int, datetime]] = []  # every settlement's (id, when recorded), in id order
+    for settlement_id, member_id, on, pence, at in session.execute(
+            select(col(DeficitSettlement.id), col(DeficitSettlement.member_id), col(DeficitSettlement.settled_on),
                    col(DeficitSettlement.amount_pence), col(DeficitSettlement.recorded_at))
             .order_by(col(DeficitSettlement.settled_on), col(DeficitSettlement.id))):
-        settled.setdefault(member_id, []).append((on, int(pence), at))
+        number = cast(int, settlement_id)  # stored: ids are set
+        settled.setdefault(member_id, []).append((number, on, int(pence), at))
+        recorded.append((number, at))
+    recorded.sort()
     handles = {cast(int, member_id): handle  # stored members: ids are set
                for member_id, handle in session.execute(select(col(Member.id), col(Member.handle)))}
+    marked: Period | None = None  # the latest period that recorded what its close counted
     for p in periods:
         name = f"period {p.label} ({p.start} to {p.end})"
         if previous_end is not None and p.start <= previous_end:
@@ -825,6 +830,9 @@ def _periods(session: Session, found: _Found) -> None:
         reserve += p.reserve_pence
         if reserve < 0:
             found.add(f"{name}: the reserve falls below zero ({reserve})", "asset-lock")
+        _counted(found, p, name, marked, recorded)
+        if p.settlements_upto is not None:
+            marked = p
         _allocations(session, found, p, name, carried, handles, settled)
     # each close's fingerprint, recomputed from the books and the audit log as they are now
     from swp.services.sharing.closing import fingerprint_problems
@@ -836,8 +844,45 @@ def _periods(session: Session, found: _Found) -> None:
         found.add(f"the periods' fingerprints could not be checked: {exc}")
 
 
-def _allocations(session: Session, found: _Found, p: Period, name: str, carried: dict[int, tuple[date, int]],
-                 handles: dict[int, str], settled: dict[int, list[tuple[date, int, datetime]]]) -> None:
+def _counted(found: _Found, p: Period, name: str, marked: Period | None,
+             recorded: list[tuple[int, datetime]]) -> None:
+    """What a close says it counted of the deficit settlements (`settlements_upto`: the last
+    one it took off what members brought in) agrees with the periods before it and, as far as
+    the times they were recorded at can tell, with when the settlements were recorded."""
+    mark = p.settlements_upto
+    if mark is None:
+        if marked is not None:
+            found.add(f"{name} does not say which deficit settlements its close counted, but the "
+                      f"period {marked.label} before it does: every close since records it")
+        return
+    if mark < 0 or (marked is not None and mark < cast(int, marked.settlements_upto)):
+        found.add(f"{name} says its close counted deficit settlements up to #{mark}, fewer than "
+                  + (f"the period {marked.label} before it (#{marked.settlements_upto})"
+                     if marked is not None and mark >= 0 else "none"))
+        return
+    last = recorded[-1][0] if recorded else 0
+    if mark > last:
+        found.add(f"{name} says its close counted deficit settlements up to #{mark}, but the last "
+                  f"one recorded is #{last}" if recorded else
+                  f"{name} says its close counted deficit settlements up to #{mark}, but none is recorded")
+        return
+    if p.closed_at is None:
+        return
+    closed = _utc(p.closed_at)
+    late = [i for i, at in recorded if i <= mark and _utc(at) > closed]
+    if late:
+        found.add(f"{name} says its close counted deficit settlement #{late[0]}, which was recorded "
+                  f"after the close ({p.closed_at.isoformat(timespec='seconds')})")
+    early = [i for i, at in recorded if i > mark and _utc(at) < closed]
+    if early:
+        found.add(f"{name} says its close counted deficit settlements up to #{mark}, but #{early[0]} "
+                  f"was recorded before the close ({p.closed_at.isoformat(timespec='seconds')})")
+
+
+def _allocations(session: Session, found: _Found, p: Period, name: str, carried: dict[int, tuple[Period, int]],
+                 handles: dict[int, str], settled: dict[int, list[tuple[int, date, int, datetime]]]) -> None:
+    from swp.services.sharing.workout import counted_by
+
     rows = list(session.execute(select(Allocation).where(col(Allocation.period_id) == p.id)
                                 .order_by(col(Allocation.member_id))).scalars())
     total = sum(a.amount_pence for a in rows)
@@ -859,26 +904,27 @@ def _allocations(session: Session, found: _Found, p: Period, name: str, carried:
                       f"carried in {a.carried_in_pence}, payable {a.payable_pence}, carried out "
                       f"{a.carried_out_pence})")
         # what they brought in: their last period's deficit, less what they settled (or had
-        # written off) after it ended, up to this period's end
-        last_end, owed = carried.get(a.member_id, (None, 0))
-        paid = sum(pence for on, pence, _at in settled.get(a.member_id, ())
-                   if last_end is not None and last_end < on <= p.end)
+        # written off) after that period's close counted and by this one's (workout.counted_by)
+        last, owed = carried.get(a.member_id, (None, 0))
+        paid = sum(pence for i, on, pence, _at in settled.get(a.member_id, ())
+                   if last is not None and not counted_by(last.settlements_upto, last.end, i, on)
+                   and counted_by(p.settlements_upto, p.end, i, on))
         if a.carried_in_pence != min(0, owed + paid):
             found.add(f"{name}: {who} brings in a deficit of {a.carried_in_pence}, but carried "
                       f"{owed} out of their last period" + (f" and settled {paid} since" if paid else ""))
-        # settled on a day after the period ended but before it was closed: bounded by what was
-        # owed without this period's share, which the close set against the same deficit again
-        # owed without this period's share: what that share and they paid come to above the
-        # deficit was lost (nothing is owed below zero)
-        late = [(on, pence) for on, pence, at in settled.get(a.member_id, ())
-                if on > p.end and p.closed_at is not None and at < p.closed_at]
+        # a period closed before closes recorded what they counted counted by date: one settled
+        # on a day after the period ended but before it was closed was bounded by what was owed
+        # without this period's share, which the close set against the same deficit again: what
+        # that share and they paid come to above the deficit was lost (nothing is owed below zero)
+        late = [(on, pence) for _i, on, pence, at in settled.get(a.member_id, ())
+                if p.settlements_upto is None and on > p.end and p.closed_at is not None and at < p.closed_at]
         lost = a.carried_out_pence + sum(pence for _, pence in late)
         if late and lost > 0:
             found.add(f"{name}: {who} settled (or had written off) {sum(pence for _, pence in late)} of "
                       f"their deficit from {late[0][0]}, after the period ended and before it was "
                       f"closed, and their share of it was set against that deficit again: {lost} of "
                       "it was lost")
-        carried[a.member_id] = (p.end, a.carried_out_pence)
+        carried[a.member_id] = (p, a.carried_out_pence)
 
 
 # --- the audit log and the file ------------------------------------------------------------
@@ -951,7 +997,8 @@ def _signed_rows(session: Session, found: _Found) -> None:
             if seen is None:
                 if not legacy:
                     around.append(f"{name} was written around swp: no signed event records it")
-            elif seen != values:
+            elif seen != values and {**dict.fromkeys(values), **seen} != values:
+                # a column the event does not name was added by a later revision: NULL then
                 changed = sorted(k for k in values if seen.get(k) != values[k])
                 edited.append(f"{name} was changed after its signed event ({', '.join(changed)})")
             if table == "vote" and key in voted_by and handles.get(values["member_id"]) != voted_by[key][1]:

@@ -605,13 +605,15 @@ def close(session: Session, *, actor: str | None, proposal_id: int) -> Closed:
 
 
 def _write_off_day(session: Session, on: date, *, written: bool) -> None:
-    """A write-off is dated the day its proposal closes. Not inside a closed period (its last day,
-    when it was closed that day): that period has worked out what the member brings in, so
-    neither it nor a later one would take the write-off off what they owe."""
+    """A write-off is dated the day its proposal closes. A period closed since closes record which
+    settlements they counted takes it as recorded after its close, whatever its day; but not one
+    closed before, which counted by date: on a day inside such a period (its last day, when it
+    was closed that day), neither it nor a later period would take the write-off off what the
+    member owes. Refused then."""
     from swp.services.ledger import closed_period_containing
 
     closed = closed_period_containing(session, on)
-    if closed is not None:
+    if closed is not None and closed.settlements_upto is None:
         raise PreconditionError(f"a write-off is dated the day its proposal closes, and {on} is inside "
                                 f"the closed period {closed.label} ({closed.start} to {closed.end}); "
                                 + (f"cast the vote that passes this written resolution after {closed.end}"

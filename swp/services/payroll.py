@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from swp.clock import now, today
+from swp.clock import now
 from swp.errors import InputError, NotFound, PreconditionError
 from swp.models import Allocation, LedgerEntry, Member, Period, ProfitPayment
 from swp.money import format_pence
@@ -229,12 +229,6 @@ def settle(session: Session, *, actor: str | None, handle: str, amount_pence: in
         raise InputError("the amount must be more than zero")
     if amount_pence > owed:
         raise InputError(f"{handle} owes {format_pence(owed)}; {format_pence(amount_pence)} is more")
-    last_end = session.execute(select(func.max(col(Period.end)))).scalar_one()
-    if on > today() and (last_end is None or member.left_on > last_end):
-        # the close of the period that shares their last days is refused while a settlement is
-        # dated after its end: a later date would hold every close back until that day
-        raise InputError(f"{handle}'s days to {member.left_on} are in no closed period yet, so a "
-                         f"settlement is dated by today ({today()}), not {on}")
     ensure_open(session, on)
     stamp = now()
     assert member.id is not None  # a stored member
@@ -290,18 +284,22 @@ def write_off(session: Session, *, handle: str, amount_pence: int | None, propos
             f"{format_pence(owed - pence)} still owed")
 
 
-def settlements_since(session: Session, member_id: int, after: date,
-                      upto: date | None = None) -> list[tuple[date, str, int, int | None]]:
-    """(day, kind, pence, resolution) of each settlement or write-off dated after `after` (and
-    on or before `upto`, when given)."""
+def settlements_counted(session: Session, member_id: int, after: Period | None,
+                        by: Period | None = None) -> list[tuple[date, str, int, int | None]]:
+    """(day, kind, pence, resolution) of each of a member's settlements and write-offs that the
+    close of `after` did not count, and (when given) the close of `by` did: see
+    `workout.counted_by`. Ordered by day, then as recorded."""
     from swp.models import DeficitSettlement  # built when first needed (see swp.models)
+    from swp.services.sharing.workout import counted_by
 
-    query = (select(col(DeficitSettlement.settled_on), col(DeficitSettlement.kind),
+    query = (select(col(DeficitSettlement.id), col(DeficitSettlement.settled_on), col(DeficitSettlement.kind),
                     col(DeficitSettlement.amount_pence), col(DeficitSettlement.proposal_id))
-             .where(col(DeficitSettlement.member_id) == member_id, col(DeficitSettlement.settled_on) > after)
+             .where(col(DeficitSettlement.member_id) == member_id)
              .order_by(col(DeficitSettlement.settled_on), col(DeficitSettlement.id)))
-    if upto is not None:
-        query = query.where(col(DeficitSettlement.settled_on) <= upto)
-    rows = session.execute(query)
-    return [(on, kind, int(pence), proposal) for on, kind, pence, proposal in rows]
-
+    found = []
+    for settlement_id, on, kind, pence, proposal in session.execute(query):
+        number = cast(int, settlement_id)  # stored: ids are set
+        if (after is None or not counted_by(after.settlements_upto, after.end, number, on)) \
+                and (by is None or counted_by(by.settlements_upto, by.end, number, on)):
+            found.append((on, kind, int(pence), proposal))
+    return found

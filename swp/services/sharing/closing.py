@@ -16,7 +16,6 @@ from sqlmodel import col
 from swp.clock import now, today
 from swp.errors import InputError, NotFound, PreconditionError
 from swp.models import Allocation, AuditEvent, LedgerEntry, Member, Period
-from swp.money import format_pence
 from swp.services import audit
 from swp.services.roles import require_manager
 from swp.services.sharing.workout import (
@@ -27,6 +26,7 @@ from swp.services.sharing.workout import (
     compute,
     period_totals,
     reserve_balance,
+    settlements_upto,
 )
 
 if TYPE_CHECKING:
@@ -42,9 +42,11 @@ LEGACY_CLOSE_COMMAND = "period close"  # how events from before action names fou
 def fingerprint(*, label: str, start: date, end: date, income_pence: int, expenses_pence: int,
                 net_pence: int, reserve_pence: int, distributable_pence: int, method: str,
                 categories: Sequence[CategoryTotal], allocations: Sequence[dict[str, Any]],
-                audit_head: str) -> str:
+                audit_head: str, settlements_upto: int | None = None) -> str:
     """sha256 over a canonical description of the closed period: its label, dates, totals,
-    figures by category, every allocation (with its basis) and the audit head at close time."""
+    figures by category, every allocation (with its basis), the audit head at close time and,
+    for a close that recorded it, the last deficit settlement it counted (a period closed
+    before swp recorded that keeps the fingerprint it was given)."""
     body = {
         "label": label, "start": start.isoformat(), "end": end.isoformat(),
         "income_pence": income_pence, "expenses_pence": expenses_pence, "net_pence": net_pence,
@@ -54,6 +56,8 @@ def fingerprint(*, label: str, start: date, end: date, income_pence: int, expens
         "allocations": sorted(allocations, key=lambda a: a["member"]),
         "audit_head": audit_head,
     }
+    if settlements_upto is not None:
+        body["settlements_upto"] = settlements_upto
     return hashlib.sha256(audit.canonical(body).encode("utf-8")).hexdigest()
 
 
@@ -88,69 +92,8 @@ def _check_sequence(session: Session, label: str | None, start: date, end: date)
 
 def preview(session: Session, *, start: date, end: date, label: str | None = None,
             method: Mapping[str, int] | None = None) -> Sharing:
-    """What closing the period would record, changing nothing (`workout.compute`), with the
-    reason a close would be refused today for a deficit settled after the period ends, if so:
-    only when a close would come to that check (the period is over and follows the last closed
-    one), and by the practice's own sharing method whatever `method` (a what-if) says, so that
-    the reason is the one the close would give."""
-    worked = compute(session, start=start, end=end, label=label, method=method)
-    return replace(worked, close_refused=_refused_for_settlement(session, worked, label=label,
-                                                                 method=method))
-
-
-def _refused_for_settlement(session: Session, worked: Sharing, *, label: str | None,
-                            method: Mapping[str, int] | None) -> str | None:
-    from swp.errors import RuleViolation
-
-    try:
-        _check_sequence(session, label, worked.start, worked.end)  # the day too (after today)
-    except PreconditionError:
-        return None  # the close is refused for where the period falls first
-    if method is not None:
-        try:  # the close shares by the practice's method, not the what-if
-            worked = compute(session, start=worked.start, end=worked.end, label=label)
-        except (InputError, PreconditionError, RuleViolation):
-            return None  # the close is refused for that first
-    return settled_after_problem(session, worked, worked.end)
-
-
-def settled_after_problem(session: Session, worked: Sharing, end: date) -> str | None:
-    """A period takes off only what was settled (or written off) by its last day. A member
-    sharing in it who settled part of their deficit on a later day, before the close, did so
-    against what they owed without their share of this period: when that share and what they
-    paid together come to more than the deficit, the rest of their share would be lost (nothing
-    can be owed below zero). Such a close is refused (this says why, or None), so that a period
-    ending on or after that day is closed instead, which takes what they paid off before their
-    share."""
-    from swp.models import DeficitSettlement
-
-    carried_out = {share.member: share.carried_out_pence for share in worked.shares}
-    if not carried_out:
-        return None
-    after: dict[str, list[tuple[str, int, date, int | None]]] = {}
-    for handle, kind, pence, on, proposal in session.execute(
-            select(col(Member.handle), col(DeficitSettlement.kind), col(DeficitSettlement.amount_pence),
-                   col(DeficitSettlement.settled_on), col(DeficitSettlement.proposal_id))
-            .join(Member, col(Member.id) == col(DeficitSettlement.member_id))
-            .where(col(Member.handle).in_(list(carried_out)), col(DeficitSettlement.settled_on) > end)
-            .order_by(col(Member.handle), col(DeficitSettlement.settled_on), col(DeficitSettlement.id))):
-        after.setdefault(handle, []).append((kind, int(pence), on, proposal))
-    for handle, rows in after.items():
-        total = sum(pence for _, pence, _, _ in rows)
-        if carried_out[handle] + total <= 0:
-            continue  # what they paid is still owed after their share: nothing is lost
-        kind, pence, on, proposal = rows[0]
-        last = rows[-1][2]
-        if len(rows) > 1:
-            what = f"settled or had written off {format_pence(total)} of their deficit from {on} to {last}"
-        elif kind == "written-off":
-            what = f"had {format_pence(pence)} of their deficit written off by resolution #{proposal} on {on}"
-        else:
-            what = f"settled {format_pence(pence)} of their deficit on {on}"
-        return (f"{handle} {what}, after this period ends ({end}), and would owe "
-                f"{format_pence(-carried_out[handle])} once their share of it is set against the "
-                f"deficit: the rest of their share would be lost; close a period that ends on or after {last}")
-    return None
+    """What closing the period now would record, changing nothing (`workout.compute`)."""
+    return compute(session, start=start, end=end, label=label, method=method)
 
 
 def close(session: Session, *, actor: str | None, label: str, start: date, end: date,
@@ -168,9 +111,9 @@ def close(session: Session, *, actor: str | None, label: str, start: date, end: 
                          "once it is over, never in advance")
     _check_sequence(session, label, start, end)
     worked = compute(session, start=start, end=end, label=label)
-    problem = settled_after_problem(session, worked, end)
-    if problem is not None:
-        raise PreconditionError(problem)
+    # everything settled or written off so far is taken off what the members bring in (compute
+    # counts it all); the period records how far that went, so that later ones are not
+    counted = settlements_upto(session)
     if worked.entries_before and not leave_unshared:
         earliest = session.execute(select(func.min(col(LedgerEntry.date))).where(
             col(LedgerEntry.kind).in_(("income", "expense")))).scalar_one()
@@ -187,12 +130,13 @@ def close(session: Session, *, actor: str | None, label: str, start: date, end: 
                          expenses_pence=worked.expenses_pence, net_pence=worked.net_pence,
                          reserve_pence=worked.reserve_pence,
                          distributable_pence=worked.distributable_pence, method=worked.method,
-                         categories=worked.categories, allocations=records, audit_head=head_hash)
+                         categories=worked.categories, allocations=records, audit_head=head_hash,
+                         settlements_upto=counted)
     period = Period(label=label, start=start, end=end, income_pence=worked.income_pence,
                     expenses_pence=worked.expenses_pence, net_pence=worked.net_pence,
                     reserve_pence=worked.reserve_pence,
                     distributable_pence=worked.distributable_pence, method=worked.method,
-                    fingerprint=print_, closed_at=now(), closed_by=actor)
+                    fingerprint=print_, closed_at=now(), closed_by=actor, settlements_upto=counted)
     session.add(period)
     session.flush()
     assert period.id is not None  # flushed
@@ -212,7 +156,7 @@ def close(session: Session, *, actor: str | None, label: str, start: date, end: 
         "income_pence": worked.income_pence, "expenses_pence": worked.expenses_pence,
         "net_pence": worked.net_pence, "reserve_pence": worked.reserve_pence,
         "distributable_pence": worked.distributable_pence, "method": worked.method,
-        "fingerprint": print_, "closed_by": actor,
+        "fingerprint": print_, "closed_by": actor, "settlements_upto": counted,
         "allocations": [{"handle": s.member, "amount_pence": s.amount_pence,
                          "carried_in_pence": s.carried_in_pence, "payable_pence": s.payable_pence,
                          "carried_out_pence": s.carried_out_pence} for s in worked.shares]})
@@ -317,7 +261,8 @@ def verify_period(session: Session, period: Period,
                            income_pence=period.income_pence, expenses_pence=period.expenses_pence,
                            net_pence=period.net_pence, reserve_pence=period.reserve_pence,
                            distributable_pence=period.distributable_pence, method=period.method,
-                           categories=categories, allocations=records, audit_head=head_hash)
+                           categories=categories, allocations=records, audit_head=head_hash,
+                           settlements_upto=period.settlements_upto)
     return expected == period.fingerprint
 
 

@@ -46,7 +46,7 @@ def issue(session: Session, *, actor: str | None, label: str, member: str | None
     `books(session, period)` gives the period's totals by category from the books: by default
     summed now; the members' page passes a `ClosedBooks`, which keeps them between views."""
     from swp.reports.statement import BasisRow, HistoryRow, Line, SettlementRow, Statement
-    from swp.services.payroll import settlements_since
+    from swp.services.payroll import settlements_counted
 
     label = check_label(label)
     period = find_period(session, label)
@@ -98,26 +98,27 @@ def issue(session: Session, *, actor: str | None, label: str, member: str | None
     last_end = dict(session.execute(
         select(col(Allocation.member_id), func.max(col(Period.end))).join(Period, col(Period.id) == col(Allocation.period_id))
         .where(col(Allocation.member_id).in_([r[0] for r in rows])).group_by(col(Allocation.member_id))).all())
-    previous_end = dict(session.execute(
-        select(col(Allocation.member_id), func.max(col(Period.end))).join(Period, col(Period.id) == col(Allocation.period_id))
-        .where(col(Allocation.member_id).in_([r[0] for r in rows]), col(Period.end) < period.end)
-        .group_by(col(Allocation.member_id))).all())
+    previous: dict[int, Period] = {}  # each member's period before this one, if any
+    for holder, earlier in session.execute(
+            select(col(Allocation.member_id), Period).join(Period, col(Period.id) == col(Allocation.period_id))
+            .where(col(Allocation.member_id).in_([r[0] for r in rows]), col(Period.end) < period.end)
+            .order_by(col(Period.end))):
+        previous[holder] = earlier
     for member_id, handle, name, amount, carried_in, payable, carried_out, basis_text in rows:
         assert member_id is not None  # a stored member
         stored = session.get(Member, member_id)
         assert stored is not None  # an allocation's member exists (a foreign key)
         basis = json.loads(basis_text)
         # what was settled or written off of the deficit this period carried forward: only the
-        # member's last period carries it (a later one would bring it in and carry it on), and a
-        # settlement dated inside this period is already in what it brought in (as
-        # workout.outstanding_deficits counts them)
-        settled = (tuple(SettlementRow(*row) for row in settlements_since(session, member_id, period.end))
+        # member's last period carries it (a later one would bring it in and carry it on), and
+        # only what its close did not count (what it counted is already in what it brought in,
+        # as workout.outstanding_deficits counts them)
+        settled = (tuple(SettlementRow(*row) for row in settlements_counted(session, member_id, period))
                    if carried_out < 0 and last_end.get(member_id) == period.end else ())
-        # and what they settled after their previous period and by this one's end: already
-        # taken off the deficit this period brought in
-        before = (tuple(SettlementRow(*row) for row in settlements_since(
-            session, member_id, previous_end.get(member_id, date.min), upto=period.end))
-            if member_id in previous_end else ())
+        # and what they settled after their previous period's close counted and by this one's:
+        # already taken off the deficit this period brought in
+        before = (tuple(SettlementRow(*row) for row in settlements_counted(
+            session, member_id, previous[member_id], by=period)) if member_id in previous else ())
         result.append(Statement(
             practice=practice.name, local_authority=practice.local_authority,
             period=period.label, start=period.start, end=period.end,

@@ -19,8 +19,8 @@ How a period is worked out:
    its own weights, and each member's parts are added. Every split is `money.allocate`
    (largest remainder, ties by key).
 5. A member's outstanding deficit (the `carried_out_pence` of their latest allocation, less
-   what was settled or written off after that period ended, when they were a former member
-   admitted again) is set against this allocation: `payable = max(0, amount + carried_in)`, and
+   what was settled or written off after that period's close counted, whatever its date: see
+   `counted_by`) is set against this allocation: `payable = max(0, amount + carried_in)`, and
    `carried_out = min(0, amount + carried_in)`.
 """
 
@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, or_, select
 from sqlmodel import col
@@ -156,7 +156,6 @@ class Sharing:
     entries_before: int = 0  # income/expense entries dated before the first period (a warning)
     fingerprint: str | None = None
     closed_by: str | None = None
-    close_refused: str | None = None  # a preview's: why closing it today would be refused
 
     @property
     def income_by_category(self) -> dict[str, int]:
@@ -167,8 +166,8 @@ class Sharing:
         return {c.category: c.pence for c in self.categories if c.kind == "expense"}
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON lists allocations and categories by kind, a fingerprint only once there is
-        one, and `close_refused` only when a preview finds that a close would be refused."""
+        """The JSON lists allocations and categories by kind, and a fingerprint only once there
+        is one."""
         data: dict[str, Any] = {
             "label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "income_pence": self.income_pence, "expenses_pence": self.expenses_pence,
@@ -186,8 +185,6 @@ class Sharing:
         }
         if self.fingerprint is not None:
             data["fingerprint"] = self.fingerprint
-        if self.close_refused is not None:
-            data["close_refused"] = self.close_refused
         return data
 
 
@@ -285,31 +282,47 @@ def member_histories(session: Session, start: date, end: date) -> list[History]:
     return sorted(histories.values(), key=lambda h: h.handle)
 
 
-def outstanding_deficits(session: Session, member_ids: Sequence[int] | None = None,
-                         upto: date | None = None) -> dict[int, int]:
-    """Each member's deficit still owed (<= 0): the carried_out of their latest allocation, less
-    what has been settled or written off since that allocation's period ended (up to `upto`,
-    when given: a period being closed counts what was settled by its last day)."""
+def counted_by(mark: int | None, end: date, settlement_id: int, settled_on: date) -> bool:
+    """Whether the close of a period (its `settlements_upto` mark and its last day) took a
+    settlement or write-off off what its members brought in: since swp records the mark, every
+    one recorded before the close (id up to the mark), whatever its date; before that (mark
+    None), every one dated by the period's last day."""
+    return settled_on <= end if mark is None else settlement_id <= mark
+
+
+def settlements_upto(session: Session) -> int:
+    """What a close made now records as its `settlements_upto`: the highest settlement id so
+    far (0 if none). Ids follow the order writers commit in, as swp's writers take turns."""
     from swp.models import DeficitSettlement
 
-    query = (select(col(Allocation.member_id), col(Allocation.carried_out_pence), col(Period.end))
+    return int(session.execute(select(func.coalesce(func.max(col(DeficitSettlement.id)), 0))).scalar_one() or 0)
+
+
+def outstanding_deficits(session: Session, member_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Each member's deficit still owed (<= 0): the carried_out of their latest allocation, less
+    what has been settled or written off since that allocation's close counted (`counted_by`).
+    A period closed now counts all of it: everything recorded so far."""
+    from swp.models import DeficitSettlement
+
+    query = (select(col(Allocation.member_id), col(Allocation.carried_out_pence), col(Period.end),
+                    col(Period.settlements_upto))
              .join(Period, col(Period.id) == col(Allocation.period_id))
              .order_by(col(Period.end)))
     if member_ids is not None:
         query = query.where(col(Allocation.member_id).in_(list(member_ids)))
-    latest: dict[int, tuple[int, date]] = {}
-    for member_id, carried_out, end in session.execute(query):
-        latest[member_id] = (int(carried_out), end)
-    owed = {member_id: carried for member_id, (carried, _end) in latest.items()}
-    settled = select(col(DeficitSettlement.member_id), col(DeficitSettlement.amount_pence),
-                     col(DeficitSettlement.settled_on))
+    latest: dict[int, tuple[int, date, int | None]] = {}
+    for member_id, carried_out, end, mark in session.execute(query):
+        latest[member_id] = (int(carried_out), end, mark)
+    owed = {member_id: carried for member_id, (carried, _end, _mark) in latest.items()}
+    settled = select(col(DeficitSettlement.member_id), col(DeficitSettlement.id),
+                     col(DeficitSettlement.amount_pence), col(DeficitSettlement.settled_on))
     if member_ids is not None:
         settled = settled.where(col(DeficitSettlement.member_id).in_(list(member_ids)))
-    if upto is not None:
-        settled = settled.where(col(DeficitSettlement.settled_on) <= upto)
-    for member_id, pence, on in session.execute(settled):
-        if member_id in latest and on > latest[member_id][1]:
-            owed[member_id] = min(0, owed[member_id] + int(pence))
+    for member_id, settlement_id, pence, on in session.execute(settled):
+        if member_id in latest:
+            _carried, end, mark = latest[member_id]
+            if not counted_by(mark, end, cast(int, settlement_id), on):  # stored: ids are set
+                owed[member_id] = min(0, owed[member_id] + int(pence))
     return owed
 
 
@@ -338,7 +351,7 @@ def compute(session: Session, *, start: date, end: date, label: str | None = Non
                                 "nothing to share (check the dates)")
     reserve_before = reserve_balance(session)
     histories = member_histories(session, start, end)
-    owed = outstanding_deficits(session, [h.member_id for h in histories], upto=end)
+    owed = outstanding_deficits(session, [h.member_id for h in histories])
     worked = work_out(start=start, end=end, label=label, method=method_parts,
                       reserve_percent=reserve_percent, probation_days=probation, entries=entries,
                       categories=categories, reserve_before_pence=reserve_before,
