@@ -392,11 +392,10 @@ def test_a_deficit_settled_before_the_leavers_last_period_closes_is_not_taken_ag
     assert nothing.code == 1 and "owes nothing" in nothing.err
 
 
-def test_a_write_off_is_not_closed_on_the_last_day_of_a_period_already_closed(lived, db, monkeypatch):
+def test_a_write_off_closed_on_the_last_day_of_a_period_closed_that_day_counts_after_it(lived, db, monkeypatch):
     """A write-off is dated the day its proposal closes. On the last day of a period closed that
-    same day it would be dated inside that period, after it had worked out what ann brings in:
-    neither that period nor any later one would take it off, so she would still owe what the
-    members forgave (and `swp check` would fail the period). Refused until the next day."""
+    same day it is dated inside that period, but recorded after its close: the close did not
+    count it, so it comes off what the period carries out, and ann owes nothing."""
     sam_owes(lived, db)
     monkeypatch.setenv("SWP_TODAY", "2026-07-10")
     lived.ok("member", "leave", "ann", "--date", "2026-07-05", as_="ann")
@@ -408,21 +407,15 @@ def test_a_write_off_is_not_closed_on_the_last_day_of_a_period_already_closed(li
     monkeypatch.setenv("SWP_TODAY", "2026-09-30")
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
     owed = -allocation_of(db, "ann", "2026-q3")[3]
-    before = snapshot(db)
-    refused = lived("proposal", "close", str(made["id"]), as_="mo")
-    assert (refused.code, refused.err.strip()) == (
-        1, "swp: a write-off is dated the day its proposal closes, and 2026-09-30 is inside the closed "
-           "period 2026-q3 (2026-07-01 to 2026-09-30); close this proposal after 2026-09-30")
-    assert snapshot(db) == before
-    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
     closed = lived.ok("proposal", "close", str(made["id"]), as_="mo", json=True).json
     assert closed["effect"] == f"{money(owed)} of ann's deficit written off; £0.00 still owed"
+    assert query(db, "SELECT settlements_upto FROM period WHERE label = '2026-q3'") == [(0,)]
     assert lived.ok("check", json=True).json["problems"] == []
     assert "owes nothing" in lived("member", "settle", "ann", "1", "--date", "2026-10-01", as_="mo").err
     q3 = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
     assert q3["deficit_settled_before_close"] == [] and q3["deficit_outstanding_pence"] == 0
     assert q3["deficit_settlements"] == [
-        {"on": "2026-10-01", "kind": "written-off", "pence": owed, "resolution": made["id"]}]
+        {"on": "2026-09-30", "kind": "written-off", "pence": owed, "resolution": made["id"]}]
 
 
 def leaver_owes(lived, db, monkeypatch) -> int:
@@ -442,59 +435,73 @@ def ann_carries_out(lived, start: str, end: str) -> int:
     return next(a["carried_out_pence"] for a in shown["allocations"] if a["member"] == "ann")
 
 
-def test_a_period_is_not_closed_over_a_deficit_settled_after_it_ends(lived, db, monkeypatch):
-    """ann pays all she owes on 1 October, after the third quarter ends and before it is closed.
-    What she owed then did not count her share of that quarter: closing it would set that share
-    against the deficit she has paid (she would lose it, with nothing owed either way). The close
-    is refused; a period that ends on or after the day she paid takes the payment off."""
+def test_a_quarter_closes_after_a_leaver_paid_in_after_it_ended_and_counts_the_payment(lived, db, monkeypatch):
+    """ann pays all she owes on 1 October, after the third quarter ends and before it is closed
+    on 2 October. The close counts every settlement recorded before it, whatever its date: her
+    share of the quarter is set against nothing, and all of it is payable."""
     owed = leaver_owes(lived, db, monkeypatch)
     monkeypatch.setenv("SWP_TODAY", "2026-10-02")
     lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
-    left = -ann_carries_out(lived, "2026-07-01", "2026-09-30")
-    assert 0 < left < owed
-    before = snapshot(db)
-    why = (f"ann settled {money(owed)} of their deficit on 2026-10-01, after this period ends "
-           f"(2026-09-30), and would owe {money(left)} once their share of it is set against the "
-           "deficit: the rest of their share would be lost; close a period that ends on or after 2026-10-01")
-    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    assert (refused.code, refused.err.strip()) == (1, f"swp: {why}")
-    assert snapshot(db) == before
-    # the preview says so before anyone tries, and changes nothing either
-    shown = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    assert f"Note: closing this period today would be refused: {why}." in " ".join(shown.out.split())
     previewed = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-09-30", json=True).json
-    assert previewed["close_refused"] == why
-    what_if = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-09-30", "--method", "pay",
-                       json=True).json
-    assert what_if["close_refused"] == why  # what the close says, by the practice's method
-    longer = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-10-01", json=True).json
-    assert "close_refused" not in longer
-    assert snapshot(db) == before
-    lived.ok("period", "close", "2026-q3-long", "--start", "2026-07-01", "--end", "2026-10-01", as_="mo")
-    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3-long")
+    assert "close_refused" not in previewed
+    shown = lived.ok("period", "preview", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo").out
+    assert "would be refused" not in shown
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
     assert amount > 0 and (carried_in, payable, carried_out) == (0, amount, 0)
+    ann = next(a for a in previewed["allocations"] if a["member"] == "ann")
+    assert (ann["carried_in_pence"], ann["payable_pence"]) == (0, amount)  # as the preview said
+    assert query(db, "SELECT settlements_upto FROM period WHERE label = '2026-q3'") == [(1,)]
     assert lived.ok("check", json=True).json["problems"] == []
-    statement = lived.ok("statement", "2026-q3-long", "--member", "ann", "--json", as_="mo").json
+    lived.ok("audit", "verify")
+    statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
     assert statement["deficit_settled_before_close"] == [
         {"on": "2026-10-01", "kind": "settled", "pence": owed, "resolution": None}]
+    assert statement["deficit_settlements"] == [] and statement["deficit_outstanding_pence"] == 0
+    assert statement["carried_in_pence"] == 0 and statement["payable_pence"] == amount
+    text = lived.ok("statement", "2026-q3", "--member", "ann", as_="mo").out
+    assert "Deficit settled on 2026-10-01, before the close" in text
     nothing = lived("member", "settle", "ann", "1", "--date", "2026-10-02", as_="mo")
     assert nothing.code == 1 and "owes nothing" in nothing.err
 
 
-def test_the_previews_note_is_the_closes_refusal_whatever_the_what_if_method(lived, db, monkeypatch):
-    """ann pays on 1 October less than she would still owe after her share of the third quarter
-    by the practice's method (equal), but more than by pay, which gives her a larger share. The
-    close shares by the practice's method and goes through: a what-if preview by pay does not
-    say it would be refused (and one by equal says nothing either)."""
-    leaver_owes(lived, db, monkeypatch)
+def test_a_settlement_recorded_after_the_close_counts_after_it_even_on_the_same_day(lived, db, monkeypatch):
+    """On 2 October the third quarter is closed, then ann pays part of her deficit the same day
+    (in a sandbox both are recorded at noon: the order they were recorded in tells them apart).
+    The close did not count it: it comes off what the quarter carries out, on the statement's
+    lines after "Deficit carried forward", and `member settle` and `swp check` agree."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    lived.ok("member", "settle", "ann", "5000", "--date", "2026-10-02", as_="mo")
+    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
+    assert (carried_in, payable, carried_out) == (-owed, 0, amount - owed)
+    assert query(db, "SELECT p.closed_at = s.recorded_at FROM period p, deficit_settlement s "
+                     "WHERE p.label = '2026-q3'") in ([(1,)], [(True,)])
+    still = owed - amount - 500000
+    assert still > 0
+    assert lived.ok("check", json=True).json["problems"] == []
+    statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settlements"] == [
+        {"on": "2026-10-02", "kind": "settled", "pence": 500000, "resolution": None}]
+    assert statement["deficit_settled_before_close"] == [] and statement["deficit_outstanding_pence"] == -still
+    more = lived("member", "settle", "ann", pounds(still + 1), "--date", "2026-10-02", as_="mo")
+    assert (more.code, more.err.strip()) == (1, f"swp: ann owes {money(still)}; {money(still + 1)} is more")
+
+
+def test_a_what_if_preview_counts_a_payment_made_after_the_period_ended(lived, db, monkeypatch):
+    """ann pays £14,000 on 1 October: a preview by any method takes it off what she brings in,
+    as the close does."""
+    owed = leaver_owes(lived, db, monkeypatch)
     monkeypatch.setenv("SWP_TODAY", "2026-10-02")
     lived.ok("member", "settle", "ann", "14000", "--date", "2026-10-01", as_="mo")
-    assert 0 < -ann_carries_out(lived, "2026-07-01", "2026-09-30") - 1400000
     span = ("--start", "2026-07-01", "--end", "2026-09-30")
-    by_pay = lived.ok("period", "preview", *span, "--method", "pay", json=True).json
-    assert by_pay["method"] == "pay" and "close_refused" not in by_pay
-    assert "would be refused" not in lived.ok("period", "preview", *span, "--method", "pay").out
+    for method in ("pay", "equal"):
+        shown = lived.ok("period", "preview", *span, "--method", method, json=True).json
+        ann = next(a for a in shown["allocations"] if a["member"] == "ann")
+        assert ann["carried_in_pence"] == -(owed - 1400000) and "close_refused" not in shown
     lived.ok("period", "close", "2026-q3", *span, as_="mo")
+    assert allocation_of(db, "ann", "2026-q3")[1] == -(owed - 1400000)
 
 
 def test_a_preview_of_a_closed_period_does_not_say_a_close_would_be_refused_for_a_settlement(
@@ -518,27 +525,26 @@ def test_a_preview_of_a_closed_period_does_not_say_a_close_would_be_refused_for_
     assert snapshot(db) == before
 
 
-def test_close_at_a_terminal_does_not_ask_about_a_close_it_would_refuse(lived, db, monkeypatch):
-    """At a terminal, the close shows the preview with its note and tries the close without
-    asking (the answer would not matter): refused with the note's reason, nothing changed."""
+def test_close_at_a_terminal_asks_and_counts_a_payment_made_after_the_period_ended(lived, db, monkeypatch):
+    """At a terminal, the close shows the preview (ann's payment of 1 October already taken off
+    what she brings in), asks, and closes."""
     from swp.cli import sharing as sharing_cli
 
     owed = leaver_owes(lived, db, monkeypatch)
     monkeypatch.setenv("SWP_TODAY", "2026-10-02")
     lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
     monkeypatch.setattr(sharing_cli, "_at_terminal", lambda: True)
-    before = snapshot(db)
-    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30",
-                    as_="mo", input="y\n")
-    shown = " ".join(refused.out.split())
-    assert "Note: closing this period today would be refused: ann settled" in shown
-    assert "Close 2026-q3" not in shown
-    assert refused.code == 1 and refused.err.strip().startswith(f"swp: ann settled {money(owed)}")
-    assert snapshot(db) == before
+    closed = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30",
+                   as_="mo", input="y\n")
+    assert closed.code == 0, closed.err
+    shown = " ".join(closed.out.split())
+    assert "would be refused" not in shown and "Close 2026-q3" in shown
+    assert allocation_of(db, "ann", "2026-q3")[1] == 0
 
 
-def test_a_write_off_after_a_period_ends_and_before_it_closes_holds_the_close_back(lived, db, monkeypatch):
-    """The same for a write-off passed on 1 October, before the third quarter is closed."""
+def test_a_write_off_passed_after_a_period_ends_and_before_it_closes_counts_in_the_close(lived, db, monkeypatch):
+    """A write-off passed on 1 October, before the third quarter is closed, is taken off what ann
+    brings in."""
     owed = leaver_owes(lived, db, monkeypatch)
     made = lived.ok("proposal", "new", "--title", "Forgive Ann", "--kind", "ordinary",
                     "--write-off", "ann", as_="mo", json=True).json
@@ -546,65 +552,45 @@ def test_a_write_off_after_a_period_ends_and_before_it_closes_holds_the_close_ba
         lived.ok("vote", str(made["id"]), "yes", as_=handle)
     monkeypatch.setenv("SWP_TODAY", "2026-10-01")
     lived.ok("proposal", "close", str(made["id"]), as_="mo")
-    left = -ann_carries_out(lived, "2026-07-01", "2026-09-30")
-    before = snapshot(db)
-    refused = lived("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    assert (refused.code, refused.err.strip()) == (
-        1, f"swp: ann had {money(owed)} of their deficit written off by resolution #{made['id']} on "
-           f"2026-10-01, after this period ends (2026-09-30), and would owe {money(left)} once their "
-           "share of it is set against the deficit: the rest of their share would be lost; close a "
-           "period that ends on or after 2026-10-01")
-    assert snapshot(db) == before
-
-
-def test_a_leaver_whose_last_days_are_not_yet_shared_cannot_settle_with_a_later_date(lived, db, monkeypatch):
-    """A settlement dated after today, for a former member whose last days no closed period has
-    shared yet, would hold back the close of every period up to that day: refused."""
-    owed = leaver_owes(lived, db, monkeypatch)
-    before = snapshot(db)
-    refused = lived("member", "settle", "ann", pounds(owed), "--date", "2026-12-01", as_="mo")
-    assert (refused.code, refused.err.strip()) == (
-        1, "swp: ann's days to 2026-07-05 are in no closed period yet, so a settlement is dated by "
-           "today (2026-07-10), not 2026-12-01")
-    assert snapshot(db) == before
-    lived.ok("member", "settle", "ann", "10", "--date", "2026-07-10", as_="mo")
-
-
-def test_check_finds_a_period_closed_over_a_deficit_settled_after_it_ended(lived, db, monkeypatch):
-    """A practice whose earlier swp closed the third quarter after ann had paid, on a day after
-    it ended, all she owed: her share was set against the deficit again. `swp check` says so."""
-    owed = leaver_owes(lived, db, monkeypatch)
-    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
-    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
-    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
-    monkeypatch.setattr("swp.services.sharing.closing.settled_after_problem", lambda *args: None)  # as swp did
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    amount = query(db, "SELECT a.amount_pence FROM allocation a JOIN member m ON m.id = a.member_id "
-                       "JOIN period p ON p.id = a.period_id WHERE m.handle = 'ann' AND p.label = '2026-q3'")[0][0]
-    problems = [p["message"] for p in lived("check", json=True).json["problems"]]
-    assert problems == [
-        "period 2026-q3 (2026-07-01 to 2026-09-30): ann settled (or had written off) "
-        f"{owed} of their deficit from 2026-10-01, after the period ended and before it was closed, "
-        f"and their share of it was set against that deficit again: {amount} of it was lost"]
+    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
+    assert (carried_in, payable, carried_out) == (0, amount, 0)
+    statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settled_before_close"] == [
+        {"on": "2026-10-01", "kind": "written-off", "pence": owed, "resolution": made["id"]}]
+    assert lived.ok("check", json=True).json["problems"] == []
 
 
-def test_a_part_settled_after_a_period_ends_and_still_owed_after_its_share_lets_it_close(lived, db, monkeypatch):
-    """ann pays part of her deficit on 1 October, less than she still owes once her share of the
-    third quarter is set against it: nothing is lost, so the quarter closes, and what she paid
-    comes off what it carries out. The statement, `member settle` and `swp check` agree."""
+def test_a_leaver_whose_last_days_are_not_yet_shared_may_settle_with_a_later_date(lived, db, monkeypatch):
+    """A settlement dated after today no longer holds any close back: the third quarter's close
+    counts it, as recorded before it."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-12-01", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
+    assert (carried_in, payable, carried_out) == (0, amount, 0)
+    assert query(db, "SELECT date FROM ledger_entry WHERE kind = 'settlement'") in (
+        [("2026-12-01",)], [(__import__("datetime").date(2026, 12, 1),)])
+    assert lived.ok("check", json=True).json["problems"] == []
+
+
+def test_a_part_settled_after_a_period_ends_counts_in_its_close(lived, db, monkeypatch):
+    """ann pays part of her deficit on 1 October, before the third quarter is closed: the close
+    takes it off what she brings in, and the statement, `member settle` and `swp check` agree."""
     owed = leaver_owes(lived, db, monkeypatch)
     monkeypatch.setenv("SWP_TODAY", "2026-10-02")
     lived.ok("member", "settle", "ann", "5000", "--date", "2026-10-01", as_="mo")
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
     amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
-    assert (carried_in, payable, carried_out) == (-owed, 0, amount - owed)
+    assert (carried_in, payable, carried_out) == (500000 - owed, 0, amount + 500000 - owed)
     still = owed - amount - 500000
     assert still > 0
     assert lived.ok("check", json=True).json["problems"] == []
     statement = lived.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
-    assert statement["deficit_settlements"] == [
+    assert statement["deficit_settled_before_close"] == [
         {"on": "2026-10-01", "kind": "settled", "pence": 500000, "resolution": None}]
-    assert statement["deficit_settled_before_close"] == [] and statement["deficit_outstanding_pence"] == -still
+    assert statement["deficit_settlements"] == [] and statement["deficit_outstanding_pence"] == -still
     more = lived("member", "settle", "ann", pounds(still + 1), "--date", "2026-10-02", as_="mo")
     assert (more.code, more.err.strip()) == (1, f"swp: ann owes {money(still)}; {money(still + 1)} is more")
 
@@ -643,25 +629,125 @@ def test_a_write_off_passed_before_the_leavers_last_period_closes_is_taken_off_w
         1, f"swp: ann owes {money(-carried_out)}; {money(-carried_out + 1)} is more")
 
 
-def test_the_vote_that_passes_a_written_write_off_waits_for_the_day_after_a_period_closed_that_day(
+def test_the_vote_that_passes_a_written_write_off_on_the_last_day_of_a_period_closed_that_day(
         lived, db, monkeypatch):
-    """A written resolution closes on the vote that passes it, so that vote is the one refused."""
-    leaver_owes(lived, db, monkeypatch)
+    """A written resolution closes on the vote that passes it: cast on the last day of a period
+    closed that day, after the close, the write-off counts after that period."""
+    owed = leaver_owes(lived, db, monkeypatch)
     monkeypatch.setenv("SWP_TODAY", "2026-09-29")
     made = lived.ok("proposal", "new", "--title", "Forgive Ann", "--kind", "ordinary", "--write-off", "ann",
                     "--written", as_="mo", json=True).json
     lived.ok("vote", str(made["id"]), "yes", as_="bea")
     monkeypatch.setenv("SWP_TODAY", "2026-09-30")
     lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    before = snapshot(db)
-    refused = lived("vote", str(made["id"]), "yes", as_="cal")
-    assert (refused.code, refused.err.strip()) == (
-        1, "swp: a write-off is dated the day its proposal closes, and 2026-09-30 is inside the closed "
-           "period 2026-q3 (2026-07-01 to 2026-09-30); cast the vote that passes this written "
-           "resolution after 2026-09-30")
-    assert snapshot(db) == before
-    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
     lived.ok("vote", str(made["id"]), "yes", as_="cal")
     rows = query(db, "SELECT kind, settled_on, proposal_id FROM deficit_settlement")
-    assert [tuple(map(str, r)) for r in rows] == [("written-off", "2026-10-01", str(made["id"]))]
+    assert [tuple(map(str, r)) for r in rows] == [("written-off", "2026-09-30", str(made["id"]))]
+    assert allocation_of(db, "ann", "2026-q3")[1] == -owed
     assert lived.ok("check", json=True).json["problems"] == []
+    assert "owes nothing" in lived("member", "settle", "ann", "1", "--date", "2026-10-01", as_="mo").err
+
+
+# --- periods closed before closes recorded what they counted ------------------------------------
+
+
+def practice_made_at_0023(name: str, db: str, tmp_path) -> Swp:
+    """A practice file made by the swp of schema 0023 (tests/data/pre-0024.py says how),
+    upgraded by `swp db upgrade` (signed), at `db` (on PostgreSQL, copied there afterwards)."""
+    import shutil
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parent / "data" / name
+    path = str(tmp_path / "old.db") if is_postgres(db) else db
+    shutil.copy(source, path)
+    old = Swp(path)
+    assert old.ok("db", "upgrade", as_="mo", json=True).json["changed"]
+    if is_postgres(db):
+        old.ok("db", "copy", "--to", db)
+    return Swp(db)
+
+
+def test_periods_closed_before_the_order_was_recorded_keep_counting_by_date(db, tmp_path, monkeypatch):
+    """Upgraded, the quarters an earlier swp closed say nothing of what they counted (NULL) and
+    keep their meaning: ann's £5,000 of 1 October, recorded before the third quarter was closed
+    but dated after it, still comes off what that quarter carries out. `audit verify` and `swp
+    check` pass; a write-off on the last day of a period closed that day by date is still
+    refused (nothing changed) and goes through the next day; the next close records its count."""
+    monkeypatch.setenv("SWP_TODAY", "2026-12-31")
+    swp = practice_made_at_0023("pre-0024.db", db, tmp_path)
+    assert query(db, "SELECT label, settlements_upto FROM period ORDER BY start") == [
+        ("2026-q1", None), ("2026-q2", None), ("2026-q3", None), ("2026-q4", None)]
+    swp.ok("audit", "verify")
+    assert swp.ok("check", json=True).json["problems"] == []
+    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
+    owed = -allocation_of(db, "ann", "2026-q2")[3]
+    assert carried_in == -owed and carried_out == amount - owed
+    statement = swp.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert statement["deficit_settled_before_close"] == []
+    assert statement["deficit_settlements"] == [
+        {"on": "2026-10-01", "kind": "settled", "pence": 500000, "resolution": None}]
+    assert statement["deficit_outstanding_pence"] == carried_out + 500000
+    still = -(carried_out + 500000)
+    more = swp("member", "settle", "ann", pounds(still + 1), "--date", "2026-12-31", as_="mo")
+    assert (more.code, more.err.strip()) == (1, f"swp: ann owes {money(still)}; {money(still + 1)} is more")
+    # sam's write-off, on the last day of the fourth quarter, closed that day by date
+    proposal = query(db, "SELECT id FROM proposal WHERE action = 'write-off'")[0][0]
+    before = snapshot(db)
+    refused = swp("proposal", "close", str(proposal), as_="mo")
+    assert (refused.code, refused.err) == (
+        1, "swp: a write-off is dated the day its proposal closes, and 2026-12-31 is inside the closed "
+           "period 2026-q4 (2026-10-01 to 2026-12-31); close this proposal after 2026-12-31\n")
+    assert snapshot(db) == before
+    monkeypatch.setenv("SWP_TODAY", "2027-01-01")
+    sam_owed = -allocation_of(db, "sam", "2026-q2")[3]
+    closed = swp.ok("proposal", "close", str(proposal), as_="mo", json=True).json
+    assert closed["effect"] == f"{money(sam_owed - 1000)} of sam's deficit written off; £0.00 still owed"
+    # ann pays the rest, then a quarter is closed by the new rule
+    swp.ok("member", "settle", "ann", pounds(still), "--date", "2027-01-01", as_="mo")
+    swp.ok("ledger", "income", "1000", "--date", "2027-01-10", "--category", "grants", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2027-04-01")
+    swp.ok("period", "close", "2027-q1", "--start", "2027-01-01", "--end", "2027-03-31", as_="mo")
+    assert query(db, "SELECT settlements_upto FROM period WHERE label = '2027-q1'") == [(4,)]
+    swp.ok("audit", "verify")
+    assert swp.ok("check", json=True).json["problems"] == []
+    q3 = swp.ok("statement", "2026-q3", "--member", "ann", "--json", as_="mo").json
+    assert q3["deficit_outstanding_pence"] == 0 and q3["deficit_settled_before_close"] == []
+
+
+def test_check_finds_a_period_closed_over_a_deficit_settled_after_it_ended(db, tmp_path, monkeypatch):
+    """A practice whose earlier swp closed the third quarter after ann had paid, on a day after
+    it ended, all she owed: her share was set against the deficit again. `swp check` says so."""
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    swp = practice_made_at_0023("pre-0024-lost.db", db, tmp_path)
+    owed = query(db, "SELECT amount_pence FROM deficit_settlement")[0][0]
+    amount = allocation_of(db, "ann", "2026-q3")[0]
+    problems = [p["message"] for p in swp("check", json=True).json["problems"]]
+    assert problems == [
+        "period 2026-q3 (2026-07-01 to 2026-09-30): ann settled (or had written off) "
+        f"{owed} of their deficit from 2026-10-01, after the period ended and before it was closed, "
+        f"and their share of it was set against that deficit again: {amount} of it was lost"]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0", "period 2026-q3 (2026-07-01 to 2026-09-30): ann brings in a deficit of 0, but carried {owed} "
+          "out of their last period"),
+    ("7", "period 2026-q3 (2026-07-01 to 2026-09-30) says its close counted deficit settlements up to #7, "
+          "but the last one recorded is #1"),
+    ("-1", "period 2026-q3 (2026-07-01 to 2026-09-30) says its close counted deficit settlements up to #-1, "
+           "fewer than none"),
+])
+def test_check_finds_a_changed_count_of_settlements(lived, db, monkeypatch, value, message):
+    """What a close counted, changed around swp: the period's signed row, its fingerprint and
+    what its allocations bring in no longer agree with it."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    execute(db, "DROP TRIGGER period_append_only_update ON period",
+            f"UPDATE period SET settlements_upto = {value} WHERE label = '2026-q3'")
+    problems = [p["message"] for p in lived("check", json=True).json["problems"]]
+    assert message.format(owed=-owed) in problems
+    assert "period 2026-q3 (2026-07-01 to 2026-09-30) no longer matches its fingerprint: something it " \
+           "covers changed after the close" in problems
+    row = query(db, "SELECT id FROM period WHERE label = '2026-q3'")[0][0]
+    assert f"period row {row} was changed after its signed event (settlements_upto)" in problems
