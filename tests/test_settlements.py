@@ -476,6 +476,7 @@ def test_a_settlement_recorded_after_the_close_counts_after_it_even_on_the_same_
     lived.ok("member", "settle", "ann", "5000", "--date", "2026-10-02", as_="mo")
     amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
     assert (carried_in, payable, carried_out) == (-owed, 0, amount - owed)
+    assert query(db, "SELECT settlements_upto FROM period WHERE label = '2026-q3'") == [(0,)]
     assert query(db, "SELECT p.closed_at = s.recorded_at FROM period p, deficit_settlement s "
                      "WHERE p.label = '2026-q3'") in ([(1,)], [(True,)])
     still = owed - amount - 500000
