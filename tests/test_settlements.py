@@ -752,3 +752,20 @@ def test_check_finds_a_changed_count_of_settlements(lived, db, monkeypatch, valu
            "covers changed after the close" in problems
     row = query(db, "SELECT id FROM period WHERE label = '2026-q3'")[0][0]
     assert f"period row {row} was changed after its signed event (settlements_upto)" in problems
+
+
+def test_revision_0024_is_not_undone_while_a_close_counted_a_settlement_dated_after_its_period(
+        lived, db, monkeypatch):
+    """Undone, an older swp would read the third quarter by date and count ann's payment of 1
+    October twice over: refused, nothing changed. (Undone and done again where it may be, each
+    period takes back what its close's signed event says it counted: the revision tests above.)"""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-10-01", as_="mo")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    before = snapshot(db, skip=())
+    with pytest.raises(RuntimeError, match="1 deficit settlement\\(s\\) count in a period other than"):
+        migrate(db, "0023", down=True)
+    assert snapshot(db, skip=()) == before
+    marks = query(db, "SELECT label, settlements_upto FROM period ORDER BY start")
+    assert marks == [("2026-q1", 0), ("2026-q2", 0), ("2026-q3", 1)]
