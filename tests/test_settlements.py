@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -752,6 +753,35 @@ def test_check_finds_a_changed_count_of_settlements(lived, db, monkeypatch, valu
            "covers changed after the close" in problems
     row = query(db, "SELECT id FROM period WHERE label = '2026-q3'")[0][0]
     assert f"period row {row} was changed after its signed event (settlements_upto)" in problems
+
+
+def test_check_orders_a_close_and_the_settlements_by_the_audit_log_not_by_the_clock(lived, db, monkeypatch):
+    """Which settlements a close counted is checked against the order of the signed events that
+    recorded them (the machines' clocks may disagree): a count changed to leave out one recorded
+    before the close, or to take in one recorded after it, is named with both events."""
+    owed = leaver_owes(lived, db, monkeypatch)
+    monkeypatch.setenv("SWP_TODAY", "2026-10-02")
+    lived.ok("member", "settle", "ann", pounds(owed // 2), "--date", "2026-10-01", as_="mo")
+    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
+    lived.ok("member", "settle", "ann", "100", "--date", "2026-10-02", as_="mo")
+    assert query(db, "SELECT settlements_upto FROM period WHERE label = '2026-q3'") == [(1,)]
+    # every moment of a pinned day is noon: the clocks cannot tell these three apart
+    assert len(set(query(db, "SELECT recorded_at FROM deficit_settlement UNION ALL SELECT closed_at FROM period "
+                             "WHERE label = '2026-q3'"))) == 1
+    events = dict(query(db, "SELECT action, seq FROM audit_event WHERE action IN ('period.closed')"))
+    close = events["period.closed"]
+    name = "period 2026-q3 (2026-07-01 to 2026-09-30)"
+    for value, expected in (
+            ("0", rf"{re.escape(name)} says its close counted deficit settlements up to #0, but #1 was "
+                  rf"recorded before the close \(event (\d+), the close's {close}\)"),
+            ("2", rf"{re.escape(name)} says its close counted deficit settlement #2, which was recorded "
+                  rf"after the close \(event (\d+), the close's {close}\)")):
+        execute(db, "DROP TRIGGER IF EXISTS period_append_only_update ON period",
+                f"UPDATE period SET settlements_upto = {value} WHERE label = '2026-q3'")
+        problems = [p["message"] for p in lived("check", json=True).json["problems"]]
+        matched = [m for m in map(re.compile(expected).fullmatch, problems) if m]
+        assert len(matched) == 1, problems
+        assert (int(matched[0].group(1)) < close) == (value == "0")
 
 
 def test_revision_0024_is_not_undone_while_a_close_counted_a_settlement_dated_after_its_period(

@@ -102,6 +102,7 @@ def run(session: Session) -> Report:
     """Run every check; a check that cannot run (unreadable data) is itself a problem."""
     on = today()
     session.info.pop("swp_check_groups", None)
+    session.info.pop("swp_check_signed", None)
     checks: list[tuple[str, Callable[[Session, _Found], None]]] = [
         ("constitution", lambda s, f: _constitution(s, f)),
         ("membership", lambda s, f: _membership(s, f, on)),
@@ -785,15 +786,15 @@ def _periods(session: Session, found: _Found) -> None:
     carried: dict[int, tuple[Period, int]] = {}  # member id -> period and deficit of their last allocation
     # member id -> settlements and write-offs: (id, day, pence, when recorded)
     settled: dict[int, list[tuple[int, date, int, datetime]]] = {}
-    recorded: list[tuple[int, datetime]] = []  # every settlement's (id, when recorded), in id order
+    settlement_ids: list[int] = []  # every settlement's id, in order
     for settlement_id, member_id, on, pence, at in session.execute(
             select(col(DeficitSettlement.id), col(DeficitSettlement.member_id), col(DeficitSettlement.settled_on),
                    col(DeficitSettlement.amount_pence), col(DeficitSettlement.recorded_at))
             .order_by(col(DeficitSettlement.settled_on), col(DeficitSettlement.id))):
         number = cast(int, settlement_id)  # stored: ids are set
         settled.setdefault(member_id, []).append((number, on, int(pence), at))
-        recorded.append((number, at))
-    recorded.sort()
+        settlement_ids.append(number)
+    settlement_ids.sort()
     handles = {cast(int, member_id): handle  # stored members: ids are set
                for member_id, handle in session.execute(select(col(Member.id), col(Member.handle)))}
     marked: Period | None = None  # the latest period that recorded what its close counted
@@ -830,7 +831,7 @@ def _periods(session: Session, found: _Found) -> None:
         reserve += p.reserve_pence
         if reserve < 0:
             found.add(f"{name}: the reserve falls below zero ({reserve})", "asset-lock")
-        _counted(found, p, name, marked, recorded)
+        _counted(session, found, p, name, marked, settlement_ids)
         if p.settlements_upto is not None:
             marked = p
         _allocations(session, found, p, name, carried, handles, settled)
@@ -844,11 +845,12 @@ def _periods(session: Session, found: _Found) -> None:
         found.add(f"the periods' fingerprints could not be checked: {exc}")
 
 
-def _counted(found: _Found, p: Period, name: str, marked: Period | None,
-             recorded: list[tuple[int, datetime]]) -> None:
+def _counted(session: Session, found: _Found, p: Period, name: str, marked: Period | None,
+             settlement_ids: list[int]) -> None:
     """What a close says it counted of the deficit settlements (`settlements_upto`: the last
-    one it took off what members brought in) agrees with the periods before it and, as far as
-    the times they were recorded at can tell, with when the settlements were recorded."""
+    one it took off what members brought in) agrees with the periods before it, with the
+    settlements there are, and with the order of the signed events that recorded the close and
+    each settlement (the audit log's order, not the machines' clocks, which may differ)."""
     mark = p.settlements_upto
     if mark is None:
         if marked is not None:
@@ -860,23 +862,26 @@ def _counted(found: _Found, p: Period, name: str, marked: Period | None,
                   + (f"the period {marked.label} before it (#{marked.settlements_upto})"
                      if marked is not None and mark >= 0 else "none"))
         return
-    last = recorded[-1][0] if recorded else 0
+    last = settlement_ids[-1] if settlement_ids else 0
     if mark > last:
         found.add(f"{name} says its close counted deficit settlements up to #{mark}, but the last "
-                  f"one recorded is #{last}" if recorded else
+                  f"one recorded is #{last}" if settlement_ids else
                   f"{name} says its close counted deficit settlements up to #{mark}, but none is recorded")
         return
-    if p.closed_at is None:
-        return
-    closed = _utc(p.closed_at)
-    late = [i for i, at in recorded if i <= mark and _utc(at) > closed]
+    rows = _signed_events(session).rows
+    closed = rows.get(("period", audit.canonical([p.id])))
+    if closed is None:
+        return  # a close no signed event records: named by the signed rows' check
+    events = {i: rows[key][1] for i in settlement_ids
+              if (key := ("deficit_settlement", audit.canonical([i]))) in rows}
+    late = [i for i, seq in events.items() if i <= mark and seq > closed[1]]
     if late:
         found.add(f"{name} says its close counted deficit settlement #{late[0]}, which was recorded "
-                  f"after the close ({p.closed_at.isoformat(timespec='seconds')})")
-    early = [i for i, at in recorded if i > mark and _utc(at) < closed]
+                  f"after the close (event {events[late[0]]}, the close's {closed[1]})")
+    early = [i for i, seq in events.items() if i > mark and seq < closed[1]]
     if early:
         found.add(f"{name} says its close counted deficit settlements up to #{mark}, but #{early[0]} "
-                  f"was recorded before the close ({p.closed_at.isoformat(timespec='seconds')})")
+                  f"was recorded before the close (event {events[early[0]]}, the close's {closed[1]})")
 
 
 def _allocations(session: Session, found: _Found, p: Period, name: str, carried: dict[int, tuple[Period, int]],
@@ -945,12 +950,22 @@ def _statutory(session: Session, found: _Found, on: date) -> None:
         found.add(f"overdue since {item.due}: {item.what}", item.clause)
 
 
-def _signed_rows(session: Session, found: _Found) -> None:
-    """Every row that records an act is as the last signed event that wrote it left it: a row
-    written around swp (no event), edited after its event, or gone (swp never deletes one of
-    these rows) is named, table and row."""
-    from swp import models
+@dataclass
+class _Signed:
+    """What the signed events say they wrote: each row's values and the seq of the last event
+    that wrote it; imports' ranges; whether rows from before signing may be there (legacy); and
+    who signed the last event of each vote."""
+    rows: dict[tuple[str, str], tuple[dict[str, Any], int]]
+    ranges: dict[str, list[dict[str, Any]]]
+    legacy: bool
+    voted_by: dict[str, tuple[int, str | None]]
 
+
+def _signed_events(session: Session) -> _Signed:
+    """The audit log's signed rows, read once per check run (several checks ask)."""
+    cached = session.info.get("swp_check_signed")
+    if isinstance(cached, _Signed):
+        return cached
     recorded: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}  # values, and the event's seq
     ranges: dict[str, list[dict[str, Any]]] = {}  # an import's rows, recorded as a range and a digest
     legacy = False
@@ -971,6 +986,19 @@ def _signed_rows(session: Session, found: _Found) -> None:
                     ranges.setdefault(span["table"], []).append(span)
     if not any(table == "practice" for table, _ in recorded):
         legacy = True  # founded before signing (an upgraded practice): its rows predate events
+    signed = _Signed(recorded, ranges, legacy, voted_by)
+    session.info["swp_check_signed"] = signed
+    return signed
+
+
+def _signed_rows(session: Session, found: _Found) -> None:
+    """Every row that records an act is as the last signed event that wrote it left it: a row
+    written around swp (no event), edited after its event, or gone (swp never deletes one of
+    these rows) is named, table and row."""
+    from swp import models
+
+    signed = _signed_events(session)
+    recorded, ranges, legacy, voted_by = signed.rows, signed.ranges, signed.legacy, signed.voted_by
     classes: dict[str, Any] = {models.table_of(m).name: m for m in models.all_models()}
     around: list[str] = []
     edited: list[str] = []
