@@ -165,8 +165,7 @@ def test_contract_list_figures_after_a_mix_of_invoices_and_outcome_payments(prac
         ("LCC-1", "outcome", "4000.01", "2026-05-15"),
         ("LCC-1", "invoice", "8000.99", "2026-05-31"),
         ("LCC-1", "outcome", "1999.99", "2026-06-30"),
-        ("LCC-3", "outcome", "2500", "2026-07-01"),
-    ]:
+    ]:  # (LCC-3 starts tomorrow: nothing is received under it yet)
         extra = ["--measure", "stable placements"] if kind == "outcome" else []
         practice.ok("contract", kind, ref, amount, "--date", when, *extra, as_="mo")
     data = practice.ok("contract", "list", json=True).json
@@ -176,19 +175,36 @@ def test_contract_list_figures_after_a_mix_of_invoices_and_outcome_payments(prac
     assert figures == {
         "LCC-1": (12_000_000, 1_600_099, 7_999_901, 600_000, 1_800_000, 274, "running"),
         "LCC-2": (3_000_003, 3_000_003, 0, 0, 0, 0, "ended"),
-        "LCC-3": (1_000_000, 0, 0, 250_000, 750_000, 184, "not started"),
+        "LCC-3": (1_000_000, 0, 0, 0, 1_000_000, 184, "not started"),
     }
     assert [c["ref"] for c in data["contracts"]] == ["LCC-2", "LCC-1", "LCC-3"]  # by start
     assert (data["value_pence"], data["invoiced_pence"], data["invoice_left_pence"],
             data["outcome_received_pence"], data["outcome_at_risk_pence"]) == \
-        (16_000_003, 4_600_102, 7_999_901, 850_000, 2_550_000)
+        (16_000_003, 4_600_102, 7_999_901, 600_000, 2_800_000)
     table = practice.ok("contract", "list").out
     lcc1 = next(line for line in table.splitlines() if "LCC-1" in line)
     for text in ("£120,000.00", "£16,000.99", "£79,999.01", "£6,000.00", "£18,000.00", "274"):
         assert text in lcc1
     assert "ended" in next(line for line in table.splitlines() if "LCC-2" in line)
     total = next(line for line in table.splitlines() if "total" in line)
-    assert "£160,000.03" in total and "£25,500.00" in total
+    assert "£160,000.03" in total and "£28,000.00" in total
+
+
+@pytest.mark.parametrize("args", [
+    ["contract", "invoice", "LCC-1", "8000"],
+    ["contract", "outcome", "LCC-1", "4000", "--measure", "stable placements"],
+    ["ledger", "income", "8000", "--category", "contracts", "--contract", "LCC-1"],
+])
+def test_contract_money_dated_after_today_is_refused(practice, db, args):
+    """Money received under a contract is recorded once it is received, as any income."""
+    add_contract(practice)
+    before = snapshot(db)
+    run = practice(*args, "--date", "2026-07-01", as_="mo")
+    assert (run.code, run.out, run.err) == (
+        1, "", "swp: 2026-07-01 is after today (2026-06-30): the ledger records money once it is "
+               "received or paid, never in advance\n")
+    assert snapshot(db) == before
+    practice.ok(*args, "--date", "2026-06-30", as_="mo")
 
 
 def test_invoicing_past_the_base_part_is_exit_1_saying_what_is_left(practice, db):

@@ -158,10 +158,46 @@ def test_a_date_or_period_outside_the_years_swp_takes_is_refused(practice, db, a
     assert snapshot(db) == before and len(audit_rows(db)) == events
 
 
-def test_the_first_and_last_years_swp_takes_are_dates(practice):
+def test_the_first_and_last_years_swp_takes_are_dates(practice, monkeypatch):
     income(practice, "100", date="1900-01-01")
+    monkeypatch.setenv("SWP_TODAY", "2999-12-31")  # an entry is dated by today at the latest
     income(practice, "100", date="2999-12-31")
     assert practice.ok("period", "preview", "2999", json=True).json["distributable_pence"] > 0
+
+
+# --- no entry dated after today ------------------------------------------------------------
+
+AFTER_TODAY = ("is after today (2026-06-30): the ledger records money once it is received or "
+               "paid, never in advance")
+
+
+@pytest.mark.parametrize("kind", ["income", "expense"])
+@pytest.mark.parametrize("day", ["2026-07-01", "2062-01-01"])
+def test_an_entry_dated_after_today_is_refused(practice, db, kind, day):
+    """The books are kept on a cash basis: money is received or paid by today. An entry dated
+    later (tomorrow, or 2062 typed for 2026) would fall outside the period being shared, and
+    the members' shares would be wrong until someone reversed it."""
+    income(practice, "100")
+    before, events = snapshot(db), len(audit_rows(db))
+    run = practice("ledger", kind, "100", "--date", day, "--category", "fees", as_="mo")
+    assert (run.code, run.out, run.err) == (1, "", f"swp: {day} {AFTER_TODAY}\n")
+    assert snapshot(db) == before and len(audit_rows(db)) == events
+
+
+@pytest.mark.parametrize("kind", ["income", "expense"])
+def test_an_entry_dated_today_is_taken(practice, kind):
+    for day in ("2026-06-30", "today"):
+        practice.ok("ledger", kind, "100", "--date", day, "--category", "fees", as_="mo")
+    assert [e["date"] for e in practice.ok("ledger", "list", json=True).json["entries"]] == \
+        ["2026-06-30", "2026-06-30"]
+
+
+def test_a_loan_dated_after_today_is_refused(practice, db):
+    before = snapshot(db)
+    run = practice("finance", "loan", "Triodos Bank", "25000", "--date", "2026-07-01", as_="mo")
+    assert (run.code, run.err) == (1, f"swp: 2026-07-01 {AFTER_TODAY}\n")
+    assert snapshot(db) == before
+    practice.ok("finance", "loan", "Triodos Bank", "25000", "--date", "2026-06-30", as_="mo")
 
 
 # --- listing and balances ----------------------------------------------------------------
@@ -297,6 +333,9 @@ def test_reverse_json_and_an_entry_number_with_hash(practice):
 def test_reverse_on_another_date(practice):
     income(practice, "10", date="2026-04-30")
     practice.ok("ledger", "reverse", "1", "--reason", "bounced", "--date", "2026-05-03", as_="mo")
+    income(practice, "20", date="2026-04-30")
+    practice.ok("ledger", "reverse", "3", "--reason", "bounced", "--date", "today", as_="mo")
+    assert practice.ok("ledger", "list", "--from", "2026-06-30", json=True).json["entries"][0]["reverses"] == 3
     assert practice.ok("ledger", "list", "--from", "2026-05-01", json=True).json["entries"][0]["reverses"] == 1
     run = practice("ledger", "reverse", "1", "--reason", "again", "--date", "2026-04-01", as_="mo")
     assert run.code == 1  # already reversed, whatever the date
@@ -314,6 +353,7 @@ def test_reverse_on_another_date(practice):
     (["3", "--reason", "  "], 1, 'swp: a reversal needs a reason (--reason), e.g. "entered twice"\n'),
     (["3", "--date", "2026-03-01"], 1,
      "swp: a reversal cannot be dated before the entry it reverses (2026-04-01)\n"),
+    (["3", "--date", "2026-07-01"], 1, f"swp: 2026-07-01 {AFTER_TODAY}\n"),
 ])
 def test_reverse_refusals_change_nothing(practice, db, args, code, message):
     income(practice, "10")

@@ -132,6 +132,18 @@ def test_a_shared_cost_records_only_the_practices_part_as_an_expense(partnered, 
     assert audit_rows(db)[-1]["command"] == "partner cost"
 
 
+def test_a_shared_cost_dated_after_today_is_refused(partnered, db):
+    """The practice's part is an expense paid: dated by today at the latest."""
+    before = snapshot(db)
+    run = partnered("partner", "cost", NORTHSIDE, "1200", "--date", "2026-07-01", "--our-percent", "40",
+                    "--memo", "Payroll bureau, July", as_="mo")
+    assert (run.code, run.err) == (1, "swp: 2026-07-01 is after today (2026-06-30): the ledger "
+                                      "records money once it is received or paid, never in advance\n")
+    assert snapshot(db) == before
+    partnered.ok("partner", "cost", NORTHSIDE, "1200", "--date", "2026-06-30", "--our-percent", "40",
+                 "--memo", "Payroll bureau, June", as_="mo")
+
+
 def test_a_shared_cost_in_json(partnered):
     data = partnered.ok("partner", "cost", "northside social work practice", "£1,000.01",
                         "--date", "2026-05-31", "--our-percent", "50", "--memo", "Office",

@@ -86,12 +86,24 @@ def test_paying_a_period_clears_what_is_owed(lived, db):
     assert {r["pay_date"] for r in csv.DictReader(io.StringIO(text))} == {"2026-04-25"}
 
 
-def test_a_former_members_deficit_can_be_settled(lived, db):
+def test_shares_are_not_paid_after_today(lived, db):
+    """Their ledger entries record money paid: dated by today at the latest."""
+    before = snapshot(db)
+    run = lived("period", "pay", "2026-q1", "--date", "2026-07-01", as_="mo")
+    assert (run.code, run.err) == (1, "swp: 2026-07-01 is after today (2026-06-30): the ledger "
+                                      "records money once it is received or paid, never in advance\n")
+    assert snapshot(db) == before
+    assert lived.ok("period", "pay", "2026-q1", "--date", "2026-06-30", as_="mo", json=True).json["paid_on"] \
+        == "2026-06-30"
+
+
+def test_a_former_members_deficit_can_be_settled(lived, db, monkeypatch):
     lived.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", as_="mo")
     lived.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
     owed = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
                           "JOIN period p ON p.id = a.period_id WHERE m.handle = 'sam' AND p.label = '2026-q2'")[0][0])
     assert owed > 0
+    monkeypatch.setenv("SWP_TODAY", "2026-07-02")  # the settlements below are dated after the close
     current = lived("member", "settle", "ann", "10", "--date", "2026-07-01", as_="mo")
     assert current.code == 1 and "current member" in current.err
     too_much = lived("member", "settle", "sam", str(owed / 100 + 1), "--date", "2026-07-01", as_="mo")
@@ -236,13 +248,13 @@ def test_the_export_shows_the_deficits_members_owe(lived, db, monkeypatch):
     assert books["Equity:Profit-shares"] == declared - deficits
     sam = -int(query(db, "SELECT a.carried_out_pence FROM allocation a JOIN member m ON m.id = a.member_id "
                          "JOIN period p ON p.id = a.period_id WHERE m.handle = 'sam' AND p.label = '2026-q2'")[0][0])
+    from tests.test_settlements import LATER, pass_
+
+    monkeypatch.setenv("SWP_TODAY", LATER)  # after the second quarter: sam pays, then is forgiven
     lived.ok("member", "settle", "sam", "10", "--date", "2026-07-01", as_="mo")
     books = exported_accounts(lived)
     assert books["Assets:Deficits-owed"] == deficits - 1000 == outstanding_deficits(db)
     # the rest of sam's deficit written off by resolution: no money moves, but sam no longer owes it
-    from tests.test_settlements import LATER, pass_
-
-    monkeypatch.setenv("SWP_TODAY", LATER)
     made = lived.ok("proposal", "new", "--title", "Forgive Sam", "--kind", "ordinary",
                     "--write-off", "sam", as_="ann", json=True).json
     assert pass_(lived, made["id"])["status"] == "passed"

@@ -41,7 +41,7 @@ def rows_an_older_swp_left(db) -> None:
                 "SELECT p.id, m.id, 1234, '2026-04-25', '2026-04-25 12:00:00' FROM period p, member m "
                 "WHERE p.label = '2026-q1' AND m.handle = 'ann'",
             "INSERT INTO deficit_settlement (member_id, amount_pence, kind, settled_on, recorded_at) "
-            "SELECT m.id, 500, 'settled', '2026-07-01', '2026-07-01 12:00:00' FROM member m "
+            "SELECT m.id, 500, 'settled', '2026-06-30', '2026-06-30 12:00:00' FROM member m "
             "WHERE m.handle = 'sam'")
 
 
@@ -563,18 +563,17 @@ def test_a_write_off_passed_after_a_period_ends_and_before_it_closes_counts_in_t
     assert lived.ok("check", json=True).json["problems"] == []
 
 
-def test_a_leaver_whose_last_days_are_not_yet_shared_may_settle_with_a_later_date(lived, db, monkeypatch):
-    """A settlement dated after today no longer holds any close back: the third quarter's close
-    counts it, as recorded before it."""
+def test_a_leaver_cannot_settle_with_a_later_date(lived, db, monkeypatch):
+    """A settlement dated after today is refused, as every ledger entry is (a close counts it
+    once it is recorded, whatever its date, so a later date would only misstate the day)."""
     owed = leaver_owes(lived, db, monkeypatch)
-    lived.ok("member", "settle", "ann", pounds(owed), "--date", "2026-12-01", as_="mo")
-    monkeypatch.setenv("SWP_TODAY", "2026-10-01")
-    lived.ok("period", "close", "2026-q3", "--start", "2026-07-01", "--end", "2026-09-30", as_="mo")
-    amount, carried_in, payable, carried_out = allocation_of(db, "ann", "2026-q3")
-    assert (carried_in, payable, carried_out) == (0, amount, 0)
-    assert query(db, "SELECT date FROM ledger_entry WHERE kind = 'settlement'") in (
-        [("2026-12-01",)], [(__import__("datetime").date(2026, 12, 1),)])
-    assert lived.ok("check", json=True).json["problems"] == []
+    before = snapshot(db)
+    refused = lived("member", "settle", "ann", pounds(owed), "--date", "2026-12-01", as_="mo")
+    assert (refused.code, refused.err.strip()) == (
+        1, "swp: 2026-12-01 is after today (2026-07-10): the ledger records money once it is "
+           "received or paid, never in advance")
+    assert snapshot(db) == before
+    lived.ok("member", "settle", "ann", "10", "--date", "2026-07-10", as_="mo")
 
 
 def test_a_part_settled_after_a_period_ends_counts_in_its_close(lived, db, monkeypatch):
@@ -706,7 +705,7 @@ def test_periods_closed_before_the_order_was_recorded_keep_counting_by_date(db, 
     assert closed["effect"] == f"{money(sam_owed - 1000)} of sam's deficit written off; £0.00 still owed"
     # ann pays the rest, then a quarter is closed by the new rule
     swp.ok("member", "settle", "ann", pounds(still), "--date", "2027-01-01", as_="mo")
-    swp.ok("ledger", "income", "1000", "--date", "2027-01-10", "--category", "grants", as_="mo")
+    swp.ok("ledger", "income", "1000", "--date", "2027-01-01", "--category", "grants", as_="mo")
     monkeypatch.setenv("SWP_TODAY", "2027-04-01")
     swp.ok("period", "close", "2027-q1", "--start", "2027-01-01", "--end", "2027-03-31", as_="mo")
     assert query(db, "SELECT settlements_upto FROM period WHERE label = '2027-q1'") == [(4,)]

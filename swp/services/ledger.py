@@ -10,6 +10,10 @@ negated amount, and `reverses` set to the original's id (a UNIQUE column: an ent
 reversed once). It is dated the original's day unless told otherwise, so the pair nets to
 zero in every period that holds the original.
 
+The books are kept on a cash basis: an entry records money received or paid, so none is dated
+after today (`ensure_not_after_today`), whoever writes it: `record`, and the commands that
+write their own entries (profit shares paid, deficits settled).
+
 Totals are SQL aggregates (SUM ... GROUP BY); imports are Core `executemany` in batches. Loans
 are borrowed money, not income: they never count in income or expense totals.
 """
@@ -28,7 +32,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from swp import rules
-from swp.clock import now
+from swp.clock import now, today
 from swp.dates import parse_date
 from swp.db import prepare_bulk_write, rows_where_in, stores_as_bound
 from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
@@ -100,6 +104,22 @@ def ensure_open(session: Session, day: date) -> None:
                                 f"({period.start} to {period.end}); corrections go into an open period")
 
 
+# why no entry is dated after today: the books are kept on a cash basis
+NOT_IN_ADVANCE = "the ledger records money once it is received or paid, never in advance"
+
+
+def after_today(day: date, current: date) -> str:
+    """Why an entry dated `day` is refused when today is `current`."""
+    return f"{day} is after today ({current}): {NOT_IN_ADVANCE}"
+
+
+def ensure_not_after_today(day: date) -> None:
+    """No entry can be dated after today (today itself is allowed)."""
+    current = today()
+    if day > current:
+        raise InputError(after_today(day, current))
+
+
 def _clean_text(value: str | None) -> str | None:
     """Memos and refs: surrounding space dropped, empty means none."""
     if value is None:
@@ -132,6 +152,7 @@ def record(session: Session, *, actor: str | None, kind: str, amount_pence: int,
     category = check_category(category)
     if kind == "income":
         rules.refuse(rules.income_category_violations(category))
+    ensure_not_after_today(day)
     ensure_open(session, day)
     memo = _clean_text(memo)
     ref = _clean_text(ref)
@@ -166,7 +187,9 @@ def reverse(session: Session, *, actor: str | None, entry_id: int, reason: str,
     """Cancel an entry by appending its reversal (the entry itself is never changed).
 
     Refused: an entry that does not exist, one already reversed, a reversal (record the entry
-    again instead), and any entry or reversal dated inside a closed period.
+    again instead), any entry or reversal dated inside a closed period, and a reversal dated
+    after today, other than on its entry's own day (so that an entry dated after today, which
+    swp refuses but another tool may have written, can still be undone).
     """
     require_manager(session, actor, "reversing ledger entries")
     reason = (reason or "").strip()
@@ -191,6 +214,8 @@ def reverse(session: Session, *, actor: str | None, entry_id: int, reason: str,
     when = day or original.date
     if when < original.date:
         raise InputError(f"a reversal cannot be dated before the entry it reverses ({original.date})")
+    if when != original.date:  # on its own day, an entry wrongly dated after today can be undone
+        ensure_not_after_today(when)
     ensure_open(session, when)
     entry = LedgerEntry(
         date=when, kind=original.kind, amount_pence=-original.amount_pence,
