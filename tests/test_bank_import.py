@@ -670,6 +670,27 @@ def test_a_bank_line_dated_outside_the_years_swp_takes_is_refused(practice, db, 
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize("day", ["01/07/2026", "01/01/2062"])
+def test_a_bank_line_dated_after_today_is_refused(practice, db, tmp_path, day):
+    """A bank file is made on or before today: a line dated later (a wrong date order, a typo)
+    is refused with its line, whether or not it would become an entry. Nothing changes."""
+    path = tmp_path / "statement.csv"
+    path.write_text("Date,Description,Amount,Balance\n29/06/2026,Leeds City Council,100.00,100.00\n"
+                    f"30/06/2026,Leeds City Council,100.00,200.00\n{day},Leeds City Council,100.00,300.00\n")
+    before = snapshot(db)
+    run = practice("ledger", "import", str(path), "--profile", "plain", "--uncategorised", "contracts",
+                   as_="mo")
+    iso = "-".join(reversed(day.split("/")))
+    assert (run.code, run.out) == (1, "")
+    assert run.err == (f"swp: line 4: {iso} is after today (2026-06-30): the ledger records money once "
+                       "it is received or paid, never in advance\n")
+    assert snapshot(db) == before
+    path.write_text(path.read_text().rsplit("\n", 2)[0] + "\n")  # to today: taken
+    run = practice.ok("ledger", "import", str(path), "--profile", "plain", "--uncategorised", "contracts",
+                      as_="mo", json=True)
+    assert run.json["added"] == 2
+
+
 @pytest.mark.parametrize(("written", "read"), [("01/04/26", "2026-04-01"), ("01/04/27", "2027-04-01"),
                                                ("01/04/28", "1928-04-01"), ("01/04/99", "1999-04-01")])
 def test_a_two_digit_year_is_never_more_than_a_year_ahead(written, read):

@@ -123,6 +123,8 @@ BAD_ROWS = [
     ("2026-04-01,income,5,contracts", "expected 6 fields (date,type,amount,category,memo,ref), found 4"),
     ("2026-04-01,income,5,contracts,,X,extra", "expected 6 fields"),
     ('2026-04-01,income,5,contracts,"unclosed,X', "not valid CSV"),
+    ("2026-07-01,income,5,contracts,,X", "2026-07-01 is after today (2026-06-30): the ledger records "
+                                         "money once it is received or paid, never in advance"),
 ]
 
 
@@ -152,6 +154,26 @@ def test_a_bad_row_at_any_line_writes_nothing_and_names_the_line(
     assert run.code == 1
     assert run.err.startswith(f"swp: line {line}: {bad[1]}"), run.err
     assert snapshot(swp.db) == before
+
+
+def test_a_row_dated_after_today_in_a_big_file_is_refused_with_its_line(practice, db, tmp_path):
+    """A bank export never holds a day after it was made: a row dated later (2062 typed for
+    2026) is refused, naming its line, in the middle of a file big enough to go in batches
+    (the first batch row by row, the next ones a column at a time); nothing is written. Dated
+    today, the same row goes in."""
+    from swp.services import ledger
+
+    assert ledger.BATCH_ROWS == 1000
+    text = HEADER + good_rows(1500) + "{day},income,5.00,contracts,typo,F1\n" + good_rows(1000, start=1500)
+    before, events = snapshot(db), len(audit_rows(db))
+    for dry_run in ([], ["--dry-run"]):
+        run = practice("ledger", "import", write(tmp_path, text.format(day="2062-01-01")), *dry_run, as_="mo")
+        assert (run.code, run.out, run.err) == (
+            1, "", "swp: line 1502: 2062-01-01 is after today (2026-06-30): the ledger records money "
+                   "once it is received or paid, never in advance\n")
+        assert snapshot(db) == before and len(audit_rows(db)) == events
+    done = practice.ok("ledger", "import", write(tmp_path, text.format(day="2026-06-30")), as_="mo", json=True)
+    assert done.json["added"] == 2501
 
 
 def test_the_same_ref_with_different_values_is_an_error(practice, db, tmp_path):
@@ -294,7 +316,7 @@ def test_a_hundred_thousand_rows_import_in_one_transaction(practice, db, tmp_pat
                 income += pence
             else:
                 expenses += pence
-            handle.write(f"2026-{4 + i % 9:02d}-{1 + i % 28:02d},{kind},{pence // 100}.{pence % 100:02d},"
+            handle.write(f"2025-{4 + i % 9:02d}-{1 + i % 28:02d},{kind},{pence // 100}.{pence % 100:02d},"
                          f"cat-{i % 17},entry {i},B{i:07d}\n")
     events = len(audit_rows(db))
     run = practice.ok("ledger", "import", str(path), as_="mo", json=True)

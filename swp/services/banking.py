@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeAlias
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from swp.clock import now
+from swp.clock import now, today
 from swp.dates import DATE_RANGE, FIRST_YEAR, LAST_YEAR
 from swp.db import prepare_bulk_write, rows_where_in
 from swp.errors import InputError
@@ -36,6 +36,7 @@ from swp.services.ledger import (
     IMPORT_COLUMNS,
     IMPORT_HEADER,
     accounts,
+    after_today,
     check_category,
     restore_after_import,
     set_aside_for_import,
@@ -459,13 +460,17 @@ def import_bank(session: Session, path: str, *, actor: str | None, profile: str 
         identify = Identities()
         days = _Days()
         savepoint = session.begin_nested() if dry_run else None
+        # a bank file is made on or before today: every line's date is from FIRST_YEAR to today
+        first, current = date(FIRST_YEAR, 1, 1), today()
         try:
             batch: list[tuple[BankLine, str]] = []
             for bank in opened.lines:
                 summary.rows += 1
-                if not FIRST_YEAR <= bank.date.year <= LAST_YEAR:
-                    raise InputError(f"{bank.where}: date out of range: {bank.date.isoformat()}; "
-                                     f"swp takes dates {DATE_RANGE}")
+                if not first <= bank.date <= current:
+                    if not FIRST_YEAR <= bank.date.year <= LAST_YEAR:
+                        raise InputError(f"{bank.where}: date out of range: {bank.date.isoformat()}; "
+                                         f"swp takes dates {DATE_RANGE}")
+                    raise InputError(f"{bank.where}: {after_today(bank.date, current)}")
                 if summary.rows == 1:
                     summary.place = bank.place
                 days.add(bank)

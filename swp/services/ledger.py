@@ -11,8 +11,8 @@ reversed once). It is dated the original's day unless told otherwise, so the pai
 zero in every period that holds the original.
 
 The books are kept on a cash basis: an entry records money received or paid, so none is dated
-after today (`ensure_not_after_today`), whoever writes it: `record`, and the commands that
-write their own entries (profit shares paid, deficits settled).
+after today (`ensure_not_after_today`), whoever writes it: `record`, the imports, and the
+commands that write their own entries (profit shares paid, deficits settled).
 
 Totals are SQL aggregates (SUM ... GROUP BY); imports are Core `executemany` in batches. Loans
 are borrowed money, not income: they never count in income or expense totals.
@@ -440,6 +440,7 @@ class _Importer:
         self.session = session
         self.periods = periods
         self.recorded_at = now()
+        self.today = today()
         self.added = 0
         self.skipped = 0
         self.income = 0
@@ -456,9 +457,13 @@ class _Importer:
         self.recorded = bind_time(self.recorded_at) if bind_time else self.recorded_at
 
     def _day(self, text: str) -> tuple[date, Any]:
+        """A date text checked (once per import: a date after today is refused, and only a
+        date that passes is remembered, so `parse_many` never takes one after today)."""
         known = self.days.get(text)
         if known is None:
             day = parse_date(text, relative=False)  # a file's dates are written out
+            if day > self.today:
+                raise InputError(after_today(day, self.today))
             bind = self.binders[0]
             known = (day, bind(day) if bind else day)
             if len(self.days) < 4000:
@@ -522,7 +527,8 @@ class _Importer:
         row) in file order; or None when a row needs `parse` (a date or category not met
         before, a type to put in lower case, an amount written otherwise than 1234.56, an empty
         ref, a row of another length, a bad row): the caller then parses the batch row by row,
-        which also names the first bad row."""
+        which also names the first bad row. (A date after today is never met before: `_day`
+        refuses it instead of remembering it, so its batch goes row by row.)"""
         table = [cells for _, cells in raw]
         if set(map(len, table)) != {len(IMPORT_HEADER)}:
             return None
