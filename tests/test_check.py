@@ -4,9 +4,11 @@ database itself, or found by `swp check` (exit 4) with every problem listed."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from tests.conftest import Swp
+from tests.conftest import Swp, query
 from tests.test_governance import close, votes
 from tests.test_guard import execute as sql
 from tests.test_guard import is_postgres, open_proposal
@@ -370,6 +372,31 @@ def test_check_finds_what_got_past_the_database(practice, db, setup, check, clau
     matching = [p for p in found if p["check"] == check and message in p["message"]]
     assert matching, found
     assert matching[0]["clause"] == clause
+
+
+def test_check_finds_an_entry_dated_after_today_until_it_is_reversed(practice, db):
+    """swp refuses an entry dated after today; the database cannot (today moves), so one
+    written around swp is reported, by `swp check` on the days before it. Reversed on its own
+    day (the mistake undone), it is no longer reported."""
+    practice.ok("ledger", "income", "12000", "--date", "2026-04-10", "--category", "contracts", as_="mo")
+    practice.ok("check")
+    sql(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at) "
+            "VALUES ('2062-01-01', 'income', 10000, 'fees', 'assets:bank', 'income:fees', "
+            "'2026-06-30 12:00:00.000000')")
+    assert [(p["check"], p["message"]) for p in problems(practice)] == [
+        ("ledger", "entry #2 (income) is dated 2062-01-01, after today (2026-06-30): the ledger "
+                   "records money once it is received or paid, never in advance; reverse it (on its "
+                   "own day, as a reversal is unless told otherwise) and record it on the day the "
+                   "money moved")]
+    run = practice("check", env={"SWP_TODAY": "2062-01-01"})  # on its day: no longer after today
+    assert "dated 2062-01-01" not in run.out + run.err
+    later = practice("ledger", "reverse", "2", "--reason", "2062 for 2026", "--date", "2062-01-02", as_="mo")
+    assert (later.code, later.err) == (1, "swp: 2062-01-02 is after today (2026-06-30): the ledger records "
+                                          "money once it is received or paid, never in advance\n")
+    done = practice.ok("ledger", "reverse", "2", "--reason", "2062 for 2026", as_="mo", json=True).json
+    assert done == {"entry": 3, "reverses": 2}
+    assert query(db, "SELECT date FROM ledger_entry WHERE id = 3") in ([("2062-01-01",)], [(date(2062, 1, 1),)])
+    assert [p for p in problems(practice) if p["check"] == "ledger"] == []
 
 
 def test_check_lists_every_problem_at_once(practice, db):

@@ -110,7 +110,7 @@ def run(session: Session) -> Report:
         ("defences", lambda s, f: _defences(s, f)),
         ("votes", lambda s, f: _votes(s, f)),
         ("proposals", lambda s, f: _proposals(s, f)),
-        ("ledger", lambda s, f: _ledger(s, f)),
+        ("ledger", lambda s, f: _ledger(s, f, on)),
         ("loans", lambda s, f: _loans(s, f)),
         ("bank", lambda s, f: _bank(s, f)),
         ("periods", lambda s, f: _periods(s, f)),
@@ -689,7 +689,7 @@ def _entries(session: Session, group: _Group, *extra: ColumnElement[bool]) -> tu
     return rows, total
 
 
-def _ledger(session: Session, found: _Found) -> None:
+def _ledger(session: Session, found: _Found, on: date) -> None:
     from swp.services.ledger import has_its_accounts
 
     rows: Sequence[Any]
@@ -727,7 +727,33 @@ def _ledger(session: Session, found: _Found) -> None:
             .order_by(col(LedgerEntry.id))).all()
         found.some(rows, lambda r: f"entry #{r[0]} reverses #{r[1]} but does not undo it exactly "
                                    "(amount, kind, category or accounts differ)")
+    _after_today(session, found, on)
     _paid_and_settled(session, found, groups)
+
+
+def _after_today(session: Session, found: _Found, on: date) -> None:
+    """No entry is dated after today (swp refuses one; the database cannot, as today moves).
+    An entry and its reversal dated on the same day cancel out: neither is named (an entry
+    wrongly dated after today is undone so, and then no longer reported)."""
+    from swp.services.ledger import NOT_IN_ADVANCE
+
+    reversal = aliased(LedgerEntry)
+    original = aliased(LedgerEntry)
+    condition = and_(
+        col(LedgerEntry.date) > on,
+        ~select(col(reversal.id)).where(col(reversal.reverses) == col(LedgerEntry.id),
+                                        col(reversal.date) == col(LedgerEntry.date)).exists(),
+        ~select(col(original.id)).where(col(original.id) == col(LedgerEntry.reverses),
+                                        col(original.date) == col(LedgerEntry.date)).exists())
+    rows = session.execute(select(col(LedgerEntry.id), col(LedgerEntry.kind), col(LedgerEntry.date))
+                           .where(condition).order_by(col(LedgerEntry.id)).limit(SHOWN)).all()
+    if not rows:
+        return
+    total = session.execute(select(func.count()).select_from(LedgerEntry).where(condition)).scalar_one()
+    found.some(rows, lambda r: f"entry #{r[0]} ({r[1]}) is dated {r[2]}, after today ({on}): "
+                               f"{NOT_IN_ADVANCE}; reverse it (on its own day, as a reversal is "
+                               "unless told otherwise) and record it on the day the money moved",
+               total=total)
 
 
 def _paid_and_settled(session: Session, found: _Found, groups: list[_Group]) -> None:
