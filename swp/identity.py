@@ -186,7 +186,11 @@ def check_key_file(path: Path, *, taken: str = KEY_TAKEN) -> Path:
 
 
 def public_key_file(path: Path) -> Path:
-    """The public key's file, beside the private key's."""
+    """The public key's file, beside the private key's: its name with `.pub` for its suffix. A
+    private key's own file named `.pub` is refused: its public key would be written over it."""
+    if path.suffix == ".pub":
+        raise InputError(f"{path} ends in .pub, the name swp gives the public key written beside "
+                         "the private key; name the private key's file otherwise (say, .pem)")
     return path.with_suffix(".pub")
 
 

@@ -112,6 +112,18 @@ def test_a_key_file_named_on_a_file_a_folder_or_with_a_nul_is_refused(real, db, 
         assert _tree(tmp_path) == on_disk and snapshot(db) == before
 
 
+def test_a_private_key_named_like_its_public_key_is_refused(real, db, tmp_path):
+    """The public key goes beside the private one, named with .pub: a private key's file given
+    that name would be written over by its own public key (the key lost, the member unable to
+    sign), so it is refused before anything is made."""
+    before, on_disk = snapshot(db), _tree(tmp_path)
+    for name in ("dee.pub", "dee.PEM.pub"):
+        run = real.as_("dee", "--key", str(tmp_path / name), "key", "new", "--no-passphrase")
+        _refused(run, f"{tmp_path / name} ends in .pub, the name swp gives the public key written beside "
+                      "the private key; name the private key's file otherwise (say, .pem)")
+        assert _tree(tmp_path) == on_disk and snapshot(db) == before
+
+
 # --- swp key rotate -----------------------------------------------------------------------------
 
 def _can_sign(real, handle: str) -> bool:

@@ -256,6 +256,9 @@ def test_a_letter_the_pdf_font_lacks_prints_as_its_nearest_or_a_question_mark():
     # the font has no Chinese letters; a full-width letter or a letter of two has its plain letters
     assert printable("李 Wei Ａ ǅ") == "? Wei A Dž"
     assert printable("two\nlines") == "two\nlines"
+    # accents typed as marks of their own (as text pasted from some computers comes) are put on
+    # their letters, and a tab is a space: nothing the font lacks
+    assert printable("Lo\u0308we\tZoe\u0301") == "Löwe Zoé"
 
 
 def test_fingerprint_problems_for_swp_check(closed, db):

@@ -65,13 +65,15 @@ def _letters() -> frozenset[int]:
 def printable(text: object) -> str:
     """Text the font can print: as it is, but a letter the font lacks by its nearest letters
     the font has (its accents left off), else "?"."""
-    value = str(text)
+    # composed first: a name pasted with its accents as separate marks (Lo + U+0308 + we) has
+    # them on its letters (Löwe), which the font has
+    value = unicodedata.normalize("NFC", str(text)).replace("\t", " ")
     letters = _letters()
     if all(ord(char) in letters for char in value):
         return value
     out = []
     for char in value:
-        if ord(char) in letters or char in "\n\r\t":
+        if ord(char) in letters or char in "\n\r":
             out.append(char)
             continue
         nearest = unicodedata.normalize("NFKC", char)  # a full-width A, a letter of two: Ａ -> A, ǅ -> Dž
