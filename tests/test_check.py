@@ -397,6 +397,16 @@ def test_check_finds_an_entry_dated_after_today_until_it_is_reversed(practice, d
     assert done == {"entry": 3, "reverses": 2}
     assert query(db, "SELECT date FROM ledger_entry WHERE id = 3") in ([("2062-01-01",)], [(date(2062, 1, 1),)])
     assert [p for p in problems(practice) if p["check"] == "ledger"] == []
+    # tomorrow has a day's grace: the machine that recorded it may be where that day has begun
+    sql(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at) "
+            "VALUES ('2026-07-01', 'income', 100, 'fees', 'assets:bank', 'income:fees', "
+            "'2026-06-30 23:30:00.000000')")
+    assert [p for p in problems(practice) if p["check"] == "ledger"] == []
+    sql(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at) "
+            "VALUES ('2026-07-02', 'income', 100, 'fees', 'assets:bank', 'income:fees', "
+            "'2026-06-30 23:30:00.000000')")
+    assert [p["message"][:62] for p in problems(practice) if p["check"] == "ledger"] == [
+        "entry #5 (income) is dated 2026-07-02, after today (2026-06-30"]
 
 
 def test_check_lists_every_problem_at_once(practice, db):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, func, or_, select
@@ -733,14 +733,16 @@ def _ledger(session: Session, found: _Found, on: date) -> None:
 
 def _after_today(session: Session, found: _Found, on: date) -> None:
     """No entry is dated after today (swp refuses one; the database cannot, as today moves).
-    An entry and its reversal dated on the same day cancel out: neither is named (an entry
-    wrongly dated after today is undone so, and then no longer reported)."""
+    With a day's grace: the machine that recorded it (one of several on a PostgreSQL practice)
+    may be in a time zone whose day had already begun. An entry and its reversal dated on the
+    same day cancel out: neither is named (an entry wrongly dated after today is undone so, and
+    then no longer reported)."""
     from swp.services.ledger import NOT_IN_ADVANCE
 
     reversal = aliased(LedgerEntry)
     original = aliased(LedgerEntry)
     condition = and_(
-        col(LedgerEntry.date) > on,
+        col(LedgerEntry.date) > on + timedelta(days=1),
         ~select(col(reversal.id)).where(col(reversal.reverses) == col(LedgerEntry.id),
                                         col(reversal.date) == col(LedgerEntry.date)).exists(),
         ~select(col(original.id)).where(col(original.id) == col(LedgerEntry.reverses),
