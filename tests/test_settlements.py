@@ -732,6 +732,9 @@ def test_check_finds_a_period_closed_over_a_deficit_settled_after_it_ended(db, t
 @pytest.mark.parametrize(("value", "message"), [
     ("0", "period 2026-q3 (2026-07-01 to 2026-09-30): ann brings in a deficit of 0, but carried {owed} "
           "out of their last period"),
+    # taken away, the count reads as a close that counted by date (as before swp recorded it)
+    ("NULL", "period 2026-q3 (2026-07-01 to 2026-09-30): ann brings in a deficit of 0, but carried {owed} "
+             "out of their last period"),
     ("7", "period 2026-q3 (2026-07-01 to 2026-09-30) says its close counted deficit settlements up to #7, "
           "but the last one recorded is #1"),
     ("-1", "period 2026-q3 (2026-07-01 to 2026-09-30) says its close counted deficit settlements up to #-1, "

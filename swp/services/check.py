@@ -881,9 +881,8 @@ def _counted(session: Session, found: _Found, p: Period, name: str, marked: Peri
     each settlement (the audit log's order, not the machines' clocks, which may differ)."""
     mark = p.settlements_upto
     if mark is None:
-        if marked is not None:
-            found.add(f"{name} does not say which deficit settlements its close counted, but the "
-                      f"period {marked.label} before it does: every close since records it")
+        # closed by an swp that counted by date: before 0024, or after 0024 was undone (a count
+        # taken away from a later close is found by its signed row and its fingerprint)
         return
     if mark < 0 or (marked is not None and mark < cast(int, marked.settlements_upto)):
         found.add(f"{name} says its close counted deficit settlements up to #{mark}, fewer than "
