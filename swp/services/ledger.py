@@ -11,7 +11,7 @@ reversed once). It is dated the original's day unless told otherwise, so the pai
 zero in every period that holds the original.
 
 The books are kept on a cash basis: an entry records money received or paid, so none is dated
-after today (`ensure_not_after_today`), whoever writes it: `record`, the imports, and the
+after today (`ensure_entry_day`), whoever writes it: `record`, the imports, and the
 commands that write their own entries (profit shares paid, deficits settled).
 
 Totals are SQL aggregates (SUM ... GROUP BY); imports are Core `executemany` in batches. Loans
@@ -96,14 +96,6 @@ def closed_period_containing(session: Session, day: date) -> Period | None:
     ).scalar_one_or_none()
 
 
-def ensure_open(session: Session, day: date) -> None:
-    """No entry dated inside a closed period can be added, changed or reversed."""
-    period = closed_period_containing(session, day)
-    if period is not None:
-        raise PreconditionError(f"{day} is inside the closed period {period.label} "
-                                f"({period.start} to {period.end}); corrections go into an open period")
-
-
 # why no entry is dated after today: the books are kept on a cash basis
 NOT_IN_ADVANCE = "the ledger records money once it is received or paid, never in advance"
 
@@ -113,11 +105,18 @@ def after_today(day: date, current: date) -> str:
     return f"{day} is after today ({current}): {NOT_IN_ADVANCE}"
 
 
-def ensure_not_after_today(day: date) -> None:
-    """No entry can be dated after today (today itself is allowed)."""
+def ensure_entry_day(session: Session, day: date, *, its_entrys_day: bool = False) -> None:
+    """An entry may be dated `day`, as every writer of one asks: not after today (today itself
+    is allowed; so is a reversal on its entry's own day, `its_entrys_day`, so that an entry
+    another tool dated after today can be undone), and not inside a closed period (no entry
+    there can be added, changed or reversed)."""
     current = today()
-    if day > current:
+    if day > current and not its_entrys_day:
         raise InputError(after_today(day, current))
+    period = closed_period_containing(session, day)
+    if period is not None:
+        raise PreconditionError(f"{day} is inside the closed period {period.label} "
+                                f"({period.start} to {period.end}); corrections go into an open period")
 
 
 def _clean_text(value: str | None) -> str | None:
@@ -152,8 +151,7 @@ def record(session: Session, *, actor: str | None, kind: str, amount_pence: int,
     category = check_category(category)
     if kind == "income":
         rules.refuse(rules.income_category_violations(category))
-    ensure_not_after_today(day)
-    ensure_open(session, day)
+    ensure_entry_day(session, day)
     memo = _clean_text(memo)
     ref = _clean_text(ref)
     if ref is not None:
@@ -214,9 +212,8 @@ def reverse(session: Session, *, actor: str | None, entry_id: int, reason: str,
     when = day or original.date
     if when < original.date:
         raise InputError(f"a reversal cannot be dated before the entry it reverses ({original.date})")
-    if when != original.date:  # on its own day, an entry wrongly dated after today can be undone
-        ensure_not_after_today(when)
-    ensure_open(session, when)
+    # on its own day, an entry wrongly dated after today can be undone
+    ensure_entry_day(session, when, its_entrys_day=when == original.date)
     entry = LedgerEntry(
         date=when, kind=original.kind, amount_pence=-original.amount_pence,
         category=original.category, debit=original.debit, credit=original.credit,

@@ -26,7 +26,7 @@ from swp.errors import InputError, NotFound, PreconditionError
 from swp.models import Allocation, LedgerEntry, Member, Period, ProfitPayment
 from swp.money import format_pence
 from swp.services import audit
-from swp.services.ledger import BANK, MEMBER_DEFICITS, SHARES_OWED, ensure_not_after_today, ensure_open
+from swp.services.ledger import BANK, MEMBER_DEFICITS, SHARES_OWED, ensure_entry_day
 from swp.services.roles import require_manager
 
 if TYPE_CHECKING:
@@ -161,8 +161,7 @@ def pay(session: Session, *, actor: str | None, label: str, on: date) -> Paid:
     if on <= period.end:
         raise InputError(f"shares of {period.label} are paid after it ends ({period.end}); "
                          f"{on} is not")
-    ensure_not_after_today(on)
-    ensure_open(session, on)
+    ensure_entry_day(session, on)
     unpaid = session.execute(
         select(col(Allocation.member_id), col(Allocation.payable_pence))
         .outerjoin(ProfitPayment, (col(ProfitPayment.member_id) == col(Allocation.member_id))
@@ -230,8 +229,7 @@ def settle(session: Session, *, actor: str | None, handle: str, amount_pence: in
         raise InputError("the amount must be more than zero")
     if amount_pence > owed:
         raise InputError(f"{handle} owes {format_pence(owed)}; {format_pence(amount_pence)} is more")
-    ensure_not_after_today(on)  # dated by today at the latest, as every entry is
-    ensure_open(session, on)
+    ensure_entry_day(session, on)  # dated by today at the latest, as every entry is
     stamp = now()
     assert member.id is not None  # a stored member
     settlement = DeficitSettlement(member_id=member.id, amount_pence=amount_pence, kind="settled",
