@@ -1,4 +1,4 @@
-from swp.cli import main
+from swp.startup import main
 
 if __name__ == "__main__":
     main()

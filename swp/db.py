@@ -134,6 +134,9 @@ def make_engine(target: Target, *, pooled: bool = False) -> Engine:
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool, QueuePool
 
+    from swp import startup
+
+    startup.resume()  # the command's own work begins: garbage is collected again
     busy_ms = busy_timeout_ms()
     # a pooled connection lost (a server restart) fails one request, and the pool drops it
     pool: dict[str, Any] = ({"poolclass": QueuePool, "pool_size": 8, "max_overflow": 32,

@@ -251,6 +251,46 @@ def test_python_dash_m_swp(practice):
     assert '"handle": "ann"' in out.stdout
 
 
+def test_a_command_starts_without_garbage_collection_and_works_with_it(practice, tmp_path):
+    """The `swp` command (and `python -m swp`) imports its libraries with Python's cyclic
+    collector off, and turns it back on, with the start-up's objects frozen, when it opens its
+    database: the command's own work (a million-line import, the members' page) collects its
+    garbage as any program does. A program importing swp keeps its collector as it was."""
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["swp"] == "swp.startup:main"
+    probe = ("import atexit, gc, sys\n"
+             "seen = {}\n"
+             "import swp.db\n"
+             "made = swp.db.make_engine\n"
+             "def spy(*args, **kwargs):\n"
+             "    seen['before'] = gc.isenabled()\n"
+             "    engine = made(*args, **kwargs)\n"
+             "    seen['after'] = gc.isenabled()\n"
+             "    return engine\n"
+             "swp.db.make_engine = spy\n"
+             "atexit.register(lambda: print('GC', seen, gc.isenabled(), gc.get_freeze_count() > 0))\n"
+             "sys.argv = ['swp', '--db', sys.argv[1], *sys.argv[2:]]\n")
+    entry = probe + "from swp.startup import main\nmain()\n"
+    out = subprocess.run([sys.executable, "-c", entry, practice.db, "member", "list"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "Ann Achebe" in out.stdout, out.stderr
+    assert out.stdout.splitlines()[-1] == "GC {'before': False, 'after': True} True True"
+    # a command that opens no database stays without it to the end
+    out = subprocess.run([sys.executable, "-c", entry, practice.db, "--version"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.splitlines()[-1] == "GC {} False False", out.stdout
+    # swp's modules imported by another program: its collector is left as it was
+    program = probe + "from swp.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+    out = subprocess.run([sys.executable, "-c", program, practice.db, "member", "list"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.splitlines()[-1] == "GC {'before': True, 'after': True} True False"
+
+
 def test_a_command_group_alone_prints_its_help(swp):
     run = swp("member")
     assert run.code == 0 and "Usage: swp member" in run.out and "add" in run.out
