@@ -14,6 +14,8 @@ beyond `gc` at import, as every command imports it first.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _paused = False  # True while the collector is off for this module's start-up
 
@@ -34,6 +36,20 @@ def resume() -> None:
         _paused = False
         gc.freeze()
         gc.enable()
+
+
+@contextmanager
+def without_collection() -> Iterator[None]:
+    """The collector off for a bulk write (a ledger import): its rows are millions of tuples,
+    freed as each batch goes in, none in a cycle; the collector walked them about 7,000 times in a
+    million-line import, some 6% of its time. Back as it was afterwards, however the write ends."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def main() -> None:

@@ -140,6 +140,21 @@ def test_a_bad_row_stops_the_import_with_its_line_and_reason(practice, db, tmp_p
     assert snapshot(db) == before and len(audit_rows(db)) == events
 
 
+@pytest.mark.parametrize("good_before", [0, 3, 998, 999, 1000, 1500])
+def test_a_bad_row_after_a_memo_of_two_lines_and_blank_lines_is_named_by_its_own_line(
+        practice, db, tmp_path, good_before):
+    """A quoted memo may hold a line end: the row takes two lines of the file, and every line
+    number after it counts both, in any batch of the import (a batch is 1,000 rows)."""
+    text = (HEADER + good_rows(good_before) + '2026-04-01,income,10.00,contracts,"two\nlines",TWO\n'
+            + "\n , ,,,,\n" + "2026-04-01,income,5,office rent,,X\n" + good_rows(3, start=good_before))
+    before = snapshot(db)
+    run = practice("ledger", "import", write(tmp_path, text), as_="mo")
+    assert run.code == 1
+    assert run.err.startswith(f"swp: line {1 + good_before + 2 + 2 + 1}: not a category: 'office rent'"), run.err
+    assert run.err.count("\n") == 1
+    assert snapshot(db) == before
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(good_before=st.integers(0, 2500), bad=st.sampled_from(BAD_ROWS), blank_lines=st.integers(0, 2))
 def test_a_bad_row_at_any_line_writes_nothing_and_names_the_line(

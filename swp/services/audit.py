@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Callable
@@ -309,7 +310,7 @@ class _Stream:
     of the table) `bulk_ranges` reads the range back as before."""
 
     def __init__(self, table: Table, columns: tuple[str, ...], first: int,
-                 plan: list[int | _Converted | None], template: str,
+                 plan: list[int | _Converted | None], literals: list[str],
                  encode: Callable[[Any], str]) -> None:
         self.table = table
         self.columns = columns
@@ -317,7 +318,7 @@ class _Stream:
         self.count = 0
         self.digest = hashlib.sha256()
         self._plan = plan
-        self._template = template
+        self._literals = literals  # the text around the values: one more than the plan's steps
         self._encode = encode
         # per position, the text of each text value met so far (a category, a kind, an
         # account): a dict lookup rather than encoding it again; None for a column whose
@@ -335,8 +336,11 @@ class _Stream:
         # in key order, each column's text: None for the id, a position in the row for a
         # value, a _Converted for a value SQLAlchemy converts on reading
         plan: list[int | _Converted | None] = []
-        parts: list[str] = []
+        # a row's canonical JSON and its line end: literals[0] + value 0 + literals[1] + ...
+        # + literals[-1], one more literal than values
+        literals = ["{"]
         for name in sorted(c.name for c in table.columns):
+            key = ("," if literals != ["{"] else "") + encode(name) + ":"
             column = table.c[name]
             if column is table.c.id:
                 plan.append(None)
@@ -347,12 +351,14 @@ class _Stream:
                     processor = None  # (and no cache of every distinct amount)
                 plan.append(at if processor is None else _Converted(at, encode, processor))
             elif column.server_default is None and column.default is None and not column.primary_key:
-                parts.append(encode(name).replace("%", "%%") + ":null")
+                literals[-1] += key + "null"
                 continue
             else:
                 return None  # a column filled in by a default: read back
-            parts.append(encode(name).replace("%", "%%") + ":%s")
-        return cls(table, columns, before + 1, plan, "{" + ",".join(parts) + "}", encode)
+            literals[-1] += key
+            literals.append("")
+        literals[-1] += "}\n"
+        return cls(table, columns, before + 1, plan, literals, encode)
 
     REMEMBERED = 200  # distinct texts of a column remembered, at most (memory stays flat)
 
@@ -361,32 +367,42 @@ class _Stream:
         made a column at a time, each value's text as `range_digest` makes it."""
         encode, string = self._encode, encode_basestring
         number = self.first + self.count
-        cells: list[list[str]] = []
+        columns = list(zip(*rows, strict=True))
+        cells: list[Any] = []
         for step in self._plan:
             if step is None:
-                cells.append(list(map(int.__repr__, range(number, number + len(rows)))))
+                cells.append(map(int.__repr__, range(number, number + len(rows))))
             elif isinstance(step, int):
-                values = [row[step] for row in rows]
+                values = columns[step]
                 known = self._texts.get(step, {})
                 if known:
                     try:
-                        cells.append([known[v] for v in values])
+                        cells.append(list(map(known.__getitem__, values)))
                         continue
                     except KeyError:  # a value not met before
                         pass
-                texts = [string(v) if type(v) is str else int.__repr__(v) if type(v) is int
-                         else "null" if v is None else encode(_plain(v)) for v in values]
+                types = set(map(type, values))
+                if types == {str}:  # a column of text, or of whole numbers (never a bool's text)
+                    texts = list(map(string, values))
+                elif types == {int}:
+                    texts = list(map(int.__repr__, values))
+                else:
+                    texts = [string(v) if type(v) is str else int.__repr__(v) if type(v) is int
+                             else "null" if v is None else encode(_plain(v)) for v in values]
                 if known is not None:
                     # only text and None are remembered (True == 1, but their texts differ)
                     known.update(zip(values, texts, strict=True))
-                    plain = all(type(v) is str or v is None for v in values)
+                    plain = types <= {str, type(None)}
                     self._texts[step] = known if plain and len(known) <= self.REMEMBERED else None
                 cells.append(texts)
             else:
-                cells.append(step.texts(rows))
-        texts = list(map(self._template.__mod__, zip(*cells, strict=True)))
-        texts.append("")
-        self.digest.update("\n".join(texts).encode("utf-8"))
+                cells.append(step.texts(columns[step.position]))
+        # the batch's text in one join: each row's literals and values in turn
+        pieces: list[Any] = [itertools.repeat(self._literals[0])]
+        for column, literal in zip(cells, self._literals[1:], strict=True):
+            pieces += (column, itertools.repeat(literal))
+        # (the literals repeat without end: the columns, all as long as the batch, end the zip)
+        self.digest.update("".join(itertools.chain.from_iterable(zip(*pieces, strict=False))).encode("utf-8"))
         self.count += len(rows)
 
     def result(self, last: int) -> tuple[int, str] | None:
@@ -415,13 +431,12 @@ class _Converted:
                 self.seen[value] = found
         return found
 
-    def texts(self, rows: list[Any]) -> list[str]:
-        seen, at = self.seen, self.position
-        values = [row[at] for row in rows]
+    def texts(self, values: tuple[Any, ...]) -> list[str]:
+        """The texts of the column's values (as bound)."""
         try:
-            return [seen[v] for v in values]
+            return list(map(self.seen.__getitem__, values))
         except KeyError:  # a value not met before
-            return [self.text(v) for v in values]
+            return list(map(self.text, values))
 
 
 _MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}

@@ -21,11 +21,13 @@ are borrowed money, not income: they never count in income or expense totals.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import func, select
@@ -41,6 +43,7 @@ from swp.models import LedgerEntry, Period, table_of
 from swp.money import MAX_PENCE, format_pence, parse_amount
 from swp.services import audit
 from swp.services.roles import require_manager
+from swp.startup import without_collection
 
 if TYPE_CHECKING:
     from sqlalchemy import Alias, ColumnElement, Table
@@ -410,6 +413,7 @@ _KINDS = frozenset(IMPORT_KINDS)
 _PLAIN_AMOUNT = re.compile(r"([0-9]{1,8})(?:\.([0-9]{1,2}))?\Z")
 # a batch's amounts, one a line, each as _PLAIN_AMOUNT has it
 _PLAIN_AMOUNTS = re.compile(r"[0-9]{1,8}(?:\.[0-9]{1,2})?(?:\n[0-9]{1,8}(?:\.[0-9]{1,2})?)*")
+_TWO_DECIMALS = re.compile(r"[0-9]{1,8}\.[0-9]{2}(?:\n[0-9]{1,8}\.[0-9]{2})*")  # as most banks write them
 _NO_DECIMALS = re.compile(r"^([0-9]+)$", re.MULTILINE)
 _ONE_DECIMAL = re.compile(r"\.([0-9])$", re.MULTILINE)
 # the columns an import writes, in the order of each row's tuple (the rest are NULL)
@@ -526,7 +530,7 @@ class _Importer:
         ref, a row of another length, a bad row): the caller then parses the batch row by row,
         which also names the first bad row. (A date after today is never met before: `_day`
         refuses it instead of remembering it, so its batch goes row by row.)"""
-        table = [cells for _, cells in raw]
+        lines, table = zip(*raw, strict=True)
         if set(map(len, table)) != {len(IMPORT_HEADER)}:
             return None
         columns = list(zip(*table, strict=True))
@@ -536,28 +540,33 @@ class _Importer:
         if not set(kinds) <= _KINDS:
             return None
         try:
-            days = [self.days[text] for text in date_texts]
-            categories = [self.categories[pair] for pair in zip(kinds, category_texts, strict=True)]
+            days = list(map(self.days.__getitem__, date_texts))
+            categories = list(map(self.categories.__getitem__, zip(kinds, category_texts, strict=True)))
         except KeyError:  # met for the first time: `parse` checks it and remembers it
             return None
         # every amount written 1234.56 (or 1234.5, 1234), in one pass over them all; then
         # each with two decimals, less its point: its pence
         joined = "\n".join(amount_texts)
-        if joined.count("\n") != len(amount_texts) - 1 or _PLAIN_AMOUNTS.fullmatch(joined) is None:
+        if joined.count("\n") != len(amount_texts) - 1:
             return None  # (an amount holding a line end of its own is no plain amount)
-        joined = _ONE_DECIMAL.sub(r".\g<1>0", _NO_DECIMALS.sub(r"\1.00", joined))
+        if _TWO_DECIMALS.fullmatch(joined) is None:
+            if _PLAIN_AMOUNTS.fullmatch(joined) is None:
+                return None
+            joined = _ONE_DECIMAL.sub(r".\g<1>0", _NO_DECIMALS.sub(r"\1.00", joined))
         amounts = list(map(int, joined.replace(".", "").split("\n")))
         if min(amounts) <= 0 or max(amounts) > MAX_PENCE:
             return None
-        refs = [ref.strip() for ref in ref_texts]
+        refs = list(map(str.strip, ref_texts))
         if not all(refs):
             return None
         memos = [memo.strip() or None for memo in memo_texts]
-        recorded = self.recorded
-        return [(line, (day, kind, pence, category, memo),
-                 (bound_day, kind, pence, category, debit, credit, memo, ref, recorded))
-                for (line, _), (day, bound_day), kind, pence, (category, debit, credit), memo, ref
-                in zip(raw, days, kinds, amounts, categories, memos, refs, strict=True)]
+        # the keys and rows made a column at a time (zip makes each tuple without a Python step)
+        day_values, bound_days = zip(*days, strict=True)
+        names, debits, credits = zip(*categories, strict=True)
+        keys = zip(day_values, kinds, amounts, names, memos, strict=True)
+        rows = zip(bound_days, kinds, amounts, names, debits, credits, memos, refs,
+                   itertools.repeat(self.recorded), strict=False)  # (repeat never ends)
+        return list(zip(lines, keys, rows, strict=True))
 
     def known(self, refs: list[str]) -> dict[str, tuple[int, _Key]]:
         """The entries already in the books with any of these refs: ref -> (id, key). Asked
@@ -618,13 +627,14 @@ class _Importer:
         (the usual import) is taken whole; any other is gone through row by row
         (`_sorted_row_by_row`), which names the first bad row."""
         if not known:
-            days = [key[0] for _, key, _ in batch]
+            _, keys, rows = zip(*batch, strict=True)
+            days = list(map(itemgetter(0), keys))
             low, high = min(days), max(days)
-            refs = {row[7] for _, _, row in batch}
+            refs = set(map(itemgetter(7), rows))
             if len(refs) == len(batch) and not any(start <= high and low <= end for start, end, _ in self.periods):
-                total = sum(key[2] for _, key, _ in batch)
-                income = sum(key[2] for _, key, _ in batch if key[1] == "income")
-                return [row for _, _, row in batch], 0, income, total - income
+                amounts = list(map(itemgetter(2), keys))
+                income = sum(itertools.compress(amounts, map("income".__eq__, map(itemgetter(1), keys))))
+                return list(rows), 0, income, sum(amounts) - income
         return self._sorted_row_by_row(batch, known)
 
     def _sorted_row_by_row(self, batch: list[tuple[int, _Key, _Values]], known: dict[str, tuple[int, _Key]]
@@ -706,7 +716,8 @@ def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool 
         savepoint = session.begin_nested() if dry_run else None
         restore = [] if dry_run else set_aside_for_import(session, total)
         try:
-            rows = _import_rows(importer, source, progress, total)
+            with without_collection():
+                rows = _import_rows(importer, source, progress, total)
             restore_after_import(session, restore)
         finally:
             if savepoint is not None:
@@ -783,28 +794,30 @@ def _import_rows(importer: _Importer, source: Lines,
 
     raw: list[tuple[int, list[str]]] = []
     rows = 0
-    while True:
-        line = reader.line_num + 1
+    before = reader.line_num  # the lines read so far: the next row starts on the line after
+    more = True
+    while more:  # a batch at a time: read (the loop below), then check and insert (settle)
+        more = False
         try:
-            cells = next(reader)
-        except StopIteration:
-            break
+            for cells in reader:
+                # a blank line (every cell empty or spaces) is no row
+                if (cells and cells[0] and not cells[0].isspace()) or "".join(cells).strip():
+                    raw.append((before + 1, cells))
+                before = reader.line_num
+                if len(raw) >= BATCH_ROWS:
+                    more = True
+                    break
         except csv.Error as exc:
             settle(raw)  # an earlier bad row is reported first
-            raise InputError(f"line {line}: {csv_problem(exc)}") from None
+            raise InputError(f"line {before + 1}: {csv_problem(exc)}") from None
         except InputError:  # a line that does not decode
             settle(raw)  # an earlier bad row is reported first
             raise
-        if not "".join(cells).strip():
-            continue  # blank line (every cell empty or spaces)
-        rows += 1
-        raw.append((line, cells))
-        if len(raw) >= BATCH_ROWS:
-            settle(raw)
-            raw = []
-            if progress is not None:
-                progress(source.done, total)
-    settle(raw)
+        rows += len(raw)
+        settle(raw)
+        raw = []
+        if more and progress is not None:
+            progress(source.done, total)
     if rows == 0:
         raise InputError("the file has a header but no rows; nothing to import")
     return rows
