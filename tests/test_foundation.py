@@ -217,6 +217,24 @@ def test_listing_the_members_builds_only_the_tables_it_reads(practice, db):
     assert out.stdout.splitlines()[-1] == "WRITERS []"  # what writes files is imported by what writes them
 
 
+def test_a_write_builds_only_the_tables_it_uses(practice, db):
+    """Recording an entry writes the books and the signed history: its process builds the
+    classes of those tables (and the ones they name), not the bank's, the meetings' or the
+    members' page's, which no part of the write reads."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from swp.cli import main; sys.argv = ['swp', '--db', sys.argv[1], '--as', 'mo', "
+            "'ledger', 'income', '100', '--category', 'contracts', '--date', '2026-04-01']\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+            "print('MODELS', sorted(m for m in sys.modules if m.startswith('swp.models.')))")
+    out = subprocess.run([sys.executable, "-c", code, db], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == ("MODELS ['swp.models.audit', 'swp.models.base', 'swp.models.ledger', "
+                                           "'swp.models.member', 'swp.models.period', 'swp.models.practice']")
+    assert query(db, "SELECT count(*) FROM ledger_entry WHERE category = 'contracts' AND amount_pence = 10000")[0][0] >= 1
+
+
 def test_an_unexpected_error_is_one_line_with_a_hint_and_a_trace_only_with_debug(
         practice, monkeypatch):
     from typer.testing import CliRunner

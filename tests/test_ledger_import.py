@@ -579,3 +579,27 @@ def test_a_batch_taken_whole_is_the_batch_gone_through_row_by_row(practice, rows
             assert outcome(importer._sorted) == outcome(importer._sorted_row_by_row)
     finally:
         database.dispose()
+
+
+def test_importing_swps_own_csv_builds_no_bank_tables(practice, db, tmp_path):
+    """A file in swp's own CSV is told from a bank's by its header alone: its import does not
+    import the bank-file service, whose table classes (bank links, balance assertions...) each
+    cost start-up time; a bank file's import does."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from swp.cli import main; sys.argv = ['swp', '--db', sys.argv[1], '--as', 'mo', "
+            "'ledger', 'import', sys.argv[2]]\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+            "print('BANK', 'swp.services.banking' in sys.modules, 'swp.models.banking' in sys.modules)")
+    own = write(tmp_path, HEADER + good_rows(3))
+    out = subprocess.run([sys.executable, "-c", code, db, own], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "BANK False False"
+    starling = write(tmp_path, "Date,Counter Party,Reference,Type,Amount (GBP),Balance (GBP),Spending Category,Notes\n"
+                               "31/03/2026,Leeds City Council,INV 1,FASTER PAYMENT,100.00,100.00,INCOME,\n",
+                     name="starling.csv")
+    out = subprocess.run([sys.executable, "-c", code.replace("sys.argv[2]]", "sys.argv[2], '--uncategorised', 'contracts']"),
+                          db, starling], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "BANK True True"

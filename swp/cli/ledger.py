@@ -239,13 +239,13 @@ def import_(
     import os
     import sys
 
-    from swp.services import banking, ledger
+    from swp.services import ledger
 
     st = state(ctx)
     actor = acting(ctx)
     readable = True
     try:
-        own = banking.own_format(file) and not (profile or mapping)
+        own = ledger.own_format(file) and not (profile or mapping)
     except OSError:
         own, readable = True, False  # the service names the problem (no such file, say)
     if own and readable and (rules or uncategorised):
@@ -262,6 +262,8 @@ def import_(
         def work(session: Session) -> ImportSummary | BankImportSummary:
             summary: ImportSummary | BankImportSummary
             if bank:
+                from swp.services import banking  # (its table classes: only for a bank file)
+
                 summary = banking.import_bank(session, file, actor=actor, profile=profile,
                                               mapping=mapping, rules=rules,
                                               uncategorised=uncategorised, dry_run=dry_run,
@@ -302,7 +304,9 @@ def import_(
                         "Nothing was written.")
             return (f"Imported {summary.file}: {count(summary.rows, 'row')}; {summary.added} added, "
                     f"{summary.skipped} skipped (already in the books); added {totals}.")
-        assert isinstance(summary, banking.BankImportSummary)
+        from swp.services.banking import BankImportSummary
+
+        assert isinstance(summary, BankImportSummary)
         return _bank_summary(summary, totals)
 
     emit(ctx, summary.as_json(), human)

@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from json.encoder import encode_basestring
@@ -271,6 +271,7 @@ def bulk_insert(session: Session, table: Table, rows: list[Any], *, columns: tup
     if not rows:
         return
     before = session.info.setdefault("swp_bulk", {})
+    session.info.setdefault("swp_bulk_tables", {})[table.name] = table
     if table.name not in before:
         before[table.name] = session.execute(select(func.max(table.c.id))).scalar() or 0
     sql = _driver_insert(session, table, columns) if columns else None
@@ -530,11 +531,16 @@ def range_digest(session: Session, table: Table, first: int, last: int) -> tuple
 
 
 def bulk_ranges(session: Session) -> list[dict[str, Any]]:
-    from swp import models
+    bulk: dict[str, int] = session.info.get("swp_bulk", {})
+    if not bulk:
+        return []  # (most writes: no table's classes are built for nothing)
+    tables: Mapping[str, Table] = session.info.get("swp_bulk_tables", {})
+    if not set(bulk) <= set(tables):  # an upgrade's backfills: any table
+        from swp import models
 
-    tables = models.metadata().tables
+        tables = models.metadata().tables
     ranges = []
-    for name, before in sorted(session.info.get("swp_bulk", {}).items()):
+    for name, before in sorted(bulk.items()):
         table = tables[name]
         last = session.execute(select(func.max(table.c.id))).scalar() or 0
         if last <= before:

@@ -34,7 +34,6 @@ from swp.services import audit
 from swp.services.ledger import (
     BANK,
     IMPORT_COLUMNS,
-    IMPORT_HEADER,
     accounts,
     after_today,
     check_category,
@@ -111,24 +110,6 @@ def _check_path(path: str) -> None:
         raise InputError(f"{path} is a folder, not a bank file")
     if not os.path.exists(path):
         raise InputError(f"no such file: {path}")
-
-
-def own_format(path: str) -> bool:
-    """Is this swp's own CSV (date,type,amount,category,memo,ref), or empty, or a header made
-    only of its column names (so its own, more precise, message explains what is missing)?"""
-    import csv
-
-    with open(path, "rb") as handle:
-        for raw in handle:
-            text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
-            if not text.strip():
-                continue
-            try:
-                row = next(csv.reader([text]), [])
-            except csv.Error:  # not swp's own: the bank reader names the line and the problem
-                return False
-            return {c.strip().lower() for c in row} <= set(IMPORT_HEADER)
-    return True
 
 
 class _Opened:

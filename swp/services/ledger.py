@@ -685,6 +685,22 @@ class _Importer:
         self.expenses += expenses
 
 
+def own_format(path: str) -> bool:
+    """Is this swp's own CSV (date,type,amount,category,memo,ref), or empty, or a header made
+    only of its column names (so its own, more precise, message explains what is missing)?"""
+    with open(path, "rb") as handle:
+        for raw in handle:
+            text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
+            if not text.strip():
+                continue
+            try:
+                row = next(csv.reader([text]), [])
+            except csv.Error:  # not swp's own: the bank reader names the line and the problem
+                return False
+            return {c.strip().lower() for c in row} <= set(IMPORT_HEADER)
+    return True
+
+
 def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool = False,
                progress: Callable[[int, int], None] | None = None) -> ImportSummary:
     """Import a bank export (CSV, header date,type,amount,category,memo,ref) whole or not at all.
