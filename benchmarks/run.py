@@ -7,7 +7,8 @@
 
 Figures (targets from issue 7; docs/performance.md has the numbers measured here):
 
-- import: `swp ledger import` of an N-row CSV (a real `python -m swp` process, start-up included)
+- import: `swp ledger import` of an N-row CSV, and first of a smaller one (--small-rows, 100,000)
+  (a real `python -m swp` process, start-up included)
   against a plain `csv` + `sqlite3.executemany` streaming import of the same file into a table of
   the same columns with one unique index, on the ref (and swp's pragmas), also a process.
   Target: within 2x; peak memory (max RSS of the swp process, from wait4) under 80 MiB.
@@ -359,7 +360,7 @@ def bench_import(work: Path, practice: str, rows: int, rounds: int = 3) -> tuple
                 if os.path.exists(earlier + suffix):
                     os.unlink(earlier + suffix)
         # a fresh copy under the same name would look like a rolled-back history
-        big = copy_db(practice, str(work / f"big-{len(bigs)}.db"))
+        big = copy_db(practice, str(work / f"big-{rows}-{len(bigs)}.db"))
         bigs.append(big)
         swp_runs.append(child_cpu(swp(big, "ledger", "import", str(source))))
         count = sqlite3.connect(big).execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
@@ -666,6 +667,8 @@ def bench_bank(work: Path, practice: str, rows: int, repeat: int = 3) -> list[Fi
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to import (default 1,000,000)")
+    parser.add_argument("--small-rows", type=int, default=100_000,
+                        help="rows of the smaller import, before the main one (default 100,000; 0: none)")
     parser.add_argument("--hledger-rows", type=int, default=100_000,
                         help="entries for the hledger comparison (default 100,000)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing; the best counts")
@@ -694,6 +697,13 @@ def main(argv: list[str] | None = None) -> int:
         practice = str(work / "practice.db")
         found(practice)
         big = None
+        if "import" in parts and 0 < args.small_rows != args.rows:
+            print(f"- import of {args.small_rows:,} rows", file=sys.stderr)
+            small_figures, small = bench_import(work, practice, args.small_rows, args.import_rounds)
+            figures += small_figures
+            for suffix in ("", "-wal", "-shm"):  # room on the disk for the main import
+                if os.path.exists(small + suffix):
+                    os.unlink(small + suffix)
         if "import" in parts:
             print(f"- import of {args.rows:,} rows, then balance and close", file=sys.stderr)
             found_figures, big = bench_import(work, practice, args.rows, args.import_rounds)
