@@ -155,6 +155,28 @@ def test_a_bad_row_after_a_memo_of_two_lines_and_blank_lines_is_named_by_its_own
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize("good_before", [0, 998, 999, 1000])
+@pytest.mark.parametrize(("before", "row", "reason"), [
+    ("", '2026-04-01,income,5,office rent,"a memo of\ntwo lines",X\n', "not a category: 'office rent'"),
+    ("\n", "2026-04-01,income,5,office rent,,X\n", "not a category: 'office rent'"),
+    ("\r\n\n", "2026-04-01,income,5,contracts,,\n", "the ref is empty"),
+    ("\n", '2026-04-01,income,5,contracts,"unclosed,X\n', "not valid CSV"),
+], ids=["bad-row-of-two-lines", "after-an-empty-line", "after-two-empty-lines", "csv-error-after-an-empty-line"])
+def test_a_bad_row_is_named_by_its_first_line_when_it_spans_two_or_follows_an_empty_line(
+        practice, db, tmp_path, good_before, before, row, reason):
+    """A bad row is named by the line it starts on: a row whose quoted memo holds a line end
+    by its first line (not its last), and a row right after an empty line (which the CSV
+    reader gives as no cells at all) by its own line, at a batch's end too (a batch is 1,000
+    rows)."""
+    text = HEADER + good_rows(good_before) + before + row + good_rows(3, start=good_before)
+    snap = snapshot(db)
+    run = practice("ledger", "import", write(tmp_path, text), as_="mo")
+    line = 1 + good_before + before.count("\n") + 1
+    assert run.code == 1
+    assert run.err.startswith(f"swp: line {line}: {reason}"), run.err
+    assert snapshot(db) == snap
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(good_before=st.integers(0, 2500), bad=st.sampled_from(BAD_ROWS), blank_lines=st.integers(0, 2))
 def test_a_bad_row_at_any_line_writes_nothing_and_names_the_line(
@@ -603,3 +625,57 @@ def test_importing_swps_own_csv_builds_no_bank_tables(practice, db, tmp_path):
                           db, starling], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == "BANK True True"
+
+
+def test_the_collector_is_off_while_the_rows_go_in_and_as_it_was_after_however_the_import_ends(
+        practice, db, tmp_path, monkeypatch):
+    """An import turns Python's cyclic garbage collector off while its rows go in
+    (`startup.without_collection`) and leaves it as it found it afterwards: after an import
+    that succeeds, one refused halfway (a bad row in a later batch, a line that is not valid
+    CSV) and one that fails unexpectedly (an error from the database, say), whether the
+    collector was on or off before."""
+    import gc
+
+    from swp.db import open_database
+    from swp.services import ledger
+
+    seen: list[bool] = []
+    settle = ledger._Importer.settle
+
+    def spy(self, batch):
+        seen.append(gc.isenabled())
+        return settle(self, batch)
+
+    monkeypatch.setattr(ledger._Importer, "settle", spy)
+    monkeypatch.setattr(ledger, "BATCH_ROWS", 10)
+    was = gc.isenabled()
+    try:
+        for n, enabled in enumerate((True, False)):
+            start = 1000 * n
+            (gc.enable if enabled else gc.disable)()
+            practice.ok("ledger", "import", write(tmp_path, HEADER + good_rows(25, start=start)), as_="mo")
+            assert len(seen) == 3 and not any(seen) and gc.isenabled() is enabled
+            for bad, reason in (("2026-04-01,income,5,office rent,,X\n", "not a category"),
+                                ('2026-04-01,income,5,contracts,"unclosed,X\n', "not valid CSV")):
+                seen.clear()
+                run = practice("ledger", "import",
+                               write(tmp_path, HEADER + good_rows(15, start=start + 100) + bad), as_="mo")
+                assert run.code == 1 and run.err.startswith(f"swp: line 17: {reason}"), run.err
+                assert len(seen) == 2 and not any(seen) and gc.isenabled() is enabled
+
+            def fail(self, fresh):
+                raise RuntimeError("the disk is full")
+
+            with monkeypatch.context() as patch:
+                patch.setattr(ledger._Importer, "_insert", fail)
+                database = open_database(practice.db)
+                try:
+                    with pytest.raises(RuntimeError), database.transaction(write=True) as session:
+                        ledger.import_csv(session, write(tmp_path, HEADER + good_rows(25, start=start + 200)),
+                                          actor="mo")
+                finally:
+                    database.dispose()
+            assert gc.isenabled() is enabled
+            seen.clear()
+    finally:
+        (gc.enable if was else gc.disable)()
