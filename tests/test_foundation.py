@@ -309,6 +309,25 @@ def test_a_command_starts_without_garbage_collection_and_works_with_it(practice,
     assert out.returncode == 0 and out.stdout.splitlines()[-1] == "GC {'before': True, 'after': True} True False"
 
 
+def test_python_dash_m_swp_starts_without_garbage_collection_too(practice):
+    """`python -m swp` runs the same entry point as the `swp` script (swp.startup.main): its
+    collector is off until the command opens its database, and on, with the start-up's objects
+    frozen, once it has."""
+    import subprocess
+    import sys
+
+    probe = ("import atexit, gc, runpy, sys\n"
+             "atexit.register(lambda: print('GC', gc.isenabled(), gc.get_freeze_count() > 0))\n"
+             "sys.argv = ['swp', *sys.argv[1:]]\n"
+             "runpy.run_module('swp', run_name='__main__', alter_sys=True)\n")
+    out = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.splitlines()[-1] == "GC False False", out.stdout + out.stderr
+    out = subprocess.run([sys.executable, "-c", probe, "--db", practice.db, "member", "list"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "Ann Achebe" in out.stdout, out.stderr
+    assert out.stdout.splitlines()[-1] == "GC True True", out.stdout
+
+
 def test_a_command_group_alone_prints_its_help(swp):
     run = swp("member")
     assert run.code == 0 and "Usage: swp member" in run.out and "add" in run.out
