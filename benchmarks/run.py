@@ -378,7 +378,7 @@ def bench_import(work: Path, practice: str, rows: int, rounds: int = 3) -> tuple
                f"{rows / swp_s:,.0f} rows/s vs {rows / base_s:,.0f} rows/s (csv + sqlite3.executemany); "
                f"CPU {swp_cpu:.2f} s vs {base_cpu:.2f} s ({swp_cpu / base_cpu:.2f}x); best of {len(swp_runs)} "
                f"rounds each, taking turns (round by round: {spread})"),
-        Figure("  peak memory of the import (max RSS)", swp_rss / MIB, base_rss / MIB, "MiB", 80.0,
+        Figure(f"  peak memory of the import of {rows:,} rows (max RSS)", swp_rss / MIB, base_rss / MIB, "MiB", 80.0,
                "target: under 80 MiB (the largest of the rounds); baseline column: the plain import's"),
     ]
     return figures, bigs[-1]
