@@ -280,3 +280,28 @@ def test_a_later_profit_sets_the_deficits_brought_forward_against_the_shares(liv
         lived.ok("ledger", "balance", json=True).json["shares_owed_pence"]
     assert '2026-09-30 * "deficits brought forward set against shares of 2026-q3"' in \
         lived.ok("export", "beancount").out
+
+
+def test_a_share_payment_or_a_settlement_is_not_reversed_alone(lived, db, monkeypatch):
+    """Each is written with its own record (the payment, the settlement), which a reversal of
+    the entry would leave standing: `swp check` would then find the books at odds with the
+    records. Refused (exit 1), nothing changed, as the entry's record cannot be undone."""
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    lived.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", as_="mo")
+    lived.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-07-02")
+    lived.ok("member", "settle", "sam", "10", "--date", "2026-07-01", as_="mo")
+    entries = {kind: entry for kind, entry in query(
+        db, "SELECT kind, max(id) FROM ledger_entry WHERE kind IN ('share-payment', 'settlement') GROUP BY kind")}
+    before = snapshot(db)
+    payment = lived("ledger", "reverse", str(entries["share-payment"]), "--reason", "paid twice", as_="mo")
+    assert payment.code == 1
+    assert payment.err == (f"swp: entry #{entries['share-payment']} is a profit-share payment, recorded with "
+                           "the payment by 'swp period pay': it stands with that record, and reversed alone "
+                           "it would leave the books at odds with it\n")
+    settled = lived("ledger", "reverse", str(entries["settlement"]), "--reason", "bounced", as_="mo")
+    assert settled.code == 1
+    assert settled.err.startswith(f"swp: entry #{entries['settlement']} is a former member's deficit "
+                                  "settlement, recorded with it by 'swp member settle'")
+    assert snapshot(db) == before
+    assert lived.ok("check").code == 0

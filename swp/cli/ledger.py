@@ -192,7 +192,8 @@ def reverse(
     """Cancel an entry by recording its reversal (an entry is never edited or deleted).
 
     An entry can be reversed once; a reversal cannot itself be reversed (record the entry
-    again instead); nothing dated inside a closed period can be reversed.
+    again instead); nothing dated inside a closed period can be reversed; nor can a profit-share
+    payment or a deficit settlement, each written with a record of its own.
 
     Example: swp --as mo ledger reverse 12 --reason "entered twice"
     """

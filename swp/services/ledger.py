@@ -183,12 +183,20 @@ class Reversal:
     category: str
 
 
+# the entries written with a record of their own, which a reversal would leave standing
+_RECORDED_WITH = {
+    "share-payment": "a profit-share payment, recorded with the payment by 'swp period pay'",
+    "settlement": "a former member's deficit settlement, recorded with it by 'swp member settle'",
+}
+
+
 def reverse(session: Session, *, actor: str | None, entry_id: int, reason: str,
             day: date | None = None) -> Reversal:
     """Cancel an entry by appending its reversal (the entry itself is never changed).
 
     Refused: an entry that does not exist, one already reversed, a reversal (record the entry
-    again instead), any entry or reversal dated inside a closed period, and a reversal dated
+    again instead), a profit-share payment or a deficit settlement (each stands with its own
+    record), any entry or reversal dated inside a closed period, and a reversal dated
     after today, other than on its entry's own day (so that an entry dated after today, which
     swp refuses but another tool may have written, can still be undone).
     """
@@ -199,6 +207,10 @@ def reverse(session: Session, *, actor: str | None, entry_id: int, reason: str,
     original = session.get(LedgerEntry, entry_id)
     if original is None:
         raise NotFound(f"no ledger entry #{entry_id}")
+    recorded_with = _RECORDED_WITH.get(original.kind)
+    if recorded_with is not None:
+        raise PreconditionError(f"entry #{entry_id} is {recorded_with}: it stands with that record, "
+                                "and reversed alone it would leave the books at odds with it")
     if original.reverses is not None:
         raise PreconditionError(f"entry #{entry_id} is itself the reversal of #{original.reverses}; "
                                 "to restore that entry, record it again")
