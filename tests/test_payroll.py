@@ -305,3 +305,30 @@ def test_a_share_payment_or_a_settlement_is_not_reversed_alone(lived, db, monkey
                                   "settlement, recorded with it by 'swp member settle'")
     assert snapshot(db) == before
     assert lived.ok("check").code == 0
+
+
+def test_check_finds_a_payments_or_a_settlements_reversal_written_around_swp(lived, db, monkeypatch):
+    """The reversals `swp ledger reverse` refuses, written with SQL around swp: `swp check`
+    finds the books at odds with the payments and settlements recorded (the database does not
+    refuse such a row: `swp db copy` writes every row through its guards, and a practice may
+    hold one written by an earlier swp, which allowed it)."""
+    from tests.conftest import execute
+    from tests.test_check import problems
+
+    lived.ok("period", "pay", "2026-q1", "--date", "2026-04-25", as_="mo")
+    lived.ok("ledger", "expense", "90000", "--date", "2026-05-01", "--category", "salaries", as_="mo")
+    lived.ok("period", "close", "2026-q2", "--start", "2026-04-01", "--end", "2026-06-30", as_="mo")
+    monkeypatch.setenv("SWP_TODAY", "2026-07-02")
+    lived.ok("member", "settle", "sam", "10", "--date", "2026-07-01", as_="mo")
+    assert lived.ok("check").code == 0
+    paid = int(query(db, "SELECT sum(amount_pence) FROM profit_payment")[0][0])
+    for kind in ("share-payment", "settlement"):
+        execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, memo, "
+                    "reverses, recorded_at) SELECT '2026-07-02', kind, -amount_pence, category, debit, "
+                    "credit, 'reversed around swp', id, recorded_at FROM ledger_entry WHERE id = "
+                    f"(SELECT max(id) FROM ledger_entry WHERE kind = '{kind}')")
+    last = int(query(db, "SELECT amount_pence FROM ledger_entry WHERE kind = 'share-payment' "
+                         "AND reverses IS NOT NULL")[0][0])
+    found = {p["message"] for p in problems(lived) if p["check"] == "ledger"}
+    assert f"profit shares paid add up to {paid} pence, but the ledger's share payments to {paid + last}" in found
+    assert "deficits settled add up to 1000 pence, but the ledger's settlements to 0" in found
