@@ -220,6 +220,8 @@ def save_signer(signer: Signer, path: Path, passphrase: str | None, *, taken: st
     files.write_many([(path, pem)], taken=taken)
     if not folder_existed:
         return  # made 0700 by swp.files
+    if not path.parent.resolve().is_relative_to((home() / "keys").resolve()):
+        return  # a folder of the member's own choosing (--key): its mode is theirs
     try:
         os.chmod(path.parent, 0o700)
     except OSError:

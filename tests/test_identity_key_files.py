@@ -175,3 +175,17 @@ def test_a_rotation_writes_its_files_privately(real, db):
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in key.parent.iterdir())
     shown = real.as_("ann", "key", "show", json=True).json
     assert shown["fingerprint"] == shown["enrolled"] == run.json["fingerprint"]
+
+
+def test_a_key_written_into_a_folder_of_the_members_choosing_leaves_the_folders_mode_alone(real, db, tmp_path):
+    """`--key` names a file in a folder that already exists (a shared documents folder, say):
+    the key is 0600, and the folder keeps the mode its owner gave it. swp's own keys folder,
+    in its configuration folder, is made 0700 (and kept so)."""
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    key = folder / "dee.pem"
+    made = real.as_("dee", "--key", str(key), "key", "new", "--no-passphrase", json=True).json
+    assert Path(made["key_file"]) == key
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
