@@ -239,6 +239,23 @@ def test_item_8_a_plain_loan_is_accepted_as_a_liability(practice, db):
     assert "Triodos Bank" in practice.ok("finance", "loans").out
 
 
+def test_a_loan_recorded_by_mistake_is_undone_by_reversing_its_entry_and_listed_as_reversed(practice, db):
+    """Its terms stay (every record does); `finance loans` names the reversal, the balance no
+    longer counts the loan, and `swp check` finds nothing wrong."""
+    practice.ok("finance", "loan", "Triodos Bank", "25,000", "--date", "2026-05-01", as_="mo")
+    practice.ok("finance", "loan", "Unity Trust", "5,000", "--date", "2026-05-02", as_="mo")
+    entry = query(db, "SELECT entry_id FROM loan WHERE lender = 'Triodos Bank'")[0][0]
+    reversal = practice.ok("ledger", "reverse", str(entry), "--reason", "entered twice", as_="mo",
+                           json=True).json["entry"]
+    listed = {v["lender"]: v for v in practice.ok("finance", "loans", json=True).json["loans"]}
+    assert (listed["Triodos Bank"]["entry"], listed["Triodos Bank"]["reversed_by"]) == (entry, reversal)
+    assert listed["Unity Trust"]["reversed_by"] is None
+    table = practice.ok("finance", "loans").out
+    assert "reversal" in table and f"{reversal}" in table.split("Triodos Bank")[1].splitlines()[0]
+    assert practice.ok("ledger", "balance", json=True).json["loans_pence"] == 500_000
+    assert practice.ok("check").code == 0
+
+
 @pytest.mark.parametrize("args,message", [
     (["Bank", "1000", "--date", "2026-05-01", "--rate", "lots"], "not an interest rate"),
     (["Bank", "1000", "--date", "2026-05-01", "--rate", "150"], "above 100%"),

@@ -51,7 +51,8 @@ def loan(
 
 @finance_app.command("loans")
 def loans(ctx: typer.Context) -> None:
-    """List the practice's loans.
+    """List the practice's loans; a loan recorded by mistake, whose entry was reversed
+    (swp ledger reverse), shows the reversal.
 
     Example: swp finance loans
     """
@@ -62,10 +63,11 @@ def loans(ctx: typer.Context) -> None:
     def human() -> object:
         from swp import render
 
-        return render.table("Loans", ["#", "lender", "amount", "date", "rate", "entry"],
+        return render.table("Loans", ["#", "lender", "amount", "date", "rate", "entry", "reversal"],
                             [(v.id, v.lender, money(v.amount_pence), v.date,
-                              finance.format_rate(v.rate_basis_points), v.entry) for v in views],
-                            right=["#", "amount", "rate", "entry"])
+                              finance.format_rate(v.rate_basis_points), v.entry,
+                              v.reversed_by if v.reversed_by is not None else "-") for v in views],
+                            right=["#", "amount", "rate", "entry", "reversal"])
 
     emit(ctx, {"loans": views}, human)
 

@@ -39,6 +39,7 @@ class LoanView:
     amount_pence: int
     date: date
     rate_basis_points: int | None
+    reversed_by: int | None = None  # the reversal of its entry: a loan recorded by mistake
 
 
 def loan(session: Session, *, actor: str | None, lender: str, amount_pence: int, day: date,
@@ -63,6 +64,16 @@ def loan(session: Session, *, actor: str | None, lender: str, amount_pence: int,
 
 
 def loans(session: Session) -> list[LoanView]:
-    rows = session.execute(select(Loan).order_by(col(Loan.date), col(Loan.id))).scalars()
-    return [LoanView(cast(int, r.id), r.entry_id, r.lender, r.amount_pence, r.date, r.rate_basis_points)
-            for r in rows]
+    """Every loan, with the reversal of its entry where one was recorded (`swp ledger reverse`
+    undoes a loan recorded by mistake: its terms stay, as every record does, marked reversed)."""
+    from sqlalchemy.orm import aliased
+
+    from swp.models import LedgerEntry
+
+    reversal = aliased(LedgerEntry)
+    rows = session.execute(
+        select(Loan, col(reversal.id))
+        .outerjoin(reversal, col(reversal.reverses) == col(Loan.entry_id))
+        .order_by(col(Loan.date), col(Loan.id))).all()
+    return [LoanView(cast(int, r.id), r.entry_id, r.lender, r.amount_pence, r.date, r.rate_basis_points,
+                     reversed_by) for r, reversed_by in rows]
