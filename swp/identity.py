@@ -209,7 +209,6 @@ def save_signer(signer: Signer, path: Path, passphrase: str | None, *, taken: st
     over the database, and never over any file (`taken`: the end of the line refusing it)."""
     from cryptography.hazmat.primitives import serialization
 
-    check_key_file(path, taken=taken)
     encryption = (serialization.BestAvailableEncryption(passphrase.encode("utf-8")) if passphrase
                   else serialization.NoEncryption())
     pem = signer._key.private_bytes(serialization.Encoding.PEM,
@@ -217,15 +216,14 @@ def save_signer(signer: Signer, path: Path, passphrase: str | None, *, taken: st
     folder_existed = path.parent.is_dir()
     from swp import files
 
-    files.write_many([(path, pem)], taken=taken)
-    if not folder_existed:
-        return  # made 0700 by swp.files
-    if not path.parent.resolve().is_relative_to((home() / "keys").resolve()):
-        return  # a folder of the member's own choosing (--key): its mode is theirs
-    try:
-        os.chmod(path.parent, 0o700)
-    except OSError:
-        pass
+    files.write_many([(path, pem)], taken=taken)  # checked as check_key_file checks it
+    # swp's own keys folder is kept 0700 (swp.files makes a missing folder so); a folder of the
+    # member's own choosing (--key) keeps the mode they gave it
+    if folder_existed and path.parent.resolve().is_relative_to((home() / "keys").resolve()):
+        try:
+            os.chmod(path.parent, 0o700)
+        except OSError:
+            pass
 
 
 def save_public_key(path: Path, public_hex: str) -> None:

@@ -189,3 +189,14 @@ def test_a_key_written_into_a_folder_of_the_members_choosing_leaves_the_folders_
     assert Path(made["key_file"]) == key
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+def test_swps_own_keys_folder_is_made_private_again_when_a_key_is_written_into_it(real, db):
+    """The practice's folder of keys in swp's configuration folder, found open to others (a
+    copy, a restore), is made 0700 again as a key is written into it."""
+    key = _key_file(real, "dee")
+    key.parent.mkdir(parents=True)
+    os.chmod(key.parent, 0o755)
+    real.as_("dee", "key", "new", "--no-passphrase")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700

@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from json.encoder import encode_basestring
@@ -531,14 +531,12 @@ def range_digest(session: Session, table: Table, first: int, last: int) -> tuple
 
 
 def bulk_ranges(session: Session) -> list[dict[str, Any]]:
+    """Each table's rows inserted in bulk by this unit of work, as a range: first and last id,
+    count and digest. Whoever notes a table's last id before its rows (`swp_bulk`: a bulk
+    insert, an upgrade's backfills) notes the table too (`swp_bulk_tables`), so that no other
+    table's class is built."""
     bulk: dict[str, int] = session.info.get("swp_bulk", {})
-    if not bulk:
-        return []  # (most writes: no table's classes are built for nothing)
-    tables: Mapping[str, Table] = session.info.get("swp_bulk_tables", {})
-    if not set(bulk) <= set(tables):  # an upgrade's backfills: any table
-        from swp import models
-
-        tables = models.metadata().tables
+    tables: dict[str, Table] = session.info.get("swp_bulk_tables", {})
     ranges = []
     for name, before in sorted(bulk.items()):
         table = tables[name]

@@ -143,6 +143,9 @@ def upgrade(db: str | None, *, actor: str | None, args: dict[str, Any],
                 migrate(session.connection())
                 # rows a revision wrote (a backfill) are recorded, as ranges, by this event
                 session.info["swp_bulk"] = last_ids
+                from swp.models import metadata
+
+                session.info["swp_bulk_tables"] = {name: metadata().tables[name] for name in last_ids}
                 audit.act(session, "schema.upgraded", {"from": before, "to": HEAD_REVISION})
                 audit.append(session, command="db upgrade", args=args, actor=actor, signer=signer,
                              before_keys=_before_keys(before))
