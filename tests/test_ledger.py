@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -291,17 +293,76 @@ def test_balance_is_a_sql_aggregate_not_objects(practice, db):
     database = open_database(db)
 
     @event.listens_for(database.engine, "before_cursor_execute")
-    def _seen(conn, cursor, statement, *args):
-        statements.append(statement)
+    def _seen(conn, cursor, statement, parameters, *args):
+        statements.append((statement, parameters))
 
     try:
         result = database.run(lambda s: ledger.balance(s), write=False)
     finally:
         database.dispose()
     assert result.income_pence == sum(100_00 + n * 100 for n in range(5))
-    ledger_queries = [s for s in statements if "ledger_entry" in s]
+    ledger_queries = [(s, p) for s, p in statements if "ledger_entry" in s]
     assert len(ledger_queries) == 1
-    assert "sum(" in ledger_queries[0].lower() and "group by" in ledger_queries[0].lower()
+    statement, parameters = ledger_queries[0]
+    assert "sum(" in statement.lower() and "group by" in statement.lower()
+    if not is_postgres(db):
+        # the entries are read in the covering index's order and added up as they come: the
+        # only sort is of the sums by day (the outer GROUP BY), never of the entries
+        import sqlite3
+
+        with closing(sqlite3.connect(db)) as connection:
+            plan = [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + statement, parameters)]
+        assert "SCAN ledger_entry USING COVERING INDEX ix_ledger_entry_date_cover" in plan, plan
+        assert plan.count("USE TEMP B-TREE FOR GROUP BY") == 1, plan
+        assert plan.index("USE TEMP B-TREE FOR GROUP BY") > plan.index(
+            "SCAN ledger_entry USING COVERING INDEX ix_ledger_entry_date_cover"), plan
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["income", "expense", "loan"]),
+                                  st.sampled_from(["grants", "rent", "rent2", "training"]),
+                                  st.integers(-5_000_000, 5_000_000).filter(bool)), max_size=30),
+       bounds=st.tuples(st.none() | st.integers(0, 40), st.none() | st.integers(0, 40)),
+       income_first=st.booleans())
+def test_category_totals_add_up_any_entries_over_any_range(practice, db, entries, bounds, income_first):
+    """The totals by kind and category (added up by day first, then by category) are each
+    category's entries in the range added one by one, in order of kind then category: many
+    entries on one day, one on many days, reversals' negative amounts, open-ended ranges."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    from swp.db import open_database
+    from swp.models import LedgerEntry, table_of
+    from swp.services import ledger
+
+    start, end = sorted(bounds) if None not in bounds else bounds
+    first = date(2025, 1, 1)
+
+    def day(n: int | None) -> date | None:
+        return None if n is None else first + timedelta(days=n)
+
+    rows = [{"date": day(d), "kind": kind, "amount_pence": pence, "category": category,
+             "debit": ledger.accounts(kind, category)[0], "credit": ledger.accounts(kind, category)[1],
+             "recorded_at": datetime(2026, 1, 1, tzinfo=UTC)} for d, kind, category, pence in entries]
+    database = open_database(db)
+    try:
+        with database.engine.connect() as connection, connection.begin() as transaction:
+            if rows:
+                connection.execute(insert(table_of(LedgerEntry)), rows)
+            got = ledger.category_totals(Session(bind=connection), start=day(start), end=day(end),
+                                         income_first=income_first)
+            transaction.rollback()
+    finally:
+        database.dispose()
+    want: dict[tuple[str, str], tuple[int, int]] = {}
+    for d, kind, category, pence in entries:
+        if (start is None or d >= start) and (end is None or d <= end):
+            total, count = want.get((kind, category), (0, 0))
+            want[(kind, category)] = (total + pence, count + 1)
+    order = sorted(sorted(want, key=lambda key: key[1]), key=lambda key: key[0], reverse=income_first)
+    assert got == [(kind, category, *want[(kind, category)]) for kind, category in order]
 
 
 # --- reversals ---------------------------------------------------------------------------

@@ -47,6 +47,32 @@ def test_the_baseline_import_stores_what_swp_stores(bench, practice_template, tm
     assert rows(plain) == rows(swp.db)
 
 
+def test_the_floor_writes_store_what_swp_stores_and_leave_its_schema_as_it_was(bench, practice_template, tmp_path):
+    """The import's floor (swp's writes alone, on rows made before its clock starts) writes the
+    rows swp's import writes, and makes again what it set aside."""
+    source = tmp_path / "bank.csv"
+    bench.write_csv(source, 600)
+    swp = copy_practice(practice_template, str(tmp_path / "swp.db"))
+    swp.ok("ledger", "import", str(source), as_="mo")
+
+    def schema(db: str) -> list[tuple]:
+        conn = sqlite3.connect(db)
+        try:
+            return conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+        finally:
+            conn.close()
+
+    for mode in ("rebuild", "keep"):
+        floor = bench.copy_db(practice_template, str(tmp_path / f"floor-{mode}.db"))
+        seconds = tmp_path / f"floor-{mode}.txt"
+        subprocess.run([sys.executable, "-c", bench.FLOOR_WRITES, floor, str(source), mode, str(seconds)],
+                       check=True)
+        assert float(seconds.read_text()) > 0
+        assert len(rows(floor)) == 600
+        assert rows(floor) == rows(swp.db)
+        assert schema(floor) == schema(practice_template)
+
+
 def test_the_baseline_table_has_the_same_columns_and_one_unique_index(bench, practice_template, tmp_path):
     plain = bench.plain_table(practice_template, str(tmp_path / "plain.db"))
     conns = sqlite3.connect(practice_template), sqlite3.connect(plain)

@@ -41,6 +41,7 @@ from swp.dates import anniversary, years_completed
 from swp.errors import InputError, PreconditionError, RuleViolation
 from swp.models import Allocation, LedgerEntry, Member, MemberFact, Period
 from swp.money import allocate, format_pence
+from swp.services.ledger import category_totals
 from swp.services.practice import load_clauses
 
 if TYPE_CHECKING:
@@ -193,17 +194,10 @@ class Sharing:
 
 def period_totals(session: Session, start: date, end: date) -> tuple[int, tuple[CategoryTotal, ...]]:
     """(number of entries, signed totals by kind and category) of income and expenses dated
-    from start to end inclusive. One GROUP BY over the covering index."""
-    rows = session.execute(
-        select(col(LedgerEntry.kind), col(LedgerEntry.category),
-               func.sum(col(LedgerEntry.amount_pence)), func.count())
-        .where(col(LedgerEntry.date) >= start, col(LedgerEntry.date) <= end,
-               col(LedgerEntry.kind).in_(("income", "expense")))
-        .group_by(col(LedgerEntry.kind), col(LedgerEntry.category))
-        .order_by(col(LedgerEntry.kind).desc(), col(LedgerEntry.category))  # income first, then expense
-    ).all()
-    count = sum(int(r[3]) for r in rows)
-    return count, tuple(CategoryTotal(r[0], r[1], int(r[2])) for r in rows)
+    from start to end inclusive, income first (`ledger.category_totals`)."""
+    rows = category_totals(session, start=start, end=end, kinds=("income", "expense"), income_first=True)
+    count = sum(r[3] for r in rows)
+    return count, tuple(CategoryTotal(r[0], r[1], r[2]) for r in rows)
 
 
 def reserve_balance(session: Session) -> int:
