@@ -633,6 +633,12 @@ def bench_hledger(work: Path, practice: str, rows: int, repeat: int) -> list[Fig
 
 # --- report ----------------------------------------------------------------------------------------
 
+def _ratio(f: Figure) -> str:
+    """The ratio as its target is written: a target under 1 (0.1x) with three decimals, so that a
+    ratio just under it is not shown as equal to it."""
+    return f"{f.ratio:.3f}x" if f.target < 1 else f"{f.ratio:.2f}x"
+
+
 def report(figures: list[Figure]) -> str:
     lines = [f"{'figure':<62} {'swp':>10} {'baseline':>10} {'ratio':>7} {'target':>9}  result"]
     for f in figures:
@@ -640,14 +646,14 @@ def report(figures: list[Figure]) -> str:
             lines.append(f"{f.name:<62} {'':>10} {'':>10} {'':>7} {'':>9}  {f.detail}")
             continue
         if f.unit == "xMiB":
-            lines.append(f"{f.name:<62} {f.swp:>8.1f} M {f.baseline:>8.1f} M {f.ratio:>6.2f}x {'<=' + format(f.target, 'g') + 'x':>9}  "
+            lines.append(f"{f.name:<62} {f.swp:>8.1f} M {f.baseline:>8.1f} M {_ratio(f):>7} {'<=' + format(f.target, 'g') + 'x':>9}  "
                          f"{'met' if f.met else 'NOT MET'}")
         elif f.unit == "MiB":
             lines.append(f"{f.name:<62} {f.swp:>8.1f} M {f.baseline:>8.1f} M {'':>7} {'<' + format(f.target, 'g') + ' MiB':>9}  "
                          f"{'met' if f.met else 'NOT MET'}")
         else:
             target = f"<={f.target:g}x"
-            lines.append(f"{f.name:<62} {f.swp:>8.3f} s {f.baseline:>8.3f} s {f.ratio:>6.2f}x {target:>9}  "
+            lines.append(f"{f.name:<62} {f.swp:>8.3f} s {f.baseline:>8.3f} s {_ratio(f):>7} {target:>9}  "
                          f"{'met' if f.met else 'NOT MET'}")
         if f.detail and f.baseline is not None:
             lines.append(f"    {f.detail}")
