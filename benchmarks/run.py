@@ -236,13 +236,8 @@ def plain_table(practice: str, dest: str) -> str:
     return dest
 
 
-# The plain import the issue names: csv + sqlite3.executemany, streaming, one transaction, into a
-# table of the same columns with one unique index (on the ref) and the same pragmas as swp's
-# connections (plain_table). The only checks are the ones SQLite makes.
-BASELINE_IMPORT = r"""
-import csv, sqlite3, sys
-from datetime import datetime, timezone
-db, path = sys.argv[1], sys.argv[2]
+# swp's pragmas (the plain table's connection), the time every row is recorded at, the insert
+_PLAIN_CONNECT = r"""
 conn = sqlite3.connect(db, isolation_level=None)
 conn.execute("PRAGMA journal_mode = WAL")
 conn.execute("PRAGMA synchronous = FULL")
@@ -251,19 +246,30 @@ conn.execute("PRAGMA cache_size = -1024")
 now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 sql = ("INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, memo, ref, "
        "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-conn.execute("BEGIN IMMEDIATE")
-with open(path, newline="", encoding="utf-8") as handle:
-    reader = csv.reader(handle)
-    next(reader)
-    batch = []
-    for day, kind, amount, category, memo, ref in reader:
-        whole, _, part = amount.partition(".")
+"""
+# a CSV row's cells (day, kind, amount, category, memo, ref) made into the row that goes in
+_PLAIN_ROW = r"""        whole, _, part = amount.partition(".")
         pence = int(whole) * 100 + int(part.ljust(2, "0"))
         if kind == "income":
             debit, credit = "assets:bank", "income:" + category
         else:
             debit, credit = "expenses:" + category, "assets:bank"
-        batch.append((day, kind, pence, category, debit, credit, memo or None, ref, now))
+        row = (day, kind, pence, category, debit, credit, memo or None, ref, now)
+"""
+# The plain import the issue names: csv + sqlite3.executemany, streaming, one transaction, into a
+# table of the same columns with one unique index (on the ref) and the same pragmas as swp's
+# connections (plain_table). The only checks are the ones SQLite makes.
+BASELINE_IMPORT = r"""
+import csv, sqlite3, sys
+from datetime import datetime, timezone
+db, path = sys.argv[1], sys.argv[2]
+""" + _PLAIN_CONNECT + r"""conn.execute("BEGIN IMMEDIATE")
+with open(path, newline="", encoding="utf-8") as handle:
+    reader = csv.reader(handle)
+    next(reader)
+    batch = []
+    for day, kind, amount, category, memo, ref in reader:
+""" + _PLAIN_ROW + r"""        batch.append(row)
         if len(batch) == 1000:
             conn.executemany(sql, batch)
             batch = []
@@ -283,26 +289,12 @@ FLOOR_WRITES = r"""
 import csv, sqlite3, sys, time
 from datetime import datetime, timezone
 db, path, mode, out = sys.argv[1:5]
-now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-rows = []
+""" + _PLAIN_CONNECT + r"""rows = []
 with open(path, newline="", encoding="utf-8") as handle:
     reader = csv.reader(handle)
     next(reader)
     for day, kind, amount, category, memo, ref in reader:
-        whole, _, part = amount.partition(".")
-        pence = int(whole) * 100 + int(part.ljust(2, "0"))
-        if kind == "income":
-            debit, credit = "assets:bank", "income:" + category
-        else:
-            debit, credit = "expenses:" + category, "assets:bank"
-        rows.append((day, kind, pence, category, debit, credit, memo or None, ref, now))
-conn = sqlite3.connect(db, isolation_level=None)
-conn.execute("PRAGMA journal_mode = WAL")
-conn.execute("PRAGMA synchronous = FULL")
-conn.execute("PRAGMA foreign_keys = ON")
-conn.execute("PRAGMA cache_size = -1024")
-sql = ("INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, memo, ref, "
-       "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+""" + _PLAIN_ROW + r"""        rows.append(row)
 started = time.perf_counter()
 conn.execute("BEGIN IMMEDIATE")
 aside = []

@@ -9,6 +9,7 @@ import importlib.util
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -56,11 +57,8 @@ def test_the_floor_writes_store_what_swp_stores_and_leave_its_schema_as_it_was(b
     swp.ok("ledger", "import", str(source), as_="mo")
 
     def schema(db: str) -> list[tuple]:
-        conn = sqlite3.connect(db)
-        try:
+        with closing(sqlite3.connect(db)) as conn:
             return conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
-        finally:
-            conn.close()
 
     for mode in ("rebuild", "keep"):
         floor = bench.copy_db(practice_template, str(tmp_path / f"floor-{mode}.db"))
