@@ -328,8 +328,8 @@ def test_balance_is_a_sql_aggregate_not_objects(practice, db):
                                   st.integers(-5_000_000, 5_000_000).filter(bool)), max_size=30),
        bounds=st.tuples(st.none() | st.integers(0, 40), st.none() | st.integers(0, 40)),
        kinds=st.none() | st.sampled_from([("income", "expense"), ("loan",), ()]),
-       income_first=st.booleans())
-def test_category_totals_add_up_any_entries_over_any_range(practice, db, entries, bounds, kinds, income_first):
+       kind_descending=st.booleans())
+def test_category_totals_add_up_any_entries_over_any_range(practice, db, entries, bounds, kinds, kind_descending):
     """The totals by kind and category (added up by day first, then by category) are each
     category's entries in the range added one by one, in order of kind then category: many
     entries on one day, one on many days, reversals' negative amounts, open-ended ranges."""
@@ -357,7 +357,7 @@ def test_category_totals_add_up_any_entries_over_any_range(practice, db, entries
             if rows:
                 connection.execute(insert(table_of(LedgerEntry)), rows)
             got = ledger.category_totals(Session(bind=connection), start=day(start), end=day(end),
-                                         kinds=kinds, income_first=income_first)
+                                         kinds=kinds, kind_descending=kind_descending)
             transaction.rollback()
     finally:
         database.dispose()
@@ -366,7 +366,7 @@ def test_category_totals_add_up_any_entries_over_any_range(practice, db, entries
         if (start is None or d >= start) and (end is None or d <= end) and (kinds is None or kind in kinds):
             total, count = want.get((kind, category), (0, 0))
             want[(kind, category)] = (total + pence, count + 1)
-    order = sorted(sorted(want, key=lambda key: key[1]), key=lambda key: key[0], reverse=income_first)
+    order = sorted(sorted(want, key=lambda key: key[1]), key=lambda key: key[0], reverse=kind_descending)
     assert got == [(kind, category, *want[(kind, category)]) for kind, category in order]
     # Python ints, not PostgreSQL's numeric sums (a Decimal compares equal to an int)
     assert all(type(value) is int for row in got for value in row[2:]), got

@@ -338,11 +338,11 @@ class Balance:
 
 
 def category_totals(session: Session, *, start: date | None = None, end: date | None = None,
-                    kinds: tuple[str, ...] | None = None, income_first: bool = False
+                    kinds: tuple[str, ...] | None = None, kind_descending: bool = False
                     ) -> list[tuple[str, str, int, int]]:
     """(kind, category, total pence, entries) of the entries dated from start to end (each
-    inclusive, None: no limit), of these kinds (None: all), in order of kind (alphabetical, or
-    reversed with `income_first`: income before expense) then category.
+    inclusive, None: no limit), of these kinds (None: all), in the database's order of kind
+    (or its reverse with `kind_descending`: income before expense) then of category.
 
     Added up in two steps: by day, kind and category, which is the covering index's own order,
     so the database adds each entry as it reads it instead of sorting them all; then those
@@ -359,7 +359,7 @@ def category_totals(session: Session, *, start: date | None = None, end: date | 
              .subquery("daily"))
     query = (select(daily.c.kind, daily.c.category, func.sum(daily.c.pence), func.sum(daily.c.entries))
              .group_by(daily.c.kind, daily.c.category)
-             .order_by(daily.c.kind.desc() if income_first else daily.c.kind, daily.c.category))
+             .order_by(daily.c.kind.desc() if kind_descending else daily.c.kind, daily.c.category))
     return [(kind, category, int(pence), int(entries))
             for kind, category, pence, entries in session.execute(query)]
 

@@ -195,7 +195,7 @@ class Sharing:
 def period_totals(session: Session, start: date, end: date) -> tuple[int, tuple[CategoryTotal, ...]]:
     """(number of entries, signed totals by kind and category) of income and expenses dated
     from start to end inclusive, income first (`ledger.category_totals`)."""
-    rows = category_totals(session, start=start, end=end, kinds=("income", "expense"), income_first=True)
+    rows = category_totals(session, start=start, end=end, kinds=("income", "expense"), kind_descending=True)
     count = sum(r[3] for r in rows)
     return count, tuple(CategoryTotal(r[0], r[1], r[2]) for r in rows)
 
