@@ -4,6 +4,7 @@ database itself, or found by `swp check` (exit 4) with every problem listed."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -65,6 +66,46 @@ def test_check_writes_nothing(practice, db):
     before = snapshot(db, skip=())
     practice.ok("check")
     assert snapshot(db, skip=()) == before
+
+
+def test_check_reads_the_books_as_rows_and_the_imported_ones_only_through_their_range(practice, db):
+    """Over a big ledger `swp check` keeps memory flat: it never makes an object of a ledger
+    entry, and reads the rows an import wrote only to recompute that import's digest."""
+    from pathlib import Path
+
+    from sqlalchemy import event
+
+    from swp.db import open_database
+    from swp.models import LedgerEntry
+    from swp.services import check
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    practice.ok("ledger", "income", "10", "--date", "2025-04-01", "--category", "grants", as_="mo")
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    [(imported,)] = query(db, "SELECT count(*) FROM ledger_entry WHERE ref IS NOT NULL")
+    assert imported > 100
+    made: list[object] = []
+    read: list[str] = []
+    database = open_database(db)
+
+    def _made(target, _context):
+        made.append(target)
+
+    @event.listens_for(database.engine, "before_cursor_execute")
+    def _read(conn, cursor, statement, *args):
+        read.append(statement)
+
+    event.listen(LedgerEntry, "load", _made)
+    try:
+        report = database.run(check.run, write=False)
+    finally:
+        event.remove(LedgerEntry, "load", _made)
+        database.dispose()
+    assert not report.problems
+    assert made == []
+    # every query of whole entries asks for a range of ids (the rows outside the import)
+    whole = [s for s in read if "ledger_entry.recorded_at" in s]
+    assert whole and all(re.search(r"FROM ledger_entry\s+WHERE ledger_entry\.id [<>]", s) for s in whole), whole
 
 
 def test_check_accepts_period_arithmetic_that_adds_up(practice, db):

@@ -202,6 +202,78 @@ def test_an_imported_row_deleted_is_found_by_its_range(practice, db):
     assert "is gone" not in out
 
 
+def test_rows_before_between_and_after_imports_are_each_compared_with_their_events(practice, db, tmp_path):
+    """Rows outside the imports' ranges are compared one by one (check reads them without
+    reading the imported rows): a row written before the first import, between two imports and
+    after the last, each edited or added with plain SQL, is named; the imports still hold."""
+    from pathlib import Path
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    first = practice.ok("ledger", "income", "10", "--date", "2025-04-01", "--category", "grants",
+                        as_="mo", json=True).json["entry"]
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    between = practice.ok("ledger", "expense", "20", "--date", "2025-04-02", "--category", "rent",
+                          as_="mo", json=True).json["entry"]
+    more = tmp_path / "more.csv"
+    more.write_text("date,type,amount,category,memo,ref\n"
+                    + "".join(f"2025-05-{d:02d},income,1{d}.00,grants,gift {d},MORE-{d}\n" for d in range(1, 6)))
+    practice.ok("ledger", "import", str(more), as_="mo")
+    practice.ok("check")
+    [(last,)] = query(db, "SELECT max(id) FROM ledger_entry")
+    assert first < between - 1 and between < last - 1  # each import took ids between them
+    execute(db, "DROP TRIGGER ledger_entry_append_only_update ON ledger_entry",
+            f"UPDATE ledger_entry SET memo = 'edited' WHERE id IN ({first}, {between})",
+            "INSERT INTO ledger_entry (id, date, kind, amount_pence, category, debit, credit, recorded_at) "
+            "VALUES (0, '2025-04-01', 'income', 500, 'grants', 'assets:bank', 'income:grants', '2026-06-30 10:00:00')",
+            "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at) "
+            "VALUES ('2025-06-01', 'income', 700, 'grants', 'assets:bank', 'income:grants', '2026-06-30 10:00:00')")
+    out = _check(practice)
+    assert f"ledger_entry row {first} was changed after its signed event (memo)" in out
+    assert f"ledger_entry row {between} was changed after its signed event (memo)" in out
+    assert "ledger_entry row 0 was written around swp" in out
+    assert f"ledger_entry row {last + 1} was written around swp" in out
+    assert "changed after their signed import" not in out
+
+
+def test_an_imported_row_an_event_also_names_is_compared_with_it(practice, db):
+    """An imported row is passed over one by one (its range's digest stands for it) unless an
+    event also records it on its own: then it is compared with that event, like any row."""
+    import json
+    from pathlib import Path
+
+    from swp.services.audit import ROWS_ACTION
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    practice.ok("check")
+    claim = {"rows": [{"table": "ledger_entry", "key": "[5]", "values": {"id": 5, "amount_pence": 1}}]}
+    _unsigned_event(db, actor="mo", command="ledger income", action="ledger.income",
+                    payload=json.dumps([[ROWS_ACTION, claim]]))
+    out = _check(practice)
+    assert "ledger_entry row 5 was changed after its signed event (amount_pence" in out
+    assert "changed after their signed import" not in out
+
+
+def test_a_forged_range_inside_an_import_is_named_and_no_imported_row_with_it(practice, db):
+    """A forged event claiming part of an import as its own range: that range is named (its
+    digest does not match), and the import's other rows are still its range's, not rows
+    written around swp."""
+    import json
+    from pathlib import Path
+
+    from swp.services.audit import ROWS_ACTION
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    claim = {"rows": [], "ranges": [{"table": "ledger_entry", "first": 2, "last": 4, "count": 3,
+                                     "digest": "0" * 64}]}
+    _unsigned_event(db, actor="mo", command="ledger import", action="ledger.import",
+                    payload=json.dumps([[ROWS_ACTION, claim]]))
+    out = _check(practice)
+    assert "ledger_entry rows 2 to 4 were changed after their signed import" in out
+    assert "written around swp" not in out
+
+
 def _forge_votes(db: str, actor: str, voters: tuple[str, ...], proposal_id: int) -> None:
     """A member who holds only their own key writes other members' votes inside one unit of
     work signed by themselves (the service's one-member-one-vote rule bypassed), then closes."""

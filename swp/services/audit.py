@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from json.encoder import encode_basestring
@@ -228,7 +228,13 @@ RECORDED_TABLES = ("practice", "clause", "member", "member_fact", "proposal", "v
 def row_values(obj: SQLModel) -> dict[str, Any]:
     """A row's columns as canonical JSON values (what an event records, and check compares)."""
     table = table_of(obj)
-    return {c.name: _plain(getattr(obj, c.key if hasattr(c, "key") else c.name)) for c in table.columns}
+    return plain_values(table, [getattr(obj, c.key if hasattr(c, "key") else c.name) for c in table.columns])
+
+
+def plain_values(table: Table, values: Sequence[Any]) -> dict[str, Any]:
+    """A row's values, in the order of the table's columns (an object's, or a row as read),
+    as `row_values` gives them."""
+    return {c.name: v if type(v) in _SIMPLE else _plain(v) for c, v in zip(table.columns, values, strict=True)}
 
 
 def row_key(obj: SQLModel) -> str:

@@ -9,7 +9,8 @@ checks over the ledger are SQL aggregates, so the report stays quick on large bo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -42,7 +43,7 @@ from swp.services import audit
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from sqlalchemy import ColumnElement, Row
+    from sqlalchemy import ColumnElement, Row, Table
     from sqlalchemy.orm import Session
 
 SHOWN = 10  # at most this many offenders are named per kind of problem
@@ -1032,23 +1033,29 @@ def _signed_rows(session: Session, found: _Found) -> None:
     gone: list[str] = []
     present: dict[str, set[str]] = {}  # each table's keys as they are now
     handles = {i: h for i, h in session.execute(select(col(Member.id), col(Member.handle)))}
+    recorded_keys: dict[str, set[str]] = {}
+    for table, key in recorded:
+        recorded_keys.setdefault(table, set()).add(key)
     for table in audit.RECORDED_TABLES:
         keys = present.setdefault(table, set())
-        model = classes[table]
+        rows = classes[table].__table__
         spans = ranges.get(table, [])
         for span in spans:
-            count, digest = audit.range_digest(session, model.__table__, span["first"], span["last"])
+            count, digest = audit.range_digest(session, rows, span["first"], span["last"])
             if (count, digest) != (span["count"], span["digest"]):
                 edited.append(f"{table} rows {span['first']} to {span['last']} were changed after "
                               f"their signed import (now {count} rows; the import wrote {span['count']})")
-        for obj in session.execute(select(model)).scalars():
-            key = audit.row_key(obj)
+        # an imported row (its range's digest above stands for it) is passed over unless an
+        # event also recorded it on its own: a range's table is keyed by its id alone
+        on_their_own = _ids(recorded_keys.get(table, ())) if spans else set()
+        columns = list(rows.columns)
+        key_at = [columns.index(c) for c in rows.primary_key.columns]
+        for row in _rows_to_compare(session, rows, spans, on_their_own):
+            key = audit.canonical([row[i] for i in key_at])
             keys.add(key)
-            values = audit.row_values(obj)
+            values = audit.plain_values(rows, row)
             seen = recorded[(table, key)][0] if (table, key) in recorded else None
             name = _row_name(table, key)
-            if seen is None and spans and any(s["first"] <= obj.id <= s["last"] for s in spans):
-                continue  # an imported row: its range's digest above stands for it
             if seen is None:
                 if not legacy:
                     around.append(f"{name} was written around swp: no signed event records it")
@@ -1067,6 +1074,57 @@ def _signed_rows(session: Session, found: _Found) -> None:
     found.some(around, str)
     found.some(edited, str)
     found.some(gone, str)
+
+
+def _ids(keys: Iterable[str]) -> set[int]:
+    """The ids of these row keys (a one-column key of a whole number: '[12]'); any other key
+    names no imported row."""
+    ids: set[int] = set()
+    for key in keys:
+        try:
+            parts = json.loads(key)
+        except ValueError:
+            continue
+        if isinstance(parts, list) and len(parts) == 1 and type(parts[0]) is int:
+            ids.add(parts[0])
+    return ids
+
+
+def _rows_to_compare(session: Session, rows: Table, spans: list[dict[str, Any]],
+                     on_their_own: set[int]) -> Iterator[Row[Any]]:
+    """The rows of a recorded table (all its columns, in order) to compare with their events:
+    those outside its imports' id ranges, and those inside that an event also recorded on
+    their own (`on_their_own`, by id). Read as rows, not objects, a batch at a time, so a
+    million entries are never all in memory; the rows an import wrote are not read here at
+    all (the range's digest stands for them)."""
+    columns = list(rows.columns)
+    firsts, lasts = _joined(spans)
+    if not firsts:
+        yield from session.execute(select(*columns).execution_options(yield_per=2000))
+        return
+    # the gaps between the ranges, each a range of the primary key
+    bounds = [rows.c.id < firsts[0]]
+    bounds += [and_(rows.c.id > last, rows.c.id < first) for last, first in zip(lasts, firsts[1:], strict=False)]
+    bounds.append(rows.c.id > lasts[-1])
+    for bound in bounds:
+        yield from session.execute(select(*columns).where(bound).execution_options(yield_per=2000))
+    inside = sorted(i for i in on_their_own if (at := bisect_right(firsts, i) - 1) >= 0 and i <= lasts[at])
+    for start in range(0, len(inside), 500):
+        yield from session.execute(select(*columns).where(rows.c.id.in_(inside[start:start + 500])))
+
+
+def _joined(spans: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
+    """The id ranges of a table's imports (first, last) joined where they meet or overlap, in
+    order: their firsts and their lasts, for a `bisect` of an id."""
+    firsts: list[int] = []
+    lasts: list[int] = []
+    for first, last in sorted((span["first"], span["last"]) for span in spans):
+        if lasts and first <= lasts[-1] + 1:
+            lasts[-1] = max(lasts[-1], last)
+        else:
+            firsts.append(first)
+            lasts.append(last)
+    return firsts, lasts
 
 
 def _row_name(table: str, key: str) -> str:
