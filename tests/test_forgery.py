@@ -274,6 +274,53 @@ def test_a_forged_range_inside_an_import_is_named_and_no_imported_row_with_it(pr
     assert "written around swp" not in out
 
 
+def _forged_range(db: str, first: str, last: str) -> None:
+    """A forged unsigned event claiming an empty range of ledger entries, its bounds written
+    as JSON text (Python's json reads NaN and Infinity): count 0 and the empty digest, which
+    is what the range's digest recomputes to when it holds no row."""
+    import hashlib
+
+    from swp.services.audit import ROWS_ACTION
+
+    span = (f'{{"table": "ledger_entry", "first": {first}, "last": {last}, "count": 0, '
+            f'"digest": "{hashlib.sha256(b"").hexdigest()}"}}')
+    _unsigned_event(db, actor="mo", command="ledger import", action="ledger.import",
+                    payload=f'[["{ROWS_ACTION}", {{"rows": [], "ranges": [{span}]}}]]')
+
+
+def test_a_forged_range_of_nan_hides_no_row_written_around_swp(practice, db):
+    """A range whose bounds are NaN holds no row (SQLite binds NaN as NULL): it must not set
+    the rows after the imports aside. A row added with SQL after the last import is named,
+    and no row swp wrote is called gone."""
+    from pathlib import Path
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    practice.ok("ledger", "income", "10", "--date", "2025-04-01", "--category", "grants", as_="mo")
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    after = practice.ok("ledger", "expense", "20", "--date", "2025-04-02", "--category", "rent",
+                        as_="mo", json=True).json["entry"]
+    practice.ok("check")
+    execute(db, "INSERT INTO ledger_entry (date, kind, amount_pence, category, debit, credit, recorded_at) "
+                "VALUES ('2025-06-01', 'income', 700, 'grants', 'assets:bank', 'income:grants', '2026-06-30 10:00:00')")
+    _forged_range(db, "NaN", "NaN")
+    out = _check(practice)
+    assert f"ledger_entry row {after + 1} was written around swp" in out
+    assert "is gone" not in out
+
+
+def test_a_forged_reversed_range_names_no_imported_row(practice, db):
+    """A range whose first id is above its last holds no row: it sets no row aside, and
+    makes none of an import's rows one written around swp."""
+    from pathlib import Path
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    practice.ok("check")
+    _forged_range(db, "1000000", "1")
+    out = _check(practice)
+    assert "written around swp" not in out
+
+
 def _forge_votes(db: str, actor: str, voters: tuple[str, ...], proposal_id: int) -> None:
     """A member who holds only their own key writes other members' votes inside one unit of
     work signed by themselves (the service's one-member-one-vote rule bypassed), then closes."""
