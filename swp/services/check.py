@@ -1115,10 +1115,12 @@ def _rows_to_compare(session: Session, rows: Table, spans: list[dict[str, Any]],
 
 def _joined(spans: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
     """The id ranges of a table's imports (first, last) joined where they meet or overlap, in
-    order: their firsts and their lasts, for a `bisect` of an id."""
+    order: their firsts and their lasts, for a `bisect` of an id. A range whose bounds are not
+    whole numbers in order (a forged NaN, a first above its last) holds no row and sets none aside."""
     firsts: list[int] = []
     lasts: list[int] = []
-    for first, last in sorted((span["first"], span["last"]) for span in spans):
+    for first, last in sorted((s["first"], s["last"]) for s in spans
+                              if type(s["first"]) is int and type(s["last"]) is int and s["first"] <= s["last"]):
         if lasts and first <= lasts[-1] + 1:
             lasts[-1] = max(lasts[-1], last)
         else:
