@@ -321,6 +321,51 @@ def test_a_forged_reversed_range_names_no_imported_row(practice, db):
     assert "written around swp" not in out
 
 
+def _let_ledger_ids_be_null(db: str) -> None:
+    """The ledger's table remade so that an id may be NULL, every trigger, index and CHECK
+    constraint kept: on SQLite a copy whose id is declared INT (no longer the rowid) and
+    nullable, on PostgreSQL its primary key and NOT NULL dropped."""
+    if is_postgres(db):
+        execute(db, "ALTER TABLE ledger_entry DROP CONSTRAINT ledger_entry_pkey CASCADE",
+                "ALTER TABLE ledger_entry ALTER COLUMN id DROP NOT NULL")
+        return
+    import sqlite3
+
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        [(made,)] = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ledger_entry'")
+        kept = [sql for (sql,) in con.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'ledger_entry' "
+                                               "AND type IN ('index', 'trigger') AND sql IS NOT NULL")]
+        remade = made.replace("CREATE TABLE ledger_entry", "CREATE TABLE remade", 1).replace(
+            "id INTEGER NOT NULL", "id INT", 1)
+        assert remade.count("remade") == 1 and "id INT," in remade
+        for statement in ("PRAGMA foreign_keys = OFF", "PRAGMA legacy_alter_table = ON", "BEGIN", remade,
+                          "INSERT INTO remade SELECT * FROM ledger_entry", "DROP TABLE ledger_entry",
+                          "ALTER TABLE remade RENAME TO ledger_entry", *kept, "COMMIT"):
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+def test_a_ledger_entry_with_no_id_is_named_beside_an_import(practice, db):
+    """The ledger's table remade so that an id may be NULL (its guards all kept), and an
+    income of £700 added with SQL and no id: it counts in the books, so check names it, as it
+    does when the ledger has no import. Rows outside the imports' ranges are read by ranges
+    of ids, which a NULL id is in none of."""
+    from pathlib import Path
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    practice.ok("ledger", "income", "10", "--date", "2025-04-01", "--category", "grants", as_="mo")
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    practice.ok("check")
+    _let_ledger_ids_be_null(db)
+    execute(db, "INSERT INTO ledger_entry (id, date, kind, amount_pence, category, debit, credit, recorded_at) "
+                "VALUES (NULL, '2025-06-01', 'income', 70000, 'grants', 'assets:bank', 'income:grants', '2026-06-30 10:00:00')")
+    assert query(db, "SELECT amount_pence FROM ledger_entry WHERE id IS NULL") == [(70000,)]
+    out = _check(practice)
+    assert "ledger_entry row None was written around swp" in out
+
+
 def _forge_votes(db: str, actor: str, voters: tuple[str, ...], proposal_id: int) -> None:
     """A member who holds only their own key writes other members' votes inside one unit of
     work signed by themselves (the service's one-member-one-vote rule bypassed), then closes."""
