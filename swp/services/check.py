@@ -1105,7 +1105,7 @@ def _rows_to_compare(session: Session, rows: Table, spans: list[dict[str, Any]],
     # the gaps between the ranges, each a range of the primary key
     bounds = [rows.c.id < firsts[0]]
     bounds += [and_(rows.c.id > last, rows.c.id < first) for last, first in zip(lasts, firsts[1:], strict=False)]
-    bounds.append(rows.c.id > lasts[-1])
+    bounds += [rows.c.id > lasts[-1], rows.c.id.is_(None)]  # a NULL id (a table remade) is in no range
     for bound in bounds:
         yield from session.execute(select(*columns).where(bound).execution_options(yield_per=2000))
     inside = sorted(i for i in on_their_own if (at := bisect_right(firsts, i) - 1) >= 0 and i <= lasts[at])
