@@ -324,7 +324,7 @@ def test_a_forged_reversed_range_names_no_imported_row(practice, db):
 def _let_ledger_ids_be_null(db: str) -> None:
     """The ledger's table remade so that an id may be NULL, every trigger, index and CHECK
     constraint kept: on SQLite a copy whose id is declared INT (no longer the rowid) and
-    nullable, on PostgreSQL its primary key and NOT NULL dropped."""
+    nullable, on PostgreSQL its primary key and NOT NULL dropped (so an id may also repeat)."""
     if is_postgres(db):
         execute(db, "ALTER TABLE ledger_entry DROP CONSTRAINT ledger_entry_pkey CASCADE",
                 "ALTER TABLE ledger_entry ALTER COLUMN id DROP NOT NULL")
@@ -364,6 +364,47 @@ def test_a_ledger_entry_with_no_id_is_named_beside_an_import(practice, db):
     assert query(db, "SELECT amount_pence FROM ledger_entry WHERE id IS NULL") == [(70000,)]
     out = _check(practice)
     assert "ledger_entry row None was written around swp" in out
+
+
+def test_a_copy_of_a_signed_entry_is_named_when_ids_may_repeat(practice, db):
+    """The ledger's primary key dropped (its other guards kept), and a copy of a signed hand
+    entry added with SQL, the same id and values: the books count it twice, so check names it.
+    (On SQLite the id stays unique: the tables that refer to an entry need it so, and every
+    write to them is refused without it.)"""
+    if not is_postgres(db):
+        pytest.skip("SQLite keeps the ledger's id unique while other tables refer to it")
+    entry = practice.ok("ledger", "income", "700", "--date", "2025-04-01", "--category", "grants",
+                        as_="mo", json=True).json["entry"]
+    practice.ok("check")
+    _let_ledger_ids_be_null(db)
+    execute(db, f"INSERT INTO ledger_entry SELECT * FROM ledger_entry WHERE id = {entry}")
+    assert query(db, f"SELECT count(*) FROM ledger_entry WHERE id = {entry}") == [(2,)]
+    out = _check(practice)
+    assert f"ledger_entry row {entry} is there twice" in out
+
+
+def test_an_amount_given_a_fraction_of_a_penny_is_named(practice, db):
+    """On SQLite a money column takes a fraction written with plain SQL (PostgreSQL's BIGINT
+    refuses it): swp reads an amount as whole pence, but check compares it as stored, so an
+    entry given 0.9 of a penny more, by hand or in an import, is named, its guard put back."""
+    from pathlib import Path
+
+    if is_postgres(db):
+        pytest.skip("a BIGINT column on PostgreSQL holds whole numbers only")
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    entry = practice.ok("ledger", "income", "700", "--date", "2025-04-01", "--category", "grants",
+                        as_="mo", json=True).json["entry"]
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    practice.ok("check")
+    trigger = "ledger_entry_append_only_update"
+    [(remade,)] = query(db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :t", {"t": trigger})
+    execute(db, f"DROP TRIGGER {trigger}",
+            f"UPDATE ledger_entry SET amount_pence = amount_pence + 0.9 WHERE id IN ({entry}, {entry + 5})", remade)
+    assert query(db, f"SELECT typeof(amount_pence) FROM ledger_entry WHERE id = {entry}") == [("real",)]
+    out = _check(practice)
+    assert f"ledger_entry row {entry} was changed after its signed event (amount_pence)" in out
+    assert "changed after their signed import" in out  # the import's range holds the other
+    assert "trigger" not in out
 
 
 def _forge_votes(db: str, actor: str, voters: tuple[str, ...], proposal_id: int) -> None:

@@ -31,7 +31,7 @@ from swp.identity import PASSKEY_FINGERPRINT
 from swp.models import AuditEvent, Pence, table_of
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
+    from sqlalchemy import ColumnElement, Table
     from sqlalchemy.orm import Session
     from sqlmodel import SQLModel
 
@@ -229,6 +229,15 @@ def row_values(obj: SQLModel) -> dict[str, Any]:
     """A row's columns as canonical JSON values (what an event records, and check compares)."""
     table = table_of(obj)
     return plain_values(table, [getattr(obj, c.key if hasattr(c, "key") else c.name) for c in table.columns])
+
+
+def as_stored(table: Table) -> list[ColumnElement[Any]]:
+    """The table's columns, to read its rows as `swp check` compares them: an amount as it is
+    stored, not through `Pence`, which makes a whole number of whatever it reads (on SQLite
+    an amount written around swp as 500.4 would read as 500, the same as its event's)."""
+    from sqlalchemy import BigInteger, type_coerce
+
+    return [type_coerce(c, BigInteger).label(c.name) if isinstance(c.type, Pence) else c for c in table.columns]
 
 
 def plain_values(table: Table, values: Sequence[Any]) -> dict[str, Any]:
@@ -476,7 +485,8 @@ def range_digest(session: Session, table: Table, first: int, last: int) -> tuple
 
     The rows are read through the driver; a column SQLAlchemy would convert (dates, times) is
     converted by SQLAlchemy's own result processor, once per distinct stored value, so each
-    row's text is exactly the canonical JSON of the row as the ORM reads it."""
+    row's text is exactly the canonical JSON of the row as the ORM reads it; but an amount is
+    read as stored (`as_stored`), so that one written around swp with a fraction shows."""
     digest = hashlib.sha256()
     update = digest.update
     count = 0
@@ -488,7 +498,7 @@ def range_digest(session: Session, table: Table, first: int, last: int) -> tuple
     dialect = session.get_bind().dialect
     mark = _MARKS.get(dialect.paramstyle)
     if mark is None:
-        query = (select(*columns).where(table.c.id >= first, table.c.id <= last).order_by(table.c.id)
+        query = (select(*as_stored(table)).where(table.c.id >= first, table.c.id <= last).order_by(table.c.id)
                  .execution_options(yield_per=2000))
         for row in session.execute(query):
             values = dict(zip(names, [v if type(v) in simple else _plain(v) for v in row], strict=True))
@@ -503,7 +513,7 @@ def range_digest(session: Session, table: Table, first: int, last: int) -> tuple
     converted: list[tuple[int, Any, dict[Any, Any]]] = []  # (position, processor, stored -> plain)
     for i, column in enumerate(columns):
         processor = column.type._cached_result_processor(dialect, None)
-        if processor is not None:
+        if processor is not None and not isinstance(column.type, Pence):
             converted.append((i, processor, {}))
     # the canonical text of a row of plain values, filled in key order: {"a":1,"b":"x",...}
     order = sorted(range(len(names)), key=names.__getitem__)

@@ -1052,10 +1052,13 @@ def _signed_rows(session: Session, found: _Found) -> None:
         key_at = [columns.index(c) for c in rows.primary_key.columns]
         for row in _rows_to_compare(session, rows, spans, on_their_own):
             key = audit.canonical([row[i] for i in key_at])
+            name = _row_name(table, key)
+            if key in keys:  # its key made no longer unique (the table remade around swp)
+                around.append(f"{name} is there twice: a copy written around swp (no signed event writes a row twice)")
+                continue
             keys.add(key)
             values = audit.plain_values(rows, row)
             seen = recorded[(table, key)][0] if (table, key) in recorded else None
-            name = _row_name(table, key)
             if seen is None:
                 if not legacy:
                     around.append(f"{name} was written around swp: no signed event records it")
@@ -1097,7 +1100,7 @@ def _rows_to_compare(session: Session, rows: Table, spans: list[dict[str, Any]],
     their own (`on_their_own`, by id). Read as rows, not objects, a batch at a time, so a
     million entries are never all in memory; the rows an import wrote are not read here at
     all (the range's digest stands for them)."""
-    columns = list(rows.columns)
+    columns = audit.as_stored(rows)
     firsts, lasts = _joined(spans)
     if not firsts:
         yield from session.execute(select(*columns).execution_options(yield_per=2000))
