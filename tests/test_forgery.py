@@ -381,6 +381,7 @@ def test_a_copy_of_a_signed_entry_is_named_when_ids_may_repeat(practice, db):
     assert query(db, f"SELECT count(*) FROM ledger_entry WHERE id = {entry}") == [(2,)]
     out = _check(practice)
     assert f"ledger_entry row {entry} is there twice" in out
+    assert "ledger_entry.id is no longer unique" in out  # and the key's loss itself
 
 
 def test_an_amount_given_a_fraction_of_a_penny_is_named(practice, db):

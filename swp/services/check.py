@@ -341,16 +341,18 @@ def expected_indexes() -> dict[str, tuple[str, bool]]:
 
 
 def expected_unique_columns(indexes: set[str]) -> set[tuple[str, tuple[str, ...]]]:
-    """The columns that must be held unique, by table: those declared unique without a name of
-    their own (a member's handle, an entry's ref, a period's label...), whatever the database
-    called their constraint; and those of each named unique index among `indexes` (the ones
-    there by name), so that one replaced by a plain index of the same name is found too."""
+    """The columns that must be held unique, by table: each table's primary key; those declared
+    unique without a name of their own (a member's handle, an entry's ref, a period's label...),
+    whatever the database called their constraint; and those of each named unique index among
+    `indexes` (the ones there by name), so that one replaced by a plain index of the same name
+    is found too."""
     from sqlalchemy import UniqueConstraint
 
     from swp.models import metadata
 
     wanted = set()
     for table in metadata().tables.values():
+        wanted.add((table.name, tuple(c.name for c in table.primary_key.columns)))  # (every table has one)
         wanted |= {(table.name, tuple(c.name for c in constraint.columns)) for constraint in table.constraints
                    if isinstance(constraint, UniqueConstraint) and not isinstance(constraint.name, str)}
         wanted |= {(table.name, tuple(c.name for c in index.columns)) for index in table.indexes
@@ -359,8 +361,8 @@ def expected_unique_columns(indexes: set[str]) -> set[tuple[str, tuple[str, ...]
 
 
 def _unique_column_sets(session: Session, tables: set[str]) -> dict[str, set[tuple[str, ...]]]:
-    """Each table's sets of columns that the database holds unique now (constraints and unique
-    indexes, as SQLAlchemy reads them on either backend)."""
+    """Each table's sets of columns that the database holds unique now (its primary key,
+    constraints and unique indexes, as SQLAlchemy reads them on either backend)."""
     from sqlalchemy import inspect
 
     from swp.db import tables_schema
@@ -372,6 +374,9 @@ def _unique_column_sets(session: Session, tables: set[str]) -> dict[str, set[tup
     held: dict[str, set[tuple[str, ...]]] = {}
     for table in sorted(tables & present):
         sets = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table, schema=schema)}
+        key = inspector.get_pk_constraint(table, schema=schema).get("constrained_columns") or []
+        if key:
+            sets.add(tuple(key))
         sets |= {tuple(c for c in i["column_names"] if c is not None)
                  for i in inspector.get_indexes(table, schema=schema) if i.get("unique")}
         held[table] = sets
