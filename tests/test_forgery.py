@@ -408,6 +408,40 @@ def test_an_amount_given_a_fraction_of_a_penny_is_named(practice, db):
     assert "trigger" not in out
 
 
+def test_a_date_rewritten_in_another_form_is_named(practice, db):
+    """On SQLite a date is text: '2026-W14-2' (an ISO week date) reads as 2026-03-31 (Python
+    takes either form), the same as its event's, but sorts after every '2026-0..' date, so the
+    entry drops out of every range that ends on 2026-03-31 (a period's totals, a balance --to).
+    check compares a date as stored, so the entry is named, by hand or in an import, its guard
+    put back."""
+    from datetime import date
+    from pathlib import Path
+
+    if is_postgres(db):
+        pytest.skip("a DATE column on PostgreSQL holds dates, not text")
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    entry = practice.ok("ledger", "income", "700", "--date", "2026-03-31", "--category", "grants",
+                        as_="mo", json=True).json["entry"]
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    practice.ok("check")
+    span = ["--from", "2025-04-01", "--to", "2026-03-31"]
+    before = practice.ok("ledger", "balance", *span, json=True).json["income_pence"]
+    trigger = "ledger_entry_append_only_update"
+    [(remade,)] = query(db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :t", {"t": trigger})
+    weeks = []
+    for row in (entry, entry + 5):
+        [(day,)] = query(db, f"SELECT date FROM ledger_entry WHERE id = {row}")
+        year, week, weekday = date.fromisoformat(day).isocalendar()
+        weeks.append(f"UPDATE ledger_entry SET date = '{year}-W{week:02d}-{weekday}' WHERE id = {row}")
+    execute(db, f"DROP TRIGGER {trigger}", *weeks, remade)
+    assert query(db, f"SELECT date FROM ledger_entry WHERE id = {entry}") == [("2026-W14-2",)]
+    assert practice.ok("ledger", "balance", *span, json=True).json["income_pence"] < before  # the harm
+    out = _check(practice)
+    assert f"ledger_entry row {entry} was changed after its signed event (date)" in out
+    assert "changed after their signed import" in out  # the import's range holds the other
+    assert "trigger" not in out
+
+
 def _forge_votes(db: str, actor: str, voters: tuple[str, ...], proposal_id: int) -> None:
     """A member who holds only their own key writes other members' votes inside one unit of
     work signed by themselves (the service's one-member-one-vote rule bypassed), then closes."""

@@ -232,12 +232,24 @@ def row_values(obj: SQLModel) -> dict[str, Any]:
 
 
 def as_stored(table: Table) -> list[ColumnElement[Any]]:
-    """The table's columns, to read its rows as `swp check` compares them: an amount as it is
-    stored, not through `Pence`, which makes a whole number of whatever it reads (on SQLite
-    an amount written around swp as 500.4 would read as 500, the same as its event's)."""
-    from sqlalchemy import BigInteger, type_coerce
+    """The table's columns, to read its rows as `swp check` compares them: an amount and a date
+    as they are stored, not through the types that read them for swp's work, which take
+    more than swp ever writes. On SQLite `Pence` makes a whole number of whatever it reads (an
+    amount written around swp as 500.4 would read as 500), and a date is text that Python
+    also reads from other forms ('2026-W14-2' is 2026-03-31, but sorts after every '2026-0..'
+    date, so an entry so written drops out of every range ending that day): either would
+    read the same as its event's. What swp writes is read the same either way."""
+    from sqlalchemy import BigInteger, String, type_coerce
 
-    return [type_coerce(c, BigInteger).label(c.name) if isinstance(c.type, Pence) else c for c in table.columns]
+    return [type_coerce(c, BigInteger if isinstance(c.type, Pence) else String).label(c.name)
+            if _compared_as_stored(c) else c for c in table.columns]
+
+
+def _compared_as_stored(column: Any) -> bool:
+    """An amount or a date: read as stored by `swp check` (`as_stored`) and the range digest."""
+    from sqlalchemy import Date
+
+    return isinstance(column.type, (Pence, Date))
 
 
 def plain_values(table: Table, values: Sequence[Any]) -> dict[str, Any]:
@@ -485,8 +497,8 @@ def range_digest(session: Session, table: Table, first: int, last: int) -> tuple
 
     The rows are read through the driver; a column SQLAlchemy would convert (dates, times) is
     converted by SQLAlchemy's own result processor, once per distinct stored value, so each
-    row's text is exactly the canonical JSON of the row as the ORM reads it; but an amount is
-    read as stored (`as_stored`), so that one written around swp with a fraction shows."""
+    row's text is exactly the canonical JSON of the row as the ORM reads it; but an amount or
+    a date is read as stored (`as_stored`), so that one written around swp in another form shows."""
     digest = hashlib.sha256()
     update = digest.update
     count = 0
@@ -513,7 +525,7 @@ def range_digest(session: Session, table: Table, first: int, last: int) -> tuple
     converted: list[tuple[int, Any, dict[Any, Any]]] = []  # (position, processor, stored -> plain)
     for i, column in enumerate(columns):
         processor = column.type._cached_result_processor(dialect, None)
-        if processor is not None and not isinstance(column.type, Pence):
+        if processor is not None and not _compared_as_stored(column):
             converted.append((i, processor, {}))
     # the canonical text of a row of plain values, filled in key order: {"a":1,"b":"x",...}
     order = sorted(range(len(names)), key=names.__getitem__)
