@@ -160,17 +160,33 @@ def test_an_imported_row_edited_with_plain_sql(practice, db, tmp_path):
     assert "ledger_entry rows 1 to" in out and "changed after their signed import" in out
 
 
-def _delete_behind_the_trigger(db: str, table: str, where: str) -> None:
-    """The whole attack: drop the table's delete guard, delete, and make the guard again from
+def _behind_the_trigger(db: str, table: str, trigger: str, *statements: str) -> None:
+    """The whole attack: drop one of the table's guards, write, and make the guard again from
     its own stored definition, so that the defences check finds every trigger in place."""
-    trigger = f"{table}_append_only_delete"
     if is_postgres(db):
         [(remade,)] = query(db, "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = :t",
                             {"t": trigger})
     else:
         [(remade,)] = query(db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :t",
                             {"t": trigger})
-    execute(db, f"DROP TRIGGER {trigger} ON {table}", f"DELETE FROM {table} WHERE {where}", remade)
+    execute(db, f"DROP TRIGGER {trigger} ON {table}", *statements, remade)
+
+
+def _delete_behind_the_trigger(db: str, table: str, where: str) -> None:
+    _behind_the_trigger(db, table, f"{table}_append_only_delete", f"DELETE FROM {table} WHERE {where}")
+
+
+def _an_entry_and_an_import(practice, day: str) -> int:
+    """An income recorded by hand on `day`, then the example bank file imported after it (its
+    rows from the next id on), all checked clean; the hand entry's id."""
+    from pathlib import Path
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
+    entry = practice.ok("ledger", "income", "700", "--date", day, "--category", "grants",
+                        as_="mo", json=True).json["entry"]
+    practice.ok("ledger", "import", str(ledger), as_="mo")
+    practice.ok("check")
+    return entry
 
 
 def test_a_ledger_entry_deleted_behind_its_trigger(lived, db):
@@ -388,19 +404,11 @@ def test_an_amount_given_a_fraction_of_a_penny_is_named(practice, db):
     """On SQLite a money column takes a fraction written with plain SQL (PostgreSQL's BIGINT
     refuses it): swp reads an amount as whole pence, but check compares it as stored, so an
     entry given 0.9 of a penny more, by hand or in an import, is named, its guard put back."""
-    from pathlib import Path
-
     if is_postgres(db):
         pytest.skip("a BIGINT column on PostgreSQL holds whole numbers only")
-    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
-    entry = practice.ok("ledger", "income", "700", "--date", "2025-04-01", "--category", "grants",
-                        as_="mo", json=True).json["entry"]
-    practice.ok("ledger", "import", str(ledger), as_="mo")
-    practice.ok("check")
-    trigger = "ledger_entry_append_only_update"
-    [(remade,)] = query(db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :t", {"t": trigger})
-    execute(db, f"DROP TRIGGER {trigger}",
-            f"UPDATE ledger_entry SET amount_pence = amount_pence + 0.9 WHERE id IN ({entry}, {entry + 5})", remade)
+    entry = _an_entry_and_an_import(practice, "2025-04-01")
+    _behind_the_trigger(db, "ledger_entry", "ledger_entry_append_only_update",
+                        f"UPDATE ledger_entry SET amount_pence = amount_pence + 0.9 WHERE id IN ({entry}, {entry + 5})")
     assert query(db, f"SELECT typeof(amount_pence) FROM ledger_entry WHERE id = {entry}") == [("real",)]
     out = _check(practice)
     assert f"ledger_entry row {entry} was changed after its signed event (amount_pence)" in out
@@ -415,25 +423,18 @@ def test_a_date_rewritten_in_another_form_is_named(practice, db):
     check compares a date as stored, so the entry is named, by hand or in an import, its guard
     put back."""
     from datetime import date
-    from pathlib import Path
 
     if is_postgres(db):
         pytest.skip("a DATE column on PostgreSQL holds dates, not text")
-    ledger = Path(__file__).resolve().parent.parent / "examples" / "riverside-ledger.csv"
-    entry = practice.ok("ledger", "income", "700", "--date", "2026-03-31", "--category", "grants",
-                        as_="mo", json=True).json["entry"]
-    practice.ok("ledger", "import", str(ledger), as_="mo")
-    practice.ok("check")
+    entry = _an_entry_and_an_import(practice, "2026-03-31")
     span = ["--from", "2025-04-01", "--to", "2026-03-31"]
     before = practice.ok("ledger", "balance", *span, json=True).json["income_pence"]
-    trigger = "ledger_entry_append_only_update"
-    [(remade,)] = query(db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :t", {"t": trigger})
     weeks = []
     for row in (entry, entry + 5):
         [(day,)] = query(db, f"SELECT date FROM ledger_entry WHERE id = {row}")
         year, week, weekday = date.fromisoformat(day).isocalendar()
         weeks.append(f"UPDATE ledger_entry SET date = '{year}-W{week:02d}-{weekday}' WHERE id = {row}")
-    execute(db, f"DROP TRIGGER {trigger}", *weeks, remade)
+    _behind_the_trigger(db, "ledger_entry", "ledger_entry_append_only_update", *weeks)
     assert query(db, f"SELECT date FROM ledger_entry WHERE id = {entry}") == [("2026-W14-2",)]
     assert practice.ok("ledger", "balance", *span, json=True).json["income_pence"] < before  # the harm
     out = _check(practice)
