@@ -23,6 +23,17 @@ class SwpError(Exception):
         # printed alongside the error object.
         self.payload = payload
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as it is, attributes and all, whatever its class's own arguments (a file
+        read ahead in another process raises its errors in this one)."""
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[SwpError], args: tuple[Any, ...], state: dict[str, Any]) -> SwpError:
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(SwpError):
     """The user gave a value swp cannot accept (an amount, a date, a clause value...)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,34 @@ from tests.conftest import audit_rows, copy_practice, database_url, execute, is_
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "riverside-ledger.csv"
 HEADER = "date,type,amount,category,memo,ref\n"
+
+
+@pytest.fixture(autouse=True, params=["here", "ahead"])
+def reading(request, monkeypatch) -> Iterator[str]:
+    """Every test here runs twice: with every file read in the importing process, and with
+    every file read ahead by a second process (`swp.readahead`), as a long file is; there the
+    second process must really be made, not left out in silence, and never outlive the import,
+    however it ends."""
+    import os
+
+    from swp import readahead
+    from swp.services import ledger
+
+    if request.param == "here":
+        monkeypatch.setattr(ledger, "READ_AHEAD_BYTES", 1 << 60)
+    else:
+        monkeypatch.setattr(ledger, "READ_AHEAD_BYTES", 0)
+
+        def forked(items):
+            made = readahead.read_ahead(items)
+            assert made is not None, "no process was forked to read ahead"
+            return made
+
+        monkeypatch.setattr(ledger, "read_ahead", forked)
+    yield request.param
+    if request.param == "ahead":
+        with pytest.raises(ChildProcessError):  # no process left behind (or its exit uncollected)
+            os.waitpid(-1, os.WNOHANG)
 
 
 def write(tmp_path, text: str, name: str = "bank.csv") -> str:
@@ -403,11 +432,14 @@ def test_a_big_import_sets_the_covering_index_and_the_period_lock_aside_and_make
                     "'2026-04-01 00:00:00')")
 
 
-def test_the_event_digest_is_the_stored_rows_digest(practice, db, tmp_path, monkeypatch):
-    """The event's digest of an import's rows (made as they are inserted) is the digest of the
-    rows as they are stored, read back one by one: over several batches, odd text (quotes,
-    commas, non-ASCII, a backslash, a percent sign), empty memos, rows skipped, and with an
-    entry recorded by hand first."""
+@pytest.mark.parametrize("again", [5, 0])
+def test_the_event_digest_is_the_stored_rows_digest(practice, db, tmp_path, monkeypatch, reading, again):
+    """The event's digest of an import's rows (made as they are inserted, or by the process
+    reading ahead as it sends them) is the digest of the rows as they are stored, read back
+    one by one: over several batches, odd text (quotes, commas, non-ASCII, a backslash, a
+    percent sign), empty memos, with and without rows skipped (`again`: rows given twice), and
+    with an entry recorded by hand first. On SQLite the rows are not read back to make it,
+    unless rows were skipped after being digested ahead."""
     import json
 
     from sqlalchemy import create_engine
@@ -422,9 +454,14 @@ def test_the_event_digest_is_the_stored_rows_digest(practice, db, tmp_path, monk
     lines = [f"2026-{4 + i % 3:02d}-{1 + i % 28:02d},{'income' if i % 2 else 'expense'},"
              f"{1 + i}.{i % 100:02d},{'contracts' if i % 2 else 'rent'},{memos[i % len(memos)]},R{i}\n"
              for i in range(40)]
-    path = write(tmp_path, HEADER + "".join(lines + lines[:5]))
+    path = write(tmp_path, HEADER + "".join(lines + lines[:again]))
+    read_backs = []
+    range_digest = audit.range_digest
+    monkeypatch.setattr(audit, "range_digest", lambda *args: read_backs.append(args) or range_digest(*args))
     run = practice.ok("ledger", "import", path, as_="mo", json=True)
-    assert (run.json["added"], run.json["skipped"]) == (40, 5)
+    assert (run.json["added"], run.json["skipped"]) == (40, again)
+    if not is_postgres(db):
+        assert len(read_backs) == (1 if again and reading == "ahead" else 0)
     payload = json.loads(audit_rows(db)[-1]["payload"])
     [span] = [span for name, body in payload if name == audit.ROWS_ACTION for span in body["ranges"]]
     engine = create_engine(database_url(db))
@@ -556,9 +593,9 @@ def test_a_batch_checked_a_column_at_a_time_is_the_batch_checked_row_by_row(prac
             if warm:  # the dates and categories met in earlier batches
                 for line, cells in seen:
                     importer.parse(cells, positions, line)
-            fast = importer.parse_many(batch, positions)
+            fast = importer.parse_many([cells for _, cells in batch], positions)
             try:
-                slow = [(line, *importer.parse(cells, positions, line)) for line, cells in batch]
+                slow = [importer.parse(cells, positions, line) for line, cells in batch]
             except InputError:
                 slow = None
     finally:
@@ -592,13 +629,16 @@ def test_a_batch_taken_whole_is_the_batch_gone_through_row_by_row(practice, rows
             importer = ledger._Importer(session, periods=[
                 (first + timedelta(days=s), first + timedelta(days=s + length), f"p{s}") for s, length in periods])
 
-            def outcome(sort):
+            def outcome(sort, *args):
                 try:
-                    return sort(batch, {})
+                    return sort(*args, {})
                 except InputError as exc:
                     return exc.message
 
-            assert outcome(importer._sorted) == outcome(importer._sorted_row_by_row)
+            lines, keys, rows = (list(column) for column in zip(*batch, strict=True))
+            assert list(map(ledger._key, rows)) == keys  # (what a row must match, from the row as bound)
+            assert (outcome(importer._sorted, lines, rows, importer.whole(rows))
+                    == outcome(importer._sorted_row_by_row, batch))
     finally:
         database.dispose()
 
@@ -642,9 +682,9 @@ def test_the_collector_is_off_while_the_rows_go_in_and_as_it_was_after_however_t
     seen: list[bool] = []
     settle = ledger._Importer.settle
 
-    def spy(self, batch):
+    def spy(self, *batch):
         seen.append(gc.isenabled())
-        return settle(self, batch)
+        return settle(self, *batch)
 
     monkeypatch.setattr(ledger._Importer, "settle", spy)
     monkeypatch.setattr(ledger, "BATCH_ROWS", 10)
@@ -679,3 +719,99 @@ def test_the_collector_is_off_while_the_rows_go_in_and_as_it_was_after_however_t
             seen.clear()
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_a_reader_process_that_dies_fails_the_import_and_writes_nothing(practice, db, tmp_path, monkeypatch, reading):
+    """The process reading ahead is killed halfway (out of memory, say): the import fails
+    (an unexpected error: it is not the file's fault) and nothing of it stays in the books."""
+    import os
+
+    from swp.db import open_database
+    from swp.services import ledger
+
+    if reading == "here":
+        pytest.skip("only a file read ahead has a second process")
+    digested = ledger._digested
+
+    def dying(*args):
+        items = digested(*args)
+        yield next(items)
+        os._exit(9)
+
+    monkeypatch.setattr(ledger, "_digested", dying)
+    monkeypatch.setattr(ledger, "BATCH_ROWS", 10)
+    path = write(tmp_path, HEADER + good_rows(50))
+    before = snapshot(db)
+    database = open_database(db)
+    try:
+        with pytest.raises(RuntimeError, match="reading the file ahead stopped before its end"):
+            database.run(lambda s: ledger.import_csv(s, path, actor="mo"), write=True)
+    finally:
+        database.dispose()
+    assert snapshot(db) == before
+
+
+def test_a_file_read_ahead_is_imported_as_one_read_here(practice, db, tmp_path, monkeypatch, reading):
+    """The same file, with rows the second process cannot take a column at a time (blank
+    lines, a memo of two lines, a type in capitals) and rows already in the books, gives the
+    same entries, summary and event whether it is read here or ahead; and check finds the
+    books sound."""
+    from swp.services import ledger
+
+    monkeypatch.setattr(ledger, "BATCH_ROWS", 16)
+    practice.ok("ledger", "import", write(tmp_path, HEADER + good_rows(20), "first.csv"), as_="mo")
+    odd = ("2026-04-03,INCOME,5.00,contracts,\"two\nlines\",Q1\n\n   \n"
+           "2026-04-04,expense,6,rent,  spaced  ,Q2\n")
+    path = write(tmp_path, HEADER + good_rows(30, start=10) + odd + good_rows(40, start=100))
+    run = practice.ok("ledger", "import", path, as_="mo", json=True).json
+    assert (run["rows"], run["added"], run["skipped"]) == (72, 62, 10)
+    stored = entries(db)
+    assert [entry[5] for entry in stored] == [f"R{i}" for i in range(40)] + ["Q1", "Q2"] + [f"R{i}" for i in range(100, 140)]
+    assert stored[40:42] == [
+        ("2026-04-03", "income", 500, "contracts", "two\nlines", "Q1", "assets:bank", "income:contracts"),
+        ("2026-04-04", "expense", 600, "rent", "spaced", "Q2", "expenses:rent", "assets:bank")]
+    assert (run["income_pence"], run["expenses_pence"]) == (
+        sum(e[2] for e in stored[20:] if e[1] == "income"), sum(e[2] for e in stored[20:] if e[1] == "expense"))
+    practice.ok("check")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.one_of(st.just(None), st.lists(
+           st.sampled_from(["a", "", " ", "x y", "two\nlines", "cr\r\nlf", "q\"uote", "c,omma", "\n"]),
+           min_size=1, max_size=4)), max_size=14),
+       end=st.sampled_from(["\n", "\r\n"]), size=st.integers(1, 5))
+def test_each_row_is_named_by_the_line_it_starts_on_however_the_batch_is_read(rows, end, size, reading):
+    """A batch is read whole from the CSV reader, then each row's line is worked out (one
+    line, and one more per line end in its quoted cells), blank rows left out: the lines are
+    those the reader counts row by row, whatever the batch size, line ends and quoting."""
+    import csv
+    import io
+    import itertools
+
+    from swp.services import ledger
+
+    if reading == "ahead":
+        pytest.skip("no file is read")
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator=end)
+    for row in rows:
+        if row is None:
+            text.write(end)  # a blank line
+        else:
+            writer.writerow(row)
+    content = text.getvalue()
+    expected = []
+    reader = csv.reader(io.StringIO(content, newline="\n"), strict=True)
+    before = 0
+    for cells in reader:
+        if (cells and cells[0] and not cells[0].isspace()) or "".join(cells).strip():
+            expected.append((before + 1, cells))
+        before = reader.line_num
+    got = []
+    reader = csv.reader(io.StringIO(content, newline="\n"), strict=True)
+    before = 0
+    while table := list(itertools.islice(reader, size)):
+        lines, kept, before = ledger._lines_of(table, before, reader.line_num - before)
+        assert before == reader.line_num
+        got += list(zip(lines, kept, strict=True))
+    assert got == expected

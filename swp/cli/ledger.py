@@ -239,6 +239,7 @@ def import_(
     """
     import os
     import sys
+    import time
 
     from swp.services import ledger
 
@@ -286,10 +287,20 @@ def import_(
 
         from swp.render import console
 
+        # (drawn as the import reports, not by a thread of its own: with no other thread
+        # running, a long file can be read ahead in a second process)
         with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                      TimeRemainingColumn(), console=console(), transient=True) as bar:
+                      TimeRemainingColumn(), console=console(), transient=True, auto_refresh=False) as bar:
             task = bar.add_task("Checking" if dry_run else "Importing", total=size)
-            summary = run(lambda done, total: bar.update(task, completed=done, total=total))
+            drawn = [0.0]
+
+            def report(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+                if time.monotonic() - drawn[0] >= 0.1:  # ten times a second at most
+                    drawn[0] = time.monotonic()
+                    bar.refresh()
+
+            summary = run(report)
     else:
         summary = run()
 

@@ -292,15 +292,12 @@ def bulk_insert(session: Session, table: Table, rows: list[Any], *, columns: tup
     `rows` are dicts of column values; or, with `columns`, tuples of those columns' values in
     the driver's own form (see `driver_binders`), handed to the driver's executemany without
     SQLAlchemy binding each row. On SQLite those tuples are also digested as they are handed
-    over (see `_Stream`): the rows must not be changed later in the same unit of work."""
+    over (see `Stream`): the rows must not be changed later in the same unit of work."""
     from sqlalchemy import insert
 
     if not rows:
         return
-    before = session.info.setdefault("swp_bulk", {})
-    session.info.setdefault("swp_bulk_tables", {})[table.name] = table
-    if table.name not in before:
-        before[table.name] = session.execute(select(func.max(table.c.id))).scalar() or 0
+    before = _note_bulk(session, table)
     sql = _driver_insert(session, table, columns) if columns else None
     if sql is None:
         if columns:
@@ -309,9 +306,9 @@ def bulk_insert(session: Session, table: Table, rows: list[Any], *, columns: tup
         session.info.setdefault("swp_streams", {})[table.name] = None  # read back at the end
         return
     assert columns is not None
-    streams: dict[str, _Stream | None] = session.info.setdefault("swp_streams", {})
+    streams: dict[str, Stream | _Counted | None] = session.info.setdefault("swp_streams", {})
     if table.name not in streams:
-        streams[table.name] = _Stream.make(session, table, columns, before[table.name])
+        streams[table.name] = Stream.make(session, table, columns, before)
     stream = streams[table.name]
     if stream is not None and stream.columns != columns:
         stream = streams[table.name] = None
@@ -320,7 +317,69 @@ def bulk_insert(session: Session, table: Table, rows: list[Any], *, columns: tup
         stream.add(rows)
 
 
-class _Stream:
+def _note_bulk(session: Session, table: Table) -> int:
+    """The table's highest id before this unit of work's first bulk insert into it (noted then)."""
+    before = session.info.setdefault("swp_bulk", {})
+    session.info.setdefault("swp_bulk_tables", {})[table.name] = table
+    if table.name not in before:
+        before[table.name] = session.execute(select(func.max(table.c.id))).scalar() or 0
+    return int(before[table.name])
+
+
+def stream_elsewhere(session: Session, table: Table, columns: tuple[str, ...]) -> Stream | None:
+    """The digest of the rows `bulk_insert(session, table, rows, columns=columns)` is about to
+    insert, for another process to make (an import read ahead: the process that reads and
+    checks the rows digests each batch as it sends it, `Stream.add`). Here `bulk_insert` then
+    only counts them; `streamed_elsewhere` hands back what the other process made, and
+    `bulk_ranges` takes it if as many rows went in as it digested, or else reads the range back.
+    Whoever inserts the rows must insert every row digested, in order, and nothing else, or
+    else call `not_streamed`. None: nothing to digest elsewhere (PostgreSQL, where the range
+    is read back; or rows already inserted into the table in this unit of work)."""
+    streams: dict[str, Stream | _Counted | None] = session.info.setdefault("swp_streams", {})
+    if table.name in streams or _driver_insert(session, table, columns) is None:
+        return None
+    stream = Stream.make(session, table, columns, _note_bulk(session, table))
+    streams[table.name] = _Counted(stream) if stream is not None else None
+    return stream
+
+
+def streamed_elsewhere(session: Session, table: Table, result: tuple[int, str] | None) -> None:
+    """What the other process's `Stream` of `stream_elsewhere` made: (count, digest)."""
+    counted = session.info.get("swp_streams", {}).get(table.name)
+    if isinstance(counted, _Counted):
+        counted.elsewhere = result
+
+
+def stream_here(session: Session, table: Table) -> None:
+    """No other process after all: `bulk_insert` digests the rows as it inserts them."""
+    session.info.get("swp_streams", {}).pop(table.name, None)
+
+
+def not_streamed(session: Session, table: Table) -> None:
+    """The rows inserted are not exactly those digested: read the range back at the end."""
+    session.info.setdefault("swp_streams", {})[table.name] = None
+
+
+class _Counted:
+    """Stands in for a `Stream` made in another process (`stream_elsewhere`): counts the rows
+    inserted here; its result is the other process's, if that digested as many rows."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.columns = stream.columns
+        self.first = stream.first
+        self.count = 0
+        self.elsewhere: tuple[int, str] | None = None
+
+    def add(self, rows: list[Any]) -> None:
+        self.count += len(rows)
+
+    def result(self, last: int) -> tuple[int, str] | None:
+        if self.elsewhere is None or self.elsewhere[0] != self.count or last != self.first - 1 + self.count:
+            return None
+        return self.elsewhere
+
+
+class Stream:
     """The digest `range_digest` would compute, computed from the very values handed to the
     driver as an import inserts them, instead of reading every row back.
 
@@ -354,7 +413,7 @@ class _Stream:
         self._texts: dict[int, dict[Any, str] | None] = {}
 
     @classmethod
-    def make(cls, session: Session, table: Table, columns: tuple[str, ...], before: int) -> _Stream | None:
+    def make(cls, session: Session, table: Table, columns: tuple[str, ...], before: int) -> Stream | None:
         from swp.db import stores_as_bound
 
         if not stores_as_bound(session):

@@ -24,11 +24,12 @@ import csv
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -37,10 +38,11 @@ from swp import rules
 from swp.clock import now, today
 from swp.dates import parse_date
 from swp.db import prepare_bulk_write, rows_where_in, stores_as_bound
-from swp.errors import InputError, NotFound, PreconditionError, RuleViolation
+from swp.errors import InputError, NotFound, PreconditionError, RuleViolation, SwpError
 from swp.importers import Lines, csv_problem
 from swp.models import LedgerEntry, Period, table_of
 from swp.money import MAX_PENCE, format_pence, parse_amount
+from swp.readahead import read_ahead
 from swp.services import audit
 from swp.services.roles import require_manager
 from swp.startup import without_collection
@@ -456,10 +458,14 @@ _Key: TypeAlias = tuple[date, str, int, str, str | None]
 _Values: TypeAlias = tuple[Any, ...]
 
 
-def _key(values: Any) -> _Key:
-    """What must match for a row to count as already imported."""
-    return (values["date"], values["kind"], values["amount_pence"], values["category"],
-            values["memo"])
+def _day(bound: Any) -> date:
+    """A date as the driver takes it (ISO text on SQLite), as a date."""
+    return bound if isinstance(bound, date) else date.fromisoformat(bound)
+
+
+def _key(row: _Values) -> _Key:
+    """What must match for a row (as the driver inserts it) to count as already imported."""
+    return (_day(row[0]), row[1], row[2], row[3], row[6])
 
 
 def _describe(key: _Key) -> str:
@@ -515,9 +521,8 @@ class _Importer:
                 self.categories[(kind, text)] = known
         return known
 
-    def parse(self, cells: list[str], positions: list[int], line: int) -> tuple[_Key, _Values]:
-        """A row checked: (what must match for it to count as already imported, the row as the
-        driver inserts it)."""
+    def parse(self, cells: list[str], positions: list[int], line: int) -> _Values:
+        """A row checked, as the driver inserts it."""
         if len(cells) != len(IMPORT_HEADER):
             raise InputError(f"line {line}: expected {len(IMPORT_HEADER)} fields "
                              f"({','.join(IMPORT_HEADER)}), found {len(cells)}")
@@ -550,18 +555,15 @@ class _Importer:
             raise InputError(f"line {line}: the ref is empty; every row needs its bank reference, "
                              "so that importing the same file again adds nothing")
         memo = memo.strip() or None
-        return ((day, kind, pence, category, memo),
-                (bound_day, kind, pence, category, debit, credit, memo, ref, self.recorded))
+        return (bound_day, kind, pence, category, debit, credit, memo, ref, self.recorded)
 
-    def parse_many(self, raw: list[tuple[int, list[str]]], positions: list[int]
-                   ) -> list[tuple[int, _Key, _Values]] | None:
-        """A batch of rows checked a column at a time, as `parse` checks each: (line, key,
-        row) in file order; or None when a row needs `parse` (a date or category not met
+    def parse_many(self, table: list[list[str]], positions: list[int]) -> list[_Values] | None:
+        """A batch of rows (each row's cells) checked a column at a time, as `parse` checks
+        each: the rows in file order; or None when a row needs `parse` (a date or category not met
         before, a type to put in lower case, an amount written otherwise than 1234.56, an empty
         ref, a row of another length, a bad row): the caller then parses the batch row by row,
         which also names the first bad row. (A date after today is never met before: `_day`
         refuses it instead of remembering it, so its batch goes row by row.)"""
-        lines, table = zip(*raw, strict=True)
         if set(map(len, table)) != {len(IMPORT_HEADER)}:
             return None
         columns = list(zip(*table, strict=True))
@@ -591,13 +593,28 @@ class _Importer:
         if not all(refs):
             return None
         memos = [memo.strip() or None for memo in memo_texts]
-        # the keys and rows made a column at a time (zip makes each tuple without a Python step)
-        day_values, bound_days = zip(*days, strict=True)
+        # the rows made a column at a time (zip makes each tuple without a Python step)
+        bound_days = list(map(itemgetter(1), days))
         names, debits, credits = zip(*categories, strict=True)
-        keys = zip(day_values, kinds, amounts, names, memos, strict=True)
         rows = zip(bound_days, kinds, amounts, names, debits, credits, memos, refs,
                    itertools.repeat(self.recorded), strict=False)  # (repeat never ends)
-        return list(zip(lines, keys, rows, strict=True))
+        return list(rows)
+
+    def whole(self, rows: list[_Values]) -> tuple[int, int] | None:
+        """A batch's income and expenses, if it can be taken whole: no ref twice, no day in a
+        closed period (the usual import); None if it must be gone through row by row
+        (`_sorted_row_by_row`), which skips a row given twice and names the first bad row.
+        Its refs are not yet looked for in the books (`settle` does)."""
+        refs = set(map(itemgetter(7), rows))
+        if len(refs) != len(rows):
+            return None
+        days = list(map(itemgetter(0), rows))  # (as bound: ISO text on SQLite, in date order)
+        low, high = _day(min(days)), _day(max(days))
+        if any(start <= high and low <= end for start, end, _ in self.periods):
+            return None
+        amounts = list(map(itemgetter(2), rows))
+        income = sum(itertools.compress(amounts, map("income".__eq__, map(itemgetter(1), rows))))
+        return income, sum(amounts) - income
 
     def known(self, refs: list[str]) -> dict[str, tuple[int, _Key]]:
         """The entries already in the books with any of these refs: ref -> (id, key). Asked
@@ -610,21 +627,23 @@ class _Importer:
             found[ref] = (entry_id, (day, kind, pence, category, memo))
         return found
 
-    def settle(self, batch: list[tuple[int, _Key, _Values]]) -> None:
-        """Check a batch against the books (refs, closed periods), then insert its new rows
-        with one executemany. Raises on the first bad row, in file order.
+    def settle(self, lines: Sequence[int], rows: list[_Values], whole: tuple[int, int] | None) -> bool:
+        """Check a batch (its rows, their lines, and `whole` as `whole` found it) against the
+        books (refs, closed periods), then insert its new rows with one executemany. Raises on
+        the first bad row, in file order. Were all its rows inserted, in order (none skipped as
+        already in the books or earlier in the batch)?
 
         On SQLite, while no ref of this import has been found in the books, a batch is first
         inserted as if none of its refs were there, inside a savepoint: the unique index on
         `ref` looks each one up as it inserts it anyway. If one is there (a file imported
         again, a ref already used), the savepoint is rolled back, the refs are asked for and
         the batch is settled as below, and so is every later batch of the import."""
-        if not batch:
-            return
+        if not rows:
+            return True
         if self.hopeful:
             connection = self.session.connection()
             try:
-                fresh, skipped, income, expenses = self._sorted(batch, {})
+                fresh, skipped, income, expenses = self._sorted(lines, rows, whole, {})
             except InputError:  # reported below, where the books' refs come first
                 self.hopeful = False
             else:
@@ -642,31 +661,25 @@ class _Importer:
                 else:
                     connection.exec_driver_sql("RELEASE SAVEPOINT swp_import_batch")
                     self._count(fresh, skipped, income, expenses)
-                    return
-        refs = list({row[7] for _, _, row in batch})
-        fresh, skipped, income, expenses = self._sorted(batch, self.known(refs))
+                    return not skipped
+        refs = list(set(map(itemgetter(7), rows)))
+        fresh, skipped, income, expenses = self._sorted(lines, rows, whole, self.known(refs))
         self._insert(fresh)
         self._count(fresh, skipped, income, expenses)
+        return not skipped
 
-    def _sorted(self, batch: list[tuple[int, _Key, _Values]], known: dict[str, tuple[int, _Key]]
-                ) -> tuple[list[_Values], int, int, int]:
+    def _sorted(self, lines: Sequence[int], rows: list[_Values], whole: tuple[int, int] | None,
+                known: dict[str, tuple[int, _Key]]) -> tuple[list[_Values], int, int, int]:
         """The batch's rows to insert, the number skipped (already in the books, or earlier in
         the batch, with the same values), and the income and expenses of the rows to insert.
         `known`: the books' entries with the batch's refs (`known`).
 
-        A batch with none of its refs in the books, none twice, and no day in a closed period
-        (the usual import) is taken whole; any other is gone through row by row
-        (`_sorted_row_by_row`), which names the first bad row."""
-        if not known:
-            _, keys, rows = zip(*batch, strict=True)
-            days = list(map(itemgetter(0), keys))
-            low, high = min(days), max(days)
-            refs = set(map(itemgetter(7), rows))
-            if len(refs) == len(batch) and not any(start <= high and low <= end for start, end, _ in self.periods):
-                amounts = list(map(itemgetter(2), keys))
-                income = sum(itertools.compress(amounts, map("income".__eq__, map(itemgetter(1), keys))))
-                return list(rows), 0, income, sum(amounts) - income
-        return self._sorted_row_by_row(batch, known)
+        A batch with none of its refs in the books that can be taken `whole` (the usual
+        import) is; any other is gone through row by row (`_sorted_row_by_row`), which names
+        the first bad row."""
+        if not known and whole is not None:
+            return rows, 0, *whole
+        return self._sorted_row_by_row(list(zip(lines, map(_key, rows), rows, strict=True)), known)
 
     def _sorted_row_by_row(self, batch: list[tuple[int, _Key, _Values]], known: dict[str, tuple[int, _Key]]
                            ) -> tuple[list[_Values], int, int, int]:
@@ -764,7 +777,8 @@ def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool 
         restore = [] if dry_run else set_aside_for_import(session, total)
         try:
             with without_collection():
-                rows = _import_rows(importer, source, progress, total)
+                rows, sha256 = _import_rows(importer, source, progress, total,
+                                            ahead=total >= READ_AHEAD_BYTES)
             restore_after_import(session, restore)
         finally:
             if savepoint is not None:
@@ -772,7 +786,7 @@ def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool 
     if progress is not None:
         progress(total, total)
     return ImportSummary(os.path.basename(path), rows, importer.added, importer.skipped,
-                         importer.income, importer.expenses, dry_run, source.digest.hexdigest())
+                         importer.income, importer.expenses, dry_run, sha256)
 
 
 COVER_INDEX = "ix_ledger_entry_date_cover"
@@ -816,58 +830,146 @@ def restore_after_import(session: Session, restore: list[str]) -> None:
         conn.exec_driver_sql(sql)
 
 
-def _import_rows(importer: _Importer, source: Lines,
-                 progress: Callable[[int, int], None] | None, total: int) -> int:
+READ_AHEAD_BYTES = 1_000_000  # a file this big is read and checked in a second process, where it can be
+
+
+class _Batch(NamedTuple):
+    """Rows read and checked (as the driver inserts them), their lines, whether the batch can
+    be taken whole (`_Importer.whole`), and the bytes of the file read so far."""
+
+    lines: Sequence[int]
+    rows: list[_Values]
+    whole: tuple[int, int] | None
+    done: int
+
+
+class _Digests(NamedTuple):
+    """The end of a file read ahead: its SHA-256, and (count, digest) of its rows as the
+    import's event records them (None: read back from the books instead)."""
+
+    file: str
+    rows: tuple[int, str] | None
+
+
+def _import_rows(importer: _Importer, source: Lines, progress: Callable[[int, int], None] | None,
+                 total: int, *, ahead: bool) -> tuple[int, str]:
+    """Check and insert the file's rows a batch at a time: (rows, the file's SHA-256). With
+    `ahead`, the file is read and checked by a second process (`read_ahead`), which also
+    digests the rows for the import's event, while this one inserts the batches before."""
+    session = importer.session
+    table = table_of(LedgerEntry)
+    items: Generator[_Batch | _Digests, None, None] = _checked_batches(importer, source)
+    stream = audit.stream_elsewhere(session, table, IMPORT_COLUMNS) if ahead else None
+    if ahead:
+        forked = read_ahead(_digested(items, source, stream))
+        if forked is not None:
+            items = forked
+        elif stream is not None:  # no second process here: this one digests as it inserts
+            audit.stream_here(session, table)
+            stream = None
+    rows = 0
+    sha256 = None
+    with closing(items):
+        for item in items:
+            if isinstance(item, _Digests):  # (only from a second process)
+                sha256 = item.file
+                audit.streamed_elsewhere(session, table, item.rows)
+                continue
+            rows += len(item.rows)
+            if not importer.settle(item.lines, item.rows, item.whole) and stream is not None:
+                audit.not_streamed(session, table)  # rows skipped: not exactly the rows digested
+                stream = None
+            if progress is not None:
+                progress(item.done, total)
+    if rows == 0:
+        raise InputError("the file has a header but no rows; nothing to import")
+    return rows, sha256 or source.digest.hexdigest()
+
+
+def _digested(items: Iterator[_Batch | _Digests], source: Lines,
+              stream: audit.Stream | None) -> Iterator[_Batch | _Digests]:
+    """The batches, each digested as it goes (in the process reading ahead), then the digests."""
+    for item in items:
+        if stream is not None and isinstance(item, _Batch) and item.rows:
+            stream.add(item.rows)
+        yield item
+    yield _Digests(source.digest.hexdigest(), (stream.count, stream.digest.hexdigest()) if stream else None)
+
+
+def _checked_batches(importer: _Importer, source: Lines) -> Generator[_Batch | _Digests, None, None]:
+    """The file's rows read and checked, a batch at a time. A bad row ends them: the rows
+    before it come first (so that an earlier bad row, one already in the books say, is
+    reported first), then its error is raised."""
     reader = csv.reader(source, strict=True)
     try:
         positions = _header_positions(next(reader, None))
     except csv.Error as exc:
         raise InputError(f"line 1: {csv_problem(exc)}") from None
 
-    def settle(raw: list[tuple[int, list[str]]]) -> None:
-        """Check and insert a batch of rows as read (line, cells), a bad one named by its line."""
-        if not raw:
-            return
-        batch = importer.parse_many(raw, positions)
-        if batch is None:  # row by row: each is checked, and a bad one comes after those before it
-            batch = []
-            for line, cells in raw:
+    def checked(lines: Sequence[int], table: list[list[str]]) -> tuple[_Batch | None, SwpError | None]:
+        """A batch of rows as read (their lines, their cells) checked: the rows before a bad
+        one, and its error."""
+        if not table:
+            return None, None
+        rows = importer.parse_many(table, positions)
+        failure = None
+        if rows is None:  # row by row: each is checked, and a bad one comes after those before it
+            rows = []
+            for line, cells in zip(lines, table, strict=True):
                 try:
-                    batch.append((line, *importer.parse(cells, positions, line)))
-                except InputError:
-                    importer.settle(batch)  # an earlier bad row is reported first
-                    raise
-        importer.settle(batch)
-
-    raw: list[tuple[int, list[str]]] = []
-    rows = 0
-    before = reader.line_num  # the lines read so far: the next row starts on the line after
-    more = True
-    while more:  # a batch at a time: read (the loop below), then check and insert (settle)
-        more = False
-        try:
-            for cells in reader:
-                # a blank line (every cell empty or spaces) is no row
-                if (cells and cells[0] and not cells[0].isspace()) or "".join(cells).strip():
-                    raw.append((before + 1, cells))
-                before = reader.line_num
-                if len(raw) >= BATCH_ROWS:
-                    more = True
+                    rows.append(importer.parse(cells, positions, line))
+                except SwpError as exc:
+                    failure = exc
                     break
+            lines = lines[:len(rows)]
+        return (_Batch(lines, rows, importer.whole(rows), source.done) if rows else None), failure
+
+    before = reader.line_num  # the lines read so far: the next row starts on the line after
+    while True:  # a batch at a time: read, then check
+        table: list[list[str]] = []
+        unreadable: str | None = None  # why the reader stopped at a line
+        failure: SwpError | None = None
+        try:  # (`extend` keeps the rows read before a line that cannot be read)
+            table.extend(itertools.islice(reader, BATCH_ROWS))
         except csv.Error as exc:
-            settle(raw)  # an earlier bad row is reported first
-            raise InputError(f"line {before + 1}: {csv_problem(exc)}") from None
-        except InputError:  # a line that does not decode
-            settle(raw)  # an earlier bad row is reported first
-            raise
-        rows += len(raw)
-        settle(raw)
-        raw = []
-        if more and progress is not None:
-            progress(source.done, total)
-    if rows == 0:
-        raise InputError("the file has a header but no rows; nothing to import")
-    return rows
+            unreadable = csv_problem(exc)
+        except InputError as exc:  # a line that does not decode (named by `Lines`)
+            failure = exc
+        if not table and unreadable is None and failure is None:
+            return
+        stopped = unreadable is not None or failure is not None
+        lines, table, after = _lines_of(table, before, None if stopped else reader.line_num - before)
+        if unreadable is not None:
+            failure = InputError(f"line {after + 1}: {unreadable}")
+        batch, bad = checked(lines, table)
+        if batch is not None:
+            yield batch
+        if bad is not None:
+            raise bad  # (a bad row comes before a line the reader could not read)
+        if failure is not None:
+            raise failure
+        before = after
+
+
+def _lines_of(table: list[list[str]], before: int, taken: int | None
+              ) -> tuple[Sequence[int], list[list[str]], int]:
+    """Rows as the CSV reader read them after `before` lines, taking `taken` lines (None: not
+    known, the reader stopped at a bad line): the line each starts on and its cells, blank rows
+    (every cell empty or spaces) left out; and the lines read, those rows' last. A row takes
+    one line, and one more for each line end inside its quoted cells."""
+    if taken == len(table) and [] not in table:  # a line each, and no row without cells ...
+        firsts = list(map(itemgetter(0), table))
+        if all(firsts) and not any(map(str.isspace, firsts)):  # ... nor blank: the usual batch
+            return range(before + 1, before + 1 + taken), table, before + taken
+    lines: list[int] = []
+    kept: list[list[str]] = []
+    line = before + 1
+    for cells in table:
+        if (cells and cells[0] and not cells[0].isspace()) or "".join(cells).strip():
+            lines.append(line)
+            kept.append(cells)
+        line += 1 + sum(cell.count("\n") for cell in cells)
+    return lines, kept, line - 1
 
 
 def iter_rows(session: Session, *, batch: int = 2000) -> Iterable[Any]:
