@@ -592,7 +592,7 @@ class _Importer:
         refs = list(map(str.strip, ref_texts))
         if not all(refs):
             return None
-        memos = list(map(str.strip, memo_texts))
+        memos: list[str | None] = list(map(str.strip, memo_texts))
         if not all(memos):  # an empty memo is none
             memos = [memo or None for memo in memos]
         # the rows made a column at a time (zip makes each tuple without a Python step)
