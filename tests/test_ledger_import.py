@@ -815,3 +815,26 @@ def test_each_row_is_named_by_the_line_it_starts_on_however_the_batch_is_read(ro
         assert before == reader.line_num
         got += list(zip(lines, kept, strict=True))
     assert got == expected
+
+
+def test_a_long_file_imports_when_the_process_ignores_sigchld(practice, db, tmp_path, monkeypatch, reading):
+    """swp started by a program that ignores SIGCHLD (an ignored signal stays ignored across
+    exec) has its children collected by the system: a long file imports as it does anywhere
+    else, not as an unexpected error once every row is in."""
+    import signal
+
+    from swp import readahead
+    from swp.services import ledger
+
+    if reading == "here":
+        pytest.skip("only a file read ahead has a second process")
+    monkeypatch.setattr(ledger, "read_ahead", readahead.read_ahead)  # forked where it is safe, or not at all
+    path = write(tmp_path, HEADER + good_rows(2500))
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        run = practice("ledger", "import", path, as_="mo", json=True)
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+    assert run.code == 0, run.err
+    assert (run.json["added"], run.json["skipped"]) == (2500, 0)
+    practice.ok("check")

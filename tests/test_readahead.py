@@ -113,3 +113,34 @@ def test_no_process_is_forked_while_another_thread_runs():
         stop.set()
         thread.join()
     assert readahead.can_fork() == (hasattr(os, "fork") and os.uname().sysname != "Darwin")
+
+
+@pytest.mark.parametrize("handler", ["ignored", "reaped elsewhere"])
+def test_children_collected_by_someone_else_do_not_fail_the_items(handler):
+    """A program that ignores SIGCHLD (an ignored signal stays ignored across exec, so swp
+    may be started that way) has its children collected by the system, and one with a
+    SIGCHLD handler of its own may collect them itself: the child's exit cannot be waited
+    for, nor its pid signalled safely once it is gone. The items still come whole, and no
+    error is made of it (here no process is forked: the caller goes through the items)."""
+    import signal
+    import time
+
+    def reap(signum, frame):
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN if handler == "ignored" else reap)
+    try:
+        items = readahead.read_ahead(made_elsewhere(50))
+        got = []
+        for item in items if items is not None else made_elsewhere(50):
+            if not got:
+                time.sleep(0.3)  # the other process ends meanwhile (and is collected)
+            got.append(item)
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+    assert [i for i, _ in got] == list(range(50))
+    assert no_child_left()
