@@ -9,7 +9,8 @@ never touches a database connection it inherited (nor flushes this process's out
 with `os._exit`). If this side stops early (an error, Ctrl-C), the child is stopped.
 
 Only where forking is safe: a POSIX system other than macOS (whose system libraries may not
-survive a fork), with no other thread running (a thread's locks would be copied held).
+survive a fork), with no other thread running (a thread's locks would be copied held), and
+SIGCHLD left to its default (so that the child is this process's to collect).
 Elsewhere `read_ahead` returns None, and the caller goes through the items itself.
 """
 
@@ -29,8 +30,13 @@ _PIPE_BYTES = 1 << 20  # the pipe's buffer where the system lets it be set: a ba
 
 
 def can_fork() -> bool:
-    """Can a child process be forked here safely?"""
-    return hasattr(os, "fork") and sys.platform != "darwin" and threading.active_count() == 1
+    """Can a child process be forked here safely? Not while another thread runs, nor unless
+    SIGCHLD has its default action: where it is ignored (as a program that started this one
+    may have left it) the system collects the child as it ends, and a handler of the
+    program's own may collect it too; either way its exit could not be waited for, and its
+    pid, once free, could be another process's by the time this one stops it."""
+    return (hasattr(os, "fork") and sys.platform != "darwin" and threading.active_count() == 1
+            and signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL)
 
 
 def read_ahead(items: Iterator[T]) -> Generator[T, None, None] | None:
@@ -106,4 +112,7 @@ def _stop(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    os.waitpid(pid, 0)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # collected already (a SIGCHLD handler set from C, say)
+        pass
