@@ -144,3 +144,22 @@ def test_children_collected_by_someone_else_do_not_fail_the_items(handler):
         signal.signal(signal.SIGCHLD, before)
     assert [i for i, _ in got] == list(range(50))
     assert no_child_left()
+
+
+def test_closing_before_the_first_item_stops_the_other_process():
+    """The caller closes what it got before taking a single item (Ctrl-C right after the
+    fork, say): the process reading ahead, soon blocked on a full pipe, is ended and
+    collected all the same, and the pipe is not left open."""
+    def endless():
+        i = 0
+        while True:
+            yield "x" * 1000, i
+            i += 1
+
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    items = readahead.read_ahead(endless())
+    assert items is not None
+    items.close()
+    assert no_child_left()
+    if fds is not None:
+        assert len(os.listdir("/proc/self/fd")) == fds
