@@ -67,7 +67,9 @@ def read_ahead(items: Iterator[T]) -> Generator[T, None, None] | None:
         finally:
             os._exit(0)
     os.close(write_end)
-    return _received(pid, read_end)
+    received = _received(pid, read_end)
+    next(received)  # into its try: closed even before its first item, it stops the child
+    return received
 
 
 def _send(items: Iterator[Any], out: BinaryIO) -> None:
@@ -89,8 +91,11 @@ def _send(items: Iterator[Any], out: BinaryIO) -> None:
 
 
 def _received(pid: int, read_end: int) -> Generator[Any, None, None]:
+    """The items the child sends, after a first None that `read_ahead` takes itself (so that
+    the iterator it hands out is already inside the `finally` that stops the child)."""
     try:
         with open(read_end, "rb") as source:
+            yield None
             while True:
                 try:
                     more, item = pickle.load(source)
