@@ -45,7 +45,10 @@ def read_ahead(items: Iterator[T]) -> Generator[T, None, None] | None:
     `with contextlib.closing(...)`) if it stops before the end, so that the child is stopped."""
     if not can_fork():
         return None
-    read_end, write_end = os.pipe()
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:  # (no file descriptor left, say): read here
+        return None
     try:
         import fcntl
 

@@ -860,10 +860,11 @@ def _import_rows(importer: _Importer, source: Lines, progress: Callable[[int, in
     digests the rows for the import's event, while this one inserts the batches before."""
     session = importer.session
     table = table_of(LedgerEntry)
-    items: Generator[_Batch | _Digests, None, None] = _checked_batches(importer, source)
+    batches = _checked_batches(importer, source)
+    items: Generator[_Batch | _Digests, None, None] = batches  # (and the digests, when read ahead)
     stream = audit.stream_elsewhere(session, table, IMPORT_COLUMNS) if ahead else None
     if ahead:
-        forked = read_ahead(_digested(items, source, stream))
+        forked = read_ahead(_digested(batches, source, stream))
         if forked is not None:
             items = forked
         elif stream is not None:  # no second process here: this one digests as it inserts
@@ -888,17 +889,16 @@ def _import_rows(importer: _Importer, source: Lines, progress: Callable[[int, in
     return rows, sha256 or source.digest.hexdigest()
 
 
-def _digested(items: Iterator[_Batch | _Digests], source: Lines,
-              stream: audit.Stream | None) -> Iterator[_Batch | _Digests]:
+def _digested(batches: Iterator[_Batch], source: Lines, stream: audit.Stream | None) -> Iterator[_Batch | _Digests]:
     """The batches, each digested as it goes (in the process reading ahead), then the digests."""
-    for item in items:
-        if stream is not None and isinstance(item, _Batch) and item.rows:
-            stream.add(item.rows)
-        yield item
+    for batch in batches:
+        if stream is not None:
+            stream.add(batch.rows)
+        yield batch
     yield _Digests(source.digest.hexdigest(), (stream.count, stream.digest.hexdigest()) if stream else None)
 
 
-def _checked_batches(importer: _Importer, source: Lines) -> Generator[_Batch | _Digests, None, None]:
+def _checked_batches(importer: _Importer, source: Lines) -> Generator[_Batch, None, None]:
     """The file's rows read and checked, a batch at a time. A bad row ends them: the rows
     before it come first (so that an earlier bad row, one already in the books say, is
     reported first), then its error is raised."""
