@@ -169,11 +169,15 @@ def test_a_bad_row_stops_the_import_with_its_line_and_reason(practice, db, tmp_p
     assert snapshot(db) == before and len(audit_rows(db)) == events
 
 
-@pytest.mark.parametrize("good_before", [0, 3, 998, 999, 1000, 1500])
+@pytest.mark.parametrize("good_before", [0, 3, 98, 99, 100, 1098, 1099, 1100, 1500])
 def test_a_bad_row_after_a_memo_of_two_lines_and_blank_lines_is_named_by_its_own_line(
         practice, db, tmp_path, good_before):
     """A quoted memo may hold a line end: the row takes two lines of the file, and every line
-    number after it counts both, in any batch of the import (a batch is 1,000 rows)."""
+    number after it counts both, in any batch of the import (the first batch is 100 rows, the
+    next 1,000 each)."""
+    from swp.services import ledger
+
+    assert (ledger.FIRST_BATCH_ROWS, ledger.BATCH_ROWS) == (100, 1000)
     text = (HEADER + good_rows(good_before) + '2026-04-01,income,10.00,contracts,"two\nlines",TWO\n'
             + "\n , ,,,,\n" + "2026-04-01,income,5,office rent,,X\n" + good_rows(3, start=good_before))
     before = snapshot(db)
@@ -184,7 +188,7 @@ def test_a_bad_row_after_a_memo_of_two_lines_and_blank_lines_is_named_by_its_own
     assert snapshot(db) == before
 
 
-@pytest.mark.parametrize("good_before", [0, 998, 999, 1000])
+@pytest.mark.parametrize("good_before", [0, 98, 99, 100, 1098, 1099, 1100])
 @pytest.mark.parametrize(("before", "row", "reason"), [
     ("", '2026-04-01,income,5,office rent,"a memo of\ntwo lines",X\n', "not a category: 'office rent'"),
     ("\n", "2026-04-01,income,5,office rent,,X\n", "not a category: 'office rent'"),
@@ -195,8 +199,8 @@ def test_a_bad_row_is_named_by_its_first_line_when_it_spans_two_or_follows_an_em
         practice, db, tmp_path, good_before, before, row, reason):
     """A bad row is named by the line it starts on: a row whose quoted memo holds a line end
     by its first line (not its last), and a row right after an empty line (which the CSV
-    reader gives as no cells at all) by its own line, at a batch's end too (a batch is 1,000
-    rows)."""
+    reader gives as no cells at all) by its own line, at a batch's end too (the first batch is
+    100 rows, the next 1,000 each)."""
     text = HEADER + good_rows(good_before) + before + row + good_rows(3, start=good_before)
     snap = snapshot(db)
     run = practice("ledger", "import", write(tmp_path, text), as_="mo")

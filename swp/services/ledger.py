@@ -403,6 +403,7 @@ def account_balances(session: Session) -> dict[str, tuple[int, int]]:
 IMPORT_HEADER = ("date", "type", "amount", "category", "memo", "ref")
 IMPORT_KINDS = ("income", "expense")
 BATCH_ROWS = 1000  # rows checked and inserted at a time: memory stays flat
+FIRST_BATCH_ROWS = 100  # the first batch, checked row by row (no date or category met yet): soon in
 
 
 @dataclass(frozen=True)
@@ -441,6 +442,7 @@ def _header_positions(row: list[str] | None) -> list[int]:
 
 _IN_ORDER = list(range(len(IMPORT_HEADER)))  # a header in the usual order: cells as they are
 _KINDS = frozenset(IMPORT_KINDS)
+_KIND = {kind: kind for kind in IMPORT_KINDS}  # each kind as one string, not one per row (sent on, pickled, once)
 
 
 _PLAIN_AMOUNT = re.compile(r"([0-9]{1,8})(?:\.([0-9]{1,2}))?\Z")
@@ -538,6 +540,7 @@ class _Importer:
                 kind = kind.strip().lower()
                 if kind not in IMPORT_KINDS:
                     raise InputError(f"not a type: {kind!r}; the type is income or expense")
+            kind = _KIND[kind]
             plain = _PLAIN_AMOUNT.match(amount_text)
             pence = 0
             if plain is not None:
@@ -572,6 +575,7 @@ class _Importer:
         date_texts, kinds, amount_texts, category_texts, memo_texts, ref_texts = columns
         if not set(kinds) <= _KINDS:
             return None
+        kinds = tuple(map(_KIND.__getitem__, kinds))
         try:
             days = list(map(self.days.__getitem__, date_texts))
             categories = list(map(self.categories.__getitem__, zip(kinds, category_texts, strict=True)))
@@ -629,11 +633,11 @@ class _Importer:
             found[ref] = (entry_id, (day, kind, pence, category, memo))
         return found
 
-    def settle(self, lines: Sequence[int], rows: list[_Values], whole: tuple[int, int] | None) -> bool:
-        """Check a batch (its rows, their lines, and `whole` as `whole` found it) against the
-        books (refs, closed periods), then insert its new rows with one executemany. Raises on
-        the first bad row, in file order. Were all its rows inserted, in order (none skipped as
-        already in the books or earlier in the batch)?
+    def settle(self, lines: Sequence[int], rows: list[_Values]) -> bool:
+        """Check a batch (its rows, and the line each starts on) against the books (refs,
+        closed periods), then insert its new rows with one executemany. Raises on the first bad
+        row, in file order. Were all its rows inserted, in order (none skipped as already in
+        the books or earlier in the batch)?
 
         On SQLite, while no ref of this import has been found in the books, a batch is first
         inserted as if none of its refs were there, inside a savepoint: the unique index on
@@ -642,6 +646,7 @@ class _Importer:
         the batch is settled as below, and so is every later batch of the import."""
         if not rows:
             return True
+        whole = self.whole(rows)
         if self.hopeful:
             connection = self.session.connection()
             try:
@@ -779,8 +784,7 @@ def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool 
         restore = [] if dry_run else set_aside_for_import(session, total)
         try:
             with without_collection():
-                rows, sha256 = _import_rows(importer, source, progress, total,
-                                            ahead=total >= READ_AHEAD_BYTES)
+                rows, sha256 = _import_rows(importer, source, progress, total, ahead=total >= READ_AHEAD_BYTES)
             restore_after_import(session, restore)
         finally:
             if savepoint is not None:
@@ -836,12 +840,11 @@ READ_AHEAD_BYTES = 1_000_000  # a file this big is read and checked in a second 
 
 
 class _Batch(NamedTuple):
-    """Rows read and checked (as the driver inserts them), their lines, whether the batch can
-    be taken whole (`_Importer.whole`), and the bytes of the file read so far."""
+    """Rows read and checked (as the driver inserts them), the line each starts on, and the
+    bytes of the file read so far."""
 
     lines: Sequence[int]
     rows: list[_Values]
-    whole: tuple[int, int] | None
     done: int
 
 
@@ -879,7 +882,7 @@ def _import_rows(importer: _Importer, source: Lines, progress: Callable[[int, in
                 audit.streamed_elsewhere(session, table, item.rows)
                 continue
             rows += len(item.rows)
-            if not importer.settle(item.lines, item.rows, item.whole) and stream is not None:
+            if not importer.settle(item.lines, item.rows) and stream is not None:
                 audit.not_streamed(session, table)  # rows skipped: not exactly the rows digested
                 stream = None
             if progress is not None:
@@ -890,11 +893,11 @@ def _import_rows(importer: _Importer, source: Lines, progress: Callable[[int, in
 
 
 def _digested(batches: Iterator[_Batch], source: Lines, stream: audit.Stream | None) -> Iterator[_Batch | _Digests]:
-    """The batches, each digested as it goes (in the process reading ahead), then the digests."""
+    """The batches, each digested once sent (in the process reading ahead), then the digests."""
     for batch in batches:
+        yield batch
         if stream is not None:
             stream.add(batch.rows)
-        yield batch
     yield _Digests(source.digest.hexdigest(), (stream.count, stream.digest.hexdigest()) if stream else None)
 
 
@@ -924,15 +927,16 @@ def _checked_batches(importer: _Importer, source: Lines) -> Generator[_Batch, No
                     failure = exc
                     break
             lines = lines[:len(rows)]
-        return (_Batch(lines, rows, importer.whole(rows), source.done) if rows else None), failure
+        return (_Batch(lines, rows, source.done) if rows else None), failure
 
     before = reader.line_num  # the lines read so far: the next row starts on the line after
+    size = min(FIRST_BATCH_ROWS, BATCH_ROWS)
     while True:  # a batch at a time: read, then check
         table: list[list[str]] = []
         unreadable: str | None = None  # why the reader stopped at a line
         failure: SwpError | None = None
         try:  # (`extend` keeps the rows read before a line that cannot be read)
-            table.extend(itertools.islice(reader, BATCH_ROWS))
+            table.extend(itertools.islice(reader, size))
         except csv.Error as exc:
             unreadable = csv_problem(exc)
         except InputError as exc:  # a line that does not decode (named by `Lines`)
@@ -951,6 +955,7 @@ def _checked_batches(importer: _Importer, source: Lines) -> Generator[_Batch, No
         if failure is not None:
             raise failure
         before = after
+        size = BATCH_ROWS
 
 
 def _lines_of(table: list[list[str]], before: int, taken: int | None
