@@ -283,8 +283,8 @@ conn.close()
 # The floor of any import into swp's books, whatever its Python: the writes swp's import makes,
 # on rows already made. Into a copy of the practice, with swp's pragmas: the covering index and
 # the closed-period trigger set aside and made again when the file is big enough for swp to do so
-# (argv: "rebuild" or "keep"), a savepoint around each batch of 1,000 as swp's first batches
-# have, one transaction. The rows are made (as BASELINE_IMPORT makes them) before the clock starts;
+# (argv: "rebuild" or "keep"), a savepoint around each batch as swp's first batches have (100
+# rows, then 1,000 each), one transaction. The rows are made (as BASELINE_IMPORT makes them) before the clock starts;
 # the seconds of the writes alone go to the file named last.
 FLOOR_WRITES = r"""
 import csv, sqlite3, sys, time
@@ -304,10 +304,12 @@ if mode == "rebuild":
         "SELECT sql FROM sqlite_master WHERE name IN ('ix_ledger_entry_date_cover', 'ledger_entry_period_lock')")]
     conn.execute("DROP INDEX ix_ledger_entry_date_cover")
     conn.execute("DROP TRIGGER ledger_entry_period_lock")
-for at in range(0, len(rows), 1000):
+at, size = 0, 100
+while at < len(rows):
     conn.execute("SAVEPOINT batch")
-    conn.executemany(sql, rows[at:at + 1000])
+    conn.executemany(sql, rows[at:at + size])
     conn.execute("RELEASE batch")
+    at, size = at + size, 1000
 for statement in aside:
     conn.execute(statement)
 conn.execute("COMMIT")
