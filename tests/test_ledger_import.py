@@ -269,6 +269,31 @@ def test_a_ref_twice_in_one_file(practice, db, tmp_path):
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize("second", [60, 99, 100, 150, 1099, 1100, 1500])
+def test_a_ref_twice_in_one_file_is_named_by_both_lines_whatever_batches_they_fall_in(
+        practice, db, tmp_path, second):
+    """A ref again with other values is named with the line it was first on, whether the two
+    rows fall in one batch or not (the first batch is 100 rows, the next 1,000 each): not as
+    an entry already in the books, an entry the import made itself and never writes. The
+    same ref again with the same values is skipped wherever it falls; and a ref that was in
+    the books before the import is still named as that entry."""
+    before = snapshot(db)
+    events = len(audit_rows(db))
+    differ = HEADER + good_rows(second) + "2026-04-11,income,5.00,contracts,x,R49\n" + good_rows(3, start=second)
+    run = practice("ledger", "import", write(tmp_path, differ, f"differ{second}.csv"), as_="mo")
+    assert (run.code, run.out, run.err) == (
+        1, "", f"swp: line {second + 2}: ref 'R49' is also on line 51 with different values\n")
+    assert snapshot(db) == before and len(audit_rows(db)) == events
+    same = HEADER + good_rows(second) + good_rows(1, start=49) + good_rows(3, start=second)
+    run = practice.ok("ledger", "import", write(tmp_path, same, f"same{second}.csv"), as_="mo", json=True)
+    assert (run.json["rows"], run.json["added"], run.json["skipped"]) == (second + 4, second + 3, 1)
+    practice.ok("check")
+    books = HEADER + good_rows(second + 10) + "2026-04-11,income,5.00,contracts,x,R49\n"
+    run = practice("ledger", "import", write(tmp_path, books, f"books{second}.csv"), as_="mo")
+    assert (run.code, run.err) == (1, f"swp: line {second + 12}: ref 'R49' is already entry #50 (2026-04-22 "
+                                      "expense £149.49 rent) with different values (2026-04-11 income £5.00 contracts)\n")
+
+
 def test_a_ref_recorded_by_hand_with_other_values_blocks_the_row(practice, db, tmp_path):
     """Refs are unique per practice, whoever recorded them."""
     from datetime import date
