@@ -284,6 +284,10 @@ def test_a_ref_twice_in_one_file_is_named_by_both_lines_whatever_batches_they_fa
     assert (run.code, run.out, run.err) == (
         1, "", f"swp: line {second + 2}: ref 'R49' is also on line 51 with different values\n")
     assert snapshot(db) == before and len(audit_rows(db)) == events
+    odd = (HEADER.replace("\n", "\r\n") + good_rows(10) + '2026-04-01,income,10.00,contracts,"two\nlines",TWO\n'
+           + "\n , ,,,,\n" + good_rows(second - 10, start=10) + "2026-04-11,income,5.00,contracts,x,R49\n")
+    run = practice("ledger", "import", write(tmp_path, odd, f"odd{second}.csv"), as_="mo")
+    assert (run.code, run.err) == (1, f"swp: line {second + 6}: ref 'R49' is also on line 55 with different values\n")
     same = HEADER + good_rows(second) + good_rows(1, start=49) + good_rows(3, start=second)
     run = practice.ok("ledger", "import", write(tmp_path, same, f"same{second}.csv"), as_="mo", json=True)
     assert (run.json["rows"], run.json["added"], run.json["skipped"]) == (second + 4, second + 3, 1)

@@ -326,6 +326,12 @@ def _note_bulk(session: Session, table: Table) -> int:
     return int(before[table.name])
 
 
+def bulk_first_id(session: Session, table: Table) -> int:
+    """The lowest id a row this unit of work bulk-inserts into `table` can have: every row
+    below it was in the table before its first bulk insert (`bulk_insert`)."""
+    return _note_bulk(session, table) + 1
+
+
 def stream_elsewhere(session: Session, table: Table, columns: tuple[str, ...]) -> Stream | None:
     """The digest of the rows `bulk_insert(session, table, rows, columns=columns)` is about to
     insert, for another process to make (an import read ahead: the process that reads and

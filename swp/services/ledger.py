@@ -476,9 +476,10 @@ def _describe(key: _Key) -> str:
 
 
 class _Importer:
-    def __init__(self, session: Session, *, periods: list[tuple[date, date, str]]) -> None:
+    def __init__(self, session: Session, *, periods: list[tuple[date, date, str]], path: str | None = None) -> None:
         self.session = session
         self.periods = periods
+        self.path = path  # the file, read again only to name the line a ref was first on
         self.recorded_at = now()
         self.today = today()
         self.added = 0
@@ -699,6 +700,10 @@ class _Importer:
             if known and ref in known:
                 entry_id, existing = known[ref]
                 if existing != key:
+                    first_line = self._line_of_own(entry_id, ref, line)
+                    if first_line is not None:
+                        raise InputError(f"line {line}: ref {ref!r} is also on line {first_line} "
+                                         "with different values")
                     raise InputError(f"line {line}: ref {ref!r} is already entry #{entry_id} "
                                      f"({_describe(existing)}) with different values "
                                      f"({_describe(key)})")
@@ -725,6 +730,14 @@ class _Importer:
                 expenses += key[2]
         return fresh, skipped, income, expenses
 
+    def _line_of_own(self, entry_id: int, ref: str, line: int) -> int | None:
+        """The line an entry this import made from an earlier batch came from (its ref met
+        again, with other values, in a later batch: named as within one batch, by that line);
+        None for an entry in the books before the import, or a file that cannot be read again."""
+        if self.path is None or entry_id < audit.bulk_first_id(self.session, table_of(LedgerEntry)):
+            return None
+        return _line_of_ref(self.path, ref, line)
+
     def _insert(self, fresh: list[_Values]) -> None:
         if fresh:
             audit.bulk_insert(self.session, table_of(LedgerEntry), fresh, columns=IMPORT_COLUMNS)
@@ -734,6 +747,26 @@ class _Importer:
         self.skipped += skipped
         self.income += income
         self.expenses += expenses
+
+
+def _line_of_ref(path: str, ref: str, until: int) -> int | None:
+    """The line the file's first row with `ref` starts on, if before line `until` (None: no
+    such row, or the file cannot be read as it was)."""
+    try:
+        with open(path, "rb") as handle:
+            reader = csv.reader(Lines(handle, problem="not UTF-8 text"), strict=True)
+            at = _header_positions(next(reader, None))[IMPORT_HEADER.index("ref")]
+            before = reader.line_num  # the lines read so far: the next row starts on the line after
+            while before + 1 < until:
+                cells = next(reader, None)
+                if cells is None:
+                    break
+                if len(cells) == len(IMPORT_HEADER) and cells[at].strip() == ref:
+                    return before + 1
+                before = reader.line_num
+    except (OSError, csv.Error, SwpError):
+        pass
+    return None
 
 
 def own_format(path: str) -> bool:
@@ -778,7 +811,7 @@ def import_csv(session: Session, path: str, *, actor: str | None, dry_run: bool 
         periods = [(row.start, row.end, row.label) for row in
                    session.execute(select(col(Period.start), col(Period.end), col(Period.label)))]
         prepare_bulk_write(session)  # indexes grow fast on import
-        importer = _Importer(session, periods=periods)
+        importer = _Importer(session, periods=periods, path=path)
         source = Lines(handle, problem="not UTF-8 text; save the file as CSV UTF-8")
         savepoint = session.begin_nested() if dry_run else None
         restore = [] if dry_run else set_aside_for_import(session, total)
