@@ -326,10 +326,12 @@ def _note_bulk(session: Session, table: Table) -> int:
     return int(before[table.name])
 
 
-def bulk_first_id(session: Session, table: Table) -> int:
-    """The lowest id a row this unit of work bulk-inserts into `table` can have: every row
-    below it was in the table before its first bulk insert (`bulk_insert`)."""
-    return _note_bulk(session, table) + 1
+def bulk_first_id(session: Session, table: Table) -> int | None:
+    """The lowest id a row this unit of work bulk-inserted into `table` can have: every row
+    below it was in the table before its first bulk insert (`bulk_insert`). None: no bulk
+    insert into it yet."""
+    before = session.info.get("swp_bulk", {}).get(table.name)
+    return None if before is None else int(before) + 1
 
 
 def stream_elsewhere(session: Session, table: Table, columns: tuple[str, ...]) -> Stream | None:

@@ -734,7 +734,8 @@ class _Importer:
         """The line an entry this import made from an earlier batch came from (its ref met
         again, with other values, in a later batch: named as within one batch, by that line);
         None for an entry in the books before the import, or a file that cannot be read again."""
-        if self.path is None or entry_id < audit.bulk_first_id(self.session, table_of(LedgerEntry)):
+        first = audit.bulk_first_id(self.session, table_of(LedgerEntry))
+        if self.path is None or first is None or entry_id < first:
             return None
         return _line_of_ref(self.path, ref, line)
 
