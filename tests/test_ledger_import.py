@@ -280,9 +280,10 @@ def test_a_ref_twice_in_one_file_is_named_by_both_lines_whatever_batches_they_fa
     before = snapshot(db)
     events = len(audit_rows(db))
     differ = HEADER + good_rows(second) + "2026-04-11,income,5.00,contracts,x,R49\n" + good_rows(3, start=second)
-    run = practice("ledger", "import", write(tmp_path, differ, f"differ{second}.csv"), as_="mo")
-    assert (run.code, run.out, run.err) == (
-        1, "", f"swp: line {second + 2}: ref 'R49' is also on line 51 with different values\n")
+    for dry_run in ((), ("--dry-run",)):
+        run = practice("ledger", "import", write(tmp_path, differ, f"differ{second}.csv"), *dry_run, as_="mo")
+        assert (run.code, run.out, run.err) == (
+            1, "", f"swp: line {second + 2}: ref 'R49' is also on line 51 with different values\n")
     assert snapshot(db) == before and len(audit_rows(db)) == events
     odd = (HEADER.replace("\n", "\r\n") + good_rows(10) + '2026-04-01,income,10.00,contracts,"two\nlines",TWO\n'
            + "\n , ,,,,\n" + good_rows(second - 10, start=10) + "2026-04-11,income,5.00,contracts,x,R49\n")
