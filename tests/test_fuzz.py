@@ -58,13 +58,24 @@ def test_every_amount_swp_prints_reads_back(pence):
 @example("2026-1-1")
 @example("2026-01-01T00:00")
 @example("２０２６-01-01")
+@example(" TODAY ")
+@example("Yesterday")
 def test_parse_date_gives_a_date_or_swp_error(text):
     try:
         day = parse_date(text)
     except SwpError as exc:
         assert exc.message and "\n" not in exc.message.strip()
         return
-    assert isinstance(day, date) and day.isoformat() == text.strip()
+    assert isinstance(day, date)
+    word = text.strip().lower()
+    if word in ("today", "yesterday"):  # the relative words, in any case (by swp's clock)
+        from datetime import timedelta
+
+        from swp.clock import today
+
+        assert day == today() - timedelta(days=1 if word == "yesterday" else 0)
+    else:
+        assert day.isoformat() == text.strip()
 
 
 @given(st.one_of(st.text(max_size=8), st.from_regex(r"[0-9]{2}-[0-9]{2}", fullmatch=True)))
