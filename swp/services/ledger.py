@@ -441,7 +441,6 @@ def _header_positions(row: list[str] | None) -> list[int]:
 
 
 _IN_ORDER = list(range(len(IMPORT_HEADER)))  # a header in the usual order: cells as they are
-_KINDS = frozenset(IMPORT_KINDS)
 _KIND = {kind: kind for kind in IMPORT_KINDS}  # each kind as one string, not one per row (sent on, pickled, once)
 
 
@@ -574,7 +573,7 @@ class _Importer:
         if positions is not _IN_ORDER:
             columns = [columns[i] for i in positions]
         date_texts, kinds, amount_texts, category_texts, memo_texts, ref_texts = columns
-        if not set(kinds) <= _KINDS:
+        if not set(kinds) <= _KIND.keys():
             return None
         kinds = tuple(map(_KIND.__getitem__, kinds))
         try:
@@ -757,14 +756,14 @@ def _line_of_ref(path: str, ref: str, until: int) -> int | None:
         with open(path, "rb") as handle:
             reader = csv.reader(Lines(handle, problem="not UTF-8 text"), strict=True)
             at = _header_positions(next(reader, None))[IMPORT_HEADER.index("ref")]
-            before = reader.line_num  # the lines read so far: the next row starts on the line after
-            while before + 1 < until:
-                cells = next(reader, None)
-                if cells is None:
-                    break
-                if len(cells) == len(IMPORT_HEADER) and cells[at].strip() == ref:
-                    return before + 1
-                before = reader.line_num
+            for lines, table, failure in _read_rows(reader):
+                for line, cells in zip(lines, table, strict=True):
+                    if line >= until:
+                        return None
+                    if len(cells) == len(IMPORT_HEADER) and cells[at].strip() == ref:
+                        return line
+                if failure is not None:
+                    return None
     except (OSError, csv.Error, SwpError):
         pass
     return None
@@ -963,9 +962,23 @@ def _checked_batches(importer: _Importer, source: Lines) -> Generator[_Batch, No
             lines = lines[:len(rows)]
         return (_Batch(lines, rows, source.done) if rows else None), failure
 
+    for lines, table, failure in _read_rows(reader):
+        batch, bad = checked(lines, table)
+        if batch is not None:
+            yield batch
+        if bad is not None:
+            raise bad  # (a bad row comes before a line the reader could not read)
+        if failure is not None:
+            raise failure
+
+
+def _read_rows(reader: Any) -> Iterator[tuple[Sequence[int], list[list[str]], SwpError | None]]:
+    """The rows after the header, a batch at a time, as the CSV reader (over `Lines`) reads
+    them: the line each starts on, its cells (blank rows left out), and, with the last batch
+    read, the error of a line that could not be read (the rows before it come with it)."""
     before = reader.line_num  # the lines read so far: the next row starts on the line after
     size = min(FIRST_BATCH_ROWS, BATCH_ROWS)
-    while True:  # a batch at a time: read, then check
+    while True:
         table: list[list[str]] = []
         unreadable: str | None = None  # why the reader stopped at a line
         failure: SwpError | None = None
@@ -981,13 +994,9 @@ def _checked_batches(importer: _Importer, source: Lines) -> Generator[_Batch, No
         lines, table, after = _lines_of(table, before, None if stopped else reader.line_num - before)
         if unreadable is not None:
             failure = InputError(f"line {after + 1}: {unreadable}")
-        batch, bad = checked(lines, table)
-        if batch is not None:
-            yield batch
-        if bad is not None:
-            raise bad  # (a bad row comes before a line the reader could not read)
+        yield lines, table, failure
         if failure is not None:
-            raise failure
+            return
         before = after
         size = BATCH_ROWS
 
